@@ -1,0 +1,34 @@
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+// One root command runs every package's tests (vitest projects). Packages import each other as
+// `@attnkit/<name>`; in tests these resolve to the sources, so a test never runs stale builds.
+const root = fileURLToPath(new URL('.', import.meta.url));
+const packages = readdirSync(`${root}packages`);
+
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@attnkit\/([a-z0-9-]+)$/, replacement: `${root}packages/$1/src/index.ts` },
+      { find: /^@attnkit\/([a-z0-9-]+)\/([a-z0-9-]+)$/, replacement: `${root}packages/$1/src/$2/index.ts` },
+    ],
+  },
+  test: {
+    projects: [
+      ...packages.map((name) => ({
+        extends: true as const,
+        test: {
+          name,
+          root: `${root}packages/${name}`,
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/**/*.browser.test.ts'],
+        },
+      })),
+      {
+        extends: true as const,
+        test: { name: 'repo', root, include: ['tests/**/*.test.ts'], testTimeout: 600_000 },
+      },
+    ],
+  },
+});
