@@ -1,1 +1,51 @@
-export {};
+/**
+ * @attnkit/tensor-core: tensors, the Backend interface and registry, ops with autograd, memory
+ * scopes and seeded random numbers. Backends (`@attnkit/backend-cpu`, ...) implement the interface.
+ *
+ * @example
+ * ```ts
+ * import '@attnkit/backend-cpu';
+ * import { tensor, matmul } from '@attnkit/tensor-core';
+ * const y = matmul(tensor([[1, 2]]), tensor([[3], [4]]));
+ * console.log(y.toString()); // tensor([[11.]], shape=[1, 1], dtype=float32)
+ * ```
+ * @packageDocumentation
+ */
+
+export type { GradNode } from './autograd.js';
+export { isGradEnabled, noGrad, setGradEnabled } from './autograd.js';
+export type {
+  AttentionParams,
+  Backend,
+  BinaryOp,
+  Conv2dParams,
+  Operand,
+  ReduceOp,
+  Storage,
+  UnaryOp,
+  View,
+} from './backend.js';
+export * from './creation.js';
+export type { DType, DTypeArray, TypedArray } from './dtype.js';
+export {
+  allocArray,
+  assertDType,
+  BYTES_PER_ELEMENT,
+  bfloat16ToFloat32,
+  fromFloat16Bits,
+  isFloat,
+  promoteTypes,
+  toFloat16Bits,
+} from './dtype.js';
+export type { MemoryInfo, TensorContainer } from './memory.js';
+export { keep, memory, tidy } from './memory.js';
+export * from './ops/elementwise.js';
+export * from './ops/matmul.js';
+export * from './ops/reduce.js';
+export type { TensorOrNumber } from './ops/util.js';
+export { Generator, getDefaultGenerator, manualSeed } from './random.js';
+export { findBackend, getBackend, listBackends, registerBackend, setBackend } from './registry.js';
+export type { Shape } from './shape.js';
+export { broadcastShapes, contiguousStrides, sizeOf } from './shape.js';
+export type { NestedArray } from './tensor.js';
+export { Tensor } from './tensor.js';

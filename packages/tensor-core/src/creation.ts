@@ -1,0 +1,224 @@
+import { allocArray, assertDType, type DType, type TypedArray, toFloat16Bits } from './dtype.js';
+import { type Generator, getDefaultGenerator } from './random.js';
+import { getBackend } from './registry.js';
+import { checkShape, fmt, sizeOf } from './shape.js';
+import { Tensor } from './tensor.js';
+
+/** Values accepted by {@link tensor}: a number, nested arrays, or a typed array. */
+export type TensorLike = number | boolean | TensorLike[] | TypedArray | Float64Array;
+
+/** Options of the random creation functions. */
+export interface RandomOptions {
+  /** The generator to draw from; the global one (see manualSeed) by default. */
+  generator?: Generator;
+  dtype?: DType;
+}
+
+/**
+ * Makes a tensor from JS values on the current backend. The dtype is inferred (float32 for
+ * numbers, bool for booleans, int32 for an Int32Array) unless given.
+ *
+ * @example
+ * ```ts
+ * tensor([[1, 2], [3, 4]]);            // float32 [2, 2]
+ * tensor([1, 2, 3], [3], 'int32');
+ * tensor(new Float32Array(6), [2, 3]);
+ * ```
+ */
+export function tensor(values: TensorLike, shape?: readonly number[], dtype?: DType): Tensor {
+  if (dtype !== undefined) assertDType(dtype, 'tensor');
+  let flat: ArrayLike<number>;
+  let inferred: number[];
+  let kind: DType = 'float32';
+  if (ArrayBuffer.isView(values)) {
+    flat = values as ArrayLike<number>;
+    inferred = [flat.length];
+    if (values instanceof Int32Array) kind = 'int32';
+    else if (values instanceof Uint8Array) kind = 'bool';
+  } else if (typeof values === 'number' || typeof values === 'boolean') {
+    flat = [Number(values)];
+    inferred = [];
+    if (typeof values === 'boolean') kind = 'bool';
+  } else if (Array.isArray(values)) {
+    const out: number[] = [];
+    inferred = [];
+    const state = { bool: false, num: false };
+    flattenNested(values, 0, inferred, out, state);
+    if (state.bool && state.num) throw new TypeError('tensor: values mix numbers and booleans');
+    if (state.bool) kind = 'bool';
+    flat = out;
+  } else {
+    throw new TypeError(`tensor: expected a number, nested arrays or a typed array, got ${describe(values)}`);
+  }
+  const finalShape = shape ? checkShape('tensor', shape) : inferred;
+  if (sizeOf(finalShape) !== flat.length) {
+    throw new Error(
+      `tensor: ${flat.length} values do not fill shape ${fmt(finalShape)} (${sizeOf(finalShape)} elements)`,
+    );
+  }
+  return fromValues(flat, finalShape, dtype ?? kind);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return typeof v;
+}
+
+function flattenNested(
+  v: unknown[],
+  depth: number,
+  shape: number[],
+  out: number[],
+  state: { bool: boolean; num: boolean },
+): void {
+  if (shape.length === depth) shape.push(v.length);
+  else if (shape[depth] !== v.length) {
+    throw new Error(
+      `tensor: ragged nested array: dimension ${depth} has lengths ${shape[depth]} and ${v.length}`,
+    );
+  }
+  for (const x of v) {
+    if (Array.isArray(x)) {
+      flattenNested(x, depth + 1, shape, out, state);
+    } else if (typeof x === 'number') {
+      if (shape.length !== depth + 1) throw new Error(`tensor: ragged nested array at depth ${depth}`);
+      state.num = true;
+      out.push(x);
+    } else if (typeof x === 'boolean') {
+      state.bool = true;
+      out.push(x ? 1 : 0);
+    } else if (ArrayBuffer.isView(x)) {
+      flattenNested(Array.from(x as unknown as ArrayLike<number>), depth + 1, shape, out, state);
+    } else {
+      throw new TypeError(`tensor: expected numbers or booleans inside the nested array, got ${describe(x)}`);
+    }
+  }
+}
+
+/** @internal Uploads flat values in row-major order as a new tensor of `dtype`. */
+export function fromValues(values: ArrayLike<number>, shape: readonly number[], dtype: DType): Tensor {
+  const n = sizeOf(shape);
+  const arr = allocArray(dtype, n);
+  if (dtype === 'float16') for (let i = 0; i < n; i++) arr[i] = toFloat16Bits(values[i]);
+  else if (dtype === 'bool') for (let i = 0; i < n; i++) arr[i] = values[i] ? 1 : 0;
+  else if (dtype === 'int32') {
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      arr[i] = Number.isFinite(v) ? Math.trunc(v) : 0;
+    }
+  } else (arr as Float32Array).set(values as ArrayLike<number>);
+  const b = getBackend();
+  return Tensor.fromStorage(b, b.upload(arr, dtype), [...shape], dtype);
+}
+
+function full_(op: string, shape: readonly number[], value: number, dtype: DType): Tensor {
+  checkShape(op, shape);
+  assertDType(dtype, op);
+  const b = getBackend();
+  return Tensor.fromStorage(b, b.fill(shape, value, dtype), [...shape], dtype);
+}
+
+/** A tensor of zeros. */
+export function zeros(shape: readonly number[], dtype: DType = 'float32'): Tensor {
+  return full_('zeros', shape, 0, dtype);
+}
+/** A tensor of ones. */
+export function ones(shape: readonly number[], dtype: DType = 'float32'): Tensor {
+  return full_('ones', shape, 1, dtype);
+}
+/** A tensor filled with `value`. */
+export function full(shape: readonly number[], value: number, dtype: DType = 'float32'): Tensor {
+  if (typeof value !== 'number') throw new TypeError(`full: value must be a number, got ${typeof value}`);
+  return full_('full', shape, value, dtype);
+}
+/** Zeros with the shape (and dtype) of `t`. */
+export function zerosLike(t: Tensor, dtype: DType = t.dtype): Tensor {
+  return zeros(t.shape, dtype);
+}
+/** Ones with the shape (and dtype) of `t`. */
+export function onesLike(t: Tensor, dtype: DType = t.dtype): Tensor {
+  return ones(t.shape, dtype);
+}
+
+/**
+ * Values `start, start+step, ...` below `end` (like torch.arange). `arange(n)` is 0..n-1.
+ * int32 when every argument is an integer, float32 otherwise.
+ */
+export function arange(start: number, end?: number, step = 1, dtype?: DType): Tensor {
+  if (end === undefined) {
+    end = start;
+    start = 0;
+  }
+  for (const [k, v] of [
+    ['start', start],
+    ['end', end],
+    ['step', step],
+  ] as const) {
+    if (!Number.isFinite(v)) throw new TypeError(`arange: ${k} must be a finite number, got ${v}`);
+  }
+  if (step === 0) throw new RangeError('arange: step must not be zero');
+  const n = Math.max(0, Math.ceil((end - start) / step));
+  const vals = new Float64Array(n);
+  for (let i = 0; i < n; i++) vals[i] = start + i * step;
+  const dt =
+    dtype ??
+    (Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step) ? 'int32' : 'float32');
+  return fromValues(vals, [n], dt);
+}
+
+/** `steps` evenly spaced values from `start` to `end` inclusive (like torch.linspace). */
+export function linspace(start: number, end: number, steps: number): Tensor {
+  if (!Number.isInteger(steps) || steps < 0)
+    throw new RangeError(`linspace: steps must be a non-negative integer, got ${steps}`);
+  const vals = new Float64Array(steps);
+  const step = steps > 1 ? (end - start) / (steps - 1) : 0;
+  for (let i = 0; i < steps; i++) vals[i] = i === steps - 1 && steps > 1 ? end : start + i * step;
+  return fromValues(vals, [steps], 'float32');
+}
+
+/** Identity matrix n×m (m = n by default). */
+export function eye(n: number, m = n, dtype: DType = 'float32'): Tensor {
+  checkShape('eye', [n, m]);
+  const vals = new Float64Array(n * m);
+  for (let i = 0; i < Math.min(n, m); i++) vals[i * m + i] = 1;
+  return fromValues(vals, [n, m], dtype);
+}
+
+/** Standard normal samples from a seeded generator. */
+export function randn(shape: readonly number[], options: RandomOptions = {}): Tensor {
+  checkShape('randn', shape);
+  const g = options.generator ?? getDefaultGenerator();
+  const n = sizeOf(shape);
+  const vals = new Float64Array(n);
+  for (let i = 0; i < n; i++) vals[i] = g.normal();
+  return fromValues(vals, shape, options.dtype ?? 'float32');
+}
+
+/** Uniform samples in [0, 1) from a seeded generator. */
+export function rand(shape: readonly number[], options: RandomOptions = {}): Tensor {
+  checkShape('rand', shape);
+  const g = options.generator ?? getDefaultGenerator();
+  const n = sizeOf(shape);
+  const vals = new Float64Array(n);
+  for (let i = 0; i < n; i++) vals[i] = g.uniform();
+  return fromValues(vals, shape, options.dtype ?? 'float32');
+}
+
+/** Uniform integers in [low, high) (int32) from a seeded generator. */
+export function randint(
+  low: number,
+  high: number,
+  shape: readonly number[],
+  options: RandomOptions = {},
+): Tensor {
+  checkShape('randint', shape);
+  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
+    throw new RangeError(`randint: expected integers low < high, got low=${low}, high=${high}`);
+  }
+  const g = options.generator ?? getDefaultGenerator();
+  const n = sizeOf(shape);
+  const vals = new Float64Array(n);
+  for (let i = 0; i < n; i++) vals[i] = g.randint(low, high);
+  return fromValues(vals, shape, options.dtype ?? 'int32');
+}

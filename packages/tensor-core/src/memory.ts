@@ -1,0 +1,132 @@
+import type { Backend, Storage } from './backend.js';
+import type { Tensor } from './tensor.js';
+
+/** A storage shared by a tensor and its views; freed when the last one is disposed. */
+export class StorageRef {
+  refs = 0;
+  constructor(
+    readonly backend: Backend,
+    readonly storage: Storage,
+  ) {}
+  retain(): void {
+    if (this.refs === 0) track(this.backend.name, 0, this.storage.byteLength);
+    this.refs++;
+  }
+  release(): void {
+    if (--this.refs === 0) {
+      track(this.backend.name, 0, -this.storage.byteLength);
+      this.backend.free(this.storage);
+    }
+  }
+}
+
+interface Counts {
+  tensors: number;
+  bytes: number;
+}
+const counts = new Map<string, Counts>();
+
+function track(backend: string, tensors: number, bytes: number): void {
+  let c = counts.get(backend);
+  if (!c) {
+    c = { tensors: 0, bytes: 0 };
+    counts.set(backend, c);
+  }
+  c.tensors += tensors;
+  c.bytes += bytes;
+}
+
+/** @internal Called by Tensor on creation and disposal. */
+export function trackTensor(t: Tensor, delta: 1 | -1): void {
+  track(t.backend.name, delta, 0);
+  if (delta === 1) scopes[scopes.length - 1]?.add(t);
+}
+
+/** Live tensors and bytes of one backend. */
+export interface MemoryInfo {
+  /** Tensors not yet disposed. */
+  numTensors: number;
+  /** Bytes of their storages (a storage shared by views counts once). */
+  numBytes: number;
+  /** Bytes the backend holds beyond live storages (pools, caches), when it reports them. */
+  overheadBytes: number;
+}
+
+/**
+ * Live tensors and bytes per backend. Long loops must keep these flat: wrap each step in
+ * {@link tidy} or dispose what you create.
+ *
+ * @example
+ * ```ts
+ * const before = memory().cpu.numTensors;
+ * tidy(() => add(x, 1));
+ * memory().cpu.numTensors === before; // true
+ * ```
+ */
+export function memory(backends?: Iterable<Backend>): Record<string, MemoryInfo> {
+  const out: Record<string, MemoryInfo> = {};
+  for (const [name, c] of counts) out[name] = { numTensors: c.tensors, numBytes: c.bytes, overheadBytes: 0 };
+  for (const b of backends ?? []) {
+    out[b.name] ??= { numTensors: 0, numBytes: 0, overheadBytes: 0 };
+    out[b.name].overheadBytes = b.memoryOverhead?.() ?? 0;
+  }
+  return out;
+}
+
+const scopes: Set<Tensor>[] = [];
+
+/** Something tidy can keep: a tensor, or arrays/objects of them. */
+export type TensorContainer = Tensor | TensorContainer[] | { [key: string]: TensorContainer } | unknown;
+
+/**
+ * Runs `fn` and disposes every tensor created inside it except those it returns (found in
+ * arrays and plain objects) and those marked with {@link keep}. Like tfjs' tidy.
+ *
+ * @example
+ * ```ts
+ * const y = tidy(() => relu(matmul(x, w)).sum()); // the matmul result is freed, y stays
+ * ```
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
+  }
+  scopes.pop();
+  if (result instanceof Promise) {
+    throw new Error(
+      'tidy: the function returned a Promise; tidy only scopes synchronous code (await outside tidy)',
+    );
+  }
+  const kept = new Set<Tensor>();
+  collect(result, kept, 0);
+  const parent = scopes[scopes.length - 1];
+  for (const t of scope) {
+    if (kept.has(t)) parent?.add(t);
+    else t.dispose();
+  }
+  return result;
+}
+
+function collect(x: unknown, out: Set<Tensor>, depth: number): void {
+  if (x === null || typeof x !== 'object' || depth > 8) return;
+  if ((x as { isTensor?: boolean }).isTensor === true) {
+    out.add(x as Tensor);
+    return;
+  }
+  if (Array.isArray(x)) for (const v of x) collect(v, out, depth + 1);
+  else if (Object.getPrototypeOf(x) === Object.prototype)
+    for (const v of Object.values(x)) collect(v, out, depth + 1);
+}
+
+/** Keeps `t` alive past the enclosing {@link tidy} scopes; returns it. */
+export function keep<T extends Tensor>(t: T): T {
+  for (const s of scopes) s.delete(t);
+  return t;
+}
