@@ -1,0 +1,9 @@
+/**
+ * @attnkit/tensor-core/testing: the backend conformance kit. Every backend runs the same table of
+ * cases against float64 references, values and gradients.
+ * @packageDocumentation
+ */
+export type { ConformanceCase, RefArray } from './case.js';
+export { mapRef, ref, seeded, zipRef } from './case.js';
+export type { ConformanceOptions, TestApi } from './suite.js';
+export { checkCase, conformanceCases, defineConformanceSuite } from './suite.js';
