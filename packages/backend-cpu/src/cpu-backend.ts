@@ -14,6 +14,8 @@ import {
   type View,
 } from '@attnkit/tensor-core';
 import { matmulKernel } from './kernels/matmul.js';
+import { layerNormKernel, rmsNormKernel } from './kernels/norm.js';
+import { softmaxKernel } from './kernels/softmax.js';
 import { erf, gelu, geluTanh, roundHalfEven, sigmoid, softplus } from './math.js';
 import { forEachRow, offsetsOf } from './strided.js';
 
@@ -505,6 +507,23 @@ export class CpuBackend implements Backend {
       }
     }
     return new CpuStorage(out);
+  }
+
+  // ---- fused kernels ----
+
+  softmax(x: View, log: boolean): Storage {
+    return new CpuStorage(softmaxKernel(x, arr(x) as Float32Array, log));
+  }
+
+  layerNorm(x: View, weight: View | null, bias: View | null, eps: number): Storage {
+    const w = weight ? (arr(weight) as Float32Array) : null;
+    const b = bias ? (arr(bias) as Float32Array) : null;
+    return new CpuStorage(layerNormKernel(x, arr(x) as Float32Array, weight, w, bias, b, eps));
+  }
+
+  rmsNorm(x: View, weight: View | null, eps: number): Storage {
+    const w = weight ? (arr(weight) as Float32Array) : null;
+    return new CpuStorage(rmsNormKernel(x, arr(x) as Float32Array, weight, w, eps));
   }
 }
 

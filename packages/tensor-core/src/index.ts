@@ -40,6 +40,13 @@ export {
 export type { MemoryInfo, TensorContainer } from './memory.js';
 export { keep, memory, tidy } from './memory.js';
 export * from './ops/elementwise.js';
+export * from './ops/dropout.js';
+export * from './ops/indexing.js';
+export * from './ops/multinomial.js';
+export * from './ops/norm.js';
+export * from './ops/shape-ops.js';
+export * from './ops/softmax.js';
+export * from './ops/sort.js';
 export * from './ops/matmul.js';
 export * from './ops/reduce.js';
 export type { TensorOrNumber } from './ops/util.js';

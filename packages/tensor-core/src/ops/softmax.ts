@@ -1,0 +1,92 @@
+// softmax and logSoftmax along any dim. The backend's fused kernel serves the last dim when it has
+// one; otherwise (and for other dims) the stable decomposition: subtract the row max, exp, sum.
+import { noGrad, record } from '../autograd.js';
+import { normalizeAxis } from '../shape.js';
+import { Tensor } from '../tensor.js';
+import { div, exp, log, mul, sub } from './elementwise.js';
+import { max, sum } from './reduce.js';
+import { assertTensor, wrap } from './util.js';
+
+function softmaxImpl(op: 'softmax' | 'logSoftmax', x: Tensor, dim: number): Tensor {
+  assertTensor(x, 'input', op);
+  if (x.dtype === 'bool') throw new TypeError(`${op}: expected a float tensor, got bool`);
+  if (x.rank === 0) return softmaxImpl(op, x.reshape([1]), 0).reshape([]);
+  const d = normalizeAxis(op, dim, x.rank);
+  const log_ = op === 'logSoftmax';
+  const b = x.backend;
+  const y = noGrad(() => {
+    if (x.size === 0) return wrap(b, b.fill(x.shape, 0, 'float32'), x.shape, 'float32');
+    if (d === x.rank - 1 && b.softmax) {
+      const c = x.contiguous('float32');
+      const out = wrap(b, b.softmax(c, log_), x.shape, 'float32');
+      if (c !== x) c.dispose();
+      return out;
+    }
+    const xf = x.dtype === 'float32' ? x : x.cast('float32');
+    const m = max(xf, d, true);
+    const z = sub(xf, m);
+    const e = exp(z);
+    const s = sum(e, d, true);
+    let out: Tensor;
+    if (log_) {
+      const ls = log(s);
+      out = sub(z, ls);
+      ls.dispose();
+    } else out = div(e, s);
+    for (const t of [m, z, e, s]) t.dispose();
+    if (xf !== x) xf.dispose();
+    return out;
+  });
+  return record(y, op, [x], (g) => {
+    if (log_) {
+      const gs = sum(g, d, true);
+      const p = exp(y);
+      const gx = sub(g, mul(p, gs));
+      gs.dispose();
+      p.dispose();
+      return [gx];
+    }
+    const gy = mul(g, y);
+    const dot = sum(gy, d, true);
+    gy.dispose();
+    const gx = mul(y, sub(g, dot));
+    dot.dispose();
+    return [gx];
+  });
+}
+
+/**
+ * Softmax along `dim` (the last by default), as torch.nn.functional.softmax: `exp(x - max) / sum`.
+ * Rows that are all -inf give NaN, as in torch.
+ *
+ * @example
+ * ```ts
+ * softmax(tensor([1, 2, 3])); // [0.0900, 0.2447, 0.6652]
+ * softmax(scores, 1);
+ * ```
+ */
+export function softmax(x: Tensor, dim = -1): Tensor {
+  return softmaxImpl('softmax', x, dim);
+}
+
+/**
+ * log(softmax(x)) along `dim`, computed stably as `x - max - log(sum(exp(x - max)))` (torch's
+ * log_softmax).
+ */
+export function logSoftmax(x: Tensor, dim = -1): Tensor {
+  return softmaxImpl('logSoftmax', x, dim);
+}
+
+declare module '../tensor.js' {
+  interface Tensor {
+    /** See {@link softmax}. */ softmax(dim?: number): Tensor;
+    /** See {@link logSoftmax}. */ logSoftmax(dim?: number): Tensor;
+  }
+}
+const proto = Tensor.prototype as unknown as Record<string, unknown>;
+proto.softmax = function (this: Tensor, dim?: number) {
+  return softmax(this, dim);
+};
+proto.logSoftmax = function (this: Tensor, dim?: number) {
+  return logSoftmax(this, dim);
+};
