@@ -3,6 +3,7 @@ import { fromValues } from '../creation.js';
 import { setBackend } from '../registry.js';
 import type { ConformanceCase, RefArray } from './case.js';
 import { elementwiseCases } from './cases/elementwise.js';
+import { opCases } from './cases/ops.js';
 
 /** The test functions the suite needs (vitest's or jest's describe/it/expect work as they are). */
 export interface TestApi {
@@ -19,7 +20,7 @@ export interface ConformanceOptions {
 }
 
 /** Every case of the suite, in one table. */
-export const conformanceCases: ConformanceCase[] = [...elementwiseCases];
+export const conformanceCases: ConformanceCase[] = [...elementwiseCases, ...opCases];
 
 /**
  * Defines the backend conformance suite: one describe per op, one test per case, each comparing the
