@@ -1,1 +1,19 @@
-export {};
+/**
+ * @attnkit/attention: scaled dot-product attention with PyTorch semantics, multi-head, grouped-query
+ * and cross attention, a KV cache, sliding windows, positional encodings (sinusoidal, learned,
+ * RoPE, ALiBi), flash-style fused kernels and attention-weight capture, on any tensor-core backend.
+ *
+ * @example
+ * ```ts
+ * import '@attnkit/backend-cpu';
+ * import { randn } from '@attnkit/tensor-core';
+ * import { scaledDotProductAttention } from '@attnkit/attention';
+ * const q = randn([1, 4, 8, 16]), k = randn([1, 4, 8, 16]), v = randn([1, 4, 8, 16]);
+ * const y = scaledDotProductAttention(q, k, v, { causal: true }); // [1, 4, 8, 16]
+ * ```
+ * @packageDocumentation
+ */
+export type { AttentionRecord, CapturedAttention } from './capture.js';
+export { captureAttention, isCapturingAttention } from './capture.js';
+export type { AttentionOutput, ScaledDotProductAttentionOptions } from './scaled-dot-product.js';
+export { positionalVisibility, scaledDotProductAttention } from './scaled-dot-product.js';

@@ -1,5 +1,6 @@
 import {
   allocArray,
+  type AttentionParams,
   type Backend,
   type BinaryOp,
   type Conv2dParams,
@@ -13,6 +14,7 @@ import {
   type UnaryOp,
   type View,
 } from '@attnkit/tensor-core';
+import { attentionKernel } from './kernels/attention.js';
 import { matmulKernel } from './kernels/matmul.js';
 import { layerNormKernel, rmsNormKernel } from './kernels/norm.js';
 import { softmaxKernel } from './kernels/softmax.js';
@@ -524,6 +526,14 @@ export class CpuBackend implements Backend {
   rmsNorm(x: View, weight: View | null, eps: number): Storage {
     const w = weight ? (arr(weight) as Float32Array) : null;
     return new CpuStorage(rmsNormKernel(x, arr(x) as Float32Array, weight, w, eps));
+  }
+
+  /** Fused flash-style attention (kernels/attention.ts): tiles keys with an online softmax. */
+  attention(q: View, k: View, v: View, params: AttentionParams): Storage {
+    const mask = params.mask;
+    return new CpuStorage(
+      attentionKernel(q, arr(q), k, arr(k), v, arr(v), mask, mask ? arr(mask) : null, params.scale, params.causal),
+    );
   }
 }
 

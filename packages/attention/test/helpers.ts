@@ -1,0 +1,128 @@
+// Test helpers: the PyTorch reference fixtures written by scripts/reference/attention.py (each case a
+// folder with meta.json and little-endian .f32/.i32 arrays, schema in scripts/reference/_fixture.py),
+// and a tiny float32 safetensors reader for the nn.MultiheadAttention state dicts.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fromValues, type Tensor } from '@attnkit/tensor-core';
+
+export const FIXTURES = fileURLToPath(new URL('./fixtures/torch/', import.meta.url));
+
+/** Tolerance of every parity check against PyTorch on CPU: 1e-4 relative (plus a tiny absolute floor). */
+export const RTOL = 1e-4;
+export const ATOL = 1e-5;
+
+export interface FixtureArray {
+  shape: number[];
+  data: Float32Array | Int32Array;
+}
+
+export interface Fixture {
+  name: string;
+  meta: Record<string, unknown>;
+  has(key: string): boolean;
+  array(key: string): FixtureArray;
+  /** float32 tensor (int32 arrays as int32). */
+  tensor(key: string): Tensor;
+  /** An int32 0/1 array as a bool tensor. */
+  bool(key: string): Tensor;
+  param<T = unknown>(key: string): T;
+  path(file: string): string;
+}
+
+export function loadFixture(name: string): Fixture {
+  const dir = join(FIXTURES, name);
+  const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as Record<string, unknown>;
+  const cache = new Map<string, FixtureArray>();
+  const array = (key: string): FixtureArray => {
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const e = meta[key] as { file: string; shape: number[] } | undefined;
+    if (!e || typeof e !== 'object' || !('file' in e)) throw new Error(`fixture ${name}: no array '${key}'`);
+    const buf = readFileSync(join(dir, e.file));
+    const bytes = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+    const data = e.file.endsWith('.i32') ? new Int32Array(bytes) : new Float32Array(bytes);
+    const n = e.shape.reduce((a, b) => a * b, 1);
+    if (data.length !== n)
+      throw new Error(`fixture ${name}/${e.file}: ${data.length} values for [${e.shape}]`);
+    const out = { shape: e.shape, data };
+    cache.set(key, out);
+    return out;
+  };
+  return {
+    name,
+    meta,
+    has: (key) => {
+      const e = meta[key];
+      return !!e && typeof e === 'object' && 'file' in (e as object);
+    },
+    array,
+    tensor(key) {
+      const a = array(key);
+      return fromValues(a.data, a.shape, a.data instanceof Int32Array ? 'int32' : 'float32');
+    },
+    bool(key) {
+      const a = array(key);
+      return fromValues(a.data, a.shape, 'bool');
+    },
+    param: <T>(key: string) => meta[key] as T,
+    path: (file) => join(dir, file),
+  };
+}
+
+export function fixtureIndex(): { name: string; kind: string }[] {
+  return JSON.parse(readFileSync(join(FIXTURES, 'index.json'), 'utf8'));
+}
+
+/** Reads a float32 safetensors file into name -> tensor. */
+export function readSafetensorsF32(path: string): Record<string, Tensor> {
+  const buf = readFileSync(path);
+  const n = Number(buf.readBigUInt64LE(0));
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] }
+  >;
+  const base = 8 + n;
+  const out: Record<string, Tensor> = {};
+  for (const [key, e] of Object.entries(header)) {
+    if (key === '__metadata__') continue;
+    if (e.dtype !== 'F32') throw new Error(`readSafetensorsF32: ${key} has dtype ${e.dtype}`);
+    const [a, b] = e.data_offsets;
+    const bytes = buf.buffer.slice(buf.byteOffset + base + a, buf.byteOffset + base + b);
+    out[key] = fromValues(new Float32Array(bytes), e.shape, 'float32');
+  }
+  return out;
+}
+
+/**
+ * Largest violation of |got - want| <= atol + rtol * |want|, as a message, or null when every
+ * element is within tolerance and the shapes match.
+ */
+export function mismatch(
+  got: ArrayLike<number>,
+  gotShape: readonly number[],
+  want: FixtureArray | { shape: number[]; data: ArrayLike<number> },
+  rtol = RTOL,
+  atol = ATOL,
+): string | null {
+  if (gotShape.length !== want.shape.length || gotShape.some((s, i) => s !== want.shape[i])) {
+    return `shape [${gotShape}] != expected [${want.shape}]`;
+  }
+  let worst: string | null = null;
+  let worstExcess = 0;
+  for (let i = 0; i < want.data.length; i++) {
+    const e = want.data[i];
+    const g = got[i];
+    const excess = Math.abs(g - e) - (atol + rtol * Math.abs(e));
+    if (!(excess <= 0) && (worst === null || excess > worstExcess || Number.isNaN(excess))) {
+      worstExcess = excess;
+      worst = `element ${i}: got ${g}, expected ${e} (rtol ${rtol}, atol ${atol})`;
+    }
+  }
+  return worst;
+}
+
+/** Compares a tensor with a fixture array; returns null when close. */
+export function compare(t: Tensor, want: FixtureArray, rtol = RTOL, atol = ATOL): string | null {
+  return mismatch(t.dataSync(), t.shape, want, rtol, atol);
+}
