@@ -1,6 +1,6 @@
 import {
-  allocArray,
   type AttentionParams,
+  allocArray,
   type Backend,
   type BinaryOp,
   type Conv2dParams,
@@ -532,7 +532,18 @@ export class CpuBackend implements Backend {
   attention(q: View, k: View, v: View, params: AttentionParams): Storage {
     const mask = params.mask;
     return new CpuStorage(
-      attentionKernel(q, arr(q), k, arr(k), v, arr(v), mask, mask ? arr(mask) : null, params.scale, params.causal),
+      attentionKernel(
+        q,
+        arr(q),
+        k,
+        arr(k),
+        v,
+        arr(v),
+        mask,
+        mask ? arr(mask) : null,
+        params.scale,
+        params.causal,
+      ),
     );
   }
 }
