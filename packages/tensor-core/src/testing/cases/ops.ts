@@ -1,7 +1,8 @@
 // The case families of the tensor ops, gathered for suite.ts.
 import type { ConformanceCase } from '../case.js';
 import { binaryCases } from './binary.js';
+import { reduceCases } from './reduce.js';
 import { unaryCases } from './unary.js';
 
 /** Cases for every elementwise, reduction, matmul, shape, indexing, softmax, norm and sort op. */
-export const opCases: ConformanceCase[] = [...unaryCases, ...binaryCases];
+export const opCases: ConformanceCase[] = [...unaryCases, ...binaryCases, ...reduceCases];
