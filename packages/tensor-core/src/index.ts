@@ -40,6 +40,11 @@ export {
 export type { MemoryInfo, TensorContainer } from './memory.js';
 export { keep, memory, tidy } from './memory.js';
 export * from './ops/elementwise.js';
+export type { Conv1dOptions, Conv2dOptions, ConvTranspose2dOptions, Size2 } from './ops/conv.js';
+export { conv1d, conv2d, convTranspose2d } from './ops/conv.js';
+export * from './ops/interpolate.js';
+export * from './ops/loss.js';
+export * from './ops/pool.js';
 export * from './ops/dropout.js';
 export * from './ops/indexing.js';
 export * from './ops/multinomial.js';

@@ -495,7 +495,9 @@ function backward(root: Tensor, grad?: Tensor): void {
       const inGrads = node.backward(g);
       if (g !== grad && !inGrads.includes(g)) g.dispose();
       node.inputs.forEach((input, k) => {
-        const ig = inGrads[k];
+        // One tensor handed to two inputs (add's [g, g]) gets its own handle per input, so the
+        // first consumer's dispose does not free the other's gradient.
+        const ig = inGrads[k] && inGrads.indexOf(inGrads[k]) < k ? inGrads[k]!.detach() : inGrads[k];
         if (!input || !ig) return;
         if (ig.shape.length !== input.shape.length || ig.shape.some((s, j) => s !== input.shape[j])) {
           throw new Error(
