@@ -323,7 +323,8 @@ function triangle(op: 'tril' | 'triu', x: Tensor, diagonal: number): Tensor {
   const diff = sub(cols, rows); // col - row, [m, n]
   const keep = op === 'tril' ? le(diff, diagonal) : ge(diff, diagonal);
   const y = x.dtype === 'bool' ? logicalAnd(x, keep) : where(keep, x, 0);
-  for (const t of [rows, cols, diff, keep]) t.dispose();
+  for (const t of [rows, cols, diff]) t.dispose();
+  if (!y.gradFn) keep.dispose(); // the where gradient reads the mask
   return y;
 }
 

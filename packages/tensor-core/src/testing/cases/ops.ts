@@ -2,7 +2,8 @@
 import type { ConformanceCase } from '../case.js';
 import { binaryCases } from './binary.js';
 import { reduceCases } from './reduce.js';
+import { shapeCases } from './shape.js';
 import { unaryCases } from './unary.js';
 
 /** Cases for every elementwise, reduction, matmul, shape, indexing, softmax, norm and sort op. */
-export const opCases: ConformanceCase[] = [...unaryCases, ...binaryCases, ...reduceCases];
+export const opCases: ConformanceCase[] = [...unaryCases, ...binaryCases, ...reduceCases, ...shapeCases];
