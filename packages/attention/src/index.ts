@@ -15,5 +15,15 @@
  */
 export type { AttentionRecord, CapturedAttention } from './capture.js';
 export { captureAttention, isCapturingAttention } from './capture.js';
+export type { CachedKeysValues, KVCacheOptions } from './kv-cache.js';
+export { KVCache, LayerKVCache } from './kv-cache.js';
+export type { LoadStateDictOptions, LoadStateDictResult } from './module.js';
+export { AttentionModule } from './module.js';
+export type {
+  MultiHeadAttentionForwardOptions,
+  MultiHeadAttentionOptions,
+  MultiHeadAttentionResult,
+} from './multi-head.js';
+export { linear, MultiHeadAttention } from './multi-head.js';
 export type { AttentionOutput, ScaledDotProductAttentionOptions } from './scaled-dot-product.js';
 export { positionalVisibility, scaledDotProductAttention } from './scaled-dot-product.js';

@@ -1,0 +1,363 @@
+// Multi-head attention with torch.nn.MultiheadAttention's parameters and semantics (batch_first=True):
+// project q, k, v; split into heads; scaled dot-product attention; merge heads; project out.
+import {
+  add,
+  concat,
+  type Generator,
+  getBackend,
+  getDefaultGenerator,
+  logicalAnd,
+  logicalNot,
+  matmul,
+  mean,
+  type Tensor,
+  where,
+} from '@attnkit/tensor-core';
+import { assertFloatArg, assertPositiveInt, assertTensorArg, fmtShape, uploadOn } from './internal.js';
+import type { LayerKVCache } from './kv-cache.js';
+import { AttentionModule } from './module.js';
+import { scaledDotProductAttention } from './scaled-dot-product.js';
+
+/** Options of the {@link MultiHeadAttention} constructor (torch's arguments, camelCase). */
+export interface MultiHeadAttentionOptions {
+  /** Model dimension E (query features and output). */
+  embedDim: number;
+  /** Number of heads H; E must be divisible by H. */
+  numHeads: number;
+  /** Dropout on the attention weights in training mode (default 0). */
+  dropout?: number;
+  /** Biases on the input and output projections (default true). */
+  bias?: boolean;
+  /** Key features (default E). When kdim or vdim differ from E, q/k/v weights are stored separately, as torch. */
+  kdim?: number;
+  /** Value features (default E). */
+  vdim?: number;
+  /** Generator for the initial weights and dropout (the global one by default). */
+  generator?: Generator;
+  /** Label of this layer in {@link captureAttention} records. */
+  name?: string;
+}
+
+/** Options of {@link MultiHeadAttention.forward}. */
+export interface MultiHeadAttentionForwardOptions {
+  /** [B, Lk] (or [Lk] unbatched): true (or 1) = ignore that key, as torch; a float mask is added. */
+  keyPaddingMask?: Tensor | null;
+  /**
+   * [Lq, Lk] or [B·H, Lq, Lk] (index b·H + h, as torch): bool true = NOT allowed (torch MHA's
+   * convention, the opposite of SDPA's); a float mask is added to the scores.
+   */
+  attnMask?: Tensor | null;
+  /** Return the attention weights (default true, as torch). false lets a fused kernel run. */
+  needWeights?: boolean;
+  /** Average the weights over heads to [B, Lq, Lk] (default true), else [B, H, Lq, Lk]. */
+  averageWeights?: boolean;
+  /** Causal masking (bottom-right aligned), in addition to any attnMask. */
+  isCausal?: boolean;
+  /** A layer's KV cache: the new keys/values are appended and attention runs over all of them. */
+  cache?: LayerKVCache;
+}
+
+/** Output of {@link MultiHeadAttention.forward}. */
+export interface MultiHeadAttentionResult {
+  /** [B, Lq, E] (or [Lq, E] for unbatched input). */
+  output: Tensor;
+  /** [B, Lq, Lk] averaged or [B, H, Lq, Lk] per head; null when needWeights is false. */
+  weights: Tensor | null;
+}
+
+const FN = 'MultiHeadAttention';
+
+/**
+ * Multi-head attention, parameter for parameter torch.nn.MultiheadAttention with `batch_first=True`:
+ * `in_proj_weight` [3E, E] and `in_proj_bias` [3E] (or `q_proj_weight`, `k_proj_weight`,
+ * `v_proj_weight` when kdim/vdim differ from E), `out_proj.weight` [E, E], `out_proj.bias` [E].
+ * Self-, cross- and masked attention. A query whose keys are all masked gives zeros (torch: NaN).
+ *
+ * `loadStateDict` takes a torch state dict directly, or separate projections
+ * (`q_proj.weight`, `k_proj.weight`, `v_proj.weight`, their biases, `out_proj.*` or `o_proj.*`).
+ *
+ * @example
+ * ```ts
+ * const mha = new MultiHeadAttention({ embedDim: 16, numHeads: 4 });
+ * mha.loadStateDict(readSafetensors(bytes)); // a torch nn.MultiheadAttention state_dict
+ * const { output, weights } = mha.forward(x, x, x, { keyPaddingMask }); // [B, L, 16], [B, L, L]
+ * ```
+ */
+export class MultiHeadAttention extends AttentionModule {
+  readonly embedDim: number;
+  readonly numHeads: number;
+  readonly headDim: number;
+  readonly kdim: number;
+  readonly vdim: number;
+  readonly dropout: number;
+  readonly bias: boolean;
+  /** True when q, k and v share one packed `in_proj_weight` (kdim = vdim = E). */
+  readonly packed: boolean;
+  private readonly generator: Generator;
+
+  constructor(options: MultiHeadAttentionOptions) {
+    super();
+    if (!options || typeof options !== 'object') {
+      throw new TypeError(
+        `${FN}: expected an options object { embedDim, numHeads, ... }, got ${String(options)}`,
+      );
+    }
+    const { embedDim, numHeads } = options;
+    assertPositiveInt(embedDim, 'embedDim', FN);
+    assertPositiveInt(numHeads, 'numHeads', FN);
+    if (embedDim % numHeads !== 0) {
+      throw new Error(`${FN}: embedDim (${embedDim}) must be divisible by numHeads (${numHeads})`);
+    }
+    const kdim = options.kdim ?? embedDim;
+    const vdim = options.vdim ?? embedDim;
+    assertPositiveInt(kdim, 'kdim', FN);
+    assertPositiveInt(vdim, 'vdim', FN);
+    const dropout = options.dropout ?? 0;
+    if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
+      throw new RangeError(`${FN}: 'dropout' must be a number in [0, 1), got ${String(dropout)}`);
+    }
+    this.embedDim = embedDim;
+    this.numHeads = numHeads;
+    this.headDim = embedDim / numHeads;
+    this.kdim = kdim;
+    this.vdim = vdim;
+    this.dropout = dropout;
+    this.bias = options.bias ?? true;
+    this.packed = kdim === embedDim && vdim === embedDim;
+    this.generator = options.generator ?? getDefaultGenerator();
+    this.name = options.name;
+    // torch's _reset_parameters: xavier_uniform on the input projections, zeros for the biases;
+    // out_proj keeps Linear's kaiming-uniform weight with a zero bias.
+    const e = embedDim;
+    if (this.packed) this.registerParameter('in_proj_weight', this.xavier([3 * e, e]));
+    else {
+      this.registerParameter('q_proj_weight', this.xavier([e, e]));
+      this.registerParameter('k_proj_weight', this.xavier([e, kdim]));
+      this.registerParameter('v_proj_weight', this.xavier([e, vdim]));
+    }
+    if (this.bias)
+      this.registerParameter(
+        'in_proj_bias',
+        uploadOn(this.backend(), new Float32Array(3 * e), [3 * e], 'float32'),
+      );
+    const bound = 1 / Math.sqrt(e);
+    this.registerParameter('out_proj.weight', this.uniform([e, e], bound));
+    if (this.bias)
+      this.registerParameter('out_proj.bias', uploadOn(this.backend(), new Float32Array(e), [e], 'float32'));
+  }
+
+  /** The parameters live on the current backend, like tensors from the creation functions. */
+  private backend() {
+    return getBackend();
+  }
+
+  private uniform(shape: number[], bound: number): Tensor {
+    const n = shape[0] * shape[1];
+    const vals = new Float32Array(n);
+    for (let i = 0; i < n; i++) vals[i] = (this.generator.uniform() * 2 - 1) * bound;
+    return uploadOn(this.backend(), vals, shape, 'float32');
+  }
+  private xavier(shape: number[]): Tensor {
+    return this.uniform(shape, Math.sqrt(6 / (shape[0] + shape[1])));
+  }
+
+  /**
+   * Attention of `query` [B, Lq, E] over `key` [B, Lk, kdim] and `value` [B, Lk, vdim] (key and
+   * value default to the query: self-attention). Unbatched [L, E] inputs are accepted as torch.
+   */
+  forward(
+    query: Tensor,
+    key: Tensor = query,
+    value: Tensor = key,
+    options: MultiHeadAttentionForwardOptions = {},
+  ): MultiHeadAttentionResult {
+    assertTensorArg(query, 'query', `${FN}.forward`);
+    assertTensorArg(key, 'key', `${FN}.forward`);
+    assertTensorArg(value, 'value', `${FN}.forward`);
+    assertFloatArg(query, 'query', `${FN}.forward`);
+    const unbatched = query.rank === 2;
+    if (query.rank !== 2 && query.rank !== 3) {
+      throw new Error(`${FN}.forward: 'query' must be [B, Lq, E] (or [Lq, E]), got ${fmtShape(query.shape)}`);
+    }
+    if (key.rank !== query.rank || value.rank !== query.rank) {
+      throw new Error(
+        `${FN}.forward: query, key and value must have the same rank, got ${fmtShape(query.shape)}, ${fmtShape(key.shape)}, ${fmtShape(value.shape)}`,
+      );
+    }
+    const q3 = unbatched ? query.unsqueeze(0) : query;
+    const k3 = unbatched ? key.unsqueeze(0) : key;
+    const v3 = unbatched ? value.unsqueeze(0) : value;
+    const [b, lq, e] = q3.shape;
+    const [kb, lk, kd] = k3.shape;
+    const [vb, lv, vd] = v3.shape;
+    const E = this.embedDim;
+    if (e !== E) throw new Error(`${FN}.forward: 'query' has ${e} features, expected embedDim ${E}`);
+    if (kd !== this.kdim)
+      throw new Error(`${FN}.forward: 'key' has ${kd} features, expected kdim ${this.kdim}`);
+    if (vd !== this.vdim)
+      throw new Error(`${FN}.forward: 'value' has ${vd} features, expected vdim ${this.vdim}`);
+    if (kb !== b || vb !== b || lv !== lk) {
+      throw new Error(
+        `${FN}.forward: key ${fmtShape(key.shape)} and value ${fmtShape(value.shape)} must share batch and length with query ${fmtShape(query.shape)}`,
+      );
+    }
+    const H = this.numHeads;
+    const d = this.headDim;
+    // ---- projections [B, L, E]
+    let q: Tensor;
+    let k: Tensor;
+    let v: Tensor;
+    const bias = this.optionalParam('in_proj_bias');
+    const biasPart = (i: number) => (bias ? bias.sliceDim(0, i * E, (i + 1) * E) : null);
+    if (this.packed) {
+      const w = this.param('in_proj_weight');
+      if (query === key && key === value) {
+        const qkv = linear(q3, w, bias);
+        q = qkv.sliceDim(-1, 0, E);
+        k = qkv.sliceDim(-1, E, 2 * E);
+        v = qkv.sliceDim(-1, 2 * E, 3 * E);
+      } else {
+        q = linear(q3, w.sliceDim(0, 0, E), biasPart(0));
+        k = linear(k3, w.sliceDim(0, E, 2 * E), biasPart(1));
+        v = linear(v3, w.sliceDim(0, 2 * E, 3 * E), biasPart(2));
+      }
+    } else {
+      q = linear(q3, this.param('q_proj_weight'), biasPart(0));
+      k = linear(k3, this.param('k_proj_weight'), biasPart(1));
+      v = linear(v3, this.param('v_proj_weight'), biasPart(2));
+    }
+    // ---- heads [B, H, L, d]
+    let qh = q.reshape([b, lq, H, d]).transpose(1, 2);
+    let kh = k.reshape([b, lk, H, d]).transpose(1, 2);
+    let vh = v.reshape([b, lk, H, d]).transpose(1, 2);
+    if (options.cache) ({ keys: kh, values: vh } = options.cache.append(kh, vh));
+    qh = qh.contiguous();
+    const lkAll = kh.shape[2];
+    const mask = this.buildMask(options, b, lq, lkAll, unbatched);
+    const needWeights = options.needWeights ?? true;
+    const res = scaledDotProductAttention(qh, kh, vh, {
+      mask,
+      causal: options.isCausal === true,
+      dropoutP: this.training ? this.dropout : 0,
+      generator: this.generator,
+      returnWeights: needWeights ? true : undefined,
+      name: this.name,
+    }) as Tensor | { output: Tensor; weights: Tensor };
+    const attn = needWeights ? (res as { output: Tensor }).output : (res as Tensor);
+    // ---- merge heads, project out
+    const merged = attn.transpose(1, 2).reshape([b, lq, E]);
+    let output = linear(merged, this.param('out_proj.weight'), this.optionalParam('out_proj.bias'));
+    let weights: Tensor | null = null;
+    if (needWeights) {
+      weights = (res as { weights: Tensor }).weights;
+      if (options.averageWeights ?? true) weights = mean(weights, 1);
+      if (unbatched) weights = weights.squeeze(0);
+    }
+    if (unbatched) output = output.squeeze(0);
+    return { output, weights };
+  }
+
+  /** Combines torch's key padding mask and attn mask into one SDPA mask [B, H|1, Lq, Lk]. */
+  private buildMask(
+    o: MultiHeadAttentionForwardOptions,
+    b: number,
+    lq: number,
+    lk: number,
+    unbatched: boolean,
+  ): Tensor | null {
+    const who = `${FN}.forward`;
+    const parts: Tensor[] = [];
+    if (o.keyPaddingMask) {
+      assertTensorArg(o.keyPaddingMask, 'keyPaddingMask', who);
+      let m = o.keyPaddingMask;
+      if (unbatched && m.rank === 1) m = m.unsqueeze(0);
+      if (m.rank !== 2 || m.shape[0] !== b || m.shape[1] !== lk) {
+        throw new Error(
+          `${who}: 'keyPaddingMask' must be [B, Lk] = [${b}, ${lk}], got ${fmtShape(o.keyPaddingMask.shape)}`,
+        );
+      }
+      parts.push(torchMaskToSdpa(m, who, 'keyPaddingMask').reshape([b, 1, 1, lk]));
+    }
+    if (o.attnMask) {
+      assertTensorArg(o.attnMask, 'attnMask', who);
+      const m = o.attnMask;
+      const H = this.numHeads;
+      let m4: Tensor;
+      if (m.rank === 2 && m.shape[0] === lq && m.shape[1] === lk) m4 = m.reshape([1, 1, lq, lk]);
+      else if (m.rank === 3 && m.shape[0] === b * H && m.shape[1] === lq && m.shape[2] === lk) {
+        m4 = m.reshape([b, H, lq, lk]);
+      } else {
+        throw new Error(
+          `${who}: 'attnMask' must be [Lq, Lk] = [${lq}, ${lk}] or [B·H, Lq, Lk] = [${b * H}, ${lq}, ${lk}], got ${fmtShape(m.shape)}`,
+        );
+      }
+      parts.push(torchMaskToSdpa(m4, who, 'attnMask'));
+    }
+    if (parts.length === 0) return null;
+    if (parts.length === 1) return parts[0];
+    const [x, y] = parts;
+    if (x.dtype === 'bool' && y.dtype === 'bool') return logicalAnd(x, y);
+    return add(asFloatMask(x), asFloatMask(y));
+  }
+
+  protected override normalizeStateDict(sd: Record<string, Tensor>): Record<string, Tensor> {
+    const out = { ...sd };
+    const take = (name: string): Tensor | undefined => {
+      const t = out[name];
+      delete out[name];
+      return t;
+    };
+    if (out['o_proj.weight'] && !out['out_proj.weight'])
+      out['out_proj.weight'] = take('o_proj.weight') as Tensor;
+    if (out['o_proj.bias'] && !out['out_proj.bias']) out['out_proj.bias'] = take('o_proj.bias') as Tensor;
+    const sepW = ['q_proj.weight', 'k_proj.weight', 'v_proj.weight'];
+    if (sepW.every((n) => out[n])) {
+      const [wq, wk, wv] = sepW.map((n) => take(n) as Tensor);
+      if (this.packed) out.in_proj_weight = concat([wq, wk, wv], 0);
+      else {
+        out.q_proj_weight = wq;
+        out.k_proj_weight = wk;
+        out.v_proj_weight = wv;
+      }
+    }
+    const torchSep = ['q_proj_weight', 'k_proj_weight', 'v_proj_weight'];
+    if (this.packed && torchSep.every((n) => out[n])) {
+      out.in_proj_weight = concat(
+        torchSep.map((n) => take(n) as Tensor),
+        0,
+      );
+    }
+    const sepB = ['q_proj.bias', 'k_proj.bias', 'v_proj.bias'];
+    if (sepB.every((n) => out[n]))
+      out.in_proj_bias = concat(
+        sepB.map((n) => take(n) as Tensor),
+        0,
+      );
+    if (!this.packed && out.in_proj_weight) {
+      const w = take('in_proj_weight') as Tensor;
+      const E = this.embedDim;
+      out.q_proj_weight = w.sliceDim(0, 0, E);
+      out.k_proj_weight = w.sliceDim(0, E, 2 * E);
+      out.v_proj_weight = w.sliceDim(0, 2 * E, 3 * E);
+    }
+    return out;
+  }
+}
+
+/** x @ wᵀ + b, as torch.nn.functional.linear. */
+export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
+  const y = matmul(x, w.transpose(0, 1));
+  return b ? add(y, b) : y;
+}
+
+/** torch's mask convention (bool true = masked, float added) to SDPA's (bool true = attend). */
+function torchMaskToSdpa(m: Tensor, who: string, arg: string): Tensor {
+  if (m.dtype === 'bool') return logicalNot(m);
+  if (m.dtype === 'int32') return logicalNot(m.cast('bool'));
+  if (m.dtype === 'float32' || m.dtype === 'float16') return m.dtype === 'float32' ? m : m.cast('float32');
+  throw new TypeError(`${who}: '${arg}' must be a bool or float tensor, got ${m.dtype}`);
+}
+
+function asFloatMask(m: Tensor): Tensor {
+  return m.dtype === 'bool' ? where(m, 0, Number.NEGATIVE_INFINITY) : m;
+}

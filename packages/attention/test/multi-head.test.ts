@@ -1,0 +1,116 @@
+// MultiHeadAttention against torch.nn.MultiheadAttention(batch_first=True) fixtures (state dicts in
+// safetensors, written by scripts/reference/attention.py). Tolerance: 1e-4 relative (atol 1e-5) on CPU.
+import '@attnkit/backend-cpu';
+import { randn, type Tensor, tensor } from '@attnkit/tensor-core';
+import { describe, expect, it } from 'vitest';
+import { MultiHeadAttention } from '../src/index.js';
+import { compare, fixtureIndex, loadFixture, readSafetensorsF32 } from './helpers.js';
+
+const cases = fixtureIndex().filter((c) => c.kind === 'mha');
+
+function build(name: string) {
+  const fx = loadFixture(name);
+  const mha = new MultiHeadAttention({
+    embedDim: fx.param<number>('embed_dim'),
+    numHeads: fx.param<number>('num_heads'),
+    kdim: fx.param<number>('kdim'),
+    vdim: fx.param<number>('vdim'),
+    bias: fx.param<boolean>('bias'),
+  });
+  const sd = readSafetensorsF32(fx.path(fx.param<string>('state_dict')));
+  const query = fx.tensor('query');
+  const self = fx.param<boolean>('self_attention');
+  const key = self ? query : fx.tensor('key');
+  const value = self ? query : fx.tensor('value');
+  const keyPaddingMask = fx.has('key_padding_mask') ? fx.bool('key_padding_mask') : null;
+  const attnMask = fx.has('attn_mask')
+    ? fx.param<string>('attn_mask_type') === 'bool'
+      ? fx.bool('attn_mask')
+      : fx.tensor('attn_mask')
+    : null;
+  return { fx, mha, sd, query, key, value, keyPaddingMask, attnMask };
+}
+
+describe('MultiHeadAttention matches torch.nn.MultiheadAttention (rtol 1e-4)', () => {
+  it('covers every mha fixture', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(8);
+  });
+  for (const { name } of cases) {
+    it(name, () => {
+      const { fx, mha, sd, query, key, value, keyPaddingMask, attnMask } = build(name);
+      expect(Object.keys(mha.stateDict()).sort()).toEqual(Object.keys(sd).sort());
+      mha.loadStateDict(sd);
+      const { output, weights } = mha.forward(query, key, value, {
+        keyPaddingMask,
+        attnMask,
+        needWeights: true,
+        averageWeights: fx.param<boolean>('average_attn_weights'),
+      });
+      expect(compare(output, fx.array('output'))).toBeNull();
+      expect(compare(weights as Tensor, fx.array('weights'))).toBeNull();
+      // needWeights: false takes the fused kernel; same output
+      const fast = mha.forward(query, key, value, { keyPaddingMask, attnMask, needWeights: false });
+      expect(fast.weights).toBeNull();
+      expect(compare(fast.output, fx.array('output'))).toBeNull();
+    });
+  }
+
+  it('loads separate q/k/v projections (q_proj.weight, ...) into the packed layout', () => {
+    const { fx, mha, sd, query, keyPaddingMask } = build('mha_self_key_padding');
+    const e = fx.param<number>('embed_dim');
+    const w = sd.in_proj_weight;
+    const b = sd.in_proj_bias;
+    mha.loadStateDict({
+      'q_proj.weight': w.sliceDim(0, 0, e),
+      'k_proj.weight': w.sliceDim(0, e, 2 * e),
+      'v_proj.weight': w.sliceDim(0, 2 * e, 3 * e),
+      'q_proj.bias': b.sliceDim(0, 0, e),
+      'k_proj.bias': b.sliceDim(0, e, 2 * e),
+      'v_proj.bias': b.sliceDim(0, 2 * e, 3 * e),
+      'out_proj.weight': sd['out_proj.weight'],
+      'out_proj.bias': sd['out_proj.bias'],
+    });
+    const { output } = mha.forward(query, query, query, { keyPaddingMask });
+    expect(compare(output, fx.array('output'))).toBeNull();
+  });
+
+  it('unbatched [L, E] input gives the batch-0 result', () => {
+    const { fx, mha, sd, query } = build('mha_no_bias');
+    mha.loadStateDict(sd);
+    const { output, weights } = mha.forward(query.at(0));
+    const [, l, e] = fx.array('output').shape;
+    expect(output.shape).toEqual([l, e]);
+    expect(weights?.shape).toEqual([l, l]);
+    expect(compare(output.unsqueeze(0), fx.array('output'))).toBeNull();
+  });
+
+  it('gradients reach every parameter', () => {
+    const mha = new MultiHeadAttention({ embedDim: 8, numHeads: 2 });
+    const x = randn([2, 3, 8]);
+    const { output } = mha.forward(x, x, x, { needWeights: false });
+    output.sum().backward();
+    for (const [n, p] of mha.namedParameters()) {
+      expect(p.grad, n).not.toBeNull();
+      expect((p.grad as Tensor).shape).toEqual(p.shape);
+    }
+  });
+});
+
+describe('MultiHeadAttention validation', () => {
+  it('rejects bad configuration and inputs with clear messages', () => {
+    expect(() => new MultiHeadAttention({ embedDim: 10, numHeads: 3 })).toThrow(
+      /MultiHeadAttention: embedDim \(10\) must be divisible by numHeads \(3\)/,
+    );
+    const mha = new MultiHeadAttention({ embedDim: 8, numHeads: 2 });
+    expect(() => mha.forward(randn([1, 3, 6]))).toThrow(/'query' has 6 features, expected embedDim 8/);
+    expect(() =>
+      mha.forward(randn([1, 3, 8]), randn([1, 4, 8]), randn([1, 4, 8]), { keyPaddingMask: tensor([[true]]) }),
+    ).toThrow(/'keyPaddingMask' must be \[B, Lk\] = \[1, 4\]/);
+    expect(() => mha.loadStateDict({ in_proj_weight: randn([24, 8]) })).toThrow(
+      /missing \[in_proj_bias, out_proj.weight/,
+    );
+    expect(() => mha.loadStateDict({ ...mha.stateDict(), in_proj_weight: randn([8, 8]) })).toThrow(
+      /'in_proj_weight' has shape \[8, 8\], expected \[24, 8\]/,
+    );
+  });
+});
