@@ -4,6 +4,7 @@ import { binaryCases } from './binary.js';
 import { indexingCases } from './indexing.js';
 import { reduceCases } from './reduce.js';
 import { shapeCases } from './shape.js';
+import { softmaxNormCases } from './softmax-norm.js';
 import { unaryCases } from './unary.js';
 
 /** Cases for every elementwise, reduction, matmul, shape, indexing, softmax, norm and sort op. */
@@ -13,4 +14,5 @@ export const opCases: ConformanceCase[] = [
   ...reduceCases,
   ...shapeCases,
   ...indexingCases,
+  ...softmaxNormCases,
 ];
