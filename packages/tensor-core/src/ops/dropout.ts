@@ -34,7 +34,7 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator?: Generat
   const b = x.backend;
   const m = wrap(b, b.upload(mask, 'float32'), x.shape, 'float32');
   const y = mul(x, m);
-  m.dispose();
+  if (!y.gradFn) m.dispose(); // the gradient reads the mask
   return y;
 }
 

@@ -5,6 +5,7 @@ import { indexingCases } from './indexing.js';
 import { reduceCases } from './reduce.js';
 import { shapeCases } from './shape.js';
 import { softmaxNormCases } from './softmax-norm.js';
+import { sortCases } from './sort.js';
 import { unaryCases } from './unary.js';
 
 /** Cases for every elementwise, reduction, matmul, shape, indexing, softmax, norm and sort op. */
@@ -15,4 +16,5 @@ export const opCases: ConformanceCase[] = [
   ...shapeCases,
   ...indexingCases,
   ...softmaxNormCases,
+  ...sortCases,
 ];
