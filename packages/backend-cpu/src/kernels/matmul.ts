@@ -1,7 +1,64 @@
+import { matmulJs } from './matmul-js.js';
+import { assembleGemm } from './wasm-gemm.js';
+
+/** Register tile of the WebAssembly microkernel: MR rows × NR columns of C in f32x4 accumulators. */
+const MR = 4;
+const NR = 8;
+/** Cache blocking: KC (depth of a panel), MC (rows of A per packed block), NC (columns of B per packed block). */
+const KC = 256;
+const MC = 128;
+const NC = 2048;
+/** Bytes of the C buffer per pass; row chunks are sized to fit. */
+const C_BYTES = 1 << 24;
+/** Below this many multiply-adds (or for a single row, which is memory-bound) the JS loop runs. */
+const WASM_MIN_WORK = 8 * 8 * 8;
+
+interface WasmGemm {
+  block: (pa: number, pb: number, pc: number, mc: number, nc: number, kc: number, ldc: number) => void;
+  mem: WebAssembly.Memory;
+  f32: Float32Array;
+}
+
+let wasm: WasmGemm | null | undefined;
+
+/** The assembled module, or null where WebAssembly SIMD is unavailable (then JS runs everything). */
+function getWasm(): WasmGemm | null {
+  if (wasm !== undefined) return wasm;
+  wasm = null;
+  try {
+    if (typeof WebAssembly === 'object') {
+      const bytes = assembleGemm(MR, NR);
+      if (WebAssembly.validate(bytes)) {
+        const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+        const mem = inst.exports.mem as WebAssembly.Memory;
+        wasm = { block: inst.exports.block as WasmGemm['block'], mem, f32: new Float32Array(mem.buffer) };
+      }
+    }
+  } catch {
+    wasm = null;
+  }
+  return wasm;
+}
+
+/** True when matmul runs on the WebAssembly SIMD microkernel (for reports and benchmarks). */
+export function wasmGemmAvailable(): boolean {
+  return getWasm() !== null;
+}
+
+function ensureBytes(w: WasmGemm, bytes: number): Float32Array {
+  const have = w.mem.buffer.byteLength;
+  if (have < bytes) w.mem.grow(Math.ceil((bytes - have) / 65536));
+  if (w.f32.buffer !== w.mem.buffer) w.f32 = new Float32Array(w.mem.buffer);
+  return w.f32;
+}
+
+const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
+
 /**
- * Single-threaded float32 GEMM on strided operands: C[m,n] = sum_k A[m,k] B[k,n].
- * When B's rows are contiguous (sbn = 1) it runs a 4-row register-blocked i-k-j loop that streams
- * B rows; otherwise it packs B into a contiguous panel first.
+ * Single-threaded float32 GEMM on strided operands, accumulating: C[co + i*n + j] += sum_k
+ * A[ao + i*sam + k*sak] · B[bo + k*sbk + j*sbn]. Any strides (transposed operands cost only the
+ * packing). Large products run on the WebAssembly SIMD microkernel (packed panels, cache-blocked);
+ * small ones, and hosts without WebAssembly SIMD, on a register-blocked JS loop.
  */
 export function matmulKernel(
   A: Float32Array,
@@ -18,47 +75,127 @@ export function matmulKernel(
   k: number,
   n: number,
 ): void {
-  let Bp = B;
-  let bOff = bo;
-  let bRow = sbk;
-  if (sbn !== 1) {
-    Bp = new Float32Array(k * n);
-    for (let kk = 0; kk < k; kk++) for (let j = 0; j < n; j++) Bp[kk * n + j] = B[bo + kk * sbk + j * sbn];
-    bOff = 0;
-    bRow = n;
+  if (m === 0 || n === 0 || k === 0) return;
+  const w = m * n * k >= WASM_MIN_WORK && m >= 2 ? getWasm() : null;
+  if (!w) {
+    matmulJs(A, ao, sam, sak, B, bo, sbk, sbn, C, co, m, k, n);
+    return;
   }
-  let i = 0;
-  for (; i + 4 <= m; i += 4) {
-    const c0 = co + i * n;
-    const c1 = c0 + n;
-    const c2 = c1 + n;
-    const c3 = c2 + n;
-    const a0 = ao + i * sam;
-    const a1 = a0 + sam;
-    const a2 = a1 + sam;
-    const a3 = a2 + sam;
-    for (let kk = 0; kk < k; kk++) {
-      const x0 = A[a0 + kk * sak];
-      const x1 = A[a1 + kk * sak];
-      const x2 = A[a2 + kk * sak];
-      const x3 = A[a3 + kk * sak];
-      const br = bOff + kk * bRow;
-      for (let j = 0; j < n; j++) {
-        const bv = Bp[br + j];
-        C[c0 + j] += x0 * bv;
-        C[c1 + j] += x1 * bv;
-        C[c2 + j] += x2 * bv;
-        C[c3 + j] += x3 * bv;
+  const ncMax = Math.min(NC, roundUp(n, NR));
+  const kcMax = Math.min(KC, k);
+  const aBytes = MC * kcMax * 4;
+  const bBytes = kcMax * ncMax * 4;
+  const rowsPerPass = Math.max(MR, Math.floor(C_BYTES / 4 / ncMax / MR) * MR);
+  const mPassMax = Math.min(rowsPerPass, roundUp(m, MR));
+  const cBytes = mPassMax * ncMax * 4;
+  const pa = 0;
+  const pb = aBytes;
+  const pc = aBytes + bBytes;
+  const mem = ensureBytes(w, pc + cBytes);
+  const pa4 = pa >> 2;
+  const pb4 = pb >> 2;
+  const pc4 = pc >> 2;
+  for (let i0 = 0; i0 < m; i0 += rowsPerPass) {
+    const mp = Math.min(rowsPerPass, m - i0);
+    const mpPad = roundUp(mp, MR);
+    for (let j0 = 0; j0 < n; j0 += NC) {
+      const nn = Math.min(NC, n - j0);
+      const nnPad = roundUp(nn, NR);
+      mem.fill(0, pc4, pc4 + mpPad * nnPad);
+      for (let p0 = 0; p0 < k; p0 += KC) {
+        const kk = Math.min(KC, k - p0);
+        packB(mem, pb4, B, bo + p0 * sbk + j0 * sbn, sbk, sbn, kk, nn, nnPad);
+        for (let ic = 0; ic < mp; ic += MC) {
+          const mm = Math.min(MC, mp - ic);
+          const mmPad = roundUp(mm, MR);
+          packA(mem, pa4, A, ao + (i0 + ic) * sam + p0 * sak, sam, sak, mm, kk, mmPad);
+          w.block(pa, pb, pc + ic * nnPad * 4, mmPad, nnPad, kk, nnPad);
+        }
+      }
+      // Accumulate the pass into C.
+      for (let i = 0; i < mp; i++) {
+        const src = pc4 + i * nnPad;
+        const dst = co + (i0 + i) * n + j0;
+        for (let j = 0; j < nn; j++) C[dst + j] += mem[src + j];
       }
     }
   }
-  for (; i < m; i++) {
-    const c0 = co + i * n;
-    const a0 = ao + i * sam;
-    for (let kk = 0; kk < k; kk++) {
-      const x0 = A[a0 + kk * sak];
-      const br = bOff + kk * bRow;
-      for (let j = 0; j < n; j++) C[c0 + j] += x0 * Bp[br + j];
+}
+
+/** Packs kk×nn of B (from `off`, strides sbk/sbn) into NR-column panels, zero-padded to nnPad. */
+function packB(
+  mem: Float32Array,
+  dst: number,
+  B: Float32Array,
+  off: number,
+  sbk: number,
+  sbn: number,
+  kk: number,
+  nn: number,
+  nnPad: number,
+): void {
+  for (let j = 0; j < nnPad; j += NR) {
+    const panel = dst + j * kk;
+    const cols = Math.min(NR, nn - j);
+    if (cols === NR && sbn === 1) {
+      for (let q = 0; q < kk; q++) {
+        const s = off + q * sbk + j;
+        const d = panel + q * NR;
+        mem[d] = B[s];
+        mem[d + 1] = B[s + 1];
+        mem[d + 2] = B[s + 2];
+        mem[d + 3] = B[s + 3];
+        mem[d + 4] = B[s + 4];
+        mem[d + 5] = B[s + 5];
+        mem[d + 6] = B[s + 6];
+        mem[d + 7] = B[s + 7];
+      }
+    } else {
+      for (let q = 0; q < kk; q++) {
+        const s = off + q * sbk + j * sbn;
+        const d = panel + q * NR;
+        let c = 0;
+        for (; c < cols; c++) mem[d + c] = B[s + c * sbn];
+        for (; c < NR; c++) mem[d + c] = 0;
+      }
+    }
+  }
+}
+
+/** Packs mm×kk of A (from `off`, strides sam/sak) into MR-row panels, zero-padded to mmPad. */
+function packA(
+  mem: Float32Array,
+  dst: number,
+  A: Float32Array,
+  off: number,
+  sam: number,
+  sak: number,
+  mm: number,
+  kk: number,
+  mmPad: number,
+): void {
+  for (let i = 0; i < mmPad; i += MR) {
+    const panel = dst + i * kk;
+    const rows = Math.min(MR, mm - i);
+    const s0 = off + i * sam;
+    if (rows === MR && sak === 1) {
+      for (let r = 0; r < MR; r++) {
+        const s = s0 + r * sam;
+        for (let q = 0; q < kk; q++) mem[panel + q * MR + r] = A[s + q];
+      }
+    } else if (rows === MR) {
+      for (let q = 0; q < kk; q++) {
+        const d = panel + q * MR;
+        const o = s0 + q * sak;
+        for (let r = 0; r < MR; r++) mem[d + r] = A[o + r * sam];
+      }
+    } else {
+      for (let q = 0; q < kk; q++) {
+        const d = panel + q * MR;
+        let r = 0;
+        for (; r < rows; r++) mem[d + r] = A[s0 + r * sam + q * sak];
+        for (; r < MR; r++) mem[d + r] = 0;
+      }
     }
   }
 }
