@@ -66,9 +66,33 @@ export const silu = (x: Tensor): Tensor =>
     const s = sigmoid(x);
     return mul(g, mul(s, add(1, mul(x, sub(1, s)))));
   });
-/** log(1 + e^x), computed stably (torch's softplus with beta 1, threshold 20). */
-export const softplus = (x: Tensor): Tensor =>
-  unaryOp('softplus', 'softplus', x, (x, _y, g) => mul(g, sigmoid(x)));
+/** Options of {@link softplus}, as torch.nn.functional.softplus. */
+export interface SoftplusOptions {
+  /** Sharpness: softplus(x) = log(1 + e^(beta x)) / beta (default 1). */
+  beta?: number;
+  /** Above `beta * x > threshold` the result is x itself (default 20). */
+  threshold?: number;
+}
+
+/**
+ * log(1 + e^x), computed stably, as torch.nn.functional.softplus(x, beta, threshold):
+ * `log(1 + e^(beta x)) / beta`, and x where `beta x > threshold`.
+ */
+export function softplus(x: Tensor, options: SoftplusOptions = {}): Tensor {
+  const beta = options.beta ?? 1;
+  const threshold = options.threshold ?? 20;
+  if (typeof beta !== 'number' || !Number.isFinite(beta) || beta === 0 || typeof threshold !== 'number') {
+    throw new TypeError(
+      `softplus: beta must be a non-zero finite number and threshold a number, got beta=${beta}, threshold=${threshold}`,
+    );
+  }
+  if (beta === 1 && threshold === 20) {
+    return unaryOp('softplus', 'softplus', x, (x, _y, g) => mul(g, sigmoid(x)));
+  }
+  assertTensor(x, 'input', 'softplus');
+  const z = mul(x, beta);
+  return where(gt(z, threshold), x, div(softplus(z), beta));
+}
 /** The error function. */
 export const erf = (x: Tensor): Tensor =>
   unaryOp('erf', 'erf', x, (x, _y, g) => mul(g, mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI))));
