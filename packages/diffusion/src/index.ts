@@ -1,1 +1,14 @@
-export {};
+/**
+ * @attnkit/diffusion: diffusion schedulers equal to diffusers' (DDPM, DDIM, Euler, DPM-Solver++),
+ * denoising models and pipelines, on any attnkit backend.
+ *
+ * @example
+ * ```ts
+ * import '@attnkit/backend-cpu';
+ * import { DDIMScheduler } from '@attnkit/diffusion';
+ * const scheduler = new DDIMScheduler({ betaSchedule: 'scaled_linear', betaStart: 0.00085, betaEnd: 0.012 });
+ * scheduler.setTimesteps(50);
+ * ```
+ * @packageDocumentation
+ */
+export * from './schedulers/index.js';

@@ -1,0 +1,34 @@
+import { DDIMScheduler } from './ddim.js';
+import { DDPMScheduler } from './ddpm.js';
+import { DPMSolverMultistepScheduler } from './dpm-solver-multistep.js';
+import { EulerDiscreteScheduler } from './euler-discrete.js';
+import type { Scheduler } from './scheduler.js';
+
+const CLASSES = {
+  DDPMScheduler,
+  DDIMScheduler,
+  EulerDiscreteScheduler,
+  DPMSolverMultistepScheduler,
+} as const;
+
+/**
+ * Makes the scheduler a diffusers `scheduler_config.json` names in `_class_name` (or the class given
+ * by `className`, to load one scheduler's config into another, as `DDIMScheduler.from_config(...)`).
+ *
+ * @example
+ * ```ts
+ * const json = JSON.parse(readFileSync('scheduler/scheduler_config.json', 'utf8'));
+ * const scheduler = schedulerFromConfig(json, 'DDIMScheduler');
+ * ```
+ */
+export function schedulerFromConfig(config: unknown, className?: keyof typeof CLASSES): Scheduler {
+  let obj = config;
+  if (typeof obj === 'string') obj = JSON.parse(obj);
+  const name = className ?? (obj as { _class_name?: unknown } | null)?._class_name;
+  if (typeof name !== 'string' || !(name in CLASSES)) {
+    throw new Error(
+      `schedulerFromConfig: unknown scheduler class ${JSON.stringify(name ?? null)}; expected one of ${Object.keys(CLASSES).join(', ')} (pass className to choose one)`,
+    );
+  }
+  return CLASSES[name as keyof typeof CLASSES].fromConfig(obj);
+}
