@@ -13,8 +13,16 @@
  * ```
  * @packageDocumentation
  */
+
+export type { AlibiBiasOptions } from './alibi.js';
+export { alibiBias, alibiSlopes } from './alibi.js';
 export type { AttentionRecord, CapturedAttention } from './capture.js';
 export { captureAttention, isCapturingAttention } from './capture.js';
+export type {
+  GroupedQueryAttentionForwardOptions,
+  GroupedQueryAttentionOptions,
+} from './grouped-query.js';
+export { GroupedQueryAttention } from './grouped-query.js';
 export type { CachedKeysValues, KVCacheOptions } from './kv-cache.js';
 export { KVCache, LayerKVCache } from './kv-cache.js';
 export type { LoadStateDictOptions, LoadStateDictResult } from './module.js';
@@ -25,5 +33,9 @@ export type {
   MultiHeadAttentionResult,
 } from './multi-head.js';
 export { linear, MultiHeadAttention } from './multi-head.js';
+export type { LearnedPositionalEmbeddingOptions, SinusoidalOptions } from './positional.js';
+export { LearnedPositionalEmbedding, sinusoidalPositionalEncoding } from './positional.js';
+export type { RotaryApplyOptions, RotaryEmbeddingOptions, RotaryLayout } from './rotary.js';
+export { applyRotary, RotaryEmbedding } from './rotary.js';
 export type { AttentionOutput, ScaledDotProductAttentionOptions } from './scaled-dot-product.js';
 export { positionalVisibility, scaledDotProductAttention } from './scaled-dot-product.js';

@@ -1,0 +1,104 @@
+// GroupedQueryAttention (HF LlamaAttention layout) against the PyTorch fixture, and KV-cache decoding
+// equal to the full causal forward. Tolerance: 1e-4 relative (atol 1e-5) on CPU.
+import '@attnkit/backend-cpu';
+import { concat, memory, randn, type Tensor, tidy } from '@attnkit/tensor-core';
+import { describe, expect, it } from 'vitest';
+import { GroupedQueryAttention, KVCache, LayerKVCache } from '../src/index.js';
+import { compare, loadFixture, mismatch, readSafetensorsF32 } from './helpers.js';
+
+describe('GroupedQueryAttention', () => {
+  it('matches the HF LlamaAttention-without-RoPE fixture (gqa_module_h4_kv2)', () => {
+    const fx = loadFixture('gqa_module_h4_kv2');
+    const attn = new GroupedQueryAttention({
+      hiddenSize: fx.param<number>('hidden_size'),
+      numHeads: fx.param<number>('num_heads'),
+      numKeyValueHeads: fx.param<number>('num_key_value_heads'),
+    });
+    attn.loadStateDict(readSafetensorsF32(fx.path(fx.param<string>('weights'))));
+    const x = fx.tensor('hidden_states');
+    expect(compare(attn.forward(x).output, fx.array('output'))).toBeNull();
+    const { output, weights } = attn.forward(x, { needWeights: true });
+    expect(compare(output, fx.array('output'))).toBeNull();
+    expect(weights?.shape).toEqual([2, 4, 5, 5]);
+  });
+
+  for (const window of [null, 3]) {
+    it(`decoding token by token with a KV cache equals the full forward (RoPE, window ${window})`, () => {
+      const attn = new GroupedQueryAttention({
+        hiddenSize: 32,
+        numHeads: 4,
+        numKeyValueHeads: 2,
+        rope: { rotaryDim: 8, theta: 10000 },
+        windowSize: window,
+      });
+      const x = randn([2, 9, 32]);
+      const full = attn.forward(x).output;
+      const cache = new LayerKVCache({ initialCapacity: 2, window: window ?? undefined });
+      const steps: Tensor[] = [attn.forward(x.sliceDim(1, 0, 4), { cache }).output];
+      for (let t = 4; t < 9; t++) steps.push(attn.forward(x.sliceDim(1, t, t + 1), { cache }).output);
+      expect(cache.position).toBe(9);
+      const got = concat(steps, 1);
+      expect(
+        mismatch(got.dataSync(), got.shape, { shape: [...full.shape], data: full.dataSync() }),
+      ).toBeNull();
+    });
+  }
+});
+
+describe('LayerKVCache', () => {
+  it('appends in place, doubles capacity, trims and resets', () => {
+    const cache = new LayerKVCache({ initialCapacity: 4 });
+    const k1 = randn([1, 2, 3, 4]);
+    const v1 = randn([1, 2, 3, 5]);
+    cache.append(k1, v1);
+    expect([cache.length, cache.capacity]).toEqual([3, 4]);
+    const k2 = randn([1, 2, 2, 4]);
+    const v2 = randn([1, 2, 2, 5]);
+    const { keys, values } = cache.append(k2, v2);
+    expect([cache.length, cache.capacity]).toEqual([5, 8]);
+    expect(keys.shape).toEqual([1, 2, 5, 4]);
+    expect(keys.arraySync()).toEqual(concat([k1, k2], 2).arraySync());
+    expect(values.arraySync()).toEqual(concat([v1, v2], 2).arraySync());
+    // 3 more steps fit without growing
+    for (let i = 0; i < 3; i++) cache.append(randn([1, 2, 1, 4]), randn([1, 2, 1, 5]));
+    expect([cache.length, cache.capacity]).toEqual([8, 8]);
+    cache.trim(4);
+    expect([cache.length, cache.position]).toEqual([4, 4]);
+    expect(cache.keys?.arraySync()).toEqual(concat([k1, k2.sliceDim(2, 0, 1)], 2).arraySync());
+    cache.reset();
+    expect([cache.length, cache.position, cache.keys]).toEqual([0, 0, null]);
+    expect(() => cache.trim(1)).toThrow(/LayerKVCache.trim: length must be an integer in \[0, 0\], got 1/);
+    expect(() => cache.append(randn([1, 2, 1, 4]), randn([1, 3, 1, 5]))).toThrow(/equal B, Hkv, T/);
+  });
+
+  it('a rolling window keeps the last positions and bounded memory', () => {
+    const cache = new LayerKVCache({ initialCapacity: 2, window: 4 });
+    const all: Tensor[] = [];
+    for (let t = 0; t < 40; t++) {
+      const k = randn([1, 1, 1, 2]);
+      all.push(k);
+      cache.append(k, k);
+      expect(cache.length).toBeGreaterThanOrEqual(Math.min(t + 1, 4));
+      expect(cache.capacity).toBeLessThanOrEqual(8);
+    }
+    const n = cache.length;
+    expect(cache.keys?.arraySync()).toEqual(concat(all.slice(40 - n), 2).arraySync());
+    expect(cache.position).toBe(40);
+  });
+
+  it('decoding holds memory flat inside tidy', () => {
+    const kv = new KVCache({ numLayers: 2, initialCapacity: 64 });
+    const step = () =>
+      tidy(() => {
+        for (let i = 0; i < 2; i++) kv.layer(i).append(randn([1, 2, 1, 4]), randn([1, 2, 1, 4]));
+      });
+    step();
+    const before = memory().cpu;
+    for (let t = 0; t < 20; t++) step();
+    const after = memory().cpu;
+    expect(after.numTensors).toBe(before.numTensors);
+    expect(after.numBytes).toBe(before.numBytes);
+    expect(kv.length).toBe(21);
+    kv.dispose();
+  });
+});
