@@ -132,8 +132,16 @@ export const unaryCases_: ConformanceCase[] = [
     op: 'softplus',
     name: 'large magnitudes (threshold 20)',
     inputs: [ref([5], [-100, -20, 19.5, 20.5, 1e4])],
-    run: softplus,
+    run: (x) => softplus(x),
     ref: (x) => mapRef(x, (v) => (v > 20 ? v : Math.log1p(Math.exp(v)))),
+  },
+  {
+    op: 'softplus',
+    name: 'beta 2, threshold 1 (linear above beta * x > threshold)',
+    inputs: [seeded([3, 5], 41, -3, 3)],
+    run: (x) => softplus(x, { beta: 2, threshold: 1 }),
+    ref: (x) => mapRef(x, (v) => (2 * v > 1 ? v : Math.log1p(Math.exp(2 * v)) / 2)),
+    grad: [0],
   },
   {
     op: 'erf',
