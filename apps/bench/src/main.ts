@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+// attnkit-bench: runs benchmark suites and prints, for each, markdown tables of attnkit beside the
+// peers measured in the same run (tfjs, js-tiktoken, gpt-tokenizer, ...) with the ratios.
+//   node dist/main.js               every suite
+//   node dist/main.js matmul ...    the named suites, in that order
+//   node dist/main.js --list        the suite names
+// From the repository root: `pnpm bench [suite ...]` (builds first).
+//
+// Suites are registered explicitly below: a suite is a module of this app exporting one async
+// function that prints its own tables (see ./cli/table.ts and ./cli/measure.ts for helpers).
+import { cpus, totalmem } from 'node:os';
+import { parseArgs } from './cli/args.js';
+import { benchMatmul } from './matmul.js';
+
+/** A named benchmark suite. */
+interface Suite {
+  name: string;
+  description: string;
+  run: () => Promise<void> | void;
+}
+
+const suites: Suite[] = [
+  {
+    name: 'matmul',
+    description: 'float32 n×n matmul GFLOP/s, n = 256/512/1024: backend-cpu vs tfjs-backend-cpu',
+    run: benchMatmul,
+  },
+];
+
+function usage(): string {
+  const width = Math.max(...suites.map((s) => s.name.length));
+  return [
+    'usage: attnkit-bench [--list] [suite ...]   (no suite: all of them)',
+    '',
+    'suites:',
+    ...suites.map((s) => `  ${s.name.padEnd(width)}  ${s.description}`),
+  ].join('\n');
+}
+
+async function main(): Promise<number> {
+  let args: ReturnType<typeof parseArgs>;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${usage()}`);
+    return 2;
+  }
+  if (args.help) {
+    console.log(usage());
+    return 0;
+  }
+  if (args.list) {
+    for (const s of suites) console.log(s.name);
+    return 0;
+  }
+  const unknown = args.suites.filter((n) => !suites.some((s) => s.name === n));
+  if (unknown.length) {
+    console.error(`attnkit-bench: unknown suite ${unknown.map((n) => `'${n}'`).join(', ')}\n\n${usage()}`);
+    return 2;
+  }
+  const selected = args.suites.length ? args.suites.map((n) => suites.find((s) => s.name === n)!) : suites;
+
+  const cpu = cpus();
+  console.log('# attnkit benchmarks');
+  console.log(
+    `node ${process.version}, ${process.platform}-${process.arch}, ${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ` +
+      `${(totalmem() / 2 ** 30).toFixed(1)} GiB, ${new Date().toISOString()}`,
+  );
+  console.log(
+    'Ratios compare attnkit with peers measured in this run; single runs on a shared machine are noisy.',
+  );
+
+  let failed = 0;
+  for (const suite of selected) {
+    const t0 = performance.now();
+    try {
+      await suite.run();
+      console.log(`\n(${suite.name}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    } catch (err) {
+      failed++;
+      console.error(`\nsuite '${suite.name}' failed: ${(err as Error)?.stack ?? err}`);
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+process.exitCode = await main();
