@@ -116,8 +116,7 @@ export class LearnedPositionalEmbedding extends AttentionModule {
       }
       return this.weight.sliceDim(0, offset, offset + positions);
     }
-    if (!positions || positions.isTensor !== true)
-      throw new TypeError(`${who}: expected a length or an int32 tensor`);
+    if (positions?.isTensor !== true) throw new TypeError(`${who}: expected a length or an int32 tensor`);
     if (positions.dtype !== 'int32') {
       throw new TypeError(
         `${who}: position tensor ${fmtShape(positions.shape)} must be int32, got ${positions.dtype}`,

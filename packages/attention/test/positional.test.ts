@@ -76,7 +76,7 @@ describe('ALiBi', () => {
       const want = fx.param<number[]>('slopes_values');
       const got = alibiSlopes(fx.param<number>('num_heads'));
       expect(got.length).toBe(want.length);
-      got.forEach((s, i) => expect(s).toBeCloseTo(want[i], 12));
+      for (const [i, s] of got.entries()) expect(s).toBeCloseTo(want[i], 12);
     });
   }
   for (const { name } of byKind('alibi_attention')) {

@@ -130,7 +130,7 @@ describe('scaledDotProductAttention semantics', () => {
     for (const opts of [{ causal: true }, { causal: false, mask }, { causal: true, windowSize: 17 }]) {
       const a = scaledDotProductAttention(q, k, v, { ...opts, implementation: 'reference' }).dataSync();
       const b = scaledDotProductAttention(q, k, v, { ...opts, implementation: 'fused' }).dataSync();
-      const worst = a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+      const worst = Array.from(a).reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
       expect(worst).toBeLessThan(1e-5);
     }
   });
