@@ -1,1 +1,14 @@
-export {};
+/**
+ * @attnkit/tokenizer: byte-level BPE identical to tiktoken, Hugging Face tokenizer.json (BPE,
+ * WordPiece), BPE training, a character-level tokenizer and streaming decode, in pure TypeScript.
+ *
+ * @packageDocumentation
+ */
+
+export type { EncodingDefinition, SpecialTokenOptions, TokenSpan } from './encoding.js';
+export { Encoding, encodingForModel, getEncoding } from './encoding.js';
+export type { EncodingName } from './models.js';
+export { ENCODING_NAMES, encodingNameForModel } from './models.js';
+export { CL100K_PATTERN, O200K_PATTERN, R50K_PATTERN, splitPieces } from './pretokenize.js';
+export type { RankTable } from './ranks.js';
+export { formatTiktokenFile, parseTiktokenFile } from './ranks.js';
