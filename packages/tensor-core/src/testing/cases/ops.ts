@@ -7,6 +7,7 @@ import { shapeCases } from './shape.js';
 import { softmaxNormCases } from './softmax-norm.js';
 import { sortCases } from './sort.js';
 import { unaryCases } from './unary.js';
+import { viewCases } from './views.js';
 
 /** Cases for every elementwise, reduction, matmul, shape, indexing, softmax, norm and sort op. */
 export const opCases: ConformanceCase[] = [
@@ -17,4 +18,5 @@ export const opCases: ConformanceCase[] = [
   ...indexingCases,
   ...softmaxNormCases,
   ...sortCases,
+  ...viewCases,
 ];
