@@ -1,1 +1,27 @@
-export {};
+/**
+ * @attnkit/sampling: logits processors (temperature, top-k, top-p, min-p, typical-p, penalties,
+ * n-gram blocking, bad words, forced tokens), decoding strategies (greedy, seeded sampling, beam
+ * search, speculative decoding) and a streaming generate() for any causal LM.
+ *
+ * @example
+ * ```ts
+ * import { generate } from '@attnkit/sampling';
+ * const { sequences } = await generate(model, [[15496, 11]], { maxNewTokens: 16, doSample: true, temperature: 0.8, topP: 0.95, seed: 0 });
+ * ```
+ * @packageDocumentation
+ */
+export { type GenerationConfig, validateGenerationConfig } from './config.js';
+export {
+  argmaxRow,
+  type GenerateOutput,
+  generate,
+  resolveMaxLength,
+  type StreamChunk,
+  sampleFromScores,
+  sampleIndex,
+  sampleKept,
+  stream,
+} from './generate.js';
+export type { PromptIds } from './inputs.js';
+export type { CausalLM, CausalLMInputs, CausalLMOutputs, DecodingTokenizer } from './model.js';
+export * from './processors/index.js';

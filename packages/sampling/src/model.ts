@@ -1,0 +1,50 @@
+import type { Tensor } from '@attnkit/tensor-core';
+
+/** What a causal language model's forward pass takes (Hugging Face names, camelCase). */
+export interface CausalLMInputs {
+  /** Token ids, int32 [batch, seq]: the whole sequence, or only the new tokens when a cache is passed. */
+  inputIds: Tensor;
+  /** 1 for real tokens, 0 for padding, int32 [batch, past + seq]. */
+  attentionMask?: Tensor;
+  /** Positions of `inputIds`, int32 [batch, seq] (left padding shifts them, as HF computes). */
+  positionIds?: Tensor;
+  /** The cache the previous call returned. */
+  pastKeyValues?: unknown;
+}
+
+/** What a causal language model's forward pass returns. */
+export interface CausalLMOutputs {
+  /** Next-token logits, float32 [batch, seq, vocab]. */
+  logits: Tensor;
+  /** A cache to pass back on the next call; disposed by generate() when it is done (if disposable). */
+  pastKeyValues?: unknown;
+}
+
+/**
+ * Anything generate() can drive: GPT-2, Llama and every other causal LM in @attnkit/transformer,
+ * or a toy model in a test. Forward may be synchronous or return a Promise.
+ */
+export interface CausalLM {
+  forward(inputs: CausalLMInputs): CausalLMOutputs | Promise<CausalLMOutputs>;
+  /**
+   * Reorders a cache along the batch dim (beam search). Models without it are run without a cache
+   * during beam search.
+   */
+  reorderCache?(pastKeyValues: unknown, beamIndices: readonly number[]): unknown;
+}
+
+/** A tokenizer as generate() needs it: enough to decode for streaming and stop strings. */
+export interface DecodingTokenizer {
+  decode(ids: readonly number[]): string;
+}
+
+/** Disposes a cache object if it knows how. */
+export function disposeCache(past: unknown): void {
+  if (!past || typeof past !== 'object') return;
+  const p = past as { dispose?: () => void; isTensor?: boolean };
+  if (typeof p.dispose === 'function') {
+    p.dispose();
+    return;
+  }
+  if (Array.isArray(past)) for (const x of past) disposeCache(x);
+}

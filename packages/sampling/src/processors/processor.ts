@@ -1,0 +1,58 @@
+/**
+ * A logits processor rewrites the next-token scores of each row in place, given the ids generated
+ * so far (prompt included), as Hugging Face's LogitsProcessor does.
+ */
+export interface LogitsProcessor {
+  /** Name shown in traces (e.g. 'temperature'). */
+  readonly name: string;
+  /**
+   * @param inputIds the tokens of this row so far (prompt + generated, without left padding).
+   * @param scores the vocab scores of this row; modified in place.
+   * @param context generation state shared by all processors.
+   */
+  process(inputIds: readonly number[], scores: Float32Array, context: ProcessorContext): void;
+}
+
+/** Generation state processors may need. */
+export interface ProcessorContext {
+  /** Length of the prompt of this row (without padding). */
+  promptLength: number;
+  /** Total length the sequence may reach (prompt + maxNewTokens). */
+  maxLength: number;
+  /**
+   * Set by a warper that computed the softmax of the scores and the set of kept tokens (top-p), so
+   * the sampler can draw from `probs[keep] / mass` without a second exp pass. applyProcessors clears
+   * it when a later processor changes the scores.
+   */
+  kept?: { probs: Float64Array; keep: Uint8Array; mass: number; owner: LogitsProcessor };
+}
+
+/** Largest-first indices of `scores` (ties by lower index), for the warpers that sort. */
+export function sortedIndices(scores: Float32Array): Int32Array {
+  const idx = new Int32Array(scores.length);
+  for (let i = 0; i < idx.length; i++) idx[i] = i;
+  idx.sort((a, b) => {
+    const d = scores[b] - scores[a];
+    return d > 0 || d < 0 ? d : a - b;
+  });
+  return idx;
+}
+
+/** Softmax of a row into float64 probabilities (max-subtracted; -inf gives 0). */
+export function softmaxRow(scores: Float32Array, out = new Float64Array(scores.length)): Float64Array {
+  let m = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < scores.length; i++) if (scores[i] > m) m = scores[i];
+  if (m === Number.NEGATIVE_INFINITY) {
+    out.fill(0);
+    return out;
+  }
+  let s = 0;
+  for (let i = 0; i < scores.length; i++) {
+    const x = scores[i];
+    const e = x === Number.NEGATIVE_INFINITY ? 0 : Math.exp(x - m);
+    out[i] = e;
+    s += e;
+  }
+  for (let i = 0; i < scores.length; i++) out[i] /= s;
+  return out;
+}
