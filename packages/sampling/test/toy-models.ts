@@ -67,12 +67,7 @@ export class PrefixHashModel implements CausalLM {
       [beamIndices.length],
     );
     p.dispose();
-    return {
-      state,
-      dispose() {
-        this.state.dispose();
-      },
-    };
+    return { state, dispose: () => state.dispose() };
   }
 }
 
