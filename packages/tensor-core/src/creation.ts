@@ -158,6 +158,11 @@ export function arange(start: number, end?: number, step = 1, dtype?: DType): Te
     if (!Number.isFinite(v)) throw new TypeError(`arange: ${k} must be a finite number, got ${v}`);
   }
   if (step === 0) throw new RangeError('arange: step must not be zero');
+  if ((end - start) * step < 0) {
+    throw new RangeError(
+      `arange: step ${step} moves away from end (start=${start}, end=${end}); the bounds are inconsistent with the step's sign`,
+    );
+  }
   const n = Math.max(0, Math.ceil((end - start) / step));
   const vals = new Float64Array(n);
   for (let i = 0; i < n; i++) vals[i] = start + i * step;
