@@ -2,8 +2,11 @@ import { noGrad } from '../autograd.js';
 import { fromValues } from '../creation.js';
 import { setBackend } from '../registry.js';
 import type { ConformanceCase, RefArray } from './case.js';
+import { convCases } from './cases/conv.js';
 import { elementwiseCases } from './cases/elementwise.js';
+import { lossCases } from './cases/loss.js';
 import { opCases } from './cases/ops.js';
+import { poolCases } from './cases/pool.js';
 
 /** The test functions the suite needs (vitest's or jest's describe/it/expect work as they are). */
 export interface TestApi {
@@ -20,7 +23,13 @@ export interface ConformanceOptions {
 }
 
 /** Every case of the suite, in one table. */
-export const conformanceCases: ConformanceCase[] = [...elementwiseCases, ...opCases];
+export const conformanceCases: ConformanceCase[] = [
+  ...elementwiseCases,
+  ...opCases,
+  ...convCases,
+  ...poolCases,
+  ...lossCases,
+];
 
 /**
  * Defines the backend conformance suite: one describe per op, one test per case, each comparing the
