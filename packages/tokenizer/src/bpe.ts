@@ -12,21 +12,26 @@
  */
 
 import type { RankTable } from './ranks.js';
-import { bytesToBinaryString } from './utf8.js';
 
 const NONE = 0x7fffffff;
 /** Pieces up to this many bytes use the quadratic scan; longer ones the heap. */
 const SMALL_PIECE = 128;
 const MAX_MEMO_BITS = 22;
 
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 16777619;
+
 /** Merges byte sequences into ranks with a tiktoken rank table. */
 export class BytePairEncoder {
   /** Rank of each single byte, or -1 where the vocabulary lacks it. */
   readonly byteRank = new Int32Array(256).fill(-1);
-  /** Binary string (one char per byte) of every token, by rank ('' for gaps). */
-  readonly tokenStrings: string[];
-  /** Binary string -> rank. */
-  readonly vocab: Map<string, number>;
+  /** FNV-1a hash of each token's bytes, by rank. */
+  private readonly tokenHash: Int32Array;
+  /** Open-addressing index: hash slot -> rank (-1 empty). */
+  private readonly slots: Int32Array;
+  private readonly slotMask: number;
+  private readonly bytes: Uint8Array;
+  private readonly offsets: Int32Array;
 
   private memoA: Int32Array;
   private memoB: Int32Array;
@@ -38,24 +43,76 @@ export class BytePairEncoder {
   private pairs = new Int32Array(SMALL_PIECE);
 
   constructor(readonly table: RankTable) {
-    const { bytes, offsets, present, size } = table;
-    this.tokenStrings = new Array<string>(size);
-    this.vocab = new Map();
+    const { bytes, offsets, present, size, count } = table;
+    this.bytes = bytes;
+    this.offsets = offsets;
+    this.tokenHash = new Int32Array(size);
+    let cap = 1024;
+    while (cap < count * 2) cap *= 2;
+    this.slots = new Int32Array(cap).fill(-1);
+    this.slotMask = cap - 1;
     for (let r = 0; r < size; r++) {
-      if (!present[r]) {
-        this.tokenStrings[r] = '';
-        continue;
+      if (!present[r]) continue;
+      let h = FNV_OFFSET;
+      const e = offsets[r + 1];
+      for (let j = offsets[r]; j < e; j++) h = Math.imul(h ^ bytes[j], FNV_PRIME);
+      this.tokenHash[r] = h;
+      if (this.lookupHashed(bytes, offsets[r], e, h) < 0) {
+        let i = h & this.slotMask;
+        while (this.slots[i] >= 0) i = (i + 1) & this.slotMask;
+        this.slots[i] = r;
       }
-      const s = bytesToBinaryString(bytes, offsets[r], offsets[r + 1]);
-      this.tokenStrings[r] = s;
-      if (!this.vocab.has(s)) this.vocab.set(s, r);
-      if (s.length === 1 && this.byteRank[bytes[offsets[r]]] < 0) this.byteRank[bytes[offsets[r]]] = r;
+      if (e - offsets[r] === 1 && this.byteRank[bytes[offsets[r]]] < 0) this.byteRank[bytes[offsets[r]]] = r;
     }
     const bits = 16;
     this.memoA = new Int32Array(1 << bits).fill(-1);
     this.memoB = new Int32Array(1 << bits);
     this.memoV = new Int32Array(1 << bits);
     this.memoMask = (1 << bits) - 1;
+  }
+
+  /** Rank of the token whose bytes are `src[s, e)` (hash `h`), or -1. */
+  lookupHashed(src: Uint8Array, s: number, e: number, h: number): number {
+    const slots = this.slots;
+    const offsets = this.offsets;
+    const bytes = this.bytes;
+    const n = e - s;
+    for (let i = h & this.slotMask; ; i = (i + 1) & this.slotMask) {
+      const r = slots[i];
+      if (r < 0) return -1;
+      const o = offsets[r];
+      if (offsets[r + 1] - o !== n || this.tokenHash[r] !== h) continue;
+      let k = 0;
+      while (k < n && bytes[o + k] === src[s + k]) k++;
+      if (k === n) return r;
+    }
+  }
+
+  /** Rank of the token whose bytes are `src[s, e)`, or -1. */
+  lookup(src: Uint8Array, s: number, e: number): number {
+    let h = FNV_OFFSET;
+    for (let j = s; j < e; j++) h = Math.imul(h ^ src[j], FNV_PRIME);
+    return this.lookupHashed(src, s, e, h);
+  }
+
+  /**
+   * Rank of the token spelled by the ASCII string `text[s, e)`, or -1. Every char must be < 128
+   * (then chars and UTF-8 bytes coincide); `h` is the FNV-1a hash of the chars.
+   */
+  lookupAscii(text: string, s: number, e: number, h: number): number {
+    const slots = this.slots;
+    const offsets = this.offsets;
+    const bytes = this.bytes;
+    const n = e - s;
+    for (let i = h & this.slotMask; ; i = (i + 1) & this.slotMask) {
+      const r = slots[i];
+      if (r < 0) return -1;
+      const o = offsets[r];
+      if (offsets[r + 1] - o !== n || this.tokenHash[r] !== h) continue;
+      let k = 0;
+      while (k < n && bytes[o + k] === text.charCodeAt(s + k)) k++;
+      if (k === n) return r;
+    }
   }
 
   /** Rank of the token spelled by ranks `a` then `b`, or NONE. */
@@ -69,7 +126,7 @@ export class BytePairEncoder {
       if (k === -1) break;
       h = (h + 1) & mask;
     }
-    const v = this.vocab.get(this.tokenStrings[a] + this.tokenStrings[b]) ?? NONE;
+    const v = this.concatRank(a, b);
     if ((this.memoCount + 1) * 2 > mask) {
       this.growMemo();
       return this.pairRankInsert(a, b, v);
@@ -79,6 +136,31 @@ export class BytePairEncoder {
     this.memoV[h] = v;
     this.memoCount++;
     return v;
+  }
+
+  /** Rank of bytes(a) + bytes(b), or NONE; the hash continues FNV-1a from a's hash over b's bytes. */
+  private concatRank(a: number, b: number): number {
+    const offsets = this.offsets;
+    const bytes = this.bytes;
+    const ao = offsets[a];
+    const al = offsets[a + 1] - ao;
+    const bo = offsets[b];
+    const bl = offsets[b + 1] - bo;
+    let h = this.tokenHash[a];
+    for (let j = bo; j < bo + bl; j++) h = Math.imul(h ^ bytes[j], FNV_PRIME);
+    const n = al + bl;
+    const slots = this.slots;
+    for (let i = h & this.slotMask; ; i = (i + 1) & this.slotMask) {
+      const r = slots[i];
+      if (r < 0) return NONE;
+      const o = offsets[r];
+      if (offsets[r + 1] - o !== n || this.tokenHash[r] !== h) continue;
+      let k = 0;
+      while (k < al && bytes[o + k] === bytes[ao + k]) k++;
+      if (k < al) continue;
+      while (k < n && bytes[o + k] === bytes[bo + k - al]) k++;
+      if (k === n) return r;
+    }
   }
 
   private pairRankInsert(a: number, b: number, v: number): number {
@@ -108,7 +190,7 @@ export class BytePairEncoder {
 
   /** Bytes held by the memo table (reported by memory figures). */
   memoBytes(): number {
-    return this.memoA.byteLength * 3;
+    return this.memoA.byteLength * 3 + this.slots.byteLength + this.tokenHash.byteLength;
   }
 
   /** Rank of single byte `b`; throws when the vocabulary has no such token. */

@@ -11,7 +11,7 @@ import { TokenBytes, utf8Decoder } from './decode.js';
 import { describe, ENCODING_NAMES, type EncodingName, encodingNameForModel } from './models.js';
 import { type PieceScanner, RegexSplitter, scannerForPattern } from './pretokenize.js';
 import { parseCompressedRanks, parseTiktokenFile, type RankTable } from './ranks.js';
-import { ByteBuffer, bytesToBinaryString, utf8Bytes, writeUtf8 } from './utf8.js';
+import { ByteBuffer, utf8Bytes, writeUtf8 } from './utf8.js';
 
 /** Which special tokens `encode` may produce or must refuse. */
 export interface SpecialTokenOptions {
@@ -146,22 +146,24 @@ export class Encoding {
 
   /** Encodes one piece `text[s, e)` and appends its ids. */
   private piece(text: string, s: number, e: number, out: number[]): void {
-    const piece = text.substring(s, e);
-    let ascii = true;
-    for (let j = s; j < e; j++) {
-      if (text.charCodeAt(j) > 127) {
-        ascii = false;
-        break;
-      }
-    }
     const bpe = this.bpe;
-    if (ascii) {
-      const r = bpe.vocab.get(piece);
-      if (r !== undefined) {
+    // Hash the chars while checking for ASCII: an ASCII piece is its own UTF-8, so a whole-piece
+    // token is found without building a string.
+    let h = 0x811c9dc5 | 0;
+    let or = 0;
+    for (let j = s; j < e; j++) {
+      const c = text.charCodeAt(j);
+      or |= c;
+      h = Math.imul(h ^ c, 16777619);
+    }
+    if (or < 128) {
+      const r = bpe.lookupAscii(text, s, e, h);
+      if (r >= 0) {
         out.push(r);
         return;
       }
     }
+    const piece = text.substring(s, e);
     const cached = this.cache.get(piece);
     if (cached !== undefined) {
       if (typeof cached === 'number') out.push(cached);
@@ -171,9 +173,8 @@ export class Encoding {
     const buf = this.buf;
     buf.length = 0;
     writeUtf8(text, s, e, buf);
-    let result: number | number[] | undefined;
-    if (!ascii && buf.length <= 128) result = bpe.vocab.get(bytesToBinaryString(buf.bytes, 0, buf.length));
-    if (result === undefined) {
+    let result: number | number[] = or < 128 ? -1 : bpe.lookup(buf.bytes, 0, buf.length);
+    if (result < 0) {
       const ids: number[] = [];
       bpe.encode(buf.bytes, 0, buf.length, ids);
       result = ids.length === 1 ? ids[0] : ids;
