@@ -4,6 +4,8 @@ import { assembleGemm } from './wasm-gemm.js';
 /** Register tile of the WebAssembly microkernel: MR rows × NR columns of C in f32x4 accumulators. */
 const MR = 4;
 const NR = 8;
+/** Unrolling of the microkernel's k loop (panels are zero-padded to a multiple of it); 2 and 4 measured slower here. */
+const KU = 1;
 /** Cache blocking: KC (depth of a panel), MC (rows of A per packed block), NC (columns of B per packed block). */
 const KC = 256;
 const MC = 128;
@@ -27,7 +29,7 @@ function getWasm(): WasmGemm | null {
   wasm = null;
   try {
     if (typeof WebAssembly === 'object') {
-      const bytes = assembleGemm(MR, NR);
+      const bytes = assembleGemm(MR, NR, KU);
       if (WebAssembly.validate(bytes)) {
         const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
         const mem = inst.exports.mem as WebAssembly.Memory;
@@ -82,7 +84,7 @@ export function matmulKernel(
     return;
   }
   const ncMax = Math.min(NC, roundUp(n, NR));
-  const kcMax = Math.min(KC, k);
+  const kcMax = roundUp(Math.min(KC, k), KU);
   const aBytes = MC * kcMax * 4;
   const bBytes = kcMax * ncMax * 4;
   const rowsPerPass = Math.max(MR, Math.floor(C_BYTES / 4 / ncMax / MR) * MR);
@@ -104,12 +106,13 @@ export function matmulKernel(
       mem.fill(0, pc4, pc4 + mpPad * nnPad);
       for (let p0 = 0; p0 < k; p0 += KC) {
         const kk = Math.min(KC, k - p0);
-        packB(mem, pb4, B, bo + p0 * sbk + j0 * sbn, sbk, sbn, kk, nn, nnPad);
+        const kkPad = roundUp(kk, KU);
+        packB(mem, pb4, B, bo + p0 * sbk + j0 * sbn, sbk, sbn, kk, kkPad, nn, nnPad);
         for (let ic = 0; ic < mp; ic += MC) {
           const mm = Math.min(MC, mp - ic);
           const mmPad = roundUp(mm, MR);
-          packA(mem, pa4, A, ao + (i0 + ic) * sam + p0 * sak, sam, sak, mm, kk, mmPad);
-          w.block(pa, pb, pc + ic * nnPad * 4, mmPad, nnPad, kk, nnPad);
+          packA(mem, pa4, A, ao + (i0 + ic) * sam + p0 * sak, sam, sak, mm, kk, kkPad, mmPad);
+          w.block(pa, pb, pc + ic * nnPad * 4, mmPad, nnPad, kkPad, nnPad);
         }
       }
       // Accumulate the pass into C.
@@ -122,7 +125,7 @@ export function matmulKernel(
   }
 }
 
-/** Packs kk×nn of B (from `off`, strides sbk/sbn) into NR-column panels, zero-padded to nnPad. */
+/** Packs kk×nn of B (from `off`, strides sbk/sbn) into NR-column panels, zero-padded to kkPad×nnPad. */
 function packB(
   mem: Float32Array,
   dst: number,
@@ -131,12 +134,14 @@ function packB(
   sbk: number,
   sbn: number,
   kk: number,
+  kkPad: number,
   nn: number,
   nnPad: number,
 ): void {
   for (let j = 0; j < nnPad; j += NR) {
-    const panel = dst + j * kk;
+    const panel = dst + j * kkPad;
     const cols = Math.min(NR, nn - j);
+    if (kkPad > kk) mem.fill(0, panel + kk * NR, panel + kkPad * NR);
     if (cols === NR && sbn === 1) {
       for (let q = 0; q < kk; q++) {
         const s = off + q * sbk + j;
@@ -162,7 +167,7 @@ function packB(
   }
 }
 
-/** Packs mm×kk of A (from `off`, strides sam/sak) into MR-row panels, zero-padded to mmPad. */
+/** Packs mm×kk of A (from `off`, strides sam/sak) into MR-row panels, zero-padded to mmPad×kkPad. */
 function packA(
   mem: Float32Array,
   dst: number,
@@ -172,11 +177,13 @@ function packA(
   sak: number,
   mm: number,
   kk: number,
+  kkPad: number,
   mmPad: number,
 ): void {
   for (let i = 0; i < mmPad; i += MR) {
-    const panel = dst + i * kk;
+    const panel = dst + i * kkPad;
     const rows = Math.min(MR, mm - i);
+    if (kkPad > kk) mem.fill(0, panel + kk * MR, panel + kkPad * MR);
     const s0 = off + i * sam;
     if (rows === MR && sak === 1) {
       for (let r = 0; r < MR; r++) {

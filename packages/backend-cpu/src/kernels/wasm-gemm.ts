@@ -104,8 +104,8 @@ class Code {
   }
 }
 
-/** Assembles the GEMM block module for an MR×NR register tile (NR a multiple of 4). */
-export function assembleGemm(MR: number, NR: number): Uint8Array<ArrayBuffer> {
+/** Assembles the GEMM block module for an MR×NR register tile (NR a multiple of 4), the k loop unrolled U times. */
+export function assembleGemm(MR: number, NR: number, U = 1): Uint8Array<ArrayBuffer> {
   const NV = NR / 4;
   // params
   const PA = 0;
@@ -187,36 +187,38 @@ export function assembleGemm(MR: number, NR: number): Uint8Array<ArrayBuffer> {
   c.set(Q);
   c.get(KC);
   c.set(K);
-  // k loop
+  // k loop, unrolled U times (kc is a multiple of U)
   c.op(Op.Loop, 0x40);
-  for (let v = 0; v < NV; v++) {
-    c.get(Q);
-    c.load(16 * v);
-    c.set(BV + v);
-  }
-  for (let r = 0; r < MR; r++) {
-    c.get(P);
-    c.splat32(4 * r);
-    c.set(AV);
+  for (let u = 0; u < U; u++) {
     for (let v = 0; v < NV; v++) {
-      c.get(ACC + r * NV + v);
-      c.get(AV);
-      c.get(BV + v);
-      c.simd(SimdOp.F32x4Mul);
-      c.simd(SimdOp.F32x4Add);
-      c.set(ACC + r * NV + v);
+      c.get(Q);
+      c.load(u * NR * 4 + 16 * v);
+      c.set(BV + v);
+    }
+    for (let r = 0; r < MR; r++) {
+      c.get(P);
+      c.splat32(u * MR * 4 + 4 * r);
+      c.set(AV);
+      for (let v = 0; v < NV; v++) {
+        c.get(ACC + r * NV + v);
+        c.get(AV);
+        c.get(BV + v);
+        c.simd(SimdOp.F32x4Mul);
+        c.simd(SimdOp.F32x4Add);
+        c.set(ACC + r * NV + v);
+      }
     }
   }
   c.get(P);
-  c.i32(MR * 4);
+  c.i32(U * MR * 4);
   c.op(Op.I32Add);
   c.set(P);
   c.get(Q);
-  c.i32(NR * 4);
+  c.i32(U * NR * 4);
   c.op(Op.I32Add);
   c.set(Q);
   c.get(K);
-  c.i32(1);
+  c.i32(U);
   c.op(Op.I32Sub);
   c.tee(K);
   c.op(Op.BrIf, 0); // continue while K != 0
