@@ -15,7 +15,7 @@ import {
   type View,
 } from '@attnkit/tensor-core';
 import { attentionKernel } from './kernels/attention.js';
-import { matmulKernel } from './kernels/matmul.js';
+import { gemmScratchBytes, matmulKernel } from './kernels/matmul.js';
 import { layerNormKernel, rmsNormKernel } from './kernels/norm.js';
 import { softmaxKernel } from './kernels/softmax.js';
 import { erf, gelu, geluTanh, roundHalfEven, sigmoid, softplus } from './math.js';
@@ -328,6 +328,11 @@ export class CpuBackend implements Backend {
       }
     }
     return new CpuStorage(out);
+  }
+
+  /** WebAssembly memory the matmul kernel keeps as packing scratch. */
+  memoryOverhead(): number {
+    return gemmScratchBytes();
   }
 
   matmul(a: View, b: View, batch: readonly number[], m: number, k: number, n: number): Storage {

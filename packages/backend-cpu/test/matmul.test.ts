@@ -212,3 +212,14 @@ describe('cpu matmul vs a float64 reference', () => {
     }
   });
 });
+
+describe('memory report', () => {
+  it('reports the matmul packing scratch as backend overhead', async () => {
+    const { findBackend, memory: report } = await import('@attnkit/tensor-core');
+    const cpu = findBackend('cpu');
+    matmul(tensor(new Float32Array(64 * 64), [64, 64]), tensor(new Float32Array(64 * 64), [64, 64]));
+    const info = report(cpu ? [cpu] : []);
+    // A 64x64 product packs a 64x64 panel of B and a C buffer: at least one 64 KiB page.
+    expect(info.cpu.overheadBytes).toBeGreaterThanOrEqual(65536);
+  });
+});

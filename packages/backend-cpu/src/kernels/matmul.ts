@@ -47,6 +47,11 @@ export function wasmGemmAvailable(): boolean {
   return getWasm() !== null;
 }
 
+/** Bytes of WebAssembly memory the GEMM holds as packing scratch (it grows to the largest product seen). */
+export function gemmScratchBytes(): number {
+  return wasm ? wasm.mem.buffer.byteLength : 0;
+}
+
 function ensureBytes(w: WasmGemm, bytes: number): Float32Array {
   const have = w.mem.buffer.byteLength;
   if (have < bytes) w.mem.grow(Math.ceil((bytes - have) / 65536));
