@@ -77,3 +77,88 @@ describe('conv parity with torch', () => {
     });
   }
 });
+
+describe('conv validation and corners', () => {
+  it('names the op, the argument and the shapes in errors', () => {
+    tidy(() => {
+      const x = randn([1, 3, 5, 5]);
+      expect(() => conv2d(x, randn([2, 2, 3, 3]))).toThrow(
+        /conv2d: input has 3 channels but weight \[2,2,3,3\] with groups=1 expects 2/,
+      );
+      expect(() => conv2d(x, randn([2, 3, 3, 3]), null, { padding: 'same', stride: 2 })).toThrow(
+        /conv2d: padding='same' is only supported with stride 1/,
+      );
+      expect(() => conv2d(x, randn([2, 3, 7, 7]))).toThrow(
+        /conv2d: input \[1,3,5,5\] .* is smaller than the dilated kernel 7x7/,
+      );
+      expect(() => conv2d(x, randn([2, 3, 3, 3]), randn([3]))).toThrow(
+        /conv2d: expected bias of shape \[2\] \(one per output channel\), got \[3\]/,
+      );
+      expect(() => conv2d(randn([3, 5]), randn([2, 3, 3, 3]))).toThrow(
+        /conv2d: expected input of shape \[N, C, H, W\]/,
+      );
+      expect(() => conv2d(x, randn([2, 3, 3, 3]), null, { stride: 0 })).toThrow(
+        /conv2d: stride must be an integer >= 1/,
+      );
+      expect(() => convTranspose2d(x, randn([3, 2, 3, 3]), null, { stride: 2, outputPadding: 2 })).toThrow(
+        /convTranspose2d: outputPadding 2 must be smaller than either stride/,
+      );
+      expect(() => conv1d(randn([1, 2, 4]), randn([2, 2, 3]), null, { padding: -1 })).toThrow(
+        /conv1d: padding must be an integer >= 0, got -1/,
+      );
+    });
+  });
+
+  it('accepts unbatched [C, H, W] input like torch', () => {
+    tidy(() => {
+      const x = randn([2, 4, 5]);
+      const w = randn([3, 2, 3, 3]);
+      const y = conv2d(x, w, null, { padding: 1 });
+      expect(y.shape).toEqual([3, 4, 5]);
+      expect(Array.from(y.dataSync())).toEqual(
+        Array.from(conv2d(x.unsqueeze(0), w, null, { padding: 1 }).dataSync()),
+      );
+    });
+  });
+
+  it('a 1x1 kernel on one channel is a scale (hand-derived)', () => {
+    tidy(() => {
+      const y = conv2d(
+        tensor([
+          [
+            [
+              [1, 2],
+              [3, 4],
+            ],
+          ],
+        ]),
+        tensor([[[[2]]]]),
+        tensor([1]),
+      );
+      expect(Array.from(y.dataSync())).toEqual([3, 5, 7, 9]);
+      // convTranspose2d with stride 2 spreads the input out: [[a, 0], [0, 0]] per pixel for a 1x1 kernel.
+      const up = convTranspose2d(tensor([[[[1, 2]]]]), tensor([[[[3]]]]), null, {
+        stride: 2,
+        outputPadding: 1,
+      });
+      expect(up.shape).toEqual([1, 1, 2, 4]);
+      expect(Array.from(up.dataSync())).toEqual([3, 0, 6, 0, 0, 0, 0, 0]);
+    });
+  });
+
+  it('forward and backward inside tidy leave no tensors behind', () => {
+    const w = randn([4, 2, 3, 3]);
+    w.requiresGrad = true;
+    const before = memory().cpu.numTensors;
+    tidy(() => {
+      const x = randn([2, 2, 8, 8]);
+      x.requiresGrad = true;
+      const y = convTranspose2d(conv2d(x, w, null, { stride: 2, padding: 1 }), w, null, { stride: 2 });
+      y.sum().backward();
+      x.grad?.dispose(); // leaf gradients outlive tidy by design
+    });
+    expect(memory().cpu.numTensors).toBe(before + 1); // w.grad
+    w.grad?.dispose();
+    w.dispose();
+  });
+});

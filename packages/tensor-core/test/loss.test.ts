@@ -5,6 +5,7 @@ import {
   l1Loss,
   mseLoss,
   type Tensor,
+  tensor,
   tidy,
 } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
@@ -54,4 +55,45 @@ describe('loss parity with torch', () => {
       });
     });
   }
+});
+
+describe('loss corners', () => {
+  it('unbatched [C] logits with a scalar target', () => {
+    tidy(() => {
+      const y = crossEntropy(tensor([1, 2, 3]), tensor(2, [], 'int32'));
+      const lse = Math.log(Math.exp(1) + Math.exp(2) + Math.exp(3));
+      expect(y.shape).toEqual([]);
+      expect(y.itemSync()).toBeCloseTo(lse - 3, 6);
+    });
+  });
+
+  it('mean over all-ignored targets is NaN (0/0), as torch', () => {
+    tidy(() => {
+      expect(crossEntropy(tensor([[1, 2]]), tensor([-100], [1], 'int32')).itemSync()).toBeNaN();
+    });
+  });
+
+  it('names the problem in bad arguments', () => {
+    tidy(() => {
+      const x = tensor([
+        [1, 2, 3],
+        [0, 0, 0],
+      ]);
+      expect(() => crossEntropy(x, tensor([0, 3], [2], 'int32'))).toThrow(
+        /crossEntropy: target value 3 \(at flat position 1\) is out of range for 3 classes/,
+      );
+      expect(() => crossEntropy(x, tensor([0, 1, 2], [3], 'int32'))).toThrow(
+        /crossEntropy: target \[3\] does not match input \[2,3\]; class indices need shape \[2\]/,
+      );
+      expect(() => crossEntropy(x, tensor([0, 1], [2], 'int32'), { reduction: 'avg' as never })).toThrow(
+        /crossEntropy: reduction must be 'mean', 'sum' or 'none', got "avg"/,
+      );
+      expect(() => crossEntropy(x, tensor([0, 1], [2], 'int32'), { weight: tensor([1, 2]) })).toThrow(
+        /crossEntropy: weight must have shape \[3\]/,
+      );
+      expect(() => mseLoss(x, tensor([1, 2, 3]))).toThrow(
+        /mseLoss: input \[2,3\] and target \[3\] must have the same shape/,
+      );
+    });
+  });
 });
