@@ -135,14 +135,18 @@ export function scaledDotProductAttention(
   }
   if (impl !== 'reference' && fusedOk) return fusedAttention(b, p, q, k, v);
 
-  const { output, weights } = needsGrad(q, k, v, p.mask) ? reference(p) : tidyReference(p);
+  const graph = needsGrad(q, k, v, p.mask);
+  const { output, weights } = graph ? reference(p) : tidyReference(p);
   const out = output.reshape(outShape(p, q));
   if (capture) recordAttention(options.name, weights);
-  if (options.returnWeights === true) {
-    return { output: out, weights: weights.reshape([...q.shape.slice(0, -1), p.lk]) };
+  let w: Tensor | null = null;
+  if (options.returnWeights === true) w = weights.reshape([...q.shape.slice(0, -1), p.lk]);
+  if (!graph) {
+    // Without a graph nothing refers to these handles any more (the reshapes share the storage).
+    if (out !== output) output.dispose();
+    if (w !== weights) weights.dispose();
   }
-  if (capture) weights.dispose();
-  return out;
+  return w ? { output: out, weights: w } : out;
 }
 
 // ---------------------------------------------------------------- validation

@@ -1,9 +1,14 @@
 // Attention-weight capture: per layer and per head, equal to the weights the reference path returns;
 // nothing recorded (and the fused kernel still used) when no capture is active.
 import '@attnkit/backend-cpu';
-import { getBackend, memory, randn, type Tensor } from '@attnkit/tensor-core';
+import { getBackend, memory, noGrad, randn, type Tensor, tidy } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
-import { captureAttention, isCapturingAttention, MultiHeadAttention, scaledDotProductAttention } from '../src/index.js';
+import {
+  captureAttention,
+  isCapturingAttention,
+  MultiHeadAttention,
+  scaledDotProductAttention,
+} from '../src/index.js';
 import { mismatch } from './helpers.js';
 
 function countFusedCalls<T>(fn: () => T): { result: T; calls: number } {
@@ -22,7 +27,9 @@ function countFusedCalls<T>(fn: () => T): { result: T; calls: number } {
 }
 
 describe('captureAttention', () => {
-  const layers = [0, 1].map((i) => new MultiHeadAttention({ embedDim: 8, numHeads: 2, name: `layers.${i}.attn` }));
+  const layers = [0, 1].map(
+    (i) => new MultiHeadAttention({ embedDim: 8, numHeads: 2, name: `layers.${i}.attn` }),
+  );
   const model = (x: Tensor) => {
     let h = x;
     for (const l of layers) h = l.forward(h, h, h, { needWeights: false, isCausal: true }).output;
@@ -36,17 +43,33 @@ describe('captureAttention', () => {
     expect(attentions[0].weights.shape).toEqual([1, 2, 5, 5]);
     const want = layers[0].forward(x, x, x, { needWeights: true, averageWeights: false, isCausal: true });
     const w = want.weights as Tensor;
-    expect(mismatch(attentions[0].weights.dataSync(), attentions[0].weights.shape, { shape: [...w.shape], data: w.dataSync() })).toBeNull();
+    expect(
+      mismatch(attentions[0].weights.dataSync(), attentions[0].weights.shape, {
+        shape: [...w.shape],
+        data: w.dataSync(),
+      }),
+    ).toBeNull();
     // the captured forward computes the same output as the uncaptured one
     const plain = model(x);
-    expect(mismatch(result.dataSync(), result.shape, { shape: [...plain.shape], data: plain.dataSync() })).toBeNull();
+    expect(
+      mismatch(result.dataSync(), result.shape, { shape: [...plain.shape], data: plain.dataSync() }),
+    ).toBeNull();
     // causal: the upper triangle is zero
     const rows = attentions[1].weights.arraySync() as number[][][][];
     expect(rows[0][1][0][4]).toBe(0);
-    const before = memory().cpu.numBytes;
     dispose();
-    expect(memory().cpu.numBytes).toBeLessThan(before);
     expect(isCapturingAttention()).toBe(false);
+  });
+
+  it('dispose() frees the captured weights (inference, no graph)', () => {
+    const before = memory().cpu.numBytes;
+    const captured = captureAttention(() => noGrad(() => tidy(() => model(x).sum())));
+    const held = memory().cpu.numBytes - before;
+    // two layers of [1, 2, 5, 5] float32 weights plus the 4-byte sum
+    expect(held).toBe(2 * 50 * 4 + 4);
+    captured.dispose();
+    captured.result.dispose();
+    expect(memory().cpu.numBytes).toBe(before);
   });
 
   it('costs nothing when off: the fused kernel runs and nothing is kept', () => {
