@@ -15,6 +15,7 @@ import {
   type View,
 } from '@attnkit/tensor-core';
 import { attentionKernel } from './kernels/attention.js';
+import { conv2dKernel } from './kernels/conv2d.js';
 import { gemmScratchBytes, matmulKernel } from './kernels/matmul.js';
 import { layerNormKernel, rmsNormKernel } from './kernels/norm.js';
 import { softmaxKernel } from './kernels/softmax.js';
@@ -471,49 +472,8 @@ export class CpuBackend implements Backend {
   }
 
   conv2d(x: View, w: View, p: Conv2dParams): Storage {
-    const [N, C, H, W] = x.shape;
-    const [O, Cg, KH, KW] = w.shape;
-    const [sh, sw] = p.stride;
-    const [ph, pw] = p.padding;
-    const [dh, dw] = p.dilation;
-    const G = p.groups;
-    const OH = Math.floor((H + 2 * ph - dh * (KH - 1) - 1) / sh) + 1;
-    const OW = Math.floor((W + 2 * pw - dw * (KW - 1) - 1) / sw) + 1;
-    const out = new Float32Array(N * O * OH * OW);
-    const X = arr(x);
-    const Wt = arr(w);
-    const [xs0, xs1, xs2, xs3] = x.strides;
-    const [ws0, ws1, ws2, ws3] = w.strides;
-    const Og = O / G;
-    void C;
-    for (let nI = 0; nI < N; nI++) {
-      for (let o = 0; o < O; o++) {
-        const g = Math.floor(o / Og);
-        const outBase = (nI * O + o) * OH * OW;
-        for (let c = 0; c < Cg; c++) {
-          const xc = x.offset + nI * xs0 + (g * Cg + c) * xs1;
-          const wc = w.offset + o * ws0 + c * ws1;
-          for (let kh = 0; kh < KH; kh++) {
-            for (let kw = 0; kw < KW; kw++) {
-              const wv = Wt[wc + kh * ws2 + kw * ws3];
-              if (wv === 0) continue;
-              for (let oh = 0; oh < OH; oh++) {
-                const ih = oh * sh - ph + kh * dh;
-                if (ih < 0 || ih >= H) continue;
-                const rowBase = xc + ih * xs2;
-                const ob = outBase + oh * OW;
-                for (let ow = 0; ow < OW; ow++) {
-                  const iw = ow * sw - pw + kw * dw;
-                  if (iw < 0 || iw >= W) continue;
-                  out[ob + ow] += wv * X[rowBase + iw * xs3];
-                }
-              }
-            }
-          }
-        }
-      }
-    }
-    return new CpuStorage(out);
+    const f32 = (v: View) => ({ ...v, data: arr(v) as Float32Array });
+    return new CpuStorage(conv2dKernel(f32(x), f32(w), p));
   }
 
   // ---- fused kernels ----

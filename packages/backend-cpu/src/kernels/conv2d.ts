@@ -1,0 +1,151 @@
+import type { Conv2dParams } from '@attnkit/tensor-core';
+import { matmulKernel } from './matmul.js';
+
+/** A strided float32 operand: data, shape, strides (elements) and offset. */
+export interface StridedF32 {
+  data: Float32Array;
+  shape: readonly number[];
+  strides: readonly number[];
+  offset: number;
+}
+
+/** Most floats the im2col buffer holds at once (16 MiB); larger images go in bands of output rows. */
+const COLS_MAX = 1 << 22;
+
+/**
+ * 2-D convolution (torch semantics) as im2col + GEMM: for each image and group, the receptive
+ * fields of a band of output rows are unrolled into a [Cg·kH·kW, rows·outW] matrix (zeros where
+ * the window reads padding) and multiplied by the group's weights [Og, Cg·kH·kW] with the blocked
+ * GEMM. x [N, C, H, W] and w [O, C/groups, kH, kW] may have any strides. Returns [N, O, outH, outW].
+ */
+export function conv2dKernel(x: StridedF32, w: StridedF32, p: Conv2dParams): Float32Array {
+  const [N, , H, W] = x.shape;
+  const [O, Cg, KH, KW] = w.shape;
+  const [sh, sw] = p.stride;
+  const [ph, pw] = p.padding;
+  const [dh, dw] = p.dilation;
+  const G = p.groups;
+  const OH = Math.floor((H + 2 * ph - dh * (KH - 1) - 1) / sh) + 1;
+  const OW = Math.floor((W + 2 * pw - dw * (KW - 1) - 1) / sw) + 1;
+  const L = OH * OW;
+  const out = new Float32Array(N * O * L);
+  if (N === 0 || O === 0 || L === 0) return out;
+  const K = Cg * KH * KW;
+  const Og = O / G;
+  // Weights as a contiguous [O, K] matrix.
+  const Wm = new Float32Array(O * K);
+  {
+    const [w0, w1, w2, w3] = w.strides;
+    let q = 0;
+    for (let o = 0; o < O; o++)
+      for (let c = 0; c < Cg; c++)
+        for (let a = 0; a < KH; a++) {
+          const base = w.offset + o * w0 + c * w1 + a * w2;
+          for (let e = 0; e < KW; e++) Wm[q++] = w.data[base + e * w3];
+        }
+  }
+  if (K === 0) return out;
+  // Few output channels per group (depthwise) gain nothing from a GEMM: loop directly.
+  if (Og < 4 || K < 8) {
+    direct(x, Wm, out, N, O, Cg, H, W, KH, KW, OH, OW, p);
+    return out;
+  }
+  const X = x.data;
+  const [xs0, xs1, xs2, xs3] = x.strides;
+  const band = Math.max(1, Math.min(OH, Math.floor(COLS_MAX / Math.max(1, K * OW))));
+  const cols = new Float32Array(K * band * OW);
+  const tmp = band < OH ? new Float32Array(Og * band * OW) : null;
+  for (let n = 0; n < N; n++) {
+    for (let g = 0; g < G; g++) {
+      for (let oh0 = 0; oh0 < OH; oh0 += band) {
+        const rows = Math.min(band, OH - oh0);
+        const Lb = rows * OW;
+        // im2col: row r = (c, a, e), column (oh, ow).
+        let r = 0;
+        for (let c = 0; c < Cg; c++) {
+          const xc = x.offset + n * xs0 + (g * Cg + c) * xs1;
+          for (let a = 0; a < KH; a++) {
+            for (let e = 0; e < KW; e++, r++) {
+              const rowBase = r * Lb;
+              const colOff = e * dw - pw;
+              for (let i = 0; i < rows; i++) {
+                const ih = (oh0 + i) * sh - ph + a * dh;
+                const dst = rowBase + i * OW;
+                if (ih < 0 || ih >= H) {
+                  cols.fill(0, dst, dst + OW);
+                  continue;
+                }
+                const src = xc + ih * xs2;
+                for (let j = 0; j < OW; j++) {
+                  const iw = j * sw + colOff;
+                  cols[dst + j] = iw >= 0 && iw < W ? X[src + iw * xs3] : 0;
+                }
+              }
+            }
+          }
+        }
+        const outBase = (n * O + g * Og) * L;
+        if (!tmp) {
+          matmulKernel(Wm, g * Og * K, K, 1, cols, 0, Lb, 1, out, outBase, Og, K, Lb);
+        } else {
+          tmp.fill(0, 0, Og * Lb);
+          matmulKernel(Wm, g * Og * K, K, 1, cols, 0, Lb, 1, tmp, 0, Og, K, Lb);
+          for (let o = 0; o < Og; o++)
+            out.set(tmp.subarray(o * Lb, (o + 1) * Lb), outBase + o * L + oh0 * OW);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** The direct loop (one multiply-add per tap per output), for small groups. */
+function direct(
+  x: StridedF32,
+  Wm: Float32Array,
+  out: Float32Array,
+  N: number,
+  O: number,
+  Cg: number,
+  H: number,
+  W: number,
+  KH: number,
+  KW: number,
+  OH: number,
+  OW: number,
+  p: Conv2dParams,
+): void {
+  const [sh, sw] = p.stride;
+  const [ph, pw] = p.padding;
+  const [dh, dw] = p.dilation;
+  const Og = O / p.groups;
+  const X = x.data;
+  const [xs0, xs1, xs2, xs3] = x.strides;
+  const K = Cg * KH * KW;
+  for (let n = 0; n < N; n++) {
+    for (let o = 0; o < O; o++) {
+      const g = Math.floor(o / Og);
+      const outBase = (n * O + o) * OH * OW;
+      for (let c = 0; c < Cg; c++) {
+        const xc = x.offset + n * xs0 + (g * Cg + c) * xs1;
+        for (let a = 0; a < KH; a++) {
+          for (let e = 0; e < KW; e++) {
+            const wv = Wm[o * K + (c * KH + a) * KW + e];
+            if (wv === 0) continue;
+            for (let i = 0; i < OH; i++) {
+              const ih = i * sh - ph + a * dh;
+              if (ih < 0 || ih >= H) continue;
+              const rowBase = xc + ih * xs2;
+              const ob = outBase + i * OW;
+              for (let j = 0; j < OW; j++) {
+                const iw = j * sw - pw + e * dw;
+                if (iw < 0 || iw >= W) continue;
+                out[ob + j] += wv * X[rowBase + iw * xs3];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
