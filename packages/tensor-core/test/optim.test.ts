@@ -1,5 +1,5 @@
 import '@attnkit/backend-cpu';
-import { memory, mul, sub, sum, type Tensor, tensor, tidy, zeros } from '@attnkit/tensor-core';
+import { Generator, memory, mul, sub, sum, type Tensor, tensor, tidy, zeros } from '@attnkit/tensor-core';
 import { Linear, Parameter } from '@attnkit/tensor-core/nn';
 import {
   Adam,
@@ -194,6 +194,44 @@ describe('optimizer validation and memory', () => {
     opt.zeroGrad();
     opt.dispose();
     fc.dispose();
+    x.dispose();
+  });
+});
+
+describe('optimizer state dict', () => {
+  it('resuming from stateDict() continues the same trajectory', () => {
+    const g = new Generator(3);
+    const a = new Linear(3, 2, { generator: g });
+    const b = new Linear(3, 2);
+    b.loadStateDict(a.stateDict());
+    const x = tensor([[1, -2, 0.5]]);
+    const optA = new AdamW(a.parameters(), { lr: 0.05 });
+    const train = (m: Linear, o: AdamW, n: number) => {
+      for (let i = 0; i < n; i++) {
+        tidy(() => {
+          o.zeroGrad();
+          sum(mul(m.forward(x), m.forward(x))).backward();
+          o.step();
+        });
+      }
+    };
+    train(a, optA, 3);
+    b.loadStateDict(a.stateDict());
+    const optB = new AdamW(b.parameters(), { lr: 0.5 });
+    optB.loadStateDict(optA.stateDict());
+    expect(optB.lr).toBe(0.05);
+    train(a, optA, 4);
+    train(b, optB, 4);
+    expect(Array.from(b.weight.dataSync())).toEqual(Array.from(a.weight.dataSync()));
+    expect(() => new AdamW([b.weight], { lr: 1 }).loadStateDict(optA.stateDict())).toThrow(
+      /Optimizer.loadStateDict: the state has 1 groups and 2 parameters; this optimizer has 1 and 1/,
+    );
+    for (const o of [optA, optB]) {
+      o.zeroGrad();
+      o.dispose();
+    }
+    a.dispose();
+    b.dispose();
     x.dispose();
   });
 });

@@ -36,6 +36,7 @@ export {
 export {
   type BaseOptions,
   Optimizer,
+  type OptimizerStateDict,
   type ParamGroup,
   type ParamsInput,
 } from './optimizer.js';

@@ -1,6 +1,7 @@
 import { noGrad } from '../autograd.js';
 import { zerosLike } from '../creation.js';
 import { keep, tidy } from '../memory.js';
+import { assign } from '../nn/module.js';
 import { fmt } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 
@@ -17,6 +18,14 @@ export type ParamGroup<O extends BaseOptions> = O & {
   /** Learning rate the schedulers scale (set when a scheduler is attached). */
   initialLr?: number;
 };
+
+/** What {@link Optimizer.stateDict} returns. */
+export interface OptimizerStateDict {
+  /** Per parameter, in group order: steps taken and state tensors by name. */
+  state: { step: number; tensors: Record<string, Tensor> }[];
+  /** Each group's hyperparameters, its parameters as indices into `state`. */
+  paramGroups: ({ params: number[] } & Record<string, unknown>)[];
+}
 
 /** What an optimizer is built from: tensors, or groups of tensors with per-group options. */
 export type ParamsInput<O extends BaseOptions> =
@@ -151,6 +160,65 @@ export abstract class Optimizer<O extends BaseOptions> {
     state: Record<string, Tensor>,
     t: number,
   ): Tensor;
+
+  /**
+   * The optimizer's state for checkpointing, as torch's state_dict: per parameter (in group order)
+   * its step count and state tensors (the live tensors, not copies), and each group's
+   * hyperparameters with its parameters as indices.
+   */
+  stateDict(): OptimizerStateDict {
+    const params = this.params();
+    return {
+      state: params.map((p) => ({ step: this.steps.get(p) ?? 0, tensors: { ...(this.state.get(p) ?? {}) } })),
+      paramGroups: this.paramGroups.map(({ params: ps, ...rest }) => ({
+        ...(rest as Record<string, unknown>),
+        params: ps.map((p) => params.indexOf(p)),
+      })),
+    };
+  }
+
+  /**
+   * Restores a {@link Optimizer.stateDict} (from an optimizer over parameters of the same shapes,
+   * in the same order): step counts, state tensors (copied) and group hyperparameters.
+   */
+  loadStateDict(sd: OptimizerStateDict): void {
+    const op = 'Optimizer.loadStateDict';
+    const params = this.params();
+    if (!sd || !Array.isArray(sd.state) || !Array.isArray(sd.paramGroups)) {
+      throw new TypeError(`${op}: expected { state, paramGroups } as stateDict() returns`);
+    }
+    if (sd.paramGroups.length !== this.paramGroups.length || sd.state.length !== params.length) {
+      throw new Error(
+        `${op}: the state has ${sd.paramGroups.length} groups and ${sd.state.length} parameters; this optimizer has ${this.paramGroups.length} and ${params.length}`,
+      );
+    }
+    sd.state.forEach((entry, i) => {
+      for (const [k, t] of Object.entries(entry.tensors)) {
+        const p = params[i];
+        if (t.rank !== p.rank || t.shape.some((d, j) => d !== p.shape[j])) {
+          throw new Error(
+            `${op}: state '${k}' of parameter ${i} has shape ${fmt(t.shape)}, the parameter ${fmt(p.shape)}`,
+          );
+        }
+      }
+    });
+    this.dispose();
+    noGrad(() => {
+      sd.state.forEach((entry, i) => {
+        const p = params[i];
+        if (entry.step > 0) this.steps.set(p, entry.step);
+        const st: Record<string, Tensor> = {};
+        for (const [k, t] of Object.entries(entry.tensors)) {
+          st[k] = this.zeroState(p);
+          assign(st[k], t, op);
+        }
+        if (Object.keys(st).length) this.state.set(p, st);
+      });
+    });
+    sd.paramGroups.forEach(({ params: _ps, ...rest }, gi) => {
+      Object.assign(this.paramGroups[gi], rest);
+    });
+  }
 
   /** Frees the optimizer's state tensors (parameters are untouched). */
   dispose(): void {
