@@ -1,10 +1,10 @@
 // MultiHeadAttention against torch.nn.MultiheadAttention(batch_first=True) fixtures (state dicts in
 // safetensors, written by scripts/reference/attention.py). Tolerance: 1e-4 relative (atol 1e-5) on CPU.
 import '@attnkit/backend-cpu';
-import { randn, type Tensor, tensor } from '@attnkit/tensor-core';
+import { concat, randn, type Tensor, tensor } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
-import { MultiHeadAttention } from '../src/index.js';
-import { compare, fixtureIndex, loadFixture, readSafetensorsF32 } from './helpers.js';
+import { LayerKVCache, MultiHeadAttention } from '../src/index.js';
+import { compare, fixtureIndex, loadFixture, mismatch, readSafetensorsF32 } from './helpers.js';
 
 const cases = fixtureIndex().filter((c) => c.kind === 'mha');
 
@@ -82,6 +82,20 @@ describe('MultiHeadAttention matches torch.nn.MultiheadAttention (rtol 1e-4)', (
     expect(output.shape).toEqual([l, e]);
     expect(weights?.shape).toEqual([l, l]);
     expect(compare(output.unsqueeze(0), fx.array('output'))).toBeNull();
+  });
+
+  it('decoding with a KV cache equals the causal full forward', () => {
+    const mha = new MultiHeadAttention({ embedDim: 12, numHeads: 3 });
+    const x = randn([2, 6, 12]);
+    const full = mha.forward(x, x, x, { isCausal: true, needWeights: false }).output;
+    const cache = new LayerKVCache({ initialCapacity: 1 });
+    const parts = [mha.forward(x.sliceDim(1, 0, 3), undefined, undefined, { cache, isCausal: true }).output];
+    for (let t = 3; t < 6; t++) {
+      const xt = x.sliceDim(1, t, t + 1);
+      parts.push(mha.forward(xt, xt, xt, { cache, isCausal: true, needWeights: false }).output);
+    }
+    const got = concat(parts, 1);
+    expect(mismatch(got.dataSync(), got.shape, { shape: [...full.shape], data: full.dataSync() })).toBeNull();
   });
 
   it('gradients reach every parameter', () => {
