@@ -160,12 +160,16 @@ describe('cpu matmul vs a float64 reference', () => {
     check(matmul(A.t, B.t), 1, 1, 2051, 2, 2053, A, B, '[2051,2] @ [2,2053]');
   });
 
-  it('single rows (x @ W and x @ W.T, as in decoding) and single columns', () => {
+  it('few rows (x @ W and x @ W.T, as in decoding: the matrix-vector path) and single columns', () => {
     const r = rng(3);
     for (const [m, k, n] of [
       [1, 300, 77],
       [1, 1, 5],
       [64, 40, 1],
+      [3, 1001, 77], // B row chunks of the x @ W path
+      [5, 300, 500], // W row chunks of the x @ W.T path
+      [7, 13, 999],
+      [2, 64, 64],
     ]) {
       for (const lb of LAYOUTS) {
         const A = operand(2, m, k, 'plain', r);

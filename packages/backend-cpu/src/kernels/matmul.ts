@@ -15,8 +15,15 @@ const C_BYTES = 1 << 24;
 /** Below this many multiply-adds (or for a single row, which is memory-bound) the JS loop runs. */
 const WASM_MIN_WORK = 8 * 8 * 8;
 
+/** Bytes of B copied per GEMV chunk: fits L2 for the rows that re-read it, and bounds scratch for huge matrices (an LM head). */
+const GEMV_CHUNK_BYTES = 1 << 18;
+/** Products with fewer rows than this run as matrix-vector products (B copied once per chunk, no packing). */
+const GEMV_MAX_ROWS = 8;
+
 interface WasmGemm {
   block: (pa: number, pb: number, pc: number, mc: number, nc: number, kc: number, ldc: number) => void;
+  gemvT: (pa: number, pw: number, py: number, k: number, n: number) => void;
+  gemvN: (pa: number, pb: number, py: number, k: number, n: number) => void;
   mem: WebAssembly.Memory;
   f32: Float32Array;
 }
@@ -33,7 +40,13 @@ function getWasm(): WasmGemm | null {
       if (WebAssembly.validate(bytes)) {
         const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
         const mem = inst.exports.mem as WebAssembly.Memory;
-        wasm = { block: inst.exports.block as WasmGemm['block'], mem, f32: new Float32Array(mem.buffer) };
+        wasm = {
+          block: inst.exports.block as WasmGemm['block'],
+          gemvT: inst.exports.gemv_t as WasmGemm['gemvT'],
+          gemvN: inst.exports.gemv_n as WasmGemm['gemvN'],
+          mem,
+          f32: new Float32Array(mem.buffer),
+        };
       }
     }
   } catch {
@@ -83,8 +96,12 @@ export function matmulKernel(
   n: number,
 ): void {
   if (m === 0 || n === 0 || k === 0) return;
-  const w = m * n * k >= WASM_MIN_WORK && m >= 2 ? getWasm() : null;
-  if (!w) {
+  const w = m * n * k >= WASM_MIN_WORK ? getWasm() : null;
+  if (w && m < GEMV_MAX_ROWS && (sbk === 1 || sbn === 1) && n * k >= 4096) {
+    gemv(w, A, ao, sam, sak, B, bo, sbk, sbn, C, co, m, k, n);
+    return;
+  }
+  if (!w || m < MR) {
     matmulJs(A, ao, sam, sak, B, bo, sbk, sbn, C, co, m, k, n);
     return;
   }
@@ -130,6 +147,95 @@ export function matmulKernel(
   }
 }
 
+/**
+ * Products with fewer than MR rows (decoding: one token times a weight matrix) are memory-bound:
+ * B is copied in chunks with fast typed-array copies (no packing loop) and each row of A runs a
+ * SIMD matrix-vector kernel: dot products when B's columns are contiguous (`x @ W.T`), row updates
+ * when its rows are.
+ */
+function gemv(
+  w: WasmGemm,
+  A: Float32Array,
+  ao: number,
+  sam: number,
+  sak: number,
+  B: Float32Array,
+  bo: number,
+  sbk: number,
+  sbn: number,
+  C: Float32Array,
+  co: number,
+  m: number,
+  k: number,
+  n: number,
+): void {
+  const k4 = roundUp(k, 4);
+  const n4 = roundUp(n, 4);
+  const pa = 0;
+  const pa4 = 0;
+  // A's rows, zero-padded to k4.
+  let mem = ensureBytes(w, k4 * 4 * m);
+  for (let i = 0; i < m; i++) {
+    const dst = pa4 + i * k4;
+    const src = ao + i * sam;
+    if (sak === 1) mem.set(A.subarray(src, src + k), dst);
+    else for (let q = 0; q < k; q++) mem[dst + q] = A[src + q * sak];
+    if (k4 > k) mem.fill(0, dst + k, dst + k4);
+  }
+  if (sbk === 1) {
+    // B's columns are contiguous (rows of W in x @ W.T): chunks of whole W rows, dot products.
+    const chunk = Math.max(4, Math.min(n4, Math.floor(GEMV_CHUNK_BYTES / 4 / k4 / 4) * 4));
+    const py = k4 * 4 * m;
+    const pb = py + chunk * 4 * m;
+    mem = ensureBytes(w, pb + k4 * chunk * 4);
+    const py4 = py >> 2;
+    const pb4 = pb >> 2;
+    for (let j0 = 0; j0 < n; j0 += chunk) {
+      const nn = Math.min(chunk, n - j0);
+      const nn4 = roundUp(nn, 4);
+      for (let j = 0; j < nn; j++) {
+        const src = bo + (j0 + j) * sbn;
+        const dst = pb4 + j * k4;
+        mem.set(B.subarray(src, src + k), dst);
+        if (k4 > k) mem.fill(0, dst + k, dst + k4);
+      }
+      if (nn4 > nn) mem.fill(0, pb4 + nn * k4, pb4 + nn4 * k4);
+      for (let i = 0; i < m; i++) {
+        w.gemvT(pa + i * k4 * 4, pb, py + i * chunk * 4, k4, nn4);
+        const y4 = py4 + i * chunk;
+        const c = co + i * n + j0;
+        for (let j = 0; j < nn; j++) C[c + j] += mem[y4 + j];
+      }
+    }
+    return;
+  }
+  // B's rows are contiguous: chunks of whole B rows, y += a[q] * B[q, :] accumulated across chunks.
+  const chunk = Math.max(4, Math.min(k4, Math.floor(GEMV_CHUNK_BYTES / 4 / n4 / 4) * 4));
+  const py = k4 * 4 * m;
+  const pb = py + n4 * 4 * m;
+  mem = ensureBytes(w, pb + chunk * n4 * 4);
+  const py4 = py >> 2;
+  const pb4 = pb >> 2;
+  mem.fill(0, py4, py4 + n4 * m);
+  for (let q0 = 0; q0 < k; q0 += chunk) {
+    const kk = Math.min(chunk, k - q0);
+    const kk4 = roundUp(kk, 4);
+    for (let q = 0; q < kk; q++) {
+      const src = bo + (q0 + q) * sbk;
+      const dst = pb4 + q * n4;
+      mem.set(B.subarray(src, src + n), dst);
+      if (n4 > n) mem.fill(0, dst + n, dst + n4);
+    }
+    if (kk4 > kk) mem.fill(0, pb4 + kk * n4, pb4 + kk4 * n4);
+    for (let i = 0; i < m; i++) w.gemvN(pa + (i * k4 + q0) * 4, pb, py + i * n4 * 4, kk4, n4);
+  }
+  for (let i = 0; i < m; i++) {
+    const y4 = py4 + i * n4;
+    const c = co + i * n;
+    for (let j = 0; j < n; j++) C[c + j] += mem[y4 + j];
+  }
+}
+
 /** Packs kk×nn of B (from `off`, strides sbk/sbn) into NR-column panels, zero-padded to kkPad×nnPad. */
 function packB(
   mem: Float32Array,
@@ -160,6 +266,13 @@ function packB(
         mem[d + 6] = B[s + 6];
         mem[d + 7] = B[s + 7];
       }
+    } else if (sbk === 1) {
+      // B transposed (x @ W.T): read each column (a row of W) contiguously.
+      for (let c = 0; c < cols; c++) {
+        const s = off + (j + c) * sbn;
+        for (let q = 0; q < kk; q++) mem[panel + q * NR + c] = B[s + q];
+      }
+      for (let c = cols; c < NR; c++) for (let q = 0; q < kk; q++) mem[panel + q * NR + c] = 0;
     } else {
       for (let q = 0; q < kk; q++) {
         const s = off + q * sbk + j * sbn;

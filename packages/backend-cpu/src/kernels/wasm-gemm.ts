@@ -25,7 +25,10 @@ enum Op {
   LocalSet = 0x21,
   LocalTee = 0x22,
   I32Const = 0x41,
+  I32LtU = 0x49,
   I32GeU = 0x4f,
+  F32Add = 0x92,
+  F32Store = 0x38,
   I32Add = 0x6a,
   I32Sub = 0x6b,
   I32Mul = 0x6c,
@@ -37,6 +40,7 @@ enum SimdOp {
   Load32Splat = 0x09,
   Store = 0x0b,
   Const = 0x0c,
+  F32x4ExtractLane = 0x1f,
   F32x4Add = 0xe4,
   F32x4Mul = 0xe6,
 }
@@ -104,8 +108,8 @@ class Code {
   }
 }
 
-/** Assembles the GEMM block module for an MR×NR register tile (NR a multiple of 4), the k loop unrolled U times. */
-export function assembleGemm(MR: number, NR: number, U = 1): Uint8Array<ArrayBuffer> {
+/** Body of `block` for an MR×NR register tile (NR a multiple of 4), the k loop unrolled U times. */
+function blockBody(MR: number, NR: number, U: number): number[] {
   const NV = NR / 4;
   // params
   const PA = 0;
@@ -275,8 +279,215 @@ export function assembleGemm(MR: number, NR: number, U = 1): Uint8Array<ArrayBuf
 
   const locals = [...uleb(2), ...uleb(nI32), I32, ...uleb(nV128), V128];
   const body = [...locals, ...c.b];
-  const func = [...uleb(body.length), ...body];
+  return [...uleb(body.length), ...body];
+}
 
+/**
+ * Body of `gemv_t(pa, pw, py, k, n)`: y[j] = dot(a, W[j, :]) for W row-major [n, k] (rows of a
+ * weight matrix, as `x @ W.T` reads them); k and n multiples of 4. Four rows share each load of a.
+ */
+function gemvTBody(): number[] {
+  const [PA, PW, PY, KK, NN] = [0, 1, 2, 3, 4];
+  let next = 5;
+  const P = next++;
+  const W0 = next++;
+  const ROWB = next++; // k*4 bytes
+  const Y = next++;
+  const YEND = next++;
+  const Q = next++;
+  const nI32 = next - 5;
+  const ACC = next;
+  next += 4;
+  const AV = next++;
+  const c = new Code();
+  c.get(KK);
+  c.i32(2);
+  c.op(Op.I32Shl);
+  c.set(ROWB);
+  c.get(PW);
+  c.set(W0);
+  c.get(PY);
+  c.set(Y);
+  c.get(PY);
+  c.get(NN);
+  c.i32(2);
+  c.op(Op.I32Shl);
+  c.op(Op.I32Add);
+  c.set(YEND);
+  c.op(Op.Block, 0x40, Op.Loop, 0x40);
+  for (let r = 0; r < 4; r++) {
+    c.zero();
+    c.set(ACC + r);
+  }
+  c.get(PA);
+  c.set(P);
+  c.i32(0);
+  c.set(Q);
+  c.op(Op.Loop, 0x40);
+  c.get(P);
+  c.load(0);
+  c.set(AV);
+  for (let r = 0; r < 4; r++) {
+    // acc_r += a * W[(j + r) * k + q]: address W0 + r*ROWB + Q
+    c.get(ACC + r);
+    c.get(AV);
+    c.get(W0);
+    if (r > 0) {
+      c.get(ROWB);
+      if (r > 1) {
+        c.i32(r);
+        c.op(Op.I32Mul);
+      }
+      c.op(Op.I32Add);
+    }
+    c.get(Q);
+    c.op(Op.I32Add);
+    c.load(0);
+    c.simd(SimdOp.F32x4Mul);
+    c.simd(SimdOp.F32x4Add);
+    c.set(ACC + r);
+  }
+  c.get(P);
+  c.i32(16);
+  c.op(Op.I32Add);
+  c.set(P);
+  c.get(Q);
+  c.i32(16);
+  c.op(Op.I32Add);
+  c.tee(Q);
+  c.get(ROWB);
+  c.op(Op.I32LtU, Op.BrIf, 0);
+  c.op(Op.End);
+  // y[j + r] = horizontal sum of acc_r
+  for (let r = 0; r < 4; r++) {
+    c.get(Y);
+    for (let lane = 0; lane < 4; lane++) {
+      c.get(ACC + r);
+      c.simd(SimdOp.F32x4ExtractLane, lane);
+      if (lane > 0) c.op(Op.F32Add);
+    }
+    c.op(Op.F32Store, 2, ...uleb(4 * r));
+  }
+  c.get(W0);
+  c.get(ROWB);
+  c.i32(2);
+  c.op(Op.I32Shl);
+  c.op(Op.I32Add);
+  c.set(W0);
+  c.get(Y);
+  c.i32(16);
+  c.op(Op.I32Add);
+  c.tee(Y);
+  c.get(YEND);
+  c.op(Op.I32GeU, Op.BrIf, 1);
+  c.op(Op.Br, 0);
+  c.op(Op.End, Op.End, Op.End);
+  const body = [...uleb(2), ...uleb(nI32), I32, ...uleb(5), V128, ...c.b];
+  return [...uleb(body.length), ...body];
+}
+
+/**
+ * Body of `gemv_n(pa, pb, py, k, n)`: y[j] += sum_q a[q] B[q, j] for B row-major [k, n]; k and n
+ * multiples of 4. Four rows of B at a time update y (which stays in L1) with one load and store.
+ */
+function gemvNBody(): number[] {
+  const [PA, PB, PY, KK, NN] = [0, 1, 2, 3, 4];
+  let next = 5;
+  const R0 = next++;
+  const ROWB = next++;
+  const Y = next++;
+  const YEND = next++;
+  const AEND = next++;
+  const P = next++;
+  const OFF = next++;
+  const nI32 = next - 5;
+  const AV = next;
+  next += 4;
+  const c = new Code();
+  c.get(NN);
+  c.i32(2);
+  c.op(Op.I32Shl);
+  c.set(ROWB);
+  c.get(PY);
+  c.get(ROWB);
+  c.op(Op.I32Add);
+  c.set(YEND);
+  c.get(PA);
+  c.get(KK);
+  c.i32(2);
+  c.op(Op.I32Shl);
+  c.op(Op.I32Add);
+  c.set(AEND);
+  c.get(PA);
+  c.set(P);
+  c.get(PB);
+  c.set(R0);
+  c.op(Op.Block, 0x40, Op.Loop, 0x40);
+  for (let r = 0; r < 4; r++) {
+    c.get(P);
+    c.splat32(4 * r);
+    c.set(AV + r);
+  }
+  c.get(PY);
+  c.set(Y);
+  c.i32(0);
+  c.set(OFF);
+  c.op(Op.Loop, 0x40);
+  c.get(Y);
+  c.get(Y);
+  c.load(0);
+  for (let r = 0; r < 4; r++) {
+    c.get(AV + r);
+    c.get(R0);
+    if (r > 0) {
+      c.get(ROWB);
+      if (r > 1) {
+        c.i32(r);
+        c.op(Op.I32Mul);
+      }
+      c.op(Op.I32Add);
+    }
+    c.get(OFF);
+    c.op(Op.I32Add);
+    c.load(0);
+    c.simd(SimdOp.F32x4Mul);
+    c.simd(SimdOp.F32x4Add);
+  }
+  c.store(0);
+  c.get(OFF);
+  c.i32(16);
+  c.op(Op.I32Add);
+  c.set(OFF);
+  c.get(Y);
+  c.i32(16);
+  c.op(Op.I32Add);
+  c.tee(Y);
+  c.get(YEND);
+  c.op(Op.I32LtU, Op.BrIf, 0);
+  c.op(Op.End);
+  c.get(R0);
+  c.get(ROWB);
+  c.i32(2);
+  c.op(Op.I32Shl);
+  c.op(Op.I32Add);
+  c.set(R0);
+  c.get(P);
+  c.i32(16);
+  c.op(Op.I32Add);
+  c.tee(P);
+  c.get(AEND);
+  c.op(Op.I32GeU, Op.BrIf, 1);
+  c.op(Op.Br, 0);
+  c.op(Op.End, Op.End, Op.End);
+  const body = [...uleb(2), ...uleb(nI32), I32, ...uleb(4), V128, ...c.b];
+  return [...uleb(body.length), ...body];
+}
+
+/**
+ * Assembles the module: memory `mem`, `block` (the GEMM macro-kernel for an MR×NR tile, k loop
+ * unrolled U times), `gemv_t` and `gemv_n` (single-row products).
+ */
+export function assembleGemm(MR: number, NR: number, U = 1): Uint8Array<ArrayBuffer> {
   const bytes = [
     0x00,
     0x61,
@@ -286,16 +497,28 @@ export function assembleGemm(MR: number, NR: number, U = 1): Uint8Array<ArrayBuf
     0x00,
     0x00,
     0x00,
-    // type: (i32 x7) -> ()
-    ...section(1, [1, 0x60, 7, I32, I32, I32, I32, I32, I32, I32, 0]),
-    // function 0 has type 0
-    ...section(3, [1, 0]),
+    // types: 0 = (i32 x7) -> (), 1 = (i32 x5) -> ()
+    ...section(1, [2, 0x60, 7, I32, I32, I32, I32, I32, I32, I32, 0, 0x60, 5, I32, I32, I32, I32, I32, 0]),
+    // functions: block (type 0), gemv_t (type 1), gemv_n (type 1)
+    ...section(3, [3, 0, 1, 1]),
     // memory 0: min 1 page, no max
     ...section(5, [1, 0x00, 1]),
-    // exports: "block" func 0, "mem" memory 0
-    ...section(7, [2, ...str('block'), 0x00, 0, ...str('mem'), 0x02, 0]),
-    // code
-    ...section(10, [1, ...func]),
+    ...section(7, [
+      4,
+      ...str('block'),
+      0x00,
+      0,
+      ...str('gemv_t'),
+      0x00,
+      1,
+      ...str('gemv_n'),
+      0x00,
+      2,
+      ...str('mem'),
+      0x02,
+      0,
+    ]),
+    ...section(10, [3, ...blockBody(MR, NR, U), ...gemvTBody(), ...gemvNBody()]),
   ];
   return new Uint8Array(bytes);
 }
