@@ -77,8 +77,9 @@ const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
 /**
  * Single-threaded float32 GEMM on strided operands, accumulating: C[co + i*n + j] += sum_k
  * A[ao + i*sam + k*sak] · B[bo + k*sbk + j*sbn]. Any strides (transposed operands cost only the
- * packing). Large products run on the WebAssembly SIMD microkernel (packed panels, cache-blocked);
- * small ones, and hosts without WebAssembly SIMD, on a register-blocked JS loop.
+ * packing). Products of 8+ rows run on the WebAssembly SIMD microkernel (packed panels,
+ * cache-blocked); fewer rows on SIMD matrix-vector kernels when B has a contiguous dim; tiny
+ * products, and hosts without WebAssembly SIMD, on a register-blocked JS loop.
  */
 export function matmulKernel(
   A: Float32Array,
