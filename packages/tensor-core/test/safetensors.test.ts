@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { memory, type Tensor, tensor } from '@attnkit/tensor-core';
+import { Generator, memory, type Tensor, tensor } from '@attnkit/tensor-core';
 import {
   parseSafetensorsHeader,
   readSafetensors,
@@ -17,6 +17,7 @@ import {
   writeSafetensors,
   writeSafetensorsSync,
 } from '@attnkit/tensor-core/io';
+import { Linear, Sequential } from '@attnkit/tensor-core/nn';
 import { describe, expect, it } from 'vitest';
 
 const DIR = fileURLToPath(new URL('./fixtures/safetensors/', import.meta.url));
@@ -244,6 +245,24 @@ describe('writeSafetensors: round trips', () => {
     expect(Array.from(Object.getOwnPropertyDescriptor(r.tensors, '__proto__')?.value.dataSync())).toEqual([
       1,
     ]);
+  });
+
+  it('a model state dict survives writeSafetensors -> readSafetensors -> loadStateDict', async () => {
+    const a = new Sequential(
+      new Linear(5, 4, { generator: new Generator(1) }),
+      new Linear(4, 2, { generator: new Generator(2) }),
+    );
+    const b = new Sequential(
+      new Linear(5, 4, { generator: new Generator(3) }),
+      new Linear(4, 2, { generator: new Generator(4) }),
+    );
+    const bytes = await writeSafetensors(a.stateDict(), { format: 'pt' });
+    const loaded = await readSafetensors(bytes);
+    expect(Object.keys(loaded).sort()).toEqual(['0.bias', '0.weight', '1.bias', '1.weight']);
+    b.loadStateDict(loaded);
+    for (const [k, t] of Object.entries(a.stateDict())) {
+      expect(Array.from(b.stateDict()[k].dataSync()), k).toEqual(Array.from(t.dataSync()));
+    }
   });
 
   it('saves to a file (Node) that reads back', async () => {
