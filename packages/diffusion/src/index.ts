@@ -11,4 +11,6 @@
  * ```
  * @packageDocumentation
  */
+
+export * from './models/index.js';
 export * from './schedulers/index.js';
