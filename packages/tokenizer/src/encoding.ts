@@ -52,6 +52,14 @@ export interface TokenSpan {
   end: number;
 }
 
+/** A token with its bytes, their text and its span in the input (see {@link Encoding.tokenize}). */
+export interface TokenInfo extends TokenSpan {
+  /** The token's raw bytes. */
+  bytes: Uint8Array;
+  /** The bytes decoded as UTF-8 (U+FFFD where they hold part of a character). */
+  text: string;
+}
+
 const PIECE_CACHE_LIMIT = 50_000;
 const PIECE_CACHE_MAX_LENGTH = 64;
 
@@ -400,6 +408,21 @@ export class Encoding {
       bytePos += len;
     }
     return spans;
+  }
+
+  /**
+   * Every token of `text` with its bytes, their text (a token holding part of a character shows
+   * U+FFFD) and its UTF-16 span in the input: what a token viewer needs.
+   * @example
+   * ```ts
+   * enc.tokenize('hi 👋').map((t) => t.text); // ['hi', ' \ufffd', '\ufffd'] (the emoji spans two tokens)
+   * ```
+   */
+  tokenize(text: string, options?: SpecialTokenOptions): TokenInfo[] {
+    return this.encodeWithOffsets(text, options).map(({ id, start, end }) => {
+      const bytes = this.decoder.tokenBytes(id);
+      return { id, bytes, text: utf8Decoder.decode(bytes), start, end };
+    });
   }
 
   /** The rank table (ordinary tokens only). */

@@ -5,10 +5,12 @@
  * @packageDocumentation
  */
 
-export type { EncodingDefinition, SpecialTokenOptions, TokenSpan } from './encoding.js';
+export type { EncodingDefinition, SpecialTokenOptions, TokenInfo, TokenSpan } from './encoding.js';
 export { Encoding, encodingForModel, getEncoding } from './encoding.js';
 export type { EncodingName } from './models.js';
 export { ENCODING_NAMES, encodingNameForModel } from './models.js';
 export { CL100K_PATTERN, O200K_PATTERN, R50K_PATTERN, splitPieces } from './pretokenize.js';
 export type { RankTable } from './ranks.js';
 export { formatTiktokenFile, parseTiktokenFile } from './ranks.js';
+export type { TokenByteSource } from './streaming.js';
+export { DecodeStream, StreamingDecoder, Utf8StreamDecoder } from './streaming.js';
