@@ -36,8 +36,19 @@ export function describeSource(source: unknown): string {
   return '<buffer>';
 }
 
+type NodeFs = typeof import('node:fs/promises');
+
+/**
+ * Loads node:fs/promises only when a path is read. The specifier is a variable so that browser
+ * bundlers (Vite, webpack, esbuild) do not try to resolve a Node built-in.
+ */
+async function nodeFs(): Promise<NodeFs> {
+  const specifier = 'node:fs/promises';
+  return (await import(/* webpackIgnore: true */ /* @vite-ignore */ specifier)) as NodeFs;
+}
+
 async function readPath(path: string | URL, fn: string, where: string): Promise<Uint8Array> {
-  const fs = await import('node:fs/promises');
+  const fs = await nodeFs();
   try {
     const buf = await fs.readFile(path);
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -89,6 +100,6 @@ export async function readBytes(
 /** Writes bytes to a file (Node only). @internal */
 export async function writeFileBytes(path: string | URL, bytes: Uint8Array, fn: string): Promise<void> {
   if (!isNode()) throw new Error(`${fn}: writing files needs Node; in a browser, use the returned bytes`);
-  const fs = await import('node:fs/promises');
+  const fs = await nodeFs();
   await fs.writeFile(path, bytes);
 }
