@@ -1,11 +1,10 @@
 // Grouped-query attention as in HF LlamaAttention / MistralAttention: separate q/k/v/o projections,
 // numKeyValueHeads ≤ numHeads key/value heads (1 = multi-query), rotary embeddings on q and k,
 // causal masking, an optional sliding window and a per-layer KV cache.
-import { type Generator, getBackend, getDefaultGenerator, type Tensor } from '@attnkit/tensor-core';
-import { assertFloatArg, assertPositiveInt, assertTensorArg, fmtShape, uploadOn } from './internal.js';
+import { type Generator, getDefaultGenerator, type Tensor } from '@attnkit/tensor-core';
+import { Linear, Module } from '@attnkit/tensor-core/nn';
+import { assertFloatArg, assertPositiveInt, assertTensorArg, fmtShape } from './internal.js';
 import type { LayerKVCache } from './kv-cache.js';
-import { AttentionModule } from './module.js';
-import { linear } from './multi-head.js';
 import { RotaryEmbedding, type RotaryEmbeddingOptions } from './rotary.js';
 import { scaledDotProductAttention } from './scaled-dot-product.js';
 
@@ -64,7 +63,17 @@ export interface GroupedQueryAttentionForwardOptions {
  * attn.forward(nextToken, { cache });                   // continues at position L
  * ```
  */
-export class GroupedQueryAttention extends AttentionModule {
+export class GroupedQueryAttention extends Module {
+  /** hiddenSize → numHeads·headDim. */
+  q_proj: Linear;
+  /** hiddenSize → numKeyValueHeads·headDim. */
+  k_proj: Linear;
+  /** hiddenSize → numKeyValueHeads·headDim. */
+  v_proj: Linear;
+  /** numHeads·headDim → hiddenSize. */
+  o_proj: Linear;
+  /** Label of this layer in {@link captureAttention} records. */
+  name: string | undefined;
   readonly hiddenSize: number;
   readonly numHeads: number;
   readonly numKeyValueHeads: number;
@@ -118,27 +127,15 @@ export class GroupedQueryAttention extends AttentionModule {
     const e = this.hiddenSize;
     const hd = this.numHeads * headDim;
     const kvd = kv * headDim;
-    this.registerParameter('q_proj.weight', this.init([hd, e], e));
-    if (options.qkvBias) this.registerParameter('q_proj.bias', this.init([hd], e));
-    this.registerParameter('k_proj.weight', this.init([kvd, e], e));
-    if (options.qkvBias) this.registerParameter('k_proj.bias', this.init([kvd], e));
-    this.registerParameter('v_proj.weight', this.init([kvd, e], e));
-    if (options.qkvBias) this.registerParameter('v_proj.bias', this.init([kvd], e));
-    this.registerParameter('o_proj.weight', this.init([e, hd], hd));
-    if (options.outBias) this.registerParameter('o_proj.bias', this.init([e], hd));
-  }
-
-  /** torch.nn.Linear's default: uniform(−1/√fanIn, 1/√fanIn). */
-  private init(shape: number[], fanIn: number): Tensor {
-    const n = shape.reduce((a, c) => a * c, 1);
-    const bound = 1 / Math.sqrt(fanIn);
-    const vals = new Float32Array(n);
-    for (let i = 0; i < n; i++) vals[i] = (this.generator.uniform() * 2 - 1) * bound;
-    return uploadOn(getBackend(), vals, shape, 'float32');
+    const generator = this.generator;
+    this.q_proj = new Linear(e, hd, { bias: options.qkvBias === true, generator });
+    this.k_proj = new Linear(e, kvd, { bias: options.qkvBias === true, generator });
+    this.v_proj = new Linear(e, kvd, { bias: options.qkvBias === true, generator });
+    this.o_proj = new Linear(hd, e, { bias: options.outBias === true, generator });
   }
 
   /** Attention over `x` [B, L, hiddenSize] (self-attention); returns [B, L, hiddenSize]. */
-  forward(
+  override forward(
     x: Tensor,
     options: GroupedQueryAttentionForwardOptions = {},
   ): { output: Tensor; weights: Tensor | null } {
@@ -152,10 +149,9 @@ export class GroupedQueryAttention extends AttentionModule {
     const h = this.numHeads;
     const kvh = this.numKeyValueHeads;
     const d = this.headDim;
-    const bias = (n: string) => this.optionalParam(`${n}.bias`);
-    let q = linear(x, this.param('q_proj.weight'), bias('q_proj')).reshape([b, l, h, d]).transpose(1, 2);
-    let k = linear(x, this.param('k_proj.weight'), bias('k_proj')).reshape([b, l, kvh, d]).transpose(1, 2);
-    let v = linear(x, this.param('v_proj.weight'), bias('v_proj')).reshape([b, l, kvh, d]).transpose(1, 2);
+    let q = this.q_proj.forward(x).reshape([b, l, h, d]).transpose(1, 2);
+    let k = this.k_proj.forward(x).reshape([b, l, kvh, d]).transpose(1, 2);
+    let v = this.v_proj.forward(x).reshape([b, l, kvh, d]).transpose(1, 2);
     if (this.rope) {
       const ropeOptions =
         options.positions !== undefined
@@ -177,7 +173,7 @@ export class GroupedQueryAttention extends AttentionModule {
     }) as Tensor | { output: Tensor; weights: Tensor };
     const attn = needWeights ? (res as { output: Tensor }).output : (res as Tensor);
     const merged = attn.transpose(1, 2).reshape([b, l, h * d]);
-    const output = linear(merged, this.param('o_proj.weight'), bias('o_proj'));
+    const output = this.o_proj.forward(merged);
     return { output, weights: needWeights ? (res as { weights: Tensor }).weights : null };
   }
 }

@@ -25,8 +25,6 @@ export type {
 export { GroupedQueryAttention } from './grouped-query.js';
 export type { CachedKeysValues, KVCacheOptions } from './kv-cache.js';
 export { KVCache, LayerKVCache } from './kv-cache.js';
-export type { LoadStateDictOptions, LoadStateDictResult } from './module.js';
-export { AttentionModule } from './module.js';
 export type {
   MultiHeadAttentionForwardOptions,
   MultiHeadAttentionOptions,

@@ -4,7 +4,6 @@ import {
   add,
   concat,
   type Generator,
-  getBackend,
   getDefaultGenerator,
   logicalAnd,
   logicalNot,
@@ -12,10 +11,18 @@ import {
   mean,
   type Tensor,
   where,
+  zeros,
 } from '@attnkit/tensor-core';
-import { assertFloatArg, assertPositiveInt, assertTensorArg, fmtShape, uploadOn } from './internal.js';
+import {
+  init,
+  Linear,
+  type LoadStateDictOptions,
+  type LoadStateDictResult,
+  Module,
+  Parameter,
+} from '@attnkit/tensor-core/nn';
+import { assertFloatArg, assertPositiveInt, assertTensorArg, fmtShape } from './internal.js';
 import type { LayerKVCache } from './kv-cache.js';
-import { AttentionModule } from './module.js';
 import { scaledDotProductAttention } from './scaled-dot-product.js';
 
 /** Options of the {@link MultiHeadAttention} constructor (torch's arguments, camelCase). */
@@ -83,7 +90,21 @@ const FN = 'MultiHeadAttention';
  * const { output, weights } = mha.forward(x, x, x, { keyPaddingMask }); // [B, L, 16], [B, L, L]
  * ```
  */
-export class MultiHeadAttention extends AttentionModule {
+export class MultiHeadAttention extends Module {
+  /** Packed q/k/v projection [3E, E] (null when kdim or vdim differ from E). */
+  in_proj_weight: Parameter | null = null;
+  /** Separate q projection [E, E] (only when kdim or vdim differ from E, as torch). */
+  q_proj_weight: Parameter | null = null;
+  /** Separate k projection [E, kdim]. */
+  k_proj_weight: Parameter | null = null;
+  /** Separate v projection [E, vdim]. */
+  v_proj_weight: Parameter | null = null;
+  /** q/k/v biases [3E], or null without bias. */
+  in_proj_bias: Parameter | null = null;
+  /** Output projection E → E (`out_proj.weight`, `out_proj.bias`). */
+  out_proj: Linear;
+  /** Label of this layer in {@link captureAttention} records. */
+  name: string | undefined;
   readonly embedDim: number;
   readonly numHeads: number;
   readonly headDim: number;
@@ -129,43 +150,28 @@ export class MultiHeadAttention extends AttentionModule {
     // torch's _reset_parameters: xavier_uniform on the input projections, zeros for the biases;
     // out_proj keeps Linear's kaiming-uniform weight with a zero bias.
     const e = embedDim;
-    if (this.packed) this.registerParameter('in_proj_weight', this.xavier([3 * e, e]));
+    const generator = this.generator;
+    const xavier = (shape: number[]) => {
+      const p = new Parameter(zeros(shape));
+      init.xavierUniform_(p, 1, { generator });
+      return p;
+    };
+    if (this.packed) this.in_proj_weight = xavier([3 * e, e]);
     else {
-      this.registerParameter('q_proj_weight', this.xavier([e, e]));
-      this.registerParameter('k_proj_weight', this.xavier([e, kdim]));
-      this.registerParameter('v_proj_weight', this.xavier([e, vdim]));
+      this.q_proj_weight = xavier([e, e]);
+      this.k_proj_weight = xavier([e, kdim]);
+      this.v_proj_weight = xavier([e, vdim]);
     }
-    if (this.bias)
-      this.registerParameter(
-        'in_proj_bias',
-        uploadOn(this.backend(), new Float32Array(3 * e), [3 * e], 'float32'),
-      );
-    const bound = 1 / Math.sqrt(e);
-    this.registerParameter('out_proj.weight', this.uniform([e, e], bound));
-    if (this.bias)
-      this.registerParameter('out_proj.bias', uploadOn(this.backend(), new Float32Array(e), [e], 'float32'));
-  }
-
-  /** The parameters live on the current backend, like tensors from the creation functions. */
-  private backend() {
-    return getBackend();
-  }
-
-  private uniform(shape: number[], bound: number): Tensor {
-    const n = shape[0] * shape[1];
-    const vals = new Float32Array(n);
-    for (let i = 0; i < n; i++) vals[i] = (this.generator.uniform() * 2 - 1) * bound;
-    return uploadOn(this.backend(), vals, shape, 'float32');
-  }
-  private xavier(shape: number[]): Tensor {
-    return this.uniform(shape, Math.sqrt(6 / (shape[0] + shape[1])));
+    if (this.bias) this.in_proj_bias = new Parameter(zeros([3 * e]));
+    this.out_proj = new Linear(e, e, { bias: this.bias, generator });
+    if (this.out_proj.bias) init.zeros_(this.out_proj.bias);
   }
 
   /**
    * Attention of `query` [B, Lq, E] over `key` [B, Lk, kdim] and `value` [B, Lk, vdim] (key and
    * value default to the query: self-attention). Unbatched [L, E] inputs are accepted as torch.
    */
-  forward(
+  override forward(
     query: Tensor,
     key: Tensor = query,
     value: Tensor = key,
@@ -207,10 +213,10 @@ export class MultiHeadAttention extends AttentionModule {
     let q: Tensor;
     let k: Tensor;
     let v: Tensor;
-    const bias = this.optionalParam('in_proj_bias');
+    const bias = this.in_proj_bias;
     const biasPart = (i: number) => (bias ? bias.sliceDim(0, i * E, (i + 1) * E) : null);
     if (this.packed) {
-      const w = this.param('in_proj_weight');
+      const w = this.in_proj_weight as Parameter;
       if (query === key && key === value) {
         const qkv = linear(q3, w, bias);
         q = qkv.sliceDim(-1, 0, E);
@@ -222,9 +228,9 @@ export class MultiHeadAttention extends AttentionModule {
         v = linear(v3, w.sliceDim(0, 2 * E, 3 * E), biasPart(2));
       }
     } else {
-      q = linear(q3, this.param('q_proj_weight'), biasPart(0));
-      k = linear(k3, this.param('k_proj_weight'), biasPart(1));
-      v = linear(v3, this.param('v_proj_weight'), biasPart(2));
+      q = linear(q3, this.q_proj_weight as Parameter, biasPart(0));
+      k = linear(k3, this.k_proj_weight as Parameter, biasPart(1));
+      v = linear(v3, this.v_proj_weight as Parameter, biasPart(2));
     }
     // ---- heads [B, H, L, d]
     let qh = q.reshape([b, lq, H, d]).transpose(1, 2);
@@ -246,7 +252,7 @@ export class MultiHeadAttention extends AttentionModule {
     const attn = needWeights ? (res as { output: Tensor }).output : (res as Tensor);
     // ---- merge heads, project out
     const merged = attn.transpose(1, 2).reshape([b, lq, E]);
-    let output = linear(merged, this.param('out_proj.weight'), this.optionalParam('out_proj.bias'));
+    let output = this.out_proj.forward(merged);
     let weights: Tensor | null = null;
     if (needWeights) {
       weights = (res as { weights: Tensor }).weights;
@@ -300,7 +306,21 @@ export class MultiHeadAttention extends AttentionModule {
     return add(asFloatMask(x), asFloatMask(y));
   }
 
-  protected override normalizeStateDict(sd: Record<string, Tensor>): Record<string, Tensor> {
+  /**
+   * Loads a torch nn.MultiheadAttention state dict (`in_proj_weight`, `in_proj_bias`,
+   * `out_proj.weight`, `out_proj.bias`, or torch's `q_proj_weight`/`k_proj_weight`/`v_proj_weight`
+   * form), or separate projections (`q_proj.weight`, `k_proj.weight`, `v_proj.weight`, their
+   * `.bias`, and `out_proj.*` or `o_proj.*`), rewritten into this module's layout.
+   */
+  override loadStateDict(
+    stateDict: Record<string, Tensor>,
+    options: LoadStateDictOptions = {},
+  ): LoadStateDictResult {
+    if (!stateDict || typeof stateDict !== 'object') return super.loadStateDict(stateDict, options);
+    return super.loadStateDict(this.normalizeStateDict(stateDict), options);
+  }
+
+  private normalizeStateDict(sd: Record<string, Tensor>): Record<string, Tensor> {
     const out = { ...sd };
     const take = (name: string): Tensor | undefined => {
       const t = out[name];

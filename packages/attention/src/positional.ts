@@ -1,14 +1,8 @@
 // Absolute position encodings: the fixed sinusoids of "Attention Is All You Need" and learned
 // position embeddings (GPT-2's wpe, BERT's position_embeddings).
-import {
-  embedding,
-  type Generator,
-  getBackend,
-  getDefaultGenerator,
-  type Tensor,
-} from '@attnkit/tensor-core';
+import { embedding, type Generator, getBackend, type Tensor, zeros } from '@attnkit/tensor-core';
+import { init, Module, Parameter } from '@attnkit/tensor-core/nn';
 import { assertPositiveInt, fmtShape, uploadOn } from './internal.js';
-import { AttentionModule } from './module.js';
 
 /** Options of {@link sinusoidalPositionalEncoding}. */
 export interface SinusoidalOptions {
@@ -72,7 +66,9 @@ export interface LearnedPositionalEmbeddingOptions {
  * const h = add(tokenEmbeddings, wpe.forward(seqLen, { offset: cache.position })); // [L, 768]
  * ```
  */
-export class LearnedPositionalEmbedding extends AttentionModule {
+export class LearnedPositionalEmbedding extends Module {
+  /** The embedding table [maxPositions, dim]. */
+  weight: Parameter;
   readonly maxPositions: number;
   readonly dim: number;
 
@@ -85,24 +81,15 @@ export class LearnedPositionalEmbedding extends AttentionModule {
     assertPositiveInt(options.dim, 'dim', who);
     this.maxPositions = options.maxPositions;
     this.dim = options.dim;
-    const std = options.initStd ?? 0.02;
-    const n = this.maxPositions * this.dim;
-    const vals = new Float32Array(n);
-    const g = options.generator ?? getDefaultGenerator();
-    for (let i = 0; i < n; i++) vals[i] = g.normal() * std;
-    this.registerParameter('weight', uploadOn(getBackend(), vals, [this.maxPositions, this.dim], 'float32'));
-  }
-
-  /** The embedding table [maxPositions, dim]. */
-  get weight(): Tensor {
-    return this.param('weight');
+    this.weight = new Parameter(zeros([this.maxPositions, this.dim]));
+    init.normal_(this.weight, 0, options.initStd ?? 0.02, { generator: options.generator });
   }
 
   /**
    * Embeddings of positions `offset .. offset + length − 1` ([length, dim]), or of an int32
    * position tensor (any shape; output [...shape, dim]).
    */
-  forward(positions: number | Tensor, options: { offset?: number } = {}): Tensor {
+  override forward(positions: number | Tensor, options: { offset?: number } = {}): Tensor {
     const who = 'LearnedPositionalEmbedding.forward';
     if (typeof positions === 'number') {
       const offset = options.offset ?? 0;

@@ -121,10 +121,10 @@ describe('MultiHeadAttention validation', () => {
       mha.forward(randn([1, 3, 8]), randn([1, 4, 8]), randn([1, 4, 8]), { keyPaddingMask: tensor([[true]]) }),
     ).toThrow(/'keyPaddingMask' must be \[B, Lk\] = \[1, 4\]/);
     expect(() => mha.loadStateDict({ in_proj_weight: randn([24, 8]) })).toThrow(
-      /missing \[in_proj_bias, out_proj.weight/,
+      /missing keys \(3\): in_proj_bias, out_proj.weight, out_proj.bias/,
     );
     expect(() => mha.loadStateDict({ ...mha.stateDict(), in_proj_weight: randn([8, 8]) })).toThrow(
-      /'in_proj_weight' has shape \[8, 8\], expected \[24, 8\]/,
+      /in_proj_weight: checkpoint \[8,8\] vs model \[24,8\]/,
     );
   });
 });
