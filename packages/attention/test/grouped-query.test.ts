@@ -4,7 +4,7 @@ import '@attnkit/backend-cpu';
 import { concat, memory, randn, type Tensor, tidy } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
 import { GroupedQueryAttention, KVCache, LayerKVCache } from '../src/index.js';
-import { compare, loadFixture, mismatch, readSafetensorsF32 } from './helpers.js';
+import { compare, loadFixture, mismatch, readStateDict } from './helpers.js';
 
 describe('GroupedQueryAttention', () => {
   it('matches the HF LlamaAttention-without-RoPE fixture (gqa_module_h4_kv2)', () => {
@@ -14,7 +14,7 @@ describe('GroupedQueryAttention', () => {
       numHeads: fx.param<number>('num_heads'),
       numKeyValueHeads: fx.param<number>('num_key_value_heads'),
     });
-    attn.loadStateDict(readSafetensorsF32(fx.path(fx.param<string>('weights'))));
+    attn.loadStateDict(readStateDict(fx.path(fx.param<string>('weights'))));
     const x = fx.tensor('hidden_states');
     expect(compare(attn.forward(x).output, fx.array('output'))).toBeNull();
     const { output, weights } = attn.forward(x, { needWeights: true });

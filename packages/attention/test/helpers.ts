@@ -1,10 +1,11 @@
 // Test helpers: the PyTorch reference fixtures written by scripts/reference/attention.py (each case a
 // folder with meta.json and little-endian .f32/.i32 arrays, schema in scripts/reference/_fixture.py),
-// and a tiny float32 safetensors reader for the nn.MultiheadAttention state dicts.
+// and the nn.MultiheadAttention state dicts (safetensors, read with tensor-core/io).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fromValues, type Tensor } from '@attnkit/tensor-core';
+import { readSafetensorsSync } from '@attnkit/tensor-core/io';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/torch/', import.meta.url));
 
@@ -74,24 +75,9 @@ export function fixtureIndex(): { name: string; kind: string }[] {
   return JSON.parse(readFileSync(join(FIXTURES, 'index.json'), 'utf8'));
 }
 
-/** Reads a float32 safetensors file into name -> tensor. */
-export function readSafetensorsF32(path: string): Record<string, Tensor> {
-  const buf = readFileSync(path);
-  const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<
-    string,
-    { dtype: string; shape: number[]; data_offsets: [number, number] }
-  >;
-  const base = 8 + n;
-  const out: Record<string, Tensor> = {};
-  for (const [key, e] of Object.entries(header)) {
-    if (key === '__metadata__') continue;
-    if (e.dtype !== 'F32') throw new Error(`readSafetensorsF32: ${key} has dtype ${e.dtype}`);
-    const [a, b] = e.data_offsets;
-    const bytes = buf.buffer.slice(buf.byteOffset + base + a, buf.byteOffset + base + b);
-    out[key] = fromValues(new Float32Array(bytes), e.shape, 'float32');
-  }
-  return out;
+/** Reads a safetensors file (the state dicts of the fixtures) with tensor-core's reader. */
+export function readStateDict(path: string): Record<string, Tensor> {
+  return readSafetensorsSync(readFileSync(path), {}, path).tensors;
 }
 
 /**

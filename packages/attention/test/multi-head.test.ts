@@ -4,7 +4,7 @@ import '@attnkit/backend-cpu';
 import { concat, randn, type Tensor, tensor } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
 import { LayerKVCache, MultiHeadAttention } from '../src/index.js';
-import { compare, fixtureIndex, loadFixture, mismatch, readSafetensorsF32 } from './helpers.js';
+import { compare, fixtureIndex, loadFixture, mismatch, readStateDict } from './helpers.js';
 
 const cases = fixtureIndex().filter((c) => c.kind === 'mha');
 
@@ -17,7 +17,7 @@ function build(name: string) {
     vdim: fx.param<number>('vdim'),
     bias: fx.param<boolean>('bias'),
   });
-  const sd = readSafetensorsF32(fx.path(fx.param<string>('state_dict')));
+  const sd = readStateDict(fx.path(fx.param<string>('state_dict')));
   const query = fx.tensor('query');
   const self = fx.param<boolean>('self_attention');
   const key = self ? query : fx.tensor('key');
