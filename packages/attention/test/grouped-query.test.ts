@@ -1,7 +1,7 @@
 // GroupedQueryAttention (HF LlamaAttention layout) against the PyTorch fixture, and KV-cache decoding
 // equal to the full causal forward. Tolerance: 1e-4 relative (atol 1e-5) on CPU.
 import '@attnkit/backend-cpu';
-import { concat, memory, randn, type Tensor, tidy } from '@attnkit/tensor-core';
+import { concat, memory, noGrad, randn, type Tensor, tidy } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
 import { GroupedQueryAttention, KVCache, LayerKVCache } from '../src/index.js';
 import { compare, loadFixture, mismatch, readStateDict } from './helpers.js';
@@ -43,6 +43,26 @@ describe('GroupedQueryAttention', () => {
       ).toBeNull();
     });
   }
+});
+
+describe('decoding memory', () => {
+  it('a decode loop under noGrad + tidy keeps the tensor count flat', () => {
+    const attn = new GroupedQueryAttention({
+      hiddenSize: 16,
+      numHeads: 4,
+      numKeyValueHeads: 1,
+      rope: { rotaryDim: 4 },
+    });
+    const cache = new LayerKVCache({ initialCapacity: 64 });
+    const step = (x: Tensor) => noGrad(() => tidy(() => attn.forward(x, { cache }).output.dataSync()));
+    step(randn([1, 5, 16]));
+    const before = memory().cpu;
+    for (let t = 0; t < 30; t++) step(randn([1, 1, 16]));
+    const after = memory().cpu;
+    expect(after.numTensors).toBe(before.numTensors + 30); // only the 30 inputs made here
+    expect(after.numBytes - before.numBytes).toBe(30 * 16 * 4);
+    expect(cache.length).toBe(35);
+  });
 });
 
 describe('LayerKVCache', () => {
