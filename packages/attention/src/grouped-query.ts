@@ -134,6 +134,11 @@ export class GroupedQueryAttention extends Module {
     this.o_proj = new Linear(hd, e, { bias: options.outBias === true, generator });
   }
 
+  override extraRepr(): string {
+    const window = this.windowSize === null ? '' : `, window=${this.windowSize}`;
+    return `heads=${this.numHeads}, kv_heads=${this.numKeyValueHeads}, head_dim=${this.headDim}, causal=${this.causal}${window}`;
+  }
+
   /** Attention over `x` [B, L, hiddenSize] (self-attention); returns [B, L, hiddenSize]. */
   override forward(
     x: Tensor,

@@ -263,6 +263,10 @@ export class MultiHeadAttention extends Module {
     return { output, weights };
   }
 
+  override extraRepr(): string {
+    return `embed_dim=${this.embedDim}, num_heads=${this.numHeads}, kdim=${this.kdim}, vdim=${this.vdim}, bias=${this.bias}`;
+  }
+
   /** Combines torch's key padding mask and attn mask into one SDPA mask [B, H|1, Lq, Lk]. */
   private buildMask(
     o: MultiHeadAttentionForwardOptions,

@@ -128,3 +128,22 @@ describe('MultiHeadAttention validation', () => {
     );
   });
 });
+
+describe('MultiHeadAttention as an nn Module', () => {
+  it('prints like torch and lists torch parameter names', () => {
+    const mha = new MultiHeadAttention({ embedDim: 8, numHeads: 2, kdim: 6, vdim: 4 });
+    expect(mha.toString()).toContain(
+      'MultiHeadAttention(embed_dim=8, num_heads=2, kdim=6, vdim=4, bias=true',
+    );
+    expect(mha.toString()).toContain('(out_proj): Linear(in_features=8, out_features=8, bias=true)');
+    expect(Object.keys(mha.stateDict())).toEqual([
+      'q_proj_weight',
+      'k_proj_weight',
+      'v_proj_weight',
+      'in_proj_bias',
+      'out_proj.weight',
+      'out_proj.bias',
+    ]);
+    expect(mha.numParameters()).toBe(8 * 8 + 8 * 6 + 8 * 4 + 24 + 64 + 8);
+  });
+});
