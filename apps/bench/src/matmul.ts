@@ -6,7 +6,8 @@ import '@tensorflow/tfjs-backend-cpu';
 /**
  * Square float32 matmul, n = 256 / 512 / 1024, in GFLOP/s (2·n³ / seconds): attnkit's CPU backend
  * beside @tensorflow/tfjs-backend-cpu in the same process, with the ratio. Each figure is the best
- * of several timed runs after a warm-up; results are read back (dataSync) inside the timing.
+ * of several timed runs after a warm-up; results are read back (dataSync) inside the timing. A
+ * second table times the single-row products of decoding ([1, k] @ W.T).
  */
 export async function benchMatmul(): Promise<void> {
   setBackend('cpu');
@@ -38,6 +39,39 @@ export async function benchMatmul(): Promise<void> {
     const gOurs = (2 * n ** 3) / ours / 1e9;
     const gTheirs = (2 * n ** 3) / theirs / 1e9;
     console.log(`| ${n} | ${gOurs.toFixed(2)} | ${gTheirs.toFixed(2)} | ${(gOurs / gTheirs).toFixed(1)}x |`);
+  }
+  // Decoding multiplies one row by each weight matrix (x @ W.T with W [out, in], as nn.Linear).
+  console.log('\n## matmul, one row (decoding): [1, k] @ W.T with W [n, k], GFLOP/s');
+  console.log('| k × n | attnkit backend-cpu | tfjs-backend-cpu 4.22 | ratio |');
+  console.log('|---|---|---|---|');
+  for (const [k, n] of [
+    [768, 768],
+    [768, 3072],
+    [3072, 768],
+  ]) {
+    const x = randn([1, k], { generator: g });
+    const w = randn([n, k], { generator: g });
+    const ours = bestSeconds(256, () => {
+      const y = matmul(x, w.T);
+      y.dataSync();
+      y.dispose();
+    });
+    x.dispose();
+    w.dispose();
+    const tx = tf.randomNormal([1, k], 0, 1, 'float32', 3);
+    const tw = tf.randomNormal([n, k], 0, 1, 'float32', 4);
+    const theirs = bestSeconds(256, () => {
+      const y = tf.matMul(tx, tw, false, true);
+      y.dataSync();
+      y.dispose();
+    });
+    tx.dispose();
+    tw.dispose();
+    const gOurs = (2 * k * n) / ours / 1e9;
+    const gTheirs = (2 * k * n) / theirs / 1e9;
+    console.log(
+      `| ${k} × ${n} | ${gOurs.toFixed(2)} | ${gTheirs.toFixed(2)} | ${(gOurs / gTheirs).toFixed(1)}x |`,
+    );
   }
 }
 
