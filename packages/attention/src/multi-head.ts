@@ -9,6 +9,7 @@ import {
   logicalNot,
   matmul,
   mean,
+  ones,
   type Tensor,
   where,
   zeros,
@@ -37,6 +38,10 @@ export interface MultiHeadAttentionOptions {
   bias?: boolean;
   /** Key features (default E). When kdim or vdim differ from E, q/k/v weights are stored separately, as torch. */
   kdim?: number;
+  /** Learn one extra key and value (`bias_k`, `bias_v` [1, 1, E]) appended to every sequence, as torch's add_bias_kv. */
+  addBiasKV?: boolean;
+  /** Append a key and value of zeros per head (after bias_k/bias_v), as torch's add_zero_attn. */
+  addZeroAttn?: boolean;
   /** Value features (default E). */
   vdim?: number;
   /** Generator for the initial weights and dropout (the global one by default). */
@@ -101,6 +106,10 @@ export class MultiHeadAttention extends Module {
   v_proj_weight: Parameter | null = null;
   /** q/k/v biases [3E], or null without bias. */
   in_proj_bias: Parameter | null = null;
+  /** Extra learned key [1, 1, E] (add_bias_kv), or null. */
+  bias_k: Parameter | null = null;
+  /** Extra learned value [1, 1, E] (add_bias_kv), or null. */
+  bias_v: Parameter | null = null;
   /** Output projection E → E (`out_proj.weight`, `out_proj.bias`). */
   out_proj: Linear;
   /** Label of this layer in {@link captureAttention} records. */
@@ -112,6 +121,10 @@ export class MultiHeadAttention extends Module {
   readonly vdim: number;
   readonly dropout: number;
   readonly bias: boolean;
+  /** See {@link MultiHeadAttentionOptions.addBiasKV}. */
+  readonly addBiasKV: boolean;
+  /** See {@link MultiHeadAttentionOptions.addZeroAttn}. */
+  readonly addZeroAttn: boolean;
   /** True when q, k and v share one packed `in_proj_weight` (kdim = vdim = E). */
   readonly packed: boolean;
   private readonly generator: Generator;
@@ -144,6 +157,8 @@ export class MultiHeadAttention extends Module {
     this.vdim = vdim;
     this.dropout = dropout;
     this.bias = options.bias ?? true;
+    this.addBiasKV = options.addBiasKV === true;
+    this.addZeroAttn = options.addZeroAttn === true;
     this.packed = kdim === embedDim && vdim === embedDim;
     this.generator = options.generator ?? getDefaultGenerator();
     this.name = options.name;
@@ -163,6 +178,12 @@ export class MultiHeadAttention extends Module {
       this.v_proj_weight = xavier([e, vdim]);
     }
     if (this.bias) this.in_proj_bias = new Parameter(zeros([3 * e]));
+    if (this.addBiasKV) {
+      this.bias_k = new Parameter(zeros([1, 1, e]));
+      this.bias_v = new Parameter(zeros([1, 1, e]));
+      init.xavierNormal_(this.bias_k, 1, { generator });
+      init.xavierNormal_(this.bias_v, 1, { generator });
+    }
     this.out_proj = new Linear(e, e, { bias: this.bias, generator });
     if (this.out_proj.bias) init.zeros_(this.out_proj.bias);
   }
@@ -232,14 +253,31 @@ export class MultiHeadAttention extends Module {
       k = linear(k3, this.k_proj_weight as Parameter, biasPart(1));
       v = linear(v3, this.v_proj_weight as Parameter, biasPart(2));
     }
+    // torch's add_bias_kv: one learned key/value after the sequence
+    const extra = (this.addBiasKV ? 1 : 0) + (this.addZeroAttn ? 1 : 0);
+    if (extra && options.cache) {
+      throw new Error(`${FN}.forward: a KV cache cannot be combined with addBiasKV or addZeroAttn`);
+    }
+    let lkh = lk;
+    if (this.bias_k && this.bias_v) {
+      k = concat([k, this.bias_k.expand(b, 1, E)], 1);
+      v = concat([v, this.bias_v.expand(b, 1, E)], 1);
+      lkh += 1;
+    }
     // ---- heads [B, H, L, d]
     let qh = q.reshape([b, lq, H, d]).transpose(1, 2);
-    let kh = k.reshape([b, lk, H, d]).transpose(1, 2);
-    let vh = v.reshape([b, lk, H, d]).transpose(1, 2);
+    let kh = k.reshape([b, lkh, H, d]).transpose(1, 2);
+    let vh = v.reshape([b, lkh, H, d]).transpose(1, 2);
+    if (this.addZeroAttn) {
+      // torch's add_zero_attn: a key and value of zeros per head after everything else
+      const z = zeros([b, H, 1, d]);
+      kh = concat([kh, z], 2);
+      vh = concat([vh, z], 2);
+    }
     if (options.cache) ({ keys: kh, values: vh } = options.cache.append(kh, vh));
     qh = qh.contiguous();
-    const lkAll = kh.shape[2];
-    const mask = this.buildMask(options, b, lq, lkAll, unbatched);
+    const lkAll = kh.shape[2] - extra;
+    const mask = this.buildMask(options, b, lq, lkAll, unbatched, extra);
     const needWeights = options.needWeights ?? true;
     const res = scaledDotProductAttention(qh, kh, vh, {
       mask,
@@ -274,6 +312,7 @@ export class MultiHeadAttention extends Module {
     lq: number,
     lk: number,
     unbatched: boolean,
+    extra = 0,
   ): Tensor | null {
     const who = `${FN}.forward`;
     const parts: Tensor[] = [];
@@ -286,7 +325,7 @@ export class MultiHeadAttention extends Module {
           `${who}: 'keyPaddingMask' must be [B, Lk] = [${b}, ${lk}], got ${fmtShape(o.keyPaddingMask.shape)}`,
         );
       }
-      parts.push(torchMaskToSdpa(m, who, 'keyPaddingMask').reshape([b, 1, 1, lk]));
+      parts.push(padKeys(torchMaskToSdpa(m, who, 'keyPaddingMask').reshape([b, 1, 1, lk]), extra));
     }
     if (o.attnMask) {
       assertTensorArg(o.attnMask, 'attnMask', who);
@@ -301,7 +340,7 @@ export class MultiHeadAttention extends Module {
           `${who}: 'attnMask' must be [Lq, Lk] = [${lq}, ${lk}] or [B·H, Lq, Lk] = [${b * H}, ${lq}, ${lk}], got ${fmtShape(m.shape)}`,
         );
       }
-      parts.push(torchMaskToSdpa(m4, who, 'attnMask'));
+      parts.push(padKeys(torchMaskToSdpa(m4, who, 'attnMask'), extra));
     }
     if (parts.length === 0) return null;
     if (parts.length === 1) return parts[0];
@@ -380,6 +419,15 @@ function torchMaskToSdpa(m: Tensor, who: string, arg: string): Tensor {
   if (m.dtype === 'int32') return logicalNot(m.cast('bool'));
   if (m.dtype === 'float32' || m.dtype === 'float16') return m.dtype === 'float32' ? m : m.cast('float32');
   throw new TypeError(`${who}: '${arg}' must be a bool or float tensor, got ${m.dtype}`);
+}
+
+/** Appends `extra` key columns that every query may see (true for bool masks, 0 for float ones). */
+function padKeys(m: Tensor, extra: number): Tensor {
+  if (extra === 0) return m;
+  const shape = [...m.shape];
+  shape[shape.length - 1] = extra;
+  const fill = m.dtype === 'bool' ? ones(shape, 'bool') : zeros(shape);
+  return concat([m, fill], -1);
 }
 
 function asFloatMask(m: Tensor): Tensor {

@@ -8,6 +8,8 @@ import { fromValues, type Tensor } from '@attnkit/tensor-core';
 import { readSafetensorsSync } from '@attnkit/tensor-core/io';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/torch/', import.meta.url));
+/** Extra MultiheadAttention options (add_bias_kv, add_zero_attn, ...): scripts/reference_mha_extra.py. */
+export const EXTRA_FIXTURES = fileURLToPath(new URL('./fixtures/torch-extra/', import.meta.url));
 
 /** Tolerance of every parity check against PyTorch on CPU: 1e-4 relative (plus a tiny absolute floor). */
 export const RTOL = 1e-4;
@@ -31,8 +33,8 @@ export interface Fixture {
   path(file: string): string;
 }
 
-export function loadFixture(name: string): Fixture {
-  const dir = join(FIXTURES, name);
+export function loadFixture(name: string, root: string = FIXTURES): Fixture {
+  const dir = join(root, name);
   const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as Record<string, unknown>;
   const cache = new Map<string, FixtureArray>();
   const array = (key: string): FixtureArray => {
@@ -71,8 +73,8 @@ export function loadFixture(name: string): Fixture {
   };
 }
 
-export function fixtureIndex(): { name: string; kind: string }[] {
-  return JSON.parse(readFileSync(join(FIXTURES, 'index.json'), 'utf8'));
+export function fixtureIndex(root: string = FIXTURES): { name: string; kind: string }[] {
+  return JSON.parse(readFileSync(join(root, 'index.json'), 'utf8'));
 }
 
 /** Reads a safetensors file (the state dicts of the fixtures) with tensor-core's reader. */

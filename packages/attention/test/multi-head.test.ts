@@ -4,19 +4,25 @@ import '@attnkit/backend-cpu';
 import { concat, randn, type Tensor, tensor } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
 import { LayerKVCache, MultiHeadAttention } from '../src/index.js';
-import { compare, fixtureIndex, loadFixture, mismatch, readStateDict } from './helpers.js';
+import { compare, EXTRA_FIXTURES, fixtureIndex, loadFixture, mismatch, readStateDict } from './helpers.js';
 
-const cases = fixtureIndex().filter((c) => c.kind === 'mha');
+const cases = [
+  ...fixtureIndex().filter((c) => c.kind === 'mha'),
+  ...fixtureIndex(EXTRA_FIXTURES).map((c) => ({ ...c, root: EXTRA_FIXTURES })),
+] as { name: string; root?: string }[];
 
-function build(name: string) {
-  const fx = loadFixture(name);
+function build(name: string, root?: string) {
+  const fx = loadFixture(name, root);
   const mha = new MultiHeadAttention({
     embedDim: fx.param<number>('embed_dim'),
     numHeads: fx.param<number>('num_heads'),
     kdim: fx.param<number>('kdim'),
     vdim: fx.param<number>('vdim'),
     bias: fx.param<boolean>('bias'),
-  });
+    addBiasKV: fx.param<boolean | undefined>('add_bias_kv'),
+    addZeroAttn: fx.param<boolean | undefined>('add_zero_attn'),
+    dropout: fx.param<number | undefined>('dropout'),
+  }).eval();
   const sd = readStateDict(fx.path(fx.param<string>('state_dict')));
   const query = fx.tensor('query');
   const self = fx.param<boolean>('self_attention');
@@ -33,11 +39,11 @@ function build(name: string) {
 
 describe('MultiHeadAttention matches torch.nn.MultiheadAttention (rtol 1e-4)', () => {
   it('covers every mha fixture', () => {
-    expect(cases.length).toBeGreaterThanOrEqual(8);
+    expect(cases.length).toBeGreaterThanOrEqual(12);
   });
-  for (const { name } of cases) {
+  for (const { name, root } of cases) {
     it(name, () => {
-      const { fx, mha, sd, query, key, value, keyPaddingMask, attnMask } = build(name);
+      const { fx, mha, sd, query, key, value, keyPaddingMask, attnMask } = build(name, root);
       expect(Object.keys(mha.stateDict()).sort()).toEqual(Object.keys(sd).sort());
       mha.loadStateDict(sd);
       const { output, weights } = mha.forward(query, key, value, {
