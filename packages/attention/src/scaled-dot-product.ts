@@ -9,6 +9,7 @@
 // uses key/value head floor(h / (H / Hkv)), as HF's repeat_kv). Output [B, H, Lq, Dv].
 import {
   type Backend,
+  concat,
   type Generator,
   getDefaultGenerator,
   logicalAnd,
@@ -169,6 +170,8 @@ interface Prepared {
   lk: number;
   d: number;
   dv: number;
+  /** Position of query 0 (Lk − Lq for the whole input; later for a block of queries). */
+  qShift: number;
 }
 
 function to4d(t: Tensor): Tensor {
@@ -286,6 +289,7 @@ function prepare(q: Tensor, k: Tensor, v: Tensor, o: ScaledDotProductAttentionOp
     lk,
     d,
     dv,
+    qShift: lk - lq,
   };
 }
 
@@ -295,18 +299,20 @@ function outShape(p: Prepared, q: Tensor): number[] {
 
 /**
  * Which keys each query may see from its position alone ([Lq, Lk], 1 = visible), or null when
- * every key is visible. Query i sits at position i + Lk - Lq.
+ * every key is visible. Query i sits at position i + shift (shift = Lk − Lq by default: the queries
+ * are the last Lq positions).
  */
 export function positionalVisibility(
   lq: number,
   lk: number,
   causal: boolean,
   window: number | null,
+  shift: number = lk - lq,
 ): Uint8Array | null {
   if (!causal && window === null) return null;
   const out = new Uint8Array(lq * lk);
   for (let i = 0; i < lq; i++) {
-    const pos = i + lk - lq;
+    const pos = i + shift;
     for (let j = 0; j < lk; j++) {
       let ok = !causal || j <= pos;
       if (ok && window !== null) ok = causal ? j > pos - window : Math.abs(j - pos) < window;
@@ -344,7 +350,7 @@ function reference(p: Prepared): { output: Tensor; weights: Tensor } {
   let allowed: Tensor | null = null;
   if (p.mask?.dtype === 'float32') s = s.add(p.mask);
   else if (p.mask) allowed = p.mask;
-  const vis = positionalVisibility(lq, lk, p.causal, p.window);
+  const vis = positionalVisibility(lq, lk, p.causal, p.window, p.qShift);
   if (vis) {
     const posMask = uploadOn(b, vis, [lq, lk], 'bool');
     allowed = allowed ? logicalAnd(allowed, posMask) : posMask;
@@ -470,43 +476,87 @@ function fusedAttention(b: Backend, p: Prepared, q: Tensor, k: Tensor, v: Tensor
   const out = out4.reshape(outShape(p, q));
   if (out !== out4) out4.dispose();
   if (!needsGrad(q, k, v)) return out;
-  // Gradient by recomputation (as flash attention's backward): rebuild the weights, then
-  // dV = Wᵀ g, dW = g Vᵀ, dS = W ⊙ (dW − rowsum(dW ⊙ W)), dQ = dS K · scale, dK = dSᵀ Q · scale.
+  // Gradient by recomputation, as FlashAttention's backward: per block of queries rebuild the
+  // weights W (so at most [B, H, block, Lk] exists at once), then
+  // dV += Wᵀ g, dW = g Vᵀ, dS = W ⊙ (dW − rowsum(dW ⊙ W)), dQ = dS K · scale, dK += dSᵀ Q · scale.
   out.requiresGrad = true;
   out.gradFn = {
     name: FN,
     inputs: [q.requiresGrad ? q : null, k.requiresGrad ? k : null, v.requiresGrad ? v : null],
-    backward: (gOut: Tensor) => {
-      const { batch, heads, kvHeads, lq, lk, d, dv } = p;
-      const groups = heads / kvHeads;
-      const w = reference({ ...p, dropoutP: 0 }).weights;
-      const g4 = gOut.reshape([batch, heads, lq, dv]);
-      const qf = p.q4.dtype === 'float32' ? p.q4 : p.q4.cast('float32');
-      const kf = p.k4.dtype === 'float32' ? p.k4 : p.k4.cast('float32');
-      const vf = p.v4.dtype === 'float32' ? p.v4 : p.v4.cast('float32');
-      const split = (t: Tensor, last: number) => t.reshape([batch, kvHeads, groups, t.shape[2], last]);
-      let dW: Tensor;
-      let dV: Tensor;
-      if (groups === 1) {
-        dW = matmul(g4, vf.transpose(-1, -2));
-        dV = matmul(w.transpose(-1, -2), g4);
-      } else {
-        dW = matmul(split(g4, dv), vf.unsqueeze(2).transpose(-1, -2)).reshape([batch, heads, lq, lk]);
-        dV = sum(matmul(split(w, lk).transpose(-1, -2), split(g4, dv)), 2);
-      }
-      const dS = mul(w, sub(dW, sum(mul(dW, w), -1, true)));
-      let dQ: Tensor;
-      let dK: Tensor;
-      if (groups === 1) {
-        dQ = mul(matmul(dS, kf), p.scale);
-        dK = mul(matmul(dS.transpose(-1, -2), qf), p.scale);
-      } else {
-        const dS5 = split(dS, lk);
-        dQ = mul(matmul(dS5, kf.unsqueeze(2)), p.scale).reshape([batch, heads, lq, d]);
-        dK = mul(sum(matmul(dS5.transpose(-1, -2), split(qf, d)), 2), p.scale);
-      }
-      return [dQ.reshape([...q.shape]), dK.reshape([...k.shape]), dV.reshape([...v.shape])];
-    },
+    backward: (gOut: Tensor) => fusedBackward(p, gOut, q, k, v),
   };
   return out;
+}
+
+/** Elements of the recomputed weight block in the fused path's backward (2^22 floats = 16 MiB). */
+let backwardBlockElements = 1 << 22;
+
+/** @internal For tests: sets the size of the fused backward's weight blocks; returns the old one. */
+export function setBackwardBlockElements(n: number): number {
+  const old = backwardBlockElements;
+  backwardBlockElements = n;
+  return old;
+}
+
+function fusedBackward(p: Prepared, gOut: Tensor, q: Tensor, k: Tensor, v: Tensor): Tensor[] {
+  const { batch, heads, kvHeads, lq, lk, d, dv } = p;
+  const groups = heads / kvHeads;
+  const g4 = gOut.reshape([batch, heads, lq, dv]);
+  const qf = p.q4.dtype === 'float32' ? p.q4 : p.q4.cast('float32');
+  const kf = p.k4.dtype === 'float32' ? p.k4 : p.k4.cast('float32');
+  const vf = p.v4.dtype === 'float32' ? p.v4 : p.v4.cast('float32');
+  const block = Math.max(
+    1,
+    Math.min(lq, Math.floor(backwardBlockElements / Math.max(1, batch * heads * lk))),
+  );
+  const dQs: Tensor[] = [];
+  let dK: Tensor | null = null;
+  let dV: Tensor | null = null;
+  for (let i0 = 0; i0 < lq; i0 += block) {
+    const rows = Math.min(block, lq - i0);
+    const part = tidy(() => {
+      const qb = qf.sliceDim(2, i0, i0 + rows);
+      const mask = p.mask && p.mask.shape[2] === lq ? p.mask.sliceDim(2, i0, i0 + rows) : p.mask;
+      const w = reference({ ...p, q4: qb, mask, lq: rows, qShift: p.qShift + i0, dropoutP: 0 }).weights;
+      const gb = g4.sliceDim(2, i0, i0 + rows);
+      const split = (t: Tensor, last: number) => t.reshape([batch, kvHeads, groups, rows, last]);
+      let dW: Tensor;
+      let dVb: Tensor;
+      if (groups === 1) {
+        dW = matmul(gb, vf.transpose(-1, -2));
+        dVb = matmul(w.transpose(-1, -2), gb);
+      } else {
+        dW = matmul(split(gb, dv), vf.unsqueeze(2).transpose(-1, -2)).reshape([batch, heads, rows, lk]);
+        dVb = sum(matmul(split(w, lk).transpose(-1, -2), split(gb, dv)), 2);
+      }
+      const dS = mul(w, sub(dW, sum(mul(dW, w), -1, true)));
+      let dQb: Tensor;
+      let dKb: Tensor;
+      if (groups === 1) {
+        dQb = mul(matmul(dS, kf), p.scale);
+        dKb = mul(matmul(dS.transpose(-1, -2), qb), p.scale);
+      } else {
+        const dS5 = split(dS, lk);
+        dQb = mul(matmul(dS5, kf.unsqueeze(2)), p.scale).reshape([batch, heads, rows, d]);
+        dKb = mul(sum(matmul(dS5.transpose(-1, -2), split(qb, d)), 2), p.scale);
+      }
+      return { dQb, dKb, dVb };
+    });
+    dQs.push(part.dQb);
+    dK = dK ? accumulate(dK, part.dKb) : part.dKb;
+    dV = dV ? accumulate(dV, part.dVb) : part.dVb;
+  }
+  const dQ = dQs.length === 1 ? dQs[0] : concat(dQs, 2);
+  return [
+    dQ.reshape([...q.shape]),
+    (dK as Tensor).reshape([...k.shape]),
+    (dV as Tensor).reshape([...v.shape]),
+  ];
+}
+
+function accumulate(total: Tensor, part: Tensor): Tensor {
+  const next = total.add(part);
+  total.dispose();
+  part.dispose();
+  return next;
 }

@@ -5,7 +5,8 @@ import '@attnkit/backend-cpu';
 import { randn, type Tensor, tensor } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
 import { scaledDotProductAttention } from '../src/index.js';
-import { compare, fixtureIndex, loadFixture } from './helpers.js';
+import { setBackwardBlockElements } from '../src/scaled-dot-product.js';
+import { compare, fixtureIndex, loadFixture, mismatch } from './helpers.js';
 
 const cases = fixtureIndex().filter((c) => c.kind === 'sdpa');
 
@@ -142,6 +143,35 @@ describe('scaledDotProductAttention semantics', () => {
     const dropped = scaledDotProductAttention(q, q, v, { dropoutP: 0.5 }).dataSync();
     expect(Array.from(dropped)).not.toEqual(Array.from(base));
     expect(dropped.every(Number.isFinite)).toBe(true);
+  });
+});
+
+describe('fused backward in query blocks', () => {
+  it('equals the reference gradients when the recomputed weights are split into blocks', () => {
+    const old = setBackwardBlockElements(2 * 4 * 9 * 3); // [B=2, H=4, 3 rows, Lk=9] per block
+    try {
+      const q = randn([2, 4, 7, 6]);
+      const k = randn([2, 2, 9, 6]);
+      const v = randn([2, 2, 9, 5]);
+      const g = randn([2, 4, 7, 5]);
+      const mask = randn([2, 1, 7, 9]);
+      for (const opts of [{ causal: true, windowSize: 4 }, { mask }, { causal: true, mask: mask.gt(-1) }]) {
+        const grads = (implementation: 'fused' | 'reference') => {
+          const [qq, kk, vv] = [q, k, v].map((t) => t.detach().requiresGrad_(true));
+          scaledDotProductAttention(qq, kk, vv, { ...opts, implementation }).backward(g);
+          return [qq, kk, vv].map((t) => (t.grad as Tensor).dataSync());
+        };
+        const want = grads('reference');
+        const got = grads('fused');
+        for (let i = 0; i < 3; i++) {
+          expect(
+            mismatch(got[i], [got[i].length], { shape: [want[i].length], data: want[i] }, 1e-4, 1e-5),
+          ).toBeNull();
+        }
+      }
+    } finally {
+      setBackwardBlockElements(old);
+    }
   });
 });
 
