@@ -10,6 +10,7 @@ import {
   type ProcessorContext,
   type ProcessorTrace,
 } from './processors/index.js';
+import { expNonPositive } from './processors/processor.js';
 import { speculativeGenerate } from './speculative.js';
 
 /** What generate() returns. */
@@ -76,7 +77,7 @@ export function sampleFromScores(scores: Float32Array, g: Generator): number {
   let total = 0;
   for (let i = 0; i < n; i++) {
     const s = scores[i];
-    const e = s === Number.NEGATIVE_INFINITY ? 0 : Math.exp(s - m);
+    const e = expNonPositive(s - m);
     expBuf[i] = e;
     total += e;
   }

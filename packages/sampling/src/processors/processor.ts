@@ -38,6 +38,23 @@ export function sortedIndices(scores: Float32Array): Int32Array {
   return idx;
 }
 
+const EXP_STEPS = 64;
+const EXP_TABLE_SIZE = 110 * EXP_STEPS + 2;
+const EXP_TABLE = Float64Array.from({ length: EXP_TABLE_SIZE }, (_, k) => Math.exp(-k / EXP_STEPS));
+
+/**
+ * exp(x) for x <= 0 (scores minus their max), about twice as fast as Math.exp over a vocabulary:
+ * a table of exp(-k/64) times a 4th-order Taylor polynomial of the remainder (|r| <= 1/128), with
+ * relative error below 1e-12. Below -110 it returns 0 (far under float32's smallest value).
+ */
+export function expNonPositive(x: number): number {
+  const t = -x * EXP_STEPS;
+  if (!(t < EXP_TABLE_SIZE - 1)) return 0;
+  const k = (t + 0.5) | 0;
+  const r = (k - t) / EXP_STEPS;
+  return EXP_TABLE[k] * (1 + r * (1 + r * (0.5 + r * (0.16666666666666666 + r * 0.041666666666666664))));
+}
+
 /** Softmax of a row into float64 probabilities (max-subtracted; -inf gives 0). */
 export function softmaxRow(scores: Float32Array, out = new Float64Array(scores.length)): Float64Array {
   let m = Number.NEGATIVE_INFINITY;
@@ -49,7 +66,7 @@ export function softmaxRow(scores: Float32Array, out = new Float64Array(scores.l
   let s = 0;
   for (let i = 0; i < scores.length; i++) {
     const x = scores[i];
-    const e = x === Number.NEGATIVE_INFINITY ? 0 : Math.exp(x - m);
+    const e = expNonPositive(x - m);
     out[i] = e;
     s += e;
   }

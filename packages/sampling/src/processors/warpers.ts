@@ -1,4 +1,7 @@
-import { type LogitsProcessor, type ProcessorContext, softmaxRow } from './processor.js';
+import { expNonPositive, type LogitsProcessor, type ProcessorContext, softmaxRow } from './processor.js';
+
+const BUCKETS = 4096;
+const BUCKET_RANGE = 64;
 
 const NEG_INF = Number.NEGATIVE_INFINITY;
 
@@ -67,72 +70,6 @@ export class TopKWarper implements LogitsProcessor {
  * taken by their summed probability while the walk cannot stop inside them, and only the bucket
  * where it stops is sorted.
  */
-function keepTopUntil(
-  scores: Float32Array,
-  probs: Float64Array,
-  keep: Uint8Array,
-  minCount: number,
-  stop: (massBefore: number) => boolean,
-): void {
-  const n = scores.length;
-  let max = NEG_INF;
-  let min = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < n; i++) {
-    const s = scores[i];
-    if (s === NEG_INF) continue;
-    if (s > max) max = s;
-    if (s < min) min = s;
-  }
-  keep.fill(0);
-  if (max === NEG_INF) return;
-  const B = 4096;
-  const scale = B / (max - min || 1);
-  const bucket = new Int32Array(n);
-  const counts = new Int32Array(B + 1);
-  const bucketMass = new Float64Array(B);
-  for (let i = 0; i < n; i++) {
-    const s = scores[i];
-    if (s === NEG_INF) {
-      bucket[i] = -1;
-      continue;
-    }
-    const b = Math.min(B - 1, ((max - s) * scale) | 0);
-    bucket[i] = b;
-    counts[b + 1]++;
-    bucketMass[b] += probs[i];
-  }
-  // Find the bucket where the walk stops, taking whole buckets before it.
-  let mass = 0;
-  let count = 0;
-  let stopBucket = B;
-  for (let b = 0; b < B; b++) {
-    const c = counts[b + 1];
-    if (c === 0) continue;
-    // the walk may stop inside this bucket if stopping is possible before its last token
-    if (count + c > minCount && stop(mass + bucketMass[b])) {
-      stopBucket = b;
-      break;
-    }
-    if (count >= minCount && stop(mass)) {
-      stopBucket = b;
-      break;
-    }
-    mass += bucketMass[b];
-    count += c;
-  }
-  for (let i = 0; i < n; i++) if (bucket[i] >= 0 && bucket[i] < stopBucket) keep[i] = 1;
-  if (stopBucket >= B) return;
-  const members: number[] = [];
-  for (let i = 0; i < n; i++) if (bucket[i] === stopBucket) members.push(i);
-  members.sort((p, q) => scores[q] - scores[p] || p - q);
-  for (const i of members) {
-    if (count >= minCount && stop(mass)) return;
-    keep[i] = 1;
-    mass += probs[i];
-    count++;
-  }
-}
-
 /**
  * Nucleus sampling: keeps the smallest set of top tokens whose probability mass exceeds topP
  * (HF TopPLogitsWarper: a token is removed when the mass of the tokens ranked below it, itself
@@ -142,29 +79,89 @@ export class TopPWarper implements LogitsProcessor {
   readonly name = 'topP';
   private probs = new Float64Array(0);
   private keep = new Uint8Array(0);
+  private bucket = new Int32Array(0);
+  private counts = new Int32Array(BUCKETS + 1);
+  private bucketMass = new Float64Array(BUCKETS);
   constructor(
     readonly topP: number,
     readonly minTokensToKeep = 1,
   ) {
     if (!(topP > 0 && topP <= 1)) throw new RangeError(`topP must be in (0, 1], got ${topP}`);
   }
+
+  /**
+   * Four passes over the vocabulary and no full sort: (1) the max; (2) exp, the total and a
+   * histogram of scores in 4096 buckets below the max, with each bucket's mass; then the buckets
+   * are walked from the top to find the one where the kept mass crosses topP; (3) tokens above that
+   * bucket are kept, those below masked, and only the crossing bucket is sorted and walked token by
+   * token, so the kept set is exactly HF's.
+   */
   process(_ids: readonly number[], scores: Float32Array, ctx?: ProcessorContext): void {
     if (this.topP >= 1) return;
-    if (this.probs.length !== scores.length) {
-      this.probs = new Float64Array(scores.length);
-      this.keep = new Uint8Array(scores.length);
+    const n = scores.length;
+    if (this.probs.length !== n) {
+      this.probs = new Float64Array(n);
+      this.keep = new Uint8Array(n);
+      this.bucket = new Int32Array(n);
     }
-    const probs = softmaxRow(scores, this.probs);
-    const p = this.topP;
-    const m = this.minTokensToKeep;
-    // mass of the tokens ranked below token i (itself included) = 1 - massBefore; keep while > 1 - p
-    keepTopUntil(scores, probs, this.keep, m, (massBefore) => 1 - massBefore <= 1 - p);
+    const { probs, keep, bucket, counts, bucketMass } = this;
+    let m = NEG_INF;
+    for (let i = 0; i < n; i++) if (scores[i] > m) m = scores[i];
+    if (m === NEG_INF) return;
+    counts.fill(0);
+    bucketMass.fill(0);
+    const scale = BUCKETS / BUCKET_RANGE;
+    let z = 0;
+    for (let i = 0; i < n; i++) {
+      const d = m - scores[i];
+      const e = expNonPositive(-d);
+      probs[i] = e;
+      z += e;
+      let b = (d * scale) | 0;
+      if (!(b < BUCKETS)) b = BUCKETS - 1; // far tail (and -inf) share the last bucket
+      bucket[i] = b;
+      counts[b + 1]++;
+      bucketMass[b] += e;
+    }
+    // stop before a token once the mass above it reaches topP (HF: remove when the mass ranked at
+    // or below it is <= 1 - topP), keeping at least minTokensToKeep
+    const limit = this.topP * z;
+    const minCount = this.minTokensToKeep;
     let mass = 0;
-    for (let i = 0; i < scores.length; i++) {
-      if (this.keep[i]) mass += probs[i];
-      else scores[i] = NEG_INF;
+    let count = 0;
+    let stopBucket = BUCKETS;
+    for (let b = 0; b < BUCKETS; b++) {
+      const c = counts[b + 1];
+      if (c === 0) continue;
+      if (count + c > minCount && z - (mass + bucketMass[b]) <= z - limit) {
+        stopBucket = b;
+        break;
+      }
+      mass += bucketMass[b];
+      count += c;
     }
-    if (ctx) ctx.kept = { probs, keep: this.keep, mass, owner: this };
+    const members: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const b = bucket[i];
+      if (b < stopBucket) keep[i] = 1;
+      else {
+        keep[i] = 0;
+        if (b === stopBucket) members.push(i);
+        else scores[i] = NEG_INF;
+      }
+    }
+    members.sort((p, q) => scores[q] - scores[p] || p - q);
+    let r = 0;
+    for (; r < members.length; r++) {
+      const i = members[r];
+      if (count >= minCount && z - mass <= z - limit) break;
+      if (scores[i] === NEG_INF) break;
+      keep[i] = 1;
+      mass += probs[i];
+      count++;
+    }
+    for (; r < members.length; r++) scores[members[r]] = NEG_INF;
+    if (ctx) ctx.kept = { probs, keep, mass, owner: this };
   }
 }
 
