@@ -13,4 +13,6 @@
  */
 
 export * from './models/index.js';
+export { type DenoiseOptions, type DenoiseStepInfo, denoise } from './pipelines/denoise.js';
 export * from './schedulers/index.js';
+export * from './training/index.js';

@@ -1,0 +1,89 @@
+/**
+ * The reverse-diffusion sampling loop shared by the pipelines: start from Gaussian noise scaled by
+ * the scheduler's `initNoiseSigma`, then for each timestep scale the input, ask the model, and step.
+ */
+import { type Generator, keep, mul, noGrad, randn, type Tensor, tidy } from '@attnkit/tensor-core';
+import type { Scheduler } from '../schedulers/scheduler.js';
+
+/** What the per-step callback receives. The tensors are valid only during the call. */
+export interface DenoiseStepInfo {
+  /** 0-based index of the step just taken. */
+  step: number;
+  /** Total number of steps. */
+  numSteps: number;
+  /** The timestep of this step. */
+  timestep: number;
+  /** The sample after this step (x_{t−1}). */
+  sample: Tensor;
+  /** The model's estimate of the clean result at this step (a preview). */
+  predOriginalSample: Tensor;
+}
+
+/** Options of {@link denoise}. */
+export interface DenoiseOptions {
+  scheduler: Scheduler;
+  /** Number of denoising steps. */
+  numInferenceSteps: number;
+  /** Shape of the sample, e.g. [B, C, H, W] (ignored when `latents` is given). */
+  shape: readonly number[];
+  /** Source of the initial noise and of the schedulers' step noise. */
+  generator?: Generator;
+  /** DDIM's eta. */
+  eta?: number;
+  /** Start from these (unscaled, unit-variance) latents instead of drawing noise. */
+  latents?: Tensor;
+  /** Called after every step; may be async (awaited before the next step). */
+  onStep?: (info: DenoiseStepInfo) => void | Promise<void>;
+}
+
+/**
+ * Runs the sampling loop: `predict(scaledSample, t)` is the model call (run without gradients).
+ * Memory stays flat: each step runs in a tidy scope and only the current sample survives it.
+ *
+ * @returns the final sample (caller owns it)
+ * @example
+ * ```ts
+ * const x = await denoise((x, t) => unet.forward(x, t), { scheduler, numInferenceSteps: 50, shape: [1, 3, 32, 32], generator });
+ * ```
+ */
+export async function denoise(
+  predict: (sample: Tensor, timestep: number) => Tensor,
+  options: DenoiseOptions,
+): Promise<Tensor> {
+  const { scheduler } = options;
+  if (!scheduler || typeof scheduler.step !== 'function')
+    throw new TypeError('denoise: options.scheduler must be a Scheduler');
+  scheduler.setTimesteps(options.numInferenceSteps);
+  const timesteps = [...scheduler.timesteps];
+  let x = tidy(() => {
+    const init = options.latents ?? randn(options.shape, { generator: options.generator });
+    return keep(
+      scheduler.initNoiseSigma === 1 && options.latents ? init.mul(1) : mul(init, scheduler.initNoiseSigma),
+    );
+  });
+  for (let i = 0; i < timesteps.length; i++) {
+    const t = timesteps[i];
+    const prev = x;
+    const out = tidy(() => {
+      const input = scheduler.scaleModelInput(prev, t);
+      const pred = noGrad(() => predict(input, t));
+      const r = scheduler.step(pred, t, prev, { generator: options.generator, eta: options.eta });
+      return { prevSample: keep(r.prevSample), predOriginalSample: keep(r.predOriginalSample) };
+    });
+    prev.dispose();
+    x = out.prevSample;
+    try {
+      await options.onStep?.({
+        step: i,
+        numSteps: timesteps.length,
+        timestep: t,
+        sample: x,
+        predOriginalSample: out.predOriginalSample,
+      });
+    } finally {
+      out.predOriginalSample.dispose();
+    }
+  }
+  (scheduler as { dispose?: () => void }).dispose?.();
+  return x;
+}
