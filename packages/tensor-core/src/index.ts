@@ -52,6 +52,7 @@ export * from './ops/norm.js';
 export * from './ops/shape-ops.js';
 export * from './ops/softmax.js';
 export * from './ops/sort.js';
+export * from './ops/transfer.js';
 export * from './ops/matmul.js';
 export * from './ops/reduce.js';
 export type { TensorOrNumber } from './ops/util.js';

@@ -143,3 +143,35 @@ describe('zeros, ones, full and tensor()', () => {
     expect(() => full([2], '1' as unknown as number)).toThrow(/full: value must be a number/);
   });
 });
+
+describe('toBackend and Tensor methods var/std/logsumexp', () => {
+  it('copies values, shape and dtype (float16 stays float16) to a backend by name', async () => {
+    const { tensor: t, toBackend } = await import('@attnkit/tensor-core');
+    const x = t([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]).transpose(0, 1);
+    const y = await toBackend(x, 'cpu');
+    expect(y.shape).toEqual([3, 2]);
+    expect(await y.array()).toEqual([
+      [1, 4],
+      [2, 5],
+      [3, 6],
+    ]);
+    const h = t([0.5, -2], [2], 'float16');
+    const h2 = await h.to('cpu');
+    expect(h2.dtype).toBe('float16');
+    expect(Array.from(await h2.data())).toEqual([0.5, -2]);
+    await expect(toBackend(x, 'nope')).rejects.toThrow("toBackend: no backend named 'nope' is registered");
+  });
+  it('var (unbiased), std and logsumexp methods equal hand-derived values', async () => {
+    const { tensor: t } = await import('@attnkit/tensor-core');
+    const x = t([1, 2, 3, 4]);
+    expect(x.var().itemSync()).toBeCloseTo(5 / 3, 6);
+    expect(x.std(undefined, { correction: 0 }).itemSync()).toBeCloseTo(Math.sqrt(1.25), 6);
+    expect(x.logsumexp(0).itemSync()).toBeCloseTo(
+      Math.log(Math.E + Math.E ** 2 + Math.E ** 3 + Math.E ** 4),
+      5,
+    );
+  });
+});

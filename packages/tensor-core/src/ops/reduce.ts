@@ -170,6 +170,9 @@ declare module '../tensor.js' {
     /** See {@link argmax}. */ argmax(dim?: number, keepdim?: boolean): Tensor;
     /** See {@link argmin}. */ argmin(dim?: number, keepdim?: boolean): Tensor;
     /** See {@link prod}. */ prod(dim?: Dims, keepdim?: boolean): Tensor;
+    /** Variance (torch's Tensor.var); see {@link variance}. */ var(dim?: Dims, options?: VarOptions): Tensor;
+    /** See {@link std}. */ std(dim?: Dims, options?: VarOptions): Tensor;
+    /** See {@link logsumexp}. */ logsumexp(dim: Dims, keepdim?: boolean): Tensor;
   }
 }
 const proto = Tensor.prototype as unknown as Record<string, unknown>;
@@ -183,4 +186,13 @@ proto.argmax = function (this: Tensor, d?: number, kd?: boolean) {
 };
 proto.argmin = function (this: Tensor, d?: number, kd?: boolean) {
   return argmin(this, d, kd);
+};
+proto.var = function (this: Tensor, d?: Dims, o?: VarOptions) {
+  return variance(this, d, o);
+};
+proto.std = function (this: Tensor, d?: Dims, o?: VarOptions) {
+  return std(this, d, o);
+};
+proto.logsumexp = function (this: Tensor, d: Dims, kd?: boolean) {
+  return logsumexp(this, d, kd);
 };
