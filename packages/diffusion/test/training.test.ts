@@ -38,7 +38,8 @@ async function trainAndSample(
     data,
     steps,
     batchSize: 128,
-    lr: 2e-3,
+    lr: 3e-3,
+    lrSchedule: 'cosine',
     generator: new Generator(3),
     ema: { decay: 0.995 },
   });
@@ -70,7 +71,7 @@ describe('trainDenoiser on 2-D toy distributions (energy distance, 600 points, D
     // name, data, objective, steps, hidden width, required ratio generated / noise baseline
     ['moons', makeMoons, 'epsilon', 600, 64, 0.1],
     ['swiss roll', makeSwissRoll, 'v_prediction', 600, 64, 0.15],
-    ['rings', makeRings, 'epsilon', 1000, 128, 0.3],
+    ['rings', makeRings, 'epsilon', 800, 128, 0.3],
   ];
   for (const [name, make, objective, steps, hidden, ratio] of cases) {
     it(`${name} (${objective}, ${steps} steps): energy distance < ${ratio} × the noise baseline`, async () => {

@@ -13,7 +13,7 @@ import {
   tidy,
 } from '@attnkit/tensor-core';
 import type { Module } from '@attnkit/tensor-core/nn';
-import { AdamW, clipGradNorm } from '@attnkit/tensor-core/optim';
+import { AdamW, clipGradNorm, getCosineScheduleWithWarmup } from '@attnkit/tensor-core/optim';
 import type { DDIMScheduler } from '../schedulers/ddim.js';
 import type { DDPMScheduler } from '../schedulers/ddpm.js';
 import { EMAModel, type EMAOptions } from './ema.js';
@@ -44,6 +44,13 @@ export interface TrainDenoiserOptions {
   lr?: number;
   /** AdamW weight decay. Default 0. */
   weightDecay?: number;
+  /**
+   * Learning-rate schedule: `'constant'` (default) or `'cosine'` (transformers'
+   * `get_cosine_schedule_with_warmup`, decaying to 0 at the last step).
+   */
+  lrSchedule?: 'constant' | 'cosine';
+  /** Linear warmup steps of the schedule. Default 0. */
+  lrWarmupSteps?: number;
   /** Clip the gradient norm to this value. Default none. */
   maxGradNorm?: number;
   /** Target: default the scheduler's `predictionType`. */
@@ -116,6 +123,14 @@ export async function trainDenoiser(options: TrainDenoiserOptions): Promise<Trai
   const rng = options.generator ?? new Generator(0);
   const params = model.parameters();
   const opt = new AdamW(params, { lr: options.lr ?? 1e-3, weightDecay: options.weightDecay ?? 0 });
+  const schedule = options.lrSchedule ?? 'constant';
+  if (schedule !== 'constant' && schedule !== 'cosine') {
+    throw new Error(
+      `${op}: options.lrSchedule must be 'constant' or 'cosine', got ${JSON.stringify(schedule)}`,
+    );
+  }
+  const sched =
+    schedule === 'cosine' ? getCosineScheduleWithWarmup(opt, options.lrWarmupSteps ?? 0, steps) : null;
   const ema = options.ema === false ? null : new EMAModel(params, options.ema ?? { decay: 0.999 });
   const nTrain = scheduler.config.numTrainTimesteps;
   model.train();
@@ -140,6 +155,7 @@ export async function trainDenoiser(options: TrainDenoiserOptions): Promise<Trai
       ema?.step(params);
       return keep(l.detach());
     });
+    sched?.step();
     const value = await loss.item();
     loss.dispose();
     losses.push(value);
