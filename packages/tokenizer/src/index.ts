@@ -7,6 +7,26 @@
 
 export type { EncodingDefinition, SpecialTokenOptions, TokenInfo, TokenSpan } from './encoding.js';
 export { Encoding, encodingForModel, getEncoding } from './encoding.js';
+export type {
+  AddedToken,
+  BPEOptions,
+  DecodeOptions,
+  EncodeOptions,
+  Model,
+  ModelToken,
+  PaddingOptions,
+  TokenizerEncoding,
+  TruncationOptions,
+} from './hf/index.js';
+export {
+  BPEModel,
+  BYTE_TO_CHAR,
+  byteLevelToBytes,
+  bytesToByteLevel,
+  Tokenizer,
+  WordLevelModel,
+  WordPieceModel,
+} from './hf/index.js';
 export type { EncodingName } from './models.js';
 export { ENCODING_NAMES, encodingNameForModel } from './models.js';
 export { CL100K_PATTERN, O200K_PATTERN, R50K_PATTERN, splitPieces } from './pretokenize.js';

@@ -1,0 +1,16 @@
+/**
+ * Hugging Face `tokenizer.json` support: {@link Tokenizer} and its parts.
+ * @packageDocumentation
+ */
+export { BYTE_TO_CHAR, byteLevelToBytes, bytesToByteLevel } from './byte-level.js';
+export type { TokenizerEncoding } from './encoding.js';
+export type { BPEOptions, Model, ModelToken } from './models.js';
+export { BPEModel, WordLevelModel, WordPieceModel } from './models.js';
+export type {
+  AddedToken,
+  DecodeOptions,
+  EncodeOptions,
+  PaddingOptions,
+  TruncationOptions,
+} from './tokenizer.js';
+export { Tokenizer } from './tokenizer.js';

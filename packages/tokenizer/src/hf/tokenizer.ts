@@ -1,0 +1,600 @@
+/**
+ * A Hugging Face `tokenizer.json` tokenizer: added tokens -> normalizer -> pre-tokenizer -> model
+ * -> post-processor, then truncation and padding; decoding through the decoder.
+ */
+
+import { describe } from '../models.js';
+import { byteLevelToBytes } from './byte-level.js';
+import { buildDecoder, type Decoder } from './decoders.js';
+import { concatEncodings, emptyEncoding, sliceEncoding, type TokenizerEncoding } from './encoding.js';
+import { buildModel, type Model } from './models.js';
+import { NormalizedString } from './normalized-string.js';
+import { buildNormalizer, type Normalizer } from './normalizers.js';
+import { buildPostProcessor, type PostProcessor } from './post-processors.js';
+import { buildPreTokenizer, type PreTokenizer } from './pre-tokenizers.js';
+
+/** An entry of tokenizer.json's `added_tokens`. */
+export interface AddedToken {
+  id: number;
+  content: string;
+  /** Only match as a whole word. */
+  singleWord?: boolean;
+  /** Swallow whitespace on the left. */
+  lstrip?: boolean;
+  /** Swallow whitespace on the right. */
+  rstrip?: boolean;
+  /** Match against normalised text (true) or the raw input (false). */
+  normalized?: boolean;
+  /** A special token (skipped by `decode(ids, { skipSpecialTokens: true })`). */
+  special?: boolean;
+}
+
+/** Truncation settings (tokenizer.json `truncation`). */
+export interface TruncationOptions {
+  /** Maximum number of tokens, special tokens included. */
+  maxLength: number;
+  /** Which input loses tokens for a pair (default `'longest_first'`). */
+  strategy?: 'longest_first' | 'only_first' | 'only_second';
+  /** Which end is cut (default `'right'`). */
+  direction?: 'left' | 'right';
+  /** Tokens shared by consecutive overflowing windows (default 0). */
+  stride?: number;
+}
+
+/** Padding settings (tokenizer.json `padding`). */
+export interface PaddingOptions {
+  /** Pad to this length; omitted: to the longest encoding of the batch. */
+  length?: number;
+  /** Round the padded length up to a multiple of this. */
+  padToMultipleOf?: number;
+  /** Default `'right'`. */
+  direction?: 'left' | 'right';
+  padId?: number;
+  padTypeId?: number;
+  padToken?: string;
+}
+
+/** Options of {@link Tokenizer.encode}. */
+export interface EncodeOptions {
+  /** Add the post-processor's special tokens ([CLS], [SEP], <|begin_of_text|>, ...). Default true. */
+  addSpecialTokens?: boolean;
+}
+
+/** Options of {@link Tokenizer.decode}. */
+export interface DecodeOptions {
+  /** Leave out special added tokens. Default false. */
+  skipSpecialTokens?: boolean;
+}
+
+const isWs = (c: string | undefined) => c !== undefined && /^\p{White_Space}$/u.test(c);
+const isWordChar = (c: string | undefined) => c !== undefined && /^[\p{L}\p{N}\p{M}_]$/u.test(c);
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+}
+
+/** Finds added tokens in `text`: [start, end, token] with lstrip/rstrip/single_word applied. */
+function findAdded(
+  text: string,
+  tokens: AddedToken[],
+  re: RegExp | null,
+): Array<[number, number, AddedToken]> {
+  const out: Array<[number, number, AddedToken]> = [];
+  if (!re) return out;
+  const byContent = new Map(tokens.map((t) => [t.content, t]));
+  re.lastIndex = 0;
+  let floor = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const tok = byContent.get(m[0]) as AddedToken;
+    let start = m.index;
+    let end = start + m[0].length;
+    if (tok.singleWord && (isWordChar(text[start - 1]) || isWordChar(text[end]))) {
+      re.lastIndex = start + 1;
+      continue;
+    }
+    if (tok.lstrip) while (start > floor && isWs(text[start - 1])) start--;
+    if (tok.rstrip) while (end < text.length && isWs(text[end])) end++;
+    out.push([start, end, tok]);
+    floor = end;
+    re.lastIndex = end;
+  }
+  return out;
+}
+
+/**
+ * A tokenizer loaded from a Hugging Face `tokenizer.json` (BPE, WordPiece or WordLevel model with
+ * the normalizers, pre-tokenizers, post-processors and decoders those files use).
+ *
+ * @example
+ * ```ts
+ * const tok = Tokenizer.fromJSON(readFileSync('tokenizer.json', 'utf8'));
+ * const enc = tok.encode('Hello world', 'How are you?');
+ * enc.ids; enc.typeIds; enc.attentionMask; enc.offsets;
+ * tok.decode(enc.ids, { skipSpecialTokens: true });
+ * ```
+ */
+export class Tokenizer {
+  private readonly addedTokens: AddedToken[];
+  private readonly addedById = new Map<number, AddedToken>();
+  private readonly addedByContent = new Map<string, AddedToken>();
+  private readonly rawRe: RegExp | null;
+  private readonly normRe: RegExp | null;
+  private readonly idToTokenMap: Map<number, string>;
+  private truncation: TruncationOptions | null = null;
+  private padding: PaddingOptions | null = null;
+
+  constructor(
+    readonly model: Model,
+    readonly normalizer: Normalizer | null,
+    readonly preTokenizer: PreTokenizer | null,
+    readonly postProcessor: PostProcessor | null,
+    readonly decoder: Decoder | null,
+    addedTokens: AddedToken[] = [],
+    private readonly json: Record<string, unknown> = {},
+  ) {
+    this.addedTokens = addedTokens;
+    for (const t of addedTokens) {
+      this.addedById.set(t.id, t);
+      this.addedByContent.set(t.content, t);
+    }
+    const mk = (list: AddedToken[]) =>
+      list.length
+        ? new RegExp(
+            list
+              .map((t) => t.content)
+              .sort((a, b) => b.length - a.length)
+              .map(escapeRegExp)
+              .join('|'),
+            'gu',
+          )
+        : null;
+    this.rawRe = mk(addedTokens.filter((t) => !t.normalized));
+    this.normRe = mk(addedTokens.filter((t) => t.normalized));
+    this.idToTokenMap = new Map();
+    for (const [tok, id] of model.vocab) this.idToTokenMap.set(id, tok);
+    for (const t of addedTokens) this.idToTokenMap.set(t.id, t.content);
+  }
+
+  /**
+   * Loads a tokenizer.json (its text or the parsed object).
+   * @throws Error naming the field when the file is malformed or uses an unsupported component.
+   */
+  static fromJSON(json: string | Record<string, unknown>): Tokenizer {
+    let j: Record<string, unknown>;
+    if (typeof json === 'string') {
+      try {
+        j = JSON.parse(json);
+      } catch (e) {
+        throw new Error(`Tokenizer.fromJSON: the text is not valid JSON (${(e as Error).message})`);
+      }
+    } else j = json;
+    if (j === null || typeof j !== 'object' || Array.isArray(j))
+      throw new Error(`Tokenizer.fromJSON: expected a tokenizer.json object, got ${describe(j)}`);
+    if (j.model === undefined) throw new Error('Tokenizer.fromJSON: the tokenizer.json has no "model" field');
+    const model = buildModel(j.model);
+    const added: AddedToken[] = [];
+    if (j.added_tokens !== undefined && j.added_tokens !== null) {
+      if (!Array.isArray(j.added_tokens))
+        throw new Error(
+          `Tokenizer.fromJSON: "added_tokens" must be an array, got ${describe(j.added_tokens)}`,
+        );
+      j.added_tokens.forEach((t, i) => {
+        const o = t as Record<string, unknown>;
+        if (!o || typeof o.content !== 'string' || !Number.isInteger(o.id))
+          throw new Error(
+            `Tokenizer.fromJSON: added_tokens[${i}] needs an integer "id" and a string "content", got ${JSON.stringify(t)}`,
+          );
+        added.push({
+          id: o.id as number,
+          content: o.content,
+          singleWord: o.single_word === true,
+          lstrip: o.lstrip === true,
+          rstrip: o.rstrip === true,
+          normalized: typeof o.normalized === 'boolean' ? o.normalized : o.special !== true,
+          special: o.special === true,
+        });
+      });
+    }
+    const tok = new Tokenizer(
+      model,
+      buildNormalizer(j.normalizer),
+      buildPreTokenizer(j.pre_tokenizer),
+      buildPostProcessor(j.post_processor),
+      buildDecoder(j.decoder),
+      added,
+      j,
+    );
+    const tr = j.truncation as Record<string, unknown> | null | undefined;
+    if (tr) {
+      const strategy = (
+        { LongestFirst: 'longest_first', OnlyFirst: 'only_first', OnlySecond: 'only_second' } as const
+      )[String(tr.strategy ?? 'LongestFirst') as 'LongestFirst'];
+      tok.enableTruncation({
+        maxLength: Number(tr.max_length),
+        strategy,
+        direction: tr.direction === 'Left' ? 'left' : 'right',
+        stride: Number(tr.stride ?? 0),
+      });
+    }
+    const pd = j.padding as Record<string, unknown> | null | undefined;
+    if (pd) {
+      const fixed =
+        typeof pd.strategy === 'object' && pd.strategy !== null
+          ? (pd.strategy as { Fixed?: number }).Fixed
+          : undefined;
+      tok.enablePadding({
+        length: fixed,
+        direction: pd.direction === 'Left' ? 'left' : 'right',
+        padToMultipleOf: typeof pd.pad_to_multiple_of === 'number' ? pd.pad_to_multiple_of : undefined,
+        padId: Number(pd.pad_id ?? 0),
+        padTypeId: Number(pd.pad_type_id ?? 0),
+        padToken: typeof pd.pad_token === 'string' ? pd.pad_token : '[PAD]',
+      });
+    }
+    return tok;
+  }
+
+  /**
+   * Builds GPT-2's tokenizer from its original files: `vocab.json` (token -> id) and
+   * `merges.txt` (a `#version` line, then one `a b` merge a line). Byte-level pre-tokenisation
+   * and decoding; `<|endoftext|>` becomes a special added token when the vocabulary has it.
+   */
+  static fromVocabAndMerges(
+    vocab: string | Record<string, number>,
+    merges: string,
+    options: { addPrefixSpace?: boolean } = {},
+  ): Tokenizer {
+    let v: Record<string, number>;
+    try {
+      v = typeof vocab === 'string' ? JSON.parse(vocab) : vocab;
+    } catch (e) {
+      throw new Error(`Tokenizer.fromVocabAndMerges: vocab.json is not valid JSON (${(e as Error).message})`);
+    }
+    if (typeof merges !== 'string')
+      throw new TypeError(
+        `Tokenizer.fromVocabAndMerges: merges must be the text of merges.txt, got ${describe(merges)}`,
+      );
+    const lines = merges
+      .split(/\r?\n/)
+      .filter((l, i) => l.length > 0 && !(i === 0 && l.startsWith('#version')));
+    const eot = v['<|endoftext|>'];
+    const addPrefixSpace = options.addPrefixSpace ?? false;
+    return Tokenizer.fromJSON({
+      version: '1.0',
+      added_tokens:
+        eot === undefined
+          ? []
+          : [
+              {
+                id: eot,
+                content: '<|endoftext|>',
+                single_word: false,
+                lstrip: false,
+                rstrip: false,
+                normalized: true,
+                special: true,
+              },
+            ],
+      normalizer: null,
+      pre_tokenizer: {
+        type: 'ByteLevel',
+        add_prefix_space: addPrefixSpace,
+        trim_offsets: true,
+        use_regex: true,
+      },
+      post_processor: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
+      decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+      model: {
+        type: 'BPE',
+        dropout: null,
+        unk_token: null,
+        continuing_subword_prefix: '',
+        end_of_word_suffix: '',
+        fuse_unk: false,
+        vocab: v,
+        merges: lines,
+      },
+    });
+  }
+
+  /** Sets truncation for every later `encode`. */
+  enableTruncation(options: TruncationOptions): void {
+    if (!options || !Number.isInteger(options.maxLength) || options.maxLength < 0) {
+      throw new TypeError(
+        `Tokenizer.enableTruncation: maxLength must be a non-negative integer, got ${describe(options?.maxLength)}`,
+      );
+    }
+    this.truncation = { strategy: 'longest_first', direction: 'right', stride: 0, ...options };
+  }
+  /** Turns truncation off. */
+  noTruncation(): void {
+    this.truncation = null;
+  }
+  /** Sets padding for every later `encode` / `encodeBatch`. */
+  enablePadding(options: PaddingOptions = {}): void {
+    this.padding = { direction: 'right', padId: 0, padTypeId: 0, padToken: '[PAD]', ...options };
+  }
+  /** Turns padding off. */
+  noPadding(): void {
+    this.padding = null;
+  }
+
+  /** The id of a token string (model vocabulary or added token). */
+  tokenToId(token: string): number | undefined {
+    return this.addedByContent.get(token)?.id ?? this.model.vocab.get(token);
+  }
+  /** The string of a token id. */
+  idToToken(id: number): string | undefined {
+    return this.idToTokenMap.get(id);
+  }
+  /** Number of ids (model vocabulary plus added tokens). */
+  getVocabSize(withAddedTokens = true): number {
+    if (!withAddedTokens) return this.model.vocab.size;
+    let n = this.model.vocab.size;
+    for (const t of this.addedTokens) if (!this.model.vocab.has(t.content)) n++;
+    return n;
+  }
+
+  private pre(s: NormalizedString): NormalizedString[] {
+    return this.preTokenizer ? this.preTokenizer([s]) : [s];
+  }
+
+  /** Encodes one input (no post-processing). */
+  private encodeSequence(text: string, sequenceId: number): TokenizerEncoding {
+    const out = emptyEncoding();
+    let word = 0;
+    const pushAdded = (t: AddedToken, start: number, end: number) => {
+      out.ids.push(t.id);
+      out.tokens.push(t.content);
+      out.offsets.push([start, end]);
+      out.wordIds.push(word++);
+    };
+    const encodeNormalized = (pieces: NormalizedString[]) => {
+      for (const piece of pieces) {
+        if (piece.length === 0) continue;
+        for (const t of this.model.tokenize(piece.text)) {
+          out.ids.push(t.id);
+          out.tokens.push(t.value);
+          out.offsets.push([piece.starts[t.start], piece.ends[t.end - 1]]);
+          out.wordIds.push(word);
+        }
+        word++;
+      }
+    };
+    const encodeSegment = (start: number, end: number) => {
+      if (end <= start) return;
+      let ns = NormalizedString.from(text.slice(start, end), start);
+      if (this.normalizer) ns = this.normalizer(ns);
+      // Added tokens that match normalised text are cut out before pre-tokenisation.
+      let prev = 0;
+      for (const [a, b] of this.normRe ? ns.matches(this.normRe) : []) {
+        const t = this.addedByContent.get(ns.chars.slice(a, b).join(''));
+        if (!t) continue;
+        if (a > prev) encodeNormalized(this.pre(ns.slice(prev, a)));
+        pushAdded(t, ns.starts[a], ns.ends[b - 1]);
+        prev = b;
+      }
+      if (prev < ns.length) encodeNormalized(this.pre(ns.slice(prev, ns.length)));
+    };
+    let pos = 0;
+    for (const [a, b, t] of findAdded(text, this.addedTokens, this.rawRe)) {
+      encodeSegment(pos, a);
+      pushAdded(t, a, b);
+      pos = b;
+    }
+    encodeSegment(pos, text.length);
+    const n = out.ids.length;
+    out.typeIds = new Array(n).fill(0);
+    out.attentionMask = new Array(n).fill(1);
+    out.specialTokensMask = new Array(n).fill(0);
+    out.sequenceIds = new Array(n).fill(sequenceId);
+    return out;
+  }
+
+  /**
+   * Encodes a text, or a pair of texts, with the post-processor's special tokens, truncation and
+   * padding as configured.
+   * @throws TypeError when `text` (or `pair`) is not a string.
+   */
+  encode(text: string, pair?: string | null, options: EncodeOptions = {}): TokenizerEncoding {
+    const enc = this.encodeUnpadded(text, pair, options);
+    if (this.padding) this.pad([enc], this.padding.length);
+    return enc;
+  }
+
+  private encodeUnpadded(
+    text: string,
+    pair: string | null | undefined,
+    options: EncodeOptions,
+  ): TokenizerEncoding {
+    if (typeof text !== 'string')
+      throw new TypeError(`Tokenizer.encode: text must be a string, got ${describe(text)}`);
+    if (pair !== undefined && pair !== null && typeof pair !== 'string')
+      throw new TypeError(`Tokenizer.encode: pair must be a string, got ${describe(pair)}`);
+    const add = options.addSpecialTokens !== false;
+    let a = this.encodeSequence(text, 0);
+    let b = typeof pair === 'string' ? this.encodeSequence(pair, 1) : null;
+    let overflowing: TokenizerEncoding[] = [];
+    if (this.truncation) {
+      const added = add && this.postProcessor ? this.postProcessor.addedTokens(b !== null) : 0;
+      const target = Math.max(0, this.truncation.maxLength - added);
+      [a, b, overflowing] = this.truncate(a, b, target);
+    }
+    const finish = (x: TokenizerEncoding, y: TokenizerEncoding | null) => {
+      const encs = y ? [x, y] : [x];
+      const processed = this.postProcessor ? this.postProcessor.process(encs, add) : encs;
+      return concatEncodings(processed);
+    };
+    const result = finish(a, b);
+    result.overflowing = overflowing.map((o) => finish(o, null));
+    return result;
+  }
+
+  private truncate(
+    a: TokenizerEncoding,
+    b: TokenizerEncoding | null,
+    target: number,
+  ): [TokenizerEncoding, TokenizerEncoding | null, TokenizerEncoding[]] {
+    const t = this.truncation as Required<TruncationOptions>;
+    const cut = (e: TokenizerEncoding, keep: number): [TokenizerEncoding, TokenizerEncoding[]] => {
+      if (e.ids.length <= keep) return [e, []];
+      const n = e.ids.length;
+      if (t.direction === 'left') return [sliceEncoding(e, n - keep, n), []];
+      const kept = sliceEncoding(e, 0, keep);
+      const over: TokenizerEncoding[] = [];
+      if (b === null && keep > 0) {
+        const step = Math.max(1, keep - t.stride);
+        for (let s = step; s < n; s += step) {
+          over.push(sliceEncoding(e, s, Math.min(n, s + keep)));
+          if (s + keep >= n) break;
+        }
+      }
+      return [kept, over];
+    };
+    if (b === null) {
+      const [x, over] = cut(a, target);
+      return [x, null, over];
+    }
+    let na = a.ids.length;
+    let nb = b.ids.length;
+    if (na + nb <= target) return [a, b, []];
+    if (t.strategy === 'only_first') {
+      if (nb > target)
+        throw new Error(
+          `Tokenizer.encode: cannot truncate with only_first: the pair alone has ${nb} tokens, more than the ${target} allowed`,
+        );
+      na = target - nb;
+    } else if (t.strategy === 'only_second') {
+      if (na > target)
+        throw new Error(
+          `Tokenizer.encode: cannot truncate with only_second: the first text alone has ${na} tokens, more than the ${target} allowed`,
+        );
+      nb = target - na;
+    } else {
+      // Longest first: take tokens off the longer input one at a time.
+      while (na + nb > target) {
+        if (na > nb) na--;
+        else nb--;
+      }
+    }
+    return [cut(a, na)[0], cut(b, nb)[0], []];
+  }
+
+  private pad(encs: TokenizerEncoding[], fixed: number | undefined): void {
+    const p = this.padding as Required<PaddingOptions>;
+    let len = fixed ?? Math.max(0, ...encs.map((e) => e.ids.length));
+    if (p.padToMultipleOf && len % p.padToMultipleOf !== 0)
+      len += p.padToMultipleOf - (len % p.padToMultipleOf);
+    for (const e of encs) {
+      const n = len - e.ids.length;
+      if (n <= 0) continue;
+      const fill = <T>(arr: T[], v: T) => {
+        const extra = new Array<T>(n).fill(v);
+        if (p.direction === 'left') arr.unshift(...extra);
+        else arr.push(...extra);
+      };
+      fill(e.ids, p.padId);
+      fill(e.tokens, p.padToken);
+      fill(e.typeIds, p.padTypeId);
+      fill(e.attentionMask, 0);
+      fill(e.specialTokensMask, 1);
+      fill(e.offsets, [0, 0] as [number, number]);
+      fill(e.wordIds, null);
+      fill(e.sequenceIds, null);
+    }
+  }
+
+  /** Encodes several inputs (texts or [text, pair]); padding applies across the batch. */
+  encodeBatch(inputs: Array<string | [string, string]>, options: EncodeOptions = {}): TokenizerEncoding[] {
+    if (!Array.isArray(inputs))
+      throw new TypeError(`Tokenizer.encodeBatch: inputs must be an array, got ${describe(inputs)}`);
+    const encs = inputs.map((x) =>
+      Array.isArray(x) ? this.encodeUnpadded(x[0], x[1], options) : this.encodeUnpadded(x, null, options),
+    );
+    if (this.padding) this.pad(encs, this.padding.length);
+    return encs;
+  }
+
+  /** Decodes ids to text through the decoder. */
+  decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
+    if (ids === null || typeof ids !== 'object' || typeof ids.length !== 'number')
+      throw new TypeError(`Tokenizer.decode: ids must be an array of token ids, got ${describe(ids)}`);
+    const tokens: string[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      const tok = this.idToTokenMap.get(id);
+      if (tok === undefined)
+        throw new RangeError(
+          `Tokenizer.decode: ids[${i}] is ${describe(id)}, which is not a token id of this vocabulary (size ${this.getVocabSize()})`,
+        );
+      if (options.skipSpecialTokens && this.addedById.get(id)?.special) continue;
+      tokens.push(tok);
+    }
+    if (!this.decoder) return tokens.join(' ');
+    return this.decoder(tokens).join('');
+  }
+
+  /** Decodes each list of ids. */
+  decodeBatch(batch: ArrayLike<number>[], options: DecodeOptions = {}): string[] {
+    return Array.from(batch, (ids) => this.decode(ids, options));
+  }
+
+  /**
+   * The raw bytes of a token of a byte-level vocabulary (GPT-2, Llama 3, Qwen), for
+   * {@link StreamingDecoder}. Added tokens give their UTF-8.
+   */
+  tokenBytes(id: number): Uint8Array {
+    const tok = this.idToTokenMap.get(id);
+    if (tok === undefined)
+      throw new RangeError(`Tokenizer.tokenBytes: ${describe(id)} is not a token id of this vocabulary`);
+    if (this.addedById.has(id)) return new TextEncoder().encode(tok);
+    const bytes = byteLevelToBytes(tok);
+    return bytes ? new Uint8Array(bytes) : new TextEncoder().encode(tok);
+  }
+
+  /** The tokenizer.json object (model and added tokens reflect this tokenizer; other parts as loaded). */
+  toJSON(): Record<string, unknown> {
+    return {
+      version: '1.0',
+      truncation: this.truncation
+        ? {
+            direction: this.truncation.direction === 'left' ? 'Left' : 'Right',
+            max_length: this.truncation.maxLength,
+            strategy: { longest_first: 'LongestFirst', only_first: 'OnlyFirst', only_second: 'OnlySecond' }[
+              this.truncation.strategy ?? 'longest_first'
+            ],
+            stride: this.truncation.stride ?? 0,
+          }
+        : null,
+      padding: this.padding
+        ? {
+            strategy: this.padding.length !== undefined ? { Fixed: this.padding.length } : 'BatchLongest',
+            direction: this.padding.direction === 'left' ? 'Left' : 'Right',
+            pad_to_multiple_of: this.padding.padToMultipleOf ?? null,
+            pad_id: this.padding.padId ?? 0,
+            pad_type_id: this.padding.padTypeId ?? 0,
+            pad_token: this.padding.padToken ?? '[PAD]',
+          }
+        : null,
+      added_tokens: this.addedTokens.map((t) => ({
+        id: t.id,
+        content: t.content,
+        single_word: t.singleWord ?? false,
+        lstrip: t.lstrip ?? false,
+        rstrip: t.rstrip ?? false,
+        normalized: t.normalized ?? false,
+        special: t.special ?? false,
+      })),
+      normalizer: this.json.normalizer ?? null,
+      pre_tokenizer: this.json.pre_tokenizer ?? null,
+      post_processor: this.json.post_processor ?? null,
+      decoder: this.json.decoder ?? null,
+      model: this.model.toJSON(),
+    };
+  }
+
+  /** tokenizer.json text. */
+  toString(): string {
+    return JSON.stringify(this.toJSON());
+  }
+}
