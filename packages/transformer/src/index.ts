@@ -1,1 +1,71 @@
-export {};
+/**
+ * @attnkit/transformer: transformer blocks and whole models written like the papers (GPT-2, Llama,
+ * BERT, an encoder-decoder, ViT), loading and saving Hugging Face checkpoints, and a training loop.
+ * Causal LMs implement `@attnkit/sampling`'s CausalLM interface, with a KV cache.
+ *
+ * @example
+ * ```ts
+ * import '@attnkit/backend-cpu';
+ * import { generate } from '@attnkit/sampling';
+ * import { loadPretrained, type GPT2LMHeadModel } from '@attnkit/transformer';
+ * const model = (await loadPretrained('./models/gpt2')) as GPT2LMHeadModel;
+ * const { sequences } = await generate(model, [[464, 3290]], { maxNewTokens: 20 });
+ * ```
+ * @packageDocumentation
+ */
+
+export {
+  type AttendOptions,
+  attend,
+  keyPaddingMask,
+  mergeHeads,
+  reorderModelCache,
+  splitHeads,
+} from './blocks/attention.js';
+export { LMHead, normalParameter, SinusoidalEmbeddings, tokenEmbedding } from './blocks/embeddings.js';
+export {
+  type ActivationName,
+  activation,
+  FeedForward,
+  type FeedForwardOptions,
+  SwiGLU,
+} from './blocks/feed-forward.js';
+export {
+  checkpointFiles,
+  type FileLike,
+  type LoadPretrainedOptions,
+  loadCheckpointInto,
+  loadPretrained,
+  type ModelClass,
+  modelClassFor,
+  type PretrainedSource,
+  registerModelClass,
+  saveModel,
+} from './loading.js';
+export { PreTrainedModel } from './models/base.js';
+export {
+  type BertConfig,
+  BertForMaskedLM,
+  type BertInputs,
+  BertModel,
+  type BertOutputs,
+  bertConfig,
+  bertConfigFromJson,
+} from './models/bert.js';
+export {
+  type CausalLMForwardInputs,
+  type CausalLMForwardOutputs,
+  Conv1D,
+  type GPT2Config,
+  GPT2LMHeadModel,
+  GPT2Model,
+  gpt2Config,
+  gpt2ConfigFromJson,
+} from './models/gpt2.js';
+export {
+  type LlamaConfig,
+  LlamaForCausalLM,
+  LlamaModel,
+  llamaConfig,
+  llamaConfigFromJson,
+} from './models/llama.js';

@@ -1,0 +1,314 @@
+#!/usr/bin/python3
+"""Reference cases for @attnkit/transformer, computed with PyTorch (Debian's python3-torch 1.13).
+
+Grown from the sample generator ../shared/reference/gen_refs.py. Each case is a folder under
+packages/transformer/test/fixtures/<case>/ holding a Hugging Face layout checkpoint (config.json +
+model.safetensors, or shards + model.safetensors.index.json) and the model's inputs and outputs as
+little-endian .f32/.i32 arrays described by meta.json (same schema as scripts/reference/README.md).
+
+The forward passes re-implement Hugging Face transformers' GPT2LMHeadModel, LlamaForCausalLM,
+BertModel/BertForMaskedLM and ViTForImageClassification in plain torch, in float64, from weights
+that are exactly representable in the stored dtype (F32, F16 or BF16), so a float32 implementation
+differs from the reference only by its own rounding. The 2017 blocks are checked against torch's
+own nn.TransformerEncoderLayer / nn.TransformerDecoderLayer.
+
+Run: /usr/bin/python3 scripts/reference/transformer_gen_refs.py
+"""
+import json, math, os, shutil, struct, sys
+import torch
+import torch.nn.functional as F
+
+torch.set_default_dtype(torch.float64)
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "packages", "transformer", "test", "fixtures")
+
+ST_DTYPE = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
+
+
+def st_bytes(tensors, dtype="F32", meta=None):
+    header, blobs, off = {}, [], 0
+    for name, t in tensors.items():
+        t = t.detach().to(ST_DTYPE[dtype]).contiguous()
+        b = t.view(torch.int16).numpy().tobytes() if dtype == "BF16" else t.numpy().tobytes()
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b); off += len(b)
+    if meta: header["__metadata__"] = meta
+    h = json.dumps(header).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    return struct.pack("<Q", len(h)) + h + b"".join(blobs)
+
+
+def save_checkpoint(d, W, dtype="F32", shards=1):
+    """model.safetensors, or `shards` files + model.safetensors.index.json (as HF's save_pretrained)."""
+    if shards <= 1:
+        with open(os.path.join(d, "model.safetensors"), "wb") as f: f.write(st_bytes(W, dtype, {"format": "pt"}))
+        return
+    names = list(W.keys()); per = math.ceil(len(names) / shards); weight_map = {}; total = 0
+    for s in range(shards):
+        part = {n: W[n] for n in names[s * per:(s + 1) * per]}
+        fn = f"model-{s + 1:05d}-of-{shards:05d}.safetensors"
+        with open(os.path.join(d, fn), "wb") as f: f.write(st_bytes(part, dtype, {"format": "pt"}))
+        for n, t in part.items():
+            weight_map[n] = fn; total += t.numel() * (4 if dtype == "F32" else 2)
+    json.dump({"metadata": {"total_size": total}, "weight_map": weight_map},
+              open(os.path.join(d, "model.safetensors.index.json"), "w"), indent=2)
+
+
+def save_arr(d, name, t, dtype):
+    t = t.detach()
+    if dtype == "f32": t.to(torch.float32).contiguous().numpy().tofile(os.path.join(d, name + ".f32"))
+    else: t.to(torch.int32).contiguous().numpy().tofile(os.path.join(d, name + ".i32"))
+    return {"file": name + "." + dtype, "shape": list(t.shape)}
+
+
+def rnd(*s, scale=0.2): return torch.randn(*s) * scale
+
+
+def representable(W, dtype):
+    """Round every weight to the stored dtype, then compute in float64 (what the file holds)."""
+    return {k: v.to(ST_DTYPE[dtype]).to(torch.float64) for k, v in W.items()}
+
+
+def layer_norm(x, w, b, eps): return F.layer_norm(x, (x.shape[-1],), w, b, eps)
+
+
+def gelu_new(x): return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x.pow(3))))
+
+
+def case_dir(name):
+    d = os.path.join(OUT, name); os.makedirs(d, exist_ok=True); return d
+
+
+def left_padding(batch, seq, pads):
+    """attention_mask with `pads[b]` leading zeros per row, and HF generate's position_ids (cumsum - 1, pads at 1)."""
+    am = torch.ones(batch, seq, dtype=torch.long)
+    for b, p in enumerate(pads): am[b, :p] = 0
+    pos = am.cumsum(-1) - 1
+    pos = pos.masked_fill(am == 0, 1)
+    return am, pos
+
+
+def causal_scores_mask(am, seq):
+    """HF's eager 4-d mask: causal and padding, as an additive float mask of finfo(float32).min."""
+    causal = torch.tril(torch.ones(seq, seq, dtype=torch.bool))
+    allowed = causal[None, None] & (am[:, None, None, :] == 1)
+    return torch.where(allowed, 0.0, torch.finfo(torch.float32).min)
+
+
+# ---------------- GPT-2 ----------------
+def gpt2_case(name, cfg, batch, seq, prefix="", seed=0, dtype="F32", pads=None, tied=True, shards=1):
+    torch.manual_seed(seed)
+    E, H, L, V, P = cfg["n_embd"], cfg["n_head"], cfg["n_layer"], cfg["vocab_size"], cfg["n_positions"]
+    eps = cfg["layer_norm_epsilon"]; inner = cfg.get("n_inner") or 4 * E
+    W = {"wte.weight": rnd(V, E), "wpe.weight": rnd(P, E, scale=0.05)}
+    for i in range(L):
+        p = f"h.{i}."
+        W[p + "ln_1.weight"] = 1 + rnd(E, scale=0.1); W[p + "ln_1.bias"] = rnd(E, scale=0.1)
+        W[p + "attn.c_attn.weight"] = rnd(E, 3 * E); W[p + "attn.c_attn.bias"] = rnd(3 * E, scale=0.05)
+        W[p + "attn.c_proj.weight"] = rnd(E, E); W[p + "attn.c_proj.bias"] = rnd(E, scale=0.05)
+        W[p + "ln_2.weight"] = 1 + rnd(E, scale=0.1); W[p + "ln_2.bias"] = rnd(E, scale=0.1)
+        W[p + "mlp.c_fc.weight"] = rnd(E, inner); W[p + "mlp.c_fc.bias"] = rnd(inner, scale=0.05)
+        W[p + "mlp.c_proj.weight"] = rnd(inner, E); W[p + "mlp.c_proj.bias"] = rnd(E, scale=0.05)
+    W["ln_f.weight"] = 1 + rnd(E, scale=0.1); W["ln_f.bias"] = rnd(E, scale=0.1)
+    head = None if tied else rnd(V, E)
+    W = representable(W, dtype)
+    if head is not None: head = head.to(ST_DTYPE[dtype]).to(torch.float64)
+    ids = torch.randint(0, V, (batch, seq))
+    am, pos = left_padding(batch, seq, pads or [0] * batch)
+    h = W["wte.weight"][ids] + W["wpe.weight"][pos]
+    D = E // H
+    mask = causal_scores_mask(am, seq)
+    for i in range(L):
+        p = f"h.{i}."
+        a = layer_norm(h, W[p + "ln_1.weight"], W[p + "ln_1.bias"], eps)
+        qkv = a @ W[p + "attn.c_attn.weight"] + W[p + "attn.c_attn.bias"]
+        q, k, v = qkv.split(E, dim=-1)
+        sh = lambda t: t.view(batch, seq, H, D).transpose(1, 2)
+        q, k, v = sh(q), sh(k), sh(v)
+        s = (q @ k.transpose(-1, -2)) / math.sqrt(D) + mask
+        o = (s.softmax(-1) @ v).transpose(1, 2).reshape(batch, seq, E)
+        h = h + o @ W[p + "attn.c_proj.weight"] + W[p + "attn.c_proj.bias"]
+        m = layer_norm(h, W[p + "ln_2.weight"], W[p + "ln_2.bias"], eps)
+        m = gelu_new(m @ W[p + "mlp.c_fc.weight"] + W[p + "mlp.c_fc.bias"])
+        h = h + m @ W[p + "mlp.c_proj.weight"] + W[p + "mlp.c_proj.bias"]
+    h = layer_norm(h, W["ln_f.weight"], W["ln_f.bias"], eps)
+    logits = h @ (W["wte.weight"] if tied else head).T
+    d = case_dir(name)
+    full = dict(cfg, model_type="gpt2", architectures=["GPT2LMHeadModel"], activation_function="gelu_new",
+                n_ctx=P, tie_word_embeddings=tied)
+    json.dump(full, open(os.path.join(d, "config.json"), "w"), indent=2)
+    stored = {prefix + k: v for k, v in W.items()}
+    if not tied: stored["lm_head.weight"] = head
+    save_checkpoint(d, stored, dtype, shards)
+    meta = {"model": "gpt2", "dtype": dtype, "prefix": prefix, "tied": tied,
+            "input_ids": save_arr(d, "input_ids", ids, "i32"), "logits": save_arr(d, "logits", logits, "f32"),
+            "last_hidden_state": save_arr(d, "last_hidden_state", h, "f32")}
+    if pads:
+        meta["attention_mask"] = save_arr(d, "attention_mask", am, "i32")
+        meta["position_ids"] = save_arr(d, "position_ids", pos, "i32")
+    json.dump(meta, open(os.path.join(d, "meta.json"), "w"), indent=2)
+
+
+# ---------------- BERT ----------------
+def bert_case(name, cfg, batch, seq, prefix="", seed=0, dtype="F32", mlm=False, pads_right=5, act="gelu"):
+    torch.manual_seed(seed)
+    E, H, L, V = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_hidden_layers"], cfg["vocab_size"]
+    I, P, T, eps = cfg["intermediate_size"], cfg["max_position_embeddings"], cfg["type_vocab_size"], cfg["layer_norm_eps"]
+    W = {"embeddings.word_embeddings.weight": rnd(V, E), "embeddings.position_embeddings.weight": rnd(P, E, scale=0.05),
+         "embeddings.token_type_embeddings.weight": rnd(T, E, scale=0.05),
+         "embeddings.LayerNorm.weight": 1 + rnd(E, scale=0.1), "embeddings.LayerNorm.bias": rnd(E, scale=0.1)}
+    for i in range(L):
+        p = f"encoder.layer.{i}."
+        for n in ("query", "key", "value"):
+            W[p + f"attention.self.{n}.weight"] = rnd(E, E); W[p + f"attention.self.{n}.bias"] = rnd(E, scale=0.05)
+        W[p + "attention.output.dense.weight"] = rnd(E, E); W[p + "attention.output.dense.bias"] = rnd(E, scale=0.05)
+        W[p + "attention.output.LayerNorm.weight"] = 1 + rnd(E, scale=0.1); W[p + "attention.output.LayerNorm.bias"] = rnd(E, scale=0.1)
+        W[p + "intermediate.dense.weight"] = rnd(I, E); W[p + "intermediate.dense.bias"] = rnd(I, scale=0.05)
+        W[p + "output.dense.weight"] = rnd(E, I); W[p + "output.dense.bias"] = rnd(E, scale=0.05)
+        W[p + "output.LayerNorm.weight"] = 1 + rnd(E, scale=0.1); W[p + "output.LayerNorm.bias"] = rnd(E, scale=0.1)
+    if not mlm:
+        W["pooler.dense.weight"] = rnd(E, E); W["pooler.dense.bias"] = rnd(E, scale=0.05)
+    Hd = {}
+    if mlm:
+        Hd = {"cls.predictions.transform.dense.weight": rnd(E, E), "cls.predictions.transform.dense.bias": rnd(E, scale=0.05),
+              "cls.predictions.transform.LayerNorm.weight": 1 + rnd(E, scale=0.1),
+              "cls.predictions.transform.LayerNorm.bias": rnd(E, scale=0.1), "cls.predictions.bias": rnd(V, scale=0.1)}
+    W = representable(W, dtype); Hd = representable(Hd, dtype)
+    ids = torch.randint(0, V, (batch, seq)); tt = torch.zeros(batch, seq, dtype=torch.long)
+    tt[:, seq // 2:] = 1
+    am = torch.ones(batch, seq, dtype=torch.long)
+    if pads_right: am[-1, seq - pads_right:] = 0  # last example is padded
+    lin = lambda x, p, S=W: x @ S[p + ".weight"].T + S[p + ".bias"]
+    actf = F.gelu if act == "gelu" else (F.relu if act == "relu" else gelu_new)
+    h = W["embeddings.word_embeddings.weight"][ids] + W["embeddings.position_embeddings.weight"][torch.arange(seq)] \
+        + W["embeddings.token_type_embeddings.weight"][tt]
+    h = layer_norm(h, W["embeddings.LayerNorm.weight"], W["embeddings.LayerNorm.bias"], eps)
+    D = E // H
+    ext = (1.0 - am[:, None, None, :].to(torch.float64)) * torch.finfo(torch.float32).min
+    for i in range(L):
+        p = f"encoder.layer.{i}."
+        sh = lambda t: t.view(batch, seq, H, D).transpose(1, 2)
+        q, k, v = (sh(lin(h, p + f"attention.self.{n}")) for n in ("query", "key", "value"))
+        s = (q @ k.transpose(-1, -2)) / math.sqrt(D) + ext
+        c = (s.softmax(-1) @ v).transpose(1, 2).reshape(batch, seq, E)
+        a = layer_norm(lin(c, p + "attention.output.dense") + h, W[p + "attention.output.LayerNorm.weight"],
+                       W[p + "attention.output.LayerNorm.bias"], eps)
+        m = actf(lin(a, p + "intermediate.dense"))
+        h = layer_norm(lin(m, p + "output.dense") + a, W[p + "output.LayerNorm.weight"], W[p + "output.LayerNorm.bias"], eps)
+    d = case_dir(name)
+    arch = "BertForMaskedLM" if mlm else "BertModel"
+    full = dict(cfg, model_type="bert", architectures=[arch], hidden_act=act, position_embedding_type="absolute",
+                pad_token_id=0)
+    json.dump(full, open(os.path.join(d, "config.json"), "w"), indent=2)
+    stored = {prefix + k: v for k, v in W.items()}
+    stored.update(Hd)
+    save_checkpoint(d, stored, dtype)
+    meta = {"model": "bert", "dtype": dtype, "prefix": prefix, "mlm": mlm,
+            "input_ids": save_arr(d, "input_ids", ids, "i32"), "token_type_ids": save_arr(d, "token_type_ids", tt, "i32"),
+            "attention_mask": save_arr(d, "attention_mask", am, "i32"),
+            "last_hidden_state": save_arr(d, "last_hidden_state", h, "f32")}
+    if mlm:
+        t = actf(lin(h, "cls.predictions.transform.dense", Hd))
+        t = layer_norm(t, Hd["cls.predictions.transform.LayerNorm.weight"], Hd["cls.predictions.transform.LayerNorm.bias"], eps)
+        logits = t @ W["embeddings.word_embeddings.weight"].T + Hd["cls.predictions.bias"]
+        meta["logits"] = save_arr(d, "logits", logits, "f32")
+    else:
+        pooled = torch.tanh(lin(h[:, 0], "pooler.dense"))
+        meta["pooler_output"] = save_arr(d, "pooler_output", pooled, "f32")
+    json.dump(meta, open(os.path.join(d, "meta.json"), "w"), indent=2)
+
+
+# ---------------- Llama ----------------
+def rms_norm(x, w, eps): return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
+
+
+def rot_half(x):
+    x1, x2 = x[..., : x.shape[-1] // 2], x[..., x.shape[-1] // 2:]
+    return torch.cat((-x2, x1), dim=-1)
+
+
+def llama_case(name, cfg, batch, seq, seed=0, dtype="F32", tied=False, prefix="model.", pads=None, head_dim=None):
+    torch.manual_seed(seed)
+    E, H, KV, L, V = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["num_hidden_layers"], cfg["vocab_size"]
+    I, eps, theta = cfg["intermediate_size"], cfg["rms_norm_eps"], cfg["rope_theta"]
+    D = head_dim or E // H
+    W = {"embed_tokens.weight": rnd(V, E, scale=0.5)}
+    for i in range(L):
+        p = f"layers.{i}."
+        W[p + "input_layernorm.weight"] = 1 + rnd(E, scale=0.1)
+        W[p + "self_attn.q_proj.weight"] = rnd(H * D, E); W[p + "self_attn.k_proj.weight"] = rnd(KV * D, E)
+        W[p + "self_attn.v_proj.weight"] = rnd(KV * D, E); W[p + "self_attn.o_proj.weight"] = rnd(E, H * D)
+        W[p + "post_attention_layernorm.weight"] = 1 + rnd(E, scale=0.1)
+        W[p + "mlp.gate_proj.weight"] = rnd(I, E); W[p + "mlp.up_proj.weight"] = rnd(I, E); W[p + "mlp.down_proj.weight"] = rnd(E, I)
+    W["norm.weight"] = 1 + rnd(E, scale=0.1)
+    head = None if tied else rnd(V, E)
+    W = representable(W, dtype)
+    if head is not None: head = head.to(ST_DTYPE[dtype]).to(torch.float64)
+    ids = torch.randint(0, V, (batch, seq))
+    am, pos = left_padding(batch, seq, pads or [0] * batch)
+    inv = 1.0 / (theta ** (torch.arange(0, D, 2, dtype=torch.float64) / D))
+    fr = pos.to(torch.float64)[..., None] * inv  # [B, L, D/2]
+    emb = torch.cat((fr, fr), dim=-1); cos, sin = emb.cos()[:, None], emb.sin()[:, None]
+    mask = causal_scores_mask(am, seq)
+    h = W["embed_tokens.weight"][ids]
+    for i in range(L):
+        p = f"layers.{i}."
+        a = rms_norm(h, W[p + "input_layernorm.weight"], eps)
+        q = (a @ W[p + "self_attn.q_proj.weight"].T).view(batch, seq, H, D).transpose(1, 2)
+        k = (a @ W[p + "self_attn.k_proj.weight"].T).view(batch, seq, KV, D).transpose(1, 2)
+        v = (a @ W[p + "self_attn.v_proj.weight"].T).view(batch, seq, KV, D).transpose(1, 2)
+        q = q * cos + rot_half(q) * sin; k = k * cos + rot_half(k) * sin
+        k = k.repeat_interleave(H // KV, dim=1); v = v.repeat_interleave(H // KV, dim=1)
+        s = (q @ k.transpose(-1, -2)) / math.sqrt(D) + mask
+        o = (s.softmax(-1) @ v).transpose(1, 2).reshape(batch, seq, H * D)
+        h = h + o @ W[p + "self_attn.o_proj.weight"].T
+        m = rms_norm(h, W[p + "post_attention_layernorm.weight"], eps)
+        g = F.silu(m @ W[p + "mlp.gate_proj.weight"].T) * (m @ W[p + "mlp.up_proj.weight"].T)
+        h = h + g @ W[p + "mlp.down_proj.weight"].T
+    h = rms_norm(h, W["norm.weight"], eps)
+    logits = h @ (W["embed_tokens.weight"] if tied else head).T
+    d = case_dir(name)
+    full = dict(cfg, model_type="llama", architectures=["LlamaForCausalLM"], hidden_act="silu", tie_word_embeddings=tied,
+                max_position_embeddings=128, attention_bias=False)
+    if head_dim: full["head_dim"] = head_dim
+    json.dump(full, open(os.path.join(d, "config.json"), "w"), indent=2)
+    stored = {prefix + k: v for k, v in W.items()}
+    if not tied: stored["lm_head.weight"] = head
+    save_checkpoint(d, stored, dtype)
+    meta = {"model": "llama", "dtype": dtype, "prefix": prefix, "tied": tied,
+            "input_ids": save_arr(d, "input_ids", ids, "i32"), "logits": save_arr(d, "logits", logits, "f32")}
+    if pads:
+        meta["attention_mask"] = save_arr(d, "attention_mask", am, "i32")
+        meta["position_ids"] = save_arr(d, "position_ids", pos, "i32")
+    json.dump(meta, open(os.path.join(d, "meta.json"), "w"), indent=2)
+
+
+if __name__ == "__main__":
+    if os.path.isdir(OUT):
+        for n in os.listdir(OUT):
+            if n != "tiny-gpt": shutil.rmtree(os.path.join(OUT, n)) if os.path.isdir(os.path.join(OUT, n)) else None
+    G = dict(vocab_size=64, n_positions=32, n_embd=32, n_head=4, n_layer=2, layer_norm_epsilon=1e-5)
+    # the three samples of ../shared/fixtures (same seeds, same values)
+    gpt2_case("gpt2-tiny", G, batch=1, seq=12, seed=1)
+    B = dict(vocab_size=60, hidden_size=32, num_attention_heads=4, num_hidden_layers=2,
+             intermediate_size=64, max_position_embeddings=32, type_vocab_size=2, layer_norm_eps=1e-12)
+    bert_case("bert-tiny", B, batch=2, seq=10, seed=2)
+    LL = dict(vocab_size=64, hidden_size=32, num_attention_heads=4, num_key_value_heads=2,
+              num_hidden_layers=2, intermediate_size=64, rms_norm_eps=1e-6, rope_theta=10000.0)
+    llama_case("llama-tiny", LL, batch=1, seq=12, seed=3)
+    # GPT-2: prefixed names, a left-padded batch, an untied head, float16, bfloat16, shards
+    gpt2_case("gpt2-prefixed-padded", dict(G, n_layer=3, n_inner=48), batch=3, seq=9, prefix="transformer.", seed=11,
+              pads=[0, 3, 1])
+    gpt2_case("gpt2-untied-f16", G, batch=2, seq=7, prefix="transformer.", seed=12, dtype="F16", tied=False)
+    gpt2_case("gpt2-bf16-sharded", G, batch=1, seq=10, seed=13, dtype="BF16", shards=3)
+    # Llama: GQA 8:2 in a batch, tied embeddings without the `model.` prefix, bfloat16, padding, head_dim
+    llama_case("llama-gqa-batch", dict(LL, hidden_size=64, num_attention_heads=8, num_key_value_heads=2, num_hidden_layers=3,
+                                       intermediate_size=96, rope_theta=500000.0, rms_norm_eps=1e-5), batch=2, seq=11, seed=14)
+    llama_case("llama-tied-noprefix", dict(LL, num_key_value_heads=4), batch=1, seq=8, seed=15, tied=True, prefix="")
+    llama_case("llama-bf16-padded", dict(LL, num_key_value_heads=1), batch=2, seq=9, seed=16, dtype="BF16", pads=[0, 4])
+    llama_case("llama-f16-headdim", dict(LL, head_dim=16), batch=1, seq=6, seed=17, dtype="F16", head_dim=16)
+    # BERT: prefixed BertModel, BertForMaskedLM (tied decoder), float16
+    bert_case("bert-prefixed", dict(B, num_hidden_layers=3), batch=3, seq=8, prefix="bert.", seed=21, pads_right=3)
+    bert_case("bert-mlm", B, batch=2, seq=9, prefix="bert.", seed=22, mlm=True, pads_right=2)
+    bert_case("bert-f16", B, batch=2, seq=6, seed=23, dtype="F16", pads_right=2)
+    print("written to", os.path.abspath(OUT))
