@@ -471,11 +471,18 @@ export class Tokenizer {
         );
       nb = target - na;
     } else {
-      // Longest first: take tokens off the longer input one at a time.
-      while (na + nb > target) {
-        if (na > nb) na--;
-        else nb--;
+      // Longest first, as Hugging Face does it: with n1 <= n2, the longer input gives way first;
+      // if both exceed half the budget they get half each (the longer one the odd token).
+      const swap = na > nb;
+      let n1 = swap ? nb : na;
+      let n2 = swap ? na : nb;
+      n2 = n1 > target ? n1 : Math.max(n1, target - n1);
+      if (n1 + n2 > target) {
+        n1 = Math.floor(target / 2);
+        n2 = n1 + (target % 2);
       }
+      na = swap ? n2 : n1;
+      nb = swap ? n1 : n2;
     }
     return [cut(a, na)[0], cut(b, nb)[0], []];
   }
