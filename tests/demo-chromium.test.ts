@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const demo = join(root, 'apps/demo');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM = '/usr/bin/chromium'; // Debian's package; no browser download
 
 let outDir = '';
 let server: PreviewServer | undefined;
@@ -23,7 +23,9 @@ const pageErrors: string[] = [];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`demo test: no Chromium at ${CHROMIUM}; install Debian's package (apt-get install -y chromium)`);
+    throw new Error(
+      `demo test: no Chromium at ${CHROMIUM}; install Debian's package (apt-get install -y chromium)`,
+    );
   }
   outDir = mkdtempSync(join(tmpdir(), 'attnkit-demo-'));
   await build({ root: demo, logLevel: 'error', build: { outDir, emptyOutDir: true } });
@@ -82,7 +84,9 @@ describe('demo app in headless Chromium', () => {
     await page.selectOption('#tok-encoding', 'cl100k_base');
     await page.fill('#tok-input', 'hello world');
     // Reference ids: tiktoken / js-tiktoken 1.0.21, cl100k_base.encode('hello world').
-    await expect.poll(() => page.locator('#tok-output .token .id').allTextContents()).toEqual(['15339', '1917']);
+    await expect
+      .poll(() => page.locator('#tok-output .token .id').allTextContents())
+      .toEqual(['15339', '1917']);
     expect(await page.locator('#tok-output .token .piece').allTextContents()).toEqual(['hello', '·world']);
     expect(await page.locator('#tok-stats').textContent()).toBe('2 tokens · 11 characters · 11 bytes');
 
