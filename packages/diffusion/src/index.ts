@@ -12,7 +12,13 @@
  * @packageDocumentation
  */
 
+export * from './image/index.js';
 export * from './models/index.js';
+export {
+  DDPMPipeline,
+  type DDPMPipelineOptions,
+  type DDPMPipelineOutput,
+} from './pipelines/ddpm-pipeline.js';
 export { type DenoiseOptions, type DenoiseStepInfo, denoise } from './pipelines/denoise.js';
 export * from './schedulers/index.js';
 export * from './training/index.js';
