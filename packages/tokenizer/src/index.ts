@@ -34,3 +34,5 @@ export type { RankTable } from './ranks.js';
 export { formatTiktokenFile, parseTiktokenFile } from './ranks.js';
 export type { TokenByteSource } from './streaming.js';
 export { DecodeStream, StreamingDecoder, Utf8StreamDecoder } from './streaming.js';
+export type { TrainBPEOptions, TrainedBPE } from './train.js';
+export { CharTokenizer, trainBPE } from './train.js';
