@@ -97,7 +97,10 @@ export function trainBPE(texts: Iterable<string>, options: TrainBPEOptions): Tra
       pairCount.set(key, (pairCount.get(key) ?? 0) + sign * freqs[wi]);
       if (sign > 0) {
         let set = pairWords.get(key);
-        if (!set) pairWords.set(key, (set = new Set()));
+        if (!set) {
+          set = new Set();
+          pairWords.set(key, set);
+        }
         set.add(wi);
       }
     }
