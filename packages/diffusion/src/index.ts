@@ -20,5 +20,14 @@ export {
   type DDPMPipelineOutput,
 } from './pipelines/ddpm-pipeline.js';
 export { type DenoiseOptions, type DenoiseStepInfo, denoise } from './pipelines/denoise.js';
+export {
+  type StableDiffusionComponents,
+  type StableDiffusionImg2ImgOptions,
+  StableDiffusionImg2ImgPipeline,
+  type StableDiffusionOptions,
+  type StableDiffusionOutput,
+  StableDiffusionPipeline,
+  type TextEncoderLike,
+} from './pipelines/stable-diffusion.js';
 export * from './schedulers/index.js';
 export * from './training/index.js';
