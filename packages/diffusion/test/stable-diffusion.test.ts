@@ -31,7 +31,9 @@ async function parts(scheduler: Scheduler) {
     tokenize,
     maxLength: 6,
     padTokenId: 0,
-    dispose: () => [unet, vae, emb].forEach((m) => m.dispose()),
+    dispose: () => {
+      for (const m of [unet, vae, emb]) m.dispose();
+    },
   };
 }
 
