@@ -80,32 +80,49 @@ export class TokenBytes {
     return this.bytes.slice(this.offsets[id], this.offsets[id + 1]);
   }
 
-  /** Concatenated bytes of `ids`. */
-  decodeBytes(ids: ArrayLike<number>, where = 'decodeBytes'): Uint8Array {
+  private scratch = new Uint8Array(1 << 16);
+
+  /** Copies the bytes of `ids` into the scratch buffer (validating ids); returns the length. */
+  private gather(ids: ArrayLike<number>, where: string): number {
     if (ids === null || typeof ids !== 'object' || typeof (ids as ArrayLike<number>).length !== 'number') {
       throw new TypeError(`${where}: ids must be an array of token ids, got ${describe(ids)}`);
     }
     const offsets = this.offsets;
-    const n = ids.length;
-    let total = 0;
-    for (let i = 0; i < n; i++) {
-      const id = ids[i];
-      if (!(id >= 0 && id < this.size && this.present[id] === 1) || (id | 0) !== id) this.check(id, i, where);
-      total += offsets[id + 1] - offsets[id];
-    }
-    const out = new Uint8Array(total);
+    const present = this.present;
+    const size = this.size;
     const src = this.bytes;
+    let out = this.scratch;
     let p = 0;
+    const n = ids.length;
     for (let i = 0; i < n; i++) {
       const id = ids[i];
+      if (!(id >= 0 && id < size) || present[id] !== 1) this.check(id, i, where);
+      const s = offsets[id];
       const e = offsets[id + 1];
-      for (let j = offsets[id]; j < e; j++) out[p++] = src[j];
+      if (p + (e - s) > out.length) {
+        const grown = new Uint8Array(Math.max(out.length * 2, p + (e - s)));
+        grown.set(out.subarray(0, p));
+        out = grown;
+        this.scratch = grown;
+      }
+      for (let j = s; j < e; j++) out[p++] = src[j];
     }
+    return p;
+  }
+
+  /** Concatenated bytes of `ids` (a fresh array). */
+  decodeBytes(ids: ArrayLike<number>, where = 'decodeBytes'): Uint8Array {
+    const n = this.gather(ids, where);
+    const out = this.scratch.slice(0, n);
+    if (this.scratch.length > 1 << 24) this.scratch = new Uint8Array(1 << 16);
     return out;
   }
 
   /** Text of `ids` (invalid UTF-8 becomes U+FFFD). */
   decode(ids: ArrayLike<number>, where = 'decode'): string {
-    return utf8Decoder.decode(this.decodeBytes(ids, where));
+    const n = this.gather(ids, where);
+    const text = utf8Decoder.decode(this.scratch.subarray(0, n));
+    if (this.scratch.length > 1 << 24) this.scratch = new Uint8Array(1 << 16); // do not hold a huge buffer
+    return text;
   }
 }
