@@ -1,1 +1,93 @@
-export {};
+/**
+ * @attnkit/backend-gpujs: the whole attnkit Backend interface as gpu.js kernels. In browsers the
+ * kernels run as WebGL2 (or WebGL) shaders and results stay on the device as textures; in Node they
+ * run on headless-gl when it is built and a display is available, and otherwise in gpu.js' CPU
+ * mode (kernels compiled to JavaScript). Loading gpu.js is asynchronous, so the backend registers
+ * itself when you call {@link initGpuJs}; it registers with priority 0, so it never becomes the
+ * default: select it with `setBackend('gpujs')`.
+ *
+ * @example
+ * ```ts
+ * import { initGpuJs } from '@attnkit/backend-gpujs';
+ * import { matmul, randn, setBackend } from '@attnkit/tensor-core';
+ * const backend = await initGpuJs();   // registers 'gpujs'
+ * setBackend('gpujs');
+ * const y = matmul(randn([128, 128]), randn([128, 128]));
+ * console.log(backend.mode, (await y.data()).length);
+ * ```
+ * @packageDocumentation
+ */
+import { registerBackend } from '@attnkit/tensor-core';
+import { GpuJsBackend, type GpuJsBackendOptions } from './gpujs-backend.js';
+import type { GpuJsConstructor, GpuJsInstance } from './gpujs-types.js';
+import { loadGpuJs } from './load.js';
+
+export { GpuJsBackend, type GpuJsBackendOptions, GpuJsStorage } from './gpujs-backend.js';
+export type {
+  GpuJsConstructor,
+  GpuJsInstance,
+  GpuJsKernel,
+  GpuJsKernelSettings,
+  GpuJsTexture,
+} from './gpujs-types.js';
+
+/** gpu.js modes this backend accepts. */
+export type GpuJsMode = 'webgl2' | 'webgl' | 'headlessgl' | 'cpu';
+
+/** Options of {@link initGpuJs}. */
+export interface InitGpuJsOptions extends GpuJsBackendOptions {
+  /**
+   * gpu.js mode. Default: the best the environment supports, in the order webgl2, webgl,
+   * headlessgl, cpu.
+   */
+  mode?: GpuJsMode;
+  /** A gpu.js `GPU` class you loaded yourself (e.g. from a script tag); default: `import('gpu.js')`. */
+  GPU?: GpuJsConstructor;
+  /** A ready gpu.js instance to run on (its mode is used as it is). */
+  gpu?: GpuJsInstance;
+  /** Registry priority (default 0: never the default; the CPU backend has 1). */
+  priority?: number;
+}
+
+/** Picks the best mode the loaded gpu.js supports here. */
+export function bestGpuJsMode(GPU: GpuJsConstructor): GpuJsMode {
+  if (GPU.isWebGL2Supported) return 'webgl2';
+  if (GPU.isWebGLSupported) return 'webgl';
+  if (GPU.isHeadlessGLSupported) return 'headlessgl';
+  return 'cpu';
+}
+
+/**
+ * Loads gpu.js, creates a {@link GpuJsBackend} and registers it as `gpujs` (priority 0 unless
+ * given). Rejects with a clear error when gpu.js cannot be loaded or the requested mode is not
+ * supported.
+ *
+ * @example
+ * ```ts
+ * await initGpuJs({ mode: 'cpu' }); // force gpu.js' CPU mode
+ * setBackend('gpujs');
+ * ```
+ */
+export async function initGpuJs(options: InitGpuJsOptions = {}): Promise<GpuJsBackend> {
+  let gpu = options.gpu;
+  if (!gpu) {
+    const GPU = options.GPU ?? (await loadGpuJs());
+    const mode = options.mode ?? bestGpuJsMode(GPU);
+    const modes: GpuJsMode[] = ['webgl2', 'webgl', 'headlessgl', 'cpu'];
+    if (!modes.includes(mode)) {
+      throw new TypeError(
+        `initGpuJs: options.mode must be one of ${modes.join(', ')}; got ${JSON.stringify(mode)}`,
+      );
+    }
+    try {
+      gpu = new GPU({ mode });
+    } catch (e) {
+      throw new Error(
+        `initGpuJs: gpu.js cannot run in mode '${mode}' here (${(e as Error).message}); supported here: ${bestGpuJsMode(GPU)}`,
+      );
+    }
+  }
+  const backend = new GpuJsBackend(gpu, options);
+  registerBackend('gpujs', () => backend, options.priority ?? 0);
+  return backend;
+}
