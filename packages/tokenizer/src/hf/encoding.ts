@@ -52,16 +52,20 @@ export function sliceEncoding(e: TokenizerEncoding, a: number, b: number): Token
 
 /** Concatenation of encodings. */
 export function concatEncodings(parts: TokenizerEncoding[]): TokenizerEncoding {
+  if (parts.length === 1) return { ...parts[0], overflowing: [] };
   const out = emptyEncoding();
+  const append = <T>(dst: T[], src: T[]) => {
+    for (let i = 0; i < src.length; i++) dst.push(src[i]);
+  };
   for (const p of parts) {
-    out.ids.push(...p.ids);
-    out.tokens.push(...p.tokens);
-    out.typeIds.push(...p.typeIds);
-    out.attentionMask.push(...p.attentionMask);
-    out.specialTokensMask.push(...p.specialTokensMask);
-    out.offsets.push(...p.offsets);
-    out.wordIds.push(...p.wordIds);
-    out.sequenceIds.push(...p.sequenceIds);
+    append(out.ids, p.ids);
+    append(out.tokens, p.tokens);
+    append(out.typeIds, p.typeIds);
+    append(out.attentionMask, p.attentionMask);
+    append(out.specialTokensMask, p.specialTokensMask);
+    append(out.offsets, p.offsets);
+    append(out.wordIds, p.wordIds);
+    append(out.sequenceIds, p.sequenceIds);
   }
   return out;
 }

@@ -232,7 +232,7 @@ export class NormalizedString {
           else rev.push([a, b]);
           nextMatch = d;
         }
-        out.push(...rev.reverse());
+        for (let k = rev.length - 1; k >= 0; k--) out.push(rev[k]);
         break;
       }
       case 'Contiguous': {

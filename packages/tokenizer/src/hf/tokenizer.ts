@@ -4,7 +4,8 @@
  */
 
 import { describe } from '../models.js';
-import { byteLevelToBytes } from './byte-level.js';
+import { type PieceScanner, scannerForPattern, scanR50k } from '../pretokenize.js';
+import { BYTE_TO_CHAR, byteLevelToBytes } from './byte-level.js';
 import { buildDecoder, type Decoder } from './decoders.js';
 import { concatEncodings, emptyEncoding, sliceEncoding, type TokenizerEncoding } from './encoding.js';
 import { buildModel, type Model } from './models.js';
@@ -12,6 +13,7 @@ import { NormalizedString } from './normalized-string.js';
 import { buildNormalizer, type Normalizer } from './normalizers.js';
 import { buildPostProcessor, type PostProcessor } from './post-processors.js';
 import { buildPreTokenizer, type PreTokenizer } from './pre-tokenizers.js';
+import { translateRegex } from './regex.js';
 
 /** An entry of tokenizer.json's `added_tokens`. */
 export interface AddedToken {
@@ -102,6 +104,37 @@ function findAdded(
 }
 
 /**
+ * Recognises the pre-tokenizers of plain byte-level BPE files (GPT-2: ByteLevel with its regex;
+ * Llama 3 / Qwen: Split(regex, Isolated) then ByteLevel without regex), which the fast path
+ * handles exactly. Anything else (prefix spaces, other splitters) takes the general path.
+ */
+function detectByteLevel(pre: unknown): { scan: PieceScanner | null; regex: RegExp | null } | null {
+  const p = pre as Record<string, unknown> | null | undefined;
+  if (!p || typeof p !== 'object') return null;
+  if (p.type === 'ByteLevel' && p.add_prefix_space !== true)
+    return p.use_regex === false ? { scan: null, regex: null } : { scan: scanR50k, regex: null };
+  if (p.type === 'Sequence' && Array.isArray(p.pretokenizers) && p.pretokenizers.length === 2) {
+    const [split, bl] = p.pretokenizers as Array<Record<string, unknown>>;
+    const pattern = split?.pattern as { Regex?: unknown } | undefined;
+    if (
+      split?.type === 'Split' &&
+      typeof pattern?.Regex === 'string' &&
+      (split.behavior ?? 'Isolated') === 'Isolated' &&
+      split.invert !== true &&
+      bl?.type === 'ByteLevel' &&
+      bl.use_regex === false &&
+      bl.add_prefix_space !== true
+    ) {
+      const scan = scannerForPattern(pattern.Regex);
+      return scan
+        ? { scan, regex: null }
+        : { scan: null, regex: translateRegex(pattern.Regex, 'pre_tokenizer (Split)') };
+    }
+  }
+  return null;
+}
+
+/**
  * A tokenizer loaded from a Hugging Face `tokenizer.json` (BPE, WordPiece or WordLevel model with
  * the normalizers, pre-tokenizers, post-processors and decoders those files use).
  *
@@ -121,6 +154,12 @@ export class Tokenizer {
   private readonly normRe: RegExp | null;
   private readonly idToTokenMap: Map<number, string>;
   private truncation: TruncationOptions | null = null;
+  private readonly asciiPieceCache = new Map<
+    string,
+    Array<{ id: number; value: string; start: number; end: number }>
+  >();
+  /** Set when the pipeline is plain byte-level BPE (no normalizer): pieces are cut from the raw text directly. */
+  private readonly byteLevelFast: { scan: PieceScanner | null; regex: RegExp | null } | null;
   private padding: PaddingOptions | null = null;
 
   constructor(
@@ -137,6 +176,9 @@ export class Tokenizer {
       this.addedById.set(t.id, t);
       this.addedByContent.set(t.content, t);
     }
+    // Without a normalizer, "normalized" added tokens match the raw text just the same.
+    if (!normalizer) for (const t of addedTokens) t.normalized = false;
+    this.byteLevelFast = normalizer ? null : detectByteLevel(json.pre_tokenizer);
     const mk = (list: AddedToken[]) =>
       list.length
         ? new RegExp(
@@ -335,6 +377,98 @@ export class Tokenizer {
     return n;
   }
 
+  /** The fast path for byte-level BPE: split the raw text, spell pieces byte-level, run the model. */
+  private encodeByteLevel(
+    text: string,
+    start: number,
+    end: number,
+    out: TokenizerEncoding,
+    word: number,
+  ): number {
+    const fast = this.byteLevelFast as { scan: PieceScanner | null; regex: RegExp | null };
+    const cache = this.asciiPieceCache;
+    const piece = (ps: number, pe: number) => {
+      let ascii = true;
+      for (let k = ps; k < pe; k++) {
+        if (text.charCodeAt(k) >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) {
+        // ASCII: byte offsets are UTF-16 offsets, and the raw piece keys the cache.
+        const raw = text.substring(ps, pe);
+        let toks = cache.get(raw);
+        if (toks === undefined) {
+          let spelled = '';
+          for (let k = ps; k < pe; k++) spelled += BYTE_TO_CHAR[text.charCodeAt(k)];
+          toks = this.model.tokenize(spelled);
+          if (cache.size > 50_000) cache.clear();
+          cache.set(raw, toks);
+        }
+        for (let k = 0; k < toks.length; k++) {
+          const t = toks[k];
+          out.ids.push(t.id);
+          out.tokens.push(t.value);
+          out.offsets.push([ps + t.start, ps + t.end]);
+          out.wordIds.push(word);
+        }
+        word++;
+        return;
+      }
+      let spelled = '';
+      let byteToUnit: number[] | null = null;
+      spelled = '';
+      byteToUnit = [];
+      for (let k = ps; k < pe; ) {
+        const cp = text.codePointAt(k) as number;
+        const w = cp > 0xffff ? 2 : 1;
+        const bytes = new TextEncoder().encode(text.slice(k, k + w));
+        for (const b of bytes) {
+          spelled += BYTE_TO_CHAR[b];
+          byteToUnit.push(k);
+        }
+        k += w;
+      }
+      byteToUnit.push(pe);
+      for (const t of this.model.tokenize(spelled)) {
+        out.ids.push(t.id);
+        out.tokens.push(t.value);
+        if (byteToUnit) {
+          // A token ending inside a character covers the whole character.
+          let e = t.end;
+          while (e < byteToUnit.length - 1 && byteToUnit[e] === byteToUnit[e - 1]) e++;
+          out.offsets.push([byteToUnit[t.start], byteToUnit[e]]);
+        } else out.offsets.push([ps + t.start, ps + t.end]);
+        out.wordIds.push(word);
+      }
+      word++;
+    };
+    if (fast.scan) {
+      for (let i = start; i < end; ) {
+        const e = fast.scan(text, i, end);
+        piece(i, e);
+        i = e;
+      }
+    } else if (fast.regex) {
+      const re = fast.regex;
+      const sub = text.slice(start, end);
+      re.lastIndex = 0;
+      let prev = 0;
+      for (let m = re.exec(sub); m !== null; m = re.exec(sub)) {
+        if (m[0].length === 0) {
+          re.lastIndex++;
+          continue;
+        }
+        if (m.index > prev) piece(start + prev, start + m.index);
+        piece(start + m.index, start + m.index + m[0].length);
+        prev = m.index + m[0].length;
+      }
+      if (prev < sub.length) piece(start + prev, end);
+    } else piece(start, end);
+    return word;
+  }
+
   private pre(s: NormalizedString): NormalizedString[] {
     return this.preTokenizer ? this.preTokenizer([s]) : [s];
   }
@@ -349,7 +483,7 @@ export class Tokenizer {
       out.offsets.push([start, end]);
       out.wordIds.push(word++);
     };
-    const encodeNormalized = (pieces: NormalizedString[]) => {
+    const encodeNormalized = (pieces: NormalizedString[]): void => {
       for (const piece of pieces) {
         if (piece.length === 0) continue;
         for (const t of this.model.tokenize(piece.text)) {
@@ -363,6 +497,10 @@ export class Tokenizer {
     };
     const encodeSegment = (start: number, end: number) => {
       if (end <= start) return;
+      if (this.byteLevelFast) {
+        word = this.encodeByteLevel(text, start, end, out, word);
+        return;
+      }
       let ns = NormalizedString.from(text.slice(start, end), start);
       if (this.normalizer) ns = this.normalizer(ns);
       // Added tokens that match normalised text are cut out before pre-tokenisation.
@@ -496,9 +634,12 @@ export class Tokenizer {
       const n = len - e.ids.length;
       if (n <= 0) continue;
       const fill = <T>(arr: T[], v: T) => {
-        const extra = new Array<T>(n).fill(v);
-        if (p.direction === 'left') arr.unshift(...extra);
-        else arr.push(...extra);
+        if (p.direction === 'left') {
+          const rest = arr.slice();
+          arr.length = 0;
+          for (let k = 0; k < n; k++) arr.push(v);
+          for (const x of rest) arr.push(x);
+        } else for (let k = 0; k < n; k++) arr.push(v);
       };
       fill(e.ids, p.padId);
       fill(e.tokens, p.padToken);
