@@ -61,7 +61,7 @@ export function castExpr(v: string, from: DType, to: DType): string {
   if (to === 'bool') return `(${v} !== 0 ? 1 : 0)`;
   // to int32: truncate toward zero; NaN and infinities become 0 (as the CPU backend).
   if (from === 'bool' || from === 'int32') return v;
-  return `(Math.abs(${v}) < 3.4e38 ? (${v} >= 0 ? Math.floor(${v}) : Math.ceil(${v})) : 0)`;
+  return `(Math.abs(${v}) < Infinity ? (${v} >= 0 ? Math.floor(${v}) : Math.ceil(${v})) : 0)`;
 }
 
 /**

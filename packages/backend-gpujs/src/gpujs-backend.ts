@@ -164,9 +164,11 @@ export class GpuJsBackend implements Backend {
     const sizes: number[] = [];
     const callArgs = args.map((a) => {
       if (typeof a === 'number') return a;
-      datas.push(a.data);
+      // gpu.js rejects empty arrays; kernels never read an empty input, so pass one zero.
+      const d = a.length === 0 ? new Float32Array(1) : a.data;
+      datas.push(d);
       sizes.push(a.length);
-      return a.data;
+      return d;
     });
     const e = this.kernelFor(source, n, datas, sizes);
     const out = e.kernel(...callArgs);
@@ -401,32 +403,36 @@ export class GpuJsBackend implements Backend {
 
   reduce(op: ReduceOp, x: View, axes: readonly number[], _outDtype: DType): Storage {
     const rank = x.shape.length;
+    if (rank === 0)
+      return op === 'argmax' || op === 'argmin' ? this.fill([], 0, 'int32') : this.copy(x, x.dtype);
     const outShape = x.shape.map((s, i) => (axes.includes(i) ? 1 : s));
     const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
-    const inner = { shape: axes.map((i) => x.shape[i]), strides: axes.map((i) => x.strides[i]), offset: 0 };
-    const r = sizeOf(inner.shape);
     const body = [...coords(outShape, 't'), `const base = ${offsetExpr(x, 'c', kept)};`];
-    const at = (j: string) => {
-      if (inner.shape.length === 1) return `x[base + ${j} * ${lit(inner.strides[0])}]`;
-      return null;
-    };
-    const loopHead = (from: number, j = 'j'): string[] => [`for (let ${j} = ${from}; ${j} < ${r}; ${j}++) {`];
-    const readJ = (j = 'j'): string[] => {
-      const direct = at(j);
-      if (direct) return [`const v = ${direct};`];
-      return [...coords(inner.shape, j, 'e'), `const v = x[base + ${offsetExpr(inner, 'e')}];`];
-    };
+    // One loop per reduced axis: gpu.js types loop counters as integers, so no index division
+    // happens inside the loops. `j` is the flat position within the reduced block (for arg ops).
+    const open: string[] = [];
+    const close: string[] = [];
+    const rel: string[] = [];
+    const flat: string[] = [];
+    axes.forEach((ax, q) => {
+      open.push(`${'  '.repeat(q)}for (let e${q} = 0; e${q} < ${x.shape[ax]}; e${q}++) {`);
+      close.unshift(`${'  '.repeat(q)}}`);
+      if (x.strides[ax] !== 0) rel.push(`e${q} * ${lit(x.strides[ax])}`);
+      const below = axes.slice(q + 1).reduce((p, d) => p * x.shape[d], 1);
+      flat.push(below === 1 ? `e${q}` : `e${q} * ${below}`);
+    });
+    const pad = '  '.repeat(axes.length);
+    const loop = (inside: string[]) => [
+      ...open,
+      `${pad}const v = x[base + ${rel.join(' + ') || '0'}];`,
+      ...inside.map((l) => `${pad}${l}`),
+      ...close,
+    ];
     let result = 'acc';
     switch (op) {
       case 'sum':
       case 'prod':
-        body.push(
-          `let acc = ${op === 'sum' ? 0 : 1};`,
-          ...loopHead(0),
-          ...readJ().map((s) => `  ${s}`),
-          op === 'sum' ? '  acc += v;' : '  acc *= v;',
-          '}',
-        );
+        body.push(`let acc = ${op === 'sum' ? 0 : 1};`, ...loop([op === 'sum' ? 'acc += v;' : 'acc *= v;']));
         break;
       case 'max':
       case 'min': {
@@ -434,38 +440,32 @@ export class GpuJsBackend implements Backend {
         body.push(
           `let acc = ${op === 'max' ? '-Infinity' : 'Infinity'};`,
           'let done = 0;',
-          ...loopHead(0),
-          ...readJ().map((s) => `  ${s}`),
-          `  if (done === 0 && (v ${cmp} acc || v !== v)) {`,
-          '    acc = v;',
-          '    if (v !== v) { done = 1; }',
-          '  }',
-          '}',
+          ...loop([
+            `if (done === 0 && (v ${cmp} acc || v !== v)) {`,
+            '  acc = v;',
+            '  if (v !== v) { done = 1; }',
+            '}',
+          ]),
         );
         break;
       }
       case 'argmax':
       case 'argmin': {
         const cmp = op === 'argmax' ? '>' : '<';
-        const first = at('0') ?? `x[base + ${offsetExpr({ ...inner, offset: 0 }, 'z')}]`;
         body.push(
-          ...(at('0') ? [] : inner.shape.map((_, d) => `const z${d} = 0;`)),
-          `let bv = ${first};`,
+          'let bv = x[base];',
           'let best = 0;',
-          ...loopHead(1),
-          ...readJ().map((s) => `  ${s}`),
-          `  if (bv === bv && (v !== v || v ${cmp} bv)) {`,
-          '    bv = v;',
-          '    best = j;',
-          '  }',
-          '}',
+          ...loop([
+            `if (bv === bv && (v !== v || v ${cmp} bv)) {`,
+            '  bv = v;',
+            `  best = ${flat.join(' + ')};`,
+            '}',
+          ]),
         );
         result = 'best';
         break;
       }
     }
-    if (rank === 0)
-      return op === 'argmax' || op === 'argmin' ? this.fill([], 0, 'int32') : this.copy(x, x.dtype);
     return this.run(kernelSource(['x'], body, result), sizeOf(outShape), [x.storage as GpuJsStorage]);
   }
 
@@ -601,9 +601,9 @@ export class GpuJsBackend implements Backend {
       'const oi = ix[q];',
       `const ca = ${cls('sv', 'si')};`,
       `const cb = ${cls('ov', 'oi')};`,
-      `const selfFirst = ${before('sv', 'si', 'ov', 'oi')};`,
+      `const selfFirst = ${before('sv', 'si', 'ov', 'oi')} ? 1 : 0;`,
       // lower slot of an ascending block (or upper slot of a descending one) keeps the smaller
-      'const wantFirst = (bit === 0) === (up === 0);',
+      'const wantFirst = bit === up ? 1 : 0;',
       'const keep = selfFirst === wantFirst;',
     ];
     const valSrc = kernelSource(['v', 'ix', 'k', 'j'], stageBody, 'keep ? sv : ov');
