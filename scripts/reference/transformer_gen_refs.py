@@ -283,6 +283,85 @@ def llama_case(name, cfg, batch, seq, seed=0, dtype="F32", tied=False, prefix="m
     json.dump(meta, open(os.path.join(d, "meta.json"), "w"), indent=2)
 
 
+# ---------------- 2017 blocks: torch's own nn.TransformerEncoderLayer / nn.TransformerDecoderLayer ----------------
+def block_case(name, kind, E, H, FF, B, Lt, Ls, seed, activation="relu", norm_first=False, eps=1e-5):
+    torch.manual_seed(seed)
+    cls = torch.nn.TransformerEncoderLayer if kind == "encoder" else torch.nn.TransformerDecoderLayer
+    layer = cls(E, H, FF, dropout=0.0, activation=activation, batch_first=True, norm_first=norm_first, layer_norm_eps=eps)
+    with torch.no_grad():
+        for p_ in layer.parameters(): p_.copy_(torch.randn_like(p_) * 0.3 + (1.0 if p_.dim() == 1 and "norm" in "" else 0.0))
+        for n_, p_ in layer.named_parameters():
+            if n_.startswith("norm") and n_.endswith("weight"): p_.copy_(1 + torch.randn_like(p_) * 0.1)
+            p_.copy_(p_.to(torch.float32).to(torch.float64))
+    layer.eval()
+    x = rnd(B, Lt, E, scale=1.0).to(torch.float32).to(torch.float64)
+    d = case_dir(name)
+    meta = {"model": "block", "kind": kind, "d_model": E, "nhead": H, "dim_feedforward": FF, "activation": activation,
+            "norm_first": norm_first, "layer_norm_eps": eps, "x": save_arr(d, "x", x, "f32")}
+    if kind == "encoder":
+        kpm = torch.zeros(B, Lt, dtype=torch.bool); kpm[-1, Lt - 2:] = True  # True = padding
+        with torch.no_grad(): y = layer(x, src_key_padding_mask=kpm)
+        meta["src_key_padding_mask"] = save_arr(d, "src_key_padding_mask", kpm, "i32")
+    else:
+        mem = rnd(B, Ls, E, scale=1.0).to(torch.float32).to(torch.float64)
+        mkpm = torch.zeros(B, Ls, dtype=torch.bool); mkpm[0, Ls - 3:] = True
+        causal = torch.triu(torch.ones(Lt, Lt, dtype=torch.bool), diagonal=1)  # True = masked
+        with torch.no_grad(): y = layer(x, mem, tgt_mask=causal, memory_key_padding_mask=mkpm)
+        meta["memory"] = save_arr(d, "memory", mem, "f32")
+        meta["memory_key_padding_mask"] = save_arr(d, "memory_key_padding_mask", mkpm, "i32")
+    meta["output"] = save_arr(d, "output", y, "f32")
+    with open(os.path.join(d, "state_dict.safetensors"), "wb") as f: f.write(st_bytes(dict(layer.state_dict())))
+    json.dump(meta, open(os.path.join(d, "meta.json"), "w"), indent=2)
+
+
+# ---------------- ViT ----------------
+def vit_case(name, cfg, batch, seed, prefix="vit.", num_labels=5):
+    torch.manual_seed(seed)
+    E, H, L, I = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_hidden_layers"], cfg["intermediate_size"]
+    C, S, P, eps = cfg["num_channels"], cfg["image_size"], cfg["patch_size"], cfg["layer_norm_eps"]
+    N = (S // P) ** 2
+    W = {"embeddings.cls_token": rnd(1, 1, E, scale=0.5), "embeddings.position_embeddings": rnd(1, N + 1, E, scale=0.1),
+         "embeddings.patch_embeddings.projection.weight": rnd(E, C, P, P), "embeddings.patch_embeddings.projection.bias": rnd(E, scale=0.05)}
+    for i in range(L):
+        p = f"encoder.layer.{i}."
+        for n in ("query", "key", "value"):
+            W[p + f"attention.attention.{n}.weight"] = rnd(E, E); W[p + f"attention.attention.{n}.bias"] = rnd(E, scale=0.05)
+        W[p + "attention.output.dense.weight"] = rnd(E, E); W[p + "attention.output.dense.bias"] = rnd(E, scale=0.05)
+        W[p + "intermediate.dense.weight"] = rnd(I, E); W[p + "intermediate.dense.bias"] = rnd(I, scale=0.05)
+        W[p + "output.dense.weight"] = rnd(E, I); W[p + "output.dense.bias"] = rnd(E, scale=0.05)
+        W[p + "layernorm_before.weight"] = 1 + rnd(E, scale=0.1); W[p + "layernorm_before.bias"] = rnd(E, scale=0.1)
+        W[p + "layernorm_after.weight"] = 1 + rnd(E, scale=0.1); W[p + "layernorm_after.bias"] = rnd(E, scale=0.1)
+    W["layernorm.weight"] = 1 + rnd(E, scale=0.1); W["layernorm.bias"] = rnd(E, scale=0.1)
+    Hd = {"classifier.weight": rnd(num_labels, E), "classifier.bias": rnd(num_labels, scale=0.1)}
+    W = representable(W, "F32"); Hd = representable(Hd, "F32")
+    px = rnd(batch, C, S, S, scale=1.0).to(torch.float32).to(torch.float64)
+    lin = lambda x, p, S_=W: x @ S_[p + ".weight"].T + S_[p + ".bias"]
+    x = F.conv2d(px, W["embeddings.patch_embeddings.projection.weight"], W["embeddings.patch_embeddings.projection.bias"], stride=P)
+    x = x.flatten(2).transpose(1, 2)
+    h = torch.cat([W["embeddings.cls_token"].expand(batch, -1, -1), x], dim=1) + W["embeddings.position_embeddings"]
+    D = E // H; T = N + 1
+    for i in range(L):
+        p = f"encoder.layer.{i}."
+        a = layer_norm(h, W[p + "layernorm_before.weight"], W[p + "layernorm_before.bias"], eps)
+        sh = lambda t: t.view(batch, T, H, D).transpose(1, 2)
+        q, k, v = (sh(lin(a, p + f"attention.attention.{n}")) for n in ("query", "key", "value"))
+        c = ((q @ k.transpose(-1, -2) / math.sqrt(D)).softmax(-1) @ v).transpose(1, 2).reshape(batch, T, E)
+        h = h + lin(c, p + "attention.output.dense")
+        m = F.gelu(lin(layer_norm(h, W[p + "layernorm_after.weight"], W[p + "layernorm_after.bias"], eps), p + "intermediate.dense"))
+        h = h + lin(m, p + "output.dense")
+    h = layer_norm(h, W["layernorm.weight"], W["layernorm.bias"], eps)
+    logits = lin(h[:, 0], "classifier", Hd)
+    d = case_dir(name)
+    full = dict(cfg, model_type="vit", architectures=["ViTForImageClassification"], hidden_act="gelu", qkv_bias=True,
+                id2label={str(i): f"class_{i}" for i in range(num_labels)}, label2id={f"class_{i}": i for i in range(num_labels)})
+    json.dump(full, open(os.path.join(d, "config.json"), "w"), indent=2)
+    stored = {prefix + k: v for k, v in W.items()}; stored.update(Hd)
+    save_checkpoint(d, stored)
+    meta = {"model": "vit", "pixel_values": save_arr(d, "pixel_values", px, "f32"),
+            "last_hidden_state": save_arr(d, "last_hidden_state", h, "f32"), "logits": save_arr(d, "logits", logits, "f32")}
+    json.dump(meta, open(os.path.join(d, "meta.json"), "w"), indent=2)
+
+
 if __name__ == "__main__":
     if os.path.isdir(OUT):
         for n in os.listdir(OUT):
@@ -311,4 +390,14 @@ if __name__ == "__main__":
     bert_case("bert-prefixed", dict(B, num_hidden_layers=3), batch=3, seq=8, prefix="bert.", seed=21, pads_right=3)
     bert_case("bert-mlm", B, batch=2, seq=9, prefix="bert.", seed=22, mlm=True, pads_right=2)
     bert_case("bert-f16", B, batch=2, seq=6, seed=23, dtype="F16", pads_right=2)
+    # the 2017 blocks against torch's nn.TransformerEncoderLayer / nn.TransformerDecoderLayer
+    block_case("block-encoder-postln", "encoder", E=16, H=4, FF=40, B=2, Lt=7, Ls=0, seed=31)
+    block_case("block-encoder-preln-gelu", "encoder", E=16, H=2, FF=24, B=2, Lt=5, Ls=0, seed=32, activation="gelu", norm_first=True)
+    block_case("block-decoder-postln", "decoder", E=16, H=4, FF=40, B=2, Lt=6, Ls=8, seed=33)
+    block_case("block-decoder-preln", "decoder", E=16, H=2, FF=32, B=2, Lt=4, Ls=5, seed=34, norm_first=True)
+    # ViT: patch embedding, [CLS], pre-LN encoder, classification head
+    vit_case("vit-tiny", dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=48, num_channels=3,
+                              image_size=16, patch_size=4, layer_norm_eps=1e-12), batch=2, seed=41)
+    vit_case("vit-noprefix", dict(hidden_size=24, num_hidden_layers=1, num_attention_heads=3, intermediate_size=32, num_channels=1,
+                                  image_size=12, patch_size=6, layer_norm_eps=1e-6), batch=1, seed=42, prefix="", num_labels=3)
     print("written to", os.path.abspath(OUT))

@@ -22,7 +22,16 @@ export {
   reorderModelCache,
   splitHeads,
 } from './blocks/attention.js';
+export {
+  DecoderBlock,
+  type DecoderBlockForwardOptions,
+} from './blocks/decoder-block.js';
 export { LMHead, normalParameter, SinusoidalEmbeddings, tokenEmbedding } from './blocks/embeddings.js';
+export {
+  type BlockOptions,
+  EncoderBlock,
+  type EncoderBlockForwardOptions,
+} from './blocks/encoder-block.js';
 export {
   type ActivationName,
   activation,
@@ -30,6 +39,7 @@ export {
   type FeedForwardOptions,
   SwiGLU,
 } from './blocks/feed-forward.js';
+export { PreLNBlock } from './blocks/pre-ln-block.js';
 export {
   checkpointFiles,
   type FileLike,
@@ -53,6 +63,15 @@ export {
   bertConfigFromJson,
 } from './models/bert.js';
 export {
+  type EncoderDecoderConfig,
+  EncoderDecoderModel,
+  encoderDecoderConfig,
+  encoderDecoderConfigFromJson,
+  type Seq2SeqInputs,
+  type Seq2SeqOutputs,
+  TransformerStack,
+} from './models/encoder-decoder.js';
+export {
   type CausalLMForwardInputs,
   type CausalLMForwardOutputs,
   Conv1D,
@@ -69,3 +88,26 @@ export {
   llamaConfig,
   llamaConfigFromJson,
 } from './models/llama.js';
+export {
+  type ViTConfig,
+  ViTForImageClassification,
+  ViTModel,
+  vitConfig,
+  vitConfigFromJson,
+} from './models/vit.js';
+export {
+  type BatchSource,
+  exampleBatches,
+  type LMBatch,
+  lmBatches,
+  lmEvalBatches,
+} from './training/data.js';
+export { causalLMLoss, type LogitsModel, type Seq2SeqBatch, seq2seqLoss } from './training/losses.js';
+export {
+  evaluate,
+  progressLine,
+  type TrainOptions,
+  type TrainProgress,
+  type TrainResult,
+  train,
+} from './training/train.js';

@@ -8,8 +8,10 @@ import { readSafetensors, writeSafetensors } from '@attnkit/tensor-core/io';
 import { describe, fmtShape } from './internal.js';
 import type { PreTrainedModel } from './models/base.js';
 import { BertForMaskedLM, BertModel } from './models/bert.js';
+import { EncoderDecoderModel } from './models/encoder-decoder.js';
 import { GPT2LMHeadModel } from './models/gpt2.js';
 import { LlamaForCausalLM } from './models/llama.js';
+import { ViTForImageClassification } from './models/vit.js';
 
 /** One file's contents as a browser or Node program has them. */
 export type FileLike = Blob | ArrayBuffer | ArrayBufferView | Response;
@@ -34,12 +36,16 @@ const ARCHITECTURES = new Map<string, ModelClass>([
   ['BertModel', BertModel],
   ['BertForMaskedLM', BertForMaskedLM],
   ['BertForPreTraining', BertForMaskedLM],
+  ['ViTForImageClassification', ViTForImageClassification],
+  ['EncoderDecoderTransformer', EncoderDecoderModel],
 ]);
 
 const MODEL_TYPES = new Map<string, ModelClass>([
   ['gpt2', GPT2LMHeadModel],
   ['llama', LlamaForCausalLM],
   ['bert', BertModel],
+  ['vit', ViTForImageClassification],
+  ['attnkit-encoder-decoder', EncoderDecoderModel],
 ]);
 
 /**

@@ -1,0 +1,330 @@
+// The Vision Transformer (Dosovitskiy et al. 2020, "An Image is Worth 16x16 Words"), with Hugging
+// Face's parameter names: the image cut into patches, each patch linearly embedded (a conv2d with
+// stride = kernel = patch size), a learned [CLS] token prepended, learned positions added, a pre-LN
+// encoder, and a classifier on the final [CLS] state.
+//
+//   pixels [B, C, H, W] ─ projection ─▶ [B, E, H/P, W/P] ─ flatten ─▶ [B, N, E] ─ [CLS] + pos ─▶ [B, N+1, E]
+//     ─▶ num_hidden_layers × Layer ─▶ layernorm ─▶ classifier(h[:, 0]) ─▶ logits [B, num_labels]
+//   Layer: h = h + attention(layernorm_before(h));  h = h + output(intermediate(layernorm_after(h)))
+import { add, concat, conv2d, dropout, type Tensor } from '@attnkit/tensor-core';
+import { init, LayerNorm, Linear, Module, type Parameter } from '@attnkit/tensor-core/nn';
+import { attend, mergeHeads, splitHeads } from '../blocks/attention.js';
+import { normalParameter, zeroParameter } from '../blocks/embeddings.js';
+import { activation } from '../blocks/feed-forward.js';
+import {
+  assertTensorArg,
+  check,
+  configToJson,
+  type FieldTable,
+  fmtShape,
+  resolveConfig,
+} from '../internal.js';
+import { PreTrainedModel } from './base.js';
+
+/** ViT's configuration (config.json names in camelCase; defaults are ViT-B/16 at 224 px). */
+export interface ViTConfig {
+  hiddenSize: number;
+  numHiddenLayers: number;
+  numAttentionHeads: number;
+  intermediateSize: number;
+  hiddenAct: string;
+  hiddenDropoutProb: number;
+  attentionProbsDropoutProb: number;
+  layerNormEps: number;
+  imageSize: number;
+  patchSize: number;
+  numChannels: number;
+  qkvBias: boolean;
+  initializerRange: number;
+  /** Class names by index (its size is the number of labels). */
+  id2label: Record<string, string> | null;
+  extra: Record<string, unknown>;
+}
+
+const FIELDS: FieldTable = {
+  hiddenSize: { json: 'hidden_size', default: 768, kind: 'int' },
+  numHiddenLayers: { json: 'num_hidden_layers', default: 12, kind: 'int' },
+  numAttentionHeads: { json: 'num_attention_heads', default: 12, kind: 'int' },
+  intermediateSize: { json: 'intermediate_size', default: 3072, kind: 'int' },
+  hiddenAct: { json: 'hidden_act', default: 'gelu', kind: 'string' },
+  hiddenDropoutProb: { json: 'hidden_dropout_prob', default: 0, kind: 'number' },
+  attentionProbsDropoutProb: { json: 'attention_probs_dropout_prob', default: 0, kind: 'number' },
+  layerNormEps: { json: 'layer_norm_eps', default: 1e-12, kind: 'number' },
+  imageSize: { json: 'image_size', default: 224, kind: 'int' },
+  patchSize: { json: 'patch_size', default: 16, kind: 'int' },
+  numChannels: { json: 'num_channels', default: 3, kind: 'int' },
+  qkvBias: { json: 'qkv_bias', default: true, kind: 'bool' },
+  initializerRange: { json: 'initializer_range', default: 0.02, kind: 'number' },
+  id2label: { json: 'id2label', default: null, kind: 'any', nullable: true },
+};
+
+/** Fills a ViT config from camelCase options with ViT-B/16's defaults. */
+export function vitConfig(options: Partial<ViTConfig> = {}): ViTConfig {
+  const c = resolveConfig<ViTConfig>('ViTConfig', FIELDS, options as Record<string, unknown>, false);
+  validate(c);
+  return c;
+}
+
+/** Parses a ViT config.json object. */
+export function vitConfigFromJson(json: Record<string, unknown>): ViTConfig {
+  const c = resolveConfig<ViTConfig>('ViTConfig', FIELDS, json, true);
+  validate(c);
+  return c;
+}
+
+function validate(c: ViTConfig): void {
+  const who = 'ViTConfig';
+  check(
+    c.numAttentionHeads > 0 && c.hiddenSize % c.numAttentionHeads === 0,
+    who,
+    `hidden_size ${c.hiddenSize} must be divisible by num_attention_heads ${c.numAttentionHeads}`,
+  );
+  check(
+    c.patchSize > 0 && c.imageSize % c.patchSize === 0,
+    who,
+    `image_size ${c.imageSize} must be a multiple of patch_size ${c.patchSize}`,
+  );
+  activation(c.hiddenAct, who);
+}
+
+/** Number of classes of a config (id2label's size; 2 when absent, as transformers). */
+function numLabels(c: ViTConfig): number {
+  return c.id2label ? Object.keys(c.id2label).length : 2;
+}
+
+/** Patches to vectors: a conv2d with kernel = stride = patch size (`projection`). */
+export class ViTPatchEmbeddings extends Module {
+  projection: Module & { weight: Parameter; bias: Parameter };
+
+  constructor(readonly config: ViTConfig) {
+    super();
+    const { hiddenSize: e, numChannels: c, patchSize: p } = config;
+    const proj = new Module() as Module & { weight: Parameter; bias: Parameter };
+    proj.weight = normalParameter([e, c, p, p], config.initializerRange);
+    proj.bias = zeroParameter([e]);
+    this.projection = proj;
+  }
+
+  /** pixels [B, C, H, W] → patches [B, N, E] */
+  override forward(pixels: Tensor): Tensor {
+    const p = this.config.patchSize;
+    const x = conv2d(pixels, this.projection.weight, this.projection.bias, { stride: p }); // [B, E, H/P, W/P]
+    return x.flatten(2).transpose(1, 2);
+  }
+}
+
+/** [CLS] token, patch embeddings and learned positions. */
+export class ViTEmbeddings extends Module {
+  cls_token: Parameter;
+  position_embeddings: Parameter;
+  patch_embeddings: ViTPatchEmbeddings;
+
+  constructor(readonly config: ViTConfig) {
+    super();
+    const n = (config.imageSize / config.patchSize) ** 2;
+    this.cls_token = normalParameter([1, 1, config.hiddenSize], config.initializerRange);
+    this.position_embeddings = normalParameter([1, n + 1, config.hiddenSize], config.initializerRange);
+    this.patch_embeddings = new ViTPatchEmbeddings(config);
+  }
+
+  /** pixels [B, C, H, W] → [B, N + 1, E] */
+  override forward(pixels: Tensor): Tensor {
+    const x = this.patch_embeddings.forward(pixels); // [B, N, E]
+    const cls = this.cls_token.expand(x.shape[0], 1, this.config.hiddenSize);
+    const h = add(concat([cls, x], 1), this.position_embeddings);
+    return dropout(h, this.config.hiddenDropoutProb, this.training);
+  }
+}
+
+/** Self-attention projections (`query`, `key`, `value`). */
+export class ViTSelfAttention extends Module {
+  query: Linear;
+  key: Linear;
+  value: Linear;
+
+  constructor(readonly config: ViTConfig) {
+    super();
+    const e = config.hiddenSize;
+    this.query = new Linear(e, e, { bias: config.qkvBias });
+    this.key = new Linear(e, e, { bias: config.qkvBias });
+    this.value = new Linear(e, e, { bias: config.qkvBias });
+  }
+
+  override forward(h: Tensor): Tensor {
+    const heads = this.config.numAttentionHeads;
+    const d = this.config.hiddenSize / heads;
+    const dropoutP = this.training ? this.config.attentionProbsDropoutProb : 0;
+    const q = splitHeads(this.query.forward(h), heads, d);
+    const k = splitHeads(this.key.forward(h), heads, d);
+    const v = splitHeads(this.value.forward(h), heads, d);
+    return mergeHeads(attend(q, k, v, { dropoutP }));
+  }
+}
+
+/** A dense layer with dropout (`dense`), the residual added by the layer. */
+export class ViTDense extends Module {
+  dense: Linear;
+
+  constructor(
+    readonly config: ViTConfig,
+    inFeatures: number,
+    outFeatures: number,
+  ) {
+    super();
+    this.dense = new Linear(inFeatures, outFeatures);
+  }
+
+  override forward(x: Tensor): Tensor {
+    return dropout(this.dense.forward(x), this.config.hiddenDropoutProb, this.training);
+  }
+}
+
+/** `attention.attention` and `attention.output`. */
+export class ViTAttention extends Module {
+  attention: ViTSelfAttention;
+  output: ViTDense;
+
+  constructor(config: ViTConfig) {
+    super();
+    this.attention = new ViTSelfAttention(config);
+    this.output = new ViTDense(config, config.hiddenSize, config.hiddenSize);
+  }
+
+  override forward(h: Tensor): Tensor {
+    return this.output.forward(this.attention.forward(h));
+  }
+}
+
+/** One pre-LN encoder layer. */
+export class ViTLayer extends Module {
+  attention: ViTAttention;
+  intermediate: ViTDense;
+  output: ViTDense;
+  layernorm_before: LayerNorm;
+  layernorm_after: LayerNorm;
+  private readonly act: (x: Tensor) => Tensor;
+
+  constructor(config: ViTConfig) {
+    super();
+    this.attention = new ViTAttention(config);
+    this.intermediate = new ViTDense(config, config.hiddenSize, config.intermediateSize);
+    this.output = new ViTDense(config, config.intermediateSize, config.hiddenSize);
+    this.layernorm_before = new LayerNorm(config.hiddenSize, { eps: config.layerNormEps });
+    this.layernorm_after = new LayerNorm(config.hiddenSize, { eps: config.layerNormEps });
+    this.act = activation(config.hiddenAct);
+  }
+
+  /** h [B, T, E] → [B, T, E] */
+  override forward(h: Tensor): Tensor {
+    const a = add(h, this.attention.forward(this.layernorm_before.forward(h)));
+    const m = this.act(this.intermediate.dense.forward(this.layernorm_after.forward(a)));
+    return add(a, this.output.forward(m));
+  }
+}
+
+/** `encoder.layer.N.*` */
+export class ViTEncoder extends Module {
+  layer: ViTLayer[];
+
+  constructor(config: ViTConfig) {
+    super();
+    this.layer = Array.from({ length: config.numHiddenLayers }, () => new ViTLayer(config));
+  }
+
+  override forward(h: Tensor): Tensor {
+    let x = h;
+    for (const l of this.layer) x = l.forward(x);
+    return x;
+  }
+}
+
+/** The ViT backbone (`embeddings`, `encoder`, `layernorm`), as transformers' ViTModel without pooler. */
+export class ViTModel extends Module {
+  embeddings: ViTEmbeddings;
+  encoder: ViTEncoder;
+  layernorm: LayerNorm;
+
+  constructor(readonly config: ViTConfig) {
+    super();
+    this.embeddings = new ViTEmbeddings(config);
+    this.encoder = new ViTEncoder(config);
+    this.layernorm = new LayerNorm(config.hiddenSize, { eps: config.layerNormEps });
+    for (const [, m] of this.namedModules()) {
+      if (m instanceof Linear) {
+        init.truncNormal_(m.weight, 0, config.initializerRange);
+        if (m.bias) init.zeros_(m.bias);
+      }
+    }
+  }
+
+  /** pixels [B, C, H, W] → last hidden state [B, N + 1, E] */
+  override forward(pixels: Tensor): Tensor {
+    const who = 'ViTModel.forward';
+    assertTensorArg(pixels, 'pixelValues', who);
+    const { numChannels: c, imageSize: s } = this.config;
+    if (pixels.rank !== 4 || pixels.shape[1] !== c || pixels.shape[2] !== s || pixels.shape[3] !== s) {
+      throw new Error(`${who}: 'pixelValues' must be [B, ${c}, ${s}, ${s}], got ${fmtShape(pixels.shape)}`);
+    }
+    return this.layernorm.forward(this.encoder.forward(this.embeddings.forward(pixels)));
+  }
+}
+
+/**
+ * ViT with a classification head, as transformers' ViTForImageClassification: names `vit.*` and
+ * `classifier.*`; the class is read from the final [CLS] state.
+ *
+ * @example
+ * ```ts
+ * const vit = new ViTForImageClassification({ imageSize: 32, patchSize: 4, hiddenSize: 64,
+ *   numHiddenLayers: 2, numAttentionHeads: 4, intermediateSize: 128, id2label: { 0: 'cat', 1: 'dog' } });
+ * const { logits } = vit.forward({ pixelValues }); // pixelValues [B, 3, 32, 32] → [B, 2]
+ * ```
+ */
+export class ViTForImageClassification extends PreTrainedModel {
+  readonly modelType = 'vit';
+  readonly architecture = 'ViTForImageClassification';
+  readonly config: ViTConfig;
+  vit: ViTModel;
+  classifier: Linear;
+
+  constructor(config: Partial<ViTConfig> | ViTConfig = {}) {
+    super();
+    this.config = 'extra' in config ? (config as ViTConfig) : vitConfig(config);
+    this.vit = new ViTModel(this.config);
+    this.classifier = new Linear(this.config.hiddenSize, numLabels(this.config));
+    init.zeros_(this.classifier.bias as Parameter);
+  }
+
+  /** A model from a parsed config.json object. */
+  static fromConfigJson(json: Record<string, unknown>): ViTForImageClassification {
+    return new ViTForImageClassification(vitConfigFromJson(json));
+  }
+
+  override configJson(): Record<string, unknown> {
+    return {
+      ...configToJson(FIELDS, this.config as unknown as Record<string, unknown>),
+      model_type: 'vit',
+      architectures: ['ViTForImageClassification'],
+    };
+  }
+
+  override ignoredKeys(): RegExp[] {
+    return [/^(vit\.)?pooler\./];
+  }
+
+  override basePrefix(): string {
+    return 'vit.';
+  }
+
+  /** `{ pixelValues [B, C, H, W] }` → `{ logits [B, numLabels], lastHiddenState [B, N + 1, E] }` */
+  override forward(inputs: { pixelValues: Tensor }): { logits: Tensor; lastHiddenState: Tensor } {
+    if (!inputs || typeof inputs !== 'object') {
+      throw new TypeError('ViTForImageClassification.forward: expected { pixelValues }');
+    }
+    return this.run(() => {
+      const h = this.vit.forward(inputs.pixelValues);
+      const cls = h.sliceDim(1, 0, 1).squeeze(1); // [B, E]
+      return { logits: this.classifier.forward(cls), lastHiddenState: h };
+    });
+  }
+}
