@@ -445,11 +445,6 @@ export class Encoding {
       this.bpe.memoBytes()
     );
   }
-
-  /** Text of a list of byte arrays (helper for viewers). */
-  static bytesToText(bytes: Uint8Array): string {
-    return utf8Decoder.decode(bytes);
-  }
 }
 
 type RankModule = { default: { pat_str: string; special_tokens: Record<string, number>; bpe_ranks: string } };

@@ -60,6 +60,30 @@ describe('GPT-2 tokenizer.json (ByteLevel BPE built from r50k_base)', () => {
     expect(t2.encode(corpus).ids).toEqual(ref.encode(corpus, [], []));
   });
 
+  it('gives the same encoding through the general pipeline (a no-op normalizer disables the byte-level fast path)', () => {
+    const general = Tokenizer.fromJSON({
+      ...gpt2TokenizerJson(),
+      normalizer: { type: 'Sequence', normalizers: [] },
+    });
+    for (const text of [corpus, ...random.slice(0, 300)]) {
+      const a = tok.encode(text);
+      const b = general.encode(text);
+      expect(b.ids).toEqual(a.ids);
+      expect(b.offsets).toEqual(a.offsets);
+      expect(b.wordIds).toEqual(a.wordIds);
+    }
+  });
+
+  it('encodes long inputs (hundreds of thousands of tokens) without stack overflow', {
+    timeout: 60_000,
+  }, async () => {
+    const { getEncoding } = await import('@attnkit/tokenizer');
+    const long = corpus.repeat(120);
+    const ids = tok.encode(long).ids;
+    expect(ids).toEqual((await getEncoding('r50k_base')).encode(long, { disallowedSpecial: [] }));
+    expect(ids.length).toBeGreaterThan(100_000);
+  });
+
   it('streams decoded text token by token without partial characters', () => {
     const text = '👨‍👩‍👧 données 東京';
     const stream = new StreamingDecoder(tok);
