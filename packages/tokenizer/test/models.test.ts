@@ -28,8 +28,6 @@ const MODELS = [
   'curie',
   'ada',
   'text-similarity-babbage-001',
-  'davinci-002',
-  'babbage-002',
 ] as const;
 
 describe('model -> encoding', () => {
