@@ -60,6 +60,9 @@ export interface GpuJsBackendOptions {
 
 type Data = Float32Array | GpuJsTexture;
 
+/** Longest loop a GL kernel runs per thread in a reduction. */
+const REDUCE_CHUNK = 8192;
+
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 const isHost = (d: Data): d is Float32Array => d instanceof Float32Array;
 
@@ -407,6 +410,10 @@ export class GpuJsBackend implements Backend {
       return op === 'argmax' || op === 'argmin' ? this.fill([], 0, 'int32') : this.copy(x, x.dtype);
     const outShape = x.shape.map((s, i) => (axes.includes(i) ? 1 : s));
     const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+    const count = axes.reduce((p, d) => p * x.shape[d], 1);
+    if (this.device && count > REDUCE_CHUNK && op !== 'argmax' && op !== 'argmin') {
+      return this.reduceChunked(op, x, kept, axes, count);
+    }
     const body = [...coords(outShape, 't'), `const base = ${offsetExpr(x, 'c', kept)};`];
     // One loop per reduced axis: gpu.js types loop counters as integers, so no index division
     // happens inside the loops. `j` is the flat position within the reduced block (for arg ops).
@@ -467,6 +474,61 @@ export class GpuJsBackend implements Backend {
       }
     }
     return this.run(kernelSource(['x'], body, result), sizeOf(outShape), [x.storage as GpuJsStorage]);
+  }
+
+  /**
+   * Long reductions on a GL device run in passes of at most REDUCE_CHUNK elements per thread
+   * (drivers cap shader loop lengths; Mesa's stops at 65535 iterations): reduced axes are moved
+   * last and made contiguous, each chunk is reduced to a partial, and the partials are reduced.
+   */
+  private reduceChunked(
+    op: 'sum' | 'prod' | 'max' | 'min',
+    x: View,
+    kept: readonly number[],
+    axes: readonly number[],
+    count: number,
+  ): Storage {
+    const perm = [...kept, ...axes];
+    const moved: View = {
+      storage: x.storage,
+      dtype: x.dtype,
+      offset: x.offset,
+      shape: perm.map((d) => x.shape[d]),
+      strides: perm.map((d) => x.strides[d]),
+    };
+    const cont = this.copy(moved, x.dtype) as GpuJsStorage;
+    const outer = kept.reduce((p, d) => p * x.shape[d], 1);
+    const chunks = Math.ceil(count / REDUCE_CHUNK);
+    const step =
+      op === 'sum'
+        ? 'acc += v;'
+        : op === 'prod'
+          ? 'acc *= v;'
+          : `if (done === 0 && (v ${op === 'max' ? '>' : '<'} acc || v !== v)) { acc = v; if (v !== v) { done = 1; } }`;
+    const init = { sum: '0', prod: '1', max: '-Infinity', min: 'Infinity' }[op];
+    const body = [
+      `const o = Math.floor((t + 0.5) / ${chunks});`,
+      `const ch = t - o * ${chunks};`,
+      `let acc = ${init};`,
+      'let done = 0;',
+      `for (let i = 0; i < ${REDUCE_CHUNK}; i++) {`,
+      `  const j = ch * ${REDUCE_CHUNK} + i;`,
+      `  if (j < ${count}) {`,
+      `    const v = x[o * ${count} + j];`,
+      `    ${step}`,
+      '  }',
+      '}',
+    ];
+    const partial = this.run(kernelSource(['x'], body, 'acc'), outer * chunks, [cont]);
+    this.free(cont);
+    const out = this.reduce(
+      op,
+      { storage: partial, dtype: x.dtype, shape: [outer, chunks], strides: [chunks, 1], offset: 0 },
+      [1],
+      x.dtype,
+    );
+    this.free(partial);
+    return out;
   }
 
   matmul(a: View, b: View, batch: readonly number[], m: number, k: number, n: number): Storage {
@@ -604,10 +666,10 @@ export class GpuJsBackend implements Backend {
       `const selfFirst = ${before('sv', 'si', 'ov', 'oi')} ? 1 : 0;`,
       // lower slot of an ascending block (or upper slot of a descending one) keeps the smaller
       'const wantFirst = bit === up ? 1 : 0;',
-      'const keep = selfFirst === wantFirst;',
+      'const keep = selfFirst === wantFirst ? 1 : 0;',
     ];
-    const valSrc = kernelSource(['v', 'ix', 'k', 'j'], stageBody, 'keep ? sv : ov');
-    const idxSrc = kernelSource(['v', 'ix', 'k', 'j'], stageBody, 'keep ? si : oi');
+    const valSrc = kernelSource(['v', 'ix', 'k', 'j'], stageBody, 'keep === 1 ? sv : ov');
+    const idxSrc = kernelSource(['v', 'ix', 'k', 'j'], stageBody, 'keep === 1 ? si : oi');
     for (let k = 2; k <= p2; k *= 2) {
       for (let j = k / 2; j >= 1; j /= 2) {
         const nv = this.run(valSrc, total, [vals, idx, k, j]);
