@@ -11,10 +11,15 @@ export type {
   AddedToken,
   BPEOptions,
   DecodeOptions,
+  Decoder,
   EncodeOptions,
   Model,
   ModelToken,
+  Normalizer,
   PaddingOptions,
+  PostProcessor,
+  PreTokenizer,
+  SplitBehavior,
   TokenizerEncoding,
   TruncationOptions,
 } from './hf/index.js';
@@ -23,6 +28,7 @@ export {
   BYTE_TO_CHAR,
   byteLevelToBytes,
   bytesToByteLevel,
+  NormalizedString,
   Tokenizer,
   WordLevelModel,
   WordPieceModel,
@@ -34,5 +40,5 @@ export type { RankTable } from './ranks.js';
 export { formatTiktokenFile, parseTiktokenFile } from './ranks.js';
 export type { TokenByteSource } from './streaming.js';
 export { DecodeStream, StreamingDecoder, Utf8StreamDecoder } from './streaming.js';
-export type { TrainBPEOptions, TrainedBPE } from './train.js';
+export type { CharTokenizerJSON, TrainBPEOptions, TrainedBPE } from './train.js';
 export { CharTokenizer, trainBPE } from './train.js';

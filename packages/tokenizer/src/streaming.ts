@@ -100,6 +100,7 @@ export class Utf8StreamDecoder {
 
 /** Anything that can give the raw bytes of a token id (an `Encoding`, a byte-level `Tokenizer`). */
 export interface TokenByteSource {
+  /** The raw bytes of token `id`. */
   tokenBytes(id: number): Uint8Array;
 }
 

@@ -225,6 +225,14 @@ export function trainBPE(texts: Iterable<string>, options: TrainBPEOptions): Tra
   return { tokenizer: Tokenizer.fromJSON(json), vocab, merges: mergeStrings, toJSON: () => text };
 }
 
+/** What {@link CharTokenizer.toJSON} writes. */
+export interface CharTokenizerJSON {
+  /** Always `'char'`. */
+  type: 'char';
+  /** The vocabulary, in id order. */
+  chars: string[];
+}
+
 /**
  * A character-level tokenizer (one id per distinct character, as in nanoGPT's Shakespeare
  * example). Characters are code points, ids follow code-point order.
@@ -298,7 +306,7 @@ export class CharTokenizer {
   }
 
   /** `{ "type": "char", "chars": [...] }`. */
-  toJSON(): { type: 'char'; chars: string[] } {
+  toJSON(): CharTokenizerJSON {
     return { type: 'char', chars: [...this.chars] };
   }
 

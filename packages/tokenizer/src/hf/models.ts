@@ -9,14 +9,19 @@ import { utf8Bytes } from '../utf8.js';
 
 /** A token of one word: id, string, and its span in the word's characters `[start, end)`. */
 export interface ModelToken {
+  /** Token id. */
   id: number;
+  /** Token string. */
   value: string;
+  /** First character (code point index in the word). */
   start: number;
+  /** One past the last character. */
   end: number;
 }
 
 /** A tokenizer.json model. */
 export interface Model {
+  /** The tokenizer.json model type. */
   readonly type: 'BPE' | 'WordPiece' | 'WordLevel';
   /** Token string -> id. */
   readonly vocab: Map<string, number>;
@@ -53,17 +58,25 @@ const optString = (v: unknown, name: string, where: string): string | null => {
 
 /** Options of a BPE model (tokenizer.json field names in camelCase). */
 export interface BPEOptions {
+  /** Token for characters outside the vocabulary (null: drop them). */
   unkToken?: string | null;
+  /** Prefix of non-initial symbols (e.g. `'##'`). */
   continuingSubwordPrefix?: string | null;
+  /** Suffix of the last symbol of a word (e.g. `'</w>'`). */
   endOfWordSuffix?: string | null;
+  /** Merge consecutive unknown tokens into one. */
   fuseUnk?: boolean;
+  /** Spell unknown characters as `<0xXX>` byte tokens (Llama 2 / SentencePiece BPE). */
   byteFallback?: boolean;
+  /** Emit a word that is itself in the vocabulary without merging (Llama 3). */
   ignoreMerges?: boolean;
 }
 
 /** Byte-pair encoding with a merge list, as Hugging Face tokenizers runs it. */
 export class BPEModel implements Model {
+  /** `'BPE'`. */
   readonly type = 'BPE' as const;
+  /** The merge list, in priority order. */
   readonly merges: Array<[string, string]>;
   private readonly mergeRank = new Map<number, number>();
   private readonly mergeResult = new Map<number, number>();
@@ -289,11 +302,16 @@ export class BPEModel implements Model {
 
 /** BERT's WordPiece: greedy longest-match-first with a continuation prefix (`##`). */
 export class WordPieceModel implements Model {
+  /** `'WordPiece'`. */
   readonly type = 'WordPiece' as const;
   constructor(
+    /** Token string -> id. */
     readonly vocab: Map<string, number>,
+    /** The unknown token. */
     readonly unkToken = '[UNK]',
+    /** Prefix of word-continuing pieces. */
     readonly prefix = '##',
+    /** Longer words become the unknown token. */
     readonly maxInputCharsPerWord = 100,
     where = 'WordPiece',
   ) {
@@ -358,12 +376,16 @@ export class WordPieceModel implements Model {
 
 /** One id per whole word, or the unknown token. */
 export class WordLevelModel implements Model {
+  /** `'WordLevel'`. */
   readonly type = 'WordLevel' as const;
   constructor(
+    /** Token string -> id. */
     readonly vocab: Map<string, number>,
+    /** The unknown token (null: unknown words throw). */
     readonly unkToken: string | null,
   ) {}
 
+  /** Reads `{ "type": "WordLevel", "vocab": {...}, "unk_token": ... }`. */
   static fromJSON(j: Record<string, unknown>, where = 'model (WordLevel)'): WordLevelModel {
     return new WordLevelModel(readVocab(j.vocab, where), optString(j.unk_token, 'unk_token', where));
   }

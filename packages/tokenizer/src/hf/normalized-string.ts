@@ -7,6 +7,10 @@
 /** Where a split's matches go (Hugging Face's `SplitDelimiterBehavior`). */
 export type SplitBehavior = 'Removed' | 'Isolated' | 'MergedWithPrevious' | 'MergedWithNext' | 'Contiguous';
 
+/**
+ * Text under normalisation with, for every character, the span of the original input it came
+ * from (what normalizers and pre-tokenizers pass along).
+ */
 export class NormalizedString {
   constructor(
     /** The characters (one code point each, as strings). */

@@ -17,7 +17,9 @@ import { translateRegex } from './regex.js';
 
 /** An entry of tokenizer.json's `added_tokens`. */
 export interface AddedToken {
+  /** The token's id. */
   id: number;
+  /** The token's text. */
   content: string;
   /** Only match as a whole word. */
   singleWord?: boolean;
@@ -51,8 +53,11 @@ export interface PaddingOptions {
   padToMultipleOf?: number;
   /** Default `'right'`. */
   direction?: 'left' | 'right';
+  /** Id of the padding token (default 0). */
   padId?: number;
+  /** Segment id of padding (default 0). */
   padTypeId?: number;
+  /** String of the padding token (default `'[PAD]'`). */
   padToken?: string;
 }
 
@@ -162,11 +167,23 @@ export class Tokenizer {
   private readonly byteLevelFast: { scan: PieceScanner | null; regex: RegExp | null } | null;
   private padding: PaddingOptions | null = null;
 
+  /**
+   * @param model Word -> tokens.
+   * @param normalizer Text clean-up (null: none).
+   * @param preTokenizer Splitting into words (null: the whole text is one word).
+   * @param postProcessor Special tokens around the inputs (null: none).
+   * @param decoder Tokens -> text (null: tokens joined with spaces).
+   */
   constructor(
+    /** The model. */
     readonly model: Model,
+    /** The normalizer, if any. */
     readonly normalizer: Normalizer | null,
+    /** The pre-tokenizer, if any. */
     readonly preTokenizer: PreTokenizer | null,
+    /** The post-processor, if any. */
     readonly postProcessor: PostProcessor | null,
+    /** The decoder, if any. */
     readonly decoder: Decoder | null,
     addedTokens: AddedToken[] = [],
     private readonly json: Record<string, unknown> = {},
