@@ -264,8 +264,8 @@ export class Encoding {
     if (
       this.specialNames.length === 0 ||
       (options?.allowedSpecial === undefined &&
-        options?.disallowedSpecial !== undefined &&
-        [...options.disallowedSpecial].length === 0)
+        Array.isArray(options?.disallowedSpecial) &&
+        options.disallowedSpecial.length === 0)
     ) {
       this.ordinary(text, 0, text.length, out, limit);
       return out;

@@ -135,3 +135,32 @@ describe('validation and helpers', () => {
     expect((await getEncoding('p50k_base')).nVocab).toBe(50281);
   });
 });
+
+describe('custom encodings', () => {
+  it('builds an encoding from .tiktoken text that matches the standard one', async () => {
+    const { Encoding, formatTiktokenFile, R50K_PATTERN } = await import('@attnkit/tokenizer');
+    const std = await getEncoding('r50k_base');
+    const text = formatTiktokenFile(std.ranks);
+    expect(text.split('\n')[0]).toBe('IQ== 0'); // rank 0 is "!"
+    const custom = new Encoding({
+      name: 'mine',
+      pattern: R50K_PATTERN,
+      ranks: text,
+      specialTokens: { '<|endoftext|>': 50256 },
+    });
+    expect(custom.encode(corpus)).toEqual(std.encode(corpus));
+    // A pattern without a hand-written scanner runs through the regex engine.
+    const words = new Encoding({ name: 'words', pattern: '\\S+|\\s+', ranks: std.ranks });
+    expect(words.encode('hello  world')).toEqual([
+      ...std.encode('hello'),
+      ...std.encode('  '),
+      ...std.encode('world'),
+    ]);
+    expect(() => new Encoding({ name: 'bad', pattern: R50K_PATTERN, ranks: 'IQ=! 0\n' })).toThrow(
+      /parseTiktokenFile: invalid base64 character/,
+    );
+    expect(
+      () => new Encoding({ name: 'bad', pattern: R50K_PATTERN, ranks: text, specialTokens: { '<|x|>': 5 } }),
+    ).toThrow(/id 5, which an ordinary token already uses/);
+  });
+});
