@@ -239,8 +239,8 @@ export interface CharTokenizerJSON {
  * @example
  * ```ts
  * const tok = CharTokenizer.fromText('hello world');
- * tok.encode('hold'); // [3, 5, 4, 2]
- * tok.decode([3, 5, 4, 2]); // 'hold'
+ * tok.encode('hold'); // [3, 5, 4, 1]
+ * tok.decode([3, 5, 4, 1]); // 'hold'
  * ```
  */
 export class CharTokenizer {
