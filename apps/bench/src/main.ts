@@ -9,8 +9,13 @@
 // Suites are registered explicitly below: a suite is a module of this app exporting one async
 // function that prints its own tables (see ./cli/table.ts and ./cli/measure.ts for helpers).
 import { cpus, totalmem } from 'node:os';
+import { benchAttention } from './attention.js';
 import { parseArgs } from './cli/args.js';
+import { benchDiffusion } from './diffusion.js';
+import { benchGpujs } from './gpujs.js';
 import { benchMatmul } from './matmul.js';
+import { benchSampling } from './sampling.js';
+import { benchTokenizer } from './tokenizer.js';
 
 /** A named benchmark suite. */
 interface Suite {
@@ -21,9 +26,34 @@ interface Suite {
 
 const suites: Suite[] = [
   {
+    name: 'tokenizer',
+    description: 'encode/decode MB/s for r50k, cl100k, o200k vs gpt-tokenizer and js-tiktoken (ids checked)',
+    run: benchTokenizer,
+  },
+  {
     name: 'matmul',
     description: 'float32 n×n matmul GFLOP/s, n = 256/512/1024: backend-cpu vs tfjs-backend-cpu',
     run: benchMatmul,
+  },
+  {
+    name: 'gpujs',
+    description: 'float32 matmul GFLOP/s on the gpu.js backend beside backend-cpu',
+    run: benchGpujs,
+  },
+  {
+    name: 'attention',
+    description: 'attention time and peak memory vs sequence length: plain vs flash-style',
+    run: benchAttention,
+  },
+  {
+    name: 'sampling',
+    description: 'per-token cost of the sampling stack at vocab 50,257 and 200,000 vs a full-sort baseline',
+    run: benchSampling,
+  },
+  {
+    name: 'diffusion',
+    description: 'one U-Net evaluation and a 50-step DDIM run at 32×32 on every registered backend',
+    run: benchDiffusion,
   },
 ];
 
