@@ -127,7 +127,7 @@ await stage(async function attention() {
     const row = ids[p] % vocab;
     for (let i = 0; i < d; i++) {
       const angle = p / 10000 ** ((2 * Math.floor(i / 2)) / d);
-      x[p * d + i] = tableValues[row * d + i] + (i % 2 === 0 ? Math.sin(angle) : Math.cos(angle));
+      x[p * d + i] = 0.3 * tableValues[row * d + i] + (i % 2 === 0 ? Math.sin(angle) : Math.cos(angle));
     }
   }
   const q = tc.tensor(Array.from(x), [1, 1, L, d]);
@@ -151,10 +151,44 @@ await stage(async function attention() {
 
 // 4. transformer blocks -> generation ----------------------------------------------------------------
 await stage(async function generation() {
-  heading(4, 'Transformer blocks -> generation', '@attnkit/transformer + @attnkit/sampling');
-  const tr = await load('@attnkit/transformer', ['loadPretrained']);
-  if (!tr) return false;
-  console.log(`  @attnkit/transformer exports: ${Object.keys(tr).sort().join(', ')}`);
+  heading(
+    4,
+    'Transformer blocks -> generation: a GPT-2-shaped model, token by token',
+    '@attnkit/transformer + @attnkit/sampling',
+  );
+  if (!tc) {
+    console.log('  (skipped: needs the tensors of stage 2)');
+    return false;
+  }
+  const tr = await load('@attnkit/transformer', ['GPT2LMHeadModel']);
+  const sm = await load('@attnkit/sampling', ['generate']);
+  const tk = await load('@attnkit/tokenizer', ['getEncoding']);
+  if (!tr || !sm || !tk) return false;
+  // r50k_base is GPT-2's own vocabulary. The weights are random (seeded), so the words are noise:
+  // what this shows is the machinery (embeddings, blocks, KV cache, logits, sampling) end to end.
+  const enc = await tk.getEncoding('r50k_base');
+  if (tc.manualSeed) tc.manualSeed(0);
+  const config = { vocabSize: 50257, nPositions: 64, nEmbd: 32, nLayer: 2, nHead: 4 };
+  const model = new tr.GPT2LMHeadModel(config);
+  const prompt = enc.encode(sentence);
+  const t0 = performance.now();
+  const out = await sm.generate(model, [prompt], {
+    maxNewTokens: 8,
+    doSample: true,
+    topK: 50,
+    temperature: 0.8,
+    seed: 0,
+  });
+  const ms = performance.now() - t0;
+  const generated = out.sequences[0].slice(prompt.length);
+  console.log(
+    `  untrained GPT-2 shape: ${config.nLayer} blocks, width ${config.nEmbd}, ${config.nHead} heads, vocab ${config.vocabSize}`,
+  );
+  console.log(`  prompt ids ${show(prompt)}`);
+  console.log(
+    `  sampled ${generated.length} tokens (topK 50, temperature 0.8, seed 0) in ${ms.toFixed(0)} ms: ${show(generated)}`,
+  );
+  console.log(`  as text: ${show(enc.decode(generated))}`);
 });
 
 // 5. noise -> denoising ------------------------------------------------------------------------------
