@@ -1,4 +1,10 @@
-export { BasicTransformerBlock, type BasicTransformerBlockOptions, FeedForward, GEGLU } from './attention.js';
+export {
+  BasicTransformerBlock,
+  type BasicTransformerBlockOptions,
+  FeedForward,
+  type FeedForwardActivation,
+  GEGLU,
+} from './attention.js';
 export { Attention, type AttentionOptions } from './attention-processor.js';
 export { AUTOENCODER_KL_DEFAULTS, AutoencoderKL, type AutoencoderKLConfig } from './autoencoder-kl.js';
 export {
@@ -14,15 +20,22 @@ export { UNET_2D_DEFAULTS, type UNet2DConfig, UNet2DModel } from './unet-2d.js';
 export {
   AttnDownBlock2D,
   AttnUpBlock2D,
+  type BlockOptions,
   CrossAttnDownBlock2D,
   CrossAttnUpBlock2D,
   DownBlock2D,
+  DownBlockBase,
+  type DownBlockOptions,
+  type DownBlockOutput,
   DownEncoderBlock2D,
   getDownBlock,
   getUpBlock,
+  type MidBlockOptions,
   UNetMidBlock2D,
   UNetMidBlock2DCrossAttn,
   UpBlock2D,
+  UpBlockBase,
+  type UpBlockOptions,
   UpDecoderBlock2D,
 } from './unet-2d-blocks.js';
 export {
@@ -30,4 +43,4 @@ export {
   type UNet2DConditionConfig,
   UNet2DConditionModel,
 } from './unet-2d-condition.js';
-export { Decoder, DiagonalGaussianDistribution, Encoder } from './vae.js';
+export { Decoder, DiagonalGaussianDistribution, Encoder, type VaeCoderOptions } from './vae.js';

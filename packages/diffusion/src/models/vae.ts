@@ -152,7 +152,7 @@ export class DiagonalGaussianDistribution {
   readonly logvar: Tensor;
   readonly std: Tensor;
 
-  /** `parameters` [B, 2·C, h, w]: mean then log-variance along dim 1. */
+  /** `parameters` (shape [B, 2·C, h, w]) holds the mean, then the log-variance, along dim 1. */
   constructor(parameters: Tensor) {
     const [mean, logvar] = chunk(parameters, 2, 1);
     this.mean = mean;
