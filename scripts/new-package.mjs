@@ -1,6 +1,6 @@
 // Scaffolds packages/<name> with the files every attnkit package carries.
 // Usage: node scripts/new-package.mjs <name> "<description>" [dep ...]
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [name, description, ...deps] = process.argv.slice(2);
