@@ -90,7 +90,7 @@ export async function forwardLast(
   try {
     const out = await model.forward({ inputIds, attentionMask, positionIds, pastKeyValues: past });
     const logits = out.logits;
-    if (!logits || logits.rank !== 3 || logits.shape[0] !== b) {
+    if (logits?.rank !== 3 || logits.shape[0] !== b) {
       throw new Error(
         `generate: model.forward must return logits [batch, seq, vocab]; got ${logits ? `[${logits.shape.join(',')}]` : String(logits)}`,
       );
