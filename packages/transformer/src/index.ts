@@ -39,6 +39,13 @@ export {
   type FeedForwardOptions,
   SwiGLU,
 } from './blocks/feed-forward.js';
+export {
+  loadBalancingLoss,
+  MixtureOfExperts,
+  type MixtureOfExpertsOptions,
+  type MixtureOfExpertsOutput,
+  MoEExpert,
+} from './blocks/moe.js';
 export { PreLNBlock } from './blocks/pre-ln-block.js';
 export {
   checkpointFiles,
@@ -95,6 +102,7 @@ export {
   vitConfig,
   vitConfigFromJson,
 } from './models/vit.js';
+export { CharTokenizer, loadTinyGPT, TINY_GPT_URL } from './tiny-gpt.js';
 export {
   type BatchSource,
   exampleBatches,
