@@ -36,7 +36,9 @@ export function collapse(
       });
     } else {
       outShape.push(shape[d]);
-      strides.forEach((s, k) => outStrides[k].push(s[d]));
+      strides.forEach((s, k) => {
+        outStrides[k].push(s[d]);
+      });
     }
   }
   return { shape: outShape, strides: outStrides };
@@ -89,7 +91,8 @@ export function loader(fname: string, buf: string, dtype: DType): string {
 /** WGSL expression converting `expr` from scalar type `from` to `to`, with torch's cast rules. */
 export function convert(expr: string, from: ScalarType, to: ScalarType): string {
   if (from === to) return expr;
-  if (to === 'u32') return `select(0u, 1u, ${expr} != ${from === 'f32' ? '0.0' : from === 'i32' ? '0i' : '0u'})`;
+  if (to === 'u32')
+    return `select(0u, 1u, ${expr} != ${from === 'f32' ? '0.0' : from === 'i32' ? '0i' : '0u'})`;
   if (to === 'f32') return `f32(${expr})`;
   // to i32
   if (from === 'f32') return `f2i(${expr})`;

@@ -21,7 +21,6 @@ export class BufferPool {
   private pooledBytes = 0;
 
   constructor(
-    private readonly device: GPUDevice,
     /** Pooled bytes above which released buffers are destroyed instead of kept. */
     private readonly maxPooledBytes: number,
   ) {}

@@ -22,7 +22,16 @@ import { binaryExpr, MATH_FNS, unaryExpr } from './kernels/ops.js';
 import { reduceKernel } from './kernels/reduce.js';
 import { cumulativeKernel } from './kernels/scan.js';
 import { sortKernel } from './kernels/sort.js';
-import { computeType, gpuBytesPerElement, MAIN_1D, META_DECL, Meta, PRELUDE, scalarBits, sizeOf } from './layout.js';
+import {
+  computeType,
+  gpuBytesPerElement,
+  MAIN_1D,
+  META_DECL,
+  Meta,
+  PRELUDE,
+  scalarBits,
+  sizeOf,
+} from './layout.js';
 import { BufferPool } from './pool.js';
 
 /** Options of {@link WebGPUBackend}. */
@@ -92,9 +101,13 @@ export class WebGPUBackend implements Backend {
     this.adapterName = acquired.adapterName;
     this.hasShaderF16 = this.device.features.has('shader-f16');
     this.maxOps = options.maxOpsPerSubmit ?? 64;
-    this.pool = new BufferPool(this.device, options.maxPoolBytes ?? 256 * 1024 * 1024);
+    this.pool = new BufferPool(options.maxPoolBytes ?? 256 * 1024 * 1024);
     this.metaAlign = Math.max(256, this.device.limits.minStorageBufferOffsetAlignment);
-    this.metaArena = this.device.createBuffer({ size: META_ARENA_BYTES, usage: 0x80 | 0x8, label: 'attnkit-meta' });
+    this.metaArena = this.device.createBuffer({
+      size: META_ARENA_BYTES,
+      usage: 0x80 | 0x8,
+      label: 'attnkit-meta',
+    });
     this.device.lost.then((info) => {
       if (this.disposed) return;
       this.lost = new Error(
@@ -191,12 +204,17 @@ export class WebGPUBackend implements Backend {
       this.begin();
       const code = PRELUDE + spec.code();
       const module = this.device.createShaderModule({ code, label: spec.label });
-      pipe = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: spec.label });
+      pipe = this.device.createComputePipeline({
+        layout: 'auto',
+        compute: { module, entryPoint: 'main' },
+        label: spec.label,
+      });
       this.pipelines.set(spec.key, pipe);
     }
     const words = spec.meta.words.length ? spec.meta.words : [0];
     const bytes = words.length * 4;
-    if (bytes > META_ARENA_BYTES) throw new Error(`backend-webgpu: ${spec.label}: kernel parameters too large`);
+    if (bytes > META_ARENA_BYTES)
+      throw new Error(`backend-webgpu: ${spec.label}: kernel parameters too large`);
     if (this.metaUsed + bytes > META_ARENA_BYTES) this.flush();
     const pass = this.computePass();
     const offset = this.metaUsed;
@@ -347,7 +365,14 @@ ${MAIN_1D} {
     this.check('copy');
     return elementwise(
       this.ctx,
-      { label: 'copy', op: 'copy', shape: x.shape, inputs: [{ x, as: computeType(to) }], expr: (v) => v[0], result: computeType(to) },
+      {
+        label: 'copy',
+        op: 'copy',
+        shape: x.shape,
+        inputs: [{ x, as: computeType(to) }],
+        expr: (v) => v[0],
+        result: computeType(to),
+      },
       to,
     ) as GpuStorage;
   }
@@ -358,12 +383,25 @@ ${MAIN_1D} {
     let temp: GpuStorage | null = null;
     if (typeof src !== 'number' && src.storage === dst.storage) {
       temp = this.copy(src, src.dtype) as GpuStorage;
-      source = { storage: temp, dtype: src.dtype, shape: src.shape, strides: contiguous(src.shape), offset: 0 };
+      source = {
+        storage: temp,
+        dtype: src.dtype,
+        shape: src.shape,
+        strides: contiguous(src.shape),
+        offset: 0,
+      };
     }
     const t = computeType(dst.dtype);
     elementwise(
       this.ctx,
-      { label: 'write', op: 'write', shape: dst.shape, inputs: [{ x: source, as: t }], expr: (v) => v[0], result: t },
+      {
+        label: 'write',
+        op: 'write',
+        shape: dst.shape,
+        inputs: [{ x: source, as: t }],
+        expr: (v) => v[0],
+        result: t,
+      },
       dst.dtype,
       dst,
     );
@@ -375,12 +413,27 @@ ${MAIN_1D} {
     const u = unaryExpr(op, computeType(x.dtype));
     return elementwise(
       this.ctx,
-      { label: op, op: `u-${op}`, shape: x.shape, inputs: [{ x, as: u.as }], expr: (v) => u.expr(v[0]), result: u.result, fns: MATH_FNS },
+      {
+        label: op,
+        op: `u-${op}`,
+        shape: x.shape,
+        inputs: [{ x, as: u.as }],
+        expr: (v) => u.expr(v[0]),
+        result: u.result,
+        fns: MATH_FNS,
+      },
       outDtype,
     ) as GpuStorage;
   }
 
-  binary(op: BinaryOp, a: Operand, b: Operand, outShape: readonly number[], computeDtype: DType, outDtype: DType): Storage {
+  binary(
+    op: BinaryOp,
+    a: Operand,
+    b: Operand,
+    outShape: readonly number[],
+    computeDtype: DType,
+    outDtype: DType,
+  ): Storage {
     this.check(op);
     const t = computeType(computeDtype);
     const e = binaryExpr(op, t);
@@ -492,7 +545,10 @@ ${MAIN_1D} {
   /** Casts a fresh contiguous storage to `to`, freeing it (returns it unchanged when `from === to`). */
   private castOwned(s: GpuStorage, from: DType, to: DType, shape: readonly number[]): GpuStorage {
     if (from === to) return s;
-    const out = this.copy({ storage: s, dtype: from, shape, strides: contiguous(shape), offset: 0 }, to) as GpuStorage;
+    const out = this.copy(
+      { storage: s, dtype: from, shape, strides: contiguous(shape), offset: 0 },
+      to,
+    ) as GpuStorage;
     this.free(s);
     return out;
   }

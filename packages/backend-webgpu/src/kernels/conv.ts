@@ -1,6 +1,17 @@
 import type { Conv2dParams, View } from '@attnkit/tensor-core';
 import { type GpuStorage, grid1d, type KernelContext } from '../context.js';
-import { computeType, convert, declare, LINEAR_ID, loader, MAIN_1D, META_DECL, Meta, mi, mu } from '../layout.js';
+import {
+  computeType,
+  convert,
+  declare,
+  LINEAR_ID,
+  loader,
+  MAIN_1D,
+  META_DECL,
+  Meta,
+  mi,
+  mu,
+} from '../layout.js';
 
 /**
  * Direct 2-D convolution (torch semantics: stride, padding, dilation, groups), one invocation per

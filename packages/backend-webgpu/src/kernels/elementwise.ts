@@ -117,7 +117,11 @@ export function elementwise(
   ${reads.map((r, k) => `let v${k} = ${r};`).join('\n  ')}
   return ${spec.expr(reads.map((_, k) => `v${k}`))};
 }`;
-    const outOffset = !into ? 'i32(i)' : outContig ? `${mi(outOffsetAt)} + i32(i)` : dot(rank, 'c', outOffsetAt, outStridesAt);
+    const outOffset = !into
+      ? 'i32(i)'
+      : outContig
+        ? `${mi(outOffsetAt)} + i32(i)`
+        : dot(rank, 'c', outOffsetAt, outStridesAt);
     let main: string;
     let outDecl: string;
     if (packed && !into) {

@@ -17,7 +17,11 @@ import {
 } from '../layout.js';
 
 /** Meta layout shared by gather and scatterAdd: n, limit, shape[R], then per operand offset + strides[R]. */
-function indexMeta(shape: readonly number[], limit: number, operands: { offset: number; strides: readonly number[] }[]) {
+function indexMeta(
+  shape: readonly number[],
+  limit: number,
+  operands: { offset: number; strides: readonly number[] }[],
+) {
   const meta = new Meta();
   meta.u(sizeOf(shape));
   meta.i(limit);
@@ -33,12 +37,19 @@ function indexMeta(shape: readonly number[], limit: number, operands: { offset: 
 /** WGSL `off + Σ c_d·stride_d`, with dim `skip` replaced by `j·stride_skip`. */
 function offsetExpr(rank: number, at: number, skip: number, j: string): string {
   const terms = [mi(at)];
-  for (let d = 0; d < rank; d++) terms.push(d === skip ? `${j} * ${mi(at + 1 + d)}` : `c${d} * ${mi(at + 1 + d)}`);
+  for (let d = 0; d < rank; d++)
+    terms.push(d === skip ? `${j} * ${mi(at + 1 + d)}` : `c${d} * ${mi(at + 1 + d)}`);
   return terms.join(' + ');
 }
 
 /** torch.gather along `dim`: one invocation per index element. Negative indices count from the end. */
-export function gatherKernel(ctx: KernelContext, x: View, dim: number, index: View, outDtype: DType): GpuStorage {
+export function gatherKernel(
+  ctx: KernelContext,
+  x: View,
+  dim: number,
+  index: View,
+  outDtype: DType,
+): GpuStorage {
   const n = sizeOf(index.shape);
   const out = ctx.alloc(outDtype, n);
   if (n === 0) return out;

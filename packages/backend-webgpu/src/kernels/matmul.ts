@@ -1,6 +1,18 @@
 import type { View } from '@attnkit/tensor-core';
 import type { GpuStorage, KernelContext } from '../context.js';
-import { collapse, computeType, convert, declare, decompose, loader, META_DECL, Meta, mi, mu, sizeOf } from '../layout.js';
+import {
+  collapse,
+  computeType,
+  convert,
+  declare,
+  decompose,
+  loader,
+  META_DECL,
+  Meta,
+  mi,
+  mu,
+  sizeOf,
+} from '../layout.js';
 
 /** Output tile rows/cols per workgroup, reduction slice, and outputs per invocation per dim. */
 const BM = 64;
@@ -41,8 +53,12 @@ export function matmulKernel(
   const code = () => {
     const la = convert('lda(o)', computeType(a.dtype), 'f32');
     const lb = convert('ldb(o)', computeType(b.dtype), 'f32');
-    const aIdx = aColMajor ? `let r = e % ${BM}u; let kk = e / ${BM}u;` : `let kk = e % ${BK}u; let r = e / ${BK}u;`;
-    const bIdx = bColMajor ? `let kk = e % ${BK}u; let cc = e / ${BK}u;` : `let cc = e % ${BN}u; let kk = e / ${BN}u;`;
+    const aIdx = aColMajor
+      ? `let r = e % ${BM}u; let kk = e / ${BM}u;`
+      : `let kk = e % ${BK}u; let r = e / ${BK}u;`;
+    const bIdx = bColMajor
+      ? `let kk = e % ${BK}u; let cc = e / ${BK}u;`
+      : `let cc = e % ${BN}u; let kk = e / ${BN}u;`;
     return `${META_DECL}
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 ${declare(2, 'A', a.dtype, 'read')}

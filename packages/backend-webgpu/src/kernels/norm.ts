@@ -1,6 +1,18 @@
 import type { View } from '@attnkit/tensor-core';
 import { type GpuStorage, gridItems, type KernelContext } from '../context.js';
-import { collapse, computeType, convert, declare, decompose, dot, loader, META_DECL, Meta, mi, sizeOf } from '../layout.js';
+import {
+  collapse,
+  computeType,
+  convert,
+  declare,
+  decompose,
+  dot,
+  loader,
+  META_DECL,
+  Meta,
+  mi,
+  sizeOf,
+} from '../layout.js';
 
 /** Workgroup size for rows of `n` elements. */
 function wgFor(n: number): number {

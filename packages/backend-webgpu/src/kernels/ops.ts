@@ -111,9 +111,16 @@ fn fmin_(a: f32, b: f32) -> f32 { return select(b, a, a < b || is_nan(a)); }
 `;
 
 /** WGSL expression of a unary op on `x` of scalar type `t`, and its result type. */
-export function unaryExpr(op: UnaryOp, t: ScalarType): { as: ScalarType; expr: (x: string) => string; result: ScalarType } {
+export function unaryExpr(
+  op: UnaryOp,
+  t: ScalarType,
+): { as: ScalarType; expr: (x: string) => string; result: ScalarType } {
   if (t === 'i32' && (op === 'neg' || op === 'abs' || op === 'sign')) {
-    const e = { neg: (x: string) => `-${x}`, abs: (x: string) => `abs(${x})`, sign: (x: string) => `sign(${x})` }[op];
+    const e = {
+      neg: (x: string) => `-${x}`,
+      abs: (x: string) => `abs(${x})`,
+      sign: (x: string) => `sign(${x})`,
+    }[op];
     return { as: 'i32', expr: e, result: 'i32' };
   }
   if (op === 'not') return { as: 'u32', expr: (x) => `select(1u, 0u, ${x} != 0u)`, result: 'u32' };
@@ -135,7 +142,8 @@ export function unaryExpr(op: UnaryOp, t: ScalarType): { as: ScalarType; expr: (
     sigmoid: (x) => `sigmoid_(${x})`,
     relu: (x) => `select(${x}, 0.0, ${x} < 0.0)`,
     gelu: (x) => `(0.5 * ${x} * erfc_(-${x} * 0.7071067811865476))`,
-    gelu_tanh: (x) => `(0.5 * ${x} * (1.0 + tanh_(0.7978845608028654 * (${x} + 0.044715 * ${x} * ${x} * ${x}))))`,
+    gelu_tanh: (x) =>
+      `(0.5 * ${x} * (1.0 + tanh_(0.7978845608028654 * (${x} + 0.044715 * ${x} * ${x} * ${x}))))`,
     silu: (x) => `(${x} * sigmoid_(${x}))`,
     softplus: (x) => `softplus_(${x})`,
     erf: (x) => `erf_(${x})`,
@@ -147,15 +155,27 @@ export function unaryExpr(op: UnaryOp, t: ScalarType): { as: ScalarType; expr: (
   return { as: 'f32', expr: f[op], result: 'f32' };
 }
 
-const COMPARE: Partial<Record<BinaryOp, string>> = { eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=' };
+const COMPARE: Partial<Record<BinaryOp, string>> = {
+  eq: '==',
+  ne: '!=',
+  lt: '<',
+  le: '<=',
+  gt: '>',
+  ge: '>=',
+};
 
 /** WGSL expression of a binary op computed in scalar type `t`, and its result type. */
-export function binaryExpr(op: BinaryOp, t: ScalarType): { expr: (a: string, b: string) => string; result: ScalarType } {
+export function binaryExpr(
+  op: BinaryOp,
+  t: ScalarType,
+): { expr: (a: string, b: string) => string; result: ScalarType } {
   const cmp = COMPARE[op];
   if (cmp) return { expr: (a, b) => `select(0u, 1u, ${a} ${cmp} ${b})`, result: 'u32' };
   const zero = t === 'f32' ? '0.0' : t === 'i32' ? '0i' : '0u';
-  if (op === 'and') return { expr: (a, b) => `select(0u, 1u, ${a} != ${zero} && ${b} != ${zero})`, result: 'u32' };
-  if (op === 'or') return { expr: (a, b) => `select(0u, 1u, ${a} != ${zero} || ${b} != ${zero})`, result: 'u32' };
+  if (op === 'and')
+    return { expr: (a, b) => `select(0u, 1u, ${a} != ${zero} && ${b} != ${zero})`, result: 'u32' };
+  if (op === 'or')
+    return { expr: (a, b) => `select(0u, 1u, ${a} != ${zero} || ${b} != ${zero})`, result: 'u32' };
   if (t === 'f32') {
     const f: Record<string, (a: string, b: string) => string> = {
       add: (a, b) => `(${a} + ${b})`,

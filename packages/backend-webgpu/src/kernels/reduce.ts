@@ -86,8 +86,7 @@ export function reduceKernel(
   const RR = r.shape.length;
   const perThread = count <= 32 || nOut >= 4096 * 4;
   const key = `reduce:${op}:${x.dtype}>${outDtype}:${RK}:${RR}:${perThread}`;
-  const load = (j: string) =>
-    `${convert(`ld(base + rel(${j}))`, computeType(x.dtype), t)}`;
+  const load = (j: string) => `${convert(`ld(base + rel(${j}))`, computeType(x.dtype), t)}`;
   const combine = (acc: string, v: string) => {
     if (op === 'sum') return `${acc} = ${acc} + ${v};`;
     if (op === 'prod') return `${acc} = ${acc} * ${v};`;

@@ -119,7 +119,14 @@ var<workgroup> si: array<i32, ${P}>;
   let ob = i32(row) * len;
   for (var i = i32(t); i < len; i += ${WG}) { ov[ob + i] = sv[i]; oi[ob + i] = si[i]; }
 }`;
-    ctx.dispatch({ label: 'sort', key, code, buffers: [vals.buffer, idx.buffer, xBuf], meta: m0, groups: gridItems(rows) });
+    ctx.dispatch({
+      label: 'sort',
+      key,
+      code,
+      buffers: [vals.buffer, idx.buffer, xBuf],
+      meta: m0,
+      groups: gridItems(rows),
+    });
     return [vals, idx];
   }
   // Global-memory network: scratch rows of P (value, index) pairs.
