@@ -17,8 +17,10 @@ const entries = {
   bench: join(root, 'apps/bench/src/webgpu.ts'),
   conformance: join(here, 'conformance.ts'),
 };
-const which = process.argv[2] ?? 'bench';
-const entry = entries[which];
+const arg = process.argv[2] ?? 'bench';
+// A path to any other .ts entry also works (bundled as webgpu-<basename>.mjs).
+const which = arg.endsWith('.ts') ? arg.replace(/^.*\//, '').replace(/\.ts$/, '') : arg;
+const entry = entries[arg] ?? (arg.endsWith('.ts') ? arg : undefined);
 if (!entry)
   throw new Error(`bundle.mjs: unknown target '${which}' (expected ${Object.keys(entries).join(' or ')})`);
 

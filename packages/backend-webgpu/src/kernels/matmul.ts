@@ -14,15 +14,17 @@ import {
   sizeOf,
 } from '../layout.js';
 
-/** Output tile rows/cols per workgroup, reduction slice, and outputs per invocation per dim. */
-const BM = 64;
-const BN = 64;
-const BK = 16;
-const TM = 4;
-const TN = 4;
-const TX = BN / TN; // 16 invocations across
-const TY = BM / TM; // 16 invocations down
-const THREADS = TX * TY;
+/** Tile configuration: output tile BM×BN per workgroup, reduction slice BK, TM×TN outputs per invocation. */
+export interface MatmulTiles {
+  BM: number;
+  BN: number;
+  BK: number;
+  TM: number;
+  TN: number;
+}
+
+/** The tiling used for every matmul (see {@link matmulKernel}). */
+export const matmulTiles: MatmulTiles = { BM: 64, BN: 64, BK: 16, TM: 8, TN: 8 };
 
 /**
  * Batched GEMM: each workgroup computes a 64×64 output tile; slices of A (64×16) and B (16×64) are
@@ -49,7 +51,12 @@ export function matmulKernel(
   const [sbk, sbn] = [b.strides[rank], b.strides[rank + 1]];
   const aColMajor = sam === 1 && sak !== 1;
   const bColMajor = sbk === 1 && sbn !== 1;
-  const key = `matmul:${a.dtype}:${b.dtype}:${RB}:${aColMajor}:${bColMajor}`;
+  const { BM, BN, BK, TM, TN } = (globalThis as { __attnkitMatmulTiles?: MatmulTiles }).__attnkitMatmulTiles ?? matmulTiles;
+  const TX = BN / TN;
+  const TY = BM / TM;
+  const THREADS = TX * TY;
+  const V = TN / 4;
+  const key = `matmul:${a.dtype}:${b.dtype}:${RB}:${aColMajor}:${bColMajor}:${BM},${BN},${BK},${TM},${TN}`;
   const code = () => {
     const la = convert('lda(o)', computeType(a.dtype), 'f32');
     const lb = convert('ldb(o)', computeType(b.dtype), 'f32');
@@ -79,8 +86,8 @@ var<workgroup> Bs: array<f32, ${BK * BN}>;
   ${Array.from({ length: RB }, (_, d) => `aOff += z${d} * ${mi(10 + RB + d)}; bOff += z${d} * ${mi(10 + 2 * RB + d)};`).join('\n  ')}
   let row0 = wid.y * ${BM}u;
   let col0 = wid.x * ${BN}u;
-  var acc: array<vec4<f32>, ${TM}>;
-  for (var i = 0u; i < ${TM}u; i++) { acc[i] = vec4<f32>(0.0); }
+  var acc: array<vec4<f32>, ${TM * V}>;
+  for (var i = 0u; i < ${TM * V}u; i++) { acc[i] = vec4<f32>(0.0); }
   for (var k0 = 0u; k0 < K; k0 += ${BK}u) {
     for (var l = 0u; l < ${(BM * BK) / THREADS}u; l++) {
       let e = li + l * ${THREADS}u;
@@ -100,8 +107,9 @@ var<workgroup> Bs: array<f32, ${BK * BN}>;
     }
     workgroupBarrier();
     for (var kk = 0u; kk < ${BK}u; kk++) {
-      let bv = vec4<f32>(${Array.from({ length: TN }, (_, j) => `Bs[kk * ${BN}u + lid.x + ${j * TX}u]`).join(', ')});
-      ${Array.from({ length: TM }, (_, i) => `acc[${i}] += As[kk * ${BM}u + lid.y + ${i * TY}u] * bv;`).join('\n      ')}
+      ${Array.from({ length: V }, (_, v) => `let b${v} = vec4<f32>(${Array.from({ length: 4 }, (_, q) => `Bs[kk * ${BN}u + lid.x + ${(4 * v + q) * TX}u]`).join(', ')});`).join('\n      ')}
+      ${Array.from({ length: TM }, (_, i) => `let a${i} = As[kk * ${BM}u + lid.y + ${i * TY}u];`).join('\n      ')}
+      ${Array.from({ length: TM }, (_, i) => Array.from({ length: V }, (_, v) => `acc[${i * V + v}] += a${i} * b${v};`).join(' ')).join('\n      ')}
     }
     workgroupBarrier();
   }
@@ -111,7 +119,7 @@ var<workgroup> Bs: array<f32, ${BK * BN}>;
     if (row < M) {
       for (var j = 0u; j < ${TN}u; j++) {
         let col = col0 + lid.x + j * ${TX}u;
-        if (col < N) { out[obase + row * N + col] = acc[i][j]; }
+        if (col < N) { out[obase + row * N + col] = acc[i * ${V}u + j / 4u][j % 4u]; }
       }
     }
   }
