@@ -102,6 +102,7 @@ export {
   vitConfig,
   vitConfigFromJson,
 } from './models/vit.js';
+export { exportOnnx } from './onnx/export.js';
 export { CharTokenizer, loadTinyGPT, TINY_GPT_URL } from './tiny-gpt.js';
 export {
   type BatchSource,

@@ -227,16 +227,17 @@ export class LlamaModel extends Module {
   embed_tokens: Embedding;
   layers: LlamaDecoderLayer[];
   norm: RMSNorm;
-  private readonly rope: RotaryEmbedding;
+  /** The rotary embedding every layer shares (frequencies with rope_scaling applied). */
+  readonly rotary: RotaryEmbedding;
 
   constructor(readonly config: LlamaConfig) {
     super();
     const headDim = config.headDim ?? config.hiddenSize / config.numAttentionHeads;
-    this.rope = llamaRotary(config, headDim);
+    this.rotary = llamaRotary(config, headDim);
     this.embed_tokens = tokenEmbedding(config.vocabSize, config.hiddenSize, config.initializerRange);
     this.layers = Array.from(
       { length: config.numHiddenLayers },
-      () => new LlamaDecoderLayer(config, this.rope),
+      () => new LlamaDecoderLayer(config, this.rotary),
     );
     this.norm = new RMSNorm(config.hiddenSize, { eps: config.rmsNormEps });
     for (const [, m] of this.namedModules()) {
