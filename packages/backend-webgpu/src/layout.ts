@@ -107,6 +107,31 @@ fn f2i(x: f32) -> i32 { if (is_nan(x) || is_inf(x)) { return 0i; } return i32(tr
 var<private> PINF_BITS: u32 = 0x7f800000u;
 var<private> NINF_BITS: u32 = 0xff800000u;
 var<private> QNAN_BITS: u32 = 0x7fc00000u;
+// float32 -> IEEE binary16 bits, round to nearest even, overflow to inf (pack2x16float leaves
+// out-of-range values undefined, so the encoding is done here).
+fn f16bits(v: f32) -> u32 {
+  let x = bitcast<u32>(v);
+  let sign = (x >> 16u) & 0x8000u;
+  let ex = (x >> 23u) & 0xffu;
+  var mant = x & 0x7fffffu;
+  if (ex == 0xffu) { return sign | 0x7c00u | select(0u, 0x200u, mant != 0u); }
+  let e = i32(ex) - 112;
+  if (e >= 31) { return sign | 0x7c00u; }
+  if (e <= 0) {
+    if (e < -10) { return sign; }
+    mant = mant | 0x800000u;
+    let shift = u32(14 - e);
+    var h = mant >> shift;
+    let rem = mant & ((1u << shift) - 1u);
+    let mid = 1u << (shift - 1u);
+    if (rem > mid || (rem == mid && (h & 1u) != 0u)) { h += 1u; }
+    return sign | h;
+  }
+  var h = (u32(e) << 10u) | (mant >> 13u);
+  let rem = mant & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u) != 0u)) { h += 1u; }
+  return sign | h;
+}
 fn pinf() -> f32 { return bitcast<f32>(PINF_BITS); }
 fn ninf() -> f32 { return bitcast<f32>(NINF_BITS); }
 fn qnan() -> f32 { return bitcast<f32>(QNAN_BITS); }

@@ -352,7 +352,7 @@ export class WebGPUBackend implements Backend {
 ${MAIN_1D} {
   let i = gid.x + gid.y * (nwg.x * 256u);
   if (i >= prm[0u]) { return; }
-  ${packed ? 'let h = pack2x16float(vec2<f32>(bitcast<f32>(prm[1u]), 0.0)) & 0xffffu; out[i] = h | (h << 16u);' : 'out[i] = prm[1u];'}
+  ${packed ? 'let h = f16bits(bitcast<f32>(prm[1u])); out[i] = h | (h << 16u);' : 'out[i] = prm[1u];'}
 }`,
       buffers: [s.buffer],
       meta,

@@ -133,7 +133,7 @@ export function elementwise(
   let a = ${convert('value(2u * w)', spec.result, 'f32')};
   var b = 0.0;
   if (2u * w + 1u < n) { b = ${convert('value(2u * w + 1u)', spec.result, 'f32')}; }
-  out[w] = pack2x16float(vec2<f32>(a, b));
+  out[w] = f16bits(a) | (f16bits(b) << 16u);
 }`;
     } else if (packed) {
       outDecl = '@group(0) @binding(1) var<storage, read_write> out: array<atomic<u32>>;';
@@ -144,7 +144,7 @@ export function elementwise(
   ${needCoords && !outContig ? decompose('i', rank, shapeAt, 'c') : ''}
   let o = u32(${outOffset});
   let sh = (o & 1u) * 16u;
-  let bits = (pack2x16float(vec2<f32>(v, 0.0)) & 0xffffu) << sh;
+  let bits = f16bits(v) << sh;
   atomicAnd(&out[o >> 1u], ~(0xffffu << sh));
   atomicOr(&out[o >> 1u], bits);
 }`;

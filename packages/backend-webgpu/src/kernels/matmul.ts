@@ -51,7 +51,8 @@ export function matmulKernel(
   const [sbk, sbn] = [b.strides[rank], b.strides[rank + 1]];
   const aColMajor = sam === 1 && sak !== 1;
   const bColMajor = sbk === 1 && sbn !== 1;
-  const { BM, BN, BK, TM, TN } = (globalThis as { __attnkitMatmulTiles?: MatmulTiles }).__attnkitMatmulTiles ?? matmulTiles;
+  const { BM, BN, BK, TM, TN } =
+    (globalThis as { __attnkitMatmulTiles?: MatmulTiles }).__attnkitMatmulTiles ?? matmulTiles;
   const TX = BN / TN;
   const TY = BM / TM;
   const THREADS = TX * TY;

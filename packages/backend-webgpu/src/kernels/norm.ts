@@ -16,20 +16,24 @@ import {
 
 /** Workgroup size for rows of `n` elements. */
 function wgFor(n: number): number {
-  return n <= 64 ? 32 : n <= 512 ? 64 : n <= 2048 ? 128 : 256;
+  return n <= 256 ? 32 : 64;
 }
 
-/** WGSL tree reduction of `v` (f32) over the workgroup in `red`; leaves the result in `name`. */
+/**
+ * WGSL workgroup reduction of `v` (f32) into `name`, with two barriers: every invocation stores its
+ * partial, invocation 0 folds them in order and publishes the total in the extra slot `red[wg]`.
+ */
 function tree(wg: number, v: string, name: string, op: 'sum' | 'max'): string {
-  const step = op === 'sum' ? 'red[t] = red[t] + red[t + s];' : 'red[t] = fmax_(red[t], red[t + s]);';
+  const fold = op === 'sum' ? 'acc = acc + red[k];' : 'acc = fmax_(acc, red[k]);';
   return `red[t] = ${v};
   workgroupBarrier();
-  for (var s = ${wg / 2}u; s > 0u; s >>= 1u) {
-    if (t < s) { ${step} }
-    workgroupBarrier();
+  if (t == 0u) {
+    var acc = red[0];
+    for (var k = 1u; k < ${wg}u; k++) { ${fold} }
+    red[${wg}] = acc;
   }
-  let ${name} = red[0];
-  workgroupBarrier();`;
+  workgroupBarrier();
+  let ${name} = red[${wg}];`;
 }
 
 interface RowKernel {
@@ -91,7 +95,7 @@ function rowKernel(ctx: KernelContext, spec: RowKernel): GpuStorage {
 ${decls.join('\n')}
 ${vecFns.join('\n')}
 fn fmax_(a: f32, b: f32) -> f32 { return select(b, a, a > b || is_nan(a)); }
-var<workgroup> red: array<f32, ${wg}>;
+var<workgroup> red: array<f32, ${wg + 1}>;
 var<private> xb: i32;
 fn X(j: u32) -> f32 { return ${convert(`ldx(xb + i32(j) * ${mi(2)})`, computeType(x.dtype), 'f32')}; }
 @compute @workgroup_size(${wg}) fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {

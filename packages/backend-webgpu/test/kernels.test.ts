@@ -1,0 +1,253 @@
+import './setup.js';
+import {
+  createWebGPUBackend,
+  type GpuStorage,
+  initWebGPU,
+  type WebGPUBackend,
+} from '@attnkit/backend-webgpu';
+import {
+  cumsum,
+  fromFloat16Bits,
+  fromValues,
+  layerNorm,
+  matmul,
+  rmsNorm,
+  scatterAdd,
+  setBackend,
+  softmax,
+  sort,
+  type Tensor,
+  toFloat16Bits,
+} from '@attnkit/tensor-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+// Kernel paths the shared conformance cases are too small to reach (global-memory sort, tiles at
+// the edges, atomics under contention, float16 packing), each checked against a float64 reference.
+
+let backend: WebGPUBackend;
+beforeAll(async () => {
+  backend = await initWebGPU();
+  setBackend('webgpu');
+});
+
+/** Deterministic values in [-1, 1) (an LCG; the reference sees the same numbers). */
+function values(n: number, seed: number): number[] {
+  let s = seed >>> 0 || 1;
+  return Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s >>> 8) / 8388608 - 1;
+  });
+}
+const f32 = (v: number) => Math.fround(v);
+
+function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rtol = 1e-4, atol = 1e-5): void {
+  expect(got.length).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    const ok = Math.abs(got[i] - want[i]) <= atol + rtol * Math.abs(want[i]);
+    if (!ok) throw new Error(`element ${i}: got ${got[i]}, expected ${want[i]}`);
+  }
+}
+
+describe('webgpu: matmul tiles', () => {
+  it('batched, broadcast and transposed operands at sizes off the tile grid', async () => {
+    const [B, M, K, N] = [3, 70, 45, 130];
+    const av = values(B * M * K, 1).map(f32);
+    const bv = values(N * K, 2).map(f32);
+    const a = fromValues(av, [B, M, K], 'float32');
+    const bT = fromValues(bv, [N, K], 'float32'); // used as bT.T: a strided [K, N] view
+    const y = matmul(a, bT.T);
+    const want = new Float64Array(B * M * N);
+    for (let b = 0; b < B; b++)
+      for (let i = 0; i < M; i++)
+        for (let j = 0; j < N; j++) {
+          let s = 0;
+          for (let k = 0; k < K; k++) s += av[(b * M + i) * K + k] * bv[j * K + k];
+          want[(b * M + i) * N + j] = s;
+        }
+    expect(y.shape).toEqual([B, M, N]);
+    expectClose(await y.data(), want);
+    for (const t of [a, bT, y]) t.dispose();
+  });
+});
+
+describe('webgpu: sort', () => {
+  for (const descending of [false, true]) {
+    it(`rows longer than workgroup memory holds (global bitonic network), descending=${descending}`, async () => {
+      const len = 5000;
+      const raw = values(2 * len, 7).map((v, i) => (i % 97 === 0 ? Number.NaN : Math.round(v * 50) / 10));
+      const x = fromValues(raw, [2, len], 'float32');
+      const { values: v, indices } = sort(x, -1, descending);
+      const gotV = await v.data();
+      const gotI = await indices.data();
+      for (let r = 0; r < 2; r++) {
+        const row = raw.slice(r * len, (r + 1) * len).map(f32);
+        const order = row.map((_, i) => i);
+        const nanRank = (a: number) => (Number.isNaN(a) ? (descending ? -1 : 1) : 0);
+        order.sort((p, q) => {
+          const c = nanRank(row[p]) - nanRank(row[q]);
+          if (c !== 0) return c;
+          if (!Number.isNaN(row[p]) && row[p] !== row[q])
+            return descending ? row[q] - row[p] : row[p] - row[q];
+          return p - q;
+        });
+        for (let i = 0; i < len; i++) {
+          expect(gotI[r * len + i]).toBe(order[i]);
+          const w = row[order[i]];
+          if (Number.isNaN(w)) expect(Number.isNaN(gotV[r * len + i])).toBe(true);
+          else expect(gotV[r * len + i]).toBe(w);
+        }
+      }
+      for (const t of [x, v, indices]) t.dispose();
+    });
+  }
+});
+
+describe('webgpu: scatterAdd and cumsum', () => {
+  it('float32 scatterAdd with heavy index collisions (atomic compare-and-swap)', async () => {
+    const n = 4096;
+    const src = values(n, 3).map(f32);
+    const idx = Array.from({ length: n }, (_, i) => (i * 7) % 5);
+    const target = fromValues([0, 0, 0, 0, 0], [5], 'float32');
+    const s = fromValues(src, [n], 'float32');
+    const index = fromValues(idx, [n], 'int32');
+    const want = new Float64Array(5);
+    for (let i = 0; i < n; i++) want[idx[i]] += src[i];
+    // dim 0 over a 1-D target: every element of src lands in one of 5 slots.
+    const y = scatterAdd(target.expand([5]).contiguous(), 0, index, s);
+    expectClose(await y.data(), want, 1e-4, 1e-3);
+    for (const t of [target, s, index, y]) t.dispose();
+  });
+
+  it('cumsum along a long middle dim of a strided view', async () => {
+    const [A, L, C] = [3, 1500, 4];
+    const raw = values(A * L * C, 5).map(f32);
+    const x = fromValues(raw, [A, C, L], 'float32').transpose(1, 2); // [A, L, C], strided
+    const y = cumsum(x, 1);
+    const want = new Float64Array(A * L * C);
+    for (let a = 0; a < A; a++)
+      for (let c = 0; c < C; c++) {
+        let s = 0;
+        for (let l = 0; l < L; l++) {
+          s += raw[(a * C + c) * L + l];
+          want[(a * L + l) * C + c] = s;
+        }
+      }
+    expectClose(await y.data(), want, 1e-4, 1e-3);
+    for (const t of [x, y]) t.dispose();
+  });
+});
+
+describe('webgpu: fused rows', () => {
+  it('softmax, layerNorm and rmsNorm over 3000-wide rows', async () => {
+    const [R, D] = [5, 3000];
+    const raw = values(R * D, 11).map((v) => f32(v * 8));
+    const w = values(D, 12).map(f32);
+    const b = values(D, 13).map(f32);
+    const x = fromValues(raw, [R, D], 'float32');
+    const wt = fromValues(w, [D], 'float32');
+    const bt = fromValues(b, [D], 'float32');
+    const sm: number[] = [];
+    const ln: number[] = [];
+    const rms: number[] = [];
+    for (let r = 0; r < R; r++) {
+      const row = raw.slice(r * D, (r + 1) * D);
+      const m = Math.max(...row);
+      const e = row.map((v) => Math.exp(v - m));
+      const z = e.reduce((p, q) => p + q, 0);
+      sm.push(...e.map((v) => v / z));
+      const mean = row.reduce((p, q) => p + q, 0) / D;
+      const variance = row.reduce((p, q) => p + (q - mean) ** 2, 0) / D;
+      ln.push(...row.map((v, i) => ((v - mean) / Math.sqrt(variance + 1e-5)) * w[i] + b[i]));
+      const ms = row.reduce((p, q) => p + q * q, 0) / D;
+      rms.push(...row.map((v, i) => (v / Math.sqrt(ms + 1e-6)) * w[i]));
+    }
+    const ys: Tensor[] = [softmax(x, -1), layerNorm(x, [D], wt, bt, 1e-5), rmsNorm(x, [D], wt, 1e-6)];
+    expectClose(await ys[0].data(), sm, 1e-3, 1e-7);
+    expectClose(await ys[1].data(), ln, 1e-3, 1e-4);
+    expectClose(await ys[2].data(), rms, 1e-3, 1e-4);
+    for (const t of [x, wt, bt, ...ys]) t.dispose();
+  });
+});
+
+describe('webgpu: float16 storage', () => {
+  it('encodes and decodes float16 in the shaders (round to nearest even, odd lengths)', async () => {
+    const raw = [
+      0,
+      -0,
+      1,
+      -2.5,
+      65504,
+      70000,
+      1e-7,
+      6.1e-5,
+      Math.PI,
+      -1 / 3,
+      2049,
+      Number.POSITIVE_INFINITY,
+      0.1,
+    ];
+    const x = fromValues(raw, [raw.length], 'float32');
+    const h = x.cast('float16');
+    const back = h.cast('float32');
+    const got = await back.data();
+    raw.forEach((v, i) => {
+      expect(got[i]).toBe(fromFloat16Bits(toFloat16Bits(v)));
+    });
+    for (const t of [x, h, back]) t.dispose();
+  });
+
+  it('writes into every other element of a float16 storage without touching its neighbours', async () => {
+    const n = 9;
+    const bits = Uint16Array.from({ length: n }, (_, i) => toFloat16Bits(i + 0.5));
+    const dst = backend.upload(bits, 'float16');
+    const src = backend.upload(Float32Array.from([10, 20, 30, 40]), 'float32');
+    backend.write(
+      { storage: dst, dtype: 'float16', shape: [4], strides: [2], offset: 1 },
+      { storage: src, dtype: 'float32', shape: [4], strides: [1], offset: 0 },
+    );
+    const got = (await backend.read(dst, 'float16')) as Uint16Array;
+    const want = Array.from(bits);
+    [10, 20, 30, 40].forEach((v, k) => {
+      want[1 + 2 * k] = toFloat16Bits(v);
+    });
+    expect(Array.from(got)).toEqual(want);
+    backend.free(dst);
+    backend.free(src);
+  });
+});
+
+describe('webgpu: memory and errors', () => {
+  it('reports pooled bytes, and refuses allocations beyond the device limits with a clear error', async () => {
+    const be = await createWebGPUBackend();
+    const s = be.fill([1000], 1.5, 'float32') as GpuStorage;
+    expect(Array.from(await be.read(s, 'float32')).every((v) => v === 1.5)).toBe(true);
+    const before = be.memoryOverhead();
+    be.free(s);
+    await be.sync();
+    expect(be.memoryOverhead()).toBeGreaterThanOrEqual(before + 4000);
+    expect(() => be.fill([2 ** 38], 0, 'float32')).toThrow(/cannot allocate .* bytes/);
+    be.dispose();
+    expect(() => be.fill([4], 0, 'float32')).toThrow(/disposed/);
+  });
+
+  it('turns a lost device into an error naming the loss on the next op', async () => {
+    const be = await createWebGPUBackend();
+    be.device.destroy();
+    await be.device.lost;
+    expect(() => be.fill([4], 0, 'float32')).toThrow(/device was lost/);
+  });
+
+  it('surfaces a GPU validation error at the next read, naming the ops of the batch', async () => {
+    const be = await createWebGPUBackend();
+    const s = be.fill([8], 2, 'float32') as GpuStorage;
+    // Destroying a buffer behind the backend's back makes the next dispatch on it invalid.
+    s.buffer.destroy();
+    const y = be.unary(
+      'exp',
+      { storage: s, dtype: 'float32', shape: [8], strides: [1], offset: 0 },
+      'float32',
+    );
+    await expect(be.read(y, 'float32')).rejects.toThrow(/GPUValidationError.*exp/);
+    be.dispose();
+  });
+});
