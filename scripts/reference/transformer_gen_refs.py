@@ -227,6 +227,22 @@ def rot_half(x):
     return torch.cat((-x2, x1), dim=-1)
 
 
+def scaled_inv_freq(inv, rs):
+    """transformers' rope_scaling: 'linear' divides every frequency; 'llama3' divides the low ones and blends."""
+    if rs is None: return inv
+    if rs["rope_type"] == "linear": return inv / rs["factor"]
+    f, lo, hi, old = rs["factor"], rs["low_freq_factor"], rs["high_freq_factor"], rs["original_max_position_embeddings"]
+    out = inv.clone()
+    for i, fr in enumerate(inv.tolist()):
+        wl = 2 * math.pi / fr
+        if wl < old / hi: continue
+        if wl > old / lo: out[i] = fr / f
+        else:
+            sm = (old / wl - lo) / (hi - lo)
+            out[i] = (1 - sm) * fr / f + sm * fr
+    return out
+
+
 def llama_case(name, cfg, batch, seq, seed=0, dtype="F32", tied=False, prefix="model.", pads=None, head_dim=None):
     torch.manual_seed(seed)
     E, H, KV, L, V = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["num_hidden_layers"], cfg["vocab_size"]
@@ -246,7 +262,7 @@ def llama_case(name, cfg, batch, seq, seed=0, dtype="F32", tied=False, prefix="m
     if head is not None: head = head.to(ST_DTYPE[dtype]).to(torch.float64)
     ids = torch.randint(0, V, (batch, seq))
     am, pos = left_padding(batch, seq, pads or [0] * batch)
-    inv = 1.0 / (theta ** (torch.arange(0, D, 2, dtype=torch.float64) / D))
+    inv = scaled_inv_freq(1.0 / (theta ** (torch.arange(0, D, 2, dtype=torch.float64) / D)), cfg.get("rope_scaling"))
     fr = pos.to(torch.float64)[..., None] * inv  # [B, L, D/2]
     emb = torch.cat((fr, fr), dim=-1); cos, sin = emb.cos()[:, None], emb.sin()[:, None]
     mask = causal_scores_mask(am, seq)
@@ -386,6 +402,9 @@ if __name__ == "__main__":
     llama_case("llama-tied-noprefix", dict(LL, num_key_value_heads=4), batch=1, seq=8, seed=15, tied=True, prefix="")
     llama_case("llama-bf16-padded", dict(LL, num_key_value_heads=1), batch=2, seq=9, seed=16, dtype="BF16", pads=[0, 4])
     llama_case("llama-f16-headdim", dict(LL, head_dim=16), batch=1, seq=6, seed=17, dtype="F16", head_dim=16)
+    llama_case("llama-rope-llama3", dict(LL, rope_theta=500000.0, rope_scaling=dict(rope_type="llama3", factor=8.0, low_freq_factor=1.0,
+               high_freq_factor=4.0, original_max_position_embeddings=16)), batch=1, seq=12, seed=18)
+    llama_case("llama-rope-linear", dict(LL, rope_scaling=dict(rope_type="linear", factor=4.0)), batch=1, seq=10, seed=19)
     # BERT: prefixed BertModel, BertForMaskedLM (tied decoder), float16
     bert_case("bert-prefixed", dict(B, num_hidden_layers=3), batch=3, seq=8, prefix="bert.", seed=21, pads_right=3)
     bert_case("bert-mlm", B, batch=2, seq=9, prefix="bert.", seed=22, mlm=True, pads_right=2)

@@ -1,13 +1,14 @@
 import '@attnkit/backend-cpu';
 import { Generator, listBackends, manualSeed, setBackend, type Tensor, tensor } from '@attnkit/tensor-core';
-import { GPT2LMHeadModel } from '@attnkit/transformer';
+import { exportOnnx, GPT2LMHeadModel } from '@attnkit/transformer';
 
 /**
  * A GPT-2-124M-shaped model (12 layers, 768 wide, 12 heads, vocab 50257) with random weights:
  * prefill of 128 tokens and per-token decode with the KV cache, in tokens/s, on each registered
- * backend that can read synchronously. onnxruntime-web is not run here yet (attnkit has no ONNX
- * export yet); its figures from the reference machine (REFERENCES.md) are printed beside ours for
- * the order of magnitude only.
+ * backend that can read synchronously, beside onnxruntime-web (wasm, 2 threads) running the same
+ * weights through exportOnnx, when the `onnxruntime-web` package can be imported (the exported
+ * graph has no KV-cache inputs, so only its prefill is comparable). The reference machine's
+ * onnxruntime figures (REFERENCES.md) are printed for the order of magnitude.
  *
  * Settings: ATTNKIT_BENCH_GPT2_LAYERS (default 12) shrinks the model for quick runs.
  */
@@ -59,6 +60,7 @@ export async function benchTransformer(): Promise<void> {
     console.log(
       `| attnkit ${name} | ${prefillMs.toFixed(0)} | ${((prompt / prefillMs) * 1000).toFixed(1)} | ${decodeMs.toFixed(1)} | ${(1000 / decodeMs).toFixed(1)} |`,
     );
+    if (name === 'cpu') await benchOrt(model, ids);
     model.dispose();
   }
   console.log(
@@ -70,4 +72,29 @@ function argmaxLast(v: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
   return best;
+}
+
+/** Prefill of the same weights in onnxruntime-web, if it is installed. */
+async function benchOrt(model: GPT2LMHeadModel, ids: Int32Array): Promise<void> {
+  const spec = 'onnxruntime-web';
+  // biome-ignore lint/suspicious/noExplicitAny: optional peer, loaded by name
+  const ort: any = await import(spec).catch(() => null);
+  if (!ort) {
+    console.log('| onnxruntime-web (not installed in apps/bench: skipped) | | | | |');
+    return;
+  }
+  ort.env.wasm.numThreads = 2;
+  const session = await ort.InferenceSession.create(exportOnnx(model));
+  const feeds = { input_ids: new ort.Tensor('int32', ids, [1, ids.length]) };
+  await session.run(feeds);
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    await session.run(feeds);
+    best = Math.min(best, performance.now() - t0);
+  }
+  console.log(
+    `| onnxruntime-web wasm 2 threads, exportOnnx (this run) | ${best.toFixed(0)} | ${((ids.length / best) * 1000).toFixed(1)} | n/a (no KV-cache graph) | |`,
+  );
+  await session.release?.();
 }
