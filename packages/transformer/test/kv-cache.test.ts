@@ -164,3 +164,17 @@ describe('KV cache', () => {
     model.dispose();
   });
 });
+
+describe('GPT-2 positions', () => {
+  it('names n_positions when a sequence outgrows the learned positions', async () => {
+    const model = (await loadPretrained(loadFixture('gpt2-tiny').dir)) as GPT2LMHeadModel; // n_positions 32
+    const ids = tensor([Array.from({ length: 33 }, (_, i) => i % 64)], undefined, 'int32');
+    expect(() => model.forward({ inputIds: ids })).toThrow(/position 32 is beyond n_positions 32/);
+    const pos = tensor([[40]], undefined, 'int32');
+    const one = tensor([[1]], undefined, 'int32');
+    expect(() => model.forward({ inputIds: one, positionIds: pos })).toThrow(
+      /position 40 is beyond n_positions 32/,
+    );
+    model.dispose();
+  });
+});

@@ -226,6 +226,13 @@ export interface CausalLMForwardOutputs {
   pastKeyValues: KVCache | null;
 }
 
+function maxPosition(pos: Tensor): number {
+  if (!pos.backend.readSync) return -1;
+  let m = -1;
+  for (const v of pos.dataSync()) if (v > m) m = v;
+  return m;
+}
+
 /** The bare GPT-2 transformer (names `wte`, `wpe`, `h.N.*`, `ln_f`). */
 export class GPT2Model extends Module {
   wte: Embedding;
@@ -253,9 +260,10 @@ export class GPT2Model extends Module {
     const pastLen = past?.length ?? 0;
     const am = maskArg(inputs.attentionMask, 'attentionMask', who, [b, pastLen + l]);
     const pos = maskArg(inputs.positionIds, 'positionIds', who, [b, l]) ?? rangeIds(b, pastLen, l);
-    if (!inputs.positionIds && pastLen + l > this.config.nPositions) {
+    const last = inputs.positionIds ? maxPosition(pos) : pastLen + l - 1;
+    if (last >= this.config.nPositions) {
       throw new RangeError(
-        `${who}: ${pastLen + l} positions exceed n_positions ${this.config.nPositions} of this model`,
+        `${who}: position ${last} is beyond n_positions ${this.config.nPositions} of this model (it has learned positions 0..${this.config.nPositions - 1})`,
       );
     }
     const useCache = inputs.useCache ?? (past !== null || !this.training);
