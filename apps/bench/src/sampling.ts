@@ -16,7 +16,7 @@ export async function benchSampling(): Promise<void> {
   console.log(
     '\n## sampling: per-token cost (repetitionPenalty 1.1 + temperature 0.8 + topP 0.9, then sample)',
   );
-  console.log('| vocab | attnkit ms/token | full-sort baseline ms/token | speed-up |');
+  console.log('| vocab | attnkit CPU ms/token | full-sort baseline CPU ms/token | speed-up |');
   console.log('|---|---|---|---|');
   for (const vocab of [50257, 200000]) {
     const g = new Generator(1);
@@ -43,12 +43,18 @@ export async function benchSampling(): Promise<void> {
   }
 }
 
+/** Median of 5 batches of CPU time (user + system) per call: steadier than wall time on a shared machine. */
 function time(fn: () => void): number {
   for (let i = 0; i < 5; i++) fn();
-  const n = 40;
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) fn();
-  return (performance.now() - t0) / n;
+  const runs: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const n = 20;
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < n; i++) fn();
+    const c = process.cpuUsage(c0);
+    runs.push((c.user + c.system) / 1000 / n);
+  }
+  return runs.sort((a, b) => a - b)[2];
 }
 
 /** The textbook version: penalise, scale, sort everything, cut at top-p, renormalise, draw. */

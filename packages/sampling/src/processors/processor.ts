@@ -24,7 +24,7 @@ export interface ProcessorContext {
    * the sampler can draw from `probs[keep] / mass` without a second exp pass. applyProcessors clears
    * it when a later processor changes the scores.
    */
-  kept?: { probs: Float64Array; keep: Uint8Array; mass: number; owner: LogitsProcessor };
+  kept?: { probs: Float32Array | Float64Array; keep: Uint8Array; mass: number; owner: LogitsProcessor };
 }
 
 /** Largest-first indices of `scores` (ties by lower index), for the warpers that sort. */

@@ -77,9 +77,9 @@ export class TopKWarper implements LogitsProcessor {
  */
 export class TopPWarper implements LogitsProcessor {
   readonly name = 'topP';
-  private probs = new Float64Array(0);
+  private probs = new Float32Array(0);
   private keep = new Uint8Array(0);
-  private bucket = new Int32Array(0);
+  private bucket = new Uint16Array(0);
   private counts = new Int32Array(BUCKETS + 1);
   private bucketMass = new Float64Array(BUCKETS);
   constructor(
@@ -100,9 +100,9 @@ export class TopPWarper implements LogitsProcessor {
     if (this.topP >= 1) return;
     const n = scores.length;
     if (this.probs.length !== n) {
-      this.probs = new Float64Array(n);
+      this.probs = new Float32Array(n);
       this.keep = new Uint8Array(n);
-      this.bucket = new Int32Array(n);
+      this.bucket = new Uint16Array(n);
     }
     const { probs, keep, bucket, counts, bucketMass } = this;
     let m = NEG_INF;
