@@ -87,7 +87,7 @@ export async function beamSearch(
   let past: unknown;
   try {
     while (rows[0].length < maxLength && !done.every(Boolean)) {
-      const feed = useCache && past !== undefined ? 1 : rows[0].length;
+      const feed = useCache && past != null ? 1 : rows[0].length;
       const res = await forwardLast(model, rows, masks, useCache ? past : undefined, feed);
       if (useCache) past = res.past;
       else disposeCache(res.past);
@@ -162,7 +162,7 @@ export async function beamSearch(
       masks = nextMasks;
       real = nextReal;
       beamScores.set(nextScores);
-      if (useCache && past !== undefined) past = model.reorderCache!(past, beamIdx);
+      if (useCache && past != null) past = model.reorderCache!(past, beamIdx);
     }
     // finalize: unfinished beams become hypotheses with their running scores
     for (let b = 0; b < B; b++) {

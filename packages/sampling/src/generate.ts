@@ -231,7 +231,7 @@ async function* decodeLoop(
   try {
     while (rows[0].length < maxLength && !finished.every(Boolean)) {
       if (config.signal?.aborted) throw config.signal.reason ?? new Error('generate: aborted');
-      const feed = useCache && past !== undefined ? 1 : rows[0].length;
+      const feed = useCache && past != null ? 1 : rows[0].length;
       const res = await forwardLast(model, rows, masks, useCache ? past : undefined, feed);
       if (useCache) past = res.past;
       else disposeCache(res.past);

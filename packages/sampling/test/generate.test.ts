@@ -108,6 +108,19 @@ describe('greedy, cache and batching', () => {
       expect(a.sequences[1].slice(0, 3)).toEqual([0, 0, 4]);
     }
   });
+  it('a model that returns pastKeyValues: null is fed the whole sequence each step', async () => {
+    const m = new PrefixHashModel(11);
+    const noCache = {
+      async forward(inputs: Parameters<PrefixHashModel['forward']>[0]) {
+        const out = await m.forward({ ...inputs, pastKeyValues: undefined });
+        (out.pastKeyValues as { dispose(): void }).dispose();
+        return { logits: out.logits, pastKeyValues: null };
+      },
+    };
+    const a = await generate(noCache, [[1, 2, 3]], { maxNewTokens: 6 });
+    const b = await generate(m, [[1, 2, 3]], { maxNewTokens: 6, useCache: false });
+    expect(a.sequences).toEqual(b.sequences);
+  });
   it('stops rows at EOS and pads them', async () => {
     const { sequences } = await generate(new BigramModel(TABLE), [[4], [1]], {
       maxNewTokens: 5,
