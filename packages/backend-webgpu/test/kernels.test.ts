@@ -19,7 +19,10 @@ import {
   type Tensor,
   toFloat16Bits,
 } from '@attnkit/tensor-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+
+// Shader compilation on a software adapter is slow on a busy machine.
+vi.setConfig({ testTimeout: 60_000 });
 
 // Kernel paths the shared conformance cases are too small to reach (global-memory sort, tiles at
 // the edges, atomics under contention, float16 packing), each checked against a float64 reference.
