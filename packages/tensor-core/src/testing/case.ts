@@ -30,6 +30,12 @@ export interface ConformanceCase {
   atol?: number;
   /** Check gradients of these input positions (float inputs only). */
   grad?: number[];
+  /**
+   * For ops that must read values on the host (e.g. oneHot inferring its class count): on backends
+   * that cannot read synchronously, the case instead checks that `run` throws an error containing
+   * this text.
+   */
+  needsSyncRead?: string;
   /** Input transforms before `run` (e.g. make a non-contiguous view). */
   view?: (xs: Tensor[]) => Tensor[];
 }

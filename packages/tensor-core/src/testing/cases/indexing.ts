@@ -113,6 +113,7 @@ export const indexingCases: ConformanceCase[] = [
     name: 'inferred class count (max + 1)',
     inputs: [ints([2, 2], [0, 3, 1, 1])],
     run: (i) => oneHot(i),
+    needsSyncRead: 'oneHot: pass numClasses',
     ref: (i) => build([2, 2, 4], ([a, b, k]) => (at(i, [a, b]) === k ? 1 : 0)),
   },
   {
