@@ -16,6 +16,8 @@ import { benchGpujs } from './gpujs.js';
 import { benchMatmul } from './matmul.js';
 import { benchSampling } from './sampling.js';
 import { benchTokenizer } from './tokenizer.js';
+import { benchTransformer } from './transformer.js';
+import { benchWebgpu } from './webgpu.js';
 
 /** A named benchmark suite. */
 interface Suite {
@@ -54,6 +56,18 @@ const suites: Suite[] = [
     name: 'diffusion',
     description: 'one U-Net evaluation and a 50-step DDIM run at 32×32 on every registered backend',
     run: benchDiffusion,
+  },
+  {
+    name: 'webgpu',
+    description:
+      'WebGPU matmul GFLOP/s and softmax/layerNorm ms vs tfjs-backend-webgpu on the same adapter (ATTNKIT_SWIFTSHADER=1 without a GPU)',
+    run: benchWebgpu,
+  },
+  {
+    name: 'transformer',
+    description:
+      'GPT-2-124M-shaped model: prefill 128 tokens and KV-cached decode tokens/s (onnxruntime-web beside it when installed)',
+    run: benchTransformer,
   },
 ];
 
