@@ -31,3 +31,5 @@ export {
 } from './pipelines/stable-diffusion.js';
 export * from './schedulers/index.js';
 export * from './training/index.js';
+export * from './data/index.js';
+export * from './pretrained/index.js';
