@@ -12,6 +12,7 @@
  * @packageDocumentation
  */
 
+export * from './data/index.js';
 export * from './image/index.js';
 export * from './models/index.js';
 export {
@@ -29,7 +30,6 @@ export {
   StableDiffusionPipeline,
   type TextEncoderLike,
 } from './pipelines/stable-diffusion.js';
+export * from './pretrained/index.js';
 export * from './schedulers/index.js';
 export * from './training/index.js';
-export * from './data/index.js';
-export * from './pretrained/index.js';
