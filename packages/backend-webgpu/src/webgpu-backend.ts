@@ -1,5 +1,6 @@
 /// <reference types="@webgpu/types" />
 import type {
+  AttentionParams,
   Backend,
   BinaryOp,
   Conv2dParams,
@@ -13,6 +14,7 @@ import type {
 } from '@attnkit/tensor-core';
 import { type DispatchSpec, GpuStorage, grid1d, type KernelContext } from './context.js';
 import { type AcquiredDevice, acquireDevice, type WebGPUDeviceOptions } from './device.js';
+import { attentionKernel } from './kernels/attention.js';
 import { conv2dKernel } from './kernels/conv.js';
 import { elementwise } from './kernels/elementwise.js';
 import { gatherKernel, scatterAddKernel } from './kernels/indexing.js';
@@ -530,6 +532,15 @@ ${MAIN_1D} {
   rmsNorm(x: View, weight: View | null, eps: number): Storage {
     this.check('rmsNorm');
     return rmsNormKernel(this.ctx, x, weight, eps);
+  }
+
+  /**
+   * Fused flash-style attention (kernels/attention.ts): one workgroup per block of queries, keys
+   * tiled through workgroup memory with an online softmax; the Lq×Lk matrix never exists.
+   */
+  attention(q: View, k: View, v: View, params: AttentionParams): Storage {
+    this.check('attention');
+    return attentionKernel(this.ctx, q, k, v, params);
   }
 
   // ---- helpers ----
