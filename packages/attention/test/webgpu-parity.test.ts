@@ -150,6 +150,13 @@ describe('fused webgpu kernel equals the reference path on larger cases (rtol 1e
     await fusedMatchesReference(q, k, v, { causal: true, windowSize: 17 });
   });
 
+  it('value heads wider than 128 (output accumulated in the output buffer), causal', async () => {
+    const q = rand([1, 2, 70, 8], 24);
+    const k = rand([1, 2, 45, 8], 25);
+    const v = rand([1, 2, 45, 160], 26);
+    await fusedMatchesReference(q, k, v, { causal: true });
+  });
+
   it('a single decoding query against a long cache, head size 128', async () => {
     const q = rand([1, 2, 1, 128], 18);
     const k = rand([1, 2, 300, 128], 19);

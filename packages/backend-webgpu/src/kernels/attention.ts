@@ -8,6 +8,8 @@ const BQ = 64;
 const BK = 32;
 /** Feature columns of a key/value tile staged in workgroup memory at a time. */
 const DC = 32;
+/** Largest value head size whose output row is accumulated in registers. */
+const REG_DV = 128;
 
 /**
  * Flash-style fused attention: out = softmax(q kᵀ · scale + mask) v on strided views, float32 out.
@@ -21,8 +23,9 @@ const DC = 32;
  * One workgroup per (batch, head, block of 64 queries), one invocation per query. Keys and values
  * are walked in tiles of 32 rows, staged through workgroup memory 32 feature columns at a time; each
  * invocation keeps its tile's scores in registers and runs an online softmax (running max and sum,
- * rescaling its output row when the max grows). The output row itself is the accumulator, so any
- * head size works and no Lq×Lk matrix ever exists. Causal tiles past a block's last visible key are
+ * rescaling its output row when the max grows). The output row accumulates in registers for value
+ * heads up to 128 wide and in the output buffer itself beyond, so any head size works; no Lq×Lk
+ * matrix ever exists. Causal tiles past a block's last visible key are
  * skipped. Which scores are visible travels as a bit mask rather than as -Infinity, so the kernel
  * never relies on infinite arithmetic (which WGSL lets implementations assume away).
  */
@@ -66,7 +69,10 @@ export function attentionKernel(
   const buffers = [out.buffer, (q.storage as GpuStorage).buffer, (k.storage as GpuStorage).buffer];
   buffers.push((v.storage as GpuStorage).buffer);
   if (mask) buffers.push((mask.storage as GpuStorage).buffer);
-  const key = `attention:${q.dtype}:${k.dtype}:${v.dtype}:${mask ? mask.dtype : 'none'}:${BQ},${BK},${DC}`;
+  // Dv up to REG_DV: the output row accumulates in registers; beyond, in the output buffer itself.
+  const reg = Dv <= REG_DV;
+  const key = `attention:${q.dtype}:${k.dtype}:${v.dtype}:${mask ? mask.dtype : 'none'}:${reg}:${BQ},${BK},${DC}`;
+  const O = (idx: string) => (reg ? `o[${idx}]` : `out[orow + ${idx}]`);
   const f = (expr: string, x: View) => convert(expr, computeType(x.dtype), 'f32');
   const code = () => `${META_DECL}
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
@@ -108,6 +114,7 @@ var<workgroup> tile: array<f32, ${BK * DC}>;
   let orow = ((b * i32(${mu(2)}) + h) * Lq + i) * Dv;
   let lastVisible = select(Lk - 1, i + shift, causal);
   var s: array<f32, ${BK}>;
+  ${reg ? `var o: array<f32, ${REG_DV}>;` : ''}
   var m = 0.0;
   var l = 0.0;
   var started = false;
@@ -184,9 +191,9 @@ var<workgroup> tile: array<f32, ${BK * DC}>;
       if (vis != 0u) {
         for (var c = 0; c < nc; c++) {
           var acc = 0.0;
-          if (started) { acc = out[orow + c0 + c] * corr; }
+          if (started) { acc = ${O('c0 + c')} * corr; }
           for (var j = 0; j < ${BK}; j++) { acc += s[j] * tile[j * ${DC} + c]; }
-          out[orow + c0 + c] = acc;
+          ${O('c0 + c')} = acc;
         }
       }
       workgroupBarrier();
@@ -199,7 +206,7 @@ var<workgroup> tile: array<f32, ${BK * DC}>;
   if (live) {
     if (started && l > 0.0) {
       let inv = 1.0 / l;
-      for (var c = 0; c < Dv; c++) { out[orow + c] = out[orow + c] * inv; }
+      for (var c = 0; c < Dv; c++) { out[orow + c] = ${O('c')} * inv; }
     } else {
       for (var c = 0; c < Dv; c++) { out[orow + c] = 0.0; }
     }
