@@ -217,7 +217,8 @@ export function drawShape(
   if (!Number.isInteger(label) || label < 0 || label >= GEOMETRY.length) {
     throw new RangeError(`${op}: label must be an integer in [0, ${GEOMETRY.length}), got ${label}`);
   }
-  if (!Number.isInteger(size) || size < 1) throw new RangeError(`${op}: size must be a positive integer, got ${size}`);
+  if (!Number.isInteger(size) || size < 1)
+    throw new RangeError(`${op}: size must be a positive integer, got ${size}`);
   if (out.length < size * size) {
     throw new RangeError(`${op}: out must hold size² = ${size * size} values, got ${out.length}`);
   }
