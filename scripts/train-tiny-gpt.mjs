@@ -8,7 +8,7 @@
 //   pnpm build && node scripts/train-tiny-gpt.mjs            # the committed model (seed 1)
 //   node scripts/train-tiny-gpt.mjs --steps 200 --out /tmp/g  # a quick try
 //
-// Options: --steps N (default 700), --seed S (1), --out DIR, --root REPO (the repository root), --quiet.
+// Options: --steps N (default 2000), --seed S (1), --out DIR, --root REPO (the repository root), --quiet.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +30,7 @@ const opt = (name, def) => {
   return i >= 0 ? args[i + 1] : def;
 };
 const root = opt('root', join(dirname(fileURLToPath(import.meta.url)), '..'));
-const steps = Number(opt('steps', 700));
+const steps = Number(opt('steps', 2000));
 const seed = Number(opt('seed', 1));
 const out = opt('out', join(root, 'packages/transformer/assets/tiny-gpt'));
 const quiet = args.includes('--quiet');
