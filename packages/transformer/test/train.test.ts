@@ -44,7 +44,7 @@ describe('train', () => {
     });
     const wa = Array.from(a.weight.dataSync());
     const wb = Array.from(b.weight.dataSync());
-    wa.forEach((v, i) => expect(wb[i]).toBeCloseTo(v, 6));
+    for (const [i, v] of wa.entries()) expect(wb[i]).toBeCloseTo(v, 6);
     // and the step moved the weights
     const c = freshModel();
     expect(Array.from(c.weight.dataSync())).not.toEqual(wa);
@@ -75,7 +75,7 @@ describe('train', () => {
     const want = Array.from({ length: 10 }, (_, s) =>
       s < 4 ? (0.01 * s) / 4 : 0.01 * 0.5 * (1 + Math.cos((Math.PI * (s - 4)) / 6)),
     );
-    lrs.forEach((v, i) => expect(v).toBeCloseTo(want[i], 10));
+    for (const [i, v] of lrs.entries()) expect(v).toBeCloseTo(want[i], 10);
     expect(saved).toEqual([4, 8, 10]);
     expect(result.evalLosses.map(([s]) => s)).toEqual([5, 10]);
     expect(result.losses).toHaveLength(10);
