@@ -19,7 +19,12 @@ import type { WebGPUDeviceOptions } from './device.js';
 import { createWebGPUBackend, type WebGPUBackend, type WebGPUBackendOptions } from './webgpu-backend.js';
 
 export { GpuStorage } from './context.js';
-export { describeAdapter, findGPU, type WebGPUDeviceOptions } from './device.js';
+export {
+  type AcquiredDevice,
+  describeAdapter,
+  findGPU,
+  type WebGPUDeviceOptions,
+} from './device.js';
 export { createWebGPUBackend, WebGPUBackend, type WebGPUBackendOptions } from './webgpu-backend.js';
 
 /** Options of {@link initWebGPU}. */

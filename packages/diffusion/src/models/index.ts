@@ -18,6 +18,7 @@ export { Downsample2D, ResnetBlock2D, type ResnetBlock2DOptions, Upsample2D } fr
 export { Transformer2DModel, type Transformer2DModelOptions } from './transformer-2d.js';
 export { UNET_2D_DEFAULTS, type UNet2DConfig, UNet2DModel } from './unet-2d.js';
 export {
+  type AttentionKind,
   AttnDownBlock2D,
   AttnUpBlock2D,
   type BlockOptions,

@@ -43,7 +43,8 @@ export interface UpBlockOptions extends BlockOptions {
   addUpsample: boolean;
 }
 
-type AttentionKind = 'none' | 'spatial' | 'cross';
+/** Which attention a U-Net block carries: none, self-attention over pixels, or cross-attention to text. */
+export type AttentionKind = 'none' | 'spatial' | 'cross';
 
 function resnet(o: BlockOptions, inC: number, outC: number): ResnetBlock2D {
   return new ResnetBlock2D({

@@ -8,7 +8,7 @@ import { Tensor } from '../tensor.js';
 
 /**
  * A tensor that is a module's learnable weight, as torch.nn.Parameter: `requiresGrad` is on, and
- * it lives outside every {@link tidy} scope (it is freed by `dispose()` or `Module.dispose()`).
+ * it lives outside every `tidy` scope (it is freed by `dispose()` or `Module.dispose()`).
  * Optimizers update it in place, so the same object stays valid for the whole training run.
  *
  * `new Parameter(t)` adopts `t`'s values: `t` itself is disposed (use the parameter instead).
@@ -457,7 +457,7 @@ export class Module {
     for (const b of this.buffers()) b.dispose();
   }
 
-  /** Extra text for {@link Module.toString}, e.g. `in_features=4, out_features=2`. */
+  /** Extra text for `Module.toString()`, e.g. `in_features=4, out_features=2`. */
   extraRepr(): string {
     return '';
   }

@@ -281,7 +281,7 @@ export class GPT2Model extends Module {
 /**
  * GPT-2 with its language-model head, as transformers' GPT2LMHeadModel: parameter names
  * `transformer.*` and `lm_head.weight` (tied to `transformer.wte.weight` unless
- * `tieWordEmbeddings` is false). `forward` follows the {@link CausalLM} interface of
+ * `tieWordEmbeddings` is false). `forward` follows the `CausalLM` interface of
  * `@attnkit/sampling`, so `generate(model, ...)` drives it with the KV cache.
  *
  * @example
