@@ -1,0 +1,238 @@
+// The PyTorch parity of parity.test.ts and the KV-cache check of kv-cache.test.ts, on backend-webgpu:
+// every GPT-2, Llama (grouped-query heads included) and BERT (padded batches included) fixture made by
+// scripts/reference/transformer_gen_refs.py is loaded with loadPretrained onto the webgpu backend and
+// compared with the reference within 1e-3 relative (1e-4 absolute floor), the GPU tolerance of issue 7;
+// then decoding with the KV cache (prompt, then one token at a time) equals the uncached forward.
+// Without a GPU, Dawn runs on SwiftShader (the set-up of backend-webgpu's and attention's tests).
+//
+// Known gap: explicit `positionIds` on webgpu (Llama with a left-padded batch, fixture
+// llama-bf16-padded) throw, because RotaryEmbedding.apply (packages/attention/src/rotary.ts) reads a
+// positions tensor with dataSync(). Those cases are pinned with `it.fails` (they turn red once the
+// rotary tables are built on the device), and the same models are checked with the position ids
+// held on the CPU backend, which RoPE can read synchronously.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import '@attnkit/backend-cpu';
+import type { KVCache } from '@attnkit/attention';
+import { concat, memory, setBackend, type Tensor } from '@attnkit/tensor-core';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  BertForMaskedLM,
+  BertModel,
+  GPT2LMHeadModel,
+  LlamaForCausalLM,
+  loadPretrained,
+} from '../src/index.js';
+import { closeness, fixtureNames, loadFixture, realTokens } from './helpers.js';
+
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) {
+  process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+}
+
+// Shader compilation on a software adapter is slow on a busy machine.
+vi.setConfig({ testTimeout: 300_000, hookTimeout: 120_000 });
+
+/** Tolerance against PyTorch on webgpu: 1e-3 relative, 1e-4 absolute floor. */
+const GPU_RTOL = 1e-3;
+const GPU_ATOL = 1e-4;
+
+beforeAll(async () => {
+  // imported here so that VK_ICD_FILENAMES is set before Dawn loads
+  const { initWebGPU } = await import('@attnkit/backend-webgpu');
+  await initWebGPU();
+  setBackend('webgpu');
+});
+
+type LM = GPT2LMHeadModel | LlamaForCausalLM;
+type Fixture = ReturnType<typeof loadFixture>;
+
+/** A fixture array as a tensor on the CPU backend (the host), whatever the current backend. */
+function onHost(fx: Fixture, key: string): Tensor {
+  setBackend('cpu');
+  try {
+    return fx.tensor(key);
+  } finally {
+    setBackend('webgpu');
+  }
+}
+
+/** The fixture's model inputs, on webgpu; position ids on the CPU backend when `hostPositions`. */
+function modelInputs(fx: Fixture, hostPositions: boolean): Record<string, Tensor> {
+  const inputs: Record<string, Tensor> = { inputIds: fx.tensor('input_ids') };
+  if (fx.has('attention_mask')) inputs.attentionMask = fx.tensor('attention_mask');
+  if (fx.has('position_ids')) {
+    inputs.positionIds = hostPositions ? onHost(fx, 'position_ids') : fx.tensor('position_ids');
+  }
+  if (fx.has('token_type_ids')) inputs.tokenTypeIds = fx.tensor('token_type_ids');
+  return inputs;
+}
+
+/** RoPE reads a positions tensor synchronously, which webgpu cannot do (see the header). */
+const needsSyncPositions = (fx: Fixture) => fx.meta.model === 'llama' && fx.has('position_ids');
+
+const names = fixtureNames().filter((n) =>
+  ['gpt2', 'llama', 'bert'].includes(String(loadFixture(n).meta.model)),
+);
+
+/** Loads fixture `name` on webgpu, runs its forward and compares every output with torch's. */
+async function parityCase(name: string, hostPositions: boolean): Promise<void> {
+  const fx = loadFixture(name);
+  const model = await loadPretrained(fx.dir);
+  const inputs = modelInputs(fx, hostPositions);
+  expect(inputs.inputIds.backend.name).toBe('webgpu');
+  const kind = fx.meta.model;
+  const checks: [string, Tensor, boolean][] = [];
+  try {
+    if (kind === 'gpt2' || kind === 'llama') {
+      expect(model).toBeInstanceOf(kind === 'gpt2' ? GPT2LMHeadModel : LlamaForCausalLM);
+      const out = (model as LM).forward(inputs as never);
+      checks.push(['logits', out.logits, true]);
+      out.pastKeyValues?.dispose();
+    } else if (fx.meta.mlm) {
+      expect(model).toBeInstanceOf(BertForMaskedLM);
+      checks.push(['logits', (model as BertForMaskedLM).forward(inputs as never).logits, false]);
+    } else {
+      expect(model).toBeInstanceOf(BertModel);
+      const out = (model as BertModel).forward(inputs as never);
+      checks.push(['last_hidden_state', out.lastHiddenState, false]);
+      checks.push(['pooler_output', out.poolerOutput as Tensor, false]);
+    }
+    const mask = fx.has('attention_mask') ? fx.array('attention_mask') : null;
+    for (const [key, got, onlyReal] of checks) {
+      expect(got.backend.name).toBe('webgpu');
+      const want = fx.array(key);
+      expect(got.shape).toEqual(want.shape);
+      const inner = want.shape.slice(2).reduce((a, b) => a * b, 1);
+      const keep = onlyReal ? realTokens(mask, inner) : undefined;
+      const c = closeness(await got.data(), want.data, keep, GPU_RTOL, GPU_ATOL);
+      expect(c.compared).toBeGreaterThan(0);
+      expect(c.ratio, `${name} ${key}: worst element ${c.worst}`).toBeLessThanOrEqual(1);
+    }
+  } finally {
+    for (const [, t] of checks) t.dispose();
+    for (const t of Object.values(inputs)) t.dispose();
+    model.dispose();
+  }
+}
+
+/** What RoPE throws today when given a positions tensor on webgpu. */
+const SYNC_READ_ERROR = /dataSync: the 'webgpu' backend reads asynchronously/;
+
+describe('PyTorch parity on webgpu (1e-3 relative)', () => {
+  it('covers GPT-2, Llama with grouped-query heads and BERT with a padded batch', () => {
+    expect(names.length).toBeGreaterThanOrEqual(15);
+    expect(names).toEqual(expect.arrayContaining(['gpt2-tiny', 'llama-gqa-batch', 'bert-tiny']));
+    expect(Array.from(loadFixture('bert-tiny').array('attention_mask').data)).toContain(0);
+    const gqa = JSON.parse(readFileSync(join(loadFixture('llama-gqa-batch').dir, 'config.json'), 'utf8'));
+    expect(gqa.num_key_value_heads).toBeLessThan(gqa.num_attention_heads);
+  });
+
+  for (const name of names) {
+    if (!needsSyncPositions(loadFixture(name))) {
+      it(name, () => parityCase(name, false));
+      continue;
+    }
+    it(`${name}, position ids on the CPU backend`, () => parityCase(name, true));
+    it(`${name}, position ids on webgpu: known gap, RoPE reads them synchronously`, async () => {
+      await expect(parityCase(name, false)).rejects.toThrow(SYNC_READ_ERROR);
+    });
+  }
+});
+
+/**
+ * Feeds `ids` [B, T] through the cache in chunks of the given sizes (the prompt, then single
+ * tokens); returns the logits of every step concatenated along the sequence.
+ */
+function chunked(model: LM, ids: Tensor, sizes: number[], mask: Tensor | null, pos: Tensor | null): Tensor {
+  let past: KVCache | null = null;
+  let start = 0;
+  const parts: Tensor[] = [];
+  for (const n of sizes) {
+    const out: { logits: Tensor; pastKeyValues: KVCache | null } = model.forward({
+      inputIds: ids.sliceDim(1, start, start + n),
+      attentionMask: mask ? mask.sliceDim(1, 0, start + n) : null,
+      positionIds: pos ? pos.sliceDim(1, start, start + n) : null,
+      pastKeyValues: past,
+    });
+    if (past) expect(out.pastKeyValues).toBe(past); // grows in place
+    past = out.pastKeyValues;
+    parts.push(out.logits);
+    start += n;
+  }
+  expect(start).toBe(ids.shape[1]);
+  expect(past?.length).toBe(start);
+  past?.dispose();
+  const all = concat(parts, 1);
+  for (const p of parts) p.dispose();
+  return all;
+}
+
+const DECODE_CASES: [string, number[]][] = [
+  ['gpt2-tiny', [5, 1, 1, 1, 1, 1, 1, 1]],
+  ['gpt2-prefixed-padded', [4, 1, 1, 1, 1, 1]],
+  ['llama-tiny', [5, 1, 1, 1, 1, 1, 1, 1]],
+  ['llama-gqa-batch', [4, 1, 1, 1, 1, 1, 1, 1]],
+  ['llama-bf16-padded', [5, 1, 1, 1, 1]],
+];
+
+/** Uncached forward vs torch, then cached decoding in `sizes` chunks vs the uncached forward. */
+async function decodeCase(name: string, sizes: number[], hostPositions: boolean): Promise<void> {
+  const fx = loadFixture(name);
+  const model = (await loadPretrained(fx.dir)) as LM;
+  const inputs = modelInputs(fx, hostPositions);
+  const ids = inputs.inputIds;
+  const mask = inputs.attentionMask ?? null;
+  const pos = inputs.positionIds ?? null;
+  try {
+    const full = model.forward({ inputIds: ids, attentionMask: mask, positionIds: pos, useCache: false });
+    expect(full.pastKeyValues).toBeNull();
+    expect(full.logits.backend.name).toBe('webgpu');
+    const want = await full.logits.data();
+    const keep = realTokens(
+      fx.has('attention_mask') ? fx.array('attention_mask') : null,
+      full.logits.shape[2],
+    );
+    full.logits.dispose();
+    // the uncached forward itself matches PyTorch
+    const ref = closeness(want, fx.array('logits').data, keep, GPU_RTOL, GPU_ATOL);
+    expect(ref.ratio, `${name} uncached vs torch: worst ${ref.worst}`).toBeLessThanOrEqual(1);
+    const got = chunked(model, ids, sizes, mask, pos);
+    expect(got.backend.name).toBe('webgpu');
+    expect(got.shape).toEqual([...fx.array('logits').shape]);
+    const c = closeness(await got.data(), want, keep, GPU_RTOL, GPU_ATOL);
+    got.dispose();
+    expect(c.ratio, `${name} chunks ${sizes}: worst ${c.worst}`).toBeLessThanOrEqual(1);
+  } finally {
+    for (const t of Object.values(inputs)) t.dispose();
+    model.dispose();
+  }
+}
+
+describe('KV-cached decoding on webgpu equals the uncached forward (1e-3 relative)', () => {
+  for (const [name, sizes] of DECODE_CASES) {
+    const title = `${name}: prompt of ${sizes[0]}, then ${sizes.length - 1} single-token steps`;
+    if (!needsSyncPositions(loadFixture(name))) {
+      it(title, () => decodeCase(name, sizes, false));
+      continue;
+    }
+    it(`${title}, position ids on the CPU backend`, () => decodeCase(name, sizes, true));
+    it(`${title}, position ids on webgpu: known gap, RoPE reads them synchronously`, async () => {
+      await expect(decodeCase(name, sizes, false)).rejects.toThrow(SYNC_READ_ERROR);
+    });
+  }
+
+  it('frees what it allocates on webgpu', async () => {
+    const before = memory().webgpu?.numTensors ?? 0;
+    const fx = loadFixture('llama-gqa-batch');
+    const model = (await loadPretrained(fx.dir)) as LlamaForCausalLM;
+    const ids = fx.tensor('input_ids');
+    const out = model.forward({ inputIds: ids });
+    await out.logits.data();
+    out.logits.dispose();
+    out.pastKeyValues?.dispose();
+    ids.dispose();
+    model.dispose();
+    expect(memory().webgpu?.numTensors ?? 0).toBe(before);
+  });
+});
