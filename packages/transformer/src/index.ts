@@ -82,6 +82,22 @@ export {
   bertConfigFromJson,
 } from './models/bert.js';
 export {
+  CLIPAttention,
+  CLIPEncoder,
+  CLIPEncoderLayer,
+  CLIPMLP,
+  type CLIPTextConfig,
+  CLIPTextEmbeddings,
+  type CLIPTextInputs,
+  CLIPTextModel,
+  CLIPTextModelWithProjection,
+  type CLIPTextModelWithProjectionOutputs,
+  type CLIPTextOutputs,
+  CLIPTextTransformer,
+  clipTextConfig,
+  clipTextConfigFromJson,
+} from './models/clip.js';
+export {
   type EncoderDecoderConfig,
   EncoderDecoderModel,
   encoderDecoderConfig,

@@ -8,6 +8,7 @@ import { readSafetensors, writeSafetensors } from '@attnkit/tensor-core/io';
 import { describe, fmtShape } from './internal.js';
 import type { PreTrainedModel } from './models/base.js';
 import { BertForMaskedLM, BertModel } from './models/bert.js';
+import { CLIPTextModel, CLIPTextModelWithProjection } from './models/clip.js';
 import { EncoderDecoderModel } from './models/encoder-decoder.js';
 import { GPT2LMHeadModel } from './models/gpt2.js';
 import { LlamaForCausalLM } from './models/llama.js';
@@ -38,6 +39,8 @@ const ARCHITECTURES = new Map<string, ModelClass>([
   ['BertForPreTraining', BertForMaskedLM],
   ['ViTForImageClassification', ViTForImageClassification],
   ['EncoderDecoderTransformer', EncoderDecoderModel],
+  ['CLIPTextModel', CLIPTextModel],
+  ['CLIPTextModelWithProjection', CLIPTextModelWithProjection],
 ]);
 
 const MODEL_TYPES = new Map<string, ModelClass>([
@@ -46,6 +49,9 @@ const MODEL_TYPES = new Map<string, ModelClass>([
   ['bert', BertModel],
   ['vit', ViTForImageClassification],
   ['attnkit-encoder-decoder', EncoderDecoderModel],
+  ['clip_text_model', CLIPTextModel],
+  // a whole CLIP checkpoint (CLIPModel): its text tower and text_projection; the vision tower is skipped
+  ['clip', CLIPTextModelWithProjection],
 ]);
 
 /**
