@@ -4,7 +4,9 @@
  * classifier-free guidance over VAE latents → VAE decode → RGBA images.
  *
  * The text side is pluggable: any tokenizer function and any text encoder whose `forward(ids)`
- * returns the last hidden state [B, S, D] (a CLIP text transformer for real checkpoints).
+ * returns the last hidden state [B, S, D], directly or as `lastHiddenState` (so
+ * `@attnkit/transformer`'s CLIPTextModel, loaded from a checkpoint's `text_encoder` folder, plugs
+ * in as it is).
  */
 import {
   add,
@@ -25,9 +27,15 @@ import type { UNet2DConditionModel } from '../models/unet-2d-condition.js';
 import type { Scheduler } from '../schedulers/scheduler.js';
 import type { DenoiseStepInfo } from './denoise.js';
 
-/** A text encoder: int32 token ids [B, S] → hidden states [B, S, D] (CLIPTextModel's `last_hidden_state`). */
+/**
+ * A text encoder: int32 token ids [B, S] → hidden states [B, S, D], returned as a tensor or as
+ * `lastHiddenState` of an output object (`@attnkit/transformer`'s CLIPTextModel, as diffusers reads
+ * `text_encoder(ids)[0]`; other outputs such as `poolerOutput` are freed).
+ */
 export interface TextEncoderLike {
-  forward(inputIds: Tensor): Tensor;
+  forward(inputIds: Tensor): Tensor | { lastHiddenState: Tensor };
+  /** When present (CLIPTextModel), `maxPositionEmbeddings` is the default {@link StableDiffusionComponents.maxLength}. */
+  config?: unknown;
 }
 
 /** The parts of a Stable Diffusion pipeline (diffusers' component names, camelCase). */
@@ -38,7 +46,10 @@ export interface StableDiffusionComponents {
   textEncoder: TextEncoderLike;
   /** Text → token ids including the special tokens (e.g. CLIP's `<|startoftext|> … <|endoftext|>`). */
   tokenize: (text: string) => number[];
-  /** Ids are truncated (keeping the last, end token) or padded to this length. Default 77 (CLIP). */
+  /**
+   * Ids are truncated (keeping the last, end token) or padded to this length. Default: the text
+   * encoder's `config.maxPositionEmbeddings` when it has one (CLIPTextModel), else 77 (CLIP).
+   */
   maxLength?: number;
   /** Padding id. Default 49407 (CLIP's `<|endoftext|>`, which SD 1.x pads with). */
   padTokenId?: number;
@@ -83,6 +94,16 @@ export interface StableDiffusionOutput {
   latents: Tensor;
 }
 
+function isTensor(v: unknown): v is Tensor {
+  return !!v && (v as { isTensor?: unknown }).isTensor === true;
+}
+
+/** `config.maxPositionEmbeddings` of a CLIPTextModel-like encoder, if it has one. */
+function encoderMaxLength(encoder: TextEncoderLike | undefined): number | undefined {
+  const n = (encoder?.config as { maxPositionEmbeddings?: unknown } | undefined)?.maxPositionEmbeddings;
+  return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
 function asList(op: string, name: string, v: string | string[] | undefined, n: number): string[] {
   if (v === undefined) return new Array<string>(n).fill('');
   const list = typeof v === 'string' ? [v] : v;
@@ -121,7 +142,7 @@ export class StableDiffusionPipeline {
     this.scheduler = c.scheduler;
     this.textEncoder = c.textEncoder;
     this.tokenize = c.tokenize;
-    this.maxLength = c.maxLength ?? 77;
+    this.maxLength = c.maxLength ?? encoderMaxLength(c.textEncoder) ?? 77;
     this.padTokenId = c.padTokenId ?? 49407;
   }
 
@@ -139,7 +160,21 @@ export class StableDiffusionPipeline {
 
   /** Text embeddings [B, S, D] for prompts (diffusers' `encode_prompt`, without guidance). */
   encodePrompt(prompts: readonly string[]): Tensor {
-    return tidy(() => noGrad(() => this.textEncoder.forward(this.tokenIds(prompts))));
+    const op = `${this.constructor.name}.encodePrompt`;
+    return tidy(() =>
+      noGrad(() => {
+        const out = this.textEncoder.forward(this.tokenIds(prompts));
+        const h = isTensor(out) ? out : (out as { lastHiddenState?: unknown })?.lastHiddenState;
+        if (!isTensor(h) || h.rank !== 3 || h.shape[0] !== prompts.length) {
+          throw new TypeError(
+            `${op}: textEncoder.forward(ids [${prompts.length}, ${this.maxLength}]) must return hidden states [${prompts.length}, S, D] (a Tensor or { lastHiddenState }), got ${
+              isTensor(h) ? `a Tensor [${h.shape.join(', ')}]` : typeof out
+            }`,
+          );
+        }
+        return h;
+      }),
+    );
   }
 
   /** Generates images from text; see {@link StableDiffusionOptions}. */
