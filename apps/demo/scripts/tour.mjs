@@ -233,12 +233,11 @@ await stage(async function generation() {
   let column = 0;
   const writeWrapped = (piece) => {
     for (const ch of piece) {
-      if (column === 0) process.stdout.write('  ');
       if (ch === '\n' || (ch === ' ' && column >= width - 24)) {
         process.stdout.write('\n');
         column = 0;
       } else {
-        process.stdout.write(ch);
+        process.stdout.write(column === 0 ? `  ${ch}` : ch);
         column++;
       }
     }

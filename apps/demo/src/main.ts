@@ -2,7 +2,8 @@
 import './style.css';
 import { el, type Page } from './page.js';
 import { attentionPage } from './pages/attention.js';
-import { diffusionPage, generationPage } from './pages/later.js';
+import { diffusionPage } from './pages/diffusion.js';
+import { generationPage } from './pages/generation.js';
 import { tensorsPage } from './pages/tensors.js';
 import { tokenizerPage } from './pages/tokenizer.js';
 
