@@ -125,7 +125,7 @@ def sd_style_ids(texts_lengths, seq, bos, eos, vocab, gen):
 
 if __name__ == "__main__":
     for n in os.listdir(OUT):
-        if n.startswith("clip-"): shutil.rmtree(os.path.join(OUT, n))
+        if n.startswith("clip-") and n != "clip-tokenizer": shutil.rmtree(os.path.join(OUT, n))  # clip_tokenizer_refs.py
     g = torch.Generator().manual_seed(1234)
     C = dict(vocab_size=64, hidden_size=32, intermediate_size=64, projection_dim=16, num_hidden_layers=2,
              num_attention_heads=4, max_position_embeddings=16, hidden_act="quick_gelu", layer_norm_eps=1e-5)
