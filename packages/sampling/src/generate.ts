@@ -96,15 +96,17 @@ export function sampleFromScores(scores: Float32Array, g: Generator): number {
 
 /** Draws from probabilities restricted to the kept tokens (what top-p left), renormalised. */
 export function sampleKept(kept: NonNullable<ProcessorContext['kept']>, g: Generator): number {
-  const { probs, keep, mass } = kept;
+  const { ids, probs, mass } = kept;
+  if (ids.length === 0) throw new Error('generate: every token was masked (all scores are -inf)');
   const target = g.uniform() * mass;
   let acc = 0;
-  let last = 0;
-  for (let i = 0; i < probs.length; i++) {
-    if (!keep[i]) continue;
-    last = i;
-    acc += probs[i];
-    if (acc > target) return i;
+  let last = ids[0];
+  for (let j = 0; j < ids.length; j++) {
+    const e = probs[j];
+    if (e === 0) continue;
+    last = ids[j];
+    acc += e;
+    if (acc > target) return last;
   }
   return last;
 }

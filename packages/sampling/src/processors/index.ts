@@ -80,7 +80,16 @@ export function applyProcessors(
 ): ProcessorTrace[] | undefined {
   ctx.kept = undefined;
   if (!traceTopN) {
-    for (const p of processors) {
+    for (let j = 0; j < processors.length; j++) {
+      const p = processors[j];
+      const next = processors[j + 1];
+      if (p instanceof TemperatureWarper && next instanceof TopPWarper) {
+        // the same result as the two in turn, one pass over the vocabulary fewer
+        next.processScaled(scores, p.temperature, ctx);
+        j++;
+        if (keptBy(ctx) !== next) ctx.kept = undefined;
+        continue;
+      }
       p.process(ids, scores, ctx);
       if (keptBy(ctx) !== p) ctx.kept = undefined;
     }

@@ -21,10 +21,19 @@ export interface ProcessorContext {
   maxLength: number;
   /**
    * Set by a warper that computed the softmax of the scores and the set of kept tokens (top-p), so
-   * the sampler can draw from `probs[keep] / mass` without a second exp pass. applyProcessors clears
-   * it when a later processor changes the scores.
+   * the sampler can draw from the kept tokens without a second pass over the vocabulary.
+   * applyProcessors clears it when a later processor changes the scores.
    */
-  kept?: { probs: Float32Array | Float64Array; keep: Uint8Array; mass: number; owner: LogitsProcessor };
+  kept?: {
+    /** The kept token ids, ascending. */
+    ids: Int32Array;
+    /** exp(score - max) of each kept token, in the order of `ids`. */
+    probs: Float64Array;
+    /** The sum of `probs`. */
+    mass: number;
+    /** The processor that set it. */
+    owner: LogitsProcessor;
+  };
 }
 
 /** Largest-first indices of `scores` (ties by lower index), for the warpers that sort. */
@@ -38,9 +47,11 @@ export function sortedIndices(scores: Float32Array): Int32Array {
   return idx;
 }
 
-const EXP_STEPS = 64;
+/** Steps per unit of the exp table (internal; shared with the top-p histogram). */
+export const EXP_STEPS = 64;
 const EXP_TABLE_SIZE = 110 * EXP_STEPS + 2;
-const EXP_TABLE = Float64Array.from({ length: EXP_TABLE_SIZE }, (_, k) => Math.exp(-k / EXP_STEPS));
+/** exp(-k / EXP_STEPS) for k = 0 … 110·EXP_STEPS + 1 (internal). */
+export const EXP_TABLE = Float64Array.from({ length: EXP_TABLE_SIZE }, (_, k) => Math.exp(-k / EXP_STEPS));
 
 /**
  * exp(x) for x <= 0 (scores minus their max), about twice as fast as Math.exp over a vocabulary:

@@ -1,7 +1,15 @@
-import { expNonPositive, type LogitsProcessor, type ProcessorContext, softmaxRow } from './processor.js';
+import {
+  EXP_STEPS,
+  EXP_TABLE,
+  expNonPositive,
+  type LogitsProcessor,
+  type ProcessorContext,
+  softmaxRow,
+} from './processor.js';
 
 const BUCKETS = 4096;
-const BUCKET_RANGE = 64;
+const STEPS = EXP_STEPS;
+const INV_STEPS = 1 / EXP_STEPS;
 
 const NEG_INF = Number.NEGATIVE_INFINITY;
 
@@ -65,104 +73,321 @@ export class TopKWarper implements LogitsProcessor {
 }
 
 /**
- * Marks in `keep` the top tokens, in descending score order, until `stop(massBefore, count)` says
- * enough, without sorting the whole vocabulary: tokens are bucketed by score, whole buckets are
- * taken by their summed probability while the walk cannot stop inside them, and only the bucket
- * where it stops is sorted.
- */
-/**
  * Nucleus sampling: keeps the smallest set of top tokens whose probability mass exceeds topP
  * (HF TopPLogitsWarper: a token is removed when the mass of the tokens ranked below it, itself
  * included, is at most 1 - topP).
+ *
+ * How, without sorting the vocabulary: a histogram of t = 64·(ref - score) in buckets of width 1,
+ * where ref is at or above the row's max; bucket k holds the mass of its tokens,
+ * exp(-t/64) = exp(-k/64) · exp((k - t)/64), summing only a polynomial of the small second factor
+ * and multiplying by the table value once per bucket. The buckets are walked from the top to find
+ * the one where the kept mass crosses topP; tokens above it are kept, those below masked, and only
+ * the crossing bucket is sorted and walked token by token, so the kept set is exactly HF's. Tokens
+ * more than 48 below the max (each under e^-48 of it) carry no mass. The histogram pass also
+ * collects the tokens near the top (down to 1 below where the previous row stopped): when the kept
+ * set lies among them, only those are classified and the row is masked with one fill.
  */
 export class TopPWarper implements LogitsProcessor {
   readonly name = 'topP';
-  private probs = new Float32Array(0);
-  private keep = new Uint8Array(0);
-  private bucket = new Uint16Array(0);
-  private counts = new Int32Array(BUCKETS + 1);
-  private bucketMass = new Float64Array(BUCKETS);
+  /** Per bucket: sums of exp(score - bucket top), in two halves (even and odd positions). */
+  private sumsA = new Float64Array(BUCKETS);
+  private sumsB = new Float64Array(BUCKETS);
+  /** Per bucket token counts, only needed when minTokensToKeep > 1. */
+  private counts = new Int32Array(BUCKETS);
+  private keptIds = new Int32Array(0);
+  private keptProbs = new Float64Array(0);
+  private keptScores = new Float32Array(0);
+  private cands = new Int32Array(0);
+  /** Tokens scoring above this are collected as candidates (from the previous row). */
+  private candidateFloor = Number.NEGATIVE_INFINITY;
+  /** The previous row's max, the guess for the next row's in {@link processScaled}. */
+  private lastMax = Number.NaN;
   constructor(
     readonly topP: number,
     readonly minTokensToKeep = 1,
   ) {
     if (!(topP > 0 && topP <= 1)) throw new RangeError(`topP must be in (0, 1], got ${topP}`);
+    if (!Number.isInteger(minTokensToKeep) || minTokensToKeep < 1)
+      throw new RangeError(`minTokensToKeep must be a positive integer, got ${minTokensToKeep}`);
+  }
+
+  process(_ids: readonly number[], scores: Float32Array, ctx?: ProcessorContext): void {
+    if (this.topP >= 1) return;
+    this.fromMax(scores, rowMax(scores), ctx);
   }
 
   /**
-   * Four passes over the vocabulary and no full sort: (1) the max; (2) exp, the total and a
-   * histogram of scores in 4096 buckets below the max, with each bucket's mass; then the buckets
-   * are walked from the top to find the one where the kept mass crosses topP; (3) tokens above that
-   * bucket are kept, those below masked, and only the crossing bucket is sorted and walked token by
-   * token, so the kept set is exactly HF's.
+   * Divides the scores by `temperature` and then applies top-p, with the same result bit for bit
+   * as TemperatureWarper followed by {@link process}, in one pass fewer: the division, the max and
+   * the histogram share a pass, the histogram taken below a guess of the max (the previous row's
+   * plus 4). When the guess was too low or far too high (more than 12 above), the row is done
+   * again from its true max. applyProcessors uses it for a temperature warper followed by this one.
    */
-  process(_ids: readonly number[], scores: Float32Array, ctx?: ProcessorContext): void {
-    if (this.topP >= 1) return;
+  processScaled(scores: Float32Array, temperature: number, ctx?: ProcessorContext): void {
+    if (!(temperature > 0) || !Number.isFinite(temperature))
+      throw new RangeError(`temperature must be a positive finite number, got ${temperature}`);
+    if (this.topP >= 1 || this.minTokensToKeep > 1 || !Number.isFinite(this.lastMax)) {
+      for (let i = 0; i < scores.length; i++) scores[i] /= temperature;
+      this.process([], scores, ctx);
+      return;
+    }
+    const ref = Math.fround(this.lastMax + GUESS_ABOVE);
+    const cut = (ref - this.candidateFloor) * STEPS;
+    const { sumsA, sumsB } = this;
+    const cands = this.candidates(scores.length);
+    sumsA.fill(0);
+    sumsB.fill(0);
     const n = scores.length;
-    if (this.probs.length !== n) {
-      this.probs = new Float32Array(n);
-      this.keep = new Uint8Array(n);
-      this.bucket = new Uint16Array(n);
-    }
-    const { probs, keep, bucket, counts, bucketMass } = this;
     let m = NEG_INF;
-    for (let i = 0; i < n; i++) if (scores[i] > m) m = scores[i];
-    if (m === NEG_INF) return;
-    counts.fill(0);
-    bucketMass.fill(0);
-    const scale = BUCKETS / BUCKET_RANGE;
-    let z = 0;
+    let nc = 0;
     for (let i = 0; i < n; i++) {
-      const d = m - scores[i];
-      const e = expNonPositive(-d);
-      probs[i] = e;
-      z += e;
-      let b = (d * scale) | 0;
-      if (!(b < BUCKETS)) b = BUCKETS - 1; // far tail (and -inf) share the last bucket
-      bucket[i] = b;
-      counts[b + 1]++;
-      bucketMass[b] += e;
+      const v = Math.fround(scores[i] / temperature);
+      scores[i] = v;
+      if (v > m) m = v;
+      const t = (ref - v) * STEPS;
+      if (t < LAST && t >= 0) {
+        const k = t | 0;
+        if (i & 1) sumsB[k] += inBucket(t, k);
+        else sumsA[k] += inBucket(t, k);
+        if (t < cut) cands[nc++] = i;
+      }
     }
-    // stop before a token once the mass above it reaches topP (HF: remove when the mass ranked at
-    // or below it is <= 1 - topP), keeping at least minTokensToKeep
-    const limit = this.topP * z;
+    if (m === NEG_INF) return;
+    if (m > ref || ref - m > GUESS_SLACK) {
+      this.fromMax(scores, m, ctx);
+      return;
+    }
+    this.finish(scores, ref, m, nc, ctx);
+  }
+
+  private candidates(n: number): Int32Array {
+    if (this.cands.length < n) {
+      this.cands = new Int32Array(n);
+      this.keptIds = new Int32Array(n);
+      this.keptProbs = new Float64Array(n);
+      this.keptScores = new Float32Array(n);
+    }
+    return this.cands;
+  }
+
+  /** The histogram pass below the row's true max `m`, then {@link finish}. */
+  private fromMax(scores: Float32Array, m: number, ctx?: ProcessorContext): void {
+    if (m === NEG_INF) return;
+    const cands = this.candidates(scores.length);
+    const nc = histogram(scores, m, this.sumsA, this.sumsB, (m - this.candidateFloor) * STEPS, cands);
+    if (this.minTokensToKeep > 1) countBuckets(scores, m, this.counts);
+    this.finish(scores, m, m, nc, ctx);
+  }
+
+  /**
+   * From the histogram below `ref` (>= the max `m`) and the `nc` candidates: finds the crossing
+   * bucket, keeps and masks, and hands the kept set to the sampler through `ctx.kept`.
+   */
+  private finish(scores: Float32Array, ref: number, m: number, nc: number, ctx?: ProcessorContext): void {
+    const { sumsA, sumsB, counts, cands } = this;
     const minCount = this.minTokensToKeep;
+    const n = scores.length;
+    let z = 0;
+    for (let b = 0; b < LAST; b++) {
+      const mass = EXP_TABLE[b] * (sumsA[b] + sumsB[b]);
+      sumsA[b] = mass;
+      z += mass;
+    }
+    sumsA[LAST] = 0;
+    // stop before a token once the mass above it reaches topP (HF: remove when the mass ranked at
+    // or below it is <= 1 - topP), keeping at least minTokensToKeep; with minTokensToKeep = 1 the
+    // token walk below keeps the top token whatever bucket the walk stops in
+    const limit = this.topP * z;
     let mass = 0;
     let count = 0;
-    let stopBucket = BUCKETS;
+    let stop = BUCKETS; // BUCKETS: the walk never stopped, every finite token is kept
     for (let b = 0; b < BUCKETS; b++) {
-      const c = counts[b + 1];
-      if (c === 0) continue;
-      if (count + c > minCount && z - (mass + bucketMass[b]) <= z - limit) {
-        stopBucket = b;
+      const bucketMass = sumsA[b];
+      const c = minCount > 1 ? counts[b] : bucketMass > 0 ? 1 : 0;
+      if (minCount > 1 && c === 0) continue;
+      if (count + c >= minCount && z - (mass + bucketMass) <= z - limit) {
+        stop = b;
         break;
       }
-      mass += bucketMass[b];
+      mass += bucketMass;
       count += c;
     }
-    const members: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const b = bucket[i];
-      if (b < stopBucket) keep[i] = 1;
-      else {
-        keep[i] = 0;
-        if (b === stopBucket) members.push(i);
-        else scores[i] = NEG_INF;
+    const kept = this.keptIds;
+    let nk = 0;
+    if (stop === BUCKETS) {
+      for (let i = 0; i < n; i++) if (scores[i] > NEG_INF) kept[nk++] = i;
+    } else {
+      const members: number[] = [];
+      const fromCandidates = stop < LAST && stop + 1 <= (ref - this.candidateFloor) * STEPS;
+      if (fromCandidates) {
+        // every kept token and the crossing bucket are among the candidates: classify those only,
+        // then mask the whole row at once and put the kept scores back
+        for (let j = 0; j < nc; j++) {
+          const i = cands[j];
+          const t = (ref - scores[i]) * STEPS;
+          if (t < stop) kept[nk++] = i;
+          else if (t < stop + 1) members.push(i);
+        }
+      } else {
+        const hi = stop === LAST ? Number.POSITIVE_INFINITY : stop + 1;
+        nk = split(scores, ref, stop, hi, kept, members);
       }
+      const above = nk;
+      members.sort((p, q) => scores[q] - scores[p] || p - q);
+      let r = 0;
+      for (; r < members.length; r++) {
+        const i = members[r];
+        if (nk >= minCount && z - mass <= z - limit) break;
+        if (!(scores[i] > NEG_INF)) break;
+        kept[nk++] = i;
+        mass += expNonPositive(scores[i] - ref);
+      }
+      if (fromCandidates) {
+        const saved = this.keptScores;
+        for (let j = 0; j < nk; j++) saved[j] = scores[kept[j]];
+        scores.fill(NEG_INF);
+        for (let j = 0; j < nk; j++) scores[kept[j]] = saved[j];
+      } else {
+        for (; r < members.length; r++) scores[members[r]] = NEG_INF;
+      }
+      if (nk > above) mergeSorted(kept, above, nk);
     }
-    members.sort((p, q) => scores[q] - scores[p] || p - q);
-    let r = 0;
-    for (; r < members.length; r++) {
-      const i = members[r];
-      if (count >= minCount && z - mass <= z - limit) break;
-      if (scores[i] === NEG_INF) break;
-      keep[i] = 1;
-      mass += probs[i];
-      count++;
+    // the next row: candidates down to 1 below where this row stopped; its max guessed from this one
+    this.candidateFloor = stop >= LAST ? NEG_INF : ref - (stop + STEPS) / STEPS;
+    this.lastMax = m;
+    if (!ctx) return;
+    const probs = this.keptProbs;
+    let total = 0;
+    for (let j = 0; j < nk; j++) {
+      const e = expNonPositive(scores[kept[j]] - m);
+      probs[j] = e;
+      total += e;
     }
-    for (; r < members.length; r++) scores[members[r]] = NEG_INF;
-    if (ctx) ctx.kept = { probs, keep, mass, owner: this };
+    ctx.kept = { ids: kept.subarray(0, nk), probs: probs.subarray(0, nk), mass: total, owner: this };
   }
+}
+
+const LAST = BUCKETS - 1;
+/** processScaled takes its histogram below the previous row's max plus this. */
+const GUESS_ABOVE = 4;
+/** … and starts again from the true max when that lies more than this below the guess. */
+const GUESS_SLACK = 12;
+
+/** The largest value of a row (-inf when every value is -inf or the row is empty); 4 lanes. */
+function rowMax(x: Float32Array): number {
+  let a = NEG_INF;
+  let b = NEG_INF;
+  let c = NEG_INF;
+  let d = NEG_INF;
+  const n = x.length;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    const x0 = x[i];
+    const x1 = x[i + 1];
+    const x2 = x[i + 2];
+    const x3 = x[i + 3];
+    if (x0 > a) a = x0;
+    if (x1 > b) b = x1;
+    if (x2 > c) c = x2;
+    if (x3 > d) d = x3;
+  }
+  for (; i < n; i++) if (x[i] > a) a = x[i];
+  if (b > a) a = b;
+  if (d > c) c = d;
+  return Math.max(a, c);
+}
+
+/** exp((k - t)/64) for the bucket k = floor(t): a cubic in r ∈ (-1/64, 0], relative error < 2e-9. */
+function inBucket(t: number, k: number): number {
+  const r = (k - t) * INV_STEPS;
+  return 1 + r * (1 + r * (0.5 + r * 0.16666666666666666));
+}
+
+/**
+ * Adds each token's exp(-t/64) / exp(-k/64) into its bucket k = floor(t), t = 64·(m - score)
+ * (k < LAST); alternate tokens go to two arrays so consecutive tokens in one bucket do not wait on
+ * each other. Tokens with t < cut are written to `cands` in index order; returns their count.
+ */
+function histogram(
+  x: Float32Array,
+  m: number,
+  a: Float64Array,
+  b: Float64Array,
+  cut: number,
+  cands: Int32Array,
+): number {
+  a.fill(0);
+  b.fill(0);
+  const n = x.length;
+  let nc = 0;
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const t0 = (m - x[i]) * STEPS;
+    const t1 = (m - x[i + 1]) * STEPS;
+    if (t0 < LAST) {
+      const k = t0 | 0;
+      a[k] += inBucket(t0, k);
+      if (t0 < cut) cands[nc++] = i;
+    }
+    if (t1 < LAST) {
+      const k = t1 | 0;
+      b[k] += inBucket(t1, k);
+      if (t1 < cut) cands[nc++] = i + 1;
+    }
+  }
+  if (i < n) {
+    const t = (m - x[i]) * STEPS;
+    if (t < LAST) {
+      const k = t | 0;
+      a[k] += inBucket(t, k);
+      if (t < cut) cands[nc++] = i;
+    }
+  }
+  return nc;
+}
+
+/** Sorts ids[from, to) and merges them into the ascending ids[0, from), in place. */
+function mergeSorted(ids: Int32Array, from: number, to: number): void {
+  const tail = ids.slice(from, to).sort();
+  let i = from - 1;
+  let j = tail.length - 1;
+  for (let w = to - 1; j >= 0; w--) {
+    if (i >= 0 && ids[i] > tail[j]) ids[w] = ids[i--];
+    else ids[w] = tail[j--];
+  }
+}
+
+/** Token counts per bucket (the far tail, -inf and NaN in the last one). */
+function countBuckets(x: Float32Array, m: number, counts: Int32Array): void {
+  counts.fill(0);
+  for (let i = 0; i < x.length; i++) {
+    const t = (m - x[i]) * STEPS;
+    counts[t < LAST ? t | 0 : LAST]++;
+  }
+}
+
+/**
+ * Classifies tokens by t = 64·(ref - score) as computed in histogram(): t < lo kept (ids written to
+ * `kept` in index order, their count returned), lo <= t < hi are the crossing bucket's `members`,
+ * the rest masked to -inf.
+ */
+function split(
+  x: Float32Array,
+  ref: number,
+  lo: number,
+  hi: number,
+  kept: Int32Array,
+  members: number[],
+): number {
+  let nk = 0;
+  const n = x.length;
+  for (let i = 0; i < n; i++) {
+    const t = (ref - x[i]) * STEPS;
+    if (t < lo) kept[nk++] = i;
+    else if (t < hi) members.push(i);
+    else x[i] = NEG_INF;
+  }
+  return nk;
 }
 
 /**
