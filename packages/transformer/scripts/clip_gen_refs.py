@@ -110,6 +110,9 @@ def clip_case(name, cfg, ids, am=None, seed=0, arch="CLIPTextModel", dtype="F32"
             "pooler_output": save_arr(d, "pooler_output", pooled, "f32"),
             "pooled_index": save_arr(d, "pooled_index", idx, "i32")}
     if am is not None: meta["attention_mask"] = save_arr(d, "attention_mask", am, "i32")
+    # with left padding, a padding position sees no real token: transformers then averages masked scores
+    # (attnkit gives zeros); only real tokens are meaningful there
+    meta["compare_real_tokens_only"] = bool(am is not None and (am[:, 0] == 0).any())
     if proj: meta["text_embeds"] = save_arr(d, "text_embeds", pooled @ W["text_projection.weight"].T, "f32")
     json.dump(meta, open(os.path.join(d, "meta.json"), "w"), indent=2)
 
@@ -144,6 +147,10 @@ if __name__ == "__main__":
     # the top-level projection_dim wins over text_config's
     clip_case("clip-full-f16", dict(C, eos_token_id=63, hidden_size=24, num_attention_heads=2, projection_dim=12),
               sd_style_ids([2, 5], 9, 62, 63, 64, g), seed=53, dtype="F16", full_clip=True)
+    # left padding: the attention mask hides padding keys from real queries (causal alone would not)
+    ids = torch.tensor([[0, 0, 0, 62, 7, 19, 23, 63], [62, 30, 31, 32, 33, 34, 35, 63]])
+    am = (torch.arange(8)[None] >= torch.tensor([[3], [0]])).long()
+    clip_case("clip-text-leftpad", dict(C, eos_token_id=63), ids, am=am, seed=55)
     # names without the text_model. prefix (a bare CLIPTextTransformer state dict)
     clip_case("clip-text-noprefix", dict(C, eos_token_id=63, num_hidden_layers=1),
               sd_style_ids([4], 7, 62, 63, 64, g), seed=54, prefixed=False)

@@ -145,7 +145,7 @@ export interface CLIPTextInputs {
 export interface CLIPTextOutputs {
   /** [B, L, E] after final_layer_norm: what Stable Diffusion's U-Net attends to. */
   lastHiddenState: Tensor;
-  /** [B, E]: the last hidden state at each row's end-of-text token. */
+  /** The last hidden state at each row's end-of-text token, [B, E]. */
   poolerOutput: Tensor;
   /**
    * With `outputHiddenStates`: num_hidden_layers + 1 tensors [B, L, E], the embeddings and each
@@ -401,7 +401,7 @@ export class CLIPTextModel extends PreTrainedModel {
 
 /** Outputs of {@link CLIPTextModelWithProjection.forward}. */
 export interface CLIPTextModelWithProjectionOutputs extends CLIPTextOutputs {
-  /** [B, projection_dim]: `text_projection(poolerOutput)`, CLIP's text embedding. */
+  /** CLIP's text embedding `text_projection(poolerOutput)`, [B, projection_dim]. */
   textEmbeds: Tensor;
 }
 
