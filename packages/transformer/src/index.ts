@@ -143,7 +143,14 @@ export {
   vitConfigFromJson,
 } from './models/vit.js';
 export { exportOnnx } from './onnx/export.js';
-export { CharTokenizer, loadTinyGPT, TINY_GPT_URL } from './tiny-gpt.js';
+export {
+  CharTokenizer,
+  loadTinyGPT,
+  TINY_GPT_FILES,
+  TINY_GPT_URL,
+  type TinyGPTReport,
+  tinyGPTReport,
+} from './tiny-gpt.js';
 export {
   type BatchSource,
   exampleBatches,

@@ -60,13 +60,59 @@ export class CharTokenizer {
   }
 }
 
-/** The folder holding the embedded model (config.json, model.safetensors, vocab.json). */
+/** The folder holding the embedded model (config.json, model.safetensors, vocab.json, training.json). */
 export const TINY_GPT_URL: URL = new URL('../assets/tiny-gpt/', import.meta.url);
 
 /**
+ * The embedded model's files, each as a literal `new URL(..., import.meta.url)` so bundlers (Vite,
+ * webpack, esbuild) find and copy them; a folder URL alone is not followed by bundlers.
+ */
+export const TINY_GPT_FILES: {
+  readonly config: URL;
+  readonly weights: URL;
+  readonly vocab: URL;
+  readonly training: URL;
+} = {
+  config: new URL('../assets/tiny-gpt/config.json', import.meta.url),
+  weights: new URL('../assets/tiny-gpt/model.safetensors', import.meta.url),
+  vocab: new URL('../assets/tiny-gpt/vocab.json', import.meta.url),
+  training: new URL('../assets/tiny-gpt/training.json', import.meta.url),
+};
+
+/** How the embedded model was trained and how well it does (its training.json). */
+export interface TinyGPTReport {
+  /** Characters in the training corpus. */
+  characters: number;
+  vocabSize: number;
+  parameters: number;
+  /** The training settings (seed, steps, batch size, learning rate, …). */
+  settings: Record<string, unknown>;
+  /** Held-out loss of simple baselines in nats/char (uniform, unigram, bigram). */
+  baselines: Record<string, number>;
+  /** The model's held-out loss in nats/char. */
+  finalValidationLoss: number;
+  [key: string]: unknown;
+}
+
+async function readAsset(url: URL): Promise<Uint8Array> {
+  if (url.protocol === 'file:') {
+    const fs = await import('node:fs/promises');
+    return new Uint8Array(await fs.readFile(url));
+  }
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`loadTinyGPT: could not fetch ${url.href} (HTTP ${res.status})`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** The embedded model's training report: corpus size, settings, baselines and its held-out loss. */
+export async function tinyGPTReport(): Promise<TinyGPTReport> {
+  return JSON.parse(new TextDecoder().decode(await readAsset(TINY_GPT_FILES.training))) as TinyGPTReport;
+}
+
+/**
  * Loads the embedded tiny GPT (about 0.35 M parameters, character level, 96 positions) and its
- * tokenizer, from the package itself: no download. It writes short fables in the style of its
- * training corpus.
+ * tokenizer, from the package itself: no download, in Node and in bundled browser apps. It writes
+ * short fables in the style of its training corpus.
  *
  * @example
  * ```ts
@@ -80,17 +126,19 @@ export const TINY_GPT_URL: URL = new URL('../assets/tiny-gpt/', import.meta.url)
  * ```
  */
 export async function loadTinyGPT(): Promise<{ model: GPT2LMHeadModel; tokenizer: CharTokenizer }> {
-  const model = await loadPretrained(TINY_GPT_URL);
+  const [config, weights, vocabBytes] = await Promise.all([
+    readAsset(TINY_GPT_FILES.config),
+    readAsset(TINY_GPT_FILES.weights),
+    readAsset(TINY_GPT_FILES.vocab),
+  ]);
+  const model = await loadPretrained(
+    new Map([
+      ['config.json', config],
+      ['model.safetensors', weights],
+    ]),
+  );
   if (!(model instanceof GPT2LMHeadModel))
     throw new Error('loadTinyGPT: the embedded checkpoint is not a GPT-2');
-  const isFile = TINY_GPT_URL.protocol === 'file:';
-  let text: string;
-  if (isFile) {
-    const fs = await import('node:fs/promises');
-    text = await fs.readFile(new URL('vocab.json', TINY_GPT_URL), 'utf8');
-  } else {
-    text = await (await fetch(new URL('vocab.json', TINY_GPT_URL))).text();
-  }
-  const vocab = JSON.parse(text) as { chars: string[] };
+  const vocab = JSON.parse(new TextDecoder().decode(vocabBytes)) as { chars: string[] };
   return { model, tokenizer: new CharTokenizer(vocab.chars) };
 }

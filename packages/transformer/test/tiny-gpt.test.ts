@@ -11,7 +11,9 @@ import {
   evaluate,
   lmEvalBatches,
   loadTinyGPT,
+  TINY_GPT_FILES,
   TINY_GPT_URL,
+  tinyGPTReport,
 } from '../src/index.js';
 
 const corpus = readFileSync(new URL('../assets/corpus/fables.txt', import.meta.url), 'utf8');
@@ -67,5 +69,15 @@ describe('embedded tiny GPT', () => {
     expect(() => tokenizer.encode('€')).toThrow(/"€" is not in the vocabulary/);
     expect(() => new CharTokenizer(['a', 'a'])).toThrow(/repeat/);
     model.dispose();
+  });
+
+  it('names each shipped file for bundlers, and reports its training figures', async () => {
+    for (const url of Object.values(TINY_GPT_FILES)) {
+      expect(url.href.startsWith(TINY_GPT_URL.href)).toBe(true);
+      expect(readFileSync(url).length).toBeGreaterThan(0);
+    }
+    const r = await tinyGPTReport();
+    expect(r).toEqual(report);
+    expect(r.finalValidationLoss).toBeLessThan(r.baselines.bigramAdd1);
   });
 });
