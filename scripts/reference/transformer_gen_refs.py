@@ -381,7 +381,9 @@ def vit_case(name, cfg, batch, seed, prefix="vit.", num_labels=5):
 if __name__ == "__main__":
     if os.path.isdir(OUT):
         for n in os.listdir(OUT):
-            if n != "tiny-gpt": shutil.rmtree(os.path.join(OUT, n)) if os.path.isdir(os.path.join(OUT, n)) else None
+            # fixtures written by other scripts stay (tiny-gpt; clip-* from packages/transformer/scripts/clip_gen_refs.py)
+            if n != "tiny-gpt" and not n.startswith("clip"):
+                shutil.rmtree(os.path.join(OUT, n)) if os.path.isdir(os.path.join(OUT, n)) else None
     G = dict(vocab_size=64, n_positions=32, n_embd=32, n_head=4, n_layer=2, layer_norm_epsilon=1e-5)
     # the three samples of ../shared/fixtures (same seeds, same values)
     gpt2_case("gpt2-tiny", G, batch=1, seq=12, seed=1)
