@@ -160,7 +160,7 @@ await stage(async function generation() {
     console.log('  (skipped: needs the tensors of stage 2)');
     return false;
   }
-  const tr = await load('@attnkit/transformer', ['loadTinyGPT', 'TINY_GPT_URL']);
+  const tr = await load('@attnkit/transformer', ['loadTinyGPT', 'tinyGPTReport']);
   const sm = await load('@attnkit/sampling', ['stream', 'generate']);
   if (!tr || !sm) return false;
   // The model ships inside @attnkit/transformer (assets/tiny-gpt): no download. It is a GPT-2
@@ -172,7 +172,7 @@ await stage(async function generation() {
     `  tiny GPT: ${c.nLayer} blocks, width ${c.nEmbd}, ${c.nHead} heads, ${c.nPositions} positions, ` +
       `${tokenizer.vocabSize} characters${params ? `, ${params.toLocaleString('en-US')} parameters` : ''}`,
   );
-  const report = await readTrainingReport(new URL('training.json', tr.TINY_GPT_URL));
+  const report = await tr.tinyGPTReport().catch(() => null);
   if (report?.finalValidationLoss !== undefined) {
     const b = report.baselines ?? {};
     console.log(
@@ -280,16 +280,6 @@ await stage(async function generation() {
   }
   model.dispose?.();
 });
-
-/** The training report shipped next to the tiny GPT (training.json), or null when there is none. */
-async function readTrainingReport(url) {
-  try {
-    const fs = await import('node:fs/promises');
-    return JSON.parse(await fs.readFile(url, 'utf8'));
-  } catch {
-    return null;
-  }
-}
 
 // 5. noise -> denoising ------------------------------------------------------------------------------
 await stage(async function diffusion() {

@@ -1,13 +1,13 @@
 import '@attnkit/backend-cpu';
 import { type Candidate, type GenerationConfig, generate, type ProcessorTrace } from '@attnkit/sampling';
 import { Generator } from '@attnkit/tensor-core';
-import { CharTokenizer, type GPT2LMHeadModel, loadPretrained } from '@attnkit/transformer';
-// The embedded tiny GPT ships in @attnkit/transformer's assets/tiny-gpt; Vite copies these files
-// into the app (dev server or dist/), so the model loads with no network beyond the app itself.
-import configUrl from '../../../../packages/transformer/assets/tiny-gpt/config.json?url';
-import weightsUrl from '../../../../packages/transformer/assets/tiny-gpt/model.safetensors?url';
-import trainingUrl from '../../../../packages/transformer/assets/tiny-gpt/training.json?url';
-import vocabUrl from '../../../../packages/transformer/assets/tiny-gpt/vocab.json?url';
+import {
+  type CharTokenizer,
+  type GPT2LMHeadModel,
+  loadTinyGPT,
+  type TinyGPTReport,
+  tinyGPTReport,
+} from '@attnkit/transformer';
 import { el, type Page } from '../page.js';
 
 const DEFAULT_PROMPT = 'THE FOX AND THE ';
@@ -16,33 +16,23 @@ const TOP_N = 8;
 interface TinyGPT {
   model: GPT2LMHeadModel;
   tokenizer: CharTokenizer;
-  training: { finalValidationLoss?: number; baselines?: Record<string, number> } | null;
+  training: TinyGPTReport | null;
 }
 
 let loading: Promise<TinyGPT> | undefined;
 
-/** Loads the tiny GPT once, from the files Vite serves with the app. */
+/**
+ * Loads the tiny GPT once. loadTinyGPT names each embedded file with a literal
+ * `new URL(..., import.meta.url)`, so Vite copies them into the app (dev server or dist/) and the
+ * model loads with no network beyond the app itself.
+ */
 function loadModel(): Promise<TinyGPT> {
   loading ??= (async () => {
-    const fetchOk = async (url: string) => {
-      const res = await fetch(url);
-      if (!res.ok) throw new Error(`fetching ${url}: HTTP ${res.status}`);
-      return res;
-    };
-    const [config, weights, vocab, training] = await Promise.all([
-      fetchOk(configUrl),
-      fetchOk(weightsUrl),
-      fetchOk(vocabUrl).then((r) => r.json() as Promise<{ chars: string[] }>),
-      fetch(trainingUrl)
-        .then((r) => (r.ok ? r.json() : null))
-        .catch(() => null),
+    const [{ model, tokenizer }, training] = await Promise.all([
+      loadTinyGPT(),
+      tinyGPTReport().catch(() => null),
     ]);
-    const model = await loadPretrained({ 'config.json': config, 'model.safetensors': weights });
-    return {
-      model: model as GPT2LMHeadModel,
-      tokenizer: new CharTokenizer(vocab.chars),
-      training,
-    };
+    return { model, tokenizer, training };
   })();
   return loading;
 }
