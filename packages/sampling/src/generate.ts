@@ -36,6 +36,8 @@ export interface StreamChunk {
   text?: string[];
   /** Rows that have finished after this step. */
   finished: boolean[];
+  /** With `traceTopN`: per row, what every processor did to the top candidates at this step. */
+  trace?: ProcessorTrace[][];
 }
 
 /** Maximum total length from a config and prompt width. */
@@ -172,8 +174,10 @@ export async function* stream(
     throw new Error('stream: beam search and speculative decoding do not stream; use generate()');
   const tok = config.tokenizer;
   const emitted: number[] = [];
-  for await (const s of decodeLoop(model, inputIds, config, attentionMask, [], [])) {
+  const traces: ProcessorTrace[][][] = [];
+  for await (const s of decodeLoop(model, inputIds, config, attentionMask, [], traces)) {
     const chunk: StreamChunk = { step: s.step, tokenIds: s.tokenIds, finished: s.finished };
+    if (config.traceTopN) chunk.trace = traces[traces.length - 1];
     if (tok) {
       chunk.text = s.generated.map((ids, i) => {
         const text = tok.decode(ids);

@@ -294,6 +294,19 @@ describe('streaming', () => {
     for (const c of chunks) expect(c).not.toContain('\uFFFD');
     expect(chunks.filter((c) => c.length > 0).length).toBe(5);
   });
+  it('with traceTopN, each chunk carries the same trace generate() returns for that step', async () => {
+    const config = { maxNewTokens: 6, doSample: true, temperature: 0.7, topK: 3, seed: 5, traceTopN: 4 };
+    const whole = await generate(new BigramModel(TABLE), [[0]], config);
+    const steps: unknown[] = [];
+    const tokens: number[] = [];
+    for await (const c of stream(new BigramModel(TABLE), [[0]], config)) {
+      steps.push(c.trace);
+      tokens.push(c.tokenIds[0]);
+    }
+    expect(tokens).toEqual(whole.sequences[0].slice(1));
+    expect(steps).toEqual(whole.trace);
+    expect(whole.trace?.[0][0].map((t) => t.processor)).toEqual(['temperature', 'topK']);
+  });
   it('an AbortSignal cancels', async () => {
     const ctl = new AbortController();
     let n = 0;
