@@ -1,7 +1,7 @@
-import '@attnkit/backend-cpu';
 import { scaledDotProductAttention } from '@attnkit/attention';
 import {
   type Backend,
+  findBackend,
   Generator,
   getBackend,
   noGrad,
@@ -12,90 +12,151 @@ import {
   type Tensor,
   tidy,
 } from '@attnkit/tensor-core';
+import { benchBackends, fullWorkload, printUnavailable } from './backends.js';
 
 /**
- * Attention forward, B = 1, H = 12, d = 64: the reference decomposition ("plain": q kᵀ, mask,
- * softmax, · v, which materialises [B, H, L, L]) beside the backend's fused flash-style kernel
- * (tiles of keys with an online softmax), causal and not.
+ * Attention forward, B = 1, H = 12, d = 64, on every backend of {@link benchBackends} (cpu, webgpu,
+ * gpujs): the reference decomposition ("plain": q kᵀ, mask, softmax, · v, which materialises
+ * [B, H, L, L]) beside the backend's fused flash-style kernel (tiles of keys with an online
+ * softmax), causal and not. Backends without a fused kernel print "n/a" for flash.
  *
  * Two tables:
- *  1. time (median ms) for L = 128 … 2048, with the speed ratio;
+ *  1. time (median ms of one forward, `await data()` included so asynchronous backends finish
+ *     their work) for L = 128 … 2048, with the speed ratio;
  *  2. peak memory for L = 256 … 4096: the most bytes of backend storage alive at once during one
  *     forward (inputs included), read from a counting wrapper around the backend, so the figure is
  *     exact and not a sample of the process heap. Plain grows with L² (the score matrices); flash
  *     grows with L (q, k, v and the output; its scratch is a few KiB and not counted).
  *
  * Environment: ATTN_BENCH_MAX_TIME_L (default 2048) and ATTN_BENCH_MAX_MEM_L (default 4096) cap
- * the lengths, e.g. for a quick run.
+ * the lengths on every backend; on software backends (SwiftShader, gpu.js CPU mode) the caps are
+ * ATTN_BENCH_SLOW_MAX_TIME_L (default 512) and ATTN_BENCH_SLOW_MAX_MEM_L (default 1024) unless
+ * ATTNKIT_BENCH_FULL=1. The tables say where a cap applied.
  */
 export async function benchAttention(): Promise<void> {
   const maxTimeL = Number(process.env.ATTN_BENCH_MAX_TIME_L ?? 2048);
   const maxMemL = Number(process.env.ATTN_BENCH_MAX_MEM_L ?? 4096);
-  const base = getBackend();
-  const counter = countingBackend(base);
-  registerBackend(counter.backend.name, () => counter.backend, -1);
-  setBackend(counter.backend.name);
+  const slowTimeL = Number(process.env.ATTN_BENCH_SLOW_MAX_TIME_L ?? 512);
+  const slowMemL = Number(process.env.ATTN_BENCH_SLOW_MAX_MEM_L ?? 1024);
+  const backends = await benchBackends();
+  const original = getBackend().name;
   const H = 12;
   const d = 64;
-  const g = new Generator(0);
+  console.log(`\n## attention forward: B = 1, H = ${H}, d = ${d}, float32, on each backend`);
+  console.log('plain = reference decomposition (materialises L×L scores); flash = fused tiled kernel');
+  const counted = new Map<string, ReturnType<typeof countingBackend>>();
+  const caps = new Map<string, { time: number; mem: number }>();
+  for (const b of backends.available) {
+    const counter = countingBackend(findBackend(b.name) as Backend);
+    registerBackend(counter.backend.name, () => counter.backend, -1);
+    counted.set(b.name, counter);
+    const capped = b.slow && !fullWorkload();
+    caps.set(b.name, {
+      time: capped ? Math.min(maxTimeL, slowTimeL) : maxTimeL,
+      mem: capped ? Math.min(maxMemL, slowMemL) : maxMemL,
+    });
+  }
+  const capNote = (cap: number, max: number) =>
+    cap < max ? ` (capped at L = ${cap}: runs in software here; ATTNKIT_BENCH_FULL=1 lifts the cap)` : '';
   try {
-    console.log(`\n## attention forward: B = 1, H = ${H}, d = ${d}, float32, backend ${base.name}`);
-    console.log('plain = reference decomposition (materialises L×L scores); flash = fused tiled kernel');
     console.log('\n### time, median ms of one forward (read back included)');
-    console.log('| L | plain | flash | flash speed-up | plain causal | flash causal | speed-up |');
-    console.log('|---|---|---|---|---|---|---|');
-    for (let L = 128; L <= maxTimeL; L *= 2) {
-      const [q, k, v] = [0, 1, 2].map(() => randn([1, H, L, d], { generator: g }));
-      const runs = L >= 1024 ? 3 : 5;
-      const row: number[] = [];
-      for (const causal of [false, true]) {
-        for (const implementation of ['reference', 'fused'] as const) {
-          row.push(
-            medianMs(runs, () => {
-              noGrad(() =>
-                tidy(() => scaledDotProductAttention(q, k, v, { causal, implementation }).dataSync()),
-              );
-            }),
-          );
+    console.log('| backend | L | plain | flash | flash speed-up | plain causal | flash causal | speed-up |');
+    console.log('|---|---|---|---|---|---|---|---|');
+    const notes: string[] = [];
+    for (const b of backends.available) {
+      const counter = counted.get(b.name)!;
+      const cap = caps.get(b.name)!.time;
+      const note = capNote(cap, maxTimeL);
+      if (note) notes.push(`${b.label}${note}`);
+      setBackend(counter.backend.name);
+      const fused = typeof counter.backend.attention === 'function';
+      const g = new Generator(0);
+      for (let L = 128; L <= cap; L *= 2) {
+        const [q, k, v] = [0, 1, 2].map(() => randn([1, H, L, d], { generator: g }));
+        const runs = L >= 1024 || b.slow ? 3 : 5;
+        const row: (number | null)[] = [];
+        for (const causal of [false, true]) {
+          for (const implementation of ['reference', 'fused'] as const) {
+            if (implementation === 'fused' && !fused) {
+              row.push(null);
+              continue;
+            }
+            row.push(
+              await medianMs(runs, async () => {
+                const y = noGrad(() =>
+                  tidy(() => scaledDotProductAttention(q, k, v, { causal, implementation })),
+                );
+                await y.data();
+                y.dispose();
+              }),
+            );
+          }
         }
-      }
-      console.log(
-        `| ${L} | ${row[0].toFixed(1)} | ${row[1].toFixed(1)} | ${(row[0] / row[1]).toFixed(2)}x | ` +
-          `${row[2].toFixed(1)} | ${row[3].toFixed(1)} | ${(row[2] / row[3]).toFixed(2)}x |`,
-      );
-      for (const t of [q, k, v]) t.dispose();
-    }
-
-    console.log('\n### peak memory of one forward (MiB of live backend storage, inputs q/k/v included)');
-    console.log('| L | plain | flash | plain / flash | flash ÷ L (KiB per position) |');
-    console.log('|---|---|---|---|---|');
-    for (let L = 256; L <= maxMemL; L *= 2) {
-      const [q, k, v] = [0, 1, 2].map(() => randn([1, H, L, d], { generator: g }));
-      const peaks: number[] = [];
-      for (const implementation of ['reference', 'fused'] as const) {
-        counter.resetPeak();
-        noGrad(() =>
-          tidy(() => scaledDotProductAttention(q, k, v, { causal: true, implementation }).dataSync()),
+        const ms = (x: number | null) => (x === null ? 'n/a' : x.toFixed(1));
+        const ratio = (a: number | null, f: number | null) =>
+          a === null || f === null ? 'n/a' : `${(a / f).toFixed(2)}x`;
+        console.log(
+          `| ${b.label} | ${L} | ${ms(row[0])} | ${ms(row[1])} | ${ratio(row[0], row[1])} | ` +
+            `${ms(row[2])} | ${ms(row[3])} | ${ratio(row[2], row[3])} |`,
         );
-        peaks.push(counter.peak);
+        for (const t of [q, k, v]) t.dispose();
       }
-      const mib = (b: number) => (b / 2 ** 20).toFixed(1);
-      console.log(
-        `| ${L} | ${mib(peaks[0])} | ${mib(peaks[1])} | ${(peaks[0] / peaks[1]).toFixed(1)}x | ${(peaks[1] / L / 1024).toFixed(1)} |`,
-      );
-      for (const t of [q, k, v]) t.dispose();
     }
+    for (const n of notes) console.log(`- ${n}`);
+
+    console.log(
+      '\n### peak memory of one causal forward (MiB of live backend storage, inputs q/k/v included)',
+    );
+    console.log('| backend | L | plain | flash | plain / flash | flash ÷ L (KiB per position) |');
+    console.log('|---|---|---|---|---|---|');
+    notes.length = 0;
+    for (const b of backends.available) {
+      const counter = counted.get(b.name)!;
+      const cap = caps.get(b.name)!.mem;
+      const note = capNote(cap, maxMemL);
+      if (note) notes.push(`${b.label}${note}`);
+      setBackend(counter.backend.name);
+      const fused = typeof counter.backend.attention === 'function';
+      const g = new Generator(1);
+      for (let L = 256; L <= cap; L *= 2) {
+        const [q, k, v] = [0, 1, 2].map(() => randn([1, H, L, d], { generator: g }));
+        const peaks: (number | null)[] = [];
+        for (const implementation of ['reference', 'fused'] as const) {
+          if (implementation === 'fused' && !fused) {
+            peaks.push(null);
+            continue;
+          }
+          counter.resetPeak();
+          const y = noGrad(() =>
+            tidy(() => scaledDotProductAttention(q, k, v, { causal: true, implementation })),
+          );
+          await y.data();
+          y.dispose();
+          peaks.push(counter.peak);
+        }
+        const mib = (x: number | null) => (x === null ? 'n/a' : (x / 2 ** 20).toFixed(1));
+        const [p, f] = peaks;
+        console.log(
+          `| ${b.label} | ${L} | ${mib(p)} | ${mib(f)} | ${p !== null && f !== null ? `${(p / f).toFixed(1)}x` : 'n/a'} | ` +
+            `${f !== null ? (f / L / 1024).toFixed(1) : 'n/a'} |`,
+        );
+        for (const t of [q, k, v]) t.dispose();
+      }
+    }
+    for (const n of notes) console.log(`- ${n}`);
+    printUnavailable(backends);
   } finally {
-    setBackend(base.name);
+    setBackend(original);
   }
 }
 
-function medianMs(runs: number, fn: () => void): number {
-  fn(); // warm-up
+/** Median wall time of `fn` over `runs` awaited calls, after one warm-up call. */
+async function medianMs(runs: number, fn: () => Promise<void>): Promise<number> {
+  await fn(); // warm-up (shader compilation on GPU backends)
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
-    fn();
+    await fn();
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);

@@ -44,7 +44,8 @@ const suites: Suite[] = [
   },
   {
     name: 'attention',
-    description: 'attention time and peak memory vs sequence length: plain vs flash-style',
+    description:
+      'attention time and peak memory vs sequence length, plain vs flash-style, on cpu/webgpu/gpujs (ATTNKIT_SWIFTSHADER=1 without a GPU)',
     run: benchAttention,
   },
   {
@@ -54,7 +55,7 @@ const suites: Suite[] = [
   },
   {
     name: 'diffusion',
-    description: 'one U-Net evaluation and a 50-step DDIM run at 32×32 on every registered backend',
+    description: 'one U-Net evaluation and a 50-step DDIM run at 32×32 on cpu/webgpu/gpujs',
     run: benchDiffusion,
   },
   {
@@ -66,7 +67,7 @@ const suites: Suite[] = [
   {
     name: 'transformer',
     description:
-      'GPT-2-124M-shaped model: prefill 128 tokens and KV-cached decode tokens/s (onnxruntime-web beside it when installed)',
+      'GPT-2-124M-shaped model: prefill 128 tokens and KV-cached decode tokens/s on cpu/webgpu/gpujs (onnxruntime-web beside it when installed)',
     run: benchTransformer,
   },
 ];

@@ -1,40 +1,48 @@
-import '@attnkit/backend-cpu';
-import { Generator, listBackends, manualSeed, setBackend, type Tensor, tensor } from '@attnkit/tensor-core';
+import { Generator, getBackend, manualSeed, setBackend, type Tensor, tensor } from '@attnkit/tensor-core';
 import { exportOnnx, GPT2LMHeadModel } from '@attnkit/transformer';
+import { benchBackends, fullWorkload, printUnavailable } from './backends.js';
 
 /**
  * A GPT-2-124M-shaped model (12 layers, 768 wide, 12 heads, vocab 50257) with random weights:
- * prefill of 128 tokens and per-token decode with the KV cache, in tokens/s, on each registered
- * backend that can read synchronously, beside onnxruntime-web (wasm, 2 threads) running the same
- * weights through exportOnnx, when the `onnxruntime-web` package can be imported (the exported
- * graph has no KV-cache inputs, so only its prefill is comparable). The reference machine's
- * onnxruntime figures (REFERENCES.md) are printed for the order of magnitude.
+ * prefill of 128 tokens and per-token decode with the KV cache, in tokens/s, on every backend of
+ * {@link benchBackends} (cpu, webgpu, gpujs; logits read with `await data()`, so asynchronous
+ * backends finish their work inside the timing), beside onnxruntime-web (wasm, 2 threads) running
+ * the same weights through exportOnnx, when the `onnxruntime-web` package can be imported (the
+ * exported graph has no KV-cache inputs, so only its prefill is comparable). The reference
+ * machine's onnxruntime figures (REFERENCES.md) are printed for the order of magnitude.
  *
- * Settings: ATTNKIT_BENCH_GPT2_LAYERS (default 12) shrinks the model for quick runs.
+ * Settings: ATTNKIT_BENCH_GPT2_LAYERS (default 12) shrinks the model for quick runs. On software
+ * backends (SwiftShader, gpu.js CPU mode) the model keeps ATTNKIT_BENCH_SLOW_GPT2_LAYERS layers
+ * (default 2; embeddings and the 50257-way head unchanged), decodes 4 tokens instead of 16 and is
+ * timed once after the warm-up, unless ATTNKIT_BENCH_FULL=1; the table's "layers" column says so.
  */
 export async function benchTransformer(): Promise<void> {
   const layers = Number(process.env.ATTNKIT_BENCH_GPT2_LAYERS ?? 12);
+  const slowLayers = Math.min(layers, Number(process.env.ATTNKIT_BENCH_SLOW_GPT2_LAYERS ?? 2));
   const prompt = 128;
-  const decodeTokens = 16;
+  const backends = await benchBackends();
+  const original = getBackend().name;
   console.log(
-    `\n## transformer: GPT-2-124M shape (${layers} layers, 768 wide, 12 heads, vocab 50257), random weights, float32`,
+    `\n## transformer: GPT-2-124M shape (${layers} layers, 768 wide, 12 heads, vocab 50257), random weights, float32, on each backend`,
   );
   console.log(
-    '| backend | prefill 128 tokens ms | prefill tokens/s | decode ms/token (after 128) | decode tokens/s |',
+    '| backend | layers | prefill 128 tokens ms | prefill tokens/s | decode ms/token (after 128) | decode tokens/s |',
   );
-  console.log('|---|---|---|---|---|');
-  const backends = listBackends().filter((b) => b === 'cpu');
-  for (const name of backends) {
-    setBackend(name);
+  console.log('|---|---|---|---|---|---|');
+  for (const b of backends.available) {
+    const capped = b.slow && !fullWorkload();
+    const nLayer = capped ? slowLayers : layers;
+    const decodeTokens = capped ? 4 : 16;
+    setBackend(b.name);
     manualSeed(0);
-    const model = new GPT2LMHeadModel({ nLayer: layers, nEmbd: 768, nHead: 12, vocabSize: 50257 }).eval();
+    const model = new GPT2LMHeadModel({ nLayer, nEmbd: 768, nHead: 12, vocabSize: 50257 }).eval();
     const g = new Generator(1);
     const ids = Int32Array.from({ length: prompt }, () => g.randint(0, 50257));
-    const run = (): { prefillMs: number; decodeMs: number } => {
+    const run = async (): Promise<{ prefillMs: number; decodeMs: number }> => {
       const input = tensor(ids, [1, prompt], 'int32');
       const t0 = performance.now();
       const out = model.forward({ inputIds: input });
-      out.logits.dataSync();
+      await out.logits.data();
       const prefillMs = performance.now() - t0;
       out.logits.dispose();
       input.dispose();
@@ -45,7 +53,7 @@ export async function benchTransformer(): Promise<void> {
         const step = tensor([[tok]], undefined, 'int32');
         const o = model.forward({ inputIds: step, pastKeyValues: past });
         const logits: Tensor = o.logits;
-        tok = argmaxLast(logits.dataSync());
+        tok = argmaxLast(await logits.data());
         logits.dispose();
         step.dispose();
       }
@@ -53,19 +61,28 @@ export async function benchTransformer(): Promise<void> {
       past?.dispose();
       return { prefillMs, decodeMs };
     };
-    run(); // warm-up (JIT, packing scratch)
-    const runs = [run(), run()];
+    await run(); // warm-up (JIT, packing scratch, shader compilation)
+    const runs = capped ? [await run()] : [await run(), await run()];
     const prefillMs = Math.min(...runs.map((r) => r.prefillMs));
     const decodeMs = Math.min(...runs.map((r) => r.decodeMs));
+    const layerCell = nLayer < layers ? `${nLayer} (capped: software here)` : `${nLayer}`;
     console.log(
-      `| attnkit ${name} | ${prefillMs.toFixed(0)} | ${((prompt / prefillMs) * 1000).toFixed(1)} | ${decodeMs.toFixed(1)} | ${(1000 / decodeMs).toFixed(1)} |`,
+      `| attnkit ${b.label} | ${layerCell} | ${prefillMs.toFixed(0)} | ${((prompt / prefillMs) * 1000).toFixed(1)} | ` +
+        `${decodeMs.toFixed(1)} | ${(1000 / decodeMs).toFixed(1)} |`,
     );
-    if (name === 'cpu') await benchOrt(model, ids);
+    if (b.name === 'cpu') await benchOrt(model, ids, nLayer);
     model.dispose();
   }
   console.log(
-    '| onnxruntime-web 1.30 wasm, 2 threads (REFERENCES.md, not this run) | 793 | 161 | 36.7 | 27 |',
+    '| onnxruntime-web 1.30 wasm, 2 threads (REFERENCES.md, not this run) | 12 | 793 | 161 | 36.7 | 27 |',
   );
+  if (backends.available.some((b) => b.slow) && !fullWorkload()) {
+    console.log(
+      `- capped rows keep ${slowLayers} of the ${layers} layers and decode 4 tokens (timed once); ATTNKIT_BENCH_FULL=1 runs the full model`,
+    );
+  }
+  printUnavailable(backends);
+  setBackend(original);
 }
 
 function argmaxLast(v: ArrayLike<number>): number {
@@ -75,12 +92,12 @@ function argmaxLast(v: ArrayLike<number>): number {
 }
 
 /** Prefill of the same weights in onnxruntime-web, if it is installed. */
-async function benchOrt(model: GPT2LMHeadModel, ids: Int32Array): Promise<void> {
+async function benchOrt(model: GPT2LMHeadModel, ids: Int32Array, nLayer: number): Promise<void> {
   const spec = 'onnxruntime-web';
   // biome-ignore lint/suspicious/noExplicitAny: optional peer, loaded by name
   const ort: any = await import(spec).catch(() => null);
   if (!ort) {
-    console.log('| onnxruntime-web (not installed in apps/bench: skipped) | | | | |');
+    console.log('| onnxruntime-web (not installed in apps/bench: skipped) | | | | | |');
     return;
   }
   ort.env.wasm.numThreads = 2;
@@ -94,7 +111,7 @@ async function benchOrt(model: GPT2LMHeadModel, ids: Int32Array): Promise<void> 
     best = Math.min(best, performance.now() - t0);
   }
   console.log(
-    `| onnxruntime-web wasm 2 threads, exportOnnx (this run) | ${best.toFixed(0)} | ${((ids.length / best) * 1000).toFixed(1)} | n/a (no KV-cache graph) | |`,
+    `| onnxruntime-web wasm 2 threads, exportOnnx (this run) | ${nLayer} | ${best.toFixed(0)} | ${((ids.length / best) * 1000).toFixed(1)} | n/a (no KV-cache graph) | |`,
   );
   await session.release?.();
 }

@@ -7,9 +7,10 @@
 //
 // Known gap: explicit `positionIds` on webgpu (Llama with a left-padded batch, fixture
 // llama-bf16-padded) throw, because RotaryEmbedding.apply (packages/attention/src/rotary.ts) reads a
-// positions tensor with dataSync(). Those cases are pinned with `it.fails` (they turn red once the
-// rotary tables are built on the device), and the same models are checked with the position ids
-// held on the CPU backend, which RoPE can read synchronously.
+// positions tensor with dataSync(). Those cases are pinned by tests that expect that exact error
+// (they turn red once the rotary tables are built on the device: then make them parity checks), and
+// the same models are checked with the position ids held on the CPU backend, which RoPE can read
+// synchronously.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import '@attnkit/backend-cpu';
