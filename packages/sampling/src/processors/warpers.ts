@@ -77,13 +77,13 @@ export class TopKWarper implements LogitsProcessor {
  * (HF TopPLogitsWarper: a token is removed when the mass of the tokens ranked below it, itself
  * included, is at most 1 - topP).
  *
- * How, without sorting the vocabulary: a histogram of t = 64·(ref - score) in buckets of width 1,
- * where ref is at or above the row's max; bucket k holds the mass of its tokens,
+ * How, without sorting the vocabulary: a histogram of t = 64·(max - score) in buckets of width 1;
+ * bucket k holds the mass of its tokens,
  * exp(-t/64) = exp(-k/64) · exp((k - t)/64), summing only a polynomial of the small second factor
  * and multiplying by the table value once per bucket. The buckets are walked from the top to find
  * the one where the kept mass crosses topP; tokens above it are kept, those below masked, and only
  * the crossing bucket is sorted and walked token by token, so the kept set is exactly HF's. Tokens
- * more than 48 below the max (each under e^-48 of it) carry no mass. The histogram pass also
+ * more than 64 below the max (each under e^-64 of it) carry no mass. The histogram pass also
  * collects the tokens near the top (down to 1 below where the previous row stopped): when the kept
  * set lies among them, only those are classified and the row is masked with one fill.
  */
@@ -100,8 +100,6 @@ export class TopPWarper implements LogitsProcessor {
   private cands = new Int32Array(0);
   /** Tokens scoring above this are collected as candidates (from the previous row). */
   private candidateFloor = Number.NEGATIVE_INFINITY;
-  /** The previous row's max, the guess for the next row's in {@link processScaled}. */
-  private lastMax = Number.NaN;
   constructor(
     readonly topP: number,
     readonly minTokensToKeep = 1,
@@ -118,46 +116,23 @@ export class TopPWarper implements LogitsProcessor {
 
   /**
    * Divides the scores by `temperature` and then applies top-p, with the same result bit for bit
-   * as TemperatureWarper followed by {@link process}, in one pass fewer: the division, the max and
-   * the histogram share a pass, the histogram taken below a guess of the max (the previous row's
-   * plus 4). When the guess was too low or far too high (more than 12 above), the row is done
-   * again from its true max. applyProcessors uses it for a temperature warper followed by this one.
+   * as TemperatureWarper followed by {@link process}, in one pass fewer: the division finds the max
+   * on its way. applyProcessors uses it for a temperature warper followed by this one. (Folding
+   * the division into the histogram pass as well measured slower: the division's latency then
+   * sits in the histogram's dependency chain.)
    */
   processScaled(scores: Float32Array, temperature: number, ctx?: ProcessorContext): void {
     if (!(temperature > 0) || !Number.isFinite(temperature))
       throw new RangeError(`temperature must be a positive finite number, got ${temperature}`);
-    if (this.topP >= 1 || this.minTokensToKeep > 1 || !Number.isFinite(this.lastMax)) {
-      for (let i = 0; i < scores.length; i++) scores[i] /= temperature;
-      this.process([], scores, ctx);
-      return;
-    }
-    const ref = Math.fround(this.lastMax + GUESS_ABOVE);
-    const cut = (ref - this.candidateFloor) * STEPS;
-    const { sumsA, sumsB } = this;
-    const cands = this.candidates(scores.length);
-    sumsA.fill(0);
-    sumsB.fill(0);
-    const n = scores.length;
     let m = NEG_INF;
-    let nc = 0;
-    for (let i = 0; i < n; i++) {
-      const v = Math.fround(scores[i] / temperature);
+    for (let i = 0; i < scores.length; i++) {
+      const v = scores[i] / temperature;
       scores[i] = v;
       if (v > m) m = v;
-      const t = (ref - v) * STEPS;
-      if (t < LAST && t >= 0) {
-        const k = t | 0;
-        if (i & 1) sumsB[k] += inBucket(t, k);
-        else sumsA[k] += inBucket(t, k);
-        if (t < cut) cands[nc++] = i;
-      }
     }
-    if (m === NEG_INF) return;
-    if (m > ref || ref - m > GUESS_SLACK) {
-      this.fromMax(scores, m, ctx);
-      return;
-    }
-    this.finish(scores, ref, m, nc, ctx);
+    if (this.topP >= 1) return;
+    // the row holds float32 values: its max is the float32 rounding of the largest quotient
+    this.fromMax(scores, Math.fround(m), ctx);
   }
 
   private candidates(n: number): Int32Array {
@@ -176,14 +151,14 @@ export class TopPWarper implements LogitsProcessor {
     const cands = this.candidates(scores.length);
     const nc = histogram(scores, m, this.sumsA, this.sumsB, (m - this.candidateFloor) * STEPS, cands);
     if (this.minTokensToKeep > 1) countBuckets(scores, m, this.counts);
-    this.finish(scores, m, m, nc, ctx);
+    this.finish(scores, m, nc, ctx);
   }
 
   /**
-   * From the histogram below `ref` (>= the max `m`) and the `nc` candidates: finds the crossing
+   * From the histogram below the max `m` and the `nc` candidates: finds the crossing
    * bucket, keeps and masks, and hands the kept set to the sampler through `ctx.kept`.
    */
-  private finish(scores: Float32Array, ref: number, m: number, nc: number, ctx?: ProcessorContext): void {
+  private finish(scores: Float32Array, m: number, nc: number, ctx?: ProcessorContext): void {
     const { sumsA, sumsB, counts, cands } = this;
     const minCount = this.minTokensToKeep;
     const n = scores.length;
@@ -218,19 +193,19 @@ export class TopPWarper implements LogitsProcessor {
       for (let i = 0; i < n; i++) if (scores[i] > NEG_INF) kept[nk++] = i;
     } else {
       const members: number[] = [];
-      const fromCandidates = stop < LAST && stop + 1 <= (ref - this.candidateFloor) * STEPS;
+      const fromCandidates = stop < LAST && stop + 1 <= (m - this.candidateFloor) * STEPS;
       if (fromCandidates) {
         // every kept token and the crossing bucket are among the candidates: classify those only,
         // then mask the whole row at once and put the kept scores back
         for (let j = 0; j < nc; j++) {
           const i = cands[j];
-          const t = (ref - scores[i]) * STEPS;
+          const t = (m - scores[i]) * STEPS;
           if (t < stop) kept[nk++] = i;
           else if (t < stop + 1) members.push(i);
         }
       } else {
         const hi = stop === LAST ? Number.POSITIVE_INFINITY : stop + 1;
-        nk = split(scores, ref, stop, hi, kept, members);
+        nk = split(scores, m, stop, hi, kept, members);
       }
       const above = nk;
       members.sort((p, q) => scores[q] - scores[p] || p - q);
@@ -240,7 +215,7 @@ export class TopPWarper implements LogitsProcessor {
         if (nk >= minCount && z - mass <= z - limit) break;
         if (!(scores[i] > NEG_INF)) break;
         kept[nk++] = i;
-        mass += expNonPositive(scores[i] - ref);
+        mass += expNonPositive(scores[i] - m);
       }
       if (fromCandidates) {
         const saved = this.keptScores;
@@ -253,8 +228,7 @@ export class TopPWarper implements LogitsProcessor {
       if (nk > above) mergeSorted(kept, above, nk);
     }
     // the next row: candidates down to 1 below where this row stopped; its max guessed from this one
-    this.candidateFloor = stop >= LAST ? NEG_INF : ref - (stop + STEPS) / STEPS;
-    this.lastMax = m;
+    this.candidateFloor = stop >= LAST ? NEG_INF : m - (stop + STEPS) / STEPS;
     if (!ctx) return;
     const probs = this.keptProbs;
     let total = 0;
@@ -268,10 +242,6 @@ export class TopPWarper implements LogitsProcessor {
 }
 
 const LAST = BUCKETS - 1;
-/** processScaled takes its histogram below the previous row's max plus this. */
-const GUESS_ABOVE = 4;
-/** … and starts again from the true max when that lies more than this below the guess. */
-const GUESS_SLACK = 12;
 
 /** The largest value of a row (-inf when every value is -inf or the row is empty); 4 lanes. */
 function rowMax(x: Float32Array): number {
@@ -326,12 +296,14 @@ function histogram(
     const t1 = (m - x[i + 1]) * STEPS;
     if (t0 < LAST) {
       const k = t0 | 0;
-      a[k] += inBucket(t0, k);
+      const r = (k - t0) * INV_STEPS;
+      a[k] += 1 + r * (1 + r * (0.5 + r * 0.16666666666666666));
       if (t0 < cut) cands[nc++] = i;
     }
     if (t1 < LAST) {
       const k = t1 | 0;
-      b[k] += inBucket(t1, k);
+      const r = (k - t1) * INV_STEPS;
+      b[k] += 1 + r * (1 + r * (0.5 + r * 0.16666666666666666));
       if (t1 < cut) cands[nc++] = i + 1;
     }
   }
