@@ -15,7 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import '@attnkit/backend-cpu';
 import type { KVCache } from '@attnkit/attention';
-import { concat, memory, setBackend, type Tensor } from '@attnkit/tensor-core';
+import { concat, fromValues, memory, setBackend, type Tensor } from '@attnkit/tensor-core';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   BertForMaskedLM,
@@ -222,6 +222,29 @@ describe('KV-cached decoding on webgpu equals the uncached forward (1e-3 relativ
       await expect(decodeCase(name, sizes, false)).rejects.toThrow(SYNC_READ_ERROR);
     });
   }
+
+  it('holds webgpu memory flat while decoding (live tensors constant per step)', async () => {
+    const model = (await loadPretrained(loadFixture('llama-gqa-batch').dir)) as LlamaForCausalLM;
+    const prompt = loadFixture('llama-gqa-batch').tensor('input_ids').sliceDim(0, 0, 1);
+    let out = model.forward({ inputIds: prompt });
+    const past = out.pastKeyValues as KVCache;
+    await out.logits.data();
+    out.logits.dispose();
+    prompt.dispose();
+    const counts: number[] = [];
+    for (let step = 0; step < 20; step++) {
+      const ids = fromValues([step % 64], [1, 1], 'int32');
+      out = model.forward({ inputIds: ids, pastKeyValues: past });
+      await out.logits.data();
+      out.logits.dispose();
+      ids.dispose();
+      counts.push(memory().webgpu.numTensors);
+    }
+    expect(past.length).toBe(31);
+    expect(new Set(counts).size).toBe(1);
+    past.dispose();
+    model.dispose();
+  });
 
   it('frees what it allocates on webgpu', async () => {
     const before = memory().webgpu?.numTensors ?? 0;
