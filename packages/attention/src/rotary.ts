@@ -119,6 +119,11 @@ export class RotaryEmbedding {
             `${who}: 'positions' must be [L] or [B, L] = [${x.rank >= 3 ? x.shape[0] : 'B'}, ${l}], got ${fmtShape(t.shape)}`,
           );
         }
+        if (typeof t.backend.readSync !== 'function') {
+          // a backend that reads asynchronously (webgpu): the angles are computed on the device, in
+          // float32 as transformers computes them (positions × inverse frequencies, then cos, sin)
+          return this.applyOnDevice(x, t, tableShape);
+        }
         pos = t.dataSync();
       } else if (Array.isArray(given)) {
         if (given.length !== l)
@@ -145,6 +150,29 @@ export class RotaryEmbedding {
     const y = applyRotary(x, c, s, this.layout, this.rotaryDim);
     if (!y.requiresGrad) {
       // the tables are only needed again by the gradient rule
+      c.dispose();
+      s.dispose();
+    }
+    return y;
+  }
+
+  /** apply() for a positions tensor on a backend that cannot read synchronously. */
+  private applyOnDevice(x: Tensor, positions: Tensor, tableShape: number[]): Tensor {
+    const half = this.rotaryDim / 2;
+    const b = x.backend;
+    if (positions.backend !== b) {
+      throw new Error(
+        `${FN}.apply: 'positions' lives on the '${positions.backend.name}' backend and 'x' on '${b.name}'; move one with toBackend()`,
+      );
+    }
+    const pos = positions.cast('float32').reshape([...positions.shape, 1]);
+    const inv = uploadOn(b, this.invFreq, [half], 'float32');
+    const angles = mul(pos, inv).reshape(tableShape);
+    const c = angles.cos();
+    const s = angles.sin();
+    for (const t of [pos, inv, angles]) t.dispose();
+    const y = applyRotary(x, c, s, this.layout, this.rotaryDim);
+    if (!y.requiresGrad) {
       c.dispose();
       s.dispose();
     }

@@ -254,3 +254,17 @@ describe('webgpu: memory and errors', () => {
     be.dispose();
   });
 });
+
+describe('sin and cos to float32 accuracy (rotary tables need more than WGSL built-ins promise)', () => {
+  it('within 2e-7 absolute of float64 Math.sin / Math.cos on |x| <= 2048', async () => {
+    const n = 20_000;
+    const xs = Float32Array.from(values(n, 9), (v, i) => (i < n / 2 ? v * 4 : v * 2048));
+    const x = fromValues(xs, [n], 'float32');
+    const [s, c] = await Promise.all([x.sin().data(), x.cos().data()]);
+    let worst = 0;
+    for (let i = 0; i < n; i++) {
+      worst = Math.max(worst, Math.abs(s[i] - Math.sin(xs[i])), Math.abs(c[i] - Math.cos(xs[i])));
+    }
+    expect(worst).toBeLessThanOrEqual(2e-7);
+  });
+});

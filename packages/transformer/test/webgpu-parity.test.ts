@@ -5,12 +5,9 @@
 // then decoding with the KV cache (prompt, then one token at a time) equals the uncached forward.
 // Without a GPU, Dawn runs on SwiftShader (the set-up of backend-webgpu's and attention's tests).
 //
-// Known gap: explicit `positionIds` on webgpu (Llama with a left-padded batch, fixture
-// llama-bf16-padded) throw, because RotaryEmbedding.apply (packages/attention/src/rotary.ts) reads a
-// positions tensor with dataSync(). Those cases are pinned by tests that expect that exact error
-// (they turn red once the rotary tables are built on the device: then make them parity checks), and
-// the same models are checked with the position ids held on the CPU backend, which RoPE can read
-// synchronously.
+// Explicit `positionIds` (Llama with a left-padded batch, fixture llama-bf16-padded) are checked both
+// on webgpu (RoPE then builds its cos/sin tables on the device) and held on the CPU backend (RoPE
+// reads them on the host).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import '@attnkit/backend-cpu';
@@ -117,9 +114,6 @@ async function parityCase(name: string, hostPositions: boolean): Promise<void> {
   }
 }
 
-/** What RoPE throws today when given a positions tensor on webgpu. */
-const SYNC_READ_ERROR = /dataSync: the 'webgpu' backend reads asynchronously/;
-
 describe('PyTorch parity on webgpu (1e-3 relative)', () => {
   it('covers GPT-2, Llama with grouped-query heads and BERT with a padded batch', () => {
     expect(names.length).toBeGreaterThanOrEqual(15);
@@ -135,9 +129,7 @@ describe('PyTorch parity on webgpu (1e-3 relative)', () => {
       continue;
     }
     it(`${name}, position ids on the CPU backend`, () => parityCase(name, true));
-    it(`${name}, position ids on webgpu: known gap, RoPE reads them synchronously`, async () => {
-      await expect(parityCase(name, false)).rejects.toThrow(SYNC_READ_ERROR);
-    });
+    it(`${name}, position ids on webgpu (RoPE tables built on the device)`, () => parityCase(name, false));
   }
 });
 
@@ -218,9 +210,8 @@ describe('KV-cached decoding on webgpu equals the uncached forward (1e-3 relativ
       continue;
     }
     it(`${title}, position ids on the CPU backend`, () => decodeCase(name, sizes, true));
-    it(`${title}, position ids on webgpu: known gap, RoPE reads them synchronously`, async () => {
-      await expect(decodeCase(name, sizes, false)).rejects.toThrow(SYNC_READ_ERROR);
-    });
+    it(`${title}, position ids on webgpu (RoPE tables built on the device)`, () =>
+      decodeCase(name, sizes, false));
   }
 
   it('holds webgpu memory flat while decoding (live tensors constant per step)', async () => {

@@ -106,6 +106,24 @@ fn imod_(a: i32, b: i32) -> i32 {
   return r;
 }
 fn idiv_(a: i32, b: i32) -> i32 { if (b == 0) { return 0; } return a / b; }
+// sin and cos: WGSL's built-ins only promise 2^-11 absolute error in [-pi, pi] (SwiftShader is
+// that coarse), too coarse for rotary tables. Cody-Waite reduction by pi/2 with a three-part constant
+// (the first part has 8 significant bits, so k * P1 is exact for |k| < 2^16), then the Cephes
+// single-precision polynomials on [-pi/4, pi/4]: about 1 ulp for |x| < 8192.
+fn sincos_(x: f32) -> vec2<f32> {
+  let k = round(x * 0.6366197723675814);
+  let r = ((x - k * 1.5703125) - k * 4.837512969970703125e-4) - k * 7.549789954891882e-8;
+  let z = r * r;
+  let s = r + r * z * (-1.6666654611e-1 + z * (8.3321608736e-3 + z * -1.9515295891e-4));
+  let c = 1.0 - 0.5 * z + z * z * (4.166664568298827e-2 + z * (-1.388731625493765e-3 + z * 2.443315711809948e-5));
+  let q = i32(k) & 3;
+  if (q == 0) { return vec2<f32>(s, c); }
+  if (q == 1) { return vec2<f32>(c, -s); }
+  if (q == 2) { return vec2<f32>(-s, -c); }
+  return vec2<f32>(-c, s);
+}
+fn sin_(x: f32) -> f32 { return sincos_(x).x; }
+fn cos_(x: f32) -> f32 { return sincos_(x).y; }
 fn fmax_(a: f32, b: f32) -> f32 { return select(b, a, a > b || is_nan(a)); }
 fn fmin_(a: f32, b: f32) -> f32 { return select(b, a, a < b || is_nan(a)); }
 `;
@@ -136,8 +154,8 @@ export function unaryExpr(
     log: (x) => `log_(${x})`,
     sqrt: (x) => `sqrt_(${x})`,
     rsqrt: (x) => `rsqrt_(${x})`,
-    sin: (x) => `sin(${x})`,
-    cos: (x) => `cos(${x})`,
+    sin: (x) => `sin_(${x})`,
+    cos: (x) => `cos_(${x})`,
     tanh: (x) => `tanh_(${x})`,
     sigmoid: (x) => `sigmoid_(${x})`,
     relu: (x) => `select(${x}, 0.0, ${x} < 0.0)`,
