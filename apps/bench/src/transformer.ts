@@ -97,7 +97,7 @@ async function benchOrt(model: GPT2LMHeadModel, ids: Int32Array, nLayer: number)
   // biome-ignore lint/suspicious/noExplicitAny: optional peer, loaded by name
   const ort: any = await import(spec).catch(() => null);
   if (!ort) {
-    console.log('| onnxruntime-web (not installed in apps/bench: skipped) | | | | | |');
+    console.log('| onnxruntime-web (could not be imported: skipped) | | | | | |');
     return;
   }
   ort.env.wasm.numThreads = 2;
