@@ -8,11 +8,15 @@
 // Shapes: q [B, H, Lq, D], k [B, Hkv, Lk, D], v [B, Hkv, Lk, Dv], H a multiple of Hkv (query head h
 // uses key/value head floor(h / (H / Hkv)), as HF's repeat_kv). Output [B, H, Lq, Dv].
 import {
+  abs,
   type Backend,
   concat,
   type Generator,
   getDefaultGenerator,
+  gt,
+  le,
   logicalAnd,
+  lt,
   matmul,
   max,
   mul,
@@ -322,6 +326,40 @@ export function positionalVisibility(
   return out;
 }
 
+/**
+ * {@link positionalVisibility} as a bool tensor [...lead, Lq, Lk] built on backend `b` from two
+ * index vectors (Lq + Lk numbers uploaded, not Lq·Lk), or null when nothing is hidden.
+ */
+function visibilityOn(
+  b: Backend,
+  lq: number,
+  lk: number,
+  causal: boolean,
+  window: number | null,
+  shift: number = lk - lq,
+  lead: number[] = [],
+): Tensor | null {
+  if (!causal && window === null) return null;
+  return tidy(() => {
+    const pos = uploadOn(
+      b,
+      Int32Array.from({ length: lq }, (_, i) => i + shift),
+      [...lead, lq, 1],
+      'int32',
+    );
+    const key = uploadOn(
+      b,
+      Int32Array.from({ length: lk }, (_, j) => j),
+      [...lead, 1, lk],
+      'int32',
+    );
+    const rel = sub(key, pos); // j - pos
+    if (window === null) return le(rel, 0);
+    if (causal) return logicalAnd(le(rel, 0), gt(rel, -window));
+    return lt(abs(rel), window);
+  });
+}
+
 // ---------------------------------------------------------------- reference path
 
 function tidyReference(p: Prepared): { output: Tensor; weights: Tensor } {
@@ -350,11 +388,8 @@ function reference(p: Prepared): { output: Tensor; weights: Tensor } {
   let allowed: Tensor | null = null;
   if (p.mask?.dtype === 'float32') s = s.add(p.mask);
   else if (p.mask) allowed = p.mask;
-  const vis = positionalVisibility(lq, lk, p.causal, p.window, p.qShift);
-  if (vis) {
-    const posMask = uploadOn(b, vis, [lq, lk], 'bool');
-    allowed = allowed ? logicalAnd(allowed, posMask) : posMask;
-  }
+  const posMask = visibilityOn(b, lq, lk, p.causal, p.window, p.qShift);
+  if (posMask) allowed = allowed ? logicalAnd(allowed, posMask) : posMask;
   if (allowed) s = where(allowed, s, Number.NEGATIVE_INFINITY);
   const weights = allowed || p.mask ? maskedSoftmax(s) : softmax(s, -1);
   let wd = weights;
@@ -398,8 +433,7 @@ function broadcastView(t: View, shape: number[]): View {
 function fusedMask(p: Prepared): Tensor | null {
   if (p.window === null) return p.mask;
   const b = p.q4.backend;
-  const vis = positionalVisibility(p.lq, p.lk, p.causal, p.window) as Uint8Array;
-  const win = uploadOn(b, vis, [1, 1, p.lq, p.lk], 'bool');
+  const win = visibilityOn(b, p.lq, p.lk, p.causal, p.window, p.lk - p.lq, [1, 1]) as Tensor;
   if (!p.mask) return win;
   const combined =
     p.mask.dtype === 'bool' ? logicalAnd(p.mask, win) : where(win, p.mask, Number.NEGATIVE_INFINITY);
