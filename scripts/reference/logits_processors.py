@@ -156,6 +156,16 @@ def main():
     with open(OUT, "w") as f:
         json.dump({"vocab_size": V, "cases": cases}, f, indent=1)
     print(f"wrote {len(cases)} cases to {OUT}")
+    # temperature bit for bit: torch divides the float32 scores by the temperature cast to float32
+    g = torch.Generator().manual_seed(99)
+    big = (torch.randn(1, 1024, generator=g) * 6).to(torch.float32)
+    out = {"scores": big[0].tolist(), "temperatures": {}}
+    for t in (0.7, 0.8, 1.3, 0.3333):
+        out["temperatures"][str(t)] = temperature(big, t)[0].tolist()
+    bits = os.path.join(os.path.dirname(OUT), "temperature_bits.json")
+    with open(bits, "w") as f:
+        json.dump(out, f)
+    print(f"wrote {bits}")
 
 
 if __name__ == "__main__":

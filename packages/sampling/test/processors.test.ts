@@ -97,3 +97,21 @@ describe('processor order and teaching trace', () => {
     expect(trace[1].after[0].prob).toBeCloseTo(Math.exp(4) / (Math.exp(4) + Math.exp(2)), 6);
   });
 });
+
+describe('temperature equals torch bit for bit', () => {
+  // scripts/reference/logits_processors.py: torch divides float32 scores by the temperature cast to
+  // float32; 1,024 scores and four temperatures, compared exactly (tolerance 0).
+  const bits = JSON.parse(
+    readFileSync(new URL('./fixtures/temperature_bits.json', import.meta.url), 'utf8'),
+  ) as { scores: number[]; temperatures: Record<string, number[]> };
+  for (const [t, want] of Object.entries(bits.temperatures)) {
+    it(`temperature ${t}`, () => {
+      const scores = Float32Array.from(bits.scores);
+      applyProcessors(buildProcessors({ doSample: true, temperature: Number(t) }), [], scores, {
+        promptLength: 0,
+        maxLength: 1,
+      });
+      expect(Array.from(scores)).toEqual(want);
+    });
+  }
+});

@@ -88,7 +88,7 @@ describe('top-p on large vocabularies keeps exactly the set of the full-sort rul
       const a = s.slice();
       const ctx: ProcessorContext = { promptLength: 0, maxLength: 1 };
       applyProcessors(fused, [], a, ctx);
-      const b = s.map((v) => v / 0.7);
+      const b = s.map((v) => v / Math.fround(0.7));
       const want = referenceTopP(b, 0.8, 1);
       const ctxB: ProcessorContext = { promptLength: 0, maxLength: 1 };
       plain.process([], b, ctxB);

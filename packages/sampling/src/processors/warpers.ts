@@ -22,7 +22,9 @@ export class TemperatureWarper implements LogitsProcessor {
     }
   }
   process(_ids: readonly number[], scores: Float32Array): void {
-    const t = this.temperature;
+    // torch divides a float32 tensor by the temperature cast to float32: fl32(x / fl32(t)), which
+    // double division of two float32 values followed by rounding to float32 reproduces exactly
+    const t = Math.fround(this.temperature);
     for (let i = 0; i < scores.length; i++) scores[i] /= t;
   }
 }
@@ -124,9 +126,10 @@ export class TopPWarper implements LogitsProcessor {
   processScaled(scores: Float32Array, temperature: number, ctx?: ProcessorContext): void {
     if (!(temperature > 0) || !Number.isFinite(temperature))
       throw new RangeError(`temperature must be a positive finite number, got ${temperature}`);
+    const t = Math.fround(temperature); // as TemperatureWarper (torch's float32 division)
     let m = NEG_INF;
     for (let i = 0; i < scores.length; i++) {
-      const v = scores[i] / temperature;
+      const v = scores[i] / t;
       scores[i] = v;
       if (v > m) m = v;
     }
