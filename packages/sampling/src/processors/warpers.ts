@@ -1,3 +1,4 @@
+import { divideByTemperature, HISTOGRAM_BUCKETS, histogram, type LoadedRow, loadRow } from './kernels.js';
 import {
   EXP_STEPS,
   EXP_TABLE,
@@ -7,9 +8,9 @@ import {
   softmaxRow,
 } from './processor.js';
 
-const BUCKETS = 4096;
+/** Buckets of width 1/STEPS in score units: 64 below the max (kernels.wat has the same numbers). */
+const BUCKETS = HISTOGRAM_BUCKETS;
 const STEPS = EXP_STEPS;
-const INV_STEPS = 1 / EXP_STEPS;
 
 const NEG_INF = Number.NEGATIVE_INFINITY;
 
@@ -22,10 +23,7 @@ export class TemperatureWarper implements LogitsProcessor {
     }
   }
   process(_ids: readonly number[], scores: Float32Array): void {
-    // torch divides a float32 tensor by the temperature cast to float32: fl32(x / fl32(t)), which
-    // double division of two float32 values followed by rounding to float32 reproduces exactly
-    const t = Math.fround(this.temperature);
-    for (let i = 0; i < scores.length; i++) scores[i] /= t;
+    divideByTemperature(scores, this.temperature);
   }
 }
 
@@ -87,7 +85,9 @@ export class TopKWarper implements LogitsProcessor {
  * the crossing bucket is sorted and walked token by token, so the kept set is exactly HF's. Tokens
  * more than 64 below the max (each under e^-64 of it) carry no mass. The histogram pass also
  * collects the tokens near the top (down to 1 below where the previous row stopped): when the kept
- * set lies among them, only those are classified and the row is masked with one fill.
+ * set lies among them, only those are classified and the row is masked with one fill. Long rows
+ * run the temperature division and the histogram in WebAssembly SIMD (kernels.wat), with the same
+ * bits as the JavaScript loops.
  */
 export class TopPWarper implements LogitsProcessor {
   readonly name = 'topP';
@@ -113,7 +113,7 @@ export class TopPWarper implements LogitsProcessor {
 
   process(_ids: readonly number[], scores: Float32Array, ctx?: ProcessorContext): void {
     if (this.topP >= 1) return;
-    this.fromMax(scores, rowMax(scores), ctx);
+    this.fromMax(scores, rowMax(scores), ctx, loadRow(scores));
   }
 
   /**
@@ -126,16 +126,10 @@ export class TopPWarper implements LogitsProcessor {
   processScaled(scores: Float32Array, temperature: number, ctx?: ProcessorContext): void {
     if (!(temperature > 0) || !Number.isFinite(temperature))
       throw new RangeError(`temperature must be a positive finite number, got ${temperature}`);
-    const t = Math.fround(temperature); // as TemperatureWarper (torch's float32 division)
-    let m = NEG_INF;
-    for (let i = 0; i < scores.length; i++) {
-      const v = scores[i] / t;
-      scores[i] = v;
-      if (v > m) m = v;
-    }
+    const row = loadRow(scores);
+    const m = divideByTemperature(scores, temperature, row);
     if (this.topP >= 1) return;
-    // the row holds float32 values: its max is the float32 rounding of the largest quotient
-    this.fromMax(scores, Math.fround(m), ctx);
+    this.fromMax(scores, m, ctx, row);
   }
 
   private candidates(n: number): Int32Array {
@@ -148,21 +142,48 @@ export class TopPWarper implements LogitsProcessor {
     return this.cands;
   }
 
-  /** The histogram pass below the row's true max `m`, then {@link finish}. */
-  private fromMax(scores: Float32Array, m: number, ctx?: ProcessorContext): void {
+  /**
+   * The histogram pass below the row's true max `m` (in WebAssembly when the row is loaded there,
+   * the same sums bit for bit), then {@link finish}.
+   */
+  private fromMax(
+    scores: Float32Array,
+    m: number,
+    ctx: ProcessorContext | undefined,
+    row: LoadedRow | null,
+  ): void {
     if (m === NEG_INF) return;
-    const cands = this.candidates(scores.length);
-    const nc = histogram(scores, m, this.sumsA, this.sumsB, (m - this.candidateFloor) * STEPS, cands);
+    this.candidates(scores.length);
+    const cut = (m - this.candidateFloor) * STEPS;
+    let nc: number;
+    let sums: [Float64Array, Float64Array];
+    let cands: Int32Array;
+    if (row) {
+      nc = row.histogram(m, cut);
+      sums = [row.sumsA, row.sumsB];
+      cands = row.cands;
+    } else {
+      nc = histogram(scores, m, this.sumsA, this.sumsB, cut, this.cands);
+      sums = [this.sumsA, this.sumsB];
+      cands = this.cands;
+    }
     if (this.minTokensToKeep > 1) countBuckets(scores, m, this.counts);
-    this.finish(scores, m, nc, ctx);
+    this.finish(scores, m, nc, ctx, sums, cands);
   }
 
   /**
    * From the histogram below the max `m` and the `nc` candidates: finds the crossing
    * bucket, keeps and masks, and hands the kept set to the sampler through `ctx.kept`.
    */
-  private finish(scores: Float32Array, m: number, nc: number, ctx?: ProcessorContext): void {
-    const { sumsA, sumsB, counts, cands } = this;
+  private finish(
+    scores: Float32Array,
+    m: number,
+    nc: number,
+    ctx: ProcessorContext | undefined,
+    [sumsA, sumsB]: [Float64Array, Float64Array],
+    cands: Int32Array,
+  ): void {
+    const { counts } = this;
     const minCount = this.minTokensToKeep;
     const n = scores.length;
     let z = 0;
@@ -268,57 +289,6 @@ function rowMax(x: Float32Array): number {
   if (b > a) a = b;
   if (d > c) c = d;
   return Math.max(a, c);
-}
-
-/** exp((k - t)/64) for the bucket k = floor(t): a cubic in r ∈ (-1/64, 0], relative error < 2e-9. */
-function inBucket(t: number, k: number): number {
-  const r = (k - t) * INV_STEPS;
-  return 1 + r * (1 + r * (0.5 + r * 0.16666666666666666));
-}
-
-/**
- * Adds each token's exp(-t/64) / exp(-k/64) into its bucket k = floor(t), t = 64·(m - score)
- * (k < LAST); alternate tokens go to two arrays so consecutive tokens in one bucket do not wait on
- * each other. Tokens with t < cut are written to `cands` in index order; returns their count.
- */
-function histogram(
-  x: Float32Array,
-  m: number,
-  a: Float64Array,
-  b: Float64Array,
-  cut: number,
-  cands: Int32Array,
-): number {
-  a.fill(0);
-  b.fill(0);
-  const n = x.length;
-  let nc = 0;
-  let i = 0;
-  for (; i + 1 < n; i += 2) {
-    const t0 = (m - x[i]) * STEPS;
-    const t1 = (m - x[i + 1]) * STEPS;
-    if (t0 < LAST) {
-      const k = t0 | 0;
-      const r = (k - t0) * INV_STEPS;
-      a[k] += 1 + r * (1 + r * (0.5 + r * 0.16666666666666666));
-      if (t0 < cut) cands[nc++] = i;
-    }
-    if (t1 < LAST) {
-      const k = t1 | 0;
-      const r = (k - t1) * INV_STEPS;
-      b[k] += 1 + r * (1 + r * (0.5 + r * 0.16666666666666666));
-      if (t1 < cut) cands[nc++] = i + 1;
-    }
-  }
-  if (i < n) {
-    const t = (m - x[i]) * STEPS;
-    if (t < LAST) {
-      const k = t | 0;
-      a[k] += inBucket(t, k);
-      if (t < cut) cands[nc++] = i;
-    }
-  }
-  return nc;
 }
 
 /** Sorts ids[from, to) and merges them into the ascending ids[0, from), in place. */
