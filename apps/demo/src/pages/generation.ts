@@ -1,5 +1,5 @@
 import '@attnkit/backend-cpu';
-import { type Candidate, type GenerationConfig, generate, type ProcessorTrace } from '@attnkit/sampling';
+import { type Candidate, type GenerationConfig, type ProcessorTrace, stream } from '@attnkit/sampling';
 import { Generator } from '@attnkit/tensor-core';
 import {
   type CharTokenizer,
@@ -200,12 +200,15 @@ export const generationPage: Page = {
       output.dataset.state = 'running';
       stats.textContent = '';
       const t0 = performance.now();
-      for (let step = 0; step < total; step++) {
+      // The model knows positions 0..nPositions-1: generation runs in windows that restart from the
+      // last KEEP characters, with the KV cache inside each window (one new position per step).
+      const keep = Math.max(1, Math.floor((c.nPositions * 2) / 3));
+      let step = 0;
+      while (step < total) {
         if (mine !== version) return;
-        // The model knows positions 0..nPositions-1: each step reads the last nPositions-1 characters.
-        const context = ids.slice(-(c.nPositions - 1));
+        const context = ids.slice(-keep);
         const config: GenerationConfig = {
-          maxNewTokens: 1,
+          maxNewTokens: Math.min(total - step, c.nPositions - context.length),
           doSample: true,
           temperature: Number(temperature.input.value),
           topP: Number(topP.input.value),
@@ -214,16 +217,19 @@ export const generationPage: Page = {
         };
         const k = Number(topK.input.value);
         if (k > 0) config.topK = k;
-        const out = await generate(model, [context], config);
-        const id = out.sequences[0][out.sequences[0].length - 1];
-        ids = ids.concat(id);
-        traces.push({ trace: out.trace?.[0]?.[0] ?? [], chosen: id });
-        output.append(el('span', { class: 'char', 'data-step': String(step) }, tokenizer.decode([id])));
-        showTrace(step);
-        const seconds = (performance.now() - t0) / 1000;
-        stats.textContent = `${step + 1}/${total} characters · ${((step + 1) / seconds).toFixed(0)} characters/s · context window ${c.nPositions - 1} characters, re-read every step (no KV cache, so every step can be traced)`;
-        // Let the browser paint the new character (and notice Stop) before the next one.
-        await new Promise((r) => setTimeout(r, 0));
+        for await (const chunk of stream(model, [context], config)) {
+          if (mine !== version) return;
+          const id = chunk.tokenIds[0];
+          ids = ids.concat(id);
+          traces.push({ trace: chunk.trace?.[0] ?? [], chosen: id });
+          output.append(el('span', { class: 'char', 'data-step': String(step) }, tokenizer.decode([id])));
+          showTrace(step);
+          step++;
+          const seconds = (performance.now() - t0) / 1000;
+          stats.textContent = `${step}/${total} characters · ${(step / seconds).toFixed(0)} characters/s · windows of up to ${c.nPositions} positions restarted from the last ${keep} characters, KV cache within each`;
+          // Let the browser paint the new character (and notice Stop) before the next one.
+          await new Promise((r) => setTimeout(r, 0));
+        }
       }
       if (mine === version) output.dataset.state = 'done';
     };
