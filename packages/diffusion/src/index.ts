@@ -21,6 +21,7 @@ export {
   type DDPMPipelineOutput,
 } from './pipelines/ddpm-pipeline.js';
 export { type DenoiseOptions, type DenoiseStepInfo, denoise } from './pipelines/denoise.js';
+export { clipTokenizerJson, type StableDiffusionLoadOptions } from './pipelines/from-pretrained.js';
 export {
   type StableDiffusionComponents,
   type StableDiffusionImg2ImgOptions,

@@ -25,7 +25,8 @@ function isUrl(s: string): boolean {
   return /^(https?|file):\/\//.test(s);
 }
 
-async function readText(location: string, op: string): Promise<string> {
+/** Reads a text file from a path, file: URL or http(s) URL (internal; the pipelines' loaders use it too). */
+export async function readText(location: string, op: string): Promise<string> {
   if (isUrl(location) && !location.startsWith('file:')) {
     const res = await fetch(location);
     if (!res.ok) throw new Error(`${op}: GET ${location} failed with HTTP ${res.status}`);
@@ -39,7 +40,8 @@ async function readText(location: string, op: string): Promise<string> {
   }
 }
 
-async function exists(location: string): Promise<boolean> {
+/** Whether a path or URL exists (a HEAD request for http(s)). */
+export async function exists(location: string): Promise<boolean> {
   if (isUrl(location) && !location.startsWith('file:')) {
     const res = await fetch(location, { method: 'HEAD' });
     return res.ok;

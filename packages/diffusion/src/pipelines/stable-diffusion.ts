@@ -26,6 +26,7 @@ import type { AutoencoderKL } from '../models/autoencoder-kl.js';
 import type { UNet2DConditionModel } from '../models/unet-2d-condition.js';
 import type { Scheduler } from '../schedulers/scheduler.js';
 import type { DenoiseStepInfo } from './denoise.js';
+import { loadStableDiffusionComponents, type StableDiffusionLoadOptions } from './from-pretrained.js';
 
 /**
  * A text encoder: int32 token ids [B, S] → hidden states [B, S, D], returned as a tensor or as
@@ -131,6 +132,24 @@ export class StableDiffusionPipeline {
   readonly tokenize: (text: string) => number[];
   readonly maxLength: number;
   readonly padTokenId: number;
+
+  /**
+   * Loads a diffusers pipeline folder or URL: `unet/`, `vae/`, `text_encoder/` (CLIPTextModel),
+   * `tokenizer/` (tokenizer.json, or CLIP's vocab.json + merges.txt) and
+   * `scheduler/scheduler_config.json`. Called on StableDiffusionImg2ImgPipeline it makes that class.
+   *
+   * @example
+   * ```ts
+   * const pipe = await StableDiffusionPipeline.fromPretrained('./stable-diffusion-v1-5', { scheduler: 'DDIMScheduler' });
+   * ```
+   */
+  static async fromPretrained<T extends typeof StableDiffusionPipeline>(
+    this: T,
+    source: string | URL,
+    options: StableDiffusionLoadOptions = {},
+  ): Promise<InstanceType<T>> {
+    return new this(await loadStableDiffusionComponents(source, options)) as InstanceType<T>;
+  }
 
   constructor(c: StableDiffusionComponents) {
     const op = this.constructor.name;
