@@ -6,6 +6,7 @@ import {
   type WebGPUBackend,
 } from '@attnkit/backend-webgpu';
 import {
+  conv2d,
   cumsum,
   fromFloat16Bits,
   fromValues,
@@ -266,5 +267,97 @@ describe('sin and cos to float32 accuracy (rotary tables need more than WGSL bui
       worst = Math.max(worst, Math.abs(s[i] - Math.sin(xs[i])), Math.abs(c[i] - Math.cos(xs[i])));
     }
     expect(worst).toBeLessThanOrEqual(2e-7);
+  });
+});
+
+describe('conv2d as an implicit GEMM (tiles at the edges, groups, stride, dilation, strided input)', () => {
+  /** float64 reference: torch's conv2d, written out. */
+  function conv2dRef(
+    x: number[],
+    [N, C, H, W]: number[],
+    w: number[],
+    [O, Cg, KH, KW]: number[],
+    [sh, sw]: number[],
+    [ph, pw]: number[],
+    [dh, dw]: number[],
+    groups: number,
+  ): { out: Float64Array; shape: number[] } {
+    const OH = Math.floor((H + 2 * ph - dh * (KH - 1) - 1) / sh) + 1;
+    const OW = Math.floor((W + 2 * pw - dw * (KW - 1) - 1) / sw) + 1;
+    const out = new Float64Array(N * O * OH * OW);
+    const og = O / groups;
+    for (let n = 0; n < N; n++)
+      for (let o = 0; o < O; o++)
+        for (let oh = 0; oh < OH; oh++)
+          for (let ow = 0; ow < OW; ow++) {
+            let acc = 0;
+            const g = Math.floor(o / og);
+            for (let c = 0; c < Cg; c++)
+              for (let kh = 0; kh < KH; kh++)
+                for (let kw = 0; kw < KW; kw++) {
+                  const ih = oh * sh - ph + kh * dh;
+                  const iw = ow * sw - pw + kw * dw;
+                  if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                  acc += x[((n * C + g * Cg + c) * H + ih) * W + iw] * w[((o * Cg + c) * KH + kh) * KW + kw];
+                }
+            out[((n * O + o) * OH + oh) * OW + ow] = acc;
+          }
+    return { out, shape: [N, O, OH, OW] };
+  }
+
+  const cases: [string, number[], number[], number[], number[], number[], number][] = [
+    // name, x shape, w shape, stride, padding, dilation, groups
+    ['3x3 64->64 at 16x16 (full tiles)', [1, 64, 16, 16], [64, 64, 3, 3], [1, 1], [1, 1], [1, 1], 1],
+    ['3x3 5->37 at 9x7, batch 3 (partial tiles)', [3, 5, 9, 7], [37, 5, 3, 3], [1, 1], [1, 1], [1, 1], 1],
+    ['stride 2, 4x4 kernel, padding 2', [2, 6, 11, 10], [8, 6, 4, 4], [2, 2], [2, 2], [1, 1], 1],
+    ['dilation (2, 1), asymmetric stride', [1, 4, 12, 13], [9, 4, 3, 3], [1, 2], [2, 1], [2, 1], 1],
+    ['groups 4 (8 outputs per group)', [2, 16, 8, 8], [32, 4, 3, 3], [1, 1], [1, 1], [1, 1], 4],
+    ['1x1 over 70 channels', [1, 70, 5, 9], [40, 70, 1, 1], [1, 1], [0, 0], [1, 1], 1],
+  ];
+  for (const [name, xs, ws, stride, padding, dilation, groups] of cases) {
+    it(name, async () => {
+      const xv = values(
+        xs.reduce((a, b) => a * b, 1),
+        21,
+      );
+      const wv = values(
+        ws.reduce((a, b) => a * b, 1),
+        22,
+      );
+      const ref = conv2dRef(xv, xs, wv, ws, stride, padding, dilation, groups);
+      const x = fromValues(xv, xs, 'float32');
+      const w = fromValues(wv, ws, 'float32');
+      const y = conv2d(x, w, undefined, {
+        stride: stride as [number, number],
+        padding: padding as [number, number],
+        dilation: dilation as [number, number],
+        groups,
+      });
+      expect(y.shape).toEqual(ref.shape);
+      const got = await y.data();
+      // float32 accumulation over up to 576 products of values in [-1, 1): |err| <= 1e-4 (1 + |ref|)
+      let worst = 0;
+      for (let i = 0; i < got.length; i++)
+        worst = Math.max(worst, Math.abs(got[i] - ref.out[i]) / (1 + Math.abs(ref.out[i])));
+      expect(worst).toBeLessThanOrEqual(1e-4);
+    });
+  }
+
+  it('reads a non-contiguous (channels-last, permuted) input through its strides', async () => {
+    const [N, C, H, W] = [2, 6, 5, 7];
+    const nhwc = values(N * H * W * C, 23);
+    const nchw: number[] = new Array(N * C * H * W);
+    for (let n = 0; n < N; n++)
+      for (let h = 0; h < H; h++)
+        for (let w = 0; w < W; w++)
+          for (let c = 0; c < C; c++)
+            nchw[((n * C + c) * H + h) * W + w] = nhwc[((n * H + h) * W + w) * C + c];
+    const wv = values(12 * C * 3 * 3, 24);
+    const ref = conv2dRef(nchw, [N, C, H, W], wv, [12, C, 3, 3], [1, 1], [1, 1], [1, 1], 1);
+    const x = fromValues(nhwc, [N, H, W, C], 'float32').permute([0, 3, 1, 2]);
+    const y = conv2d(x, fromValues(wv, [12, C, 3, 3], 'float32'), undefined, { padding: [1, 1] });
+    const got = await y.data();
+    for (let i = 0; i < got.length; i++)
+      expect(Math.abs(got[i] - ref.out[i])).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(ref.out[i])));
   });
 });
