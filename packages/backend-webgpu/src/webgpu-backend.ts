@@ -17,6 +17,7 @@ import { type AcquiredDevice, acquireDevice, type WebGPUDeviceOptions } from './
 import { attentionKernel } from './kernels/attention.js';
 import { conv2dKernel } from './kernels/conv.js';
 import { elementwise } from './kernels/elementwise.js';
+import { GEMV_MAX_ROWS, gemvKernel } from './kernels/gemv.js';
 import { gatherKernel, scatterAddKernel } from './kernels/indexing.js';
 import { matmulKernel } from './kernels/matmul.js';
 import { layerNormKernel, rmsNormKernel, softmaxKernel } from './kernels/norm.js';
@@ -485,6 +486,8 @@ ${MAIN_1D} {
 
   matmul(a: View, b: View, batch: readonly number[], m: number, k: number, n: number): Storage {
     this.check('matmul');
+    // a few rows (decoding) waste a 64-row tile: matrix-vector kernel
+    if (m <= GEMV_MAX_ROWS && n >= 64 && k >= 64) return gemvKernel(this.ctx, a, b, batch, m, k, n);
     return matmulKernel(this.ctx, a, b, batch, m, k, n);
   }
 

@@ -361,3 +361,46 @@ describe('conv2d as an implicit GEMM (tiles at the edges, groups, stride, dilati
       expect(Math.abs(got[i] - ref.out[i])).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(ref.out[i])));
   });
 });
+
+describe('webgpu: matrix-vector products (a few rows, the decoding case)', () => {
+  const cases: [string, number, number, number, number, boolean][] = [
+    // name, batch, M, K, N, B transposed (columns contiguous along K, as x @ W.T)
+    ['1 row, B row-major, N off the 64-column slice', 1, 1, 200, 333, false],
+    ['1 row, B transposed (x @ W.T)', 1, 1, 130, 77, true],
+    ['3 rows, batch 5 with B broadcast, transposed', 5, 3, 96, 70, true],
+    ['4 rows, batch 2, B row-major', 2, 4, 64, 257, false],
+  ];
+  for (const [name, B, M, K, N, transposed] of cases) {
+    it(name, async () => {
+      const av = values(B * M * K, 31).map(f32);
+      const bv = values(K * N, 32).map(f32);
+      const a = fromValues(av, [B, M, K], 'float32');
+      // B is one [K, N] matrix shared by the batch (broadcast, stride 0); transposed: a [N, K] buffer
+      const b = transposed ? fromValues(bv, [N, K], 'float32').T : fromValues(bv, [K, N], 'float32');
+      const y = matmul(a, b);
+      const want = new Float64Array(B * M * N);
+      for (let z = 0; z < B; z++)
+        for (let i = 0; i < M; i++)
+          for (let j = 0; j < N; j++) {
+            let s = 0;
+            for (let k = 0; k < K; k++)
+              s += av[(z * M + i) * K + k] * (transposed ? bv[j * K + k] : bv[k * N + j]);
+            want[(z * M + i) * N + j] = s;
+          }
+      expect(y.shape).toEqual([B, M, N]);
+      expectClose(await y.data(), want);
+      for (const t of [a, b, y]) t.dispose();
+    });
+  }
+
+  it('a strided (sliced) row of A', async () => {
+    const av = values(6 * 128, 33).map(f32);
+    const bv = values(128 * 96, 34).map(f32);
+    const rows = fromValues(av, [6, 128], 'float32');
+    const a = rows.sliceDim(0, 4, 5); // row 4 only, offset view
+    const y = matmul(a, fromValues(bv, [128, 96], 'float32'));
+    const want = new Float64Array(96);
+    for (let j = 0; j < 96; j++) for (let k = 0; k < 128; k++) want[j] += av[4 * 128 + k] * bv[k * 96 + j];
+    expectClose(await y.data(), want);
+  });
+});
