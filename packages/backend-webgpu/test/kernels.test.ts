@@ -404,3 +404,226 @@ describe('webgpu: matrix-vector products (a few rows, the decoding case)', () =>
     expectClose(await y.data(), want);
   });
 });
+
+describe('conv2d implicit GEMM: 64- and 32-wide channel tiles, strided operands, the transposed and gradient paths', () => {
+  // Deterministic values in [-1, 1) (an LCG; the references see the same numbers).
+  function vals(n: number, seed: number): number[] {
+    let s = seed >>> 0 || 1;
+    return Array.from({ length: n }, () => {
+      s = (Math.imul(s, 22695477) + 1) >>> 0;
+      return (s >>> 8) / 8388608 - 1;
+    });
+  }
+  const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  interface Geom {
+    xs: number[];
+    ws: number[];
+    stride: [number, number];
+    padding: [number, number];
+    dilation: [number, number];
+    groups: number;
+  }
+  /**
+   * float64 torch conv2d over contiguous x and w, visiting every (output, tap) pair once; `visit`
+   * gets flat indices of x, w and out. Returns the output shape.
+   */
+  function eachTap(g: Geom, visit: (xi: number, wi: number, oi: number) => void): number[] {
+    const [N, C, H, W] = g.xs;
+    const [O, Cg, KH, KW] = g.ws;
+    const [sh, sw] = g.stride;
+    const [ph, pw] = g.padding;
+    const [dh, dw] = g.dilation;
+    const OH = Math.floor((H + 2 * ph - dh * (KH - 1) - 1) / sh) + 1;
+    const OW = Math.floor((W + 2 * pw - dw * (KW - 1) - 1) / sw) + 1;
+    const og = O / g.groups;
+    for (let n = 0; n < N; n++)
+      for (let o = 0; o < O; o++)
+        for (let oh = 0; oh < OH; oh++)
+          for (let ow = 0; ow < OW; ow++)
+            for (let c = 0; c < Cg; c++)
+              for (let kh = 0; kh < KH; kh++)
+                for (let kw = 0; kw < KW; kw++) {
+                  const ih = oh * sh - ph + kh * dh;
+                  const iw = ow * sw - pw + kw * dw;
+                  if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                  const ci = Math.floor(o / og) * Cg + c;
+                  visit(
+                    ((n * C + ci) * H + ih) * W + iw,
+                    ((o * Cg + c) * KH + kh) * KW + kw,
+                    ((n * O + o) * OH + oh) * OW + ow,
+                  );
+                }
+    return [N, O, OH, OW];
+  }
+  /** Reference output and, per element, the sum of |terms| (float32 rounding scales with it). */
+  function reference(g: Geom, x: number[], w: number[]): { out: number[]; mag: number[]; shape: number[] } {
+    const out: number[] = [];
+    const mag: number[] = [];
+    const shape = eachTap(g, (xi, wi, oi) => {
+      out[oi] = (out[oi] ?? 0) + x[xi] * w[wi];
+      mag[oi] = (mag[oi] ?? 0) + Math.abs(x[xi] * w[wi]);
+    });
+    const n = prod(shape);
+    for (let i = 0; i < n; i++) {
+      out[i] ??= 0;
+      mag[i] ??= 0;
+    }
+    return { out, mag, shape };
+  }
+  /** float32 accumulation: |got - ref| <= 1e-6 + 1e-5 * Σ|terms| everywhere. */
+  function expectConvClose(got: ArrayLike<number>, ref: { out: number[]; mag: number[] }): void {
+    expect(got.length).toBe(ref.out.length);
+    for (let i = 0; i < got.length; i++) {
+      const err = Math.abs(got[i] - ref.out[i]);
+      if (!(err <= 1e-6 + 1e-5 * ref.mag[i]))
+        throw new Error(`element ${i}: got ${got[i]}, expected ${ref.out[i]} (Σ|terms| ${ref.mag[i]})`);
+    }
+  }
+
+  const g = (
+    xs: number[],
+    ws: number[],
+    stride: [number, number] = [1, 1],
+    padding: [number, number] = [0, 0],
+    dilation: [number, number] = [1, 1],
+    groups = 1,
+  ): Geom => ({ xs, ws, stride, padding, dilation, groups });
+  const cases: [string, Geom][] = [
+    [
+      '100 output channels (a 64 tile and a partial one), 198 pixels, K = 63 (partial K tile)',
+      g([2, 7, 9, 11], [100, 7, 3, 3], [1, 1], [1, 1]),
+    ],
+    [
+      'exactly 64 output channels and 64 pixels (one full tile)',
+      g([1, 16, 8, 8], [64, 16, 3, 3], [1, 1], [1, 1]),
+    ],
+    [
+      '32-wide tile: groups 3 with 5 outputs each, 2x3 kernel, padding (1, 0)',
+      g([1, 21, 10, 9], [15, 7, 2, 3], [1, 1], [1, 0], [1, 1], 3),
+    ],
+    [
+      '4 outputs per group (smallest GEMM case), groups 2',
+      g([2, 6, 7, 5], [8, 3, 3, 3], [1, 1], [1, 1], [1, 1], 2),
+    ],
+    [
+      '3 outputs per group (direct kernel), groups 2',
+      g([1, 4, 6, 6], [6, 2, 3, 3], [1, 1], [1, 1], [1, 1], 2),
+    ],
+    [
+      'large channel count: 3x3 192->80 at 6x6 (K = 1728)',
+      g([1, 192, 6, 6], [80, 192, 3, 3], [1, 1], [1, 1]),
+    ],
+    ['stride 2, dilation 2, padding 3, 5x5 kernel', g([1, 8, 17, 15], [40, 8, 5, 5], [2, 2], [3, 3], [2, 2])],
+    ['1x1, stride 2, batch 4 (one pixel tile spans images)', g([4, 33, 7, 7], [65, 33, 1, 1], [2, 2])],
+    [
+      'kernel nearly as large as the input (the weight-gradient shape: long K, few pixels)',
+      g([2, 16, 12, 12], [48, 16, 10, 10], [1, 1], [1, 1]),
+    ],
+    ['a 1x1 output (single pixel), 33 channels', g([1, 9, 3, 3], [33, 9, 3, 3])],
+  ];
+  for (const [name, geom] of cases) {
+    it(name, async () => {
+      const xv = vals(prod(geom.xs), 31);
+      const wv = vals(prod(geom.ws), 32);
+      const ref = reference(geom, xv, wv);
+      const y = conv2d(fromValues(xv, geom.xs, 'float32'), fromValues(wv, geom.ws, 'float32'), null, {
+        stride: geom.stride,
+        padding: geom.padding,
+        dilation: geom.dilation,
+        groups: geom.groups,
+      });
+      expect(y.shape).toEqual(ref.shape);
+      expectConvClose(await y.data(), ref);
+    });
+  }
+
+  it('reads a permuted weight and an offset, sliced input through their strides', async () => {
+    const geom = g([2, 12, 9, 10], [40, 12, 3, 3], [1, 1], [1, 1]);
+    const [N, C, H, W] = geom.xs;
+    const [O, Cg, KH, KW] = geom.ws;
+    // x is channels 3..14 and columns 2..11 of a [2, 16, 9, 13] tensor
+    const big = vals(N * 16 * H * 13, 33);
+    const xv: number[] = [];
+    for (let n = 0; n < N; n++)
+      for (let c = 0; c < C; c++)
+        for (let h = 0; h < H; h++)
+          for (let w = 0; w < W; w++) xv.push(big[((n * 16 + c + 3) * H + h) * 13 + w + 2]);
+    // the weight is stored [KH, KW, Cg, O] and permuted to [O, Cg, KH, KW]
+    const stored = vals(KH * KW * Cg * O, 34);
+    const wv: number[] = [];
+    for (let o = 0; o < O; o++)
+      for (let c = 0; c < Cg; c++)
+        for (let kh = 0; kh < KH; kh++)
+          for (let kw = 0; kw < KW; kw++) wv.push(stored[((kh * KW + kw) * Cg + c) * O + o]);
+    const ref = reference(geom, xv, wv);
+    const x = fromValues(big, [N, 16, H, 13], 'float32').narrow(1, 3, C).narrow(3, 2, W);
+    const w = fromValues(stored, [KH, KW, Cg, O], 'float32').permute([3, 2, 0, 1]);
+    expect(x.isContiguous).toBe(false);
+    expect(w.isContiguous).toBe(false);
+    const y = conv2d(x, w, null, { padding: 1 });
+    expectConvClose(await y.data(), ref);
+  });
+
+  it('convTranspose2d (stride 2, padding 1, output padding 1, groups 2) against a float64 scatter', async () => {
+    const [N, Ci, H, W] = [1, 40, 5, 6];
+    const [Og, KH, KW, G] = [36, 4, 3, 2];
+    const [s, p, op] = [2, 1, 1];
+    const OH = (H - 1) * s - 2 * p + KH + op;
+    const OW = (W - 1) * s - 2 * p + KW + op;
+    const xv = vals(N * Ci * H * W, 35);
+    const wv = vals(Ci * Og * KH * KW, 36);
+    const out = new Array<number>(N * G * Og * OH * OW).fill(0);
+    const mag = new Array<number>(out.length).fill(0);
+    const cig = Ci / G;
+    for (let n = 0; n < N; n++)
+      for (let ci = 0; ci < Ci; ci++)
+        for (let h = 0; h < H; h++)
+          for (let w = 0; w < W; w++)
+            for (let o = 0; o < Og; o++)
+              for (let kh = 0; kh < KH; kh++)
+                for (let kw = 0; kw < KW; kw++) {
+                  const oh = h * s - p + kh;
+                  const ow = w * s - p + kw;
+                  if (oh < 0 || oh >= OH || ow < 0 || ow >= OW) continue;
+                  const oc = Math.floor(ci / cig) * Og + o;
+                  const t = xv[((n * Ci + ci) * H + h) * W + w] * wv[((ci * Og + o) * KH + kh) * KW + kw];
+                  const oi = ((n * G * Og + oc) * OH + oh) * OW + ow;
+                  out[oi] += t;
+                  mag[oi] += Math.abs(t);
+                }
+    // imported here so this block stays self-contained (the file's imports are shared)
+    const { convTranspose2d } = await import('@attnkit/tensor-core');
+    const y = convTranspose2d(
+      fromValues(xv, [N, Ci, H, W], 'float32'),
+      fromValues(wv, [Ci, Og, KH, KW], 'float32'),
+      null,
+      { stride: s, padding: p, outputPadding: op, groups: G },
+    );
+    expect(y.shape).toEqual([N, G * Og, OH, OW]);
+    expectConvClose(await y.data(), { out, mag });
+  });
+
+  it('conv2d gradients (input and weight; stride 2, groups 2) against float64', async () => {
+    const geom = g([2, 10, 9, 8], [12, 5, 3, 3], [2, 2], [1, 1], [1, 1], 2);
+    const xv = vals(prod(geom.xs), 37);
+    const wv = vals(prod(geom.ws), 38);
+    const shape = eachTap(geom, () => {});
+    const gy = vals(prod(shape), 39);
+    // L = Σ y·gy: dL/dx[xi] = Σ gy[oi]·w[wi], dL/dw[wi] = Σ gy[oi]·x[xi]
+    const dx = { out: new Array<number>(xv.length).fill(0), mag: new Array<number>(xv.length).fill(0) };
+    const dw = { out: new Array<number>(wv.length).fill(0), mag: new Array<number>(wv.length).fill(0) };
+    eachTap(geom, (xi, wi, oi) => {
+      dx.out[xi] += gy[oi] * wv[wi];
+      dx.mag[xi] += Math.abs(gy[oi] * wv[wi]);
+      dw.out[wi] += gy[oi] * xv[xi];
+      dw.mag[wi] += Math.abs(gy[oi] * xv[xi]);
+    });
+    const x = fromValues(xv, geom.xs, 'float32').requiresGrad_();
+    const w = fromValues(wv, geom.ws, 'float32').requiresGrad_();
+    const y = conv2d(x, w, null, { stride: 2, padding: 1, groups: 2 });
+    expect(y.shape).toEqual(shape);
+    y.backward(fromValues(gy, shape, 'float32'));
+    expectConvClose(await (x.grad as Tensor).data(), dx);
+    expectConvClose(await (w.grad as Tensor).data(), dw);
+  });
+});

@@ -14,12 +14,15 @@ import {
 } from '../layout.js';
 
 /**
- * 2-D convolution (torch semantics: stride, padding, dilation, groups). Convolutions with more than
- * a few output channels run as an implicit GEMM ({@link conv2dTiled}); the rest directly.
+ * 2-D convolution (torch semantics: stride, padding, dilation, groups, strided operands).
+ * Convolutions with at least 4 output channels per group run as an implicit GEMM
+ * ({@link conv2dGemm}); the rest (depthwise and near-depthwise, where a channel tile would be mostly
+ * empty) directly, one invocation per output element.
  */
 export function conv2dKernel(ctx: KernelContext, x: View, w: View, p: Conv2dParams): GpuStorage {
   const og = w.shape[0] / p.groups;
-  return og >= 4 ? conv2dTiled(ctx, x, w, p) : conv2dDirect(ctx, x, w, p);
+  const k = w.shape[1] * w.shape[2] * w.shape[3];
+  return og >= 4 && k > 0 ? conv2dGemm(ctx, x, w, p) : conv2dDirect(ctx, x, w, p);
 }
 
 /** Output size along one axis. */
@@ -30,11 +33,15 @@ function outSize(size: number, k: number, stride: number, pad: number, dil: numb
 /**
  * Implicit GEMM: per group, out[o, pixel] = Σ_k W[o, k] · patch[k, pixel] with k = (c, kh, kw) and
  * the patch gathered from the input on the fly (zero outside the padding), never written out.
- * A 16×16 workgroup computes a 32 (output channels) × 64 (pixels) tile, each invocation 2 × 4 of
- * it in registers; K advances 16 at a time through workgroup memory. Each invocation loads the same
- * pixel column and output row at every step, so their index arithmetic is done once.
+ *
+ * A workgroup of 8×8 invocations computes a BM (output channels, 64 or 32) × 64 (pixels) tile;
+ * each invocation holds a (BM/8) × 8 block in vec4 registers. K advances 16 at a time through
+ * workgroup memory, stored as vec4s (4 channels or 4 pixels per element) so the inner product reads
+ * one vec4 per 4 values. For the loads, invocation `li` owns 4 consecutive pixels (and 4 consecutive
+ * output channels) and the k rows `li / 16 + 4r`: where its pixels sit in the input is worked out
+ * once, and each k row is split into (channel, kernel row, kernel column) once for both operands.
  */
-export function conv2dTiled(ctx: KernelContext, x: View, w: View, p: Conv2dParams): GpuStorage {
+function conv2dGemm(ctx: KernelContext, x: View, w: View, p: Conv2dParams): GpuStorage {
   const [N, , H, W] = x.shape;
   const [O, Cg, KH, KW] = w.shape;
   const G = p.groups;
@@ -43,97 +50,151 @@ export function conv2dTiled(ctx: KernelContext, x: View, w: View, p: Conv2dParam
   const OW = Math.max(0, outSize(W, KW, p.stride[1], p.padding[1], p.dilation[1]));
   const P = N * OH * OW;
   const K = Cg * KH * KW;
-  if (K === 0) return conv2dDirect(ctx, x, w, p);
   const out = ctx.alloc('float32', N * O * OH * OW);
   if (P === 0 || O === 0) return out;
-  const meta = new Meta();
-  // u: 0 P, 1 Og, 2 K, 3 OW, 4 OH*OW, 5 KH*KW, 6 KW, 7 H, 8 W, 9 O, 10 Cg
-  for (const v of [P, Og, K, OW, OH * OW, KH * KW, KW, H, W, O, Cg]) meta.u(v);
-  // i: 11 sh, 12 sw, 13 ph, 14 pw, 15 dh, 16 dw, 17 x offset, 18-21 x strides, 22 w offset, 23-26 w strides
-  for (const v of [...p.stride, ...p.padding, ...p.dilation, x.offset, ...x.strides, w.offset, ...w.strides])
-    meta.i(v);
+  const BM = Og > 32 ? 64 : 32;
+  const TM = BM / 8;
+  const meta0 = new Meta();
+  const at = {
+    P: meta0.u(P),
+    Og: meta0.u(Og),
+    K: meta0.u(K),
+    OW: meta0.u(OW),
+    OHW: meta0.u(OH * OW),
+    KHW: meta0.u(KH * KW),
+    KW: meta0.u(KW),
+    H: meta0.u(H),
+    W: meta0.u(W),
+    O: meta0.u(O),
+    Cg: meta0.u(Cg),
+    stride: [meta0.i(p.stride[0]), meta0.i(p.stride[1])],
+    pad: [meta0.i(p.padding[0]), meta0.i(p.padding[1])],
+    dil: [meta0.i(p.dilation[0]), meta0.i(p.dilation[1])],
+    xOff: meta0.i(x.offset),
+    xs: x.strides.map((s) => meta0.i(s)),
+    wOff: meta0.i(w.offset),
+    ws: w.strides.map((s) => meta0.i(s)),
+    p0: meta0.u(0),
+    g0: meta0.u(0),
+  };
   const f = (e: string, dt: typeof x.dtype) => convert(e, computeType(dt), 'f32');
-  const code = () => `${META_DECL}
+  const Q = BM / 4; // vec4s per k row of the weight tile
+  const U = TM / 4; // weight vec4s each invocation reads per k
+  const code = () => {
+    const lines: string[] = [];
+    // where the 4 pixels and 4 output channels an invocation loads sit (unrolled: no private arrays)
+    const setup: string[] = [];
+    const gather: string[] = [];
+    for (let j = 0; j < 4; j++) {
+      setup.push(`  let lp${j} = p0 + 4u * lq + ${j}u; let sp${j} = lp${j} % OHW;
+  // pixels past the end start on a row no tap reaches, so they load zeros
+  let ih${j} = select(-(1 << 30), i32(sp${j} / OW) * sh - ph, lp${j} < P);
+  let iw${j} = i32(sp${j} % OW) * sw - pw;
+  let xb${j} = xg + i32(lp${j} / OHW) * ${mi(at.xs[0])};
+  let lo${j} = o0 + 4u * lq + ${j}u;
+  let wb${j} = select(-1, ${mi(at.wOff)} + i32(g * Og + lo${j}) * wstep, lo${j} < Og && lq < ${Q}u);`);
+      const c = 'xyzw'[j];
+      gather.push(`        { let ih = ih${j} + ty; let iw = iw${j} + tx;
+          if (u32(ih) < H && u32(iw) < W) { bv.${c} = gx(xb${j} + xc + ih * xs2 + iw * xs3); } }
+        if (wb${j} >= 0) { av.${c} = gw(wb${j} + wc); }`);
+    }
+    // inner product: rows ly*TM + i, pixels lx*8 + 4v + q
+    const ab: string[] = [];
+    for (let u = 0; u < U; u++) ab.push(`let a${u} = As[kb + ${u}u];`);
+    for (let i = 0; i < TM; i++) {
+      const a = `a${i >> 2}.${'xyzw'[i & 3]}`;
+      ab.push(`c${i}_0 += ${a} * b0; c${i}_1 += ${a} * b1;`);
+    }
+    // stores
+    for (let v = 0; v < 2; v++) {
+      for (let q = 0; q < 4; q++) {
+        const j = 4 * v + q;
+        lines.push(`{
+    let p = pcol + ${j}u;
+    if (p < P) {
+      let base = (p / OHW) * ${mu(at.O)} * OHW + p % OHW;
+${Array.from({ length: TM }, (_, i) => `      if (orow + ${i}u < Og) { out[base + (ob + ${i}u) * OHW] = c${i}_${v}.${'xyzw'[q]}; }`).join('\n')}
+    }
+  }`);
+      }
+    }
+    return `${META_DECL}
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 ${declare(2, 'X', x.dtype, 'read')}
 ${declare(3, 'Wt', w.dtype, 'read')}
 ${loader('ldx', 'X', x.dtype)}
 ${loader('ldw', 'Wt', w.dtype)}
-var<workgroup> As: array<f32, 512>; // [16 k][32 o]
-var<workgroup> Bs: array<f32, 1024>; // [16 k][64 pixels]
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let P = ${mu(0)}; let Og = ${mu(1)}; let K = ${mu(2)}; let OW = ${mu(3)}; let OHW = ${mu(4)};
-  let KHW = ${mu(5)}; let KW = ${mu(6)}; let H = i32(${mu(7)}); let W = i32(${mu(8)});
-  let g = wid.z;
-  let p0 = wid.x * 64u;
-  let o0 = wid.y * 32u;
-  let tid = lid.y * 16u + lid.x;
-  // the weight row this invocation loads: o = o0 + (tid & 31), k rows (tid >> 5) + 8r
-  let lo = o0 + (tid & 31u);
-  let wrow = ${mi(22)} + i32(g * Og + lo) * ${mi(23)};
-  // the pixel column it loads: p = p0 + (tid & 63), k rows (tid >> 6) + 4r
-  let lp = p0 + (tid & 63u);
-  let ln = lp / OHW;
-  let lsp = lp % OHW;
-  let ih0 = i32(lsp / OW) * ${mi(11)} - ${mi(13)};
-  let iw0 = i32(lsp % OW) * ${mi(12)} - ${mi(14)};
-  let xbase = ${mi(17)} + i32(ln) * ${mi(18)} + i32(g * ${mu(10)}) * ${mi(19)};
-  var acc: array<f32, 8>;
+fn gx(o: i32) -> f32 { return ${f('ldx(o)', x.dtype)}; }
+fn gw(o: i32) -> f32 { return ${f('ldw(o)', w.dtype)}; }
+var<workgroup> As: array<vec4<f32>, ${16 * Q}>; // [16 k][BM/4 channel quads]
+var<workgroup> Bs: array<vec4<f32>, 256>; // [16 k][16 pixel quads]
+@compute @workgroup_size(8, 8)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let P = ${mu(at.P)}; let Og = ${mu(at.Og)}; let K = ${mu(at.K)}; let OW = ${mu(at.OW)}; let OHW = ${mu(at.OHW)};
+  let KHW = ${mu(at.KHW)}; let KW = ${mu(at.KW)}; let H = ${mu(at.H)}; let W = ${mu(at.W)};
+  let sh = ${mi(at.stride[0])}; let sw = ${mi(at.stride[1])}; let ph = ${mi(at.pad[0])}; let pw = ${mi(at.pad[1])};
+  let dh = ${mi(at.dil[0])}; let dw = ${mi(at.dil[1])};
+  let xs1 = ${mi(at.xs[1])}; let xs2 = ${mi(at.xs[2])}; let xs3 = ${mi(at.xs[3])};
+  let ws1 = ${mi(at.ws[1])}; let ws2 = ${mi(at.ws[2])}; let ws3 = ${mi(at.ws[3])};
+  let g = wid.z + ${mu(at.g0)};
+  let p0 = (wid.x + ${mu(at.p0)}) * 64u;
+  let o0 = wid.y * ${BM}u;
+  // loads: 4 pixels p0 + 4*lq .. and 4 output channels o0 + 4*lq .., k rows kr + 4r
+  let lq = li & 15u;
+  let kr = li >> 4u;
+  let xg = ${mi(at.xOff)} + i32(g * ${mu(at.Cg)}) * xs1;
+  let wstep = ${mi(at.ws[0])};
+${setup.join('\n')}
+${Array.from({ length: TM }, (_, i) => `  var c${i}_0 = vec4<f32>(0.0); var c${i}_1 = vec4<f32>(0.0);`).join('\n')}
   for (var k0 = 0u; k0 < K; k0 += 16u) {
-    for (var r = 0u; r < 2u; r++) {
-      let kk = (tid >> 5u) + 8u * r;
-      let k = k0 + kk;
-      var v = 0.0;
-      if (k < K && lo < Og) {
-        let c = k / KHW; let rem = k % KHW;
-        v = ${f(`ldw(wrow + i32(c) * ${mi(24)} + i32(rem / KW) * ${mi(25)} + i32(rem % KW) * ${mi(26)})`, w.dtype)};
-      }
-      As[kk * 32u + (tid & 31u)] = v;
-    }
     for (var r = 0u; r < 4u; r++) {
-      let kk = (tid >> 6u) + 4u * r;
+      let kk = kr + 4u * r;
       let k = k0 + kk;
-      var v = 0.0;
-      if (k < K && lp < P) {
+      var bv = vec4<f32>(0.0);
+      var av = vec4<f32>(0.0);
+      if (k < K) {
         let c = k / KHW; let rem = k % KHW;
-        let ih = ih0 + i32(rem / KW) * ${mi(15)};
-        let iw = iw0 + i32(rem % KW) * ${mi(16)};
-        if (ih >= 0 && ih < H && iw >= 0 && iw < W) {
-          v = ${f(`ldx(xbase + i32(c) * ${mi(19)} + ih * ${mi(20)} + iw * ${mi(21)})`, x.dtype)};
-        }
+        let th = i32(rem / KW); let tw = i32(rem % KW);
+        let xc = i32(c) * xs1; let ty = th * dh; let tx = tw * dw;
+        let wc = i32(c) * ws1 + th * ws2 + tw * ws3;
+${gather.join('\n')}
       }
-      Bs[kk * 64u + (tid & 63u)] = v;
+      Bs[kk * 16u + lq] = bv;
+      if (lq < ${Q}u) { As[kk * ${Q}u + lq] = av; }
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
-      let a0 = As[kk * 32u + lid.y * 2u];
-      let a1 = As[kk * 32u + lid.y * 2u + 1u];
-      let bb = kk * 64u + lid.x * 4u;
-      let b0 = Bs[bb]; let b1 = Bs[bb + 1u]; let b2 = Bs[bb + 2u]; let b3 = Bs[bb + 3u];
-      acc[0] += a0 * b0; acc[1] += a0 * b1; acc[2] += a0 * b2; acc[3] += a0 * b3;
-      acc[4] += a1 * b0; acc[5] += a1 * b1; acc[6] += a1 * b2; acc[7] += a1 * b3;
+      let b0 = Bs[kk * 16u + lid.x * 2u]; let b1 = Bs[kk * 16u + lid.x * 2u + 1u];
+      let kb = kk * ${Q}u + lid.y * ${U}u;
+      ${ab.join('\n      ')}
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < 2u; i++) {
-    let o = o0 + lid.y * 2u + i;
-    if (o >= Og) { continue; }
-    for (var j = 0u; j < 4u; j++) {
-      let p = p0 + lid.x * 4u + j;
-      if (p >= P) { continue; }
-      out[((p / OHW) * ${mu(9)} + g * Og + o) * OHW + p % OHW] = acc[i * 4u + j];
+  let pcol = p0 + lid.x * 8u;
+  let orow = o0 + lid.y * ${TM}u;
+  let ob = g * Og + orow;
+  ${lines.join('\n  ')}
+}`;
+  };
+  const px = Math.ceil(P / 64);
+  const oy = Math.ceil(Og / BM);
+  const maxG = ctx.limits.maxComputeWorkgroupsPerDimension;
+  for (let g0 = 0; g0 < G; g0 += maxG) {
+    for (let x0 = 0; x0 < px; x0 += maxG) {
+      const meta = new Meta();
+      meta.words.push(...meta0.words);
+      meta.words[at.p0] = x0;
+      meta.words[at.g0] = g0;
+      ctx.dispatch({
+        label: 'conv2d',
+        key: `conv2d-gemm:${x.dtype}:${w.dtype}:${BM}`,
+        code,
+        buffers: [out.buffer, (x.storage as GpuStorage).buffer, (w.storage as GpuStorage).buffer],
+        meta,
+        groups: [Math.min(maxG, px - x0), oy, Math.min(maxG, G - g0)],
+      });
     }
   }
-}`;
-  ctx.dispatch({
-    label: 'conv2d',
-    key: `conv2d-tiled:${x.dtype}:${w.dtype}`,
-    code,
-    buffers: [out.buffer, (x.storage as GpuStorage).buffer, (w.storage as GpuStorage).buffer],
-    meta,
-    groups: [Math.ceil(P / 64), Math.ceil(Og / 32), G],
-  });
   return out;
 }
 
