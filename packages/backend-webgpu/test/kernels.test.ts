@@ -498,16 +498,26 @@ describe('conv2d implicit GEMM: 64- and 32-wide channel tiles, strided operands,
       g([1, 16, 8, 8], [64, 16, 3, 3], [1, 1], [1, 1]),
     ],
     [
-      '32-wide tile: groups 3 with 5 outputs each, 2x3 kernel, padding (1, 0)',
+      'groups 3 with 5 outputs each, 2x3 kernel, padding (1, 0)',
       g([1, 21, 10, 9], [15, 7, 2, 3], [1, 1], [1, 0], [1, 1], 3),
     ],
     [
-      '4 outputs per group (smallest GEMM case), groups 2',
+      'groups 2 with 4 outputs each (16-wide channel tile)',
       g([2, 6, 7, 5], [8, 3, 3, 3], [1, 1], [1, 1], [1, 1], 2),
     ],
     [
-      '3 outputs per group (direct kernel), groups 2',
-      g([1, 4, 6, 6], [6, 2, 3, 3], [1, 1], [1, 1], [1, 1], 2),
+      '3 output channels, K = 288 (the U-Net output conv; 16-wide tile)',
+      g([1, 32, 12, 10], [3, 32, 3, 3], [1, 1], [1, 1]),
+    ],
+    ['groups 4 with 3 outputs each, K = 18', g([1, 8, 6, 6], [12, 2, 3, 3], [1, 1], [1, 1], [1, 1], 4)],
+    [
+      '2 outputs per group, K = 9 (depthwise-like: direct kernel)',
+      g([1, 4, 6, 6], [8, 1, 3, 3], [1, 1], [1, 1], [1, 1], 4),
+    ],
+    ['2 outputs per group, K = 18 (GEMM)', g([2, 4, 5, 6], [4, 2, 3, 3], [1, 1], [1, 1], [1, 1], 2)],
+    [
+      'depthwise (1 output per group, direct kernel)',
+      g([1, 5, 7, 6], [5, 1, 3, 3], [1, 1], [1, 1], [1, 1], 5),
     ],
     [
       'large channel count: 3x3 192->80 at 6x6 (K = 1728)',
@@ -536,6 +546,44 @@ describe('conv2d implicit GEMM: 64- and 32-wide channel tiles, strided operands,
       expectConvClose(await y.data(), ref);
     });
   }
+
+  it('gives the same result with every tile shape (forced), including tiles the picker does not use', async () => {
+    const tiles = [
+      { BM: 64, BN: 64, BK: 16 },
+      { BM: 32, BN: 128, BK: 16 },
+      { BM: 16, BN: 256, BK: 8 },
+      { BM: 64, BN: 128, BK: 16 },
+      { BM: 16, BN: 64, BK: 16 },
+    ];
+    const geoms = [
+      g([2, 7, 9, 11], [70, 7, 3, 3], [1, 1], [1, 1]),
+      g([1, 12, 13, 9], [18, 4, 2, 3], [2, 1], [1, 2], [2, 1], 3),
+      g([3, 20, 5, 5], [5, 20, 1, 1]),
+    ];
+    const hook = globalThis as { __attnkitConvTile?: unknown };
+    try {
+      for (const tile of tiles) {
+        hook.__attnkitConvTile = tile;
+        for (const [i, geom] of geoms.entries()) {
+          const xv = vals(prod(geom.xs), 40 + i);
+          const wv = vals(prod(geom.ws), 50 + i);
+          const y = conv2d(fromValues(xv, geom.xs, 'float32'), fromValues(wv, geom.ws, 'float32'), null, {
+            stride: geom.stride,
+            padding: geom.padding,
+            dilation: geom.dilation,
+            groups: geom.groups,
+          });
+          try {
+            expectConvClose(await y.data(), reference(geom, xv, wv));
+          } catch (e) {
+            throw new Error(`tile ${JSON.stringify(tile)}, geometry ${i}: ${(e as Error).message}`);
+          }
+        }
+      }
+    } finally {
+      hook.__attnkitConvTile = undefined;
+    }
+  });
 
   it('reads a permuted weight and an offset, sliced input through their strides', async () => {
     const geom = g([2, 12, 9, 10], [40, 12, 3, 3], [1, 1], [1, 1]);

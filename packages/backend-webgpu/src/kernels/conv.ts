@@ -14,15 +14,16 @@ import {
 } from '../layout.js';
 
 /**
- * 2-D convolution (torch semantics: stride, padding, dilation, groups, strided operands).
- * Convolutions with at least 4 output channels per group run as an implicit GEMM
- * ({@link conv2dGemm}); the rest (depthwise and near-depthwise, where a channel tile would be mostly
- * empty) directly, one invocation per output element.
+ * 2-D convolution (torch semantics: stride, padding, dilation, groups, strided operands). Runs as
+ * an implicit GEMM ({@link conv2dGemm}) unless a group has a single output channel, or two with a
+ * reduction shorter than 16 (depthwise-like), where a channel tile would be mostly empty: then
+ * directly, one invocation per output element.
  */
 export function conv2dKernel(ctx: KernelContext, x: View, w: View, p: Conv2dParams): GpuStorage {
   const og = w.shape[0] / p.groups;
   const k = w.shape[1] * w.shape[2] * w.shape[3];
-  return og >= 4 && k > 0 ? conv2dGemm(ctx, x, w, p) : conv2dDirect(ctx, x, w, p);
+  const gemm = k > 0 && (og >= 3 || (og === 2 && k >= 16));
+  return gemm ? conv2dGemm(ctx, x, w, p) : conv2dDirect(ctx, x, w, p);
 }
 
 /** Output size along one axis. */
@@ -30,16 +31,51 @@ function outSize(size: number, k: number, stride: number, pad: number, dil: numb
   return Math.floor((size + 2 * pad - dil * (k - 1) - 1) / stride) + 1;
 }
 
+/** A tile shape of {@link conv2dGemm}: BM output channels × BN pixels per workgroup, K in steps of BK. */
+interface ConvTile {
+  BM: number;
+  BN: number;
+  BK: number;
+}
+
+/** The tiles conv2dGemm may use: (BM/8)·(BN/8) invocations, each with an 8×8 block. */
+const TILES: readonly ConvTile[] = [
+  { BM: 64, BN: 64, BK: 16 },
+  { BM: 32, BN: 128, BK: 16 },
+  { BM: 16, BN: 256, BK: 8 },
+];
+
+/**
+ * The tile with the least padded work (output channels rounded up to BM, pixels to BN); ties go to
+ * the squarer tile, listed first. Few output channels per group take a narrow, wide tile. Tests may
+ * force a tile (any BM, BN multiples of 16 with BK·(BM + BN) ≤ 4096) through
+ * `globalThis.__attnkitConvTile`.
+ */
+function pickTile(og: number, pixels: number): ConvTile {
+  const forced = (globalThis as { __attnkitConvTile?: ConvTile }).__attnkitConvTile;
+  if (forced) return forced;
+  let best = TILES[0];
+  let bestWork = Number.POSITIVE_INFINITY;
+  for (const t of TILES) {
+    const work = Math.ceil(og / t.BM) * t.BM * Math.ceil(pixels / t.BN) * t.BN;
+    if (work < bestWork) {
+      best = t;
+      bestWork = work;
+    }
+  }
+  return best;
+}
+
 /**
  * Implicit GEMM: per group, out[o, pixel] = Σ_k W[o, k] · patch[k, pixel] with k = (c, kh, kw) and
  * the patch gathered from the input on the fly (zero outside the padding), never written out.
  *
- * A workgroup of 8×8 invocations computes a BM (output channels, 64 or 32) × 64 (pixels) tile;
- * each invocation holds a (BM/8) × 8 block in vec4 registers. K advances 16 at a time through
- * workgroup memory, stored as vec4s (4 channels or 4 pixels per element) so the inner product reads
- * one vec4 per 4 values. For the loads, invocation `li` owns 4 consecutive pixels (and 4 consecutive
- * output channels) and the k rows `li / 16 + 4r`: where its pixels sit in the input is worked out
- * once, and each k row is split into (channel, kernel row, kernel column) once for both operands.
+ * A workgroup computes a BM (output channels) × BN (pixels) tile ({@link TILES}); each invocation
+ * holds an 8×8 block of it in vec4 registers. K advances BK at a time through workgroup memory,
+ * stored as vec4s (4 channels or 4 pixels per element) so the inner product reads one vec4 per 4
+ * values. For the loads, an invocation owns 4 consecutive pixels and 4 consecutive output channels:
+ * where those pixels sit in the input is worked out once, and each k row it loads is split into
+ * (channel, kernel row, kernel column) once.
  */
 function conv2dGemm(ctx: KernelContext, x: View, w: View, p: Conv2dParams): GpuStorage {
   const [N, , H, W] = x.shape;
@@ -52,8 +88,14 @@ function conv2dGemm(ctx: KernelContext, x: View, w: View, p: Conv2dParams): GpuS
   const K = Cg * KH * KW;
   const out = ctx.alloc('float32', N * O * OH * OW);
   if (P === 0 || O === 0) return out;
-  const BM = Og > 32 ? 64 : 32;
-  const TM = BM / 8;
+  const { BM, BN, BK } = pickTile(Og, P);
+  const TX = BN / 8; // invocations along pixels
+  const TY = BM / 8; // invocations along output channels
+  const T = TX * TY;
+  const NQ = BN / 4; // pixel quads per k row
+  const NA = BM / 4; // channel quads per k row
+  const SB = T / NQ; // invocations sharing a pixel quad (they split its k rows)
+  const SA = T / NA; // invocations sharing a channel quad
   const meta0 = new Meta();
   const at = {
     P: meta0.u(P),
@@ -78,46 +120,47 @@ function conv2dGemm(ctx: KernelContext, x: View, w: View, p: Conv2dParams): GpuS
     g0: meta0.u(0),
   };
   const f = (e: string, dt: typeof x.dtype) => convert(e, computeType(dt), 'f32');
-  const Q = BM / 4; // vec4s per k row of the weight tile
-  const U = TM / 4; // weight vec4s each invocation reads per k
   const code = () => {
-    const lines: string[] = [];
+    const xyzw = 'xyzw';
     // where the 4 pixels and 4 output channels an invocation loads sit (unrolled: no private arrays)
     const setup: string[] = [];
-    const gather: string[] = [];
     for (let j = 0; j < 4; j++) {
-      setup.push(`  let lp${j} = p0 + 4u * lq + ${j}u; let sp${j} = lp${j} % OHW;
+      setup.push(`  let lp${j} = p0 + 4u * bq + ${j}u; let sp${j} = lp${j} % OHW;
   // pixels past the end start on a row no tap reaches, so they load zeros
   let ih${j} = select(-(1 << 30), i32(sp${j} / OW) * sh - ph, lp${j} < P);
   let iw${j} = i32(sp${j} % OW) * sw - pw;
   let xb${j} = xg + i32(lp${j} / OHW) * ${mi(at.xs[0])};
-  let lo${j} = o0 + 4u * lq + ${j}u;
-  let wb${j} = select(-1, ${mi(at.wOff)} + i32(g * Og + lo${j}) * wstep, lo${j} < Og && lq < ${Q}u);`);
-      const c = 'xyzw'[j];
-      gather.push(`        { let ih = ih${j} + ty; let iw = iw${j} + tx;
-          if (u32(ih) < H && u32(iw) < W) { bv.${c} = gx(xb${j} + xc + ih * xs2 + iw * xs3); } }
-        if (wb${j} >= 0) { av.${c} = gw(wb${j} + wc); }`);
+  let lo${j} = o0 + 4u * aq + ${j}u;
+  let wb${j} = select(-1, ${mi(at.wOff)} + i32(g * Og + lo${j}) * wstep, lo${j} < Og);`);
     }
-    // inner product: rows ly*TM + i, pixels lx*8 + 4v + q
-    const ab: string[] = [];
-    for (let u = 0; u < U; u++) ab.push(`let a${u} = As[kb + ${u}u];`);
-    for (let i = 0; i < TM; i++) {
-      const a = `a${i >> 2}.${'xyzw'[i & 3]}`;
-      ab.push(`c${i}_0 += ${a} * b0; c${i}_1 += ${a} * b1;`);
-    }
-    // stores
-    for (let v = 0; v < 2; v++) {
-      for (let q = 0; q < 4; q++) {
-        const j = 4 * v + q;
-        lines.push(`{
+    const split = `let c = k / KHW; let rem = k % KHW; let th = i32(rem / KW); let tw = i32(rem % KW);`;
+    const gatherB = Array.from(
+      { length: 4 },
+      (_, j) => `        { let ih = ih${j} + th * dh; let iw = iw${j} + tw * dw;
+          if (u32(ih) < H && u32(iw) < W) { v.${xyzw[j]} = gx(xb${j} + i32(c) * xs1 + ih * xs2 + iw * xs3); } }`,
+    ).join('\n');
+    const gatherA = Array.from(
+      { length: 4 },
+      (_, j) => `        if (wb${j} >= 0) { v.${xyzw[j]} = gw(wb${j} + wc); }`,
+    ).join('\n');
+    // inner product: channels ly*8 + i, pixels lx*8 + 4v + q
+    const inner = [
+      'let a0 = As[ka]; let a1 = As[ka + 1u];',
+      ...Array.from({ length: 8 }, (_, i) => {
+        const a = `a${i >> 2}.${xyzw[i & 3]}`;
+        return `c${i}_0 += ${a} * b0; c${i}_1 += ${a} * b1;`;
+      }),
+    ].join('\n      ');
+    const stores = Array.from(
+      { length: 8 },
+      (_, j) => `  {
     let p = pcol + ${j}u;
     if (p < P) {
       let base = (p / OHW) * ${mu(at.O)} * OHW + p % OHW;
-${Array.from({ length: TM }, (_, i) => `      if (orow + ${i}u < Og) { out[base + (ob + ${i}u) * OHW] = c${i}_${v}.${'xyzw'[q]}; }`).join('\n')}
+${Array.from({ length: 8 }, (_, i) => `      if (orow + ${i}u < Og) { out[base + (ob + ${i}u) * OHW] = c${i}_${j >> 2}.${xyzw[j & 3]}; }`).join('\n')}
     }
-  }`);
-      }
-    }
+  }`,
+    ).join('\n');
     return `${META_DECL}
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 ${declare(2, 'X', x.dtype, 'read')}
@@ -126,9 +169,9 @@ ${loader('ldx', 'X', x.dtype)}
 ${loader('ldw', 'Wt', w.dtype)}
 fn gx(o: i32) -> f32 { return ${f('ldx(o)', x.dtype)}; }
 fn gw(o: i32) -> f32 { return ${f('ldw(o)', w.dtype)}; }
-var<workgroup> As: array<vec4<f32>, ${16 * Q}>; // [16 k][BM/4 channel quads]
-var<workgroup> Bs: array<vec4<f32>, 256>; // [16 k][16 pixel quads]
-@compute @workgroup_size(8, 8)
+var<workgroup> As: array<vec4<f32>, ${BK * NA}>; // [BK k][BM/4 channel quads]
+var<workgroup> Bs: array<vec4<f32>, ${BK * NQ}>; // [BK k][BN/4 pixel quads]
+@compute @workgroup_size(${TX}, ${TY})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let P = ${mu(at.P)}; let Og = ${mu(at.Og)}; let K = ${mu(at.K)}; let OW = ${mu(at.OW)}; let OHW = ${mu(at.OHW)};
   let KHW = ${mu(at.KHW)}; let KW = ${mu(at.KW)}; let H = ${mu(at.H)}; let W = ${mu(at.W)};
@@ -137,46 +180,53 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let xs1 = ${mi(at.xs[1])}; let xs2 = ${mi(at.xs[2])}; let xs3 = ${mi(at.xs[3])};
   let ws1 = ${mi(at.ws[1])}; let ws2 = ${mi(at.ws[2])}; let ws3 = ${mi(at.ws[3])};
   let g = wid.z + ${mu(at.g0)};
-  let p0 = (wid.x + ${mu(at.p0)}) * 64u;
+  let p0 = (wid.x + ${mu(at.p0)}) * ${BN}u;
   let o0 = wid.y * ${BM}u;
-  // loads: 4 pixels p0 + 4*lq .. and 4 output channels o0 + 4*lq .., k rows kr + 4r
-  let lq = li & 15u;
-  let kr = li >> 4u;
+  // loads: pixel quad bq, k rows bk + ${SB}r; channel quad aq, k rows ak + ${SA}r
+  let bq = li % ${NQ}u; let bk = li / ${NQ}u;
+  let aq = li % ${NA}u; let ak = li / ${NA}u;
   let xg = ${mi(at.xOff)} + i32(g * ${mu(at.Cg)}) * xs1;
   let wstep = ${mi(at.ws[0])};
 ${setup.join('\n')}
-${Array.from({ length: TM }, (_, i) => `  var c${i}_0 = vec4<f32>(0.0); var c${i}_1 = vec4<f32>(0.0);`).join('\n')}
-  for (var k0 = 0u; k0 < K; k0 += 16u) {
-    for (var r = 0u; r < 4u; r++) {
-      let kk = kr + 4u * r;
+${Array.from({ length: 8 }, (_, i) => `  var c${i}_0 = vec4<f32>(0.0); var c${i}_1 = vec4<f32>(0.0);`).join('\n')}
+  for (var k0 = 0u; k0 < K; k0 += ${BK}u) {
+    for (var r = 0u; r < ${BK / SB}u; r++) {
+      let kk = bk + ${SB}u * r;
       let k = k0 + kk;
-      var bv = vec4<f32>(0.0);
-      var av = vec4<f32>(0.0);
+      var v = vec4<f32>(0.0);
       if (k < K) {
-        let c = k / KHW; let rem = k % KHW;
-        let th = i32(rem / KW); let tw = i32(rem % KW);
-        let xc = i32(c) * xs1; let ty = th * dh; let tx = tw * dw;
-        let wc = i32(c) * ws1 + th * ws2 + tw * ws3;
-${gather.join('\n')}
+        ${split}
+${gatherB}
       }
-      Bs[kk * 16u + lq] = bv;
-      if (lq < ${Q}u) { As[kk * ${Q}u + lq] = av; }
+      Bs[kk * ${NQ}u + bq] = v;
+    }
+    for (var r = 0u; r < ${Math.ceil(BK / SA)}u; r++) {
+      let kk = ak + ${SA}u * r;
+      let k = k0 + kk;
+      var v = vec4<f32>(0.0);
+      if (k < K) {
+        ${split}
+        let wc = i32(c) * ws1 + th * ws2 + tw * ws3;
+${gatherA}
+      }
+      if (kk < ${BK}u) { As[kk * ${NA}u + aq] = v; }
     }
     workgroupBarrier();
-    for (var kk = 0u; kk < 16u; kk++) {
-      let b0 = Bs[kk * 16u + lid.x * 2u]; let b1 = Bs[kk * 16u + lid.x * 2u + 1u];
-      let kb = kk * ${Q}u + lid.y * ${U}u;
-      ${ab.join('\n      ')}
+    for (var kk = 0u; kk < ${BK}u; kk++) {
+      let kb = kk * ${NQ}u + lid.x * 2u;
+      let b0 = Bs[kb]; let b1 = Bs[kb + 1u];
+      let ka = kk * ${NA}u + lid.y * 2u;
+      ${inner}
     }
     workgroupBarrier();
   }
   let pcol = p0 + lid.x * 8u;
-  let orow = o0 + lid.y * ${TM}u;
+  let orow = o0 + lid.y * 8u;
   let ob = g * Og + orow;
-  ${lines.join('\n  ')}
+${stores}
 }`;
   };
-  const px = Math.ceil(P / 64);
+  const px = Math.ceil(P / BN);
   const oy = Math.ceil(Og / BM);
   const maxG = ctx.limits.maxComputeWorkgroupsPerDimension;
   for (let g0 = 0; g0 < G; g0 += maxG) {
@@ -187,7 +237,7 @@ ${gather.join('\n')}
       meta.words[at.g0] = g0;
       ctx.dispatch({
         label: 'conv2d',
-        key: `conv2d-gemm:${x.dtype}:${w.dtype}:${BM}`,
+        key: `conv2d-gemm:${x.dtype}:${w.dtype}:${BM}x${BN}x${BK}`,
         code,
         buffers: [out.buffer, (x.storage as GpuStorage).buffer, (w.storage as GpuStorage).buffer],
         meta,
