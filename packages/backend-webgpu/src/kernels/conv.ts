@@ -250,9 +250,10 @@ ${stores}
 
 /**
  * Direct 2-D convolution, one invocation per output element, operands read through their strides
- * (for convolutions with very few output channels per group).
+ * (for convolutions with very few output channels per group). Exported for scripts/bench-conv.mjs,
+ * which compares it with the implicit GEMM; not part of the package API.
  */
-function conv2dDirect(ctx: KernelContext, x: View, w: View, p: Conv2dParams): GpuStorage {
+export function conv2dDirect(ctx: KernelContext, x: View, w: View, p: Conv2dParams): GpuStorage {
   const [N, , H, W] = x.shape;
   const [O, Cg, KH, KW] = w.shape;
   const [sh, sw] = p.stride;
