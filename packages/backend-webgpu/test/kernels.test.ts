@@ -585,6 +585,26 @@ describe('conv2d implicit GEMM: 64- and 32-wide channel tiles, strided operands,
     }
   });
 
+  it('splits a dispatch of more than 65535 pixel tiles (forced 16-pixel tiles over a 1024x1040 image)', async () => {
+    const geom = g([1, 1, 1024, 1040], [3, 1, 3, 3], [1, 1], [1, 1]);
+    // 1024·1040 = 1,064,960 pixels = 66,560 tiles of 16: past maxComputeWorkgroupsPerDimension
+    expect(Math.ceil((1024 * 1040) / 16)).toBeGreaterThan(
+      backend.device.limits.maxComputeWorkgroupsPerDimension,
+    );
+    const xv = vals(prod(geom.xs), 60);
+    const wv = vals(prod(geom.ws), 61);
+    const hook = globalThis as { __attnkitConvTile?: unknown };
+    hook.__attnkitConvTile = { BM: 16, BN: 16, BK: 16 };
+    try {
+      const y = conv2d(fromValues(xv, geom.xs, 'float32'), fromValues(wv, geom.ws, 'float32'), null, {
+        padding: 1,
+      });
+      expectConvClose(await y.data(), reference(geom, xv, wv));
+    } finally {
+      hook.__attnkitConvTile = undefined;
+    }
+  });
+
   it('reads a permuted weight and an offset, sliced input through their strides', async () => {
     const geom = g([2, 12, 9, 10], [40, 12, 3, 3], [1, 1], [1, 1]);
     const [N, C, H, W] = geom.xs;
