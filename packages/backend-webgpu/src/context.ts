@@ -45,6 +45,11 @@ export interface KernelContext {
   release(s: GpuStorage): void;
   /** Device limits. */
   readonly limits: GPUSupportedLimits;
+  /**
+   * True on a fallback (software, CPU-run) adapter, where kernels may prefer fewer, larger
+   * invocations.
+   */
+  readonly software?: boolean;
 }
 
 /** Workgroup counts for `threads` invocations of a 256-wide 1-D kernel (spread over x and y). */

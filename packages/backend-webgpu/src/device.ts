@@ -70,6 +70,19 @@ export function describeAdapter(adapter: GPUAdapter | null): string {
   return parts.length ? [...new Set(parts)].join(' / ') : 'unknown adapter';
 }
 
+/**
+ * True when the adapter is a fallback adapter (a software implementation run on the CPU), as its
+ * `info.isFallbackAdapter` (or the older `adapter.isFallbackAdapter`) says.
+ */
+export function isFallbackAdapter(adapter: GPUAdapter | null): boolean {
+  if (!adapter) return false;
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  return (
+    info?.isFallbackAdapter === true ||
+    (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true
+  );
+}
+
 /** Requests an adapter and a device with the limits this backend uses raised to the adapter's maxima. */
 export async function acquireDevice(options: WebGPUDeviceOptions = {}): Promise<AcquiredDevice> {
   if (options.device) {

@@ -13,7 +13,7 @@ import type {
   View,
 } from '@attnkit/tensor-core';
 import { type DispatchSpec, GpuStorage, grid1d, type KernelContext } from './context.js';
-import { type AcquiredDevice, acquireDevice, type WebGPUDeviceOptions } from './device.js';
+import { type AcquiredDevice, acquireDevice, isFallbackAdapter, type WebGPUDeviceOptions } from './device.js';
 import { attentionKernel } from './kernels/attention.js';
 import { conv2dKernel } from './kernels/conv.js';
 import { elementwise } from './kernels/elementwise.js';
@@ -129,6 +129,7 @@ export class WebGPUBackend implements Backend {
       get limits() {
         return self.device.limits;
       },
+      software: isFallbackAdapter(acquired.adapter),
     };
   }
 

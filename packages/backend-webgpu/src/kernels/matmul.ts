@@ -14,7 +14,11 @@ import {
   sizeOf,
 } from '../layout.js';
 
-/** Tile configuration: output tile BM×BN per workgroup, reduction slice BK, TM×TN outputs per invocation. */
+/**
+ * A matmul tiling: each workgroup computes a BM×BN output tile, stepping through K in slices of BK
+ * staged in workgroup memory; each invocation accumulates TM×TN outputs in registers (TM and TN
+ * multiples of 4), so a workgroup has (BM/TM)·(BN/TN) invocations.
+ */
 export interface MatmulTiles {
   BM: number;
   BN: number;
@@ -23,14 +27,156 @@ export interface MatmulTiles {
   TN: number;
 }
 
-/** The tiling used for every matmul (see {@link matmulKernel}). */
-export const matmulTiles: MatmulTiles = { BM: 64, BN: 64, BK: 16, TM: 8, TN: 8 };
+/**
+ * Tilings {@link matmulKernel} picks from (chosen from sweeps on an H100 through Dawn/Vulkan and on
+ * SwiftShader; scripts/tune-matmul.ts). `large`: 128×64 tiles, 8×8 per invocation, for products
+ * with at least 512 such tiles. `medium`: 64×64 tiles, 8×4 per invocation, from 64 such tiles
+ * (n = 512 and up). `small`: 32×32 tiles with a 32-deep K slice, 4×4 per invocation, so that small
+ * products still spread over many compute units. `software`: 64×64 tiles, 8×8 per invocation (64
+ * invocations, long inner loops) for fallback (CPU) adapters, which run a workgroup's invocations as
+ * a few SIMD lanes on CPU threads, where fewer, larger invocations and fewer barriers win.
+ */
+export const matmulTilings: Readonly<Record<'large' | 'medium' | 'small' | 'software', MatmulTiles>> = {
+  large: { BM: 128, BN: 64, BK: 16, TM: 8, TN: 8 },
+  medium: { BM: 64, BN: 64, BK: 16, TM: 8, TN: 4 },
+  small: { BM: 32, BN: 32, BK: 32, TM: 4, TN: 4 },
+  software: { BM: 64, BN: 64, BK: 16, TM: 8, TN: 8 },
+};
 
 /**
- * Batched GEMM: each workgroup computes a 64×64 output tile; slices of A (64×16) and B (16×64) are
- * staged in workgroup memory and every invocation accumulates a 4×4 register block. Operands are
- * read through their strides (transposed operands need no copy; the tile loads follow whichever
- * dim is contiguous), batch dims through their (possibly zero) batch strides.
+ * The tiling for an nb×(m×k @ k×n) product (see {@link matmulTilings}); `software` for fallback
+ * adapters. A global `__attnkitMatmulTiles` overrides the choice (for tuning and tests).
+ */
+export function chooseMatmulTiles(nb: number, m: number, n: number, software: boolean): MatmulTiles {
+  const override = (globalThis as { __attnkitMatmulTiles?: MatmulTiles }).__attnkitMatmulTiles;
+  if (override) return override;
+  if (software) return matmulTilings.software;
+  const groups = (t: MatmulTiles) => nb * Math.ceil(m / t.BM) * Math.ceil(n / t.BN);
+  if (groups(matmulTilings.large) >= 512) return matmulTilings.large;
+  if (groups(matmulTilings.medium) >= 64) return matmulTilings.medium;
+  return matmulTilings.small;
+}
+
+function checkTiles(t: MatmulTiles): void {
+  const { BM, BN, BK, TM, TN } = t;
+  const ok =
+    TM % 4 === 0 && TN % 4 === 0 && BM % TM === 0 && BN % TN === 0 && BK > 0 && (BM / TM) * (BN / TN) <= 256;
+  if (!ok) {
+    throw new Error(
+      `matmulKernel: tiles ${JSON.stringify(t)} are invalid (expected TM, TN multiples of 4 dividing BM, BN and at most 256 invocations)`,
+    );
+  }
+}
+
+interface OperandPlan {
+  /** Part of the pipeline key. */
+  key: string;
+  /** Row stride of the staged tile, in vec4s. */
+  stride: number;
+  /** vec4 registers per invocation holding the next slice. */
+  slots: number;
+  decl(binding: number): string;
+  fetch(k0: string, reg: string, off: string, so: string, sk: string): string;
+  stage(reg: string, tile: string): string;
+}
+
+/**
+ * How one operand's BK-deep slice reaches workgroup memory. The operand has an outer dim (M for A,
+ * N for B; tile T wide, starting at `start`, bounded by `bound`) and K. The slice is staged as
+ * vec4s along the outer dim; consecutive invocations fetch along whichever dim is contiguous in
+ * global memory. float32 operands whose contiguous dim, offset and other strides are multiples
+ * of 4 are read as vec4s.
+ */
+function operandPlan(
+  name: string,
+  x: View,
+  batchStrides: readonly number[],
+  so: number,
+  sk: number,
+  outer: number,
+  k: number,
+  T: number,
+  BK: number,
+  start: string,
+  bound: string,
+  THREADS: number,
+): OperandPlan {
+  const T4 = T / 4;
+  const outerContig = so === 1 && sk !== 1;
+  const aligned = (v: number) => v % 4 === 0;
+  const vec =
+    x.dtype === 'float32' &&
+    aligned(x.offset) &&
+    batchStrides.every(aligned) &&
+    (outerContig ? aligned(sk) && aligned(outer) : sk === 1 && aligned(so) && aligned(k) && aligned(BK));
+  const stride = outerContig ? T4 : T4 + 1;
+  const count = BK * T4;
+  const slots = Math.ceil(count / THREADS);
+  const guard = count % THREADS === 0 ? 'true' : `e < ${count}u`;
+  const slot = outerContig
+    ? `let ob = e % ${T4}u; let kk = e / ${T4}u;`
+    : vec
+      ? `let kq = e % ${BK / 4}u; let oi = e / ${BK / 4}u;`
+      : `let kk = e % ${BK}u; let ob = e / ${BK}u;`;
+  const g = `g${name}`;
+  const loop = (body: string) => `
+    for (var l = 0u; l < ${slots}u; l++) {
+      let e = li + l * ${THREADS}u;
+      ${body}
+    }`;
+  return {
+    key: `${x.dtype}:${outerContig ? 'o' : 'k'}:${vec ? 'v' : 's'}`,
+    stride,
+    slots,
+    decl: (binding) =>
+      vec
+        ? `@group(0) @binding(${binding}) var<storage, read> ${name}: array<vec4<f32>>;`
+        : `${declare(binding, name, x.dtype, 'read')}
+${loader(`ld${name}`, name, x.dtype)}
+fn ${g}(o: i32) -> f32 { return ${convert(`ld${name}(o)`, computeType(x.dtype), 'f32')}; }`,
+    fetch: (k0, reg, off, so_, sk_) =>
+      loop(
+        `var v = vec4<f32>(0.0);
+      if (${guard}) {
+        ${slot}
+        ${
+          vec && outerContig
+            ? `let gk = ${k0} + kk; let go = ${start} + ob * 4u;
+        if (gk < K && go < ${bound}) { v = ${name}[(${off} + i32(gk) * ${sk_} + i32(go)) / 4]; }`
+            : vec
+              ? `let gk = ${k0} + kq * 4u; let go = ${start} + oi;
+        if (gk < K && go < ${bound}) { v = ${name}[(${off} + i32(go) * ${so_} + i32(gk)) / 4]; }`
+              : `let gk = ${k0} + kk; let go = ${start} + ob * 4u;
+        if (gk < K) {
+          let o = ${off} + i32(gk) * ${sk_} + i32(go) * ${so_};
+          if (go + 3u < ${bound}) {
+            v = vec4<f32>(${g}(o), ${g}(o + ${so_}), ${g}(o + 2 * ${so_}), ${g}(o + 3 * ${so_}));
+          } else {
+            for (var q = 0u; q < 4u; q++) { if (go + q < ${bound}) { v[q] = ${g}(o + i32(q) * ${so_}); } }
+          }
+        }`
+        }
+      }
+      ${reg}[l] = v;`,
+      ),
+    stage: (reg, tile) =>
+      loop(
+        vec && !outerContig
+          ? `if (${guard}) { ${slot} for (var q = 0u; q < 4u; q++) { ${tile}[(kq * 4u + q) * ${stride}u + oi / 4u][oi % 4u] = ${reg}[l][q]; } }`
+          : `if (${guard}) { ${slot} ${tile}[kk * ${stride}u + ob] = ${reg}[l]; }`,
+      ),
+  };
+}
+
+/**
+ * Batched GEMM `out[z] = A[z] @ B[z]` (float32 result). Each workgroup computes a BM×BN output tile
+ * (see {@link chooseMatmulTiles}); slices of A (BM×BK) and B (BK×BN) are staged in workgroup memory
+ * as vec4 rows along M and N, and every invocation accumulates a TM×TN register block from vec4
+ * reads whose addresses are consecutive across neighbouring invocations (no bank conflicts). The
+ * next slice is fetched into registers while the current one is multiplied. Operands are read
+ * through their strides (transposed operands need no copy; the tile loads follow whichever dim is
+ * contiguous, so neighbouring invocations read neighbouring addresses), batch dims through their
+ * (possibly zero) batch strides.
  */
 export function matmulKernel(
   ctx: KernelContext,
@@ -49,34 +195,48 @@ export function matmulKernel(
   const RB = c.shape.length;
   const [sam, sak] = [a.strides[rank], a.strides[rank + 1]];
   const [sbk, sbn] = [b.strides[rank], b.strides[rank + 1]];
-  const aColMajor = sam === 1 && sak !== 1;
-  const bColMajor = sbk === 1 && sbn !== 1;
-  const { BM, BN, BK, TM, TN } =
-    (globalThis as { __attnkitMatmulTiles?: MatmulTiles }).__attnkitMatmulTiles ?? matmulTiles;
+  const tiles = chooseMatmulTiles(nb, m, n, ctx.software === true);
+  checkTiles(tiles);
+  const { BM, BN, BK, TM, TN } = tiles;
   const TX = BN / TN;
   const TY = BM / TM;
   const THREADS = TX * TY;
-  const V = TN / 4;
-  const key = `matmul:${a.dtype}:${b.dtype}:${RB}:${aColMajor}:${bColMajor}:${BM},${BN},${BK},${TM},${TN}`;
+  const VM = TM / 4;
+  const VN = TN / 4;
+  // A is staged as vec4s along M, B as vec4s along N; each is walked along M (N) or along K in
+  // global memory, whichever is contiguous, and read as vec4s there when alignment allows.
+  const pa = operandPlan('A', a, c.strides[0], sam, sak, m, k, BM, BK, 'row0', 'M', THREADS);
+  const pb = operandPlan('B', b, c.strides[1], sbn, sbk, n, k, BN, BK, 'col0', 'N', THREADS);
+  const vecOut = n % 4 === 0;
+  const key = `matmul:${pa.key}:${pb.key}:${RB}:${vecOut}:${BM},${BN},${BK},${TM},${TN}`;
   const code = () => {
-    const la = convert('lda(o)', computeType(a.dtype), 'f32');
-    const lb = convert('ldb(o)', computeType(b.dtype), 'f32');
-    const aIdx = aColMajor
-      ? `let r = e % ${BM}u; let kk = e / ${BM}u;`
-      : `let kk = e % ${BK}u; let r = e / ${BK}u;`;
-    const bIdx = bColMajor
-      ? `let kk = e % ${BK}u; let cc = e / ${BK}u;`
-      : `let cc = e % ${BN}u; let kk = e / ${BN}u;`;
+    const fma: string[] = [];
+    for (let p = 0; p < VM; p++)
+      for (let q = 0; q < 4; q++)
+        for (let v = 0; v < VN; v++) {
+          const i = (4 * p + q) * VN + v;
+          fma.push(`acc${i} += a${p}[${q}] * b${v};`);
+        }
+    const accs = Array.from({ length: TM * VN }, (_, i) => `var acc${i} = vec4<f32>(0.0);`).join(' ');
+    const stores: string[] = [];
+    for (let p = 0; p < VM; p++)
+      for (let q = 0; q < 4; q++)
+        for (let v = 0; v < VN; v++) {
+          const i = (4 * p + q) * VN + v;
+          const row = `row0 + (lid.y + ${p * TY}u) * 4u + ${q}u`;
+          const col = `col0 + (lid.x + ${v * TX}u) * 4u`;
+          stores.push(
+            vecOut
+              ? `{ let r = ${row}; let cc = ${col}; if (r < M && cc < N) { out[(obase + r * N + cc) / 4u] = acc${i}; } }`
+              : `{ let r = ${row}; let cc = ${col}; if (r < M) { for (var j = 0u; j < 4u; j++) { if (cc + j < N) { out[obase + r * N + cc + j] = acc${i}[j]; } } } }`,
+          );
+        }
     return `${META_DECL}
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-${declare(2, 'A', a.dtype, 'read')}
-${declare(3, 'B', b.dtype, 'read')}
-${loader('lda', 'A', a.dtype)}
-${loader('ldb', 'B', b.dtype)}
-fn ga(o: i32) -> f32 { return ${la}; }
-fn gb(o: i32) -> f32 { return ${lb}; }
-var<workgroup> As: array<f32, ${BK * BM}>;
-var<workgroup> Bs: array<f32, ${BK * BN}>;
+@group(0) @binding(1) var<storage, read_write> out: array<${vecOut ? 'vec4<f32>' : 'f32'}>;
+${pa.decl(2)}
+${pb.decl(3)}
+var<workgroup> As: array<vec4<f32>, ${BK * pa.stride}>;
+var<workgroup> Bs: array<vec4<f32>, ${BK * pb.stride}>;
 @compute @workgroup_size(${TX}, ${TY}) fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let M = prm[0u]; let K = prm[1u]; let N = prm[2u];
   let sam = ${mi(5)}; let sak = ${mi(6)}; let sbk = ${mi(8)}; let sbn = ${mi(9)};
@@ -87,43 +247,28 @@ var<workgroup> Bs: array<f32, ${BK * BN}>;
   ${Array.from({ length: RB }, (_, d) => `aOff += z${d} * ${mi(10 + RB + d)}; bOff += z${d} * ${mi(10 + 2 * RB + d)};`).join('\n  ')}
   let row0 = wid.y * ${BM}u;
   let col0 = wid.x * ${BN}u;
-  var acc: array<vec4<f32>, ${TM * V}>;
-  for (var i = 0u; i < ${TM * V}u; i++) { acc[i] = vec4<f32>(0.0); }
+  ${accs}
+  var regA: array<vec4<f32>, ${pa.slots}>;
+  var regB: array<vec4<f32>, ${pb.slots}>;
+  ${pa.fetch('0u', 'regA', 'aOff', 'sam', 'sak')}
+  ${pb.fetch('0u', 'regB', 'bOff', 'sbn', 'sbk')}
   for (var k0 = 0u; k0 < K; k0 += ${BK}u) {
-    for (var l = 0u; l < ${(BM * BK) / THREADS}u; l++) {
-      let e = li + l * ${THREADS}u;
-      ${aIdx}
-      let gr = row0 + r; let gk = k0 + kk;
-      var v = 0.0;
-      if (gr < M && gk < K) { v = ga(aOff + i32(gr) * sam + i32(gk) * sak); }
-      As[kk * ${BM}u + r] = v;
-    }
-    for (var l = 0u; l < ${(BN * BK) / THREADS}u; l++) {
-      let e = li + l * ${THREADS}u;
-      ${bIdx}
-      let gc = col0 + cc; let gk = k0 + kk;
-      var v = 0.0;
-      if (gc < N && gk < K) { v = gb(bOff + i32(gk) * sbk + i32(gc) * sbn); }
-      Bs[kk * ${BN}u + cc] = v;
-    }
+    ${pa.stage('regA', 'As')}
+    ${pb.stage('regB', 'Bs')}
     workgroupBarrier();
+    if (k0 + ${BK}u < K) {
+      ${pa.fetch(`(k0 + ${BK}u)`, 'regA', 'aOff', 'sam', 'sak')}
+      ${pb.fetch(`(k0 + ${BK}u)`, 'regB', 'bOff', 'sbn', 'sbk')}
+    }
     for (var kk = 0u; kk < ${BK}u; kk++) {
-      ${Array.from({ length: V }, (_, v) => `let b${v} = vec4<f32>(${Array.from({ length: 4 }, (_, q) => `Bs[kk * ${BN}u + lid.x + ${(4 * v + q) * TX}u]`).join(', ')});`).join('\n      ')}
-      ${Array.from({ length: TM }, (_, i) => `let a${i} = As[kk * ${BM}u + lid.y + ${i * TY}u];`).join('\n      ')}
-      ${Array.from({ length: TM }, (_, i) => Array.from({ length: V }, (_, v) => `acc[${i * V + v}] += a${i} * b${v};`).join(' ')).join('\n      ')}
+      ${Array.from({ length: VM }, (_, p) => `let a${p} = As[kk * ${pa.stride}u + lid.y + ${p * TY}u];`).join(' ')}
+      ${Array.from({ length: VN }, (_, v) => `let b${v} = Bs[kk * ${pb.stride}u + lid.x + ${v * TX}u];`).join(' ')}
+      ${fma.join('\n      ')}
     }
     workgroupBarrier();
   }
   let obase = bIdx * M * N;
-  for (var i = 0u; i < ${TM}u; i++) {
-    let row = row0 + lid.y + i * ${TY}u;
-    if (row < M) {
-      for (var j = 0u; j < ${TN}u; j++) {
-        let col = col0 + lid.x + j * ${TX}u;
-        if (col < N) { out[obase + row * N + col] = acc[i * ${V}u + j / 4u][j % 4u]; }
-      }
-    }
-  }
+  ${stores.join('\n  ')}
 }`;
   };
   for (let z0 = 0; z0 < nb; z0 += 65535) {
