@@ -93,7 +93,27 @@ export interface Backend {
    * scaledDotProductAttention, already broadcast to [B, H, Lq, Lk] (stride 0 where expanded).
    */
   attention?(q: View, k: View, v: View, params: AttentionParams): Storage;
+  /**
+   * Fused `activation(a @ b + bias)` (a matmul epilogue): `a`, `b`, `batch`, `m`, `k`, `n` as in
+   * {@link Backend.matmul}; `bias` a 1-D view of length `n` added to every row, or null;
+   * `activation` applied last, or null. Output [...batch, M, N] float32. tensor-core's `linear`
+   * calls it when no gradient is recorded, and decomposes into matmul, add and the activation
+   * otherwise or when a backend lacks it.
+   */
+  linear?(
+    a: View,
+    b: View,
+    batch: readonly number[],
+    m: number,
+    k: number,
+    n: number,
+    bias: View | null,
+    activation: LinearActivation | null,
+  ): Storage;
 }
+
+/** Activations a fused {@link Backend.linear} epilogue applies (elementwise ops of the same names). */
+export type LinearActivation = 'relu' | 'gelu' | 'gelu_tanh' | 'silu' | 'sigmoid' | 'tanh';
 
 /** Opaque storage handle owned by a backend. */
 export interface Storage {

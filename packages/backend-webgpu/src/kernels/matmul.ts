@@ -1,4 +1,4 @@
-import type { View } from '@attnkit/tensor-core';
+import type { LinearActivation, View } from '@attnkit/tensor-core';
 import type { GpuStorage, KernelContext } from '../context.js';
 import {
   collapse,
@@ -13,6 +13,7 @@ import {
   mu,
   sizeOf,
 } from '../layout.js';
+import { MATH_FNS, unaryExpr } from './ops.js';
 
 /**
  * A matmul tiling: each workgroup computes a BM×BN output tile, stepping through K in slices of BK
@@ -66,6 +67,14 @@ function checkTiles(t: MatmulTiles): void {
       `matmulKernel: tiles ${JSON.stringify(t)} are invalid (expected TM, TN multiples of 4 dividing BM, BN and at most 256 invocations)`,
     );
   }
+}
+
+/** What a fused matmul epilogue adds to each output: a bias along N, then an activation. */
+export interface MatmulEpilogue {
+  /** A 1-D view of length n added to every output row. */
+  bias?: View | null;
+  /** Elementwise activation applied last. */
+  activation?: LinearActivation | null;
 }
 
 interface OperandPlan {
@@ -186,10 +195,13 @@ export function matmulKernel(
   m: number,
   k: number,
   n: number,
+  epilogue: MatmulEpilogue = {},
 ): GpuStorage {
   const nb = sizeOf(batch);
   const out = ctx.alloc('float32', nb * m * n);
   if (nb * m * n === 0) return out;
+  const bias = epilogue.bias ?? null;
+  const act = epilogue.activation ?? null;
   const rank = batch.length;
   const c = collapse(batch, [a.strides.slice(0, rank), b.strides.slice(0, rank)]);
   const RB = c.shape.length;
@@ -208,8 +220,14 @@ export function matmulKernel(
   const pa = operandPlan('A', a, c.strides[0], sam, sak, m, k, BM, BK, 'row0', 'M', THREADS);
   const pb = operandPlan('B', b, c.strides[1], sbn, sbk, n, k, BN, BK, 'col0', 'N', THREADS);
   const vecOut = n % 4 === 0;
-  const key = `matmul:${pa.key}:${pb.key}:${RB}:${vecOut}:${BM},${BN},${BK},${TM},${TN}`;
+  const epi = `${bias ? bias.dtype : '-'}:${act ?? '-'}`;
+  const key = `matmul:${pa.key}:${pb.key}:${RB}:${vecOut}:${BM},${BN},${BK},${TM},${TN}:${epi}`;
+  const biasAt = 10 + 3 * RB;
   const code = () => {
+    const actExpr = act ? unaryExpr(act, 'f32').expr('x') : 'x';
+    // bias for the 4 columns from cc (zero past N), added before the activation
+    const biasVec = (v: number) =>
+      bias ? `let bv${v} = biasAt(col0 + (lid.x + ${v * TX}u) * 4u);` : `let bv${v} = vec4<f32>(0.0);`;
     const fma: string[] = [];
     for (let p = 0; p < VM; p++)
       for (let q = 0; q < 4; q++)
@@ -225,16 +243,36 @@ export function matmulKernel(
           const i = (4 * p + q) * VN + v;
           const row = `row0 + (lid.y + ${p * TY}u) * 4u + ${q}u`;
           const col = `col0 + (lid.x + ${v * TX}u) * 4u`;
+          const val = bias || act ? `epi(acc${i} + bv${v})` : `acc${i}`;
           stores.push(
             vecOut
-              ? `{ let r = ${row}; let cc = ${col}; if (r < M && cc < N) { out[(obase + r * N + cc) / 4u] = acc${i}; } }`
-              : `{ let r = ${row}; let cc = ${col}; if (r < M) { for (var j = 0u; j < 4u; j++) { if (cc + j < N) { out[obase + r * N + cc + j] = acc${i}[j]; } } } }`,
+              ? `{ let r = ${row}; let cc = ${col}; if (r < M && cc < N) { out[(obase + r * N + cc) / 4u] = ${val}; } }`
+              : `{ let r = ${row}; let cc = ${col}; if (r < M) { let o = ${val}; for (var j = 0u; j < 4u; j++) { if (cc + j < N) { out[obase + r * N + cc + j] = o[j]; } } } }`,
           );
         }
     return `${META_DECL}
 @group(0) @binding(1) var<storage, read_write> out: array<${vecOut ? 'vec4<f32>' : 'f32'}>;
 ${pa.decl(2)}
-${pb.decl(3)}
+${pb.decl(3)}${
+  bias
+    ? `
+${declare(4, 'BIAS', bias.dtype, 'read')}
+${loader('ldbias', 'BIAS', bias.dtype)}
+fn biasAt(c: u32) -> vec4<f32> {
+  var v = vec4<f32>(0.0);
+  let N = prm[2u];
+  for (var q = 0u; q < 4u; q++) { if (c + q < N) { v[q] = ${convert(`ldbias(${mi(biasAt)} + i32(c + q) * ${mi(biasAt + 1)})`, computeType(bias.dtype), 'f32')}; } }
+  return v;
+}`
+    : ''
+}${
+  bias || act
+    ? `
+${act ? MATH_FNS : ''}
+fn act1(x: f32) -> f32 { return ${actExpr}; }
+fn epi(v: vec4<f32>) -> vec4<f32> { return vec4<f32>(act1(v.x), act1(v.y), act1(v.z), act1(v.w)); }`
+    : ''
+}
 var<workgroup> As: array<vec4<f32>, ${BK * pa.stride}>;
 var<workgroup> Bs: array<vec4<f32>, ${BK * pb.stride}>;
 @compute @workgroup_size(${TX}, ${TY}) fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -268,6 +306,7 @@ var<workgroup> Bs: array<vec4<f32>, ${BK * pb.stride}>;
     workgroupBarrier();
   }
   let obase = bIdx * M * N;
+  ${bias || act ? Array.from({ length: VN }, (_, v) => biasVec(v)).join(' ') : ''}
   ${stores.join('\n  ')}
 }`;
   };
@@ -286,11 +325,17 @@ var<workgroup> Bs: array<vec4<f32>, ${BK * pb.stride}>;
     for (const s of c.shape) meta.u(s);
     for (const s of c.strides[0]) meta.i(s);
     for (const s of c.strides[1]) meta.i(s);
+    const buffers = [out.buffer, (a.storage as GpuStorage).buffer, (b.storage as GpuStorage).buffer];
+    if (bias) {
+      meta.i(bias.offset);
+      meta.i(bias.strides[0]);
+      buffers.push((bias.storage as GpuStorage).buffer);
+    }
     ctx.dispatch({
-      label: 'matmul',
+      label: bias || act ? 'linear' : 'matmul',
       key,
       code,
-      buffers: [out.buffer, (a.storage as GpuStorage).buffer, (b.storage as GpuStorage).buffer],
+      buffers,
       meta,
       groups: [Math.ceil(n / BN), Math.ceil(m / BM), Math.min(65535, nb - z0)],
     });

@@ -1,7 +1,11 @@
-import { record } from '../autograd.js';
+import { isGradEnabled, record } from '../autograd.js';
+import type { LinearActivation } from '../backend.js';
 import { broadcastShapes, fmt } from '../shape.js';
 import { reduceToShape, Tensor } from '../tensor.js';
+import { add, gelu, relu, sigmoid, silu, tanh } from './elementwise.js';
 import { assertTensor, backendOf, broadcastTo, wrap } from './util.js';
+
+export type { LinearActivation } from '../backend.js';
 
 /**
  * Matrix product with torch.matmul semantics: 1-D operands are promoted (and the added dim
@@ -53,6 +57,82 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       : null;
     return [ga, gb];
   });
+}
+
+const LINEAR_ACTIVATIONS: Record<LinearActivation, (x: Tensor) => Tensor> = {
+  relu,
+  gelu: (x) => gelu(x),
+  gelu_tanh: (x) => gelu(x, { approximate: 'tanh' }),
+  silu,
+  sigmoid,
+  tanh,
+};
+
+/** Options of {@link linear}. */
+export interface LinearFnOptions {
+  /** Elementwise activation applied to `x Wᵀ + b` (none by default). */
+  activation?: LinearActivation | null;
+}
+
+/**
+ * `activation(x @ weightᵀ + bias)`, as torch.nn.functional.linear followed by an activation:
+ * x [..., in], weight [out, in], bias [out] (or null). Backends with a fused matmul epilogue
+ * (`Backend.linear`) compute it in one kernel when no gradient is recorded; otherwise, and on
+ * backends without it, it is `matmul`, `add` and the activation (same values, with gradients).
+ *
+ * @example
+ * ```ts
+ * const h = linear(x, w1, b1, { activation: 'gelu' }); // x [batch, 768], w1 [3072, 768], b1 [3072]
+ * ```
+ */
+export function linear(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null = null,
+  options: LinearFnOptions = {},
+): Tensor {
+  assertTensor(x, 'input', 'linear');
+  assertTensor(weight, 'weight', 'linear');
+  if (bias !== null && bias !== undefined) assertTensor(bias, 'bias', 'linear');
+  const act = options.activation ?? null;
+  if (act !== null && !Object.hasOwn(LINEAR_ACTIVATIONS, act)) {
+    throw new TypeError(
+      `linear: activation must be one of ${Object.keys(LINEAR_ACTIVATIONS).join(', ')} or null, got ${JSON.stringify(act)}`,
+    );
+  }
+  if (weight.rank !== 2 || x.rank < 1 || x.shape[x.rank - 1] !== weight.shape[1]) {
+    throw new Error(
+      `linear: expected input [..., in] and weight [out, in], got input ${fmt(x.shape)} and weight ${fmt(weight.shape)}`,
+    );
+  }
+  const n = weight.shape[0];
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== n)) {
+    throw new Error(`linear: expected bias [${n}] (weight's out features), got ${fmt(bias.shape)}`);
+  }
+  const be = backendOf('linear', x, weight, bias);
+  const needsGrad = isGradEnabled() && (x.requiresGrad || weight.requiresGrad || bias?.requiresGrad === true);
+  if (be.linear && !needsGrad) {
+    const x2 = x.rank === 1 ? x.unsqueeze(0) : x;
+    const batch = x2.shape.slice(0, -2);
+    const m = x2.shape[x2.rank - 2];
+    const k = x2.shape[x2.rank - 1];
+    const fx = x2.dtype === 'float32' ? x2 : x2.cast('float32');
+    const fw = weight.dtype === 'float32' ? weight : weight.cast('float32');
+    const fb = !bias || bias.dtype === 'float32' ? bias : bias.cast('float32');
+    const vb = broadcastTo(fw.T, [...batch, k, n]);
+    const storage = be.linear(fx, vb, batch, m, k, n, fb, act);
+    for (const [t, orig] of [
+      [fx, x2],
+      [fw, weight],
+      [fb, bias],
+    ] as const)
+      if (t && t !== orig) t.dispose();
+    const y = wrap(be, storage, [...batch, m, n], 'float32');
+    return x.rank === 1 ? y.reshape([n]) : y;
+  }
+  let y = matmul(x, weight.T);
+  if (bias) y = add(y, bias);
+  return act ? LINEAR_ACTIVATIONS[act](y) : y;
 }
 
 declare module '../tensor.js' {
