@@ -554,6 +554,9 @@ describe('conv2d implicit GEMM: 64- and 32-wide channel tiles, strided operands,
       { BM: 16, BN: 256, BK: 8 },
       { BM: 64, BN: 128, BK: 16 },
       { BM: 16, BN: 64, BK: 16 },
+      { BM: 64, BN: 64, BK: 16, TM: 16, TN: 8 },
+      { BM: 64, BN: 128, BK: 16, TM: 8, TN: 16 },
+      { BM: 32, BN: 32, BK: 16, TM: 4, TN: 4 },
     ];
     const geoms = [
       g([2, 7, 9, 11], [70, 7, 3, 3], [1, 1], [1, 1]),
