@@ -44,6 +44,11 @@ export interface WebGPUBackendOptions {
   maxOpsPerSubmit?: number;
   /** Bytes of freed buffers kept for reuse (default 256 MiB). */
   maxPoolBytes?: number;
+  /**
+   * Pick kernel shapes for a fallback (software, CPU-run) adapter: fewer, larger invocations and
+   * fewer barriers. Defaults to the adapter's `info.isFallbackAdapter`.
+   */
+  softwareKernels?: boolean;
 }
 
 const STORAGE_USAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST
@@ -81,6 +86,11 @@ export class WebGPUBackend implements Backend {
   readonly gpu: GPU | null;
   /** Whether the device has the `shader-f16` feature. */
   readonly hasShaderF16: boolean;
+  /**
+   * Which kernel shapes this backend picks: `software` (fallback adapters: fewer, larger
+   * invocations, fewer barriers) or `gpu` (see `softwareKernels` in {@link WebGPUBackendOptions}).
+   */
+  readonly kernelProfile: 'software' | 'gpu';
 
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly pool: BufferPool;
@@ -104,6 +114,8 @@ export class WebGPUBackend implements Backend {
     this.gpu = acquired.gpu;
     this.adapterName = acquired.adapterName;
     this.hasShaderF16 = this.device.features.has('shader-f16');
+    this.kernelProfile =
+      (options.softwareKernels ?? isFallbackAdapter(acquired.adapter)) ? 'software' : 'gpu';
     this.maxOps = options.maxOpsPerSubmit ?? 64;
     this.pool = new BufferPool(options.maxPoolBytes ?? 256 * 1024 * 1024);
     this.metaAlign = Math.max(256, this.device.limits.minStorageBufferOffsetAlignment);
@@ -130,7 +142,7 @@ export class WebGPUBackend implements Backend {
       get limits() {
         return self.device.limits;
       },
-      software: isFallbackAdapter(acquired.adapter),
+      software: this.kernelProfile === 'software',
     };
   }
 

@@ -14,14 +14,38 @@ import {
   sizeOf,
 } from '../layout.js';
 
-/** Workgroup size for rows of `n` elements. */
-function wgFor(n: number): number {
-  return n <= 256 ? 32 : 64;
+/**
+ * Workgroup size for rows of `n` elements: small on fallback (CPU) adapters, which run a
+ * workgroup's invocations a few at a time, wider on GPUs.
+ */
+function wgFor(n: number, software: boolean): number {
+  if (software) return n <= 256 ? 32 : 64;
+  return n <= 64 ? 32 : n <= 512 ? 64 : n <= 2048 ? 128 : 256;
 }
 
 /**
- * WGSL workgroup reduction of `v` (f32) into `name`, with two barriers: every invocation stores its
- * partial, invocation 0 folds them in order and publishes the total in the extra slot `red[wg]`.
+ * WGSL tree reduction of `v` (f32) into `name` in log2(wg) steps (GPUs): halves of the workgroup
+ * combine their partials until slot 0 holds the total.
+ */
+function logTree(wg: number, v: string, name: string, op: 'sum' | 'max'): string {
+  const step = op === 'sum' ? 'red[t] = red[t] + red[t + s];' : 'red[t] = fmax_(red[t], red[t + s]);';
+  return `red[t] = ${v};
+  workgroupBarrier();
+  for (var s = ${wg / 2}u; s > 0u; s >>= 1u) {
+    if (t < s) { ${step} }
+    workgroupBarrier();
+  }
+  let ${name} = red[0];
+  workgroupBarrier();`;
+}
+
+/** A workgroup reduction generator: `(value, result name, op) => WGSL`. */
+type Reduce = (v: string, name: string, op: 'sum' | 'max') => string;
+
+/**
+ * WGSL workgroup reduction of `v` (f32) into `name`, with two barriers (fallback adapters, where
+ * barriers are expensive): every invocation stores its partial, invocation 0 folds them in order
+ * and publishes the total in the extra slot `red[wg]`.
  */
 function tree(wg: number, v: string, name: string, op: 'sum' | 'max'): string {
   const fold = op === 'sum' ? 'acc = acc + red[k];' : 'acc = fmax_(acc, red[k]);';
@@ -44,8 +68,11 @@ interface RowKernel {
   vecs: (View | null)[];
   /** Extra scalar parameters appended to meta; returns their indices. */
   params: number[];
-  /** WGSL body run per row, with `xb`, `n`, `t`, `ob`, `X(j)`, `V0(j)`... available. */
-  body: (wg: number, paramAt: number[]) => string;
+  /**
+   * WGSL body run per row, with `xb`, `n`, `t`, `ob`, `X(j)`, `V0(j)`... available; `red` emits a
+   * workgroup reduction.
+   */
+  body: (wg: number, paramAt: number[], red: Reduce) => string;
 }
 
 /** One workgroup per row of the last dim; the kernel body reduces with `tree`. */
@@ -74,7 +101,9 @@ function rowKernel(ctx: KernelContext, spec: RowKernel): GpuStorage {
     meta.i(v.strides.length ? v.strides[0] : 1);
   }
   const paramAt = spec.params.map((p) => meta.f(p));
-  const wg = wgFor(n);
+  const software = ctx.software === true;
+  const wg = wgFor(n, software);
+  const red: Reduce = (v, name, op) => (software ? tree : logTree)(wg, v, name, op);
   const buffers = [out.buffer, (x.storage as GpuStorage).buffer];
   const decls = [declare(2, 'Xb', x.dtype, 'read'), loader('ldx', 'Xb', x.dtype)];
   const vecFns: string[] = [];
@@ -89,7 +118,7 @@ function rowKernel(ctx: KernelContext, spec: RowKernel): GpuStorage {
       `fn V${k}(j: u32) -> f32 { return ${convert(`ldv${k}(${mi(at)} + i32(j) * ${mi(at + 1)})`, computeType(v.dtype), 'f32')}; }`,
     );
   });
-  const key = `${spec.key}:${x.dtype}:${spec.vecs.map((v) => (v ? v.dtype : '-')).join(',')}:${R}:${wg}`;
+  const key = `${spec.key}:${x.dtype}:${spec.vecs.map((v) => (v ? v.dtype : '-')).join(',')}:${R}:${wg}:${software ? 'fold' : 'tree'}`;
   const code = () => `${META_DECL}
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 ${decls.join('\n')}
@@ -105,7 +134,7 @@ fn X(j: u32) -> f32 { return ${convert(`ldx(xb + i32(j) * ${mi(2)})`, computeTyp
   ${decompose('row', R, shapeAt, 'c')}
   xb = ${dot(R, 'c', xAt, xAt + 1)};
   let ob = row * n;
-  ${spec.body(wg, paramAt)}
+  ${spec.body(wg, paramAt, red)}
 }`;
   ctx.dispatch({ label: spec.label, key, code, buffers, meta, groups: gridItems(rows) });
   return out;
@@ -119,12 +148,12 @@ export function softmaxKernel(ctx: KernelContext, x: View, log: boolean): GpuSto
     x,
     vecs: [],
     params: [],
-    body: (wg) => `var m = ninf();
+    body: (wg, _p, red) => `var m = ninf();
   for (var j = t; j < n; j += ${wg}u) { m = fmax_(m, X(j)); }
-  ${tree(wg, 'm', 'mx', 'max')}
+  ${red('m', 'mx', 'max')}
   var s = 0.0;
   for (var j = t; j < n; j += ${wg}u) { s += exp(X(j) - mx); }
-  ${tree(wg, 's', 'sum', 'sum')}
+  ${red('s', 'sum', 'sum')}
   ${
     log
       ? `let ls = mx + log(sum);
@@ -149,13 +178,13 @@ export function layerNormKernel(
     x,
     vecs: [weight, bias],
     params: [eps],
-    body: (wg, p) => `var s = 0.0;
+    body: (wg, p, red) => `var s = 0.0;
   for (var j = t; j < n; j += ${wg}u) { s += X(j); }
-  ${tree(wg, 's', 'sum', 'sum')}
+  ${red('s', 'sum', 'sum')}
   let mean = sum / f32(n);
   var q = 0.0;
   for (var j = t; j < n; j += ${wg}u) { let d = X(j) - mean; q += d * d; }
-  ${tree(wg, 'q', 'sq', 'sum')}
+  ${red('q', 'sq', 'sum')}
   let rstd = inverseSqrt(sq / f32(n) + bitcast<f32>(prm[${p[0]}u]));
   for (var j = t; j < n; j += ${wg}u) {
     var y = (X(j) - mean) * rstd;
@@ -174,9 +203,9 @@ export function rmsNormKernel(ctx: KernelContext, x: View, weight: View | null, 
     x,
     vecs: [weight],
     params: [eps],
-    body: (wg, p) => `var q = 0.0;
+    body: (wg, p, red) => `var q = 0.0;
   for (var j = t; j < n; j += ${wg}u) { let v = X(j); q += v * v; }
-  ${tree(wg, 'q', 'sq', 'sum')}
+  ${red('q', 'sq', 'sum')}
   let inv = inverseSqrt(sq / f32(n) + bitcast<f32>(prm[${p[0]}u]));
   for (var j = t; j < n; j += ${wg}u) {
     ${weight ? 'out[ob + j] = X(j) * inv * V0(j);' : 'out[ob + j] = X(j) * inv;'}
