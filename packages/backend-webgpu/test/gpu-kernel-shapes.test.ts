@@ -4,7 +4,7 @@ import { registerBackend } from '@attnkit/tensor-core';
 import { defineConformanceSuite } from '@attnkit/tensor-core/testing';
 import { afterAll, describe, it } from 'vitest';
 
-// Matmul, softmax and the norms pick their kernel shapes by adapter kind (fallback adapters get
+// Matmul, softmax, the norms and conv2d (GEMM or direct by grid size on GPUs) pick their kernel shapes by adapter kind (fallback adapters get
 // fewer, larger invocations; GPUs wider workgroups and log-step reductions). Whatever adapter runs
 // the tests, the conformance cases of those ops run once more with the other kind's shapes.
 const probe = await createWebGPUBackend();
@@ -29,6 +29,9 @@ describe(`kernel shapes for ${software ? 'GPUs' : 'fallback adapters'}`, () => {
         'groupNorm',
         'crossEntropy',
         'linear',
+        'conv1d',
+        'conv2d',
+        'convTranspose2d',
       ],
     },
   );

@@ -22,9 +22,23 @@ import {
 export function conv2dKernel(ctx: KernelContext, x: View, w: View, p: Conv2dParams): GpuStorage {
   const og = w.shape[0] / p.groups;
   const k = w.shape[1] * w.shape[2] * w.shape[3];
-  const gemm = k > 0 && (og >= 3 || (og === 2 && k >= 16));
+  let gemm = k > 0 && (og >= 3 || (og === 2 && k >= 16));
+  if (gemm && ctx.software !== true && !(globalThis as { __attnkitConvTile?: unknown }).__attnkitConvTile) {
+    // On a GPU a small problem gives the GEMM too few workgroups to fill the device, where the
+    // direct kernel has one invocation per output (H100, a 32×32 U-Net: 32×64-tile GEMM 24.8 ms
+    // per step against 15.7 ms direct); keep the GEMM for grids of GEMM_MIN_GROUPS and more.
+    const pixels =
+      x.shape[0] *
+      Math.max(0, outSize(x.shape[2], w.shape[2], p.stride[0], p.padding[0], p.dilation[0])) *
+      Math.max(0, outSize(x.shape[3], w.shape[3], p.stride[1], p.padding[1], p.dilation[1]));
+    const t = pickTile(og, pixels, false);
+    gemm = Math.ceil(og / t.BM) * Math.ceil(pixels / t.BN) * p.groups >= GEMM_MIN_GROUPS;
+  }
   return gemm ? conv2dGemm(ctx, x, w, p) : conv2dDirect(ctx, x, w, p);
 }
+
+/** On GPUs, the implicit GEMM runs only when its grid has at least this many workgroups. */
+const GEMM_MIN_GROUPS = 128;
 
 /** Output size along one axis. */
 function outSize(size: number, k: number, stride: number, pad: number, dil: number): number {
