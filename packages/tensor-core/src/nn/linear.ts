@@ -1,6 +1,5 @@
 import { zeros } from '../creation.js';
-import { add } from '../ops/elementwise.js';
-import { matmul } from '../ops/matmul.js';
+import { linear } from '../ops/matmul.js';
 import type { Generator } from '../random.js';
 import { fmt } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -66,8 +65,8 @@ export class Linear extends Module {
         `Linear.forward: expected input [..., ${this.inFeatures}], got ${x?.shape ? fmt(x.shape) : String(x)}`,
       );
     }
-    const y = matmul(x, this.weight.T);
-    return this.bias ? add(y, this.bias) : y;
+    // functional linear: a backend's fused matmul + bias kernel when no gradient is recorded
+    return linear(x, this.weight, this.bias);
   }
 
   override extraRepr(): string {
