@@ -18,7 +18,7 @@ import { type AcquiredDevice, acquireDevice, isFallbackAdapter, type WebGPUDevic
 import { attentionKernel } from './kernels/attention.js';
 import { conv2dKernel } from './kernels/conv.js';
 import { elementwise } from './kernels/elementwise.js';
-import { GEMV_MAX_ROWS, gemvKernel } from './kernels/gemv.js';
+import { gemvKernel, useGemv } from './kernels/gemv.js';
 import { gatherKernel, scatterAddKernel } from './kernels/indexing.js';
 import { matmulKernel } from './kernels/matmul.js';
 import { layerNormKernel, rmsNormKernel, softmaxKernel } from './kernels/norm.js';
@@ -501,14 +501,14 @@ ${MAIN_1D} {
   matmul(a: View, b: View, batch: readonly number[], m: number, k: number, n: number): Storage {
     this.check('matmul');
     // a few rows (decoding) waste a 64-row tile: matrix-vector kernel
-    if (m <= GEMV_MAX_ROWS && n >= 64 && k >= 64) return gemvKernel(this.ctx, a, b, batch, m, k, n);
+    if (useGemv(m, k, n)) return gemvKernel(this.ctx, a, b, batch, m, k, n);
     return matmulKernel(this.ctx, a, b, batch, m, k, n);
   }
 
   /**
    * Fused `activation(a @ b + bias)`: the bias and the activation are applied in the matmul's
-   * epilogue, before the tile is stored. Products of a few rows (decoding) take the
-   * matrix-vector kernel followed by the bias add and the activation as elementwise ops.
+   * epilogue, before the tile is stored; products of a few rows (decoding) take the
+   * matrix-vector kernel, which applies them as it stores each output.
    */
   linear(
     a: View,
@@ -521,41 +521,10 @@ ${MAIN_1D} {
     activation: LinearActivation | null,
   ): Storage {
     this.check('linear');
-    if (!(m <= GEMV_MAX_ROWS && n >= 64 && k >= 64))
-      return matmulKernel(this.ctx, a, b, batch, m, k, n, { bias, activation });
-    const outShape = [...batch, m, n];
-    const strides = contiguous(outShape);
-    let y = gemvKernel(this.ctx, a, b, batch, m, k, n) as Storage;
-    if (bias) {
-      const view = (s: Storage): View => ({
-        storage: s,
-        dtype: 'float32',
-        shape: outShape,
-        strides,
-        offset: 0,
-      });
-      // the bias broadcast over every row (stride 0 but along N)
-      const bv: View = {
-        storage: bias.storage,
-        dtype: bias.dtype,
-        offset: bias.offset,
-        shape: outShape,
-        strides: [...outShape.map(() => 0).slice(1), bias.strides[0]],
-      };
-      const next = this.binary('add', view(y), bv, outShape, 'float32', 'float32');
-      this.free(y as GpuStorage);
-      y = next;
-    }
-    if (activation) {
-      const next = this.unary(
-        activation,
-        { storage: y, dtype: 'float32', shape: outShape, strides, offset: 0 },
-        'float32',
-      );
-      this.free(y as GpuStorage);
-      y = next;
-    }
-    return y;
+    const epilogue = { bias, activation };
+    return useGemv(m, k, n)
+      ? gemvKernel(this.ctx, a, b, batch, m, k, n, epilogue)
+      : matmulKernel(this.ctx, a, b, batch, m, k, n, epilogue);
   }
 
   gather(x: View, dim: number, index: View): Storage {

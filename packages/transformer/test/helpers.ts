@@ -3,7 +3,16 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fromValues, type Tensor } from '@attnkit/tensor-core';
+import type { KVCache } from '@attnkit/attention';
+import { concat, fromValues, type Tensor } from '@attnkit/tensor-core';
+import { expect } from 'vitest';
+import {
+  BertForMaskedLM,
+  BertModel,
+  GPT2LMHeadModel,
+  LlamaForCausalLM,
+  type PreTrainedModel,
+} from '../src/index.js';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
@@ -95,4 +104,78 @@ export function closeness(
 export function realTokens(mask: FixtureArray | null, inner: number): (i: number) => boolean {
   if (!mask) return () => true;
   return (i) => mask.data[Math.floor(i / inner)] !== 0;
+}
+
+/** The causal LMs of the parity fixtures. */
+export type LM = GPT2LMHeadModel | LlamaForCausalLM;
+
+/** The fixture's model inputs, made on the current backend; `positionIds` may be given instead. */
+export function modelInputs(fx: Fixture, positionIds?: Tensor): Record<string, Tensor> {
+  const inputs: Record<string, Tensor> = { inputIds: fx.tensor('input_ids') };
+  if (fx.has('attention_mask')) inputs.attentionMask = fx.tensor('attention_mask');
+  if (fx.has('position_ids')) inputs.positionIds = positionIds ?? fx.tensor('position_ids');
+  if (fx.has('token_type_ids')) inputs.tokenTypeIds = fx.tensor('token_type_ids');
+  return inputs;
+}
+
+/**
+ * Runs the fixture's model (checking its class) and returns the outputs to compare with torch's:
+ * [fixture key, tensor, compare only real (unpadded) tokens].
+ */
+export function forwardOutputs(
+  fx: Fixture,
+  model: PreTrainedModel,
+  inputs: Record<string, Tensor>,
+): [string, Tensor, boolean][] {
+  const kind = fx.meta.model;
+  if (kind === 'gpt2' || kind === 'llama') {
+    expect(model).toBeInstanceOf(kind === 'gpt2' ? GPT2LMHeadModel : LlamaForCausalLM);
+    const out = (model as LM).forward(inputs as never);
+    out.pastKeyValues?.dispose();
+    return [['logits', out.logits, true]];
+  }
+  if (fx.meta.mlm) {
+    expect(model).toBeInstanceOf(BertForMaskedLM);
+    return [['logits', (model as BertForMaskedLM).forward(inputs as never).logits, false]];
+  }
+  expect(model).toBeInstanceOf(BertModel);
+  const out = (model as BertModel).forward(inputs as never);
+  return [
+    ['last_hidden_state', out.lastHiddenState, false],
+    ['pooler_output', out.poolerOutput as Tensor, false],
+  ];
+}
+
+/**
+ * Feeds `ids` [B, T] through the KV cache in chunks of the given sizes (the prompt, then single
+ * tokens); returns the logits of every step concatenated along the sequence.
+ */
+export function chunked(
+  model: LM,
+  ids: Tensor,
+  sizes: number[],
+  mask: Tensor | null,
+  pos: Tensor | null,
+): Tensor {
+  let past: KVCache | null = null;
+  let start = 0;
+  const parts: Tensor[] = [];
+  for (const n of sizes) {
+    const out: { logits: Tensor; pastKeyValues: KVCache | null } = model.forward({
+      inputIds: ids.sliceDim(1, start, start + n),
+      attentionMask: mask ? mask.sliceDim(1, 0, start + n) : null,
+      positionIds: pos ? pos.sliceDim(1, start, start + n) : null,
+      pastKeyValues: past,
+    });
+    if (past) expect(out.pastKeyValues).toBe(past); // grows in place
+    past = out.pastKeyValues;
+    parts.push(out.logits);
+    start += n;
+  }
+  expect(start).toBe(ids.shape[1]);
+  expect(past?.length).toBe(start);
+  past?.dispose();
+  const all = concat(parts, 1);
+  for (const p of parts) p.dispose();
+  return all;
 }

@@ -2,37 +2,10 @@
 // with the cache growing in place; and memory stays flat while decoding.
 import '@attnkit/backend-cpu';
 import type { KVCache } from '@attnkit/attention';
-import { concat, memory, type Tensor, tensor } from '@attnkit/tensor-core';
+import { memory, type Tensor, tensor } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
 import { type GPT2LMHeadModel, type LlamaForCausalLM, loadPretrained } from '../src/index.js';
-import { closeness, loadFixture, realTokens } from './helpers.js';
-
-type LM = GPT2LMHeadModel | LlamaForCausalLM;
-
-/** Runs `ids` [B, T] in chunks of the given sizes through the cache; returns the logits of every step, concatenated. */
-function chunked(model: LM, ids: Tensor, sizes: number[], mask: Tensor | null, pos: Tensor | null): Tensor {
-  let past: KVCache | null = null;
-  let start = 0;
-  const parts: Tensor[] = [];
-  for (const n of sizes) {
-    const out: { logits: Tensor; pastKeyValues: KVCache | null } = model.forward({
-      inputIds: ids.sliceDim(1, start, start + n),
-      attentionMask: mask ? mask.sliceDim(1, 0, start + n) : null,
-      positionIds: pos ? pos.sliceDim(1, start, start + n) : null,
-      pastKeyValues: past,
-    });
-    if (past) expect(out.pastKeyValues).toBe(past); // grows in place
-    past = out.pastKeyValues;
-    parts.push(out.logits);
-    start += n;
-  }
-  expect(start).toBe(ids.shape[1]);
-  expect(past?.length).toBe(start);
-  past?.dispose();
-  const all = concat(parts, 1);
-  for (const p of parts) p.dispose();
-  return all;
-}
+import { chunked, closeness, type LM, loadFixture, realTokens } from './helpers.js';
 
 const CASES: [string, number[][]][] = [
   [

@@ -2,16 +2,10 @@
 // fixture folder is a Hugging Face checkpoint loaded with loadPretrained, run on the fixture's inputs
 // and compared with the reference within 1e-4 relative.
 import '@attnkit/backend-cpu';
-import { memory, type Tensor } from '@attnkit/tensor-core';
+import { memory } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
-import {
-  BertForMaskedLM,
-  BertModel,
-  GPT2LMHeadModel,
-  LlamaForCausalLM,
-  loadPretrained,
-} from '../src/index.js';
-import { closeness, fixtureNames, loadFixture, realTokens } from './helpers.js';
+import { type GPT2LMHeadModel, loadPretrained } from '../src/index.js';
+import { closeness, fixtureNames, forwardOutputs, loadFixture, modelInputs, realTokens } from './helpers.js';
 
 const names = fixtureNames().filter((n) =>
   ['gpt2', 'llama', 'bert'].includes(String(loadFixture(n).meta.model)),
@@ -26,26 +20,8 @@ describe('PyTorch parity (1e-4 relative, CPU)', () => {
     it(name, async () => {
       const fx = loadFixture(name);
       const model = await loadPretrained(fx.dir);
-      const inputs: Record<string, Tensor> = { inputIds: fx.tensor('input_ids') };
-      if (fx.has('attention_mask')) inputs.attentionMask = fx.tensor('attention_mask');
-      if (fx.has('position_ids')) inputs.positionIds = fx.tensor('position_ids');
-      if (fx.has('token_type_ids')) inputs.tokenTypeIds = fx.tensor('token_type_ids');
-      const kind = fx.meta.model;
-      const checks: [string, Tensor, boolean][] = [];
-      if (kind === 'gpt2' || kind === 'llama') {
-        expect(model).toBeInstanceOf(kind === 'gpt2' ? GPT2LMHeadModel : LlamaForCausalLM);
-        const out = (model as GPT2LMHeadModel).forward(inputs as never);
-        checks.push(['logits', out.logits, true]);
-        out.pastKeyValues?.dispose();
-      } else if (fx.meta.mlm) {
-        expect(model).toBeInstanceOf(BertForMaskedLM);
-        checks.push(['logits', (model as BertForMaskedLM).forward(inputs as never).logits, false]);
-      } else {
-        expect(model).toBeInstanceOf(BertModel);
-        const out = (model as BertModel).forward(inputs as never);
-        checks.push(['last_hidden_state', out.lastHiddenState, false]);
-        checks.push(['pooler_output', out.poolerOutput as Tensor, false]);
-      }
+      const inputs = modelInputs(fx);
+      const checks = forwardOutputs(fx, model, inputs);
       const mask = fx.has('attention_mask') ? fx.array('attention_mask') : null;
       for (const [key, got, onlyReal] of checks) {
         const want = fx.array(key);

@@ -12,16 +12,20 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import '@attnkit/backend-cpu';
 import type { KVCache } from '@attnkit/attention';
-import { concat, fromValues, memory, setBackend, type Tensor } from '@attnkit/tensor-core';
+import { fromValues, memory, setBackend, type Tensor } from '@attnkit/tensor-core';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { type LlamaForCausalLM, loadPretrained } from '../src/index.js';
 import {
-  BertForMaskedLM,
-  BertModel,
-  GPT2LMHeadModel,
-  LlamaForCausalLM,
-  loadPretrained,
-} from '../src/index.js';
-import { closeness, fixtureNames, loadFixture, realTokens } from './helpers.js';
+  chunked,
+  closeness,
+  type Fixture,
+  fixtureNames,
+  forwardOutputs,
+  type LM,
+  loadFixture,
+  modelInputs,
+  realTokens,
+} from './helpers.js';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) {
@@ -42,9 +46,6 @@ beforeAll(async () => {
   setBackend('webgpu');
 });
 
-type LM = GPT2LMHeadModel | LlamaForCausalLM;
-type Fixture = ReturnType<typeof loadFixture>;
-
 /** A fixture array as a tensor on the CPU backend (the host), whatever the current backend. */
 function onHost(fx: Fixture, key: string): Tensor {
   setBackend('cpu');
@@ -56,17 +57,11 @@ function onHost(fx: Fixture, key: string): Tensor {
 }
 
 /** The fixture's model inputs, on webgpu; position ids on the CPU backend when `hostPositions`. */
-function modelInputs(fx: Fixture, hostPositions: boolean): Record<string, Tensor> {
-  const inputs: Record<string, Tensor> = { inputIds: fx.tensor('input_ids') };
-  if (fx.has('attention_mask')) inputs.attentionMask = fx.tensor('attention_mask');
-  if (fx.has('position_ids')) {
-    inputs.positionIds = hostPositions ? onHost(fx, 'position_ids') : fx.tensor('position_ids');
-  }
-  if (fx.has('token_type_ids')) inputs.tokenTypeIds = fx.tensor('token_type_ids');
-  return inputs;
+function inputsFor(fx: Fixture, hostPositions: boolean): Record<string, Tensor> {
+  return modelInputs(fx, hostPositions && fx.has('position_ids') ? onHost(fx, 'position_ids') : undefined);
 }
 
-/** RoPE reads a positions tensor synchronously, which webgpu cannot do (see the header). */
+/** Fixtures with explicit position ids (RoPE): run with the ids on webgpu and on the host. */
 const needsSyncPositions = (fx: Fixture) => fx.meta.model === 'llama' && fx.has('position_ids');
 
 const names = fixtureNames().filter((n) =>
@@ -77,25 +72,11 @@ const names = fixtureNames().filter((n) =>
 async function parityCase(name: string, hostPositions: boolean): Promise<void> {
   const fx = loadFixture(name);
   const model = await loadPretrained(fx.dir);
-  const inputs = modelInputs(fx, hostPositions);
+  const inputs = inputsFor(fx, hostPositions);
   expect(inputs.inputIds.backend.name).toBe('webgpu');
-  const kind = fx.meta.model;
-  const checks: [string, Tensor, boolean][] = [];
+  let checks: [string, Tensor, boolean][] = [];
   try {
-    if (kind === 'gpt2' || kind === 'llama') {
-      expect(model).toBeInstanceOf(kind === 'gpt2' ? GPT2LMHeadModel : LlamaForCausalLM);
-      const out = (model as LM).forward(inputs as never);
-      checks.push(['logits', out.logits, true]);
-      out.pastKeyValues?.dispose();
-    } else if (fx.meta.mlm) {
-      expect(model).toBeInstanceOf(BertForMaskedLM);
-      checks.push(['logits', (model as BertForMaskedLM).forward(inputs as never).logits, false]);
-    } else {
-      expect(model).toBeInstanceOf(BertModel);
-      const out = (model as BertModel).forward(inputs as never);
-      checks.push(['last_hidden_state', out.lastHiddenState, false]);
-      checks.push(['pooler_output', out.poolerOutput as Tensor, false]);
-    }
+    checks = forwardOutputs(fx, model, inputs);
     const mask = fx.has('attention_mask') ? fx.array('attention_mask') : null;
     for (const [key, got, onlyReal] of checks) {
       expect(got.backend.name).toBe('webgpu');
@@ -133,34 +114,6 @@ describe('PyTorch parity on webgpu (1e-3 relative)', () => {
   }
 });
 
-/**
- * Feeds `ids` [B, T] through the cache in chunks of the given sizes (the prompt, then single
- * tokens); returns the logits of every step concatenated along the sequence.
- */
-function chunked(model: LM, ids: Tensor, sizes: number[], mask: Tensor | null, pos: Tensor | null): Tensor {
-  let past: KVCache | null = null;
-  let start = 0;
-  const parts: Tensor[] = [];
-  for (const n of sizes) {
-    const out: { logits: Tensor; pastKeyValues: KVCache | null } = model.forward({
-      inputIds: ids.sliceDim(1, start, start + n),
-      attentionMask: mask ? mask.sliceDim(1, 0, start + n) : null,
-      positionIds: pos ? pos.sliceDim(1, start, start + n) : null,
-      pastKeyValues: past,
-    });
-    if (past) expect(out.pastKeyValues).toBe(past); // grows in place
-    past = out.pastKeyValues;
-    parts.push(out.logits);
-    start += n;
-  }
-  expect(start).toBe(ids.shape[1]);
-  expect(past?.length).toBe(start);
-  past?.dispose();
-  const all = concat(parts, 1);
-  for (const p of parts) p.dispose();
-  return all;
-}
-
 const DECODE_CASES: [string, number[]][] = [
   ['gpt2-tiny', [5, 1, 1, 1, 1, 1, 1, 1]],
   ['gpt2-prefixed-padded', [4, 1, 1, 1, 1, 1]],
@@ -173,7 +126,7 @@ const DECODE_CASES: [string, number[]][] = [
 async function decodeCase(name: string, sizes: number[], hostPositions: boolean): Promise<void> {
   const fx = loadFixture(name);
   const model = (await loadPretrained(fx.dir)) as LM;
-  const inputs = modelInputs(fx, hostPositions);
+  const inputs = inputsFor(fx, hostPositions);
   const ids = inputs.inputIds;
   const mask = inputs.attentionMask ?? null;
   const pos = inputs.positionIds ?? null;

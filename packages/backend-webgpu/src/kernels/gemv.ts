@@ -13,9 +13,16 @@ import {
   mu,
   sizeOf,
 } from '../layout.js';
+import type { MatmulEpilogue } from './matmul.js';
+import { MATH_FNS, unaryExpr } from './ops.js';
 
 /** Rows up to this many use {@link gemvKernel} instead of the tiled matmul. */
 export const GEMV_MAX_ROWS = 4;
+
+/** Whether an m×k @ k×n product takes {@link gemvKernel} (a few rows, and enough work per row). */
+export function useGemv(m: number, k: number, n: number): boolean {
+  return m <= GEMV_MAX_ROWS && n >= 64 && k >= 64;
+}
 
 /**
  * Matrix-vector products (decoding: one token's row times a weight matrix), where a 64×64 output
@@ -23,7 +30,9 @@ export const GEMV_MAX_ROWS = 4;
  * row: when B's columns are contiguous along K (`x @ W.T`), 8 columns with 32 invocations splitting
  * each dot product (consecutive invocations read consecutive k); otherwise 64 columns with 4
  * invocations each (consecutive invocations read consecutive columns). The partial sums meet in
- * workgroup memory. Batch dims and transposed operands are read through their strides.
+ * workgroup memory. Batch dims and transposed operands are read through their strides. The
+ * epilogue (a bias along N, then an activation) is applied as each output is stored, as in the
+ * tiled matmul.
  */
 export function gemvKernel(
   ctx: KernelContext,
@@ -33,7 +42,10 @@ export function gemvKernel(
   m: number,
   k: number,
   n: number,
+  epilogue: MatmulEpilogue = {},
 ): GpuStorage {
+  const bias = epilogue.bias ?? null;
+  const act = epilogue.activation ?? null;
   const nb = sizeOf(batch);
   const out = ctx.alloc('float32', nb * m * n);
   if (nb * m * n === 0) return out;
@@ -45,7 +57,8 @@ export function gemvKernel(
   const alongK = sbk === 1 && sbn !== 1;
   const COLS = alongK ? 8 : 64;
   const SPLIT = 256 / COLS;
-  const key = `gemv:${a.dtype}:${b.dtype}:${RB}:${alongK}`;
+  const key = `gemv:${a.dtype}:${b.dtype}:${RB}:${alongK}:${bias ? bias.dtype : '-'}:${act ?? '-'}`;
+  const biasAt = 10 + 3 * RB;
   const code = () => `${META_DECL}
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 ${declare(2, 'A', a.dtype, 'read')}
@@ -54,6 +67,8 @@ ${loader('lda', 'A', a.dtype)}
 ${loader('ldb', 'B', b.dtype)}
 fn ga(o: i32) -> f32 { return ${convert('lda(o)', computeType(a.dtype), 'f32')}; }
 fn gb(o: i32) -> f32 { return ${convert('ldb(o)', computeType(b.dtype), 'f32')}; }
+${bias ? `${declare(4, 'BIAS', bias.dtype, 'read')}\n${loader('ldbias', 'BIAS', bias.dtype)}` : ''}
+${act ? MATH_FNS : ''}
 var<workgroup> part: array<f32, 256>;
 @compute @workgroup_size(256) fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let M = prm[0u]; let K = prm[1u]; let N = prm[2u];
@@ -77,7 +92,8 @@ var<workgroup> part: array<f32, 256>;
   if (s == 0u && col < N) {
     var t = 0.0;
     for (var j = 0u; j < ${SPLIT}u; j++) { t += part[${alongK ? `cl * ${SPLIT}u + j` : `j * ${COLS}u + cl`}]; }
-    out[bIdx * M * N + row * N + col] = t;
+    ${bias ? `t += ${convert(`ldbias(${mi(biasAt)} + i32(col) * ${mi(biasAt + 1)})`, computeType(bias.dtype), 'f32')};` : ''}
+    out[bIdx * M * N + row * N + col] = ${act ? unaryExpr(act, 'f32').expr('t') : 't'};
   }
 }`;
   for (let z0 = 0; z0 < nb; z0 += 65535) {
@@ -87,11 +103,17 @@ var<workgroup> part: array<f32, 256>;
     for (const s of c.shape) meta.u(s);
     for (const s of c.strides[0]) meta.i(s);
     for (const s of c.strides[1]) meta.i(s);
+    const buffers = [out.buffer, (a.storage as GpuStorage).buffer, (b.storage as GpuStorage).buffer];
+    if (bias) {
+      meta.i(bias.offset);
+      meta.i(bias.strides[0]);
+      buffers.push((bias.storage as GpuStorage).buffer);
+    }
     ctx.dispatch({
-      label: 'gemv',
+      label: bias || act ? 'linear' : 'gemv',
       key,
       code,
-      buffers: [out.buffer, (a.storage as GpuStorage).buffer, (b.storage as GpuStorage).buffer],
+      buffers,
       meta,
       groups: [Math.ceil(n / COLS), m, Math.min(65535, nb - z0)],
     });
