@@ -32,7 +32,7 @@ function wasm(): Exports | null {
 
 /**
  * A row of scores copied into the WebAssembly memory, with room for the histogram's two bucket
- * arrays and the candidate list. Views are valid until the next {@link loadRow}.
+ * arrays and the candidate list. Its contents are valid until the next {@link loadRow}.
  */
 export interface LoadedRow {
   n: number;
@@ -47,6 +47,9 @@ export interface LoadedRow {
   histogram(m: number, cut: number): number;
 }
 
+/** The views of the last row length (rebuilt only when the length or the memory changes). */
+let lastRow: LoadedRow | null = null;
+
 /** Copies `scores` into WebAssembly memory, or returns null (short row, or no WebAssembly SIMD). */
 export function loadRow(scores: Float32Array): LoadedRow | null {
   const n = scores.length;
@@ -60,23 +63,25 @@ export function loadRow(scores: Float32Array): LoadedRow | null {
   const have = w.memory.buffer.byteLength;
   if (have < bytes) w.memory.grow(Math.ceil((bytes - have) / 65536));
   const buf = w.memory.buffer;
-  const row = new Float32Array(buf, pScores, n);
-  row.set(scores);
-  const sumsA = new Float64Array(buf, pA, HISTOGRAM_BUCKETS);
-  const sumsB = new Float64Array(buf, pB, HISTOGRAM_BUCKETS);
-  return {
-    n,
-    scores: row,
-    sumsA,
-    sumsB,
-    cands: new Int32Array(buf, pC, n),
-    divideMax: (t) => w.divide_max(pScores, n, t),
-    histogram: (m, cut) => {
-      sumsA.fill(0);
-      sumsB.fill(0);
-      return w.histogram(pScores, n, m, cut, pA, pB, pC);
-    },
-  };
+  if (lastRow?.n !== n || lastRow.scores.buffer !== buf) {
+    const sumsA = new Float64Array(buf, pA, HISTOGRAM_BUCKETS);
+    const sumsB = new Float64Array(buf, pB, HISTOGRAM_BUCKETS);
+    lastRow = {
+      n,
+      scores: new Float32Array(buf, pScores, n),
+      sumsA,
+      sumsB,
+      cands: new Int32Array(buf, pC, n),
+      divideMax: (t) => w.divide_max(pScores, n, t),
+      histogram: (m, cut) => {
+        sumsA.fill(0);
+        sumsB.fill(0);
+        return w.histogram(pScores, n, m, cut, pA, pB, pC);
+      },
+    };
+  }
+  lastRow.scores.set(scores);
+  return lastRow;
 }
 
 function align(bytes: number): number {
