@@ -62,6 +62,8 @@ export const LIMITS = {
   pixels: 1 << 16,
   /** Any other integer (token ids, counts). */
   int: 2 ** 31 - 1,
+  /** Values in one tensor (a product of sizes, see {@link checkProduct}). */
+  tensor: 2 ** 31 - 1,
 } as const;
 
 /** A size field: a positive integer up to `max` (a {@link LIMITS} entry). */
@@ -112,10 +114,14 @@ export const COMMON_REFUSED: RefusedKeys = {
 
 function bounds(spec: FieldSpec): string {
   const min = spec.min ?? (spec.kind === 'int' ? 0 : undefined);
-  const max = spec.max ?? (spec.kind === 'int' ? LIMITS.int : undefined);
-  const lo = min === undefined ? '' : `${spec.exclusiveMin ? '>' : '>='} ${min}`;
-  const hi = max === undefined ? '' : `<= ${max}`;
-  return [lo, hi].filter(Boolean).join(' and ');
+  const hi = spec.max === undefined ? '' : ` <= ${spec.max}`;
+  if (spec.kind === 'int') {
+    if (min === 0) return `a non-negative integer${hi}`;
+    if (min === 1) return `a positive integer${hi}`;
+    return `an integer >= ${min}${hi}`;
+  }
+  const lo = min === undefined ? '' : ` ${spec.exclusiveMin ? '>' : '>='} ${min}`;
+  return `a finite number${lo}${spec.max === undefined ? '' : `${lo ? ' and' : ''} <= ${spec.max}`}`;
 }
 
 function checkField(who: string, key: string, spec: FieldSpec, name: string, v: unknown): unknown {
@@ -127,9 +133,7 @@ function checkField(who: string, key: string, spec: FieldSpec, name: string, v: 
     case 'number': {
       const isInt = spec.kind === 'int';
       if (typeof v !== 'number' || !Number.isFinite(v) || (isInt && !Number.isInteger(v))) {
-        throw bad(
-          isInt ? `an integer ${bounds(spec)}` : `a finite number${bounds(spec) ? ` ${bounds(spec)}` : ''}`,
-        );
+        throw bad(bounds(spec));
       }
       const min = spec.min ?? (isInt ? 0 : -Infinity);
       const max = spec.max ?? (isInt ? LIMITS.int : Infinity);

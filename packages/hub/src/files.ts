@@ -238,7 +238,55 @@ export function isFilesSource(x: unknown): x is FilesSource {
   );
 }
 
+/**
+ * Reads one file by location: a path or `file:` URL (Node), or an http(s)/blob/data URL (fetch;
+ * strings are URLs outside Node). `fn` names the public function in messages.
+ *
+ * @throws ConfigError naming the location when it cannot be read (missing file, HTTP error)
+ * @example
+ * ```ts
+ * const bytes = await readFile('./model.safetensors', 'readSafetensors');
+ * ```
+ */
+export async function readFile(location: string | URL, fn = 'readFile'): Promise<Uint8Array> {
+  const href = location instanceof URL ? location.href : location;
+  if (typeof href !== 'string' || href.length === 0) {
+    throw new TypeError(`${fn}: expected a path or URL, got ${describe(location)}`);
+  }
+  const isUrl = /^(https?|blob|data):/i.test(href) || (!isNode() && !/^file:/i.test(href));
+  if (isUrl) {
+    let res: Response;
+    try {
+      res = await fetch(href);
+    } catch (e) {
+      throw new ConfigError(`${fn}: GET ${href} failed: ${(e as Error).message}`, null, { cause: e });
+    }
+    if (!res.ok) throw new ConfigError(`${fn}: GET ${href} failed with HTTP ${res.status} ${res.statusText}`);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+  const path = /^file:/i.test(href) ? new URL(href) : href;
+  const fs = await nodeFs();
+  try {
+    const buf = await fs.readFile(path);
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  } catch (e) {
+    throw new ConfigError(`${fn}: cannot read ${href}: ${(e as Error).message}`, null, { cause: e });
+  }
+}
+
 /** Reads a file as UTF-8 text: null when absent and `optional`, else an error naming the file. */
+export async function readText(
+  src: FileSource,
+  name: string,
+  fn: string,
+  options: { optional: true },
+): Promise<string | null>;
+export async function readText(
+  src: FileSource,
+  name: string,
+  fn: string,
+  options?: { optional?: false },
+): Promise<string>;
 export async function readText(
   src: FileSource,
   name: string,
@@ -253,7 +301,18 @@ export async function readText(
   return new TextDecoder().decode(bytes);
 }
 
-/** Writes files into a folder (Node only), creating sub-folders as needed. */
+/** Writes one file (Node only). `fn` names the public function in messages. */
+export async function writeFile(
+  path: string | URL,
+  data: Uint8Array | string,
+  fn = 'writeFile',
+): Promise<void> {
+  if (!isNode()) throw new Error(`${fn}: writing files needs Node; in a browser, use the returned bytes`);
+  const fs = await nodeFs();
+  await fs.writeFile(path, data);
+}
+
+/** Writes files into a folder (Node only), creating it and sub-folders as needed. */
 export async function writeFolder(
   dir: string,
   files: Record<string, Uint8Array | string>,
@@ -268,6 +327,6 @@ export async function writeFolder(
   for (const [name, data] of Object.entries(files)) {
     const path = `${root}/${checkName(name, fn)}`;
     await fs.mkdir(path.slice(0, path.lastIndexOf('/')) || '/', { recursive: true });
-    await fs.writeFile(path, typeof data === 'string' ? data : data);
+    await writeFile(path, data, fn);
   }
 }

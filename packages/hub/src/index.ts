@@ -54,7 +54,9 @@ export {
   fileBytes,
   isFilesSource,
   openFiles,
+  readFile,
   readText,
+  writeFile,
   writeFolder,
 } from './files.js';
 export { parseJsonObject, readJson } from './json.js';

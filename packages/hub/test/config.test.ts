@@ -84,7 +84,7 @@ describe('resolveConfig', () => {
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as ConfigError).key).toBe(key);
       expect((err as Error).message).toMatch(
-        new RegExp(`\\(${key}\\) = ${value} is out of range: it must be >= 1 and <= \\d+`),
+        new RegExp(`\\(${key}\\) = ${value} is out of range: it must be a positive integer <= \\d+`),
       );
     }
   });
@@ -93,12 +93,12 @@ describe('resolveConfig', () => {
     expect(() => read({ hidden_size: 0 })).toThrow(/'hiddenSize' \(hidden_size\) = 0 is out of range/);
     expect(() => read({ hidden_size: -4 })).toThrow(/= -4 is out of range/);
     expect(() => read({ hidden_size: 2.5 })).toThrow(
-      /'hiddenSize' \(hidden_size\) must be an integer >= 1 and <= \d+, got number 2.5/,
+      /'hiddenSize' \(hidden_size\) must be a positive integer <= \d+, got number 2.5/,
     );
-    expect(() => read({ hidden_size: '64' })).toThrow(/must be an integer .* got string "64"/);
+    expect(() => read({ hidden_size: '64' })).toThrow(/must be a positive integer .* got string "64"/);
     expect(() => read({ hidden_size: null })).toThrow(/got null/);
     expect(() => read({ layer_norm_eps: 0 })).toThrow(
-      /'eps' \(layer_norm_eps\) = 0 is out of range: it must be > 0/,
+      /'eps' \(layer_norm_eps\) = 0 is out of range: it must be a finite number > 0/,
     );
     expect(() => read({ layer_norm_eps: Number.POSITIVE_INFINITY })).toThrow(/must be a finite number > 0/);
     expect(() => read({ tie_word_embeddings: 'yes' })).toThrow(/must be a boolean, got string "yes"/);
