@@ -10,7 +10,7 @@ import { AutoencoderKL } from '../models/autoencoder-kl.js';
 import { UNet2DConditionModel } from '../models/unet-2d-condition.js';
 import { schedulerFromConfig } from '../schedulers/from-config.js';
 import type { Scheduler } from '../schedulers/scheduler.js';
-import type { StableDiffusionComponents, TextEncoderLike } from './stable-diffusion.js';
+import type { StableDiffusionComponents, TextEncoderLike } from './components.js';
 
 /** Options of {@link StableDiffusionPipeline.fromPretrained}. */
 export interface StableDiffusionLoadOptions {
