@@ -142,7 +142,7 @@ export {
   vitConfig,
   vitConfigFromJson,
 } from './models/vit.js';
-export { exportOnnx } from './onnx/export.js';
+export { type ExportOnnxOptions, exportOnnx, onnxFolderFiles, saveOnnxFolder } from './onnx/export.js';
 export {
   CharTokenizer,
   loadTinyGPT,
