@@ -28,6 +28,7 @@ export {
   BYTE_TO_CHAR,
   byteLevelToBytes,
   bytesToByteLevel,
+  MAX_PADDED_LENGTH,
   NormalizedString,
   Tokenizer,
   WordLevelModel,
