@@ -291,6 +291,7 @@ export class PretrainedTokenizer {
 }
 
 /** Loads tokenizer folders as transformers' `AutoTokenizer` does. */
+// biome-ignore lint/complexity/noStaticOnlyClass: the name users know from transformers (AutoTokenizer.from_pretrained).
 export class AutoTokenizer {
   /**
    * Reads tokenizer.json (required), tokenizer_config.json, special_tokens_map.json and
