@@ -5,6 +5,7 @@
 //   *.safetensors ─▶ names matched (with or without the class prefix, tied aliases) ─▶ loadStateDict
 import type { Tensor } from '@attnkit/tensor-core';
 import { readSafetensors, writeSafetensors } from '@attnkit/tensor-core/io';
+import { nodeFiles } from '@attnkit/tensor-core/platform';
 import { describe, fmtShape } from './internal.js';
 import type { PreTrainedModel } from './models/base.js';
 import { BertForMaskedLM, BertModel } from './models/bert.js';
@@ -134,24 +135,21 @@ function openSource(source: PretrainedSource): FileSource {
   return {
     where: String(base),
     async read(name) {
-      const fs = await import('node:fs/promises');
-      const path = await import('node:path');
-      const { fileURLToPath } = await import('node:url');
-      const root = dir instanceof URL ? fileURLToPath(dir) : dir;
+      const fs = nodeFiles(FN);
+      const root = dir instanceof URL ? fs.fileURLToPath(dir) : dir;
       try {
-        const buf = await fs.readFile(path.join(root, name));
-        return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+        return await fs.readFile(fs.join(root, name));
       } catch (e) {
         const code = (e as { code?: string }).code;
         if (code === 'ENOENT') {
           if (name === 'config.json') {
-            const st = await fs.stat(root).catch(() => null);
-            if (!st) throw new Error(`${FN}: the folder '${root}' does not exist`);
-            if (!st.isDirectory()) throw new Error(`${FN}: '${root}' is not a folder`);
+            const kind = await fs.kind(root);
+            if (!kind) throw new Error(`${FN}: the folder '${root}' does not exist`);
+            if (kind !== 'folder') throw new Error(`${FN}: '${root}' is not a folder`);
           }
           return null;
         }
-        throw new Error(`${FN}: cannot read ${path.join(root, name)}: ${(e as Error).message}`, { cause: e });
+        throw new Error(`${FN}: cannot read ${fs.join(root, name)}: ${(e as Error).message}`, { cause: e });
       }
     },
   };
@@ -381,8 +379,7 @@ export async function saveModel(model: PreTrainedModel, dir: string): Promise<vo
   }
   if (!isNode()) throw new Error('saveModel: writing folders needs Node; use checkpointFiles() in a browser');
   const files = await checkpointFiles(model);
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
-  await fs.mkdir(dir, { recursive: true });
-  for (const [name, bytes] of Object.entries(files)) await fs.writeFile(path.join(dir, name), bytes);
+  const fs = nodeFiles('saveModel');
+  await fs.mkdir(dir);
+  for (const [name, bytes] of Object.entries(files)) await fs.writeFile(fs.join(dir, name), bytes);
 }
