@@ -3,18 +3,18 @@
  * kernels run as WebGL2 (or WebGL) shaders and results stay on the device as textures; in Node they
  * run in gpu.js' CPU mode (kernels compiled to JavaScript), or on headless-gl when you installed
  * gpu.js with its native `gl` module yourself. The package ships gpu.js' browser build (MIT, no
- * native parts), so installing it never compiles anything. Loading gpu.js is asynchronous, so the backend registers
- * itself when you call {@link initGpuJs}; it registers with priority 0, so it never becomes the
- * default: select it with `setBackend('gpujs')`.
+ * native parts), so installing it never compiles anything. Loading gpu.js is asynchronous, so
+ * importing the package registers `gpujs` for initialisation on first use: `await
+ * useBackend('gpujs')` loads gpu.js and makes it current; {@link initGpuJs} does the same with
+ * options (mode, priority). It registers with priority 0, so it never becomes the default by itself.
  *
  * @example
  * ```ts
- * import { initGpuJs } from '@attnkit/backend-gpujs';
- * import { matmul, randn, setBackend } from '@attnkit/tensor-core';
- * const backend = await initGpuJs();   // registers 'gpujs'
- * setBackend('gpujs');
+ * import '@attnkit/backend-gpujs';
+ * import { matmul, randn, useBackend } from '@attnkit/tensor-core';
+ * const backend = await useBackend('gpujs');   // loads gpu.js, makes 'gpujs' current
  * const y = matmul(randn([128, 128]), randn([128, 128]));
- * console.log(backend.mode, (await y.data()).length);
+ * console.log(backend.name, (await y.data()).length);
  * ```
  * @packageDocumentation
  */
@@ -63,17 +63,10 @@ export function bestGpuJsMode(GPU: GpuJsConstructor): GpuJsMode {
 }
 
 /**
- * Loads gpu.js, creates a {@link GpuJsBackend} and registers it as `gpujs` (priority 0 unless
- * given). Rejects with a clear error when gpu.js cannot be loaded or the requested mode is not
- * supported.
- *
- * @example
- * ```ts
- * await initGpuJs({ mode: 'cpu' }); // force gpu.js' CPU mode
- * setBackend('gpujs');
- * ```
+ * Loads gpu.js and creates a {@link GpuJsBackend}, without registering it. Rejects with a clear
+ * error when gpu.js cannot be loaded or the requested mode is not supported.
  */
-export async function initGpuJs(options: InitGpuJsOptions = {}): Promise<GpuJsBackend> {
+export async function createGpuJsBackend(options: InitGpuJsOptions = {}): Promise<GpuJsBackend> {
   let gpu = options.gpu;
   if (!gpu) {
     const modes: GpuJsMode[] = ['webgl2', 'webgl', 'headlessgl', 'cpu'];
@@ -97,7 +90,27 @@ export async function initGpuJs(options: InitGpuJsOptions = {}): Promise<GpuJsBa
       );
     }
   }
-  const backend = new GpuJsBackend(gpu, options);
+  return new GpuJsBackend(gpu, options);
+}
+
+/**
+ * Loads gpu.js, creates a {@link GpuJsBackend} and registers it as `gpujs` (priority 0 unless
+ * given), replacing the entry that importing the package registered. Rejects with a clear error
+ * when gpu.js cannot be loaded or the requested mode is not supported.
+ *
+ * @example
+ * ```ts
+ * await initGpuJs({ mode: 'cpu' }); // force gpu.js' CPU mode
+ * setBackend('gpujs');
+ * ```
+ */
+export async function initGpuJs(options: InitGpuJsOptions = {}): Promise<GpuJsBackend> {
+  const backend = await createGpuJsBackend(options);
   registerBackend('gpujs', () => backend, options.priority ?? 0);
   return backend;
 }
+
+// Importing the package registers 'gpujs' for initialisation on first use, with default options:
+// `await useBackend('gpujs')` (tensor-core) loads gpu.js then. initGpuJs(options) replaces this
+// entry with a backend made with its options.
+registerBackend('gpujs', () => createGpuJsBackend(), 0);

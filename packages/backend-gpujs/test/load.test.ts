@@ -1,12 +1,25 @@
 // gpu.js comes from the browser build this package ships (vendor/gpu-browser.js), so installing the
 // package never builds the native `gl`; headless-gl is opt-in through the user's own gpu.js.
 import { readFileSync } from 'node:fs';
-import { initGpuJs } from '@attnkit/backend-gpujs';
+import '@attnkit/backend-cpu';
+import { GpuJsBackend, initGpuJs } from '@attnkit/backend-gpujs';
+import { add, setBackend, tensor, useBackend } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs script without declarations
 import { vendoredFiles } from '../scripts/vendor-gpujs.mjs';
 import type { GpuJsConstructor } from '../src/gpujs-types.js';
 import { loadGpuJs } from '../src/load.js';
+
+describe('importing the package registers gpujs for initialisation on first use', () => {
+  it("await useBackend('gpujs') loads gpu.js and runs ops on it", async () => {
+    const backend = await useBackend('gpujs');
+    expect(backend).toBeInstanceOf(GpuJsBackend);
+    const y = add(tensor([1, 2]), tensor([10, 20]));
+    expect(y.backend).toBe(backend);
+    expect(Array.from(await y.data())).toEqual([11, 22]);
+    setBackend('cpu');
+  });
+});
 
 describe('the vendored gpu.js browser build', () => {
   it('is exactly the wrapped dist/gpu-browser.min.js of the gpu.js devDependency, with its licenses', () => {
