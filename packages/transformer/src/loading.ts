@@ -115,9 +115,9 @@ export function registerModelClass(
   ARCHITECTURES.set(architecture, cls);
   if (modelType) MODEL_TYPES.set(modelType, cls);
   for (const task of options.tasks ?? []) {
-    let set = TASKS.get(task);
-    if (!set) TASKS.set(task, (set = new Set()));
+    const set = TASKS.get(task) ?? new Set<ModelClass>();
     set.add(cls);
+    TASKS.set(task, set);
   }
 }
 
