@@ -1,11 +1,11 @@
 import { Generator, getDefaultGenerator, tensor } from '@attnkit/tensor-core';
-import type { GenerationConfig } from './config.js';
-import type { GenerateOutput } from './generate.js';
-import { argmaxRow, resolveMaxLength, sampleIndex } from './generate.js';
+import { checkAborted, type GenerationConfig, resolveMaxLength } from './config.js';
 import { type PromptIds, toBatch } from './inputs.js';
 import { type CausalLM, disposeCache } from './model.js';
+import type { GenerateOutput } from './output.js';
 import { applyProcessors, buildProcessors, eosList } from './processors/index.js';
 import { softmaxRow } from './processors/processor.js';
+import { argmaxRow, sampleIndex } from './select.js';
 
 /** Logits of the last `n` positions of one sequence (no cache: the whole sequence is run). */
 async function lastLogits(model: CausalLM, ids: readonly number[], n: number): Promise<Float32Array[]> {
@@ -49,8 +49,11 @@ export async function speculativeGenerate(
   const eos = eosList(config.eosTokenId);
   const batch = await toBatch(inputIds, config.padTokenId ?? eos[0] ?? 0);
   if (batch.rows.length !== 1)
-    throw new Error(`generate: speculative decoding takes one prompt, got a batch of ${batch.rows.length}`);
-  if (batch.masks[0].includes(0)) throw new Error('generate: speculative decoding takes an unpadded prompt');
+    throw new Error(
+      `generate: speculative decoding (assistantModel) takes one prompt, got a batch of ${batch.rows.length}`,
+    );
+  if (batch.masks[0].includes(0))
+    throw new Error('generate: speculative decoding (assistantModel) takes an unpadded prompt');
   const seq = [...batch.rows[0]];
   const promptLength = seq.length;
   const maxLength = resolveMaxLength(config, promptLength);
@@ -71,7 +74,7 @@ export async function speculativeGenerate(
   let accepted = 0;
   let finished = false;
   while (seq.length < maxLength && !finished) {
-    if (config.signal?.aborted) throw config.signal.reason ?? new Error('generate: aborted');
+    await checkAborted(config.signal);
     const k = Math.min(gamma, maxLength - seq.length - 1);
     // 1. draft proposes k tokens
     const drafts: number[] = [];

@@ -2,18 +2,9 @@ import '@attnkit/backend-cpu';
 import { type GenerationConfig, generate, stream } from '@attnkit/sampling';
 import { memory } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
-import { BigramModel, CHI2_CRIT_0_001, chiSquare, PrefixHashModel } from './toy-models.js';
+import { BigramModel, CHI2_CRIT_0_001, chiSquare, PrefixHashModel, TABLE } from './toy-models.js';
 
 const V = 6;
-// Row r: the next-token logits after token r (hand-chosen).
-const TABLE = [
-  [2.0, 1.0, 0.5, 0.0, -1.0, -3.0],
-  [0.0, 0.3, 2.5, 1.0, 0.2, -0.5],
-  [1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
-  [3.0, -2.0, 0.1, 0.4, 1.5, 0.0],
-  [0.5, 0.5, -0.5, 2.0, 0.0, 1.0],
-  [0.0, 0.0, 0.0, 0.0, 0.0, 4.0],
-];
 const softmax = (xs: number[]) => {
   const m = Math.max(...xs);
   const e = xs.map((x) => Math.exp(x - m));

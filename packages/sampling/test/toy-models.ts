@@ -1,6 +1,16 @@
 import type { CausalLM, CausalLMInputs, CausalLMOutputs } from '@attnkit/sampling';
 import { type Tensor, tensor } from '@attnkit/tensor-core';
 
+/** A hand-chosen bigram table over 6 tokens: row r holds the next-token logits after token r. */
+export const TABLE = [
+  [2.0, 1.0, 0.5, 0.0, -1.0, -3.0],
+  [0.0, 0.3, 2.5, 1.0, 0.2, -0.5],
+  [1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+  [3.0, -2.0, 0.1, 0.4, 1.5, 0.0],
+  [0.5, 0.5, -0.5, 2.0, 0.0, 1.0],
+  [0.0, 0.0, 0.0, 0.0, 0.0, 4.0],
+];
+
 /**
  * A bigram model: the next-token logits depend only on the last token, from a fixed table
  * (logits[prev][next]). Its distributions are known exactly, which the statistical tests need.
