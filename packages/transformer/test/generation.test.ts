@@ -1,11 +1,12 @@
 // @attnkit/sampling drives the causal LMs: generating with the KV cache gives the same tokens and
 // scores as without it, beam search reorders the cache, and memory is flat across generations.
 import '@attnkit/backend-cpu';
+import { join } from 'node:path';
 import { generate, stream } from '@attnkit/sampling';
 import { memory } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
 import { GPT2LMHeadModel, type LlamaForCausalLM, loadPretrained } from '../src/index.js';
-import { closeness, loadFixture } from './helpers.js';
+import { closeness, FIXTURES, loadFixture } from './helpers.js';
 
 type LM = GPT2LMHeadModel | LlamaForCausalLM;
 
@@ -49,6 +50,29 @@ describe('generation with @attnkit/sampling', () => {
     expect(cached.sequences).toEqual(plain.sequences);
     expect(cached.sequences).toHaveLength(2);
     model.dispose();
+  });
+
+  it('speculative decoding over both KV caches (cropped each round) equals greedy decoding of the target', async () => {
+    const target = (await loadPretrained(join(FIXTURES, 'gen-gpt2-padded'))) as LM;
+    const draft = (await loadPretrained(loadFixture('gpt2-tiny').dir)) as LM; // same vocabulary (64)
+    const prompt = [[5, 17, 42, 8]];
+    const plain = await generate(target, prompt, { maxNewTokens: 20, useCache: false });
+    const before = memory().cpu.numTensors;
+    for (const [assistantModel, gamma] of [
+      [draft, 3],
+      [target, 4],
+    ] as const) {
+      const out = await generate(target, prompt, {
+        maxNewTokens: 20,
+        assistantModel,
+        numAssistantTokens: gamma,
+      });
+      expect(out.sequences).toEqual(plain.sequences);
+      if (assistantModel === target) expect(out.acceptanceRate).toBe(1);
+      expect(memory().cpu.numTensors).toBe(before);
+    }
+    target.dispose();
+    draft.dispose();
   });
 
   it('beam search keeps memory flat (the reordered cache replaces the old one)', async () => {

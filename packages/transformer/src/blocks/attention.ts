@@ -115,3 +115,10 @@ export function reorderModelCache(cache: unknown, beamIndices: readonly number[]
   });
   return out;
 }
+
+/** Crops a model cache to its first `length` positions in place and returns it (speculative decoding). */
+export function cropModelCache(cache: unknown, length: number, fn: string): KVCache {
+  if (!(cache instanceof KVCache)) throw new TypeError(`${fn}: expected a KVCache`);
+  cache.crop(length);
+  return cache;
+}
