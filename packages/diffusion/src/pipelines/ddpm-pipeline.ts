@@ -2,8 +2,9 @@
  * DDPMPipeline (diffusers' `pipelines/ddpm/pipeline_ddpm.py`): unconditional image generation with
  * a UNet2DModel and any scheduler, seeded, with a per-step callback and RGBA output.
  */
+
+import { openFiles, readText } from '@attnkit/hub';
 import type { Generator, Tensor } from '@attnkit/tensor-core';
-import { nodeFiles } from '@attnkit/tensor-core/platform';
 import { type RgbaImage, tensorToRgba } from '../image/rgba.js';
 import { loadPretrained, type ModelSource } from '../models/loading.js';
 import { UNet2DModel } from '../models/unet-2d.js';
@@ -72,19 +73,12 @@ export class DDPMPipeline {
       (c) => new UNet2DModel(c),
       'DDPMPipeline.fromPretrained',
     );
-    let text: string;
-    if (/^https?:\/\//.test(base)) {
-      const res = await fetch(`${base}/scheduler/scheduler_config.json`);
-      if (!res.ok)
-        throw new Error(
-          `DDPMPipeline.fromPretrained: GET ${base}/scheduler/scheduler_config.json failed with HTTP ${res.status}`,
-        );
-      text = await res.text();
-    } else {
-      text = await nodeFiles('DDPMPipeline.fromPretrained').readText(
-        `${base.startsWith('file:') ? new URL(base).pathname : base}/scheduler/scheduler_config.json`,
-      );
-    }
+    // a folder (Node) or URL base, read through @attnkit/hub like every other checkpoint file
+    const text = await readText(
+      openFiles(base, 'DDPMPipeline.fromPretrained'),
+      'scheduler/scheduler_config.json',
+      'DDPMPipeline.fromPretrained',
+    );
     return new DDPMPipeline(unet, schedulerFromConfig(text));
   }
 
