@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,9 +11,11 @@ import {
   fileBytes,
   openFiles,
   parseJsonObject,
+  readFile,
   readJson,
   readText,
   readWeightFiles,
+  writeFolder,
 } from '../src/index.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -215,5 +217,35 @@ describe('readWeightFiles', () => {
     await expect(readWeightFiles(files({}), 'load', parse)).rejects.toThrow(
       /found neither model\.safetensors nor model\.safetensors\.index\.json/,
     );
+  });
+});
+
+describe('readFile and writeFolder', () => {
+  it('reads one file by path, file: URL or http URL, naming the location when it cannot', async () => {
+    const want = FILES['config.json'];
+    expect(dec(await readFile(join(dir, 'config.json'), 'f'))).toBe(want);
+    expect(dec(await readFile(pathToFileURL(join(dir, 'config.json')), 'f'))).toBe(want);
+    expect(dec(await readFile(`${base}config.json`, 'f'))).toBe(want);
+    await expect(readFile(join(dir, 'nope.bin'), 'loadX')).rejects.toThrow(
+      /^loadX: cannot read .*nope\.bin: ENOENT/,
+    );
+    await expect(readFile(`${base}nope.bin`, 'loadX')).rejects.toThrow(
+      /^loadX: GET .*nope\.bin failed with HTTP 404/,
+    );
+    await expect(readFile(3 as never, 'loadX')).rejects.toThrow(
+      /^loadX: expected a path or URL, got number 3/,
+    );
+  });
+
+  it('writes files into a folder, creating sub-folders, that openFiles reads back', async () => {
+    const out = join(dir, 'written');
+    await writeFolder(
+      out,
+      { 'config.json': '{"a":1}', 'onnx/model.onnx': new Uint8Array([1, 2, 3]) },
+      'save',
+    );
+    expect(readFileSync(join(out, 'config.json'), 'utf8')).toBe('{"a":1}');
+    expect([...((await openFiles(out, 'load').sub('onnx').read('model.onnx')) ?? [])]).toEqual([1, 2, 3]);
+    await expect(writeFolder(out, { '../escape': 'x' }, 'save')).rejects.toThrow(/without '\.\.'/);
   });
 });
