@@ -242,6 +242,9 @@ function validateCombination(c: GenerationConfig): void {
     throw new TypeError('generate: stopStrings needs a tokenizer (config.tokenizer) to decode the output');
 }
 
+/** generation_config.json settings that only encoder-decoder generation reads (skipped here). */
+const ENCODER_DECODER_ONLY = new Set(['decoderStartTokenId']);
+
 /**
  * The settings generate() runs with: the model's `generationConfig` (its generation_config.json,
  * as loadPretrained reads it) overridden by the caller's options, as transformers merges them.
@@ -256,8 +259,13 @@ export function resolveConfig(
   const defaults = model?.generationConfig;
   const out: Record<string, unknown> = {};
   if (defaults !== undefined && defaults !== null) {
-    validateGenerationConfig(defaults as GenerationConfig, 'generate (model.generationConfig)');
-    for (const [k, v] of Object.entries(defaults)) if (v !== undefined && v !== null) out[k] = v;
+    if (typeof defaults !== 'object' || Array.isArray(defaults))
+      throw new TypeError(
+        `generate: model.generationConfig must be an object or null, got ${show(defaults)}`,
+      );
+    const own = Object.fromEntries(Object.entries(defaults).filter(([k]) => !ENCODER_DECODER_ONLY.has(k)));
+    validateGenerationConfig(own as GenerationConfig, 'generate (model.generationConfig)');
+    for (const [k, v] of Object.entries(own)) if (v !== undefined && v !== null) out[k] = v;
   }
   for (const [k, v] of Object.entries(config)) if (v !== undefined && v !== null) out[k] = v;
   validateCombination(out as GenerationConfig);

@@ -345,6 +345,13 @@ describe('the model generationConfig (generation_config.json) under the caller o
     for await (const _ of stream(withDefaults({ maxNewTokens: 7 }), [[1]], {})) steps++;
     expect(steps).toBe(7);
   });
+  it('decoderStartTokenId (encoder-decoder generation only) is skipped; an unknown key is refused by name', async () => {
+    const m = withDefaults({ decoderStartTokenId: 0, maxNewTokens: 2 } as GenerationConfig);
+    expect((await generate(m, [[1]], {})).sequences[0]).toHaveLength(3);
+    await expect(generate(withDefaults({ numBeamGroups: 2 } as GenerationConfig), [[0]], {})).rejects.toThrow(
+      "generate (model.generationConfig): unknown config key 'numBeamGroups'",
+    );
+  });
   it('a bad value in it is an error naming model.generationConfig and the option', async () => {
     await expect(generate(withDefaults({ topP: 2 }), [[0]], {})).rejects.toThrow(
       'generate (model.generationConfig): topP must be in (0, 1], got 2',
