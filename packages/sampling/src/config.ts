@@ -9,7 +9,10 @@ import type { LogitsProcessor } from './processors/processor.js';
 export interface GenerationConfig {
   /** Tokens to generate (takes precedence over maxLength). */
   maxNewTokens?: number;
-  /** Total length (prompt + generated); 20 when neither this nor maxNewTokens is given, as HF. */
+  /**
+   * Total length (prompt + generated). With neither this nor maxNewTokens set (by the caller or
+   * the model's generationConfig), 20 new tokens are generated, as in transformers 5.
+   */
   maxLength?: number;
   /** Minimum total length before EOS is allowed. */
   minLength?: number;
@@ -272,10 +275,13 @@ export function resolveConfig(
   return out as GenerationConfig;
 }
 
-/** Maximum total length from a config and prompt width (maxNewTokens first, then maxLength, then 20). */
+/**
+ * Maximum total length from a config and prompt width: prompt + maxNewTokens, else maxLength, else
+ * prompt + 20 (transformers 5 generates 20 new tokens when no length is set anywhere).
+ */
 export function resolveMaxLength(config: GenerationConfig, promptWidth: number): number {
   if (config.maxNewTokens !== undefined) return promptWidth + config.maxNewTokens;
-  return config.maxLength ?? 20;
+  return config.maxLength ?? promptWidth + 20;
 }
 
 /** Checks the options that name tokens against the model's vocabulary size (known after the first step). */

@@ -333,6 +333,8 @@ describe('the model generationConfig (generation_config.json) under the caller o
     expect(await len({ maxLength: 6 }, { maxNewTokens: 1 })).toBe(3);
     expect(await len({ maxNewTokens: 3 }, { maxLength: 3 })).toBe(5);
     expect(await len({ maxLength: 3 }, { maxLength: 4 })).toBe(4);
+    expect(await len({}, {})).toBe(2 + 20); // no length anywhere: 20 new tokens (transformers 5)
+    expect(await len({ doSample: true }, { seed: 1 })).toBe(2 + 20);
   });
   it('stream() and beam search read it too', async () => {
     const m = withDefaults({ numBeams: 3, numReturnSequences: 2, maxNewTokens: 4 });
