@@ -5,6 +5,7 @@
 //   *.safetensors ─▶ names matched (with or without the class prefix, tied aliases) ─▶ loadStateDict
 import type { Tensor } from '@attnkit/tensor-core';
 import { readSafetensors, writeSafetensors } from '@attnkit/tensor-core/io';
+import { nodeFiles } from '@attnkit/tensor-core/platform';
 import { describe, fmtShape } from './internal.js';
 import type { PreTrainedModel } from './models/base.js';
 import { BertForMaskedLM, BertModel } from './models/bert.js';
@@ -55,18 +56,80 @@ const MODEL_TYPES = new Map<string, ModelClass>([
 ]);
 
 /**
+ * The class `loadPretrained` builds for each architecture name, as a type: with
+ * `{ architecture: 'GPT2LMHeadModel' }` it resolves to a `GPT2LMHeadModel`, no cast needed. A
+ * package that registers a class with {@link registerModelClass} adds it here by declaration
+ * merging (`declare module '@attnkit/transformer' { interface PretrainedArchitectures { ... } }`).
+ */
+export interface PretrainedArchitectures {
+  GPT2LMHeadModel: GPT2LMHeadModel;
+  GPT2Model: GPT2LMHeadModel;
+  LlamaForCausalLM: LlamaForCausalLM;
+  LlamaModel: LlamaForCausalLM;
+  MistralForCausalLM: LlamaForCausalLM;
+  BertModel: BertModel;
+  BertForMaskedLM: BertForMaskedLM;
+  BertForPreTraining: BertForMaskedLM;
+  ViTForImageClassification: ViTForImageClassification;
+  EncoderDecoderTransformer: EncoderDecoderModel;
+  CLIPTextModel: CLIPTextModel;
+  CLIPTextModelWithProjection: CLIPTextModelWithProjection;
+}
+
+/**
+ * The model classes that serve each task (names as transformers.js' pipelines), as a type:
+ * `loadPretrained(source, { task: 'text-generation' })` resolves to a causal language model that
+ * `generate()` of `@attnkit/sampling` accepts as it is. Extend by declaration merging, as
+ * {@link PretrainedArchitectures}, and register the class with `registerModelClass(..., { tasks })`.
+ */
+export interface PretrainedTasks {
+  'text-generation': GPT2LMHeadModel | LlamaForCausalLM;
+  'fill-mask': BertForMaskedLM;
+  'feature-extraction': BertModel | CLIPTextModel | CLIPTextModelWithProjection;
+  'image-classification': ViTForImageClassification;
+  'text2text-generation': EncoderDecoderModel;
+}
+
+/** A task name of {@link PretrainedTasks}. */
+export type PretrainedTask = keyof PretrainedTasks;
+
+const TASKS = new Map<string, Set<ModelClass>>([
+  ['text-generation', new Set<ModelClass>([GPT2LMHeadModel, LlamaForCausalLM])],
+  ['fill-mask', new Set<ModelClass>([BertForMaskedLM])],
+  ['feature-extraction', new Set<ModelClass>([BertModel, CLIPTextModel, CLIPTextModelWithProjection])],
+  ['image-classification', new Set<ModelClass>([ViTForImageClassification])],
+  ['text2text-generation', new Set<ModelClass>([EncoderDecoderModel])],
+]);
+
+/**
  * Makes `loadPretrained` build `cls` for config.json files whose `architectures` names
  * `architecture` (and, with `modelType`, for that `model_type` when no architecture matches).
+ * `options.tasks` lists the tasks the class serves (see {@link PretrainedTasks}).
  */
-export function registerModelClass(architecture: string, cls: ModelClass, modelType?: string): void {
+export function registerModelClass(
+  architecture: string,
+  cls: ModelClass,
+  modelType?: string,
+  options: { tasks?: readonly string[] } = {},
+): void {
   ARCHITECTURES.set(architecture, cls);
   if (modelType) MODEL_TYPES.set(modelType, cls);
+  for (const task of options.tasks ?? []) {
+    const set = TASKS.get(task) ?? new Set<ModelClass>();
+    set.add(cls);
+    TASKS.set(task, set);
+  }
 }
 
 /** Options of {@link loadPretrained}. */
 export interface LoadPretrainedOptions {
   /** Build this class instead of the one config.json names (e.g. 'BertModel' from an MLM checkpoint). */
   architecture?: string;
+  /**
+   * The task the model is for (see {@link PretrainedTasks}): the result is typed for it, and a
+   * checkpoint whose class does not serve it is refused (e.g. a BertModel for 'text-generation').
+   */
+  task?: string;
 }
 
 const FN = 'loadPretrained';
@@ -134,24 +197,21 @@ function openSource(source: PretrainedSource): FileSource {
   return {
     where: String(base),
     async read(name) {
-      const fs = await import('node:fs/promises');
-      const path = await import('node:path');
-      const { fileURLToPath } = await import('node:url');
-      const root = dir instanceof URL ? fileURLToPath(dir) : dir;
+      const fs = nodeFiles(FN);
+      const root = dir instanceof URL ? fs.fileURLToPath(dir) : dir;
       try {
-        const buf = await fs.readFile(path.join(root, name));
-        return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+        return await fs.readFile(fs.join(root, name));
       } catch (e) {
         const code = (e as { code?: string }).code;
         if (code === 'ENOENT') {
           if (name === 'config.json') {
-            const st = await fs.stat(root).catch(() => null);
-            if (!st) throw new Error(`${FN}: the folder '${root}' does not exist`);
-            if (!st.isDirectory()) throw new Error(`${FN}: '${root}' is not a folder`);
+            const kind = await fs.kind(root);
+            if (!kind) throw new Error(`${FN}: the folder '${root}' does not exist`);
+            if (kind !== 'folder') throw new Error(`${FN}: '${root}' is not a folder`);
           }
           return null;
         }
-        throw new Error(`${FN}: cannot read ${path.join(root, name)}: ${(e as Error).message}`, { cause: e });
+        throw new Error(`${FN}: cannot read ${fs.join(root, name)}: ${(e as Error).message}`, { cause: e });
       }
     },
   };
@@ -311,9 +371,23 @@ export function loadCheckpointInto(
  * const gpt2 = await loadPretrained('./models/gpt2');                       // a folder (Node)
  * const llama = await loadPretrained('https://example.com/tiny-llama/');    // a URL base
  * const bert = await loadPretrained({ 'config.json': f1, 'model.safetensors': f2 }); // Files
- * const out = await generate(gpt2 as GPT2LMHeadModel, [[464, 3290]], { maxNewTokens: 20 });
+ * const lm = await loadPretrained('./models/gpt2', { task: 'text-generation' }); // typed: GPT2LMHeadModel | LlamaForCausalLM
+ * const out = await generate(lm, [[464, 3290]], { maxNewTokens: 20 });           // no cast
+ * const g = await loadPretrained('./models/gpt2', { architecture: 'GPT2LMHeadModel' }); // typed: GPT2LMHeadModel
  * ```
  */
+export async function loadPretrained<A extends keyof PretrainedArchitectures>(
+  source: PretrainedSource,
+  options: LoadPretrainedOptions & { architecture: A },
+): Promise<PretrainedArchitectures[A]>;
+export async function loadPretrained<T extends PretrainedTask>(
+  source: PretrainedSource,
+  options: LoadPretrainedOptions & { task: T; architecture?: undefined },
+): Promise<PretrainedTasks[T]>;
+export async function loadPretrained(
+  source: PretrainedSource,
+  options?: LoadPretrainedOptions,
+): Promise<PreTrainedModel>;
 export async function loadPretrained(
   source: PretrainedSource,
   options: LoadPretrainedOptions = {},
@@ -328,6 +402,20 @@ export async function loadPretrained(
   if (!configBytes) throw new Error(`${FN}(${src.where}): config.json is missing`);
   const config = parseJson(configBytes, 'config.json', src.where);
   const cls = modelClassFor(config, options.architecture);
+  if (options.task !== undefined) {
+    const serving = TASKS.get(options.task);
+    if (!serving) {
+      throw new TypeError(
+        `${FN}: options.task must be one of ${[...TASKS.keys()].join(', ')}; got ${describe(options.task)}`,
+      );
+    }
+    if (!serving.has(cls)) {
+      const names = [...ARCHITECTURES].filter(([, c]) => serving.has(c)).map(([n]) => n);
+      throw new Error(
+        `${FN}(${src.where}): the checkpoint's class ${(cls as { name?: string }).name ?? '?'} does not serve the task '${options.task}' (classes for it: ${names.join(', ')}); pass { architecture } to build another class from this config`,
+      );
+    }
+  }
   let model: PreTrainedModel;
   try {
     model = cls.fromConfigJson(config);
@@ -381,8 +469,57 @@ export async function saveModel(model: PreTrainedModel, dir: string): Promise<vo
   }
   if (!isNode()) throw new Error('saveModel: writing folders needs Node; use checkpointFiles() in a browser');
   const files = await checkpointFiles(model);
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
-  await fs.mkdir(dir, { recursive: true });
-  for (const [name, bytes] of Object.entries(files)) await fs.writeFile(path.join(dir, name), bytes);
+  const fs = nodeFiles('saveModel');
+  await fs.mkdir(dir);
+  for (const [name, bytes] of Object.entries(files)) await fs.writeFile(fs.join(dir, name), bytes);
 }
+
+/**
+ * `fromPretrained` for one task, as transformers.js' AutoModelFor... classes: loads with
+ * {@link loadPretrained} and `{ task }`, so the result is typed for the task and a checkpoint of
+ * another kind is refused.
+ */
+function autoModel<T extends PretrainedTask>(task: T, name: string) {
+  return {
+    /** Loads a checkpoint for this task; see {@link loadPretrained}. */
+    fromPretrained(
+      source: PretrainedSource,
+      options: Omit<LoadPretrainedOptions, 'task' | 'architecture'> = {},
+    ): Promise<PretrainedTasks[T]> {
+      return loadPretrained(source, { ...options, task, architecture: undefined });
+    },
+    /** The task this class loads for. */
+    task,
+    /** The class name, as transformers.js names it. */
+    name,
+  };
+}
+
+/**
+ * Causal language models (GPT-2, Llama, Mistral), typed for `generate()`.
+ *
+ * @example
+ * ```ts
+ * const lm = await AutoModelForCausalLM.fromPretrained('./models/gpt2');
+ * const out = await generate(lm, [[464, 3290]], { maxNewTokens: 20 });
+ * ```
+ */
+export const AutoModelForCausalLM = autoModel('text-generation', 'AutoModelForCausalLM');
+/** Masked language models (BERT with its MLM head). */
+export const AutoModelForMaskedLM = autoModel('fill-mask', 'AutoModelForMaskedLM');
+/** Image classifiers (ViT). */
+export const AutoModelForImageClassification = autoModel(
+  'image-classification',
+  'AutoModelForImageClassification',
+);
+/** Encoder-decoder (sequence-to-sequence) models. */
+export const AutoModelForSeq2SeqLM = autoModel('text2text-generation', 'AutoModelForSeq2SeqLM');
+/**
+ * Any architecture loadPretrained knows, typed as the base class (as transformers.js' AutoModel);
+ * pass `{ architecture }` to {@link loadPretrained} for a precise type.
+ */
+export const AutoModel = {
+  fromPretrained: (source: PretrainedSource, options?: LoadPretrainedOptions): Promise<PreTrainedModel> =>
+    loadPretrained(source, options),
+  name: 'AutoModel',
+};

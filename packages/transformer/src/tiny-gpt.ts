@@ -1,6 +1,8 @@
 // The embedded default model: a tiny character-level GPT-2 trained by scripts/train-tiny-gpt.mjs on
 // the fables in assets/corpus (written and retold for attnkit, MIT), shipped in assets/tiny-gpt/ so
 // that the README and the demo run with no download.
+
+import { nodeFiles } from '@attnkit/tensor-core/platform';
 import { describe } from './internal.js';
 import { loadPretrained } from './loading.js';
 import { GPT2LMHeadModel } from './models/gpt2.js';
@@ -96,8 +98,7 @@ export interface TinyGPTReport {
 
 async function readAsset(url: URL): Promise<Uint8Array> {
   if (url.protocol === 'file:') {
-    const fs = await import('node:fs/promises');
-    return new Uint8Array(await fs.readFile(url));
+    return nodeFiles('loadTinyGPT').readFile(url);
   }
   const res = await fetch(url);
   if (!res.ok) throw new Error(`loadTinyGPT: could not fetch ${url.href} (HTTP ${res.status})`);

@@ -5,6 +5,7 @@
 import type { Tensor } from '@attnkit/tensor-core';
 import { type ByteSource, readSafetensors } from '@attnkit/tensor-core/io';
 import type { Module } from '@attnkit/tensor-core/nn';
+import { nodeFiles } from '@attnkit/tensor-core/platform';
 
 /**
  * Where a model comes from: a folder path or URL prefix holding `config.json` and
@@ -32,9 +33,9 @@ export async function readText(location: string, op: string): Promise<string> {
     if (!res.ok) throw new Error(`${op}: GET ${location} failed with HTTP ${res.status}`);
     return res.text();
   }
-  const fs = await import('node:fs/promises');
+  const fs = nodeFiles(op);
   try {
-    return await fs.readFile(location.startsWith('file:') ? new URL(location) : location, 'utf8');
+    return await fs.readText(location.startsWith('file:') ? new URL(location) : location);
   } catch (e) {
     throw new Error(`${op}: cannot read ${location} (${(e as Error).message})`);
   }
@@ -46,13 +47,9 @@ export async function exists(location: string): Promise<boolean> {
     const res = await fetch(location, { method: 'HEAD' });
     return res.ok;
   }
-  const fs = await import('node:fs/promises');
-  try {
-    await fs.access(location.startsWith('file:') ? new URL(location) : location);
-    return true;
-  } catch {
-    return false;
-  }
+  return (
+    (await nodeFiles('exists').kind(location.startsWith('file:') ? new URL(location) : location)) !== null
+  );
 }
 
 /**

@@ -6,6 +6,7 @@
 import { argmax, maxPool2d, relu, type Tensor, tidy } from '@attnkit/tensor-core';
 import { type ByteSource, readSafetensors } from '@attnkit/tensor-core/io';
 import { Conv2d, Linear, Module } from '@attnkit/tensor-core/nn';
+import { nodeFiles } from '@attnkit/tensor-core/platform';
 
 /** Config of {@link ShapeClassifier} (its `config.json`, camelCase or snake_case keys). */
 export interface ShapeClassifierConfig {
@@ -168,10 +169,9 @@ export async function readBinaryFile(location: string | URL, op: string): Promis
     if (!res.ok) throw new Error(`${op}: GET ${s} failed with HTTP ${res.status}`);
     return new Uint8Array(await res.arrayBuffer());
   }
-  const fs = await import('node:fs/promises');
+  const fs = nodeFiles(op);
   try {
-    const buf = await fs.readFile(s.startsWith('file:') ? new URL(s) : s);
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    return await fs.readFile(s.startsWith('file:') ? new URL(s) : s);
   } catch (e) {
     throw new Error(`${op}: cannot read ${s} (${(e as Error).message})`);
   }
