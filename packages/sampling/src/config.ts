@@ -9,7 +9,10 @@ import type { LogitsProcessor } from './processors/processor.js';
 export interface GenerationConfig {
   /** Tokens to generate (takes precedence over maxLength). */
   maxNewTokens?: number;
-  /** Total length (prompt + generated); 20 when neither this nor maxNewTokens is given, as HF. */
+  /**
+   * Total length (prompt + generated). With neither this nor maxNewTokens set (by the caller or
+   * the model's generationConfig), 20 new tokens are generated, as in transformers 5.
+   */
   maxLength?: number;
   /** Minimum total length before EOS is allowed. */
   minLength?: number;
@@ -242,6 +245,9 @@ function validateCombination(c: GenerationConfig): void {
     throw new TypeError('generate: stopStrings needs a tokenizer (config.tokenizer) to decode the output');
 }
 
+/** generation_config.json settings that only encoder-decoder generation reads (skipped here). */
+const ENCODER_DECODER_ONLY = new Set(['decoderStartTokenId']);
+
 /**
  * The settings generate() runs with: the model's `generationConfig` (its generation_config.json,
  * as loadPretrained reads it) overridden by the caller's options, as transformers merges them.
@@ -256,18 +262,26 @@ export function resolveConfig(
   const defaults = model?.generationConfig;
   const out: Record<string, unknown> = {};
   if (defaults !== undefined && defaults !== null) {
-    validateGenerationConfig(defaults as GenerationConfig, 'generate (model.generationConfig)');
-    for (const [k, v] of Object.entries(defaults)) if (v !== undefined && v !== null) out[k] = v;
+    if (typeof defaults !== 'object' || Array.isArray(defaults))
+      throw new TypeError(
+        `generate: model.generationConfig must be an object or null, got ${show(defaults)}`,
+      );
+    const own = Object.fromEntries(Object.entries(defaults).filter(([k]) => !ENCODER_DECODER_ONLY.has(k)));
+    validateGenerationConfig(own as GenerationConfig, 'generate (model.generationConfig)');
+    for (const [k, v] of Object.entries(own)) if (v !== undefined && v !== null) out[k] = v;
   }
   for (const [k, v] of Object.entries(config)) if (v !== undefined && v !== null) out[k] = v;
   validateCombination(out as GenerationConfig);
   return out as GenerationConfig;
 }
 
-/** Maximum total length from a config and prompt width (maxNewTokens first, then maxLength, then 20). */
+/**
+ * Maximum total length from a config and prompt width: prompt + maxNewTokens, else maxLength, else
+ * prompt + 20 (transformers 5 generates 20 new tokens when no length is set anywhere).
+ */
 export function resolveMaxLength(config: GenerationConfig, promptWidth: number): number {
   if (config.maxNewTokens !== undefined) return promptWidth + config.maxNewTokens;
-  return config.maxLength ?? 20;
+  return config.maxLength ?? promptWidth + 20;
 }
 
 /** Checks the options that name tokens against the model's vocabulary size (known after the first step). */

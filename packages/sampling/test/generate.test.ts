@@ -42,7 +42,9 @@ function expectChi2(counts: number[], probs: number[], n: number) {
   );
 }
 
-describe('sampling follows the renormalised distribution (chi-square, p = 0.001, 20,000 draws)', () => {
+describe('sampling follows the renormalised distribution (chi-square, p = 0.001, 20,000 draws)', {
+  timeout: 30_000,
+}, () => {
   const N = 20000;
   it('multinomial with temperature 0.8', async () => {
     const probs = softmax(TABLE[0].map((x) => x / 0.8));
@@ -191,7 +193,7 @@ describe('beam search', () => {
   });
 });
 
-describe('speculative decoding', () => {
+describe('speculative decoding', { timeout: 30_000 }, () => {
   it('keeps the target distribution exactly (chi-square on the first two tokens, 20,000 runs)', async () => {
     const target = new BigramModel(TABLE);
     const draftTable = TABLE.map((r) => r.map((x, i) => x * 0.5 + (i % 2))); // a different, imperfect draft

@@ -333,6 +333,8 @@ describe('the model generationConfig (generation_config.json) under the caller o
     expect(await len({ maxLength: 6 }, { maxNewTokens: 1 })).toBe(3);
     expect(await len({ maxNewTokens: 3 }, { maxLength: 3 })).toBe(5);
     expect(await len({ maxLength: 3 }, { maxLength: 4 })).toBe(4);
+    expect(await len({}, {})).toBe(2 + 20); // no length anywhere: 20 new tokens (transformers 5)
+    expect(await len({ doSample: true }, { seed: 1 })).toBe(2 + 20);
   });
   it('stream() and beam search read it too', async () => {
     const m = withDefaults({ numBeams: 3, numReturnSequences: 2, maxNewTokens: 4 });
@@ -344,6 +346,13 @@ describe('the model generationConfig (generation_config.json) under the caller o
     let steps = 0;
     for await (const _ of stream(withDefaults({ maxNewTokens: 7 }), [[1]], {})) steps++;
     expect(steps).toBe(7);
+  });
+  it('decoderStartTokenId (encoder-decoder generation only) is skipped; an unknown key is refused by name', async () => {
+    const m = withDefaults({ decoderStartTokenId: 0, maxNewTokens: 2 } as GenerationConfig);
+    expect((await generate(m, [[1]], {})).sequences[0]).toHaveLength(3);
+    await expect(generate(withDefaults({ numBeamGroups: 2 } as GenerationConfig), [[0]], {})).rejects.toThrow(
+      "generate (model.generationConfig): unknown config key 'numBeamGroups'",
+    );
   });
   it('a bad value in it is an error naming model.generationConfig and the option', async () => {
     await expect(generate(withDefaults({ topP: 2 }), [[0]], {})).rejects.toThrow(

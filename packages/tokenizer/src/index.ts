@@ -17,6 +17,7 @@ export {
   readTokenizerConfig,
   SPECIAL_TOKEN_NAMES,
 } from './auto-tokenizer.js';
+export { bytePairMerge } from './bpe.js';
 export type { ChatMessage, ChatTool } from './chat-template.js';
 export type { EncodingDefinition, SpecialTokenOptions, TokenInfo, TokenSpan } from './encoding.js';
 export { Encoding, encodingForModel, getEncoding } from './encoding.js';
