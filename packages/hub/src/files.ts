@@ -8,8 +8,8 @@
 // bundlers never try to resolve a Node built-in.
 import { ConfigError, describe } from './messages.js';
 
-/** One file's contents as a browser or Node program has them. */
-export type FileLike = Blob | ArrayBuffer | ArrayBufferView | Response;
+/** One file's contents as a browser or Node program has them (a string is UTF-8 text). */
+export type FileLike = Blob | ArrayBuffer | ArrayBufferView | Response | string;
 
 /**
  * Where a checkpoint is: a folder path (Node), a URL base (`https://…/tiny-llama/`; files are fetched
@@ -64,6 +64,7 @@ function isResponse(x: unknown): x is Response {
  */
 export async function fileBytes(f: unknown, fn = 'fileBytes'): Promise<Uint8Array> {
   if (f instanceof Uint8Array) return f;
+  if (typeof f === 'string') return new TextEncoder().encode(f);
   if (ArrayBuffer.isView(f)) return new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
   if (f instanceof ArrayBuffer) return new Uint8Array(f);
   if (typeof SharedArrayBuffer !== 'undefined' && f instanceof SharedArrayBuffer) return new Uint8Array(f);
@@ -73,7 +74,7 @@ export async function fileBytes(f: unknown, fn = 'fileBytes'): Promise<Uint8Arra
     return new Uint8Array(await f.arrayBuffer());
   }
   throw new TypeError(
-    `${fn}: expected a File, Blob, ArrayBuffer, typed array or Response, got ${describe(f)}`,
+    `${fn}: expected a File, Blob, ArrayBuffer, typed array, Response or string, got ${describe(f)}`,
   );
 }
 
@@ -86,6 +87,18 @@ function checkName(name: unknown, fn: string): string {
   return name.replace(/^\.\/+/, '');
 }
 
+/**
+ * The entry of `map` for `key`: the key itself, or the one key ending in `/<key>` when every key
+ * carries the same folder prefix (a browser folder picker gives `my-model/config.json`).
+ */
+function mapEntry(map: Map<string, unknown>, key: string): unknown {
+  if (map.has(key)) return map.get(key);
+  const hits = [...map.keys()].filter(
+    (k) => k.endsWith(`/${key}`) && k.split('/').length === key.split('/').length + 1,
+  );
+  return hits.length === 1 ? map.get(hits[0]) : undefined;
+}
+
 function mapSource(map: Map<string, unknown>, fn: string, prefix = ''): FileSource {
   const where =
     prefix === '' ? `<files: ${[...map.keys()].join(', ')}>` : `<files: ${prefix.replace(/\/$/, '')}>`;
@@ -93,7 +106,7 @@ function mapSource(map: Map<string, unknown>, fn: string, prefix = ''): FileSour
     where,
     async read(name) {
       const key = prefix + checkName(name, fn);
-      const f = map.get(key);
+      const f = mapEntry(map, key);
       if (f === undefined || f === null) return null;
       try {
         return await fileBytes(f, fn);
@@ -102,7 +115,7 @@ function mapSource(map: Map<string, unknown>, fn: string, prefix = ''): FileSour
       }
     },
     async has(name) {
-      const f = map.get(prefix + checkName(name, fn));
+      const f = mapEntry(map, prefix + checkName(name, fn));
       return f !== undefined && f !== null;
     },
     sub(folder) {

@@ -134,6 +134,15 @@ describe('openFiles errors', () => {
     expect(() => openFiles(new Uint8Array(3) as never, 'loadPretrained')).toThrow(/got one file/);
   });
 
+  it('reads strings as UTF-8 and finds keys under one folder prefix (a browser folder picker)', async () => {
+    const src = openFiles({ 'my-model/config.json': '{"é":1}', 'my-model/unet/config.json': '{}' }, 'load');
+    expect(await readJson(src, 'config.json', 'load')).toEqual({ é: 1 });
+    expect(await readJson(src.sub('unet'), 'config.json', 'load')).toEqual({});
+    expect(await src.read('other.json')).toBeNull();
+    // two candidates under different prefixes: ambiguous, so absent
+    expect(await openFiles({ 'a/x.json': '{}', 'b/x.json': '{}' }, 'load').read('x.json')).toBeNull();
+  });
+
   it('names a map entry that is not a file', async () => {
     await expect(openFiles({ 'config.json': 5 as never }, 'load').read('config.json')).rejects.toThrow(
       /load: cannot read 'config\.json': .*got number 5/,
