@@ -68,7 +68,8 @@ export async function benchMatmul(): Promise<void> {
     for (const p of peers) if (p) contenders.push(p);
     const best = await interleaved(contenders, n >= 1024 ? 5 : 10);
     for (const c of contenders) await c.dispose();
-    if (header.length === 0) header.push(...contenders.filter((c) => !c.label.startsWith('tfjs-backend-cpu')).map((c) => c.label));
+    if (header.length === 0)
+      header.push(...contenders.filter((c) => !c.label.startsWith('tfjs-backend-cpu')).map((c) => c.label));
     const gflops = (label: string) => {
       const i = contenders.findIndex((c) => c.label === label);
       return i < 0 ? Number.NaN : (2 * n ** 3) / (best[i] / 1000) / 1e9;
@@ -80,7 +81,9 @@ export async function benchMatmul(): Promise<void> {
       `| ${n} | ${header.map((h) => gflops(h).toFixed(1)).join(' | ')} | ${tfCpu ? gflops(tfCpu.label).toFixed(2) : '-'} | ${ort ? `${(ours / gflops(ort.label)).toFixed(2)}x` : 'n/a'} |`,
     );
   }
-  console.log(`| n | ${header.join(' | ')} | tfjs-backend-cpu 4.22 | attnkit (${cores} threads) / onnxruntime-web |`);
+  console.log(
+    `| n | ${header.join(' | ')} | tfjs-backend-cpu 4.22 | attnkit (${cores} threads) / onnxruntime-web |`,
+  );
   console.log(`|---|${header.map(() => '---|').join('')}---|---|`);
   for (const r of rows) console.log(r);
   setBackend('cpu');

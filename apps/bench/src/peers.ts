@@ -51,7 +51,12 @@ async function load(spec: string): Promise<Any> {
 }
 
 /** onnxruntime-web (wasm) with `threads` threads, or null when it cannot be imported. */
-export async function ortMatmul(a: Float32Array, b: Float32Array, n: number, threads: number): Promise<Contender | null> {
+export async function ortMatmul(
+  a: Float32Array,
+  b: Float32Array,
+  n: number,
+  threads: number,
+): Promise<Contender | null> {
   const ort = await load('onnxruntime-web');
   if (!ort) return null;
   ort.env.wasm.numThreads = threads;
@@ -103,7 +108,10 @@ export async function jaxMatmul(a: Float32Array, b: Float32Array, n: number): Pr
   const ja = np.array(a).reshape([n, n]);
   const jb = np.array(b).reshape([n, n]);
   // jax-js starts Web Workers where the host has them and SharedArrayBuffer; Node has no Worker global.
-  const threads = typeof (globalThis as { Worker?: unknown }).Worker === 'undefined' ? '1 thread: no Web Workers in Node' : 'its worker pool';
+  const threads =
+    typeof (globalThis as { Worker?: unknown }).Worker === 'undefined'
+      ? '1 thread: no Web Workers in Node'
+      : 'its worker pool';
   return {
     label: `@jax-js/jax 0.1.25 wasm (${threads})`,
     run: async () => {
