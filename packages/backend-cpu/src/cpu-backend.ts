@@ -19,7 +19,7 @@ import { getHeap, type WasmHeap } from './heap.js';
 import { attentionKernel } from './kernels/attention.js';
 import { conv2dKernel } from './kernels/conv2d.js';
 import { gemmScratchBytes, matmulKernel } from './kernels/matmul.js';
-import { type HeapProduct, planProduct } from './kernels/matmul-threads.js';
+import { GEMV_MAX_ROWS, type HeapProduct, planProduct } from './kernels/matmul-threads.js';
 import { layerNormKernel, rmsNormKernel } from './kernels/norm.js';
 import { softmaxKernel } from './kernels/softmax.js';
 import { erf, gelu, geluTanh, roundHalfEven, sigmoid, softplus } from './math.js';
@@ -45,12 +45,16 @@ export class CpuStorage implements Storage {
 const HEAP_MIN_BYTES = 1024;
 const heap: WasmHeap | null = getHeap();
 
-/** A heap storage of `n` float32 (or float16) elements, zeroed unless `zero` is false. */
-function heapStorage(dtype: 'float32' | 'float16', n: number, zero = true): CpuStorage {
+type HeapDType = 'float32' | 'float16' | 'int8';
+const HEAP_BYTES: Record<HeapDType, number> = { float32: 4, float16: 2, int8: 1 };
+const isHeapDType = (d: DType): d is HeapDType => d === 'float32' || d === 'float16' || d === 'int8';
+
+/** A heap storage of `n` float32 (float16, int8) elements, zeroed unless `zero` is false. */
+function heapStorage(dtype: HeapDType, n: number, zero = true): CpuStorage {
   const h = heap as WasmHeap;
-  const bytes = Math.max(n, 1) * (dtype === 'float32' ? 4 : 2);
+  const bytes = Math.max(n, 1) * HEAP_BYTES[dtype];
   const ptr = h.alloc(bytes);
-  const data = dtype === 'float32' ? h.f32(ptr, n) : h.u16(ptr, n);
+  const data = dtype === 'float32' ? h.f32(ptr, n) : dtype === 'float16' ? h.u16(ptr, n) : h.i8(ptr, n);
   if (zero) data.fill(0);
   const st = new CpuStorage(data, ptr);
   h.track(st, ptr, bytes);
@@ -59,11 +63,7 @@ function heapStorage(dtype: 'float32' | 'float16', n: number, zero = true): CpuS
 
 /** A zeroed storage of `n` elements: in the heap for large float arrays, else a plain typed array. */
 function alloc(dtype: DType, n: number): CpuStorage {
-  if (
-    heap &&
-    (dtype === 'float32' || dtype === 'float16') &&
-    n * (dtype === 'float32' ? 4 : 2) >= HEAP_MIN_BYTES
-  ) {
+  if (heap && isHeapDType(dtype) && n * HEAP_BYTES[dtype] >= HEAP_MIN_BYTES) {
     return heapStorage(dtype, n);
   }
   return new CpuStorage(allocArray(dtype, n));
@@ -187,14 +187,14 @@ export class CpuBackend implements Backend {
   upload(data: TypedArray, dtype: DType): Storage {
     if (
       heap &&
-      (data instanceof Float32Array || data instanceof Uint16Array) &&
-      data.byteLength >= HEAP_MIN_BYTES
+      isHeapDType(dtype) &&
+      data.byteLength >= HEAP_MIN_BYTES &&
+      data.BYTES_PER_ELEMENT === HEAP_BYTES[dtype]
     ) {
-      const st = heapStorage(data instanceof Float32Array ? 'float32' : 'float16', data.length, false);
+      const st = heapStorage(dtype, data.length, false);
       st.data.set(data);
       return st;
     }
-    void dtype;
     return new CpuStorage(data);
   }
   async read(storage: Storage, dtype: DType): Promise<TypedArray> {
@@ -207,7 +207,7 @@ export class CpuBackend implements Backend {
     // Heap blocks go back to the heap now; plain typed arrays are left to the garbage collector.
     const st = storage as CpuStorage;
     if (st.ptr >= 0 && heap) {
-      heap.untrack(st, st.ptr, st.data.byteLength || (st.data instanceof Float32Array ? 4 : 2));
+      heap.untrack(st, st.ptr, st.data.byteLength || st.data.BYTES_PER_ELEMENT);
       st.ptr = -1;
     }
   }
@@ -544,6 +544,129 @@ export class CpuBackend implements Backend {
     return out;
   }
 
+  /**
+   * `activation(a @ Wᵀ + bias)` for int8 W [n, k] with float32 scales [n, k / groupSize]: few rows
+   * run `gemv_q8` (weights widened inside the kernel, read in place); more rows dequantise W into a
+   * float32 block (`dequant_q8`, split across threads) and run the GEMM.
+   */
+  linearInt8(
+    a: View,
+    w: View,
+    scales: View,
+    groupSize: number,
+    batch: readonly number[],
+    m: number,
+    k: number,
+    n: number,
+    bias: View | null,
+    activation: LinearActivation | null,
+  ): Storage {
+    const p = getPool();
+    const groups = k / groupSize;
+    const nb = sizeOf(batch);
+    const denseView = (storage: CpuStorage): View => ({
+      storage,
+      dtype: 'float32',
+      shape: [...batch, k, n],
+      strides: [...batch.map(() => 0), 1, k],
+      offset: 0,
+    });
+    if (!p || m * n * k < HEAP_PRODUCT_MIN_WORK) {
+      // Without the heap: dequantise on the host, then the plain product and epilogue.
+      const q = arr(w);
+      const s = arr(scales);
+      const dense = new Float32Array(n * k);
+      for (let j = 0; j < n; j++) {
+        for (let c = 0; c < k; c++) {
+          dense[j * k + c] =
+            q[w.offset + j * k + c] * s[scales.offset + j * groups + Math.floor(c / groupSize)];
+        }
+      }
+      const st = this.plainMatmul(a, denseView(new CpuStorage(dense)), batch, m, k, n);
+      if (bias || activation) epilogue(st.data as Float32Array, m * nb, n, bias, activation);
+      return st;
+    }
+    const h = heap as WasmHeap;
+    const temps: [number, number][] = [];
+    const W = inHeapBytes(h, w, n * k, temps);
+    const S = inHeap(h, scales, scales.offset, n, groups, groups, 1, temps, true);
+    let threads = 1;
+    if (this.threads > 1 && m * n * k >= 2 * MIN_SPLIT_WORK) {
+      p.ensureWorkers(this.threads - 1);
+      threads = 1 + p.readyWorkers(this.threads - 1);
+    }
+    try {
+      if (m >= GEMV_MAX_ROWS) {
+        const dense = heapStorage('float32', n * k, false);
+        try {
+          const parts = Math.max(1, Math.min(threads, Math.floor((n * k) / MIN_SPLIT_WORK)));
+          const rows = Math.ceil(n / parts);
+          const tasks: Task[] = [];
+          for (let r0 = 0; r0 < n; r0 += rows) {
+            const rr = Math.min(rows, n - r0);
+            tasks.push({
+              kernel: 'dequant_q8',
+              args: [W + r0 * k, k, S.ptr + r0 * groups * 4, groups, groupSize, dense.ptr + r0 * k * 4, rr],
+              act: 0,
+              c: 0,
+              ldc: 0,
+              m: 0,
+              n: 0,
+            });
+          }
+          p.run(tasks);
+          return this.heapProduct(p, a, denseView(dense), batch, m, k, n, bias, activation);
+        } finally {
+          this.free(dense);
+        }
+      }
+      const out = heapStorage('float32', nb * m * n, false);
+      const rank = batch.length;
+      const ao = offsetsOf({ shape: batch, strides: a.strides.slice(0, rank), offset: a.offset });
+      const biasOp = bias ? inHeap(h, bias, bias.offset, 1, n, 0, bias.strides[0] ?? 1, temps, true) : null;
+      const act = activation ? ACTIVATIONS.indexOf(activation) : 0;
+      const parts = Math.max(1, Math.min(threads, Math.floor((m * n * k) / MIN_SPLIT_WORK)));
+      const cols = Math.ceil(n / parts / 4) * 4;
+      for (let i = 0; i < nb; i++) {
+        const kept = temps.length;
+        const A = inHeap(h, a, ao[i], m, k, a.strides[rank], a.strides[rank + 1], temps, true);
+        const c = out.ptr + i * m * n * 4;
+        const tasks: Task[] = [];
+        for (let j0 = 0; j0 < n; j0 += cols) {
+          const nn = Math.min(cols, n - j0);
+          const b = biasOp ? biasOp.ptr + j0 * 4 : 0;
+          tasks.push({
+            kernel: 'gemv_q8',
+            args: [
+              A.ptr,
+              A.s0,
+              W + j0 * k,
+              k,
+              S.ptr + j0 * groups * 4,
+              groups,
+              groupSize,
+              c + j0 * 4,
+              n,
+              m,
+              nn,
+              b,
+            ],
+            act,
+            c: c + j0 * 4,
+            ldc: n,
+            m,
+            n: nn,
+          });
+        }
+        p.run(tasks);
+        for (const [ptr, bytes] of temps.splice(kept)) h.release(ptr, bytes);
+      }
+      return out;
+    } finally {
+      for (const [ptr, bytes] of temps) h.release(ptr, bytes);
+    }
+  }
+
   /** Products without the heap (no shared memory, or tiny ones): the single-threaded kernel over plain arrays. */
   private plainMatmul(
     a: View,
@@ -748,6 +871,16 @@ function heapOutput(kernel: (alloc: (n: number) => Float32Array) => Float32Array
   return made && made.data === data ? made : new CpuStorage(data);
 }
 
+/** Address of `count` contiguous int8 elements of view `v` in the heap (copied into a temporary block when elsewhere). */
+function inHeapBytes(h: WasmHeap, v: View, count: number, temps: [number, number][]): number {
+  const st = v.storage as CpuStorage;
+  if (st.ptr >= 0 && st.data instanceof Int8Array) return st.ptr + v.offset;
+  const ptr = h.alloc(Math.max(1, count));
+  temps.push([ptr, Math.max(1, count)]);
+  h.i8(ptr, count).set((st.data as Int8Array).subarray(v.offset, v.offset + count));
+  return ptr;
+}
+
 /**
  * Address and strides of a [rows, cols] operand (element (i, j) at offset + i*s0 + j*s1) in the
  * heap: in place when its storage is there, else copied into a temporary block (pushed on `temps`).
@@ -827,7 +960,7 @@ function converter(from: DType, to: DType): ((v: number) => number) | null {
   if (from === to) return null;
   if (from === 'float16') {
     if (to === 'float32') return fromFloat16Bits;
-    if (to === 'int32') return (v) => Math.trunc(fromFloat16Bits(v)) | 0;
+    if (to === 'int32' || to === 'int8') return (v) => Math.trunc(fromFloat16Bits(v)) | 0;
     return (v) => (fromFloat16Bits(v) !== 0 ? 1 : 0);
   }
   if (to === 'float16') return toFloat16Bits;

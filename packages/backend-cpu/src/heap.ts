@@ -96,6 +96,11 @@ export class WasmHeap {
     return new Float32Array(this.memory.buffer, ptr, n);
   }
 
+  /** An Int8Array of `n` elements at byte offset `ptr`. */
+  i8(ptr: number, n: number): Int8Array {
+    return new Int8Array(this.memory.buffer, ptr, n);
+  }
+
   /** A Uint16Array of `n` elements at byte offset `ptr`. */
   u16(ptr: number, n: number): Uint16Array {
     return new Uint16Array(this.memory.buffer, ptr, n);

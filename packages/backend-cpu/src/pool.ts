@@ -22,7 +22,7 @@ import { GEMM_WASM, GEMM_WASM_UNSHARED } from './kernels/gemm-wasm.js';
 import { erfc, gelu, geluTanh, sigmoid } from './math.js';
 
 /** Kernels a task can run, by index. */
-export const KERNELS = ['gemm', 'gemv_t', 'gemv_n'] as const;
+export const KERNELS = ['gemm', 'gemv_t', 'gemv_n', 'gemv_q8', 'dequant_q8'] as const;
 export type KernelName = (typeof KERNELS)[number];
 
 /** Activation codes of the epilogue (0: none). */
@@ -82,6 +82,8 @@ export interface GemmExports {
   gemm: (...args: number[]) => void;
   gemv_t: (...args: number[]) => void;
   gemv_n: (...args: number[]) => void;
+  gemv_q8: (...args: number[]) => void;
+  dequant_q8: (...args: number[]) => void;
   gemm_ws_bytes: () => number;
 }
 

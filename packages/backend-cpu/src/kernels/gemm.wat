@@ -12,6 +12,7 @@
 ;; gemv_t y[i, j] = x[i, :] · W[j, :] (+ bias[j]): few rows times a weight matrix read in place
 ;;        (`x @ W.T` for W [n, k] with row stride ldw), the decoding product.
 ;; gemv_n y[i, j] = Σ_q x[i, q] B[q, j] (+ bias[j]) for B [k, n] with row stride ldb.
+;; gemv_q8, dequant_q8: the same for int8 weights with per-row, per-group float32 scales.
 (module
   (import "env" "mem" (memory 1 65536 shared))
 
@@ -396,4 +397,115 @@
         (br $next_i)))
     (if (local.get $bias)
       (then (call $addBias (local.get $y) (local.get $ldy) (local.get $m) (local.get $n) (local.get $bias)))))
+
+  ;; ---- int8 weights (symmetric, float32 scale per row and group of columns) ----
+
+  ;; Σ_q x[q]·w[q] for q < len, w int8 widened to float32 (16 at a time, then one at a time).
+  (func $dot_q8 (param $x i32) (param $w i32) (param $len i32) (result f32)
+    (local $q i32) (local $end16 i32) (local $v v128) (local $lo v128) (local $hi v128) (local $xp i32)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $sum f32)
+    (local.set $end16 (i32.and (local.get $len) (i32.const -16)))
+    (block $done16
+      (loop $l16
+        (br_if $done16 (i32.ge_u (local.get $q) (local.get $end16)))
+        (local.set $v (v128.load (i32.add (local.get $w) (local.get $q))))
+        (local.set $lo (i16x8.extend_low_i8x16_s (local.get $v)))
+        (local.set $hi (i16x8.extend_high_i8x16_s (local.get $v)))
+        (local.set $xp (i32.add (local.get $x) (i32.shl (local.get $q) (i32.const 2))))
+        (local.set $s0 (f32x4.add (local.get $s0)
+          (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $lo))) (v128.load (local.get $xp)))))
+        (local.set $s1 (f32x4.add (local.get $s1)
+          (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $lo))) (v128.load offset=16 (local.get $xp)))))
+        (local.set $s2 (f32x4.add (local.get $s2)
+          (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $hi))) (v128.load offset=32 (local.get $xp)))))
+        (local.set $s3 (f32x4.add (local.get $s3)
+          (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $hi))) (v128.load offset=48 (local.get $xp)))))
+        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (br $l16)))
+    (local.set $s0 (f32x4.add (f32x4.add (local.get $s0) (local.get $s1)) (f32x4.add (local.get $s2) (local.get $s3))))
+    (local.set $sum (f32.add
+      (f32.add (f32x4.extract_lane 0 (local.get $s0)) (f32x4.extract_lane 1 (local.get $s0)))
+      (f32.add (f32x4.extract_lane 2 (local.get $s0)) (f32x4.extract_lane 3 (local.get $s0)))))
+    (block $done1
+      (loop $l1
+        (br_if $done1 (i32.ge_u (local.get $q) (local.get $len)))
+        (local.set $sum (f32.add (local.get $sum) (f32.mul
+          (f32.convert_i32_s (i32.load8_s (i32.add (local.get $w) (local.get $q))))
+          (f32.load (i32.add (local.get $x) (i32.shl (local.get $q) (i32.const 2)))))))
+        (local.set $q (i32.add (local.get $q) (i32.const 1)))
+        (br $l1)))
+    (local.get $sum))
+
+  ;; y[i, j] (row stride ldy) = Σ_groups scales[j, g] · (x[i, group g] · w[j, group g]) (+ bias[j])
+  ;; for i < m, j < n: W int8 [n, k] with row stride ldw (bytes), scales float32 [n, groups]
+  ;; contiguous, groups of gsize columns (groups * gsize = k). Each W row is read once for all m rows.
+  (func (export "gemv_q8")
+    (param $x i32) (param $ldx i32) (param $w i32) (param $ldw i32) (param $scales i32) (param $groups i32)
+    (param $gsize i32) (param $y i32) (param $ldy i32) (param $m i32) (param $n i32) (param $bias i32)
+    (local $i i32) (local $j i32) (local $g i32) (local $row i32) (local $srow i32) (local $xi i32)
+    (local $b f32) (local $sum f32)
+    (block $done_j
+      (loop $next_j
+        (br_if $done_j (i32.ge_s (local.get $j) (local.get $n)))
+        (local.set $row (i32.add (local.get $w) (i32.mul (local.get $j) (local.get $ldw))))
+        (local.set $srow (i32.add (local.get $scales) (i32.shl (i32.mul (local.get $j) (local.get $groups)) (i32.const 2))))
+        (local.set $b (f32.const 0))
+        (if (local.get $bias)
+          (then (local.set $b (f32.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2)))))))
+        (local.set $i (i32.const 0))
+        (block $done_i
+          (loop $next_i
+            (br_if $done_i (i32.ge_s (local.get $i) (local.get $m)))
+            (local.set $xi (i32.add (local.get $x) (i32.shl (i32.mul (local.get $i) (local.get $ldx)) (i32.const 2))))
+            (local.set $sum (f32.const 0))
+            (local.set $g (i32.const 0))
+            (block $done_g
+              (loop $next_g
+                (br_if $done_g (i32.ge_s (local.get $g) (local.get $groups)))
+                (local.set $sum (f32.add (local.get $sum) (f32.mul
+                  (call $dot_q8
+                    (i32.add (local.get $xi) (i32.shl (i32.mul (local.get $g) (local.get $gsize)) (i32.const 2)))
+                    (i32.add (local.get $row) (i32.mul (local.get $g) (local.get $gsize)))
+                    (local.get $gsize))
+                  (f32.load (i32.add (local.get $srow) (i32.shl (local.get $g) (i32.const 2)))))))
+                (local.set $g (i32.add (local.get $g) (i32.const 1)))
+                (br $next_g)))
+            (f32.store
+              (i32.add (local.get $y) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $ldy)) (local.get $j)) (i32.const 2)))
+              (f32.add (local.get $sum) (local.get $b)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $next_i)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $next_j))))
+
+  ;; out[j, q] = w[j, q] · scales[j, q / gsize] for j < rows, q < groups*gsize: W int8 with row
+  ;; stride ldw (bytes), out float32 contiguous [rows, groups*gsize].
+  (func (export "dequant_q8")
+    (param $w i32) (param $ldw i32) (param $scales i32) (param $groups i32) (param $gsize i32)
+    (param $out i32) (param $rows i32)
+    (local $j i32) (local $g i32) (local $q i32) (local $src i32) (local $dst i32) (local $s f32)
+    (block $done_j
+      (loop $next_j
+        (br_if $done_j (i32.ge_s (local.get $j) (local.get $rows)))
+        (local.set $src (i32.add (local.get $w) (i32.mul (local.get $j) (local.get $ldw))))
+        (local.set $g (i32.const 0))
+        (block $done_g
+          (loop $next_g
+            (br_if $done_g (i32.ge_s (local.get $g) (local.get $groups)))
+            (local.set $s (f32.load (local.get $scales)))
+            (local.set $scales (i32.add (local.get $scales) (i32.const 4)))
+            (local.set $q (i32.const 0))
+            (block $done_q
+              (loop $next_q
+                (br_if $done_q (i32.ge_s (local.get $q) (local.get $gsize)))
+                (f32.store (local.get $out)
+                  (f32.mul (f32.convert_i32_s (i32.load8_s (local.get $src))) (local.get $s)))
+                (local.set $out (i32.add (local.get $out) (i32.const 4)))
+                (local.set $src (i32.add (local.get $src) (i32.const 1)))
+                (local.set $q (i32.add (local.get $q) (i32.const 1)))
+                (br $next_q)))
+            (local.set $g (i32.add (local.get $g) (i32.const 1)))
+            (br $next_g)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $next_j))))
 )

@@ -51,3 +51,11 @@ export {
   RMSNorm,
   type RMSNormOptions,
 } from './normalization.js';
+export {
+  type Quantizable,
+  QuantizeContext,
+  QuantizedEmbedding,
+  QuantizedLinear,
+  type QuantizeOptions,
+  quantize,
+} from './quantize.js';

@@ -8,7 +8,14 @@
 // GPT-2's linear layers are "Conv1D": weight [in, out] (transposed from nn.Linear), y = x W + b.
 import type { KVCache, LayerKVCache } from '@attnkit/attention';
 import { add, dropout, type LinearActivation, linear, type Tensor } from '@attnkit/tensor-core';
-import { type Embedding, LayerNorm, Module, type Parameter } from '@attnkit/tensor-core/nn';
+import {
+  type Embedding,
+  LayerNorm,
+  Module,
+  type Parameter,
+  type QuantizeContext,
+  QuantizedLinear,
+} from '@attnkit/tensor-core/nn';
 import {
   attend,
   cacheArg,
@@ -135,6 +142,11 @@ export class Conv1D extends Module {
    */
   override forward(x: Tensor, activation: LinearActivation | null = null): Tensor {
     return linear(x, this.weight.T, this.bias, { activation });
+  }
+
+  /** The int8 layer for nn's `quantize`: the weight read as [nf, nx], as nn.Linear stores it. */
+  toQuantized(ctx: QuantizeContext, name: string): Module {
+    return new QuantizedLinear(ctx.int8(this.weight, name, true), this.bias);
   }
 }
 
