@@ -359,12 +359,68 @@
     (param $x i32) (param $ldx i32) (param $sxk i32) (param $b i32) (param $ldb i32)
     (param $y i32) (param $ldy i32) (param $m i32) (param $k i32) (param $n i32) (param $bias i32)
     (local $i i32) (local $j i32) (local $q i32) (local $yrow i32) (local $brow i32) (local $xv v128) (local $xs f32)
+    (local $ldb4 i32) (local $xrow i32) (local $jb i32)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $s0 f32) (local $s1 f32) (local $s2 f32) (local $s3 f32)
+    (local.set $ldb4 (i32.shl (local.get $ldb) (i32.const 2)))
     (block $done_i
       (loop $next_i
         (br_if $done_i (i32.ge_s (local.get $i) (local.get $m)))
         (local.set $yrow (i32.add (local.get $y) (i32.shl (i32.mul (local.get $i) (local.get $ldy)) (i32.const 2))))
         (memory.fill (local.get $yrow) (i32.const 0) (i32.shl (local.get $n) (i32.const 2)))
         (local.set $q (i32.const 0))
+        (local.set $xrow (i32.add (local.get $x) (i32.shl (i32.mul (local.get $i) (local.get $ldx)) (i32.const 2))))
+        ;; four rows of B per pass: one load and store of y for four multiply-adds
+        (block $done_q4
+          (loop $next_q4
+            (br_if $done_q4 (i32.gt_s (i32.add (local.get $q) (i32.const 4)) (local.get $k)))
+            (local.set $s0 (f32.load (i32.add (local.get $xrow) (i32.shl (i32.mul (local.get $q) (local.get $sxk)) (i32.const 2)))))
+            (local.set $s1 (f32.load (i32.add (local.get $xrow)
+              (i32.shl (i32.mul (i32.add (local.get $q) (i32.const 1)) (local.get $sxk)) (i32.const 2)))))
+            (local.set $s2 (f32.load (i32.add (local.get $xrow)
+              (i32.shl (i32.mul (i32.add (local.get $q) (i32.const 2)) (local.get $sxk)) (i32.const 2)))))
+            (local.set $s3 (f32.load (i32.add (local.get $xrow)
+              (i32.shl (i32.mul (i32.add (local.get $q) (i32.const 3)) (local.get $sxk)) (i32.const 2)))))
+            (local.set $x0 (f32x4.splat (local.get $s0)))
+            (local.set $x1 (f32x4.splat (local.get $s1)))
+            (local.set $x2 (f32x4.splat (local.get $s2)))
+            (local.set $x3 (f32x4.splat (local.get $s3)))
+            (local.set $brow (i32.add (local.get $b) (i32.mul (local.get $q) (local.get $ldb4))))
+            (local.set $j (i32.const 0))
+            (block $vec4_done
+              (loop $vec4
+                (br_if $vec4_done (i32.gt_s (i32.add (local.get $j) (i32.const 4)) (local.get $n)))
+                (local.set $jb (i32.add (local.get $brow) (i32.shl (local.get $j) (i32.const 2))))
+                (v128.store (i32.add (local.get $yrow) (i32.shl (local.get $j) (i32.const 2)))
+                  (f32x4.add
+                    (v128.load (i32.add (local.get $yrow) (i32.shl (local.get $j) (i32.const 2))))
+                    (f32x4.add
+                      (f32x4.add
+                        (f32x4.mul (local.get $x0) (v128.load (local.get $jb)))
+                        (f32x4.mul (local.get $x1) (v128.load (i32.add (local.get $jb) (local.get $ldb4)))))
+                      (f32x4.add
+                        (f32x4.mul (local.get $x2) (v128.load (i32.add (local.get $jb) (i32.shl (local.get $ldb4) (i32.const 1)))))
+                        (f32x4.mul (local.get $x3) (v128.load (i32.add (local.get $jb) (i32.mul (local.get $ldb4) (i32.const 3)))))))))
+                (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                (br $vec4)))
+            (block $tail4_done
+              (loop $tail4
+                (br_if $tail4_done (i32.ge_s (local.get $j) (local.get $n)))
+                (local.set $jb (i32.add (local.get $brow) (i32.shl (local.get $j) (i32.const 2))))
+                (f32.store (i32.add (local.get $yrow) (i32.shl (local.get $j) (i32.const 2)))
+                  (f32.add
+                    (f32.load (i32.add (local.get $yrow) (i32.shl (local.get $j) (i32.const 2))))
+                    (f32.add
+                      (f32.add
+                        (f32.mul (local.get $s0) (f32.load (local.get $jb)))
+                        (f32.mul (local.get $s1) (f32.load (i32.add (local.get $jb) (local.get $ldb4)))))
+                      (f32.add
+                        (f32.mul (local.get $s2) (f32.load (i32.add (local.get $jb) (i32.shl (local.get $ldb4) (i32.const 1)))))
+                        (f32.mul (local.get $s3) (f32.load (i32.add (local.get $jb) (i32.mul (local.get $ldb4) (i32.const 3)))))))))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $tail4)))
+            (local.set $q (i32.add (local.get $q) (i32.const 4)))
+            (br $next_q4)))
         (block $done_q
           (loop $next_q
             (br_if $done_q (i32.ge_s (local.get $q) (local.get $k)))
