@@ -1,45 +1,93 @@
-import '@attnkit/backend-cpu';
-import { Generator, matmul, randn, setBackend, type Tensor } from '@attnkit/tensor-core';
+import { CpuBackend } from '@attnkit/backend-cpu';
+import {
+  findBackend,
+  Generator,
+  matmul,
+  randn,
+  registerBackend,
+  setBackend,
+  type Tensor,
+  tensor,
+} from '@attnkit/tensor-core';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { type Contender, jaxMatmul, ortMatmul, tfjsWasmMatmul } from './peers.js';
 
 /**
- * Square float32 matmul, n = 256 / 512 / 1024, in GFLOP/s (2·n³ / seconds): attnkit's CPU backend
- * beside @tensorflow/tfjs-backend-cpu in the same process, with the ratio. Each figure is the best
- * of several timed runs after a warm-up; results are read back (dataSync) inside the timing. A
- * second table times the single-row products of decoding ([1, k] @ W.T).
+ * Square float32 matmul, n = 256 / 512 / 1024, in GFLOP/s (2·n³ / seconds), side by side in one
+ * process: attnkit's CPU backend with every core and with one thread, onnxruntime-web (wasm, 2
+ * threads), @tensorflow/tfjs-backend-wasm, @jax-js/jax (wasm device) and
+ * @tensorflow/tfjs-backend-cpu (n = 256 only: it is plain JavaScript). The contenders run
+ * interleaved, one call each per round, and each figure is the best round (results are read back
+ * inside the timing), so a load that comes and goes hits them all alike. A second table times the
+ * single-row products of decoding ([1, k] @ W.T).
  */
 export async function benchMatmul(): Promise<void> {
-  setBackend('cpu');
-  await tf.setBackend('cpu');
-  await tf.ready();
-  console.log('\n## matmul: float32 n×n @ n×n, GFLOP/s (best of runs, one thread)');
-  console.log('| n | attnkit backend-cpu | tfjs-backend-cpu 4.22 | ratio |');
-  console.log('|---|---|---|---|');
+  const cores = new CpuBackend().threads;
+  registerBackend('cpu-1-thread', () => new CpuBackend({ threads: 1 }));
+  await (findBackend('cpu') as CpuBackend | undefined)?.ready();
+  const ORT_THREADS = 2;
+  console.log(
+    `\n## matmul: float32 n×n @ n×n, GFLOP/s (best of interleaved rounds; attnkit with ${cores} threads and with 1)`,
+  );
+  const header: string[] = [];
+  const rows: string[] = [];
   const g = new Generator(0);
   for (const n of [256, 512, 1024]) {
-    const a = randn([n, n], { generator: g });
-    const b = randn([n, n], { generator: g });
-    const ours = bestSeconds(n, () => {
-      const y: Tensor = matmul(a, b);
-      y.dataSync();
-      y.dispose();
-    });
-    a.dispose();
-    b.dispose();
-    const ta = tf.randomNormal([n, n], 0, 1, 'float32', 1);
-    const tb = tf.randomNormal([n, n], 0, 1, 'float32', 2);
-    const theirs = bestSeconds(n, () => {
-      const y = tf.matMul(ta, tb);
-      y.dataSync();
-      y.dispose();
-    });
-    ta.dispose();
-    tb.dispose();
-    const gOurs = (2 * n ** 3) / ours / 1e9;
-    const gTheirs = (2 * n ** 3) / theirs / 1e9;
-    console.log(`| ${n} | ${gOurs.toFixed(2)} | ${gTheirs.toFixed(2)} | ${(gOurs / gTheirs).toFixed(1)}x |`);
+    const ha = randn([n, n], { generator: g }).dataSync() as Float32Array;
+    const hb = randn([n, n], { generator: g }).dataSync() as Float32Array;
+    const contenders: Contender[] = [];
+    for (const [name, label] of [
+      ['cpu', `attnkit backend-cpu, ${cores} threads`],
+      ['cpu-1-thread', 'attnkit backend-cpu, 1 thread'],
+    ] as const) {
+      setBackend(name);
+      const a = tensor(ha, [n, n]);
+      const b = tensor(hb, [n, n]);
+      contenders.push({
+        label,
+        run: () => {
+          setBackend(name);
+          const y: Tensor = matmul(a, b);
+          y.dataSync();
+          y.dispose();
+        },
+        dispose: () => {
+          a.dispose();
+          b.dispose();
+        },
+      });
+    }
+    setBackend('cpu');
+    const peers = [
+      await ortMatmul(ha, hb, n, ORT_THREADS),
+      await tfjsWasmMatmul(ha, hb, n),
+      await jaxMatmul(ha, hb, n),
+      n <= 256 ? await tfjsCpuMatmul(ha, hb, n) : null,
+    ];
+    for (const p of peers) if (p) contenders.push(p);
+    const best = await interleaved(contenders, n >= 1024 ? 5 : 10);
+    for (const c of contenders) await c.dispose();
+    if (header.length === 0)
+      header.push(...contenders.filter((c) => !c.label.startsWith('tfjs-backend-cpu')).map((c) => c.label));
+    const gflops = (label: string) => {
+      const i = contenders.findIndex((c) => c.label === label);
+      return i < 0 ? Number.NaN : (2 * n ** 3) / (best[i] / 1000) / 1e9;
+    };
+    const ours = gflops(contenders[0].label);
+    const ort = contenders.find((c) => c.label.startsWith('onnxruntime'));
+    const tfCpu = contenders.find((c) => c.label.startsWith('tfjs-backend-cpu'));
+    rows.push(
+      `| ${n} | ${header.map((h) => gflops(h).toFixed(1)).join(' | ')} | ${tfCpu ? gflops(tfCpu.label).toFixed(2) : '-'} | ${ort ? `${(ours / gflops(ort.label)).toFixed(2)}x` : 'n/a'} |`,
+    );
   }
+  console.log(
+    `| n | ${header.join(' | ')} | tfjs-backend-cpu 4.22 | attnkit (${cores} threads) / onnxruntime-web |`,
+  );
+  console.log(`|---|${header.map(() => '---|').join('')}---|---|`);
+  for (const r of rows) console.log(r);
+  setBackend('cpu');
+  await tf.setBackend('cpu');
   // Decoding multiplies one row by each weight matrix (x @ W.T with W [out, in], as nn.Linear).
   console.log('\n## matmul, one row (decoding): [1, k] @ W.T with W [n, k], GFLOP/s');
   console.log('| k × n | attnkit backend-cpu | tfjs-backend-cpu 4.22 | ratio |');
@@ -87,4 +135,38 @@ function bestSeconds(n: number, fn: () => void): number {
     if (i >= 20) break;
   }
   return best / 1000;
+}
+
+/** tfjs-backend-cpu (plain JavaScript) as a contender. */
+async function tfjsCpuMatmul(a: Float32Array, b: Float32Array, n: number): Promise<Contender> {
+  await tf.setBackend('cpu');
+  const ta = tf.tensor(a, [n, n]);
+  const tb = tf.tensor(b, [n, n]);
+  return {
+    label: 'tfjs-backend-cpu 4.22',
+    run: async () => {
+      await tf.setBackend('cpu');
+      const y = tf.matMul(ta, tb);
+      y.dataSync();
+      y.dispose();
+    },
+    dispose: () => {
+      ta.dispose();
+      tb.dispose();
+    },
+  };
+}
+
+/** Best time in ms of each contender over `rounds` rounds of one call each (after one warm-up round). */
+export async function interleaved(contenders: readonly Contender[], rounds: number): Promise<number[]> {
+  const best = contenders.map(() => Number.POSITIVE_INFINITY);
+  for (let r = -1; r < rounds; r++) {
+    for (let i = 0; i < contenders.length; i++) {
+      const t0 = performance.now();
+      await contenders[i].run();
+      const dt = performance.now() - t0;
+      if (r >= 0) best[i] = Math.min(best[i], dt);
+    }
+  }
+  return best;
 }

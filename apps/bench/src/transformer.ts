@@ -1,4 +1,6 @@
+import type { CpuBackend } from '@attnkit/backend-cpu';
 import { Generator, getBackend, manualSeed, setBackend, type Tensor, tensor } from '@attnkit/tensor-core';
+import { quantize } from '@attnkit/tensor-core/nn';
 import { exportOnnx, GPT2LMHeadModel } from '@attnkit/transformer';
 import { benchBackends, fullWorkload, printUnavailable } from './backends.js';
 
@@ -38,10 +40,10 @@ export async function benchTransformer(): Promise<void> {
     const model = new GPT2LMHeadModel({ nLayer, nEmbd: 768, nHead: 12, vocabSize: 50257 }).eval();
     const g = new Generator(1);
     const ids = Int32Array.from({ length: prompt }, () => g.randint(0, 50257));
-    const run = async (): Promise<{ prefillMs: number; decodeMs: number }> => {
+    const run = async (m: GPT2LMHeadModel = model): Promise<{ prefillMs: number; decodeMs: number }> => {
       const input = tensor(ids, [1, prompt], 'int32');
       const t0 = performance.now();
-      const out = model.forward({ inputIds: input });
+      const out = m.forward({ inputIds: input });
       await out.logits.data();
       const prefillMs = performance.now() - t0;
       out.logits.dispose();
@@ -51,7 +53,7 @@ export async function benchTransformer(): Promise<void> {
       const t1 = performance.now();
       for (let i = 0; i < decodeTokens; i++) {
         const step = tensor([[tok]], undefined, 'int32');
-        const o = model.forward({ inputIds: step, pastKeyValues: past });
+        const o = m.forward({ inputIds: step, pastKeyValues: past });
         const logits: Tensor = o.logits;
         tok = argmaxLast(await logits.data());
         logits.dispose();
@@ -61,6 +63,11 @@ export async function benchTransformer(): Promise<void> {
       past?.dispose();
       return { prefillMs, decodeMs };
     };
+    if (b.name === 'cpu') {
+      await benchCpu(model, run, ids, nLayer, decodeTokens);
+      model.dispose();
+      continue;
+    }
     await run(); // warm-up (JIT, packing scratch, shader compilation)
     const runs = capped ? [await run()] : [await run(), await run()];
     const prefillMs = Math.min(...runs.map((r) => r.prefillMs));
@@ -70,7 +77,6 @@ export async function benchTransformer(): Promise<void> {
       `| attnkit ${b.label} | ${layerCell} | ${prefillMs.toFixed(0)} | ${((prompt / prefillMs) * 1000).toFixed(1)} | ` +
         `${decodeMs.toFixed(1)} | ${(1000 / decodeMs).toFixed(1)} |`,
     );
-    if (b.name === 'cpu') await benchOrt(model, ids, nLayer);
     model.dispose();
   }
   console.log(
@@ -91,27 +97,66 @@ function argmaxLast(v: ArrayLike<number>): number {
   return best;
 }
 
-/** Prefill of the same weights in onnxruntime-web, if it is installed. */
-async function benchOrt(model: GPT2LMHeadModel, ids: Int32Array, nLayer: number): Promise<void> {
-  const spec = 'onnxruntime-web';
+type Run = (m?: GPT2LMHeadModel) => Promise<{ prefillMs: number; decodeMs: number }>;
+
+/**
+ * The CPU rows, interleaved in rounds so that a load that comes and goes hits every contender
+ * alike: attnkit float32 (all cores), attnkit with int8 weights (nn.quantize, per channel) on a
+ * second model with the same weights, and onnxruntime-web (wasm, 2 threads) running the same
+ * float32 weights through exportOnnx. That graph has no past-key-value inputs, so onnxruntime's
+ * prefill is compared here and its KV-cached decode is the REFERENCES.md figure.
+ */
+async function benchCpu(
+  model: GPT2LMHeadModel,
+  run: Run,
+  ids: Int32Array,
+  nLayer: number,
+  decodeTokens: number,
+) {
+  const threads = (getBackend() as CpuBackend).threads;
+  await (getBackend() as CpuBackend).ready();
+  manualSeed(0);
+  const q8 = quantize(new GPT2LMHeadModel({ nLayer, nEmbd: 768, nHead: 12, vocabSize: 50257 }).eval(), {
+    dtype: 'int8',
+  });
   // biome-ignore lint/suspicious/noExplicitAny: optional peer, loaded by name
-  const ort: any = await import(spec).catch(() => null);
-  if (!ort) {
-    console.log('| onnxruntime-web (could not be imported: skipped) | | | | | |');
-    return;
+  const ort: any = await import('onnxruntime-web').catch(() => null);
+  let session: { run: (f: unknown) => Promise<unknown>; release?: () => Promise<void> } | null = null;
+  const feeds = ort ? { input_ids: new ort.Tensor('int32', ids, [1, ids.length]) } : null;
+  if (ort) {
+    ort.env.wasm.numThreads = 2;
+    session = await ort.InferenceSession.create(exportOnnx(model));
   }
-  ort.env.wasm.numThreads = 2;
-  const session = await ort.InferenceSession.create(exportOnnx(model));
-  const feeds = { input_ids: new ort.Tensor('int32', ids, [1, ids.length]) };
-  await session.run(feeds);
-  let best = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < 3; i++) {
-    const t0 = performance.now();
-    await session.run(feeds);
-    best = Math.min(best, performance.now() - t0);
+  const best = { f32: [Infinity, Infinity], q8: [Infinity, Infinity], ort: Infinity };
+  for (let round = -1; round < 2; round++) {
+    const a = await run(model);
+    const b = await run(q8);
+    let o = Infinity;
+    if (session) {
+      const t0 = performance.now();
+      await session.run(feeds);
+      o = performance.now() - t0;
+    }
+    if (round < 0) continue; // warm-up
+    best.f32 = [Math.min(best.f32[0], a.prefillMs), Math.min(best.f32[1], a.decodeMs)];
+    best.q8 = [Math.min(best.q8[0], b.prefillMs), Math.min(best.q8[1], b.decodeMs)];
+    best.ort = Math.min(best.ort, o);
   }
+  const row = (label: string, [p, d]: number[]) =>
+    console.log(
+      `| ${label} | ${nLayer} | ${p.toFixed(0)} | ${((ids.length / p) * 1000).toFixed(1)} | ${d.toFixed(1)} | ${(1000 / d).toFixed(1)} |`,
+    );
+  row(`attnkit cpu float32, ${threads} threads`, best.f32);
+  row(`attnkit cpu int8 weights (quantize, per channel), ${threads} threads`, best.q8);
+  if (session) {
+    console.log(
+      `| onnxruntime-web 1.30 wasm 2 threads, exportOnnx (this run) | ${nLayer} | ${best.ort.toFixed(0)} | ${((ids.length / best.ort) * 1000).toFixed(1)} | n/a (graph without past key values) | |`,
+    );
+    await session.release?.();
+  } else console.log('| onnxruntime-web (could not be imported: skipped) | | | | | |');
   console.log(
-    `| onnxruntime-web wasm 2 threads, exportOnnx (this run) | ${nLayer} | ${best.toFixed(0)} | ${((ids.length / best) * 1000).toFixed(1)} | n/a (no KV-cache graph) | |`,
+    `- ratios this run (interleaved, ${decodeTokens} decode tokens): prefill attnkit/onnxruntime-web ${(best.ort / best.f32[0]).toFixed(2)}x (speed), ` +
+      `int8/float32 decode speed ${(best.f32[1] / best.q8[1]).toFixed(2)}x`,
   );
-  await session.release?.();
+  q8.dispose();
 }

@@ -6,6 +6,7 @@ import {
   type Conv2dParams,
   type DType,
   fromFloat16Bits,
+  type LinearActivation,
   type Operand,
   type ReduceOp,
   type Storage,
@@ -14,20 +15,81 @@ import {
   type UnaryOp,
   type View,
 } from '@attnkit/tensor-core';
+import { getHeap, type WasmHeap } from './heap.js';
 import { attentionKernel } from './kernels/attention.js';
 import { conv2dKernel } from './kernels/conv2d.js';
 import { gemmScratchBytes, matmulKernel } from './kernels/matmul.js';
+import { GEMV_MAX_ROWS, type HeapProduct, planProduct } from './kernels/matmul-threads.js';
 import { layerNormKernel, rmsNormKernel } from './kernels/norm.js';
 import { softmaxKernel } from './kernels/softmax.js';
 import { erf, gelu, geluTanh, roundHalfEven, sigmoid, softplus } from './math.js';
+import { ACTIVATIONS, availableCores, gemmModule, type Task, WorkerPool } from './pool.js';
 import { forEachRow, offsetsOf } from './strided.js';
 
-/** A CPU storage: a typed array on the JS heap. */
+/**
+ * A CPU storage: a typed array, either in the heap (the shared WebAssembly memory that kernels and
+ * worker threads read in place; `ptr` is its byte offset there) or on the JavaScript heap (`ptr` -1).
+ */
 export class CpuStorage implements Storage {
-  constructor(readonly data: TypedArray) {}
+  constructor(
+    readonly data: TypedArray,
+    /** Byte offset of `data` in the heap's memory, or -1. */
+    public ptr = -1,
+  ) {}
   get byteLength(): number {
     return this.data.byteLength;
   }
+}
+
+/** Float arrays of at least this many bytes live in the heap (smaller ones are cheaper on the JS heap). */
+const HEAP_MIN_BYTES = 1024;
+const heap: WasmHeap | null = getHeap();
+
+type HeapDType = 'float32' | 'float16' | 'int8';
+const HEAP_BYTES: Record<HeapDType, number> = { float32: 4, float16: 2, int8: 1 };
+const isHeapDType = (d: DType): d is HeapDType => d === 'float32' || d === 'float16' || d === 'int8';
+
+/** A heap storage of `n` float32 (float16, int8) elements, zeroed unless `zero` is false. */
+function heapStorage(dtype: HeapDType, n: number, zero = true): CpuStorage {
+  const h = heap as WasmHeap;
+  const bytes = Math.max(n, 1) * HEAP_BYTES[dtype];
+  const ptr = h.alloc(bytes);
+  const data = dtype === 'float32' ? h.f32(ptr, n) : dtype === 'float16' ? h.u16(ptr, n) : h.i8(ptr, n);
+  if (zero) data.fill(0);
+  const st = new CpuStorage(data, ptr);
+  h.track(st, ptr, bytes);
+  return st;
+}
+
+/** A zeroed storage of `n` elements: in the heap for large float arrays, else a plain typed array. */
+function alloc(dtype: DType, n: number): CpuStorage {
+  if (heap && isHeapDType(dtype) && n * HEAP_BYTES[dtype] >= HEAP_MIN_BYTES) {
+    return heapStorage(dtype, n);
+  }
+  return new CpuStorage(allocArray(dtype, n));
+}
+
+let pool: WorkerPool | null | undefined;
+/** The kernels' runner over the heap (the calling thread plus workers), or null without a heap. */
+function getPool(): WorkerPool | null {
+  if (pool !== undefined) return pool;
+  pool = null;
+  const mod = heap ? gemmModule(true) : null;
+  if (heap && mod) pool = new WorkerPool(heap.memory, mod);
+  return pool;
+}
+/** gemm workspaces per thread index, allocated on first use and kept. */
+const workspaces: number[] = [];
+
+/** Options of {@link CpuBackend}. */
+export interface CpuBackendOptions {
+  /**
+   * Threads a kernel may use, the calling one included: an integer from 1 to the cores available
+   * (os.availableParallelism() in Node, navigator.hardwareConcurrency in browsers), which is the
+   * default. Threads need SharedArrayBuffer (Node; browsers when the page is cross-origin isolated);
+   * without it the backend runs on one thread whatever this says.
+   */
+  threads?: number;
 }
 
 const arr = (v: View): TypedArray => (v.storage as CpuStorage).data;
@@ -90,8 +152,49 @@ const BINARY: Record<BinaryOp, BinaryFn> = {
 export class CpuBackend implements Backend {
   readonly interfaceVersion = 1 as const;
   readonly name = 'cpu';
+  /** Threads kernels use, the calling one included (1 where shared memory is unavailable). */
+  readonly threads: number;
 
-  upload(data: TypedArray, _dtype: DType): Storage {
+  constructor(options: CpuBackendOptions = {}) {
+    const cores = availableCores();
+    const t = options.threads ?? cores;
+    if (!Number.isInteger(t) || t < 1 || t > cores) {
+      throw new RangeError(
+        `CpuBackend: threads must be an integer from 1 to ${cores} (the cores available), got ${String(t)}`,
+      );
+    }
+    this.threads = getPool() ? t : 1;
+  }
+
+  /** True when products run on the heap's kernels (shared memory available): weights are read in place. */
+  get sharedMemory(): boolean {
+    return getPool() !== null;
+  }
+
+  /** Starts the worker threads (if not yet) and resolves once they all wait for work. */
+  async ready(): Promise<void> {
+    const p = getPool();
+    if (!p || this.threads < 2) return;
+    p.ensureWorkers(this.threads - 1);
+    await p.whenReady(this.threads - 1);
+  }
+
+  /** Stops the worker threads of every CPU backend in this thread (they restart on the next large product). */
+  async terminateThreads(): Promise<void> {
+    await pool?.terminate();
+  }
+
+  upload(data: TypedArray, dtype: DType): Storage {
+    if (
+      heap &&
+      isHeapDType(dtype) &&
+      data.byteLength >= HEAP_MIN_BYTES &&
+      data.BYTES_PER_ELEMENT === HEAP_BYTES[dtype]
+    ) {
+      const st = heapStorage(dtype, data.length, false);
+      st.data.set(data);
+      return st;
+    }
     return new CpuStorage(data);
   }
   async read(storage: Storage, dtype: DType): Promise<TypedArray> {
@@ -100,20 +203,26 @@ export class CpuBackend implements Backend {
   readSync(storage: Storage, _dtype: DType): TypedArray {
     return (storage as CpuStorage).data.slice();
   }
-  free(_storage: Storage): void {
-    // The garbage collector reclaims the typed array.
+  free(storage: Storage): void {
+    // Heap blocks go back to the heap now; plain typed arrays are left to the garbage collector.
+    const st = storage as CpuStorage;
+    if (st.ptr >= 0 && heap) {
+      heap.untrack(st, st.ptr, st.data.byteLength || st.data.BYTES_PER_ELEMENT);
+      st.ptr = -1;
+    }
   }
 
   fill(shape: readonly number[], value: number, dtype: DType): Storage {
-    const out = allocArray(dtype, sizeOf(shape));
+    const st = alloc(dtype, sizeOf(shape));
     const v = dtype === 'float16' ? toFloat16Bits(value) : dtype === 'bool' ? (value ? 1 : 0) : value;
-    if (v !== 0) out.fill(v);
-    return new CpuStorage(out);
+    if (v !== 0) st.data.fill(v);
+    return st;
   }
 
   copy(x: View, to: DType): Storage {
     const n = sizeOf(x.shape);
-    const out = allocArray(to, n);
+    const result = alloc(to, n);
+    const out = result.data;
     const src = arr(x);
     const conv = converter(x.dtype, to);
     const last = x.shape.length ? x.shape[x.shape.length - 1] : 1;
@@ -131,7 +240,7 @@ export class CpuBackend implements Backend {
         else for (let i = 0; i < last; i++, off += st) out[k++] = src[off];
       });
     }
-    return new CpuStorage(out);
+    return result;
   }
 
   write(dst: View, src: Operand): void {
@@ -159,7 +268,8 @@ export class CpuBackend implements Backend {
 
   unary(op: UnaryOp, x: View, outDtype: DType): Storage {
     const f = UNARY[op];
-    const out = allocArray(outDtype, sizeOf(x.shape));
+    const result = alloc(outDtype, sizeOf(x.shape));
+    const out = result.data;
     const src = arr(x);
     const last = x.shape.length ? x.shape[x.shape.length - 1] : 1;
     const st = x.shape.length ? x.strides[x.strides.length - 1] : 0;
@@ -168,7 +278,7 @@ export class CpuBackend implements Backend {
       let off = o[0];
       for (let i = 0; i < last; i++, off += st) out[k++] = f(src[off]);
     });
-    return new CpuStorage(out);
+    return result;
   }
 
   binary(
@@ -180,7 +290,8 @@ export class CpuBackend implements Backend {
     outDtype: DType,
   ): Storage {
     const n = sizeOf(outShape);
-    const out = allocArray(outDtype, n);
+    const result = alloc(outDtype, n);
+    const out = result.data;
     const last = outShape.length ? outShape[outShape.length - 1] : 1;
     const va = typeof a === 'number' ? null : a;
     const vb = typeof b === 'number' ? null : b;
@@ -231,11 +342,12 @@ export class CpuBackend implements Backend {
     if (outDtype === 'int32' && (op === 'div' || op === 'pow')) {
       // never reached: core computes these in float32
     }
-    return new CpuStorage(out);
+    return result;
   }
 
   where(cond: View, a: Operand, b: Operand, outShape: readonly number[], dtype: DType): Storage {
-    const out = allocArray(dtype, sizeOf(outShape));
+    const result = alloc(dtype, sizeOf(outShape));
+    const out = result.data;
     const c = arr(cond);
     const va = typeof a === 'number' ? null : a;
     const vb = typeof b === 'number' ? null : b;
@@ -257,7 +369,7 @@ export class CpuBackend implements Backend {
         out[k++] = c[r] ? (da ? da[p] : (a as number)) : db ? db[q] : (b as number);
       }
     });
-    return new CpuStorage(out);
+    return result;
   }
 
   reduce(op: ReduceOp, x: View, axes: readonly number[], outDtype: DType): Storage {
@@ -331,13 +443,241 @@ export class CpuBackend implements Backend {
     return new CpuStorage(out);
   }
 
-  /** WebAssembly memory the matmul kernel keeps as packing scratch. */
+  /**
+   * WebAssembly memory beyond live storages: the heap's free blocks, kernel workspaces and control
+   * words, plus the packing scratch of the single-threaded kernel used without shared memory.
+   */
   memoryOverhead(): number {
-    return gemmScratchBytes();
+    return gemmScratchBytes() + (heap ? heap.byteLength - heap.storageBytes : 0);
   }
 
   matmul(a: View, b: View, batch: readonly number[], m: number, k: number, n: number): Storage {
-    const out = new Float32Array(sizeOf(batch) * m * n);
+    return this.product(a, b, batch, m, k, n, null, null);
+  }
+
+  /** Fused `activation(a @ b + bias)`: the bias and activation are applied to each thread's rectangle of the output. */
+  linear(
+    a: View,
+    b: View,
+    batch: readonly number[],
+    m: number,
+    k: number,
+    n: number,
+    bias: View | null,
+    activation: LinearActivation | null,
+  ): Storage {
+    return this.product(a, b, batch, m, k, n, bias, activation);
+  }
+
+  private product(
+    a: View,
+    b: View,
+    batch: readonly number[],
+    m: number,
+    k: number,
+    n: number,
+    bias: View | null,
+    activation: LinearActivation | null,
+  ): Storage {
+    const p = getPool();
+    if (p && m * n * k >= HEAP_PRODUCT_MIN_WORK)
+      return this.heapProduct(p, a, b, batch, m, k, n, bias, activation);
+    const st = this.plainMatmul(a, b, batch, m, k, n);
+    if (bias || activation) epilogue(st.data as Float32Array, m * sizeOf(batch), n, bias, activation);
+    return st;
+  }
+
+  /** Products on the heap's kernels, split across threads; operands outside the heap are copied in first. */
+  private heapProduct(
+    p: WorkerPool,
+    a: View,
+    b: View,
+    batch: readonly number[],
+    m: number,
+    k: number,
+    n: number,
+    bias: View | null,
+    activation: LinearActivation | null,
+  ): Storage {
+    const h = heap as WasmHeap;
+    const nb = sizeOf(batch);
+    const out = heapStorage('float32', nb * m * n, false);
+    const rank = batch.length;
+    const ao = offsetsOf({ shape: batch, strides: a.strides.slice(0, rank), offset: a.offset });
+    const bo = offsetsOf({ shape: batch, strides: b.strides.slice(0, rank), offset: b.offset });
+    const temps: [number, number][] = [];
+    const biasOp = bias ? inHeap(h, bias, bias.offset, 1, n, 0, bias.strides[0] ?? 1, temps, true) : null;
+    let threads = 1;
+    if (this.threads > 1 && m * n * k >= 2 * MIN_SPLIT_WORK) {
+      p.ensureWorkers(this.threads - 1);
+      threads = 1 + p.readyWorkers(this.threads - 1);
+    }
+    const ws = (t: number) => {
+      if (workspaces[t] === undefined) workspaces[t] = h.alloc(p.kernels.gemm_ws_bytes());
+      return workspaces[t];
+    };
+    try {
+      for (let i = 0; i < nb; i++) {
+        const A = inHeap(h, a, ao[i], m, k, a.strides[rank], a.strides[rank + 1], temps);
+        const B = inHeap(h, b, bo[i], k, n, b.strides[rank], b.strides[rank + 1], temps);
+        const prod: HeapProduct = {
+          a: A.ptr,
+          sam: A.s0,
+          sak: A.s1,
+          b: B.ptr,
+          sbk: B.s0,
+          sbn: B.s1,
+          c: out.ptr + i * m * n * 4,
+          m,
+          k,
+          n,
+          bias: biasOp ? biasOp.ptr : 0,
+          act: activation ? ACTIVATIONS.indexOf(activation) : 0,
+        };
+        const tasks: Task[] = planProduct(prod, threads, ws);
+        p.run(tasks);
+        for (const [ptr, bytes] of temps.splice(biasOp?.temp ? 1 : 0)) h.release(ptr, bytes);
+      }
+    } finally {
+      for (const [ptr, bytes] of temps) h.release(ptr, bytes);
+    }
+    return out;
+  }
+
+  /**
+   * `activation(a @ Wᵀ + bias)` for int8 W [n, k] with float32 scales [n, k / groupSize]: few rows
+   * run `gemv_q8` (weights widened inside the kernel, read in place); more rows dequantise W into a
+   * float32 block (`dequant_q8`, split across threads) and run the GEMM.
+   */
+  linearInt8(
+    a: View,
+    w: View,
+    scales: View,
+    groupSize: number,
+    batch: readonly number[],
+    m: number,
+    k: number,
+    n: number,
+    bias: View | null,
+    activation: LinearActivation | null,
+  ): Storage {
+    const p = getPool();
+    const groups = k / groupSize;
+    const nb = sizeOf(batch);
+    const denseView = (storage: CpuStorage): View => ({
+      storage,
+      dtype: 'float32',
+      shape: [...batch, k, n],
+      strides: [...batch.map(() => 0), 1, k],
+      offset: 0,
+    });
+    if (!p || m * n * k < HEAP_PRODUCT_MIN_WORK) {
+      // Without the heap: dequantise on the host, then the plain product and epilogue.
+      const q = arr(w);
+      const s = arr(scales);
+      const dense = new Float32Array(n * k);
+      for (let j = 0; j < n; j++) {
+        for (let c = 0; c < k; c++) {
+          dense[j * k + c] =
+            q[w.offset + j * k + c] * s[scales.offset + j * groups + Math.floor(c / groupSize)];
+        }
+      }
+      const st = this.plainMatmul(a, denseView(new CpuStorage(dense)), batch, m, k, n);
+      if (bias || activation) epilogue(st.data as Float32Array, m * nb, n, bias, activation);
+      return st;
+    }
+    const h = heap as WasmHeap;
+    const temps: [number, number][] = [];
+    const W = inHeapBytes(h, w, n * k, temps);
+    const S = inHeap(h, scales, scales.offset, n, groups, groups, 1, temps, true);
+    let threads = 1;
+    if (this.threads > 1 && m * n * k >= 2 * MIN_SPLIT_WORK) {
+      p.ensureWorkers(this.threads - 1);
+      threads = 1 + p.readyWorkers(this.threads - 1);
+    }
+    try {
+      if (m >= GEMV_MAX_ROWS) {
+        const dense = heapStorage('float32', n * k, false);
+        try {
+          const parts = Math.max(1, Math.min(threads, Math.floor((n * k) / MIN_SPLIT_WORK)));
+          const rows = Math.ceil(n / parts);
+          const tasks: Task[] = [];
+          for (let r0 = 0; r0 < n; r0 += rows) {
+            const rr = Math.min(rows, n - r0);
+            tasks.push({
+              kernel: 'dequant_q8',
+              args: [W + r0 * k, k, S.ptr + r0 * groups * 4, groups, groupSize, dense.ptr + r0 * k * 4, rr],
+              act: 0,
+              c: 0,
+              ldc: 0,
+              m: 0,
+              n: 0,
+            });
+          }
+          p.run(tasks);
+          return this.heapProduct(p, a, denseView(dense), batch, m, k, n, bias, activation);
+        } finally {
+          this.free(dense);
+        }
+      }
+      const out = heapStorage('float32', nb * m * n, false);
+      const rank = batch.length;
+      const ao = offsetsOf({ shape: batch, strides: a.strides.slice(0, rank), offset: a.offset });
+      const biasOp = bias ? inHeap(h, bias, bias.offset, 1, n, 0, bias.strides[0] ?? 1, temps, true) : null;
+      const act = activation ? ACTIVATIONS.indexOf(activation) : 0;
+      const parts = Math.max(1, Math.min(threads, Math.floor((m * n * k) / MIN_SPLIT_WORK)));
+      const cols = Math.ceil(n / parts / 4) * 4;
+      for (let i = 0; i < nb; i++) {
+        const kept = temps.length;
+        const A = inHeap(h, a, ao[i], m, k, a.strides[rank], a.strides[rank + 1], temps, true);
+        const c = out.ptr + i * m * n * 4;
+        const tasks: Task[] = [];
+        for (let j0 = 0; j0 < n; j0 += cols) {
+          const nn = Math.min(cols, n - j0);
+          const b = biasOp ? biasOp.ptr + j0 * 4 : 0;
+          tasks.push({
+            kernel: 'gemv_q8',
+            args: [
+              A.ptr,
+              A.s0,
+              W + j0 * k,
+              k,
+              S.ptr + j0 * groups * 4,
+              groups,
+              groupSize,
+              c + j0 * 4,
+              n,
+              m,
+              nn,
+              b,
+            ],
+            act,
+            c: c + j0 * 4,
+            ldc: n,
+            m,
+            n: nn,
+          });
+        }
+        p.run(tasks);
+        for (const [ptr, bytes] of temps.splice(kept)) h.release(ptr, bytes);
+      }
+      return out;
+    } finally {
+      for (const [ptr, bytes] of temps) h.release(ptr, bytes);
+    }
+  }
+
+  /** Products without the heap (no shared memory, or tiny ones): the single-threaded kernel over plain arrays. */
+  private plainMatmul(
+    a: View,
+    b: View,
+    batch: readonly number[],
+    m: number,
+    k: number,
+    n: number,
+  ): CpuStorage {
+    const result = alloc('float32', sizeOf(batch) * m * n);
+    const out = result.data as Float32Array;
     const rank = batch.length;
     const aBatch = { shape: batch, strides: a.strides.slice(0, rank), offset: a.offset };
     const bBatch = { shape: batch, strides: b.strides.slice(0, rank), offset: b.offset };
@@ -350,14 +690,15 @@ export class CpuBackend implements Backend {
     for (let i = 0; i < ao.length; i++) {
       matmulKernel(A, ao[i], sam, sak, B, bo[i], sbk, sbn, out, i * m * n, m, k, n);
     }
-    return new CpuStorage(out);
+    return result;
   }
 
   gather(x: View, dim: number, index: View): Storage {
     const src = arr(x);
     const idx = arr(index);
     const n = sizeOf(index.shape);
-    const out = allocArray(x.dtype, n);
+    const result = alloc(x.dtype, n);
+    const out = result.data;
     const rank = index.shape.length;
     // offset into x for every index position, with dim's coordinate replaced by the index value
     const xStrides = x.strides;
@@ -378,7 +719,7 @@ export class CpuBackend implements Backend {
         coords[d] = 0;
       }
     }
-    return new CpuStorage(out);
+    return result;
   }
 
   scatterAdd(target: View, dim: number, index: View, src: View): Storage {
@@ -473,30 +814,30 @@ export class CpuBackend implements Backend {
 
   conv2d(x: View, w: View, p: Conv2dParams): Storage {
     const f32 = (v: View) => ({ ...v, data: arr(v) as Float32Array });
-    return new CpuStorage(conv2dKernel(f32(x), f32(w), p));
+    return heapOutput((alloc) => conv2dKernel(f32(x), f32(w), p, alloc));
   }
 
   // ---- fused kernels ----
 
   softmax(x: View, log: boolean): Storage {
-    return new CpuStorage(softmaxKernel(x, arr(x) as Float32Array, log));
+    return heapOutput((alloc) => softmaxKernel(x, arr(x) as Float32Array, log, alloc));
   }
 
   layerNorm(x: View, weight: View | null, bias: View | null, eps: number): Storage {
     const w = weight ? (arr(weight) as Float32Array) : null;
     const b = bias ? (arr(bias) as Float32Array) : null;
-    return new CpuStorage(layerNormKernel(x, arr(x) as Float32Array, weight, w, bias, b, eps));
+    return heapOutput((alloc) => layerNormKernel(x, arr(x) as Float32Array, weight, w, bias, b, eps, alloc));
   }
 
   rmsNorm(x: View, weight: View | null, eps: number): Storage {
     const w = weight ? (arr(weight) as Float32Array) : null;
-    return new CpuStorage(rmsNormKernel(x, arr(x) as Float32Array, weight, w, eps));
+    return heapOutput((alloc) => rmsNormKernel(x, arr(x) as Float32Array, weight, w, eps, alloc));
   }
 
   /** Fused flash-style attention (kernels/attention.ts): tiles keys with an online softmax. */
   attention(q: View, k: View, v: View, params: AttentionParams): Storage {
     const mask = params.mask;
-    return new CpuStorage(
+    return heapOutput((alloc) =>
       attentionKernel(
         q,
         arr(q),
@@ -508,8 +849,100 @@ export class CpuBackend implements Backend {
         mask ? arr(mask) : null,
         params.scale,
         params.causal,
+        alloc,
       ),
     );
+  }
+}
+
+/** Multiply-adds from which products run on the heap's kernels (smaller ones on the JS loop). */
+const HEAP_PRODUCT_MIN_WORK = 512;
+/** Multiply-adds per thread below which a product is not split (matmul-threads.ts). */
+const MIN_SPLIT_WORK = 1 << 17;
+
+/** Runs a kernel that allocates its output through `alloc`, giving it zeroed heap (or plain) storage. */
+function heapOutput(kernel: (alloc: (n: number) => Float32Array) => Float32Array): CpuStorage {
+  let st: CpuStorage | null = null;
+  const data = kernel((n) => {
+    st = alloc('float32', n);
+    return st.data as Float32Array;
+  });
+  const made = st as CpuStorage | null;
+  return made && made.data === data ? made : new CpuStorage(data);
+}
+
+/** Address of `count` contiguous int8 elements of view `v` in the heap (copied into a temporary block when elsewhere). */
+function inHeapBytes(h: WasmHeap, v: View, count: number, temps: [number, number][]): number {
+  const st = v.storage as CpuStorage;
+  if (st.ptr >= 0 && st.data instanceof Int8Array) return st.ptr + v.offset;
+  const ptr = h.alloc(Math.max(1, count));
+  temps.push([ptr, Math.max(1, count)]);
+  h.i8(ptr, count).set((st.data as Int8Array).subarray(v.offset, v.offset + count));
+  return ptr;
+}
+
+/**
+ * Address and strides of a [rows, cols] operand (element (i, j) at offset + i*s0 + j*s1) in the
+ * heap: in place when its storage is there, else copied into a temporary block (pushed on `temps`).
+ */
+function inHeap(
+  h: WasmHeap,
+  v: View,
+  offset: number,
+  rows: number,
+  cols: number,
+  s0: number,
+  s1: number,
+  temps: [number, number][],
+  needUnitStride = false,
+): { ptr: number; s0: number; s1: number; temp: boolean } {
+  const st = v.storage as CpuStorage;
+  const unitRows = !needUnitStride || s1 === 1 || cols <= 1;
+  if (st.ptr >= 0 && st.data instanceof Float32Array && unitRows)
+    return { ptr: st.ptr + offset * 4, s0, s1, temp: false };
+  const bytes = Math.max(1, rows * cols) * 4;
+  const ptr = h.alloc(bytes);
+  temps.push([ptr, bytes]);
+  const dst = h.f32(ptr, rows * cols);
+  const src = st.data;
+  const conv = v.dtype === 'float16' ? fromFloat16Bits : null;
+  for (let i = 0; i < rows; i++) {
+    const o = offset + i * s0;
+    if (s1 === 1 && !conv && src instanceof Float32Array) dst.set(src.subarray(o, o + cols), i * cols);
+    else for (let j = 0; j < cols; j++) dst[i * cols + j] = conv ? conv(src[o + j * s1]) : src[o + j * s1];
+  }
+  return { ptr, s0: cols, s1: 1, temp: true };
+}
+
+const EPILOGUE: Record<LinearActivation, (x: number) => number> = {
+  relu: UNARY.relu,
+  gelu,
+  gelu_tanh: geluTanh,
+  silu: UNARY.silu,
+  sigmoid,
+  tanh: Math.tanh,
+};
+
+/** out[i, j] = activation(out[i, j] + bias[j]) over rows × n (the linear epilogue on one thread). */
+function epilogue(
+  out: Float32Array,
+  rows: number,
+  n: number,
+  bias: View | null,
+  activation: LinearActivation | null,
+): void {
+  const bv = bias ? arr(bias) : null;
+  const bo = bias ? bias.offset : 0;
+  const bs = bias ? (bias.strides[0] ?? 1) : 0;
+  const bf = bias?.dtype === 'float16' ? fromFloat16Bits : (x: number) => x;
+  const f = activation ? EPILOGUE[activation] : null;
+  for (let i = 0; i < rows; i++) {
+    const row = i * n;
+    for (let j = 0; j < n; j++) {
+      let v = out[row + j];
+      if (bv) v += bf(bv[bo + j * bs]);
+      out[row + j] = f ? f(v) : v;
+    }
   }
 }
 
@@ -527,7 +960,7 @@ function converter(from: DType, to: DType): ((v: number) => number) | null {
   if (from === to) return null;
   if (from === 'float16') {
     if (to === 'float32') return fromFloat16Bits;
-    if (to === 'int32') return (v) => Math.trunc(fromFloat16Bits(v)) | 0;
+    if (to === 'int32' || to === 'int8') return (v) => Math.trunc(fromFloat16Bits(v)) | 0;
     return (v) => (fromFloat16Bits(v) !== 0 ? 1 : 0);
   }
   if (to === 'float16') return toFloat16Bits;

@@ -227,3 +227,38 @@ describe('memory report', () => {
     expect(info.cpu.overheadBytes).toBeGreaterThanOrEqual(65536);
   });
 });
+
+describe('the single-threaded kernel over unshared scratch (no SharedArrayBuffer; attention and conv2d tiles)', () => {
+  it('accumulates C += A·B for strided operands, gemm and matrix-vector shapes, vs float64', async () => {
+    const { matmulKernel, wasmGemmAvailable } = await import('../src/kernels/matmul.js');
+    expect(wasmGemmAvailable()).toBe(true);
+    const r = rng(17);
+    for (const [m, k, n, transB] of [
+      [37, 70, 45, false],
+      [5, 300, 129, true], // matrix-vector: B's columns contiguous
+      [3, 20, 11, false],
+      [130, 9, 260, true],
+    ] as [number, number, number, boolean][]) {
+      const A = hostValues(m * k * 2, r); // rows of A at stride 2k (every other row)
+      const B = hostValues(k * n, r);
+      const C0 = hostValues(m * n, r);
+      const C = C0.slice();
+      const [sbk, sbn] = transB ? [1, k] : [n, 1];
+      matmulKernel(A, 0, 2 * k, 1, B, 0, sbk, sbn, C, 0, m, k, n);
+      let worst = 0;
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let s = C0[i * n + j];
+          let mag = Math.abs(s);
+          for (let q = 0; q < k; q++) {
+            const p = A[i * 2 * k + q] * B[q * sbk + j * sbn];
+            s += p;
+            mag += Math.abs(p);
+          }
+          worst = Math.max(worst, Math.abs(C[i * n + j] - s) / ((k + 3) * 2 ** -24 * mag));
+        }
+      }
+      expect(worst, `[${m}, ${k}] @ [${k}, ${n}]`).toBeLessThanOrEqual(1);
+    }
+  });
+});

@@ -110,6 +110,25 @@ export interface Backend {
     bias: View | null,
     activation: LinearActivation | null,
   ): Storage;
+  /**
+   * {@link Backend.linear} with int8 weights dequantised inside the kernel: `w` int8 [N, K] (rows
+   * of a Linear weight, contiguous), `scales` float32 [N, K / groupSize] (contiguous), so that the
+   * weight is `w[j, q] * scales[j, floor(q / groupSize)]`; `a` [...batch, M, K] float32 (a view).
+   * Float32 accumulation. tensor-core's `linearInt8` decomposes into a cast, a multiply and
+   * `linear` when a backend lacks it.
+   */
+  linearInt8?(
+    a: View,
+    w: View,
+    scales: View,
+    groupSize: number,
+    batch: readonly number[],
+    m: number,
+    k: number,
+    n: number,
+    bias: View | null,
+    activation: LinearActivation | null,
+  ): Storage;
 }
 
 /** Activations a fused {@link Backend.linear} epilogue applies (elementwise ops of the same names). */

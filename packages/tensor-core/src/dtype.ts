@@ -1,8 +1,9 @@
 /**
- * Element types. `float32`, `int32` and `bool` are compute types; `float16` is a storage format for
- * weights: every op reads it as float32.
+ * Element types. `float32`, `int32` and `bool` are compute types; `float16` and `int8` are storage
+ * formats for weights (`int8` holds quantised weights, see nn's `quantize`): every op reads them as
+ * float32.
  */
-export type DType = 'float32' | 'int32' | 'bool' | 'float16';
+export type DType = 'float32' | 'int32' | 'bool' | 'float16' | 'int8';
 
 /** The typed array that holds each dtype on the host. */
 export interface DTypeArray {
@@ -10,15 +11,22 @@ export interface DTypeArray {
   int32: Int32Array;
   bool: Uint8Array;
   float16: Uint16Array;
+  int8: Int8Array;
 }
 
 /** Any host array that can back a tensor. */
-export type TypedArray = Float32Array | Int32Array | Uint8Array | Uint16Array;
+export type TypedArray = Float32Array | Int32Array | Uint8Array | Uint16Array | Int8Array;
 
-const DTYPES: readonly DType[] = ['float32', 'int32', 'bool', 'float16'];
+const DTYPES: readonly DType[] = ['float32', 'int32', 'bool', 'float16', 'int8'];
 
 /** Bytes per element of each dtype. */
-export const BYTES_PER_ELEMENT: Record<DType, number> = { float32: 4, int32: 4, bool: 1, float16: 2 };
+export const BYTES_PER_ELEMENT: Record<DType, number> = {
+  float32: 4,
+  int32: 4,
+  bool: 1,
+  float16: 2,
+  int8: 1,
+};
 
 /** Throws a clear error unless `dtype` names a dtype attnkit knows. */
 export function assertDType(dtype: unknown, where: string): asserts dtype is DType {
@@ -40,12 +48,15 @@ export function allocArray<D extends DType>(dtype: D, n: number): DTypeArray[D] 
       return new Uint8Array(n) as DTypeArray[D];
     case 'float16':
       return new Uint16Array(n) as DTypeArray[D];
+    case 'int8':
+      return new Int8Array(n) as DTypeArray[D];
   }
   throw new TypeError(`allocArray: unknown dtype ${dtype}`);
 }
 
 /** The dtype an op computes in when it mixes `a` and `b` (torch's promotion for these four types). */
 export function promoteTypes(a: DType, b: DType): DType {
+  if (a === 'int8' || b === 'int8') return 'float32';
   if (a === b) return a === 'float16' ? 'float32' : a;
   if (a === 'float32' || b === 'float32' || a === 'float16' || b === 'float16') return 'float32';
   if (a === 'int32' || b === 'int32') return 'int32';

@@ -50,6 +50,7 @@ export * from './ops/matmul.js';
 export * from './ops/multinomial.js';
 export * from './ops/norm.js';
 export * from './ops/pool.js';
+export * from './ops/quantized.js';
 export * from './ops/reduce.js';
 export * from './ops/shape-ops.js';
 export * from './ops/softmax.js';

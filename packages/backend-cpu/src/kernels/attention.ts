@@ -33,11 +33,12 @@ export function attentionKernel(
   M: TypedArray | null,
   scale: number,
   causal: boolean,
+  alloc: (n: number) => Float32Array = (n) => new Float32Array(n),
 ): Float32Array {
   const [B, H, Lq, D] = q.shape;
   const Lk = k.shape[2];
   const Dv = v.shape[3];
-  const out = new Float32Array(B * H * Lq * Dv);
+  const out = alloc(B * H * Lq * Dv);
   if (Lk === 0 || Lq === 0) return out;
   const [qs0, qs1, qs2, qs3] = q.strides;
   const [ks0, ks1, ks2, ks3] = k.strides;

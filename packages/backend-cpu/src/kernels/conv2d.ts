@@ -18,7 +18,12 @@ const COLS_MAX = 1 << 22;
  * the window reads padding) and multiplied by the group's weights [Og, Cg·kH·kW] with the blocked
  * GEMM. x [N, C, H, W] and w [O, C/groups, kH, kW] may have any strides. Returns [N, O, outH, outW].
  */
-export function conv2dKernel(x: StridedF32, w: StridedF32, p: Conv2dParams): Float32Array {
+export function conv2dKernel(
+  x: StridedF32,
+  w: StridedF32,
+  p: Conv2dParams,
+  alloc: (n: number) => Float32Array = (n) => new Float32Array(n),
+): Float32Array {
   const [N, , H, W] = x.shape;
   const [O, Cg, KH, KW] = w.shape;
   const [sh, sw] = p.stride;
@@ -28,7 +33,7 @@ export function conv2dKernel(x: StridedF32, w: StridedF32, p: Conv2dParams): Flo
   const OH = Math.floor((H + 2 * ph - dh * (KH - 1) - 1) / sh) + 1;
   const OW = Math.floor((W + 2 * pw - dw * (KW - 1) - 1) / sw) + 1;
   const L = OH * OW;
-  const out = new Float32Array(N * O * L);
+  const out = alloc(N * O * L);
   if (N === 0 || O === 0 || L === 0) return out;
   const K = Cg * KH * KW;
   const Og = O / G;

@@ -19,9 +19,10 @@ export function layerNormKernel(
   bias: View | null,
   bv: Float32Array | null,
   eps: number,
+  alloc: (n: number) => Float32Array = (n) => new Float32Array(n),
 ): Float32Array {
   const [rows, n] = rowsOf(x);
-  const out = new Float32Array(rows * n);
+  const out = alloc(rows * n);
   const wo = weight ? weight.offset : 0;
   const ws = weight?.strides.length ? weight.strides[0] : 1;
   const bo = bias ? bias.offset : 0;
@@ -55,9 +56,10 @@ export function rmsNormKernel(
   weight: View | null,
   w: Float32Array | null,
   eps: number,
+  alloc: (n: number) => Float32Array = (n) => new Float32Array(n),
 ): Float32Array {
   const [rows, n] = rowsOf(x);
-  const out = new Float32Array(rows * n);
+  const out = alloc(rows * n);
   const wo = weight ? weight.offset : 0;
   const ws = weight?.strides.length ? weight.strides[0] : 1;
   for (let r = 0; r < rows; r++) {

@@ -4,12 +4,17 @@ import type { View } from '@attnkit/tensor-core';
  * Fused softmax (or log-softmax) along the last dim of a contiguous float32 view: per row, the max,
  * then exp(x - max) and its sum (accumulated in float64), then the normalisation.
  */
-export function softmaxKernel(x: View, src: Float32Array, log: boolean): Float32Array {
+export function softmaxKernel(
+  x: View,
+  src: Float32Array,
+  log: boolean,
+  alloc: (n: number) => Float32Array = (n) => new Float32Array(n),
+): Float32Array {
   const shape = x.shape;
   const n = shape.length ? shape[shape.length - 1] : 1;
   let total = 1;
   for (const s of shape) total *= s;
-  const out = new Float32Array(total);
+  const out = alloc(total);
   const rows = n === 0 ? 0 : total / n;
   for (let r = 0; r < rows; r++) {
     const base = x.offset + r * n;

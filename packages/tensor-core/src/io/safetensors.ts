@@ -502,6 +502,7 @@ const DEFAULT_STORED: Record<DType, SafetensorsDType> = {
   float16: 'F16',
   int32: 'I32',
   bool: 'BOOL',
+  int8: 'I8',
 };
 
 const INT_RANGE: Partial<Record<SafetensorsDType, [number, number]>> = {

@@ -52,3 +52,11 @@ export {
   RMSNorm,
   type RMSNormOptions,
 } from './normalization.js';
+export {
+  type Quantizable,
+  QuantizeContext,
+  QuantizedEmbedding,
+  QuantizedLinear,
+  type QuantizeOptions,
+  quantize,
+} from './quantize.js';

@@ -2,7 +2,14 @@
 // vocabulary (often tied to the token embedding: the same matrix read the other way).
 import { sinusoidalPositionalEncoding } from '@attnkit/attention';
 import { add, embedding, matmul, mul, type Tensor, zeros } from '@attnkit/tensor-core';
-import { Embedding, init, Module, Parameter } from '@attnkit/tensor-core/nn';
+import {
+  Embedding,
+  init,
+  Module,
+  Parameter,
+  type QuantizeContext,
+  QuantizedLinear,
+} from '@attnkit/tensor-core/nn';
 import { fmtShape } from '../internal.js';
 
 /** A new parameter of `shape` drawn from N(0, std²), as GPT-2/BERT/Llama initialise their weights. */
@@ -51,6 +58,11 @@ export class LMHead extends Module {
   override forward(x: Tensor): Tensor {
     const y = matmul(x, this.weight.T);
     return this.bias ? add(y, this.bias) : y;
+  }
+
+  /** The int8 head for nn's `quantize` (a tied head shares the embedding's int8 matrix). */
+  toQuantized(ctx: QuantizeContext, name: string): Module {
+    return new QuantizedLinear(ctx.int8(this.weight, name), this.bias);
   }
 }
 

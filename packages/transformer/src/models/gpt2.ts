@@ -10,8 +10,15 @@
 import type { KVCache, LayerKVCache } from '@attnkit/attention';
 import { COMMON_REFUSED, checkProduct, LIMITS, type RefusedKeys } from '@attnkit/hub';
 import type { CausalLM } from '@attnkit/sampling';
-import { add, dropout, matmul, type Tensor } from '@attnkit/tensor-core';
-import { type Embedding, LayerNorm, Module, type Parameter } from '@attnkit/tensor-core/nn';
+import { add, dropout, type LinearActivation, linear, type Tensor } from '@attnkit/tensor-core';
+import {
+  type Embedding,
+  LayerNorm,
+  Module,
+  type Parameter,
+  type QuantizeContext,
+  QuantizedLinear,
+} from '@attnkit/tensor-core/nn';
 import {
   attend,
   cacheArg,
@@ -164,6 +171,18 @@ function validate(c: GPT2Config): void {
   activation(c.activationFunction, 'GPT2Config');
 }
 
+/** Hugging Face activation names that a linear epilogue computes (the same function). */
+const FUSED_ACTIVATIONS: Record<string, LinearActivation> = {
+  relu: 'relu',
+  gelu: 'gelu',
+  gelu_new: 'gelu_tanh',
+  gelu_pytorch_tanh: 'gelu_tanh',
+  gelu_fast: 'gelu_tanh',
+  silu: 'silu',
+  swish: 'silu',
+  tanh: 'tanh',
+};
+
 /** GPT-2's "Conv1D": a linear layer with weight [nx, nf] (in, out), y = x W + b. */
 export class Conv1D extends Module {
   /** [nx, nf] */
@@ -177,9 +196,17 @@ export class Conv1D extends Module {
     this.bias = zeroParameter([nf]);
   }
 
-  /** x [..., nx] → [..., nf] */
-  override forward(x: Tensor): Tensor {
-    return add(matmul(x, this.weight), this.bias);
+  /**
+   * x [..., nx] → [..., nf]; `activation` applied after the bias (one fused kernel on backends
+   * with a linear epilogue, when no gradient is recorded).
+   */
+  override forward(x: Tensor, activation: LinearActivation | null = null): Tensor {
+    return linear(x, this.weight.T, this.bias, { activation });
+  }
+
+  /** The int8 layer for nn's `quantize`: the weight read as [nf, nx], as nn.Linear stores it. */
+  toQuantized(ctx: QuantizeContext, name: string): Module {
+    return new QuantizedLinear(ctx.int8(this.weight, name, true), this.bias);
   }
 }
 
@@ -232,11 +259,15 @@ export class GPT2MLP extends Module {
     this.c_fc = new Conv1D(inner, config.nEmbd);
     this.c_proj = new Conv1D(config.nEmbd, inner, 0.02 / Math.sqrt(2 * config.nLayer));
     this.act = activation(config.activationFunction);
+    this.fused = FUSED_ACTIVATIONS[config.activationFunction] ?? null;
   }
+  /** The activation as a linear epilogue, when the backend kernels have it. */
+  private readonly fused: LinearActivation | null;
 
   /** x [B, L, E] → [B, L, E] */
   override forward(x: Tensor): Tensor {
-    const y = this.c_proj.forward(this.act(this.c_fc.forward(x)));
+    const h = this.fused ? this.c_fc.forward(x, this.fused) : this.act(this.c_fc.forward(x));
+    const y = this.c_proj.forward(h);
     return this.config.residPdrop > 0 ? dropout(y, this.config.residPdrop, this.training) : y;
   }
 }

@@ -1,0 +1,567 @@
+;; backend-cpu's matrix kernels: WebAssembly SIMD over one memory shared by every thread.
+;;
+;; Assembled by wabt (`node scripts/build-wasm.mjs`) into gemm-wasm.ts; a test checks the committed
+;; bytes against this file. Addresses are bytes; strides and sizes are elements (float32).
+;; Every function computes one rectangle of the output, so threads split a product by calling the
+;; same function on disjoint rectangles: each output element is summed in the same order however
+;; the work is split, and threaded results equal single-threaded ones bit for bit.
+;;
+;; gemm   C[m, n] = A[m, k] · B[k, n] (+ bias[n]) for strided A and B; GotoBLAS blocking: B is
+;;        packed in panels of 8 columns (KC deep), A in panels of 4 rows, and a 4×8 tile of C lives
+;;        in eight f32x4 accumulators for the whole KC loop.
+;; gemv_t y[i, j] = x[i, :] · W[j, :] (+ bias[j]): few rows times a weight matrix read in place
+;;        (`x @ W.T` for W [n, k] with row stride ldw), the decoding product.
+;; gemv_n y[i, j] = Σ_q x[i, q] B[q, j] (+ bias[j]) for B [k, n] with row stride ldb.
+;; gemv_q8, dequant_q8: the same for int8 weights with per-row, per-group float32 scales.
+(module
+  (import "env" "mem" (memory 1 65536 shared))
+
+  ;; Cache blocking: KC rows of B per packed panel, MC rows of A per packed block, NC columns of B.
+  ;; Workspace layout (ws): packed A (MC*KC floats), packed B (KC*NC floats), a 4×8 edge tile.
+  (global $KC i32 (i32.const 256))
+  (global $MC i32 (i32.const 128))
+  (global $NC i32 (i32.const 2048))
+
+  ;; Bytes of workspace gemm needs: MC*KC*4 + KC*NC*4 + 128.
+  (func (export "gemm_ws_bytes") (result i32)
+    (i32.add
+      (i32.add
+        (i32.mul (i32.mul (global.get $MC) (global.get $KC)) (i32.const 4))
+        (i32.mul (i32.mul (global.get $KC) (global.get $NC)) (i32.const 4)))
+      (i32.const 128)))
+
+  (func $min (param $a i32) (param $b i32) (result i32)
+    (select (local.get $a) (local.get $b) (i32.lt_s (local.get $a) (local.get $b))))
+
+  ;; Packs kk×nn of B (from src, strides sbk/sbn) into panels of 8 columns: panel p holds, for each
+  ;; q, the 8 values B[q, 8p .. 8p+7], zero past column nn.
+  (func $packB (param $src i32) (param $sbk i32) (param $sbn i32) (param $kk i32) (param $nn i32) (param $dst i32)
+    (local $j i32) (local $q i32) (local $c i32) (local $cols i32) (local $panel i32) (local $d i32) (local $s i32)
+    (block $done_j
+      (loop $next_j
+        (br_if $done_j (i32.ge_s (local.get $j) (local.get $nn)))
+        (local.set $cols (call $min (i32.const 8) (i32.sub (local.get $nn) (local.get $j))))
+        (local.set $panel (i32.add (local.get $dst) (i32.mul (i32.mul (local.get $j) (local.get $kk)) (i32.const 4))))
+        (local.set $q (i32.const 0))
+        (if (i32.and (i32.eq (local.get $cols) (i32.const 8)) (i32.eq (local.get $sbn) (i32.const 1)))
+          (then
+            ;; rows of B contiguous: two vector copies per k step
+            (loop $row
+              (local.set $s (i32.add (local.get $src)
+                (i32.shl (i32.add (i32.mul (local.get $q) (local.get $sbk)) (local.get $j)) (i32.const 2))))
+              (local.set $d (i32.add (local.get $panel) (i32.shl (local.get $q) (i32.const 5))))
+              (v128.store (local.get $d) (v128.load (local.get $s)))
+              (v128.store offset=16 (local.get $d) (v128.load offset=16 (local.get $s)))
+              (local.set $q (i32.add (local.get $q) (i32.const 1)))
+              (br_if $row (i32.lt_s (local.get $q) (local.get $kk)))))
+          (else
+            ;; any strides (B transposed: each column a contiguous row of W), zero-padded to 8
+            (loop $row
+              (local.set $d (i32.add (local.get $panel) (i32.shl (local.get $q) (i32.const 5))))
+              (v128.store (local.get $d) (v128.const i32x4 0 0 0 0))
+              (v128.store offset=16 (local.get $d) (v128.const i32x4 0 0 0 0))
+              (local.set $c (i32.const 0))
+              (loop $col
+                (f32.store
+                  (i32.add (local.get $d) (i32.shl (local.get $c) (i32.const 2)))
+                  (f32.load (i32.add (local.get $src)
+                    (i32.shl
+                      (i32.add (i32.mul (local.get $q) (local.get $sbk))
+                               (i32.mul (i32.add (local.get $j) (local.get $c)) (local.get $sbn)))
+                      (i32.const 2)))))
+                (local.set $c (i32.add (local.get $c) (i32.const 1)))
+                (br_if $col (i32.lt_s (local.get $c) (local.get $cols))))
+              (local.set $q (i32.add (local.get $q) (i32.const 1)))
+              (br_if $row (i32.lt_s (local.get $q) (local.get $kk))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 8)))
+        (br $next_j))))
+
+  ;; Packs mm×kk of A (from src, strides sam/sak) into panels of 4 rows: panel p holds, for each q,
+  ;; the 4 values A[4p .. 4p+3, q], zero past row mm.
+  (func $packA (param $src i32) (param $sam i32) (param $sak i32) (param $mm i32) (param $kk i32) (param $dst i32)
+    (local $i i32) (local $q i32) (local $r i32) (local $rows i32) (local $panel i32) (local $d i32) (local $s i32)
+    (block $done_i
+      (loop $next_i
+        (br_if $done_i (i32.ge_s (local.get $i) (local.get $mm)))
+        (local.set $rows (call $min (i32.const 4) (i32.sub (local.get $mm) (local.get $i))))
+        (local.set $panel (i32.add (local.get $dst) (i32.mul (i32.mul (local.get $i) (local.get $kk)) (i32.const 4))))
+        (local.set $q (i32.const 0))
+        (loop $col
+          (local.set $d (i32.add (local.get $panel) (i32.shl (local.get $q) (i32.const 4))))
+          (local.set $s (i32.add (local.get $src)
+            (i32.shl (i32.add (i32.mul (local.get $i) (local.get $sam)) (i32.mul (local.get $q) (local.get $sak))) (i32.const 2))))
+          (if (i32.eq (local.get $rows) (i32.const 4))
+            (then
+              (f32.store (local.get $d) (f32.load (local.get $s)))
+              (f32.store offset=4 (local.get $d) (f32.load (i32.add (local.get $s) (i32.shl (local.get $sam) (i32.const 2)))))
+              (f32.store offset=8 (local.get $d) (f32.load (i32.add (local.get $s) (i32.shl (local.get $sam) (i32.const 3)))))
+              (f32.store offset=12 (local.get $d)
+                (f32.load (i32.add (local.get $s) (i32.mul (local.get $sam) (i32.const 12))))))
+            (else
+              (v128.store (local.get $d) (v128.const i32x4 0 0 0 0))
+              (local.set $r (i32.const 0))
+              (loop $row
+                (f32.store (i32.add (local.get $d) (i32.shl (local.get $r) (i32.const 2)))
+                  (f32.load (i32.add (local.get $s) (i32.shl (i32.mul (local.get $r) (local.get $sam)) (i32.const 2)))))
+                (local.set $r (i32.add (local.get $r) (i32.const 1)))
+                (br_if $row (i32.lt_s (local.get $r) (local.get $rows))))))
+          (local.set $q (i32.add (local.get $q) (i32.const 1)))
+          (br_if $col (i32.lt_s (local.get $q) (local.get $kk))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $next_i))))
+
+  ;; C[i, :n] += bias[:n] for every row i < m.
+  (func $addBias (param $c i32) (param $ldc i32) (param $m i32) (param $n i32) (param $bias i32)
+    (local $i i32) (local $j i32) (local $row i32)
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_s (local.get $i) (local.get $m)))
+        (local.set $row (i32.add (local.get $c) (i32.shl (i32.mul (local.get $i) (local.get $ldc)) (i32.const 2))))
+        (local.set $j (i32.const 0))
+        (block $vec_done
+          (loop $vec
+            (br_if $vec_done (i32.gt_s (i32.add (local.get $j) (i32.const 4)) (local.get $n)))
+            (v128.store (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2)))
+              (f32x4.add
+                (v128.load (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))))
+                (v128.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $vec)))
+        (block $tail_done
+          (loop $tail
+            (br_if $tail_done (i32.ge_s (local.get $j) (local.get $n)))
+            (f32.store (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2)))
+              (f32.add
+                (f32.load (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))))
+                (f32.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $tail)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows))))
+
+  ;; C[m, n] (row stride ldc) = A · B (+ bias when bias != 0); ws: gemm_ws_bytes() of scratch.
+  (func (export "gemm")
+    (param $a i32) (param $sam i32) (param $sak i32)
+    (param $b i32) (param $sbk i32) (param $sbn i32)
+    (param $c i32) (param $ldc i32)
+    (param $m i32) (param $k i32) (param $n i32)
+    (param $bias i32) (param $ws i32)
+    (local $i i32) (local $jc i32) (local $pc i32) (local $ic i32)
+    (local $nn i32) (local $kk i32) (local $mm i32)
+    (local $pa i32) (local $pb i32) (local $tile i32)
+    (local $jr i32) (local $ir i32) (local $p i32) (local $q i32) (local $cnt i32)
+    (local $cp i32) (local $ldc4 i32) (local $r i32) (local $j i32) (local $rows i32) (local $cols i32)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local $b0 v128) (local $b1 v128) (local $av v128)
+    (local.set $ldc4 (i32.shl (local.get $ldc) (i32.const 2)))
+    (local.set $pa (local.get $ws))
+    (local.set $pb (i32.add (local.get $pa) (i32.mul (i32.mul (global.get $MC) (global.get $KC)) (i32.const 4))))
+    (local.set $tile (i32.add (local.get $pb) (i32.mul (i32.mul (global.get $KC) (global.get $NC)) (i32.const 4))))
+    ;; C = 0
+    (block $zeroed
+      (loop $zero
+        (br_if $zeroed (i32.ge_s (local.get $i) (local.get $m)))
+        (memory.fill
+          (i32.add (local.get $c) (i32.mul (local.get $i) (local.get $ldc4)))
+          (i32.const 0)
+          (i32.shl (local.get $n) (i32.const 2)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $zero)))
+    (block $done_jc
+      (loop $loop_jc
+        (br_if $done_jc (i32.ge_s (local.get $jc) (local.get $n)))
+        (local.set $nn (call $min (global.get $NC) (i32.sub (local.get $n) (local.get $jc))))
+        (local.set $pc (i32.const 0))
+        (block $done_pc
+          (loop $loop_pc
+            (br_if $done_pc (i32.ge_s (local.get $pc) (local.get $k)))
+            (local.set $kk (call $min (global.get $KC) (i32.sub (local.get $k) (local.get $pc))))
+            (call $packB
+              (i32.add (local.get $b)
+                (i32.shl (i32.add (i32.mul (local.get $pc) (local.get $sbk)) (i32.mul (local.get $jc) (local.get $sbn))) (i32.const 2)))
+              (local.get $sbk) (local.get $sbn) (local.get $kk) (local.get $nn) (local.get $pb))
+            (local.set $ic (i32.const 0))
+            (block $done_ic
+              (loop $loop_ic
+                (br_if $done_ic (i32.ge_s (local.get $ic) (local.get $m)))
+                (local.set $mm (call $min (global.get $MC) (i32.sub (local.get $m) (local.get $ic))))
+                (call $packA
+                  (i32.add (local.get $a)
+                    (i32.shl (i32.add (i32.mul (local.get $ic) (local.get $sam)) (i32.mul (local.get $pc) (local.get $sak))) (i32.const 2)))
+                  (local.get $sam) (local.get $sak) (local.get $mm) (local.get $kk) (local.get $pa))
+                ;; macro-kernel: every 8-column B panel against every 4-row A panel
+                (local.set $jr (i32.const 0))
+                (block $done_jr
+                  (loop $loop_jr
+                    (br_if $done_jr (i32.ge_s (local.get $jr) (local.get $nn)))
+                    (local.set $ir (i32.const 0))
+                    (block $done_ir
+                      (loop $loop_ir
+                        (br_if $done_ir (i32.ge_s (local.get $ir) (local.get $mm)))
+                        (local.set $p (i32.add (local.get $pa) (i32.shl (i32.mul (local.get $ir) (local.get $kk)) (i32.const 2))))
+                        (local.set $q (i32.add (local.get $pb) (i32.shl (i32.mul (local.get $jr) (local.get $kk)) (i32.const 2))))
+                        (local.set $cnt (local.get $kk))
+                        (local.set $c00 (v128.const i32x4 0 0 0 0))
+                        (local.set $c01 (v128.const i32x4 0 0 0 0))
+                        (local.set $c10 (v128.const i32x4 0 0 0 0))
+                        (local.set $c11 (v128.const i32x4 0 0 0 0))
+                        (local.set $c20 (v128.const i32x4 0 0 0 0))
+                        (local.set $c21 (v128.const i32x4 0 0 0 0))
+                        (local.set $c30 (v128.const i32x4 0 0 0 0))
+                        (local.set $c31 (v128.const i32x4 0 0 0 0))
+                        ;; micro-kernel: per k step, 2 loads of B, 4 broadcasts of A, 8 multiply-adds
+                        (loop $micro
+                          (local.set $b0 (v128.load (local.get $q)))
+                          (local.set $b1 (v128.load offset=16 (local.get $q)))
+                          (local.set $av (v128.load32_splat (local.get $p)))
+                          (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $av) (local.get $b0))))
+                          (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $av) (local.get $b1))))
+                          (local.set $av (v128.load32_splat offset=4 (local.get $p)))
+                          (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $av) (local.get $b0))))
+                          (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $av) (local.get $b1))))
+                          (local.set $av (v128.load32_splat offset=8 (local.get $p)))
+                          (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $av) (local.get $b0))))
+                          (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $av) (local.get $b1))))
+                          (local.set $av (v128.load32_splat offset=12 (local.get $p)))
+                          (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $av) (local.get $b0))))
+                          (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $av) (local.get $b1))))
+                          (local.set $p (i32.add (local.get $p) (i32.const 16)))
+                          (local.set $q (i32.add (local.get $q) (i32.const 32)))
+                          (local.tee $cnt (i32.sub (local.get $cnt) (i32.const 1)))
+                          (br_if $micro))
+                        (local.set $cp (i32.add (local.get $c)
+                          (i32.add (i32.mul (i32.add (local.get $ic) (local.get $ir)) (local.get $ldc4))
+                                   (i32.shl (i32.add (local.get $jc) (local.get $jr)) (i32.const 2)))))
+                        (local.set $rows (call $min (i32.const 4) (i32.sub (local.get $mm) (local.get $ir))))
+                        (local.set $cols (call $min (i32.const 8) (i32.sub (local.get $nn) (local.get $jr))))
+                        (if (i32.and (i32.eq (local.get $rows) (i32.const 4)) (i32.eq (local.get $cols) (i32.const 8)))
+                          (then
+                            (v128.store (local.get $cp) (f32x4.add (v128.load (local.get $cp)) (local.get $c00)))
+                            (v128.store offset=16 (local.get $cp) (f32x4.add (v128.load offset=16 (local.get $cp)) (local.get $c01)))
+                            (local.set $cp (i32.add (local.get $cp) (local.get $ldc4)))
+                            (v128.store (local.get $cp) (f32x4.add (v128.load (local.get $cp)) (local.get $c10)))
+                            (v128.store offset=16 (local.get $cp) (f32x4.add (v128.load offset=16 (local.get $cp)) (local.get $c11)))
+                            (local.set $cp (i32.add (local.get $cp) (local.get $ldc4)))
+                            (v128.store (local.get $cp) (f32x4.add (v128.load (local.get $cp)) (local.get $c20)))
+                            (v128.store offset=16 (local.get $cp) (f32x4.add (v128.load offset=16 (local.get $cp)) (local.get $c21)))
+                            (local.set $cp (i32.add (local.get $cp) (local.get $ldc4)))
+                            (v128.store (local.get $cp) (f32x4.add (v128.load (local.get $cp)) (local.get $c30)))
+                            (v128.store offset=16 (local.get $cp) (f32x4.add (v128.load offset=16 (local.get $cp)) (local.get $c31))))
+                          (else
+                            ;; edge tile: spill the accumulators, add the valid rows × columns
+                            (v128.store offset=0 (local.get $tile) (local.get $c00))
+                            (v128.store offset=16 (local.get $tile) (local.get $c01))
+                            (v128.store offset=32 (local.get $tile) (local.get $c10))
+                            (v128.store offset=48 (local.get $tile) (local.get $c11))
+                            (v128.store offset=64 (local.get $tile) (local.get $c20))
+                            (v128.store offset=80 (local.get $tile) (local.get $c21))
+                            (v128.store offset=96 (local.get $tile) (local.get $c30))
+                            (v128.store offset=112 (local.get $tile) (local.get $c31))
+                            (local.set $r (i32.const 0))
+                            (loop $edge_r
+                              (local.set $j (i32.const 0))
+                              (loop $edge_c
+                                (f32.store
+                                  (i32.add (i32.add (local.get $cp) (i32.mul (local.get $r) (local.get $ldc4))) (i32.shl (local.get $j) (i32.const 2)))
+                                  (f32.add
+                                    (f32.load (i32.add (i32.add (local.get $cp) (i32.mul (local.get $r) (local.get $ldc4))) (i32.shl (local.get $j) (i32.const 2))))
+                                    (f32.load (i32.add (local.get $tile) (i32.shl (i32.add (i32.shl (local.get $r) (i32.const 3)) (local.get $j)) (i32.const 2))))))
+                                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                                (br_if $edge_c (i32.lt_s (local.get $j) (local.get $cols))))
+                              (local.set $r (i32.add (local.get $r) (i32.const 1)))
+                              (br_if $edge_r (i32.lt_s (local.get $r) (local.get $rows))))))
+                        (local.set $ir (i32.add (local.get $ir) (i32.const 4)))
+                        (br $loop_ir)))
+                    (local.set $jr (i32.add (local.get $jr) (i32.const 8)))
+                    (br $loop_jr)))
+                (local.set $ic (i32.add (local.get $ic) (global.get $MC)))
+                (br $loop_ic)))
+            (local.set $pc (i32.add (local.get $pc) (global.get $KC)))
+            (br $loop_pc)))
+        (local.set $jc (i32.add (local.get $jc) (global.get $NC)))
+        (br $loop_jc)))
+    (if (local.get $bias)
+      (then (call $addBias (local.get $c) (local.get $ldc) (local.get $m) (local.get $n) (local.get $bias)))))
+
+  ;; Σ_q x[q]·w[q] for q < k: four accumulators over 16 floats per step, then 4 at a time, then
+  ;; one at a time. x and w are contiguous.
+  (func $dot (param $x i32) (param $w i32) (param $k i32) (result f32)
+    (local $q i32) (local $end16 i32) (local $end4 i32) (local $end i32)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $sum f32)
+    (local.set $end (i32.shl (local.get $k) (i32.const 2)))
+    (local.set $end16 (i32.and (local.get $end) (i32.const -64)))
+    (local.set $end4 (i32.and (local.get $end) (i32.const -16)))
+    (block $done16
+      (loop $l16
+        (br_if $done16 (i32.ge_u (local.get $q) (local.get $end16)))
+        (local.set $s0 (f32x4.add (local.get $s0) (f32x4.mul
+          (v128.load (i32.add (local.get $x) (local.get $q))) (v128.load (i32.add (local.get $w) (local.get $q))))))
+        (local.set $s1 (f32x4.add (local.get $s1) (f32x4.mul
+          (v128.load offset=16 (i32.add (local.get $x) (local.get $q))) (v128.load offset=16 (i32.add (local.get $w) (local.get $q))))))
+        (local.set $s2 (f32x4.add (local.get $s2) (f32x4.mul
+          (v128.load offset=32 (i32.add (local.get $x) (local.get $q))) (v128.load offset=32 (i32.add (local.get $w) (local.get $q))))))
+        (local.set $s3 (f32x4.add (local.get $s3) (f32x4.mul
+          (v128.load offset=48 (i32.add (local.get $x) (local.get $q))) (v128.load offset=48 (i32.add (local.get $w) (local.get $q))))))
+        (local.set $q (i32.add (local.get $q) (i32.const 64)))
+        (br $l16)))
+    (block $done4
+      (loop $l4
+        (br_if $done4 (i32.ge_u (local.get $q) (local.get $end4)))
+        (local.set $s0 (f32x4.add (local.get $s0) (f32x4.mul
+          (v128.load (i32.add (local.get $x) (local.get $q))) (v128.load (i32.add (local.get $w) (local.get $q))))))
+        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (br $l4)))
+    (local.set $s0 (f32x4.add (f32x4.add (local.get $s0) (local.get $s1)) (f32x4.add (local.get $s2) (local.get $s3))))
+    (local.set $sum (f32.add
+      (f32.add (f32x4.extract_lane 0 (local.get $s0)) (f32x4.extract_lane 1 (local.get $s0)))
+      (f32.add (f32x4.extract_lane 2 (local.get $s0)) (f32x4.extract_lane 3 (local.get $s0)))))
+    (block $done1
+      (loop $l1
+        (br_if $done1 (i32.ge_u (local.get $q) (local.get $end)))
+        (local.set $sum (f32.add (local.get $sum) (f32.mul
+          (f32.load (i32.add (local.get $x) (local.get $q))) (f32.load (i32.add (local.get $w) (local.get $q))))))
+        (local.set $q (i32.add (local.get $q) (i32.const 4)))
+        (br $l1)))
+    (local.get $sum))
+
+  ;; y[i, j] (row stride ldy) = x[i, :k] · W[j, :k] (+ bias[j]) for i < m, j < n; x rows contiguous
+  ;; with stride ldx, W rows contiguous with stride ldw. Each W row is read once for all m rows.
+  (func (export "gemv_t")
+    (param $x i32) (param $ldx i32) (param $w i32) (param $ldw i32)
+    (param $y i32) (param $ldy i32) (param $m i32) (param $k i32) (param $n i32) (param $bias i32)
+    (local $i i32) (local $j i32) (local $row i32) (local $b f32)
+    (block $done_j
+      (loop $next_j
+        (br_if $done_j (i32.ge_s (local.get $j) (local.get $n)))
+        (local.set $row (i32.add (local.get $w) (i32.shl (i32.mul (local.get $j) (local.get $ldw)) (i32.const 2))))
+        (local.set $b (f32.const 0))
+        (if (local.get $bias)
+          (then (local.set $b (f32.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2)))))))
+        (local.set $i (i32.const 0))
+        (block $done_i
+          (loop $next_i
+            (br_if $done_i (i32.ge_s (local.get $i) (local.get $m)))
+            (f32.store
+              (i32.add (local.get $y) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $ldy)) (local.get $j)) (i32.const 2)))
+              (f32.add
+                (call $dot (i32.add (local.get $x) (i32.shl (i32.mul (local.get $i) (local.get $ldx)) (i32.const 2)))
+                  (local.get $row) (local.get $k))
+                (local.get $b)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $next_i)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $next_j))))
+
+  ;; y[i, j] (row stride ldy) = Σ_q x[i, q] B[q, j] (+ bias[j]) for i < m, j < n; B rows contiguous
+  ;; with stride ldb, x[i, q] at x + (i*ldx + q*sxk)*4.
+  (func (export "gemv_n")
+    (param $x i32) (param $ldx i32) (param $sxk i32) (param $b i32) (param $ldb i32)
+    (param $y i32) (param $ldy i32) (param $m i32) (param $k i32) (param $n i32) (param $bias i32)
+    (local $i i32) (local $j i32) (local $q i32) (local $yrow i32) (local $brow i32) (local $xv v128) (local $xs f32)
+    (local $ldb4 i32) (local $xrow i32) (local $jb i32)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $s0 f32) (local $s1 f32) (local $s2 f32) (local $s3 f32)
+    (local.set $ldb4 (i32.shl (local.get $ldb) (i32.const 2)))
+    (block $done_i
+      (loop $next_i
+        (br_if $done_i (i32.ge_s (local.get $i) (local.get $m)))
+        (local.set $yrow (i32.add (local.get $y) (i32.shl (i32.mul (local.get $i) (local.get $ldy)) (i32.const 2))))
+        (memory.fill (local.get $yrow) (i32.const 0) (i32.shl (local.get $n) (i32.const 2)))
+        (local.set $q (i32.const 0))
+        (local.set $xrow (i32.add (local.get $x) (i32.shl (i32.mul (local.get $i) (local.get $ldx)) (i32.const 2))))
+        ;; four rows of B per pass: one load and store of y for four multiply-adds
+        (block $done_q4
+          (loop $next_q4
+            (br_if $done_q4 (i32.gt_s (i32.add (local.get $q) (i32.const 4)) (local.get $k)))
+            (local.set $s0 (f32.load (i32.add (local.get $xrow) (i32.shl (i32.mul (local.get $q) (local.get $sxk)) (i32.const 2)))))
+            (local.set $s1 (f32.load (i32.add (local.get $xrow)
+              (i32.shl (i32.mul (i32.add (local.get $q) (i32.const 1)) (local.get $sxk)) (i32.const 2)))))
+            (local.set $s2 (f32.load (i32.add (local.get $xrow)
+              (i32.shl (i32.mul (i32.add (local.get $q) (i32.const 2)) (local.get $sxk)) (i32.const 2)))))
+            (local.set $s3 (f32.load (i32.add (local.get $xrow)
+              (i32.shl (i32.mul (i32.add (local.get $q) (i32.const 3)) (local.get $sxk)) (i32.const 2)))))
+            (local.set $x0 (f32x4.splat (local.get $s0)))
+            (local.set $x1 (f32x4.splat (local.get $s1)))
+            (local.set $x2 (f32x4.splat (local.get $s2)))
+            (local.set $x3 (f32x4.splat (local.get $s3)))
+            (local.set $brow (i32.add (local.get $b) (i32.mul (local.get $q) (local.get $ldb4))))
+            (local.set $j (i32.const 0))
+            (block $vec4_done
+              (loop $vec4
+                (br_if $vec4_done (i32.gt_s (i32.add (local.get $j) (i32.const 4)) (local.get $n)))
+                (local.set $jb (i32.add (local.get $brow) (i32.shl (local.get $j) (i32.const 2))))
+                (v128.store (i32.add (local.get $yrow) (i32.shl (local.get $j) (i32.const 2)))
+                  (f32x4.add
+                    (v128.load (i32.add (local.get $yrow) (i32.shl (local.get $j) (i32.const 2))))
+                    (f32x4.add
+                      (f32x4.add
+                        (f32x4.mul (local.get $x0) (v128.load (local.get $jb)))
+                        (f32x4.mul (local.get $x1) (v128.load (i32.add (local.get $jb) (local.get $ldb4)))))
+                      (f32x4.add
+                        (f32x4.mul (local.get $x2) (v128.load (i32.add (local.get $jb) (i32.shl (local.get $ldb4) (i32.const 1)))))
+                        (f32x4.mul (local.get $x3) (v128.load (i32.add (local.get $jb) (i32.mul (local.get $ldb4) (i32.const 3)))))))))
+                (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                (br $vec4)))
+            (block $tail4_done
+              (loop $tail4
+                (br_if $tail4_done (i32.ge_s (local.get $j) (local.get $n)))
+                (local.set $jb (i32.add (local.get $brow) (i32.shl (local.get $j) (i32.const 2))))
+                (f32.store (i32.add (local.get $yrow) (i32.shl (local.get $j) (i32.const 2)))
+                  (f32.add
+                    (f32.load (i32.add (local.get $yrow) (i32.shl (local.get $j) (i32.const 2))))
+                    (f32.add
+                      (f32.add
+                        (f32.mul (local.get $s0) (f32.load (local.get $jb)))
+                        (f32.mul (local.get $s1) (f32.load (i32.add (local.get $jb) (local.get $ldb4)))))
+                      (f32.add
+                        (f32.mul (local.get $s2) (f32.load (i32.add (local.get $jb) (i32.shl (local.get $ldb4) (i32.const 1)))))
+                        (f32.mul (local.get $s3) (f32.load (i32.add (local.get $jb) (i32.mul (local.get $ldb4) (i32.const 3)))))))))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $tail4)))
+            (local.set $q (i32.add (local.get $q) (i32.const 4)))
+            (br $next_q4)))
+        (block $done_q
+          (loop $next_q
+            (br_if $done_q (i32.ge_s (local.get $q) (local.get $k)))
+            (local.set $xs (f32.load (i32.add (local.get $x)
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $ldx)) (i32.mul (local.get $q) (local.get $sxk))) (i32.const 2)))))
+            (local.set $xv (f32x4.splat (local.get $xs)))
+            (local.set $brow (i32.add (local.get $b) (i32.shl (i32.mul (local.get $q) (local.get $ldb)) (i32.const 2))))
+            (local.set $j (i32.const 0))
+            (block $vec_done
+              (loop $vec
+                (br_if $vec_done (i32.gt_s (i32.add (local.get $j) (i32.const 4)) (local.get $n)))
+                (v128.store (i32.add (local.get $yrow) (i32.shl (local.get $j) (i32.const 2)))
+                  (f32x4.add
+                    (v128.load (i32.add (local.get $yrow) (i32.shl (local.get $j) (i32.const 2))))
+                    (f32x4.mul (local.get $xv) (v128.load (i32.add (local.get $brow) (i32.shl (local.get $j) (i32.const 2)))))))
+                (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                (br $vec)))
+            (block $tail_done
+              (loop $tail
+                (br_if $tail_done (i32.ge_s (local.get $j) (local.get $n)))
+                (f32.store (i32.add (local.get $yrow) (i32.shl (local.get $j) (i32.const 2)))
+                  (f32.add
+                    (f32.load (i32.add (local.get $yrow) (i32.shl (local.get $j) (i32.const 2))))
+                    (f32.mul (local.get $xs) (f32.load (i32.add (local.get $brow) (i32.shl (local.get $j) (i32.const 2)))))))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $tail)))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br $next_q)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next_i)))
+    (if (local.get $bias)
+      (then (call $addBias (local.get $y) (local.get $ldy) (local.get $m) (local.get $n) (local.get $bias)))))
+
+  ;; ---- int8 weights (symmetric, float32 scale per row and group of columns) ----
+
+  ;; Σ_q x[q]·w[q] for q < len, w int8 widened to float32 (16 at a time, then one at a time).
+  (func $dot_q8 (param $x i32) (param $w i32) (param $len i32) (result f32)
+    (local $q i32) (local $end16 i32) (local $v v128) (local $lo v128) (local $hi v128) (local $xp i32)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $sum f32)
+    (local.set $end16 (i32.and (local.get $len) (i32.const -16)))
+    (block $done16
+      (loop $l16
+        (br_if $done16 (i32.ge_u (local.get $q) (local.get $end16)))
+        (local.set $v (v128.load (i32.add (local.get $w) (local.get $q))))
+        (local.set $lo (i16x8.extend_low_i8x16_s (local.get $v)))
+        (local.set $hi (i16x8.extend_high_i8x16_s (local.get $v)))
+        (local.set $xp (i32.add (local.get $x) (i32.shl (local.get $q) (i32.const 2))))
+        (local.set $s0 (f32x4.add (local.get $s0)
+          (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $lo))) (v128.load (local.get $xp)))))
+        (local.set $s1 (f32x4.add (local.get $s1)
+          (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $lo))) (v128.load offset=16 (local.get $xp)))))
+        (local.set $s2 (f32x4.add (local.get $s2)
+          (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $hi))) (v128.load offset=32 (local.get $xp)))))
+        (local.set $s3 (f32x4.add (local.get $s3)
+          (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $hi))) (v128.load offset=48 (local.get $xp)))))
+        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (br $l16)))
+    (local.set $s0 (f32x4.add (f32x4.add (local.get $s0) (local.get $s1)) (f32x4.add (local.get $s2) (local.get $s3))))
+    (local.set $sum (f32.add
+      (f32.add (f32x4.extract_lane 0 (local.get $s0)) (f32x4.extract_lane 1 (local.get $s0)))
+      (f32.add (f32x4.extract_lane 2 (local.get $s0)) (f32x4.extract_lane 3 (local.get $s0)))))
+    (block $done1
+      (loop $l1
+        (br_if $done1 (i32.ge_u (local.get $q) (local.get $len)))
+        (local.set $sum (f32.add (local.get $sum) (f32.mul
+          (f32.convert_i32_s (i32.load8_s (i32.add (local.get $w) (local.get $q))))
+          (f32.load (i32.add (local.get $x) (i32.shl (local.get $q) (i32.const 2)))))))
+        (local.set $q (i32.add (local.get $q) (i32.const 1)))
+        (br $l1)))
+    (local.get $sum))
+
+  ;; y[i, j] (row stride ldy) = Σ_groups scales[j, g] · (x[i, group g] · w[j, group g]) (+ bias[j])
+  ;; for i < m, j < n: W int8 [n, k] with row stride ldw (bytes), scales float32 [n, groups]
+  ;; contiguous, groups of gsize columns (groups * gsize = k). Each W row is read once for all m rows.
+  (func (export "gemv_q8")
+    (param $x i32) (param $ldx i32) (param $w i32) (param $ldw i32) (param $scales i32) (param $groups i32)
+    (param $gsize i32) (param $y i32) (param $ldy i32) (param $m i32) (param $n i32) (param $bias i32)
+    (local $i i32) (local $j i32) (local $g i32) (local $row i32) (local $srow i32) (local $xi i32)
+    (local $b f32) (local $sum f32)
+    (block $done_j
+      (loop $next_j
+        (br_if $done_j (i32.ge_s (local.get $j) (local.get $n)))
+        (local.set $row (i32.add (local.get $w) (i32.mul (local.get $j) (local.get $ldw))))
+        (local.set $srow (i32.add (local.get $scales) (i32.shl (i32.mul (local.get $j) (local.get $groups)) (i32.const 2))))
+        (local.set $b (f32.const 0))
+        (if (local.get $bias)
+          (then (local.set $b (f32.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2)))))))
+        (local.set $i (i32.const 0))
+        (block $done_i
+          (loop $next_i
+            (br_if $done_i (i32.ge_s (local.get $i) (local.get $m)))
+            (local.set $xi (i32.add (local.get $x) (i32.shl (i32.mul (local.get $i) (local.get $ldx)) (i32.const 2))))
+            (local.set $sum (f32.const 0))
+            (local.set $g (i32.const 0))
+            (block $done_g
+              (loop $next_g
+                (br_if $done_g (i32.ge_s (local.get $g) (local.get $groups)))
+                (local.set $sum (f32.add (local.get $sum) (f32.mul
+                  (call $dot_q8
+                    (i32.add (local.get $xi) (i32.shl (i32.mul (local.get $g) (local.get $gsize)) (i32.const 2)))
+                    (i32.add (local.get $row) (i32.mul (local.get $g) (local.get $gsize)))
+                    (local.get $gsize))
+                  (f32.load (i32.add (local.get $srow) (i32.shl (local.get $g) (i32.const 2)))))))
+                (local.set $g (i32.add (local.get $g) (i32.const 1)))
+                (br $next_g)))
+            (f32.store
+              (i32.add (local.get $y) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $ldy)) (local.get $j)) (i32.const 2)))
+              (f32.add (local.get $sum) (local.get $b)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $next_i)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $next_j))))
+
+  ;; out[j, q] = w[j, q] · scales[j, q / gsize] for j < rows, q < groups*gsize: W int8 with row
+  ;; stride ldw (bytes), out float32 contiguous [rows, groups*gsize].
+  (func (export "dequant_q8")
+    (param $w i32) (param $ldw i32) (param $scales i32) (param $groups i32) (param $gsize i32)
+    (param $out i32) (param $rows i32)
+    (local $j i32) (local $g i32) (local $q i32) (local $src i32) (local $dst i32) (local $s f32)
+    (block $done_j
+      (loop $next_j
+        (br_if $done_j (i32.ge_s (local.get $j) (local.get $rows)))
+        (local.set $src (i32.add (local.get $w) (i32.mul (local.get $j) (local.get $ldw))))
+        (local.set $g (i32.const 0))
+        (block $done_g
+          (loop $next_g
+            (br_if $done_g (i32.ge_s (local.get $g) (local.get $groups)))
+            (local.set $s (f32.load (local.get $scales)))
+            (local.set $scales (i32.add (local.get $scales) (i32.const 4)))
+            (local.set $q (i32.const 0))
+            (block $done_q
+              (loop $next_q
+                (br_if $done_q (i32.ge_s (local.get $q) (local.get $gsize)))
+                (f32.store (local.get $out)
+                  (f32.mul (f32.convert_i32_s (i32.load8_s (local.get $src))) (local.get $s)))
+                (local.set $out (i32.add (local.get $out) (i32.const 4)))
+                (local.set $src (i32.add (local.get $src) (i32.const 1)))
+                (local.set $q (i32.add (local.get $q) (i32.const 1)))
+                (br $next_q)))
+            (local.set $g (i32.add (local.get $g) (i32.const 1)))
+            (br $next_g)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $next_j))))
+)

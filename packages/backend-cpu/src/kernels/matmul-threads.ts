@@ -1,0 +1,139 @@
+/**
+ * Matrix products over the heap, split across threads: the plan that cuts one product into
+ * rectangles of its output, one per thread, for the kernels of gemm.wat.
+ *
+ * - Few rows (decoding: one token times each weight matrix): a matrix-vector kernel reads the
+ *   weights in place, `gemv_t` when B's columns are contiguous (`x @ W.T`, W [n, k] row-major, as
+ *   nn.Linear stores it), `gemv_n` when B's rows are. Threads take ranges of output columns, so
+ *   each reads its own rows of W once.
+ * - Otherwise `gemm`, whose packing handles any strides. Threads take column ranges (multiples of
+ *   8, the micro-kernel's width) when the output is wider than tall, else row ranges (multiples of 4).
+ *
+ * Every rectangle is computed by the same code in the same summation order as the whole product,
+ * so the split changes no bit of the result.
+ */
+import type { Task } from '../pool.js';
+
+/** Products with fewer rows than this run as matrix-vector products. */
+export const GEMV_MAX_ROWS = 8;
+/** Multiply-adds below which a product is not split (a hand-off to workers costs tens of microseconds). */
+export const MIN_WORK_PER_THREAD = 1 << 17;
+
+/** Operand addresses (bytes) and strides (elements) of one product in the heap. */
+export interface HeapProduct {
+  a: number;
+  sam: number;
+  sak: number;
+  b: number;
+  sbk: number;
+  sbn: number;
+  /** Output [m, n], row-major, contiguous. */
+  c: number;
+  m: number;
+  k: number;
+  n: number;
+  /** Address of a contiguous bias [n], or 0. */
+  bias: number;
+  /** Activation code (pool.ts ACTIVATIONS), 0 for none. */
+  act: number;
+}
+
+/** The kernel a product runs on: matrix-vector when it has few rows and a unit stride allows it. */
+export function kernelFor(p: HeapProduct): 'gemv_t' | 'gemv_n' | 'gemm' {
+  if (p.m < GEMV_MAX_ROWS) {
+    if (p.sak === 1 && p.sbk === 1) return 'gemv_t';
+    if (p.sbn === 1) return 'gemv_n';
+  }
+  return 'gemm';
+}
+
+const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
+
+/** Splits `total` into at most `parts` ranges whose starts are multiples of `align`. */
+function ranges(total: number, parts: number, align: number): [number, number][] {
+  const chunk = roundUp(Math.ceil(total / parts), align);
+  const out: [number, number][] = [];
+  for (let s = 0; s < total; s += chunk) out.push([s, Math.min(chunk, total - s)]);
+  return out;
+}
+
+/**
+ * The tasks of one product for up to `threads` threads; `ws(t)` is thread t's gemm workspace
+ * (called only for gemm tasks).
+ */
+export function planProduct(p: HeapProduct, threads: number, ws: (t: number) => number): Task[] {
+  const work = p.m * p.n * p.k;
+  const parts = Math.max(1, Math.min(threads, Math.floor(work / MIN_WORK_PER_THREAD)));
+  const kernel = kernelFor(p);
+  const biasAt = (j0: number) => (p.bias ? p.bias + j0 * 4 : 0);
+  if (kernel === 'gemv_t') {
+    return ranges(p.n, parts, 4).map(([j0, nn]) => ({
+      kernel,
+      args: [p.a, p.sam, p.b + j0 * p.sbn * 4, p.sbn, p.c + j0 * 4, p.n, p.m, p.k, nn, biasAt(j0)],
+      act: p.act,
+      c: p.c + j0 * 4,
+      ldc: p.n,
+      m: p.m,
+      n: nn,
+    }));
+  }
+  if (kernel === 'gemv_n') {
+    return ranges(p.n, parts, 4).map(([j0, nn]) => ({
+      kernel,
+      args: [p.a, p.sam, p.sak, p.b + j0 * 4, p.sbk, p.c + j0 * 4, p.n, p.m, p.k, nn, biasAt(j0)],
+      act: p.act,
+      c: p.c + j0 * 4,
+      ldc: p.n,
+      m: p.m,
+      n: nn,
+    }));
+  }
+  if (p.n >= p.m) {
+    return ranges(p.n, parts, 8).map(([j0, nn], t) => ({
+      kernel,
+      args: [
+        p.a,
+        p.sam,
+        p.sak,
+        p.b + j0 * p.sbn * 4,
+        p.sbk,
+        p.sbn,
+        p.c + j0 * 4,
+        p.n,
+        p.m,
+        p.k,
+        nn,
+        biasAt(j0),
+        ws(t),
+      ],
+      act: p.act,
+      c: p.c + j0 * 4,
+      ldc: p.n,
+      m: p.m,
+      n: nn,
+    }));
+  }
+  return ranges(p.m, parts, 4).map(([i0, mm], t) => ({
+    kernel,
+    args: [
+      p.a + i0 * p.sam * 4,
+      p.sam,
+      p.sak,
+      p.b,
+      p.sbk,
+      p.sbn,
+      p.c + i0 * p.n * 4,
+      p.n,
+      mm,
+      p.k,
+      p.n,
+      p.bias,
+      ws(t),
+    ],
+    act: p.act,
+    c: p.c + i0 * p.n * 4,
+    ldc: p.n,
+    m: mm,
+    n: p.n,
+  }));
+}

@@ -1,0 +1,344 @@
+/**
+ * The worker pool: threads that run the kernels of gemm.wat on rectangles of one product, over
+ * the heap's shared memory (worker_threads in Node, Web Workers in cross-origin-isolated pages).
+ *
+ * The calling thread and the workers talk through int32 control words at the bottom of the
+ * memory, with no messages per call:
+ * - the caller writes one task per worker into that worker's slot (kernel, arguments, the
+ *   generation it belongs to), bumps the generation word and wakes the workers (Atomics.notify);
+ * - it runs the first task itself, then waits until the done counter reaches the number of tasks
+ *   it handed out (Atomics.wait in Node, spinning on a browser's main thread, where waiting is
+ *   not allowed);
+ * - each worker waits on the generation word, runs its slot's task when the slot carries the new
+ *   generation, and bumps the done counter.
+ * Workers start asynchronously; until a worker reports ready, the caller gives it no work, so the
+ * first products of a session may run on fewer threads (with the same results: every kernel
+ * sums each output element in the same order whatever the split).
+ *
+ * Kernels: a task calls one export of gemm.wat with int32 arguments, then applies the linear
+ * epilogue's activation to its output rectangle in JavaScript (the functions of math.ts).
+ */
+import { GEMM_WASM, GEMM_WASM_UNSHARED } from './kernels/gemm-wasm.js';
+import { erfc, gelu, geluTanh, sigmoid } from './math.js';
+
+/** Kernels a task can run, by index. */
+export const KERNELS = ['gemm', 'gemv_t', 'gemv_n', 'gemv_q8', 'dequant_q8'] as const;
+export type KernelName = (typeof KERNELS)[number];
+
+/** Activation codes of the epilogue (0: none). */
+export const ACTIVATIONS = ['', 'relu', 'gelu', 'gelu_tanh', 'silu', 'sigmoid', 'tanh'] as const;
+
+/** A kernel call on one rectangle of the output, then `act` over c[m, n] (row stride ldc). */
+export interface Task {
+  kernel: KernelName;
+  args: number[];
+  act: number;
+  c: number;
+  ldc: number;
+  m: number;
+  n: number;
+}
+
+// Control words (int32 indices).
+const GEN = 0;
+const DONE = 1;
+const QUIT = 2;
+const FAILED = 3;
+const READY = 16; // READY + id: 1 once worker id runs
+const SLOT = 128; // SLOT + id * SLOT_INTS: [gen, kernel, act, c, ldc, m, n, nargs, ...args]
+const SLOT_INTS = 32;
+/** Most workers a pool runs (the control area holds this many slots). */
+export const MAX_WORKERS = 60;
+
+function decode(b64: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+let modules: { shared: WebAssembly.Module | null; unshared: WebAssembly.Module | null } | undefined;
+
+/** The compiled gemm.wat module for a shared (or an ordinary) memory, or null without WebAssembly SIMD. */
+export function gemmModule(shared: boolean): WebAssembly.Module | null {
+  if (!modules) {
+    const compile = (b64: string) => {
+      try {
+        return new WebAssembly.Module(decode(b64));
+      } catch {
+        return null;
+      }
+    };
+    modules = {
+      shared: typeof SharedArrayBuffer === 'undefined' ? null : compile(GEMM_WASM),
+      unshared: compile(GEMM_WASM_UNSHARED),
+    };
+  }
+  return shared ? modules.shared : modules.unshared;
+}
+
+/** The exports of gemm.wat, typed. */
+export interface GemmExports {
+  gemm: (...args: number[]) => void;
+  gemv_t: (...args: number[]) => void;
+  gemv_n: (...args: number[]) => void;
+  gemv_q8: (...args: number[]) => void;
+  dequant_q8: (...args: number[]) => void;
+  gemm_ws_bytes: () => number;
+}
+
+/** Applies activation `act` to f[c/4 + i*ldc + j] for i < m, j < n (shared by the caller and the workers). */
+function applyActivation(
+  f: Float32Array,
+  act: number,
+  c: number,
+  ldc: number,
+  m: number,
+  n: number,
+  fns: ((x: number) => number)[],
+): void {
+  if (act === 0) return;
+  const g = fns[act];
+  const base = c >> 2;
+  for (let i = 0; i < m; i++) {
+    const row = base + i * ldc;
+    for (let j = 0; j < n; j++) f[row + j] = g(f[row + j]);
+  }
+}
+
+/** The activation functions by code, in the same form the workers get them. */
+const ACT_FNS: ((x: number) => number)[] = [
+  (x) => x,
+  (x) => (x > 0 || Number.isNaN(x) ? x : 0),
+  gelu,
+  geluTanh,
+  (x) => x * sigmoid(x),
+  sigmoid,
+  Math.tanh,
+];
+
+/**
+ * The worker's program, as source text: it is run with `new Worker(text, { eval: true })` in Node
+ * and from a Blob URL in browsers, so the package needs no separate worker file (bundlers and test
+ * runners that transform sources cannot break it). The activation functions are math.ts's own,
+ * inlined by their source text.
+ */
+function workerSource(): string {
+  return `'use strict';
+const TWO_OVER_SQRT_PI = 1.1283791670955126;
+${erfc.toString()}
+${gelu.toString()}
+${geluTanh.toString()}
+${sigmoid.toString()}
+${applyActivation.toString()}
+const ACT_FNS = [(x) => x, (x) => (x > 0 || Number.isNaN(x) ? x : 0), gelu, geluTanh, (x) => x * sigmoid(x), sigmoid, Math.tanh];
+const KERNELS = ${JSON.stringify(KERNELS)};
+function start(msg) {
+  const { id, module, memory } = msg;
+  const ex = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
+  const fns = KERNELS.map((k) => ex[k]);
+  const ctl = new Int32Array(memory.buffer, 0, ${SLOT + MAX_WORKERS * SLOT_INTS});
+  const slot = ${SLOT} + id * ${SLOT_INTS};
+  let f = new Float32Array(memory.buffer);
+  let seen = Atomics.load(ctl, ${GEN});
+  Atomics.store(ctl, ${READY} + id, 1);
+  for (;;) {
+    let g = Atomics.load(ctl, ${GEN});
+    for (let spin = 0; g === seen && spin < 2000; spin++) g = Atomics.load(ctl, ${GEN});
+    if (g === seen) {
+      if (Atomics.load(ctl, ${QUIT})) return;
+      Atomics.wait(ctl, ${GEN}, seen, 500);
+      continue;
+    }
+    seen = g;
+    if (Atomics.load(ctl, slot) !== g) continue;
+    try {
+      const nargs = ctl[slot + 7];
+      const args = [];
+      for (let i = 0; i < nargs; i++) args.push(ctl[slot + 8 + i]);
+      fns[ctl[slot + 1]](...args);
+      const act = ctl[slot + 2];
+      if (act) {
+        if (f.buffer.byteLength !== memory.buffer.byteLength) f = new Float32Array(memory.buffer);
+        applyActivation(f, act, ctl[slot + 3], ctl[slot + 4], ctl[slot + 5], ctl[slot + 6], ACT_FNS);
+      }
+    } catch (e) {
+      Atomics.store(ctl, ${FAILED}, 1);
+    }
+    Atomics.add(ctl, ${DONE}, 1);
+    Atomics.notify(ctl, ${DONE});
+  }
+}
+if (typeof require === 'function') require('node:worker_threads').parentPort.once('message', start);
+else self.onmessage = (e) => start(e.data);
+`;
+}
+
+interface NodeWorker {
+  postMessage(msg: unknown): void;
+  unref(): void;
+  terminate(): Promise<number>;
+  on(ev: string, fn: (...a: unknown[]) => void): void;
+}
+interface NodeProcess {
+  getBuiltinModule?: (id: string) => unknown;
+  versions?: { node?: string };
+}
+
+function nodeModule<T>(id: string): T | null {
+  const p = (globalThis as { process?: NodeProcess }).process;
+  if (!p?.versions?.node || typeof p.getBuiltinModule !== 'function') return null;
+  return (p.getBuiltinModule(id) as T) ?? null;
+}
+
+/** Cores this host offers: os.availableParallelism() in Node, navigator.hardwareConcurrency in browsers. */
+export function availableCores(): number {
+  const os = nodeModule<{ availableParallelism?: () => number; cpus: () => unknown[] }>('node:os');
+  if (os) return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  return Math.max(1, nav?.hardwareConcurrency ?? 1);
+}
+
+type AnyWorker = NodeWorker | Worker;
+
+/** A pool of workers over one shared memory. */
+export class WorkerPool {
+  private readonly ctl: Int32Array;
+  private readonly workers: AnyWorker[] = [];
+  private readonly exports: GemmExports;
+  private f: Float32Array;
+  private readonly canWait: boolean;
+  private gen = 0;
+
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    private readonly module: WebAssembly.Module,
+  ) {
+    this.ctl = new Int32Array(memory.buffer, 0, SLOT + MAX_WORKERS * SLOT_INTS);
+    this.exports = new WebAssembly.Instance(module, { env: { mem: memory } })
+      .exports as unknown as GemmExports;
+    this.f = new Float32Array(memory.buffer);
+    this.gen = Atomics.load(this.ctl, GEN);
+    let canWait = true;
+    try {
+      Atomics.wait(this.ctl, QUIT + 1, 1, 0);
+    } catch {
+      canWait = false; // a browser's main thread: spin instead
+    }
+    this.canWait = canWait;
+  }
+
+  /** The calling thread's instance of the kernels. */
+  get kernels(): GemmExports {
+    return this.exports;
+  }
+
+  /** Workers started so far (ready or starting). */
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** Starts workers until `count` exist (at most MAX_WORKERS); returns false where workers cannot be made. */
+  ensureWorkers(count: number): boolean {
+    const want = Math.min(count, MAX_WORKERS);
+    while (this.workers.length < want) {
+      const w = this.spawn(this.workers.length);
+      if (!w) return false;
+      this.workers.push(w);
+    }
+    return true;
+  }
+
+  /** Workers that have started and are waiting for tasks, among the first `count`. */
+  readyWorkers(count: number): number {
+    let n = 0;
+    for (let i = 0; i < Math.min(count, this.workers.length); i++) if (Atomics.load(this.ctl, READY + i)) n++;
+    return n;
+  }
+
+  /** Resolves once the first `count` workers run (polls the ready words). */
+  async whenReady(count: number): Promise<void> {
+    const want = Math.min(count, this.workers.length);
+    while (this.readyWorkers(want) < want) await new Promise((r) => setTimeout(r, 2));
+  }
+
+  private spawn(id: number): AnyWorker | null {
+    const msg = { id, module: this.module, memory: this.memory };
+    const wt = nodeModule<{ Worker: new (src: string, opts: { eval: boolean }) => NodeWorker }>(
+      'node:worker_threads',
+    );
+    if (wt) {
+      const w = new wt.Worker(workerSource(), { eval: true });
+      w.unref();
+      w.on('error', () => Atomics.store(this.ctl, FAILED, 1));
+      w.postMessage(msg);
+      return w;
+    }
+    if (typeof Worker === 'undefined' || typeof Blob === 'undefined') return null;
+    const url = URL.createObjectURL(new Blob([workerSource()], { type: 'text/javascript' }));
+    const w = new Worker(url);
+    w.postMessage(msg);
+    return w;
+  }
+
+  /**
+   * Runs `tasks[0]` on the calling thread and the others on ready workers 0.., and returns when all
+   * are done. The caller passes at most `readyWorkers(...) + 1` tasks.
+   */
+  run(tasks: readonly Task[]): void {
+    const others = tasks.length - 1;
+    if (others > 0) {
+      const gen = (this.gen + 1) | 0;
+      this.gen = gen;
+      Atomics.store(this.ctl, DONE, 0);
+      for (let t = 1; t < tasks.length; t++) {
+        const task = tasks[t];
+        const s = SLOT + (t - 1) * SLOT_INTS;
+        const c = this.ctl;
+        c[s + 1] = KERNELS.indexOf(task.kernel);
+        c[s + 2] = task.act;
+        c[s + 3] = task.c;
+        c[s + 4] = task.ldc;
+        c[s + 5] = task.m;
+        c[s + 6] = task.n;
+        c[s + 7] = task.args.length;
+        for (let i = 0; i < task.args.length; i++) c[s + 8 + i] = task.args[i];
+        Atomics.store(c, s, gen);
+      }
+      Atomics.store(this.ctl, GEN, gen);
+      Atomics.notify(this.ctl, GEN);
+    }
+    this.runHere(tasks[0]);
+    if (others > 0) {
+      for (;;) {
+        const d = Atomics.load(this.ctl, DONE);
+        if (d >= others) break;
+        if (this.canWait) Atomics.wait(this.ctl, DONE, d, 50);
+      }
+      if (Atomics.load(this.ctl, FAILED)) {
+        Atomics.store(this.ctl, FAILED, 0);
+        throw new Error('backend-cpu: a worker thread failed while running a kernel');
+      }
+    }
+  }
+
+  /** Runs one task on the calling thread. */
+  runHere(task: Task): void {
+    (this.exports[task.kernel] as (...a: number[]) => void)(...task.args);
+    if (task.act) {
+      if (this.f.buffer.byteLength !== this.memory.buffer.byteLength)
+        this.f = new Float32Array(this.memory.buffer);
+      applyActivation(this.f, task.act, task.c, task.ldc, task.m, task.n, ACT_FNS);
+    }
+  }
+
+  /** Stops every worker. */
+  async terminate(): Promise<void> {
+    Atomics.store(this.ctl, QUIT, 1);
+    Atomics.notify(this.ctl, GEN);
+    const ws = this.workers.splice(0);
+    await Promise.all(ws.map((w) => (w as NodeWorker).terminate()));
+    for (let i = 0; i < MAX_WORKERS; i++) Atomics.store(this.ctl, READY + i, 0);
+    Atomics.store(this.ctl, QUIT, 0);
+  }
+}

@@ -1,0 +1,76 @@
+// int8 weight quantisation of a GPT-2 model (nn.quantize: Conv1D layers, the tied embedding and
+// head, position embeddings), measured on the embedded tiny GPT, a trained GPT-2-shaped model:
+// perplexity on its held-out text within 2% of float32, logits close to float32's, and bad input
+// refused.
+import '@attnkit/backend-cpu';
+import { readFileSync } from 'node:fs';
+import { tensor } from '@attnkit/tensor-core';
+import { QuantizedEmbedding, QuantizedLinear, quantize } from '@attnkit/tensor-core/nn';
+import { describe, expect, it } from 'vitest';
+import { causalLMLoss, evaluate, GPT2LMHeadModel, lmEvalBatches, loadTinyGPT } from '../src/index.js';
+
+const corpus = readFileSync(new URL('../assets/corpus/fables.txt', import.meta.url), 'utf8');
+
+async function heldOut() {
+  const { model, tokenizer } = await loadTinyGPT();
+  const ids = tokenizer.encode(corpus);
+  const val = ids.slice(Math.floor(ids.length * 0.9));
+  return { model, val };
+}
+
+describe('quantize(model, { dtype: int8 })', () => {
+  for (const groupSize of [undefined, 32]) {
+    it(`tiny GPT, ${groupSize ? `groups of ${groupSize}` : 'per channel'}: held-out perplexity within 2% of float32, logits close`, async () => {
+      const { model, val } = await heldOut();
+      model.eval();
+      const batches = lmEvalBatches(val, { batchSize: 12, blockSize: model.config.nPositions });
+      const lossF32 = evaluate(model, batches, causalLMLoss as never);
+      const probe = tensor([val.slice(0, model.config.nPositions)], undefined, 'int32');
+      const logitsF32 = model.forward({ inputIds: probe }).logits.dataSync();
+
+      quantize(model, { dtype: 'int8', groupSize });
+      // every weight matrix became int8, the tied embedding and head share one int8 matrix
+      const t = model.transformer;
+      expect(t.h[0].attn.c_attn).toBeInstanceOf(QuantizedLinear);
+      expect(t.h[0].mlp.c_proj).toBeInstanceOf(QuantizedLinear);
+      expect(t.wte).toBeInstanceOf(QuantizedEmbedding);
+      expect(model.lm_head).toBeInstanceOf(QuantizedLinear);
+      expect((model.lm_head as unknown as QuantizedLinear).qweight).toBe(
+        (t.wte as unknown as QuantizedEmbedding).qweight,
+      );
+
+      const lossI8 = evaluate(model, batches, causalLMLoss as never);
+      const pplRatio = Math.exp(lossI8) / Math.exp(lossF32);
+      expect(Math.abs(pplRatio - 1)).toBeLessThan(0.02);
+
+      // Logits: each weight is off by at most scale/2 = max|w_row|/254, a uniform rounding error
+      // whose RMS is max|w|/(254·√3), about 0.6-0.8% of a row's RMS for these weights (max/RMS
+      // ≈ 3-4). Independent errors in the ~2·layers + 1 products add in quadrature, so the logits'
+      // RMS error should be a few percent of their spread; 5% leaves room and still fails for a
+      // wrong scale, a dropped group or a misplaced row (those give errors of order 100%).
+      const logitsI8 = model.forward({ inputIds: probe }).logits.dataSync();
+      let err = 0;
+      let mean = 0;
+      for (const v of logitsF32) mean += v / logitsF32.length;
+      let spread = 0;
+      for (let i = 0; i < logitsF32.length; i++) {
+        err += (logitsI8[i] - logitsF32[i]) ** 2;
+        spread += (logitsF32[i] - mean) ** 2;
+      }
+      expect(Math.sqrt(err / spread)).toBeLessThan(0.05);
+      model.dispose();
+    }, 120_000);
+  }
+
+  it('refuses a model in training mode, a width the group size does not divide, and unimplemented dtypes', () => {
+    const model = new GPT2LMHeadModel({ nLayer: 1, nEmbd: 48, nHead: 4, vocabSize: 50, nPositions: 16 });
+    expect(() => quantize(model, { dtype: 'int8' })).toThrow(/training mode; call model.eval\(\) first/);
+    model.eval();
+    expect(() => quantize(model, { dtype: 'int8', groupSize: 32 })).toThrow(
+      /layer 'transformer\.wte' has 48 input features, which groupSize 32 does not divide/,
+    );
+    expect(() => quantize(model, { dtype: 'float16' })).toThrow(/dtype 'float16' is not implemented yet/);
+    expect(() => quantize(model, { dtype: 'int4' as never })).toThrow(/dtype must be 'int8'/);
+    model.dispose();
+  });
+});
