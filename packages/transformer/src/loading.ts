@@ -5,6 +5,7 @@
 //   *.safetensors ─▶ names matched (with or without the class prefix, tied aliases) ─▶ loadStateDict
 import type { Tensor } from '@attnkit/tensor-core';
 import { readSafetensors, writeSafetensors } from '@attnkit/tensor-core/io';
+import { generationConfigFromJson, generationConfigToJson } from './generation-config.js';
 import { describe, fmtShape } from './internal.js';
 import type { PreTrainedModel } from './models/base.js';
 import { BertForMaskedLM, BertModel } from './models/bert.js';
@@ -12,7 +13,10 @@ import { CLIPTextModel, CLIPTextModelWithProjection } from './models/clip.js';
 import { EncoderDecoderModel } from './models/encoder-decoder.js';
 import { GPT2LMHeadModel } from './models/gpt2.js';
 import { LlamaForCausalLM } from './models/llama.js';
-import { ViTForImageClassification } from './models/vit.js';
+import { MistralForCausalLM } from './models/mistral.js';
+import { MixtralForCausalLM } from './models/mixtral.js';
+import { Qwen2ForCausalLM } from './models/qwen2.js';
+import { ViTForImageClassification, ViTModel } from './models/vit.js';
 
 /** One file's contents as a browser or Node program has them. */
 export type FileLike = Blob | ArrayBuffer | ArrayBufferView | Response;
@@ -33,11 +37,14 @@ const ARCHITECTURES = new Map<string, ModelClass>([
   ['GPT2Model', GPT2LMHeadModel],
   ['LlamaForCausalLM', LlamaForCausalLM],
   ['LlamaModel', LlamaForCausalLM],
-  ['MistralForCausalLM', LlamaForCausalLM],
+  ['MistralForCausalLM', MistralForCausalLM],
+  ['MixtralForCausalLM', MixtralForCausalLM],
+  ['Qwen2ForCausalLM', Qwen2ForCausalLM],
   ['BertModel', BertModel],
   ['BertForMaskedLM', BertForMaskedLM],
   ['BertForPreTraining', BertForMaskedLM],
   ['ViTForImageClassification', ViTForImageClassification],
+  ['ViTModel', ViTModel],
   ['EncoderDecoderTransformer', EncoderDecoderModel],
   ['CLIPTextModel', CLIPTextModel],
   ['CLIPTextModelWithProjection', CLIPTextModelWithProjection],
@@ -46,6 +53,9 @@ const ARCHITECTURES = new Map<string, ModelClass>([
 const MODEL_TYPES = new Map<string, ModelClass>([
   ['gpt2', GPT2LMHeadModel],
   ['llama', LlamaForCausalLM],
+  ['mistral', MistralForCausalLM],
+  ['mixtral', MixtralForCausalLM],
+  ['qwen2', Qwen2ForCausalLM],
   ['bert', BertModel],
   ['vit', ViTForImageClassification],
   ['attnkit-encoder-decoder', EncoderDecoderModel],
@@ -250,6 +260,23 @@ export function loadCheckpointInto(
   where = '<weights>',
 ): { ignored: string[] } {
   const own = model.stateDict();
+  const original = weights;
+  weights = model.remapCheckpoint(weights);
+  const given = new Set(Object.values(original));
+  const created = Object.values(weights).filter((t) => !given.has(t));
+  try {
+    return matchCheckpoint(model, own, weights, where);
+  } finally {
+    for (const t of created) t.dispose();
+  }
+}
+
+function matchCheckpoint(
+  model: PreTrainedModel,
+  own: Record<string, Tensor>,
+  weights: Record<string, Tensor>,
+  where: string,
+): { ignored: string[] } {
   const prefix = model.basePrefix();
   const ignore = model.ignoredKeys();
   const given: Record<string, Tensor> = {};
@@ -336,6 +363,10 @@ export async function loadPretrained(
   }
   let weights: Record<string, Tensor> = {};
   try {
+    const gen = await src.read('generation_config.json');
+    model.generationConfig = gen
+      ? generationConfigFromJson(parseJson(gen, 'generation_config.json', src.where))
+      : null;
     weights = await readWeights(src);
     loadCheckpointInto(model, weights, src.where);
   } catch (e) {
@@ -357,11 +388,15 @@ export async function checkpointFiles(model: PreTrainedModel): Promise<Record<st
   }
   const state = model.stateDict();
   for (const [alias] of model.tiedWeights()) delete state[alias];
-  const config = { ...model.configJson(), torch_dtype: 'float32' };
-  return {
-    'config.json': new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`),
+  const config = { ...model.configJson(), torch_dtype: 'float32', dtype: 'float32' };
+  const json = (v: unknown) => new TextEncoder().encode(`${JSON.stringify(v, null, 2)}\n`);
+  const files: Record<string, Uint8Array> = {
+    'config.json': json(config),
     'model.safetensors': await writeSafetensors(state, { format: 'pt' }),
   };
+  if (model.generationConfig)
+    files['generation_config.json'] = json(generationConfigToJson(model.generationConfig));
+  return files;
 }
 
 /**
