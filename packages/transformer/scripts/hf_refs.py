@@ -15,6 +15,8 @@ Cases:
   - For the causal LMs: logits of a left-padded batch (with the position ids generate() uses), and
     transformers' generate() sequences: greedy and beam search (3 beams), for one prompt and for
     a left-padded batch of two.
+  - 'hf-mixtral-fused': Mixtral's weights in transformers 5's in-memory names (mlp.gate,
+    mlp.experts.gate_up_proj, mlp.experts.down_proj) rather than the per-expert names it writes.
   - '<case>-v4' folders: the same weights with the config.json keys transformers 4 wrote
     (rope_theta + rope_scaling instead of rope_parameters, torch_dtype instead of dtype; Mixtral's
     experts as block_sparse_moe.experts.N.w1/w2/w3). The script checks that transformers itself
@@ -169,6 +171,10 @@ def v4_weights(state, kind, cfg):
     return out
 
 
+# The padding id. Not 0: transformers' beam search fills finished rows with `pad_token_id or
+# eos_token_id[0]`, so a pad id of 0 would be replaced by the eos id there (and nowhere else).
+PAD = 3
+
 LM_CLASSES = {
     "llama": (LlamaConfig, LlamaForCausalLM),
     "mistral": (MistralConfig, MistralForCausalLM),
@@ -184,13 +190,13 @@ def lm_case(name, kind, cfg_kwargs, seq=10, pads=(0, 3), new_tokens=8, generatio
         seed = seed_for(name) + attempt
         gen = torch.Generator().manual_seed(seed)
         torch.manual_seed(seed)
-        config = cfg_cls(pad_token_id=0, bos_token_id=1, eos_token_id=2, **cfg_kwargs)
+        config = cfg_cls(pad_token_id=PAD, bos_token_id=1, eos_token_id=2, **cfg_kwargs)
         model = model_cls(config).eval()
         randomize(model, gen)
         V = config.vocab_size
-        ids = torch.randint(3, V, (len(pads), seq), generator=gen)
+        ids = torch.randint(4, V, (len(pads), seq), generator=gen)
         am, pos = left_padded(ids, pads)
-        ids = ids.masked_fill(am == 0, 0)
+        ids = ids.masked_fill(am == 0, PAD)
         kw = {"output_router_logits": True} if kind == "mixtral" else {}
         out = model(input_ids=ids, attention_mask=am, position_ids=pos, **kw)
         ok = True
@@ -210,7 +216,7 @@ def lm_case(name, kind, cfg_kwargs, seq=10, pads=(0, 3), new_tokens=8, generatio
                         max_new_tokens=new_tokens,
                         do_sample=False,
                         num_beams=beams,
-                        pad_token_id=0,
+                        pad_token_id=PAD,
                         eos_token_id=2,
                         output_scores=True,
                         return_dict_in_generate=True,
@@ -225,7 +231,7 @@ def lm_case(name, kind, cfg_kwargs, seq=10, pads=(0, 3), new_tokens=8, generatio
     d = os.path.join(OUT, name)
     reset(d)
     model.generation_config = GenerationConfig(
-        bos_token_id=1, eos_token_id=2, pad_token_id=0, max_new_tokens=new_tokens, do_sample=False
+        bos_token_id=1, eos_token_id=2, pad_token_id=PAD, max_new_tokens=new_tokens, do_sample=False
     )
     model.save_pretrained(d)
     meta = {"model": kind, "architecture": model_cls.__name__, "transformers": transformers.__version__,
@@ -260,6 +266,22 @@ def lm_case(name, kind, cfg_kwargs, seq=10, pads=(0, 3), new_tokens=8, generatio
                         "position_ids": meta["position_ids"], "logits": meta["logits"]})
         for f in ("input_ids.i32", "attention_mask.i32", "position_ids.i32", "logits.f32"):
             shutil.copy(os.path.join(d, f), os.path.join(d4, f))
+    if kind == "mixtral":
+        # transformers 5's in-memory layout (mlp.gate, fused mlp.experts.gate_up_proj / down_proj), which
+        # some converted checkpoints carry; transformers loads it as well
+        df = os.path.join(OUT, name + "-fused")
+        reset(df)
+        shutil.copy(os.path.join(d, "config.json"), os.path.join(df, "config.json"))
+        fused = {k: v.contiguous() for k, v in model.state_dict().items()}
+        assert any(".mlp.experts.gate_up_proj" in k for k in fused)
+        save_file(fused, os.path.join(df, "model.safetensors"), metadata={"format": "pt"})
+        again = model_cls.from_pretrained(df).eval()
+        assert torch.equal(again(input_ids=ids, attention_mask=am, position_ids=pos).logits, out.logits)
+        write_meta(df, {"model": kind, "architecture": model_cls.__name__, "twin_of": name, "layout": "fused",
+                        "input_ids": meta["input_ids"], "attention_mask": meta["attention_mask"],
+                        "position_ids": meta["position_ids"], "logits": meta["logits"]})
+        for f in ("input_ids.i32", "attention_mask.i32", "position_ids.i32", "logits.f32"):
+            shutil.copy(os.path.join(d, f), os.path.join(df, f))
     print(name, "seed", seed)
 
 
