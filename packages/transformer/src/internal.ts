@@ -159,11 +159,35 @@ export function resolveConfig<T>(
   return out as T & { extra: Record<string, unknown> };
 }
 
+/**
+ * config.json keys that hold floats (the 'number' fields of every table used so far): written
+ * with a decimal point even when integral (`1.0`), as transformers 5's typed configs require.
+ */
+export const FLOAT_CONFIG_KEYS = new Set<string>();
+
 /** The config.json object of a resolved config (snake_case names, extras kept). */
 export function configToJson(table: FieldTable, config: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...((config.extra as Record<string, unknown>) ?? {}) };
-  for (const [key, spec] of Object.entries(table)) out[spec.json] = config[key];
+  for (const [key, spec] of Object.entries(table)) {
+    out[spec.json] = config[key];
+    if (spec.kind === 'number') FLOAT_CONFIG_KEYS.add(spec.json);
+  }
   return out;
+}
+
+/**
+ * A config.json text: 2-space JSON in which integral values of float keys keep a decimal point
+ * (`"layer_norm_eps": 1.0`, not `1`): transformers 5 refuses an int where its config declares a float.
+ */
+export function configJsonText(config: Record<string, unknown>): string {
+  const mark = '\u0000float:';
+  const text = JSON.stringify(
+    config,
+    (key, v) =>
+      typeof v === 'number' && Number.isInteger(v) && FLOAT_CONFIG_KEYS.has(key) ? `${mark}${v}` : v,
+    2,
+  );
+  return `${text.replace(/"\\u0000float:(-?\d+)"/g, '$1.0')}\n`;
 }
 
 /** Throws unless `cond`, with a message naming the function. */

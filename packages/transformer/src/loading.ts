@@ -6,7 +6,7 @@
 import type { Tensor } from '@attnkit/tensor-core';
 import { readSafetensors, writeSafetensors } from '@attnkit/tensor-core/io';
 import { generationConfigFromJson, generationConfigToJson } from './generation-config.js';
-import { describe, fmtShape } from './internal.js';
+import { configJsonText, describe, fmtShape } from './internal.js';
 import type { PreTrainedModel } from './models/base.js';
 import { BertForMaskedLM, BertModel } from './models/bert.js';
 import { CLIPTextModel, CLIPTextModelWithProjection } from './models/clip.js';
@@ -363,7 +363,8 @@ export async function loadPretrained(
   }
   let weights: Record<string, Tensor> = {};
   try {
-    const gen = await src.read('generation_config.json');
+    // optional: a server that answers other than 404 for a missing file counts as "none"
+    const gen = await src.read('generation_config.json').catch(() => null);
     model.generationConfig = gen
       ? generationConfigFromJson(parseJson(gen, 'generation_config.json', src.where))
       : null;
@@ -391,7 +392,7 @@ export async function checkpointFiles(model: PreTrainedModel): Promise<Record<st
   const config = { ...model.configJson(), torch_dtype: 'float32', dtype: 'float32' };
   const json = (v: unknown) => new TextEncoder().encode(`${JSON.stringify(v, null, 2)}\n`);
   const files: Record<string, Uint8Array> = {
-    'config.json': json(config),
+    'config.json': new TextEncoder().encode(configJsonText(config)),
     'model.safetensors': await writeSafetensors(state, { format: 'pt' }),
   };
   if (model.generationConfig)

@@ -389,6 +389,8 @@ export abstract class DecoderForCausalLM<C extends DecoderConfigBase> extends Pr
     const json = ropeConfigJson(
       configToJson(this.fields(), this.config as unknown as Record<string, unknown>),
     );
+    // transformers' Qwen2 reads a head_dim key even when it is null: leave it out unless set
+    if (json.head_dim === null) delete json.head_dim;
     return { ...json, model_type: this.modelType, architectures: [this.architecture] };
   }
 
