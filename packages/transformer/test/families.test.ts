@@ -237,9 +237,13 @@ describe('generation_config.json', () => {
       do_sample: false,
     });
     model.dispose();
-    const none = await loadPretrained(loadFixture('llama-tiny').dir);
+    const none = await loadPretrained(loadFixture('llama-gqa-batch').dir); // no generation_config.json
     expect(none.generationConfig).toBeNull();
     none.dispose();
+    // save_pretrained's file for a config without generation settings: nothing to apply
+    const empty = await loadPretrained(loadFixture('llama-tiny').dir);
+    expect(empty.generationConfig).toEqual({});
+    empty.dispose();
   });
 
   it('maps sampling defaults, drops keys generate() has no setting for, refuses bad values by name', () => {
