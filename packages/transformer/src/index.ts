@@ -63,6 +63,11 @@ export {
   generationConfigToJson,
 } from './generation-config.js';
 export {
+  AutoModel,
+  AutoModelForCausalLM,
+  AutoModelForImageClassification,
+  AutoModelForMaskedLM,
+  AutoModelForSeq2SeqLM,
   checkpointFiles,
   type FileLike,
   type LoadPretrainedOptions,
@@ -70,7 +75,10 @@ export {
   loadPretrained,
   type ModelClass,
   modelClassFor,
+  type PretrainedArchitectures,
   type PretrainedSource,
+  type PretrainedTask,
+  type PretrainedTasks,
   registerModelClass,
   saveModel,
 } from './loading.js';
@@ -193,7 +201,7 @@ export {
   vitConfig,
   vitConfigFromJson,
 } from './models/vit.js';
-export { exportOnnx } from './onnx/export.js';
+export { type ExportOnnxOptions, exportOnnx, onnxFolderFiles, saveOnnxFolder } from './onnx/export.js';
 export {
   CharTokenizer,
   loadTinyGPT,

@@ -311,7 +311,7 @@ describe('bad configs are refused by key before any tensor is allocated', () => 
     [
       'hf-llama-rope-default',
       { rope_parameters: { rope_type: 'proportional', rope_theta: 10000 } },
-      /rope_type string "proportional" is not implemented \(implemented: default, linear, dynamic, yarn, longrope, llama3\)/,
+      /rope_type 'proportional', which attnkit does not implement \(supported: default, linear, dynamic, yarn, longrope, llama3\)/,
     ],
     [
       'hf-llama-rope-default',
@@ -334,7 +334,7 @@ describe('bad configs are refused by key before any tensor is allocated', () => 
     [
       'hf-llama-rope-linear-v4',
       { rope_scaling: { type: 'su', factor: 2 } },
-      /rope_type string "su" is not implemented/,
+      /rope_type 'su', which attnkit does not implement/,
     ],
     [
       'hf-mistral-sliding',

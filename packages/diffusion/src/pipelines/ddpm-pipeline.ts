@@ -3,6 +3,7 @@
  * a UNet2DModel and any scheduler, seeded, with a per-step callback and RGBA output.
  */
 import type { Generator, Tensor } from '@attnkit/tensor-core';
+import { nodeFiles } from '@attnkit/tensor-core/platform';
 import { type RgbaImage, tensorToRgba } from '../image/rgba.js';
 import { loadPretrained, type ModelSource } from '../models/loading.js';
 import { UNet2DModel } from '../models/unet-2d.js';
@@ -80,10 +81,8 @@ export class DDPMPipeline {
         );
       text = await res.text();
     } else {
-      const fs = await import('node:fs/promises');
-      text = await fs.readFile(
+      text = await nodeFiles('DDPMPipeline.fromPretrained').readText(
         `${base.startsWith('file:') ? new URL(base).pathname : base}/scheduler/scheduler_config.json`,
-        'utf8',
       );
     }
     return new DDPMPipeline(unet, schedulerFromConfig(text));

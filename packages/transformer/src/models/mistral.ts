@@ -10,6 +10,7 @@
 // The decoder here is shared by the families that differ from it in one part: Qwen2 (q/k/v biases,
 // per-layer windows; qwen2.ts) and Mixtral (a sparse mixture of experts as the MLP; mixtral.ts).
 import { KVCache, type LayerKVCache, type RotaryEmbedding } from '@attnkit/attention';
+import { LIMITS, sizeField } from '@attnkit/hub';
 import { add, type Tensor } from '@attnkit/tensor-core';
 import { type Embedding, init, Linear, Module, RMSNorm } from '@attnkit/tensor-core/nn';
 import { attend, cacheArg, keyPaddingMask, mergeHeads, splitHeads } from '../blocks/attention.js';
@@ -84,24 +85,15 @@ export function decoderFields(d: {
   eosTokenId: number | null;
 }): FieldTable {
   return {
-    vocabSize: { json: 'vocab_size', default: d.vocabSize, kind: 'int' },
-    hiddenSize: { json: 'hidden_size', default: d.hiddenSize, kind: 'int' },
-    intermediateSize: { json: 'intermediate_size', default: d.intermediateSize, kind: 'int' },
-    numHiddenLayers: { json: 'num_hidden_layers', default: d.numHiddenLayers, kind: 'int' },
-    numAttentionHeads: { json: 'num_attention_heads', default: d.numAttentionHeads, kind: 'int' },
-    numKeyValueHeads: {
-      json: 'num_key_value_heads',
-      default: d.numKeyValueHeads,
-      kind: 'int',
-      nullable: true,
-    },
-    headDim: { json: 'head_dim', default: null, kind: 'int', nullable: true },
+    vocabSize: sizeField('vocab_size', d.vocabSize, LIMITS.vocab),
+    hiddenSize: sizeField('hidden_size', d.hiddenSize, LIMITS.hidden),
+    intermediateSize: sizeField('intermediate_size', d.intermediateSize, LIMITS.intermediate),
+    numHiddenLayers: sizeField('num_hidden_layers', d.numHiddenLayers, LIMITS.layers),
+    numAttentionHeads: sizeField('num_attention_heads', d.numAttentionHeads, LIMITS.heads),
+    numKeyValueHeads: sizeField('num_key_value_heads', d.numKeyValueHeads, LIMITS.heads, { nullable: true }),
+    headDim: sizeField('head_dim', null, LIMITS.headDim),
     hiddenAct: { json: 'hidden_act', default: 'silu', kind: 'string' },
-    maxPositionEmbeddings: {
-      json: 'max_position_embeddings',
-      default: d.maxPositionEmbeddings,
-      kind: 'int',
-    },
+    maxPositionEmbeddings: sizeField('max_position_embeddings', d.maxPositionEmbeddings, LIMITS.positions),
     rmsNormEps: { json: 'rms_norm_eps', default: d.rmsNormEps, kind: 'number' },
     ropeTheta: { json: 'rope_theta', default: d.ropeTheta, kind: 'number' },
     ropeScaling: { json: 'rope_scaling', default: null, kind: 'any', nullable: true },

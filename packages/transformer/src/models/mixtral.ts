@@ -10,6 +10,8 @@
 // transformers 4 and 5 write to disk) and, in transformers 5's memory layout, mlp.gate.weight with
 // the experts fused as mlp.experts.gate_up_proj [experts, 2·ffn, hidden] and mlp.experts.down_proj
 // [experts, hidden, ffn]. Both load.
+
+import { LIMITS, sizeField } from '@attnkit/hub';
 import { concat, div, mul, oneHot, softmax, sum, type Tensor, topk } from '@attnkit/tensor-core';
 import { MixtureOfExperts } from '../blocks/moe.js';
 import type { ScaledRotary } from '../blocks/rope-scaling.js';
@@ -55,8 +57,8 @@ const FIELDS: FieldTable = {
     bosTokenId: 1,
     eosTokenId: 2,
   }),
-  numLocalExperts: { json: 'num_local_experts', default: 8, kind: 'int', aliases: ['num_experts'] },
-  numExpertsPerTok: { json: 'num_experts_per_tok', default: 2, kind: 'int' },
+  numLocalExperts: sizeField('num_local_experts', 8, LIMITS.experts, { aliases: ['num_experts'] }),
+  numExpertsPerTok: sizeField('num_experts_per_tok', 2, LIMITS.experts),
   outputRouterLogits: { json: 'output_router_logits', default: false, kind: 'bool' },
   routerAuxLossCoef: { json: 'router_aux_loss_coef', default: 0.001, kind: 'number' },
   routerJitterNoise: { json: 'router_jitter_noise', default: 0, kind: 'number' },
