@@ -1,22 +1,27 @@
 #!/usr/bin/python3
-"""Reference cases for @attnkit/transformer, computed with PyTorch (Debian's python3-torch 1.13).
+"""Reference cases for @attnkit/transformer, computed with Hugging Face transformers (5.18).
 
 Grown from the sample generator ../shared/reference/gen_refs.py. Each case is a folder under
 packages/transformer/test/fixtures/<case>/ holding a Hugging Face layout checkpoint (config.json +
 model.safetensors, or shards + model.safetensors.index.json) and the model's inputs and outputs as
 little-endian .f32/.i32 arrays described by meta.json (same schema as scripts/reference/README.md).
 
-The forward passes re-implement Hugging Face transformers' GPT2LMHeadModel, LlamaForCausalLM,
-BertModel/BertForMaskedLM and ViTForImageClassification in plain torch, in float64, from weights
-that are exactly representable in the stored dtype (F32, F16 or BF16), so a float32 implementation
-differs from the reference only by its own rounding. The 2017 blocks are checked against torch's
-own nn.TransformerEncoderLayer / nn.TransformerDecoderLayer.
+The checkpoints hold seeded weights exactly representable in the stored dtype (F32, F16 or BF16),
+written in the layouts found on the Hub (with and without the class prefix, tied or untied heads,
+shards); the tiny base cases (gpt2-tiny, llama-tiny, bert-tiny, vit-tiny) are then rewritten by
+transformers' own save_pretrained. The expected outputs are those of the real transformers classes
+(GPT2LMHeadModel, LlamaForCausalLM, BertModel/BertForMaskedLM, ViTForImageClassification), loaded
+from the folder with from_pretrained (strict: nothing missing or unexpected) in float64 with SDPA
+attention, so a float32 implementation differs from the reference only by its own rounding. The 2017
+blocks are checked against torch's own nn.TransformerEncoderLayer / nn.TransformerDecoderLayer.
 
-Run: /usr/bin/python3 scripts/reference/transformer_gen_refs.py
+Run: /work/venv-ref/bin/python scripts/reference/transformer_gen_refs.py
+(any Python with torch 2.x, transformers 5.x, safetensors: see packages/transformer/scripts/hf_refs.py.)
 """
 import json, math, os, shutil, struct, sys
 import torch
 import torch.nn.functional as F
+import transformers
 
 torch.set_default_dtype(torch.float64)
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -69,14 +74,28 @@ def representable(W, dtype):
     return {k: v.to(ST_DTYPE[dtype]).to(torch.float64) for k, v in W.items()}
 
 
-def layer_norm(x, w, b, eps): return F.layer_norm(x, (x.shape[-1],), w, b, eps)
+def hf_model(d, arch):
+    """The transformers class `arch` loaded from folder d in float64 (strict), torch SDPA (eager attention gives NaN rows for left padding in float64)."""
+    m, info = getattr(transformers, arch).from_pretrained(d, dtype=torch.float64, attn_implementation="sdpa",
+                                                           output_loading_info=True)
+    bad = {k: v for k, v in info.items() if v and k != "error_msgs"}
+    assert not bad, f"{d}: from_pretrained reported {bad}"
+    return m.eval()
 
 
-def gelu_new(x): return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x.pow(3))))
+def resave(d, arch):
+    """Rewrites folder d as transformers' save_pretrained writes it (float32, its names and config keys)."""
+    m = getattr(transformers, arch).from_pretrained(d, dtype=torch.float32)
+    for f in os.listdir(d):
+        if f.endswith(".safetensors") or f in ("config.json", "generation_config.json", "model.safetensors.index.json"):
+            os.remove(os.path.join(d, f))
+    m.save_pretrained(d)
 
 
 def case_dir(name):
-    d = os.path.join(OUT, name); os.makedirs(d, exist_ok=True); return d
+    d = os.path.join(OUT, name)
+    if os.path.isdir(d): shutil.rmtree(d)  # this script owns the folders it writes, and only those
+    os.makedirs(d); return d
 
 
 def left_padding(batch, seq, pads):
@@ -86,13 +105,6 @@ def left_padding(batch, seq, pads):
     pos = am.cumsum(-1) - 1
     pos = pos.masked_fill(am == 0, 1)
     return am, pos
-
-
-def causal_scores_mask(am, seq):
-    """HF's eager 4-d mask: causal and padding, as an additive float mask of finfo(float32).min."""
-    causal = torch.tril(torch.ones(seq, seq, dtype=torch.bool))
-    allowed = causal[None, None] & (am[:, None, None, :] == 1)
-    return torch.where(allowed, 0.0, torch.finfo(torch.float32).min)
 
 
 # ---------------- GPT-2 ----------------
@@ -115,24 +127,6 @@ def gpt2_case(name, cfg, batch, seq, prefix="", seed=0, dtype="F32", pads=None, 
     if head is not None: head = head.to(ST_DTYPE[dtype]).to(torch.float64)
     ids = torch.randint(0, V, (batch, seq))
     am, pos = left_padding(batch, seq, pads or [0] * batch)
-    h = W["wte.weight"][ids] + W["wpe.weight"][pos]
-    D = E // H
-    mask = causal_scores_mask(am, seq)
-    for i in range(L):
-        p = f"h.{i}."
-        a = layer_norm(h, W[p + "ln_1.weight"], W[p + "ln_1.bias"], eps)
-        qkv = a @ W[p + "attn.c_attn.weight"] + W[p + "attn.c_attn.bias"]
-        q, k, v = qkv.split(E, dim=-1)
-        sh = lambda t: t.view(batch, seq, H, D).transpose(1, 2)
-        q, k, v = sh(q), sh(k), sh(v)
-        s = (q @ k.transpose(-1, -2)) / math.sqrt(D) + mask
-        o = (s.softmax(-1) @ v).transpose(1, 2).reshape(batch, seq, E)
-        h = h + o @ W[p + "attn.c_proj.weight"] + W[p + "attn.c_proj.bias"]
-        m = layer_norm(h, W[p + "ln_2.weight"], W[p + "ln_2.bias"], eps)
-        m = gelu_new(m @ W[p + "mlp.c_fc.weight"] + W[p + "mlp.c_fc.bias"])
-        h = h + m @ W[p + "mlp.c_proj.weight"] + W[p + "mlp.c_proj.bias"]
-    h = layer_norm(h, W["ln_f.weight"], W["ln_f.bias"], eps)
-    logits = h @ (W["wte.weight"] if tied else head).T
     d = case_dir(name)
     full = dict(cfg, model_type="gpt2", architectures=["GPT2LMHeadModel"], activation_function="gelu_new",
                 n_ctx=P, tie_word_embeddings=tied)
@@ -140,6 +134,10 @@ def gpt2_case(name, cfg, batch, seq, prefix="", seed=0, dtype="F32", pads=None, 
     stored = {prefix + k: v for k, v in W.items()}
     if not tied: stored["lm_head.weight"] = head
     save_checkpoint(d, stored, dtype, shards)
+    with torch.no_grad():
+        kw = dict(attention_mask=am, position_ids=pos) if pads else {}
+        out = hf_model(d, "GPT2LMHeadModel")(input_ids=ids, output_hidden_states=True, **kw)
+    logits, h = out.logits, out.hidden_states[-1]
     meta = {"model": "gpt2", "dtype": dtype, "prefix": prefix, "tied": tied,
             "input_ids": save_arr(d, "input_ids", ids, "i32"), "logits": save_arr(d, "logits", logits, "f32"),
             "last_hidden_state": save_arr(d, "last_hidden_state", h, "f32")}
@@ -178,23 +176,6 @@ def bert_case(name, cfg, batch, seq, prefix="", seed=0, dtype="F32", mlm=False, 
     tt[:, seq // 2:] = 1
     am = torch.ones(batch, seq, dtype=torch.long)
     if pads_right: am[-1, seq - pads_right:] = 0  # last example is padded
-    lin = lambda x, p, S=W: x @ S[p + ".weight"].T + S[p + ".bias"]
-    actf = F.gelu if act == "gelu" else (F.relu if act == "relu" else gelu_new)
-    h = W["embeddings.word_embeddings.weight"][ids] + W["embeddings.position_embeddings.weight"][torch.arange(seq)] \
-        + W["embeddings.token_type_embeddings.weight"][tt]
-    h = layer_norm(h, W["embeddings.LayerNorm.weight"], W["embeddings.LayerNorm.bias"], eps)
-    D = E // H
-    ext = (1.0 - am[:, None, None, :].to(torch.float64)) * torch.finfo(torch.float32).min
-    for i in range(L):
-        p = f"encoder.layer.{i}."
-        sh = lambda t: t.view(batch, seq, H, D).transpose(1, 2)
-        q, k, v = (sh(lin(h, p + f"attention.self.{n}")) for n in ("query", "key", "value"))
-        s = (q @ k.transpose(-1, -2)) / math.sqrt(D) + ext
-        c = (s.softmax(-1) @ v).transpose(1, 2).reshape(batch, seq, E)
-        a = layer_norm(lin(c, p + "attention.output.dense") + h, W[p + "attention.output.LayerNorm.weight"],
-                       W[p + "attention.output.LayerNorm.bias"], eps)
-        m = actf(lin(a, p + "intermediate.dense"))
-        h = layer_norm(lin(m, p + "output.dense") + a, W[p + "output.LayerNorm.weight"], W[p + "output.LayerNorm.bias"], eps)
     d = case_dir(name)
     arch = "BertForMaskedLM" if mlm else "BertModel"
     full = dict(cfg, model_type="bert", architectures=[arch], hidden_act=act, position_embedding_type="absolute",
@@ -203,46 +184,21 @@ def bert_case(name, cfg, batch, seq, prefix="", seed=0, dtype="F32", mlm=False, 
     stored = {prefix + k: v for k, v in W.items()}
     stored.update(Hd)
     save_checkpoint(d, stored, dtype)
+    with torch.no_grad():
+        out = hf_model(d, arch)(input_ids=ids, token_type_ids=tt, attention_mask=am, output_hidden_states=True)
+    h = out.hidden_states[-1]
     meta = {"model": "bert", "dtype": dtype, "prefix": prefix, "mlm": mlm,
             "input_ids": save_arr(d, "input_ids", ids, "i32"), "token_type_ids": save_arr(d, "token_type_ids", tt, "i32"),
             "attention_mask": save_arr(d, "attention_mask", am, "i32"),
             "last_hidden_state": save_arr(d, "last_hidden_state", h, "f32")}
     if mlm:
-        t = actf(lin(h, "cls.predictions.transform.dense", Hd))
-        t = layer_norm(t, Hd["cls.predictions.transform.LayerNorm.weight"], Hd["cls.predictions.transform.LayerNorm.bias"], eps)
-        logits = t @ W["embeddings.word_embeddings.weight"].T + Hd["cls.predictions.bias"]
-        meta["logits"] = save_arr(d, "logits", logits, "f32")
+        meta["logits"] = save_arr(d, "logits", out.logits, "f32")
     else:
-        pooled = torch.tanh(lin(h[:, 0], "pooler.dense"))
-        meta["pooler_output"] = save_arr(d, "pooler_output", pooled, "f32")
+        meta["pooler_output"] = save_arr(d, "pooler_output", out.pooler_output, "f32")
     json.dump(meta, open(os.path.join(d, "meta.json"), "w"), indent=2)
 
 
 # ---------------- Llama ----------------
-def rms_norm(x, w, eps): return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
-
-
-def rot_half(x):
-    x1, x2 = x[..., : x.shape[-1] // 2], x[..., x.shape[-1] // 2:]
-    return torch.cat((-x2, x1), dim=-1)
-
-
-def scaled_inv_freq(inv, rs):
-    """transformers' rope_scaling: 'linear' divides every frequency; 'llama3' divides the low ones and blends."""
-    if rs is None: return inv
-    if rs["rope_type"] == "linear": return inv / rs["factor"]
-    f, lo, hi, old = rs["factor"], rs["low_freq_factor"], rs["high_freq_factor"], rs["original_max_position_embeddings"]
-    out = inv.clone()
-    for i, fr in enumerate(inv.tolist()):
-        wl = 2 * math.pi / fr
-        if wl < old / hi: continue
-        if wl > old / lo: out[i] = fr / f
-        else:
-            sm = (old / wl - lo) / (hi - lo)
-            out[i] = (1 - sm) * fr / f + sm * fr
-    return out
-
-
 def llama_case(name, cfg, batch, seq, seed=0, dtype="F32", tied=False, prefix="model.", pads=None, head_dim=None):
     torch.manual_seed(seed)
     E, H, KV, L, V = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["num_hidden_layers"], cfg["vocab_size"]
@@ -262,27 +218,6 @@ def llama_case(name, cfg, batch, seq, seed=0, dtype="F32", tied=False, prefix="m
     if head is not None: head = head.to(ST_DTYPE[dtype]).to(torch.float64)
     ids = torch.randint(0, V, (batch, seq))
     am, pos = left_padding(batch, seq, pads or [0] * batch)
-    inv = scaled_inv_freq(1.0 / (theta ** (torch.arange(0, D, 2, dtype=torch.float64) / D)), cfg.get("rope_scaling"))
-    fr = pos.to(torch.float64)[..., None] * inv  # [B, L, D/2]
-    emb = torch.cat((fr, fr), dim=-1); cos, sin = emb.cos()[:, None], emb.sin()[:, None]
-    mask = causal_scores_mask(am, seq)
-    h = W["embed_tokens.weight"][ids]
-    for i in range(L):
-        p = f"layers.{i}."
-        a = rms_norm(h, W[p + "input_layernorm.weight"], eps)
-        q = (a @ W[p + "self_attn.q_proj.weight"].T).view(batch, seq, H, D).transpose(1, 2)
-        k = (a @ W[p + "self_attn.k_proj.weight"].T).view(batch, seq, KV, D).transpose(1, 2)
-        v = (a @ W[p + "self_attn.v_proj.weight"].T).view(batch, seq, KV, D).transpose(1, 2)
-        q = q * cos + rot_half(q) * sin; k = k * cos + rot_half(k) * sin
-        k = k.repeat_interleave(H // KV, dim=1); v = v.repeat_interleave(H // KV, dim=1)
-        s = (q @ k.transpose(-1, -2)) / math.sqrt(D) + mask
-        o = (s.softmax(-1) @ v).transpose(1, 2).reshape(batch, seq, H * D)
-        h = h + o @ W[p + "self_attn.o_proj.weight"].T
-        m = rms_norm(h, W[p + "post_attention_layernorm.weight"], eps)
-        g = F.silu(m @ W[p + "mlp.gate_proj.weight"].T) * (m @ W[p + "mlp.up_proj.weight"].T)
-        h = h + g @ W[p + "mlp.down_proj.weight"].T
-    h = rms_norm(h, W["norm.weight"], eps)
-    logits = h @ (W["embed_tokens.weight"] if tied else head).T
     d = case_dir(name)
     full = dict(cfg, model_type="llama", architectures=["LlamaForCausalLM"], hidden_act="silu", tie_word_embeddings=tied,
                 max_position_embeddings=128, attention_bias=False)
@@ -291,6 +226,9 @@ def llama_case(name, cfg, batch, seq, seed=0, dtype="F32", tied=False, prefix="m
     stored = {prefix + k: v for k, v in W.items()}
     if not tied: stored["lm_head.weight"] = head
     save_checkpoint(d, stored, dtype)
+    with torch.no_grad():
+        kw = dict(attention_mask=am, position_ids=pos) if pads else {}
+        logits = hf_model(d, "LlamaForCausalLM")(input_ids=ids, **kw).logits
     meta = {"model": "llama", "dtype": dtype, "prefix": prefix, "tied": tied,
             "input_ids": save_arr(d, "input_ids", ids, "i32"), "logits": save_arr(d, "logits", logits, "f32")}
     if pads:
@@ -351,39 +289,22 @@ def vit_case(name, cfg, batch, seed, prefix="vit.", num_labels=5):
     Hd = {"classifier.weight": rnd(num_labels, E), "classifier.bias": rnd(num_labels, scale=0.1)}
     W = representable(W, "F32"); Hd = representable(Hd, "F32")
     px = rnd(batch, C, S, S, scale=1.0).to(torch.float32).to(torch.float64)
-    lin = lambda x, p, S_=W: x @ S_[p + ".weight"].T + S_[p + ".bias"]
-    x = F.conv2d(px, W["embeddings.patch_embeddings.projection.weight"], W["embeddings.patch_embeddings.projection.bias"], stride=P)
-    x = x.flatten(2).transpose(1, 2)
-    h = torch.cat([W["embeddings.cls_token"].expand(batch, -1, -1), x], dim=1) + W["embeddings.position_embeddings"]
-    D = E // H; T = N + 1
-    for i in range(L):
-        p = f"encoder.layer.{i}."
-        a = layer_norm(h, W[p + "layernorm_before.weight"], W[p + "layernorm_before.bias"], eps)
-        sh = lambda t: t.view(batch, T, H, D).transpose(1, 2)
-        q, k, v = (sh(lin(a, p + f"attention.attention.{n}")) for n in ("query", "key", "value"))
-        c = ((q @ k.transpose(-1, -2) / math.sqrt(D)).softmax(-1) @ v).transpose(1, 2).reshape(batch, T, E)
-        h = h + lin(c, p + "attention.output.dense")
-        m = F.gelu(lin(layer_norm(h, W[p + "layernorm_after.weight"], W[p + "layernorm_after.bias"], eps), p + "intermediate.dense"))
-        h = h + lin(m, p + "output.dense")
-    h = layer_norm(h, W["layernorm.weight"], W["layernorm.bias"], eps)
-    logits = lin(h[:, 0], "classifier", Hd)
     d = case_dir(name)
     full = dict(cfg, model_type="vit", architectures=["ViTForImageClassification"], hidden_act="gelu", qkv_bias=True,
                 id2label={str(i): f"class_{i}" for i in range(num_labels)}, label2id={f"class_{i}": i for i in range(num_labels)})
     json.dump(full, open(os.path.join(d, "config.json"), "w"), indent=2)
     stored = {prefix + k: v for k, v in W.items()}; stored.update(Hd)
     save_checkpoint(d, stored)
+    with torch.no_grad():
+        m = hf_model(d, "ViTForImageClassification")
+        logits = m(pixel_values=px).logits
+        h = m.vit(pixel_values=px).last_hidden_state  # after the final layernorm
     meta = {"model": "vit", "pixel_values": save_arr(d, "pixel_values", px, "f32"),
             "last_hidden_state": save_arr(d, "last_hidden_state", h, "f32"), "logits": save_arr(d, "logits", logits, "f32")}
     json.dump(meta, open(os.path.join(d, "meta.json"), "w"), indent=2)
 
 
 if __name__ == "__main__":
-    if os.path.isdir(OUT):
-        for n in os.listdir(OUT):
-            # fixtures written by other scripts stay (tiny-gpt; clip-* from packages/transformer/scripts/clip_gen_refs.py)
-            if n != "tiny-gpt" and not n.startswith("clip"):
-                shutil.rmtree(os.path.join(OUT, n)) if os.path.isdir(os.path.join(OUT, n)) else None
     G = dict(vocab_size=64, n_positions=32, n_embd=32, n_head=4, n_layer=2, layer_norm_epsilon=1e-5)
     # the three samples of ../shared/fixtures (same seeds, same values)
     gpt2_case("gpt2-tiny", G, batch=1, seq=12, seed=1)
@@ -421,4 +342,8 @@ if __name__ == "__main__":
                               image_size=16, patch_size=4, layer_norm_eps=1e-12), batch=2, seed=41)
     vit_case("vit-noprefix", dict(hidden_size=24, num_hidden_layers=1, num_attention_heads=3, intermediate_size=32, num_channels=1,
                                   image_size=12, patch_size=6, layer_norm_eps=1e-6), batch=1, seed=42, prefix="", num_labels=3)
-    print("written to", os.path.abspath(OUT))
+    # the base cases as transformers' save_pretrained writes them (same weights, so the same outputs)
+    for name, arch in (("gpt2-tiny", "GPT2LMHeadModel"), ("llama-tiny", "LlamaForCausalLM"), ("bert-tiny", "BertModel"),
+                       ("vit-tiny", "ViTForImageClassification")):
+        resave(os.path.join(OUT, name), arch)
+    print("written to", os.path.abspath(OUT), "with transformers", transformers.__version__)

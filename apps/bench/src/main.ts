@@ -67,7 +67,7 @@ const suites: Suite[] = [
   {
     name: 'transformer',
     description:
-      'GPT-2-124M-shaped model: prefill 128 tokens and KV-cached decode tokens/s on cpu/webgpu/gpujs (onnxruntime-web beside it when installed)',
+      'GPT-2-124M-shaped model: prefill 128 tokens and KV-cached decode tokens/s on cpu/webgpu/gpujs (onnxruntime-web beside it when installed); a Mixtral-shaped MoE (8 experts, top-2) beside the dense model with the same active parameters',
     run: benchTransformer,
   },
 ];

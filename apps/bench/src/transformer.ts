@@ -3,6 +3,7 @@ import { Generator, getBackend, manualSeed, setBackend, type Tensor, tensor } fr
 import { quantize } from '@attnkit/tensor-core/nn';
 import { exportOnnx, GPT2LMHeadModel } from '@attnkit/transformer';
 import { benchBackends, fullWorkload, printUnavailable } from './backends.js';
+import { benchMoE } from './moe.js';
 
 /**
  * A GPT-2-124M-shaped model (12 layers, 768 wide, 12 heads, vocab 50257) with random weights:
@@ -87,6 +88,7 @@ export async function benchTransformer(): Promise<void> {
       `- capped rows keep ${slowLayers} of the ${layers} layers and decode 4 tokens (timed once); ATTNKIT_BENCH_FULL=1 runs the full model`,
     );
   }
+  await benchMoE(backends);
   printUnavailable(backends);
   setBackend(original);
 }

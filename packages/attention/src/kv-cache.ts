@@ -2,8 +2,8 @@
 // one for values, [B, Hkv, capacity, D]; new steps are written in place (the Backend `write`
 // primitive on a strided view) and the capacity doubles when full, so a step costs O(new tokens)
 // amortised instead of re-copying the whole history.
-import { type Backend, keep, type Tensor, type View } from '@attnkit/tensor-core';
-import { assertPositiveInt, assertTensorArg, fillOn, fmtShape } from './internal.js';
+import { type Backend, indexSelect, keep, noGrad, type Tensor, type View } from '@attnkit/tensor-core';
+import { assertPositiveInt, assertTensorArg, fillOn, fmtShape, uploadOn } from './internal.js';
 
 /** Options of {@link LayerKVCache} and {@link KVCache}. */
 export interface KVCacheOptions {
@@ -140,6 +140,37 @@ export class LayerKVCache {
     this.len = length;
   }
 
+  /** Sliding window this cache keeps (null: everything). */
+  get windowSize(): number | null {
+    return this.window;
+  }
+
+  /**
+   * Keeps batch rows `rows` of the cache, in that order (a row may repeat): beam search reorders its
+   * hypotheses this way. In place; the position and the window are kept.
+   */
+  selectRows(rows: readonly number[]): void {
+    const who = 'LayerKVCache.selectRows';
+    if (!Array.isArray(rows) || rows.length === 0) {
+      throw new TypeError(`${who}: 'rows' must be a non-empty array of batch indices`);
+    }
+    if (!this.keyBuf || !this.valueBuf) return;
+    const b = this.keyBuf.shape[0];
+    if (rows.some((j) => !Number.isInteger(j) || j < 0 || j >= b)) {
+      throw new RangeError(`${who}: rows [${rows.join(', ')}] are out of range for a cache of batch ${b}`);
+    }
+    noGrad(() => {
+      const kb = this.keyBuf as Tensor;
+      const vb = this.valueBuf as Tensor;
+      const idx = uploadOn(kb.backend, rows, [rows.length], 'int32');
+      this.keyBuf = keep(indexSelect(kb, 0, idx));
+      this.valueBuf = keep(indexSelect(vb, 0, idx));
+      idx.dispose();
+      kb.dispose();
+      vb.dispose();
+    });
+  }
+
   /**
    * Keeps the first `maxLength` positions (as transformers' `DynamicCache.crop`): a negative
    * `maxLength` removes that many from the end, and a cache no longer than it is left as it is.
@@ -256,6 +287,15 @@ export class KVCache {
   trim(length: number): void {
     for (const l of this.layers) l.trim(length);
   }
+  /** Sliding window of the layers (null: they keep everything). */
+  get windowSize(): number | null {
+    return this.options.window ?? null;
+  }
+  /** Keeps batch rows `rows` of every layer, in that order (beam search); in place. */
+  selectRows(rows: readonly number[]): void {
+    for (const l of this.layers) l.selectRows(rows);
+  }
+
   /** Crops every layer to its first `maxLength` positions (negative: drops that many); see {@link LayerKVCache.crop}. */
   crop(maxLength: number): void {
     if (!Number.isInteger(maxLength))

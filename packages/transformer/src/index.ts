@@ -48,6 +48,21 @@ export {
 } from './blocks/moe.js';
 export { PreLNBlock } from './blocks/pre-ln-block.js';
 export {
+  ROPE_TYPES,
+  type RopeConfigFields,
+  type RopeSettings,
+  type RopeType,
+  ropeAttentionFactor,
+  ropeInvFreq,
+  ropeSettings,
+  ScaledRotary,
+} from './blocks/rope-scaling.js';
+export {
+  type GenerationDefaults,
+  generationConfigFromJson,
+  generationConfigToJson,
+} from './generation-config.js';
+export {
   AutoModel,
   AutoModelForCausalLM,
   AutoModelForImageClassification,
@@ -137,6 +152,39 @@ export {
   llamaConfigFromJson,
 } from './models/llama.js';
 export {
+  type DecoderConfigBase,
+  DecoderForCausalLM,
+  type DecoderLayout,
+  type DecoderModelOutputs,
+  decoderFields,
+  type FeedForwardResult,
+  MistralAttention,
+  type MistralConfig,
+  MistralDecoderLayer,
+  MistralForCausalLM,
+  MistralModel,
+  mistralConfig,
+  mistralConfigFromJson,
+  validateDecoderConfig,
+} from './models/mistral.js';
+export {
+  type MixtralConfig,
+  MixtralDecoderLayer,
+  MixtralForCausalLM,
+  type MixtralForwardInputs,
+  type MixtralForwardOutputs,
+  mixtralAuxLoss,
+  mixtralConfig,
+  mixtralConfigFromJson,
+} from './models/mixtral.js';
+export {
+  type Qwen2Config,
+  Qwen2ForCausalLM,
+  qwen2Config,
+  qwen2ConfigFromJson,
+  qwen2Windows,
+} from './models/qwen2.js';
+export {
   ViTAttention,
   type ViTConfig,
   ViTDense,
@@ -145,7 +193,10 @@ export {
   ViTForImageClassification,
   ViTLayer,
   ViTModel,
+  type ViTModelOptions,
+  type ViTModelOutputs,
   ViTPatchEmbeddings,
+  ViTPooler,
   ViTSelfAttention,
   vitConfig,
   vitConfigFromJson,

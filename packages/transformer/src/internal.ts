@@ -1,6 +1,6 @@
 // Helpers shared inside @attnkit/transformer (not exported from the package): argument checks that
 // name the function and tensor arguments. Config tables and messages come from @attnkit/hub.
-import { describe, fmtShape } from '@attnkit/hub';
+import { describe, type FieldTable, fmtShape, configToJson as hubConfigToJson } from '@attnkit/hub';
 import { fromValues, type Tensor } from '@attnkit/tensor-core';
 
 /** Checks a live tensor argument. */
@@ -57,10 +57,36 @@ export function allOnes(mask: Tensor): boolean {
 // every package); re-exported here so model files import their helpers from one place.
 export {
   check,
-  configToJson,
   describe,
   type FieldSpec,
   type FieldTable,
   fmtShape,
   resolveConfig,
 } from '@attnkit/hub';
+
+/**
+ * config.json keys that hold floats (the 'number' fields of every table used so far): written
+ * with a decimal point even when integral (`1.0`), as transformers 5's typed configs require.
+ */
+export const FLOAT_CONFIG_KEYS = new Set<string>();
+
+/** The config.json object of a resolved config (hub's), noting which keys hold floats. */
+export function configToJson(table: FieldTable, config: Record<string, unknown>): Record<string, unknown> {
+  for (const spec of Object.values(table)) if (spec.kind === 'number') FLOAT_CONFIG_KEYS.add(spec.json);
+  return hubConfigToJson(table, config);
+}
+
+/**
+ * A config.json text: 2-space JSON in which integral values of float keys keep a decimal point
+ * (`"layer_norm_eps": 1.0`, not `1`): transformers 5 refuses an int where its config declares a float.
+ */
+export function configJsonText(config: Record<string, unknown>): string {
+  const mark = '\u0000float:';
+  const text = JSON.stringify(
+    config,
+    (key, v) =>
+      typeof v === 'number' && Number.isInteger(v) && FLOAT_CONFIG_KEYS.has(key) ? `${mark}${v}` : v,
+    2,
+  );
+  return `${text.replace(/"\\u0000float:(-?\d+)"/g, '$1.0')}\n`;
+}

@@ -15,14 +15,18 @@ import {
 } from '@attnkit/hub';
 import type { Tensor } from '@attnkit/tensor-core';
 import { readSafetensors, writeSafetensors } from '@attnkit/tensor-core/io';
-import { describe, fmtShape } from './internal.js';
+import { generationConfigFromJson, generationConfigToJson } from './generation-config.js';
+import { configJsonText, describe, fmtShape } from './internal.js';
 import type { PreTrainedModel } from './models/base.js';
 import { BertForMaskedLM, BertModel } from './models/bert.js';
 import { CLIPTextModel, CLIPTextModelWithProjection } from './models/clip.js';
 import { EncoderDecoderModel } from './models/encoder-decoder.js';
 import { GPT2LMHeadModel } from './models/gpt2.js';
 import { LlamaForCausalLM } from './models/llama.js';
-import { ViTForImageClassification } from './models/vit.js';
+import { MistralForCausalLM } from './models/mistral.js';
+import { MixtralForCausalLM } from './models/mixtral.js';
+import { Qwen2ForCausalLM } from './models/qwen2.js';
+import { ViTForImageClassification, ViTModel } from './models/vit.js';
 
 /** One file's contents as a browser or Node program has them (@attnkit/hub's `FileLike`). */
 export type FileLike = HubFileLike;
@@ -49,11 +53,14 @@ const ARCHITECTURES = new Map<string, ModelClass>([
   ['GPT2Model', GPT2LMHeadModel],
   ['LlamaForCausalLM', LlamaForCausalLM],
   ['LlamaModel', LlamaForCausalLM],
-  ['MistralForCausalLM', LlamaForCausalLM],
+  ['MistralForCausalLM', MistralForCausalLM],
+  ['MixtralForCausalLM', MixtralForCausalLM],
+  ['Qwen2ForCausalLM', Qwen2ForCausalLM],
   ['BertModel', BertModel],
   ['BertForMaskedLM', BertForMaskedLM],
   ['BertForPreTraining', BertForMaskedLM],
   ['ViTForImageClassification', ViTForImageClassification],
+  ['ViTModel', ViTModel],
   ['EncoderDecoderTransformer', EncoderDecoderModel],
   ['CLIPTextModel', CLIPTextModel],
   ['CLIPTextModelWithProjection', CLIPTextModelWithProjection],
@@ -62,6 +69,9 @@ const ARCHITECTURES = new Map<string, ModelClass>([
 const MODEL_TYPES = new Map<string, ModelClass>([
   ['gpt2', GPT2LMHeadModel],
   ['llama', LlamaForCausalLM],
+  ['mistral', MistralForCausalLM],
+  ['mixtral', MixtralForCausalLM],
+  ['qwen2', Qwen2ForCausalLM],
   ['bert', BertModel],
   ['vit', ViTForImageClassification],
   ['attnkit-encoder-decoder', EncoderDecoderModel],
@@ -223,6 +233,23 @@ export function loadCheckpointInto(
   where = '<weights>',
 ): { ignored: string[] } {
   const own = model.stateDict();
+  const original = weights;
+  weights = model.remapCheckpoint(weights);
+  const given = new Set(Object.values(original));
+  const created = Object.values(weights).filter((t) => !given.has(t));
+  try {
+    return matchCheckpoint(model, own, weights, where);
+  } finally {
+    for (const t of created) t.dispose();
+  }
+}
+
+function matchCheckpoint(
+  model: PreTrainedModel,
+  own: Record<string, Tensor>,
+  weights: Record<string, Tensor>,
+  where: string,
+): { ignored: string[] } {
   const prefix = model.basePrefix();
   const ignore = model.ignoredKeys();
   const given: Record<string, Tensor> = {};
@@ -351,6 +378,9 @@ export async function loadPretrained(
   }
   let weights: Record<string, Tensor> = {};
   try {
+    // optional: a server that answers other than 404 for a missing file counts as "none"
+    const gen = await readJson(src, 'generation_config.json', FN, { optional: true }).catch(() => null);
+    model.generationConfig = gen ? generationConfigFromJson(gen) : null;
     weights = await readWeightFiles(src, FN, (bytes) => readSafetensors(bytes));
     loadCheckpointInto(model, weights, src.where);
   } catch (e) {
@@ -372,11 +402,15 @@ export async function checkpointFiles(model: PreTrainedModel): Promise<Record<st
   }
   const state = model.stateDict();
   for (const [alias] of model.tiedWeights()) delete state[alias];
-  const config = { ...model.configJson(), torch_dtype: 'float32' };
-  return {
-    'config.json': new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`),
+  const config = { ...model.configJson(), torch_dtype: 'float32', dtype: 'float32' };
+  const json = (v: unknown) => new TextEncoder().encode(`${JSON.stringify(v, null, 2)}\n`);
+  const files: Record<string, Uint8Array> = {
+    'config.json': new TextEncoder().encode(configJsonText(config)),
     'model.safetensors': await writeSafetensors(state, { format: 'pt' }),
   };
+  if (model.generationConfig)
+    files['generation_config.json'] = json(generationConfigToJson(model.generationConfig));
+  return files;
 }
 
 /**

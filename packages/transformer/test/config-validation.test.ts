@@ -66,8 +66,8 @@ describe('config.json refusals', () => {
     ],
     [
       'llama-tiny',
-      { rope_parameters: { rope_type: 'dynamic', rope_theta: 1e4 } },
-      /'rope_parameters' asks for rope_type 'dynamic'/,
+      { rope_parameters: { rope_type: 'proportional', rope_theta: 1e4 } },
+      /'rope_parameters' asks for rope_type 'proportional'/,
     ],
     [
       'llama-tiny',

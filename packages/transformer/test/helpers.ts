@@ -1,4 +1,4 @@
-// Test helpers: the PyTorch reference fixtures written by scripts/reference/transformer_gen_refs.py
+// Test helpers: the reference fixtures written by scripts/reference/transformer_gen_refs.py (transformers)
 // (one folder per case: a Hugging Face checkpoint plus meta.json and little-endian .f32/.i32 arrays).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -138,12 +138,13 @@ describe('loadPretrained', () => {
   it('lists every missing, unexpected and mis-shaped tensor in one error', async () => {
     const fx = loadFixture('gpt2-tiny');
     const state = await readSafetensors(join(fx.dir, 'model.safetensors'));
-    const ln = state['ln_f.bias'];
-    delete state['ln_f.bias'];
-    delete state['h.1.mlp.c_fc.weight'];
-    state['h.0.attn.c_attn.bias'] = state['h.0.attn.c_proj.bias']; // [32] where [96] is expected
-    state['h.9.extra.weight'] = ln;
-    state['h.0.attn.bias'] = ln; // ignorable (old GPT-2 causal-mask buffer name)
+    // the folder is as transformers' save_pretrained writes it: names with the class prefix
+    const ln = state['transformer.ln_f.bias'];
+    delete state['transformer.ln_f.bias'];
+    delete state['transformer.h.1.mlp.c_fc.weight'];
+    state['transformer.h.0.attn.c_attn.bias'] = state['transformer.h.0.attn.c_proj.bias']; // [32] where [96] is expected
+    state['transformer.h.9.extra.weight'] = ln;
+    state['transformer.h.0.attn.bias'] = ln; // ignorable (old GPT-2 causal-mask buffer name)
     const dir = writeFolder('gpt2-bad', {
       'config.json': readFileSync(join(fx.dir, 'config.json'), 'utf8'),
       'model.safetensors': await writeSafetensors(state),
@@ -158,7 +159,7 @@ describe('loadPretrained', () => {
     expect(msg).toMatch(/loadPretrained\(.*gpt2-bad\)/);
     expect(msg).toMatch(/missing tensors \(2\): .*transformer\.h\.1\.mlp\.c_fc\.weight/);
     expect(msg).toMatch(/transformer\.ln_f\.bias/);
-    expect(msg).toMatch(/unexpected tensors \(1\): h\.9\.extra\.weight/);
+    expect(msg).toMatch(/unexpected tensors \(1\): transformer\.h\.9\.extra\.weight/);
     expect(msg).toMatch(
       /mis-shaped tensors \(1\): transformer\.h\.0\.attn\.c_attn\.bias: checkpoint \[32\], model \[96\]/,
     );

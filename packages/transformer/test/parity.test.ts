@@ -1,4 +1,4 @@
-// Forward passes against PyTorch references (scripts/reference/transformer_gen_refs.py): every
+// Forward passes against Hugging Face transformers (scripts/reference/transformer_gen_refs.py): every
 // fixture folder is a Hugging Face checkpoint loaded with loadPretrained, run on the fixture's inputs
 // and compared with the reference within 1e-4 relative.
 import '@attnkit/backend-cpu';
@@ -11,7 +11,7 @@ const names = fixtureNames().filter((n) =>
   ['gpt2', 'llama', 'bert'].includes(String(loadFixture(n).meta.model)),
 );
 
-describe('PyTorch parity (1e-4 relative, CPU)', () => {
+describe('transformers parity (1e-4 relative, CPU)', () => {
   it('covers the expected cases', () => {
     expect(names.length).toBeGreaterThanOrEqual(15);
   });

@@ -38,6 +38,12 @@ export interface AttendOptions {
   causal?: boolean;
   /** Multiplier of q·k (1/√D by default). */
   scale?: number;
+  /**
+   * Sliding window w (Mistral's convention, with `causal`): a query sees the last w positions, its
+   * own included. A cache that drops positions older than the window (KVCache's `window`) then
+   * holds fewer keys than `mask` covers: the mask's last columns are used.
+   */
+  windowSize?: number | null;
   /** Attention dropout (training). */
   dropoutP?: number;
   /** Label for attention capture. */
@@ -57,9 +63,16 @@ export function attend(q: Tensor, k: Tensor, v: Tensor, options: AttendOptions =
     if (cache.length === 0) noGrad(() => cache.append(k.detach(), v.detach()));
     else ({ keys, values } = cache.append(k.detach(), v.detach()));
   }
+  let mask = options.mask ?? null;
+  const lk = keys.shape[2];
+  if (mask && mask.shape[mask.rank - 1] > lk) {
+    // the cache holds only the last lk positions of the sequence the mask describes
+    mask = mask.sliceDim(-1, mask.shape[mask.rank - 1] - lk);
+  }
   return scaledDotProductAttention(q, keys, values, {
-    mask: options.mask ?? null,
+    mask,
     causal: options.causal ?? false,
+    windowSize: options.windowSize ?? null,
     scale: options.scale ?? null,
     dropoutP: options.dropoutP ?? 0,
     name: options.name,

@@ -1,7 +1,8 @@
 // What every model class here shares: its config (serialisable to config.json), the names of tied
 // parameters, checkpoint keys it ignores, and how forward manages memory.
-import { isGradEnabled, noGrad, tidy } from '@attnkit/tensor-core';
+import { isGradEnabled, noGrad, type Tensor, tidy } from '@attnkit/tensor-core';
 import { Module } from '@attnkit/tensor-core/nn';
+import type { GenerationDefaults } from '../generation-config.js';
 
 /**
  * Base of the model classes (GPT-2, Llama, BERT, ...), as transformers' PreTrainedModel.
@@ -42,6 +43,22 @@ export abstract class PreTrainedModel extends Module {
    */
   basePrefix(): string {
     return '';
+  }
+
+  /**
+   * The model's default generation settings, read from generation_config.json by loadPretrained
+   * (null when the checkpoint has none); `@attnkit/sampling`'s generate() uses them under the
+   * caller's options, as transformers does.
+   */
+  generationConfig: GenerationDefaults | null = null;
+
+  /**
+   * Checkpoint tensors renamed to this class's names, for checkpoint layouts other than its own
+   * (e.g. Mixtral's fused experts). Returns `weights` itself when nothing changes; tensors it
+   * creates are disposed by the caller after loading.
+   */
+  remapCheckpoint(weights: Record<string, Tensor>): Record<string, Tensor> {
+    return weights;
   }
 
   /** True when forward should record the autograd graph (training mode, gradients on). */

@@ -6,7 +6,7 @@
 //   DecoderLayer: h = h + self_attn(input_layernorm(h));  h = h + mlp(post_attention_layernorm(h))
 //   self_attn: q [B, H, L, D], k/v [B, Hkv, L, D]; RoPE on q and k; H/Hkv query heads share a k/v head
 
-import { type KVCache, type LayerKVCache, RotaryEmbedding } from '@attnkit/attention';
+import type { KVCache, LayerKVCache, RotaryEmbedding } from '@attnkit/attention';
 import { COMMON_REFUSED, checkProduct, LIMITS, type RefusedKeys, standardRope } from '@attnkit/hub';
 import type { CausalLM } from '@attnkit/sampling';
 import { add, type Tensor } from '@attnkit/tensor-core';
@@ -24,14 +24,13 @@ import {
 import { LMHead, tokenEmbedding } from '../blocks/embeddings.js';
 import { activation, SwiGLU } from '../blocks/feed-forward.js';
 import {
-  check,
-  configToJson,
-  describe,
-  type FieldTable,
-  idsArg,
-  maskArg,
-  resolveConfig,
-} from '../internal.js';
+  ROPE_TYPES,
+  reachedLength,
+  ropeConfigJson,
+  ropeSettings,
+  ScaledRotary,
+} from '../blocks/rope-scaling.js';
+import { check, configToJson, type FieldTable, idsArg, maskArg, resolveConfig } from '../internal.js';
 import { PreTrainedModel } from './base.js';
 import type { CausalLMForwardInputs, CausalLMForwardOutputs } from './gpt2.js';
 
@@ -49,9 +48,12 @@ export interface LlamaConfig {
   hiddenAct: string;
   maxPositionEmbeddings: number;
   rmsNormEps: number;
+  /** transformers 4's `rope_theta` (transformers 5 writes it inside `rope_parameters`). */
   ropeTheta: number;
-  /** `{ rope_type: 'linear' | 'llama3', factor, ... }` or null. */
+  /** transformers 4's `{ rope_type (or type): 'linear' | 'dynamic' | 'yarn' | 'longrope' | 'llama3', factor, ... }` or null. */
   ropeScaling: Record<string, unknown> | null;
+  /** transformers 5's `{ rope_type, rope_theta, factor, ... }` or null (see {@link ropeSettings}). */
+  ropeParameters: Record<string, unknown> | null;
   tieWordEmbeddings: boolean;
   attentionBias: boolean;
   mlpBias: boolean;
@@ -93,6 +95,7 @@ const FIELDS: FieldTable = {
   rmsNormEps: { json: 'rms_norm_eps', default: 1e-6, kind: 'number', min: 0, exclusiveMin: true },
   ropeTheta: { json: 'rope_theta', default: 10000, kind: 'number' },
   ropeScaling: { json: 'rope_scaling', default: null, kind: 'any', nullable: true },
+  ropeParameters: { json: 'rope_parameters', default: null, kind: 'any', nullable: true },
   tieWordEmbeddings: { json: 'tie_word_embeddings', default: false, kind: 'bool' },
   attentionBias: { json: 'attention_bias', default: false, kind: 'bool' },
   mlpBias: { json: 'mlp_bias', default: false, kind: 'bool' },
@@ -114,12 +117,11 @@ export function llamaConfigFromJson(json: Record<string, unknown>): LlamaConfig 
   // rotary parameters in either spelling (transformers 4: rope_theta + rope_scaling; 5: rope_parameters)
   if (json && typeof json === 'object' && !Array.isArray(json)) {
     const rope = standardRope(json, 'LlamaConfig', {
-      supported: ['default', 'linear', 'llama3'],
+      supported: ROPE_TYPES,
       maxPositionEmbeddings: c.maxPositionEmbeddings,
     });
+    // the theta in effect; rope_scaling / rope_parameters stay as written (saving writes them back)
     c.ropeTheta = rope.rope_theta;
-    c.ropeScaling = rope.rope_type === 'default' ? null : rope;
-    delete c.extra.rope_parameters;
   }
   validate(c);
   return c;
@@ -182,43 +184,13 @@ function validate(c: LlamaConfig): void {
   }
   check((c.headDim ?? c.hiddenSize / h) % 2 === 0, who, 'the head dim must be even for rotary embeddings');
   activation(c.hiddenAct, who);
-  if (c.ropeScaling !== null) {
-    const s = c.ropeScaling;
-    const type = s && typeof s === 'object' ? (s.rope_type ?? s.type) : undefined;
-    if (type !== 'linear' && type !== 'llama3' && type !== 'default') {
-      throw new Error(
-        `${who}: rope_scaling ${describe(type)} is not supported (supported: 'linear', 'llama3', 'default')`,
-      );
-    }
-  }
+  llamaRope(c);
 }
 
-/** Rotary embeddings of a Llama config, with its rope_scaling applied to the frequencies. */
-function llamaRotary(c: LlamaConfig, headDim: number): RotaryEmbedding {
-  const rope = new RotaryEmbedding({ rotaryDim: headDim, theta: c.ropeTheta, layout: 'rotate_half' });
-  const s = c.ropeScaling as Record<string, number | string> | null;
-  if (!s) return rope;
-  const type = s.rope_type ?? s.type;
-  const factor = Number(s.factor ?? 1);
-  const f = rope.invFreq;
-  if (type === 'linear') for (let i = 0; i < f.length; i++) f[i] /= factor;
-  if (type === 'llama3') {
-    const low = Number(s.low_freq_factor ?? 1);
-    const high = Number(s.high_freq_factor ?? 4);
-    const old = Number(s.original_max_position_embeddings ?? 8192);
-    const lowWavelen = old / low;
-    const highWavelen = old / high;
-    for (let i = 0; i < f.length; i++) {
-      const wavelen = (2 * Math.PI) / f[i];
-      if (wavelen < highWavelen) continue;
-      if (wavelen > lowWavelen) f[i] /= factor;
-      else {
-        const smooth = (old / wavelen - low) / (high - low);
-        f[i] = (1 - smooth) * (f[i] / factor) + smooth * f[i];
-      }
-    }
-  }
-  return rope;
+/** The rotary embedding of a Llama config: rope_parameters / rope_scaling (all six rope types). */
+function llamaRope(c: LlamaConfig): ScaledRotary {
+  const headDim = c.headDim ?? c.hiddenSize / c.numAttentionHeads;
+  return new ScaledRotary(ropeSettings(c, headDim, 'LlamaConfig'));
 }
 
 /** Grouped-query self-attention with rotary positions (q_proj, k_proj, v_proj, o_proj). */
@@ -230,10 +202,13 @@ export class LlamaAttention extends Module {
   readonly heads: number;
   readonly kvHeads: number;
   readonly headDim: number;
+  /** Softmax scale: 1/√D times the rope's attention factor squared (yarn, longrope). */
+  private readonly scale: number | null;
 
   constructor(
     readonly config: LlamaConfig,
     private readonly rope: RotaryEmbedding,
+    attentionFactor = 1,
   ) {
     super();
     this.heads = config.numAttentionHeads;
@@ -245,6 +220,7 @@ export class LlamaAttention extends Module {
     this.k_proj = new Linear(e, this.kvHeads * this.headDim, { bias });
     this.v_proj = new Linear(e, this.kvHeads * this.headDim, { bias });
     this.o_proj = new Linear(this.heads * this.headDim, e, { bias });
+    this.scale = attentionFactor === 1 ? null : (attentionFactor * attentionFactor) / Math.sqrt(this.headDim);
   }
 
   /** x [B, L, E] → [B, L, E]; `positions` is the RoPE offset or int32 position ids [B, L]. */
@@ -259,7 +235,7 @@ export class LlamaAttention extends Module {
     const q = this.rope.apply(splitHeads(this.q_proj.forward(x), this.heads, d), at); // [B, H, L, D]
     const k = this.rope.apply(splitHeads(this.k_proj.forward(x), this.kvHeads, d), at); // [B, Hkv, L, D]
     const v = splitHeads(this.v_proj.forward(x), this.kvHeads, d); // [B, Hkv, L, D]
-    const o = attend(q, k, v, { cache, mask, causal: true }); // [B, H, L, D]
+    const o = attend(q, k, v, { cache, mask, causal: true, scale: this.scale ?? undefined }); // [B, H, L, D]
     return this.o_proj.forward(mergeHeads(o));
   }
 }
@@ -271,9 +247,9 @@ export class LlamaDecoderLayer extends Module {
   input_layernorm: RMSNorm;
   post_attention_layernorm: RMSNorm;
 
-  constructor(config: LlamaConfig, rope: RotaryEmbedding) {
+  constructor(config: LlamaConfig, rope: RotaryEmbedding, attentionFactor = 1) {
     super();
-    this.self_attn = new LlamaAttention(config, rope);
+    this.self_attn = new LlamaAttention(config, rope, attentionFactor);
     this.mlp = new SwiGLU(config.hiddenSize, config.intermediateSize, {
       bias: config.mlpBias,
       activation: config.hiddenAct,
@@ -301,15 +277,16 @@ export class LlamaModel extends Module {
   norm: RMSNorm;
   /** The rotary embedding every layer shares (frequencies with rope_scaling applied). */
   readonly rotary: RotaryEmbedding;
+  private readonly rope: ScaledRotary;
 
   constructor(readonly config: LlamaConfig) {
     super();
-    const headDim = config.headDim ?? config.hiddenSize / config.numAttentionHeads;
-    this.rotary = llamaRotary(config, headDim);
+    this.rope = llamaRope(config);
+    this.rotary = this.rope.rotary;
     this.embed_tokens = tokenEmbedding(config.vocabSize, config.hiddenSize, config.initializerRange);
     this.layers = Array.from(
       { length: config.numHiddenLayers },
-      () => new LlamaDecoderLayer(config, this.rotary),
+      () => new LlamaDecoderLayer(config, this.rotary, this.rope.attentionFactor),
     );
     this.norm = new RMSNorm(config.hiddenSize, { eps: config.rmsNormEps });
     for (const [, m] of this.namedModules()) {
@@ -336,6 +313,7 @@ export class LlamaModel extends Module {
     const useCache = inputs.useCache ?? (past !== null || !this.training);
     const cache = past ?? (useCache ? newModelCache(this.config.numHiddenLayers) : null);
     const mask = keyPaddingMask(am);
+    this.rope.prepare(reachedLength(positions, l, pastLen)); // dynamic / longrope frequencies
     let h = this.embed_tokens.forward(ids); // [B, L, E]
     this.layers.forEach((layer, i) => {
       h = layer.forward(h, positions, cache ? cache.layer(i) : null, mask);
@@ -384,11 +362,8 @@ export class LlamaForCausalLM extends PreTrainedModel implements CausalLM {
   }
 
   override configJson(): Record<string, unknown> {
-    return {
-      ...configToJson(FIELDS, this.config as unknown as Record<string, unknown>),
-      model_type: this.modelType,
-      architectures: [this.architecture],
-    };
+    const json = ropeConfigJson(configToJson(FIELDS, this.config as unknown as Record<string, unknown>));
+    return { ...json, model_type: this.modelType, architectures: [this.architecture] };
   }
 
   override tiedWeights(): [string, string][] {

@@ -39,6 +39,10 @@ export interface ViTConfig {
   initializerRange: number;
   /** Class names by index (its size is the number of labels). */
   id2label: Record<string, string> | null;
+  /** Size of the pooler's output (hiddenSize when null). */
+  poolerOutputSize: number | null;
+  /** The pooler's activation (an HF activation name; 'tanh'). */
+  poolerAct: string;
   extra: Record<string, unknown>;
 }
 
@@ -69,6 +73,8 @@ const FIELDS: FieldTable = {
   qkvBias: { json: 'qkv_bias', default: true, kind: 'bool' },
   initializerRange: { json: 'initializer_range', default: 0.02, kind: 'number' },
   id2label: { json: 'id2label', default: null, kind: 'any', nullable: true },
+  poolerOutputSize: { json: 'pooler_output_size', default: null, kind: 'int', nullable: true },
+  poolerAct: { json: 'pooler_act', default: 'tanh', kind: 'string' },
 };
 
 /** Fills a ViT config from camelCase options with ViT-B/16's defaults. */
@@ -121,6 +127,8 @@ function validate(c: ViTConfig): void {
     `image_size ${c.imageSize} must be a multiple of patch_size ${c.patchSize}`,
   );
   activation(c.hiddenAct, who);
+  activation(c.poolerAct, who);
+  check(c.poolerOutputSize !== 0, who, 'pooler_output_size must be a positive integer or null, got 0');
 }
 
 /** Number of classes of a config (id2label's size; 2 when absent, as transformers). */
@@ -274,17 +282,66 @@ export class ViTEncoder extends Module {
   }
 }
 
-/** The ViT backbone (`embeddings`, `encoder`, `layernorm`), as transformers' ViTModel without pooler. */
-export class ViTModel extends Module {
+/** The pooler: a dense layer and activation (tanh) on the final [CLS] state (`pooler.dense`). */
+export class ViTPooler extends Module {
+  dense: Linear;
+  private readonly act: (x: Tensor) => Tensor;
+
+  constructor(config: ViTConfig) {
+    super();
+    this.dense = new Linear(config.hiddenSize, config.poolerOutputSize ?? config.hiddenSize);
+    this.act = activation(config.poolerAct, 'ViTPooler');
+  }
+
+  /** h [B, N + 1, E] → [B, poolerOutputSize] */
+  override forward(h: Tensor): Tensor {
+    return this.act(this.dense.forward(h.sliceDim(1, 0, 1).squeeze(1)));
+  }
+}
+
+/** Options of {@link ViTModel}. */
+export interface ViTModelOptions {
+  /** Build the pooler (`pooler.dense`), as transformers' ViTModel does by default (true). */
+  addPoolingLayer?: boolean;
+}
+
+/** What {@link ViTModel.forward} returns for `{ pixelValues }`. */
+export interface ViTModelOutputs {
+  /** [B, N + 1, E] after the final layernorm. */
+  lastHiddenState: Tensor;
+  /** [B, poolerOutputSize], or null without a pooler. */
+  poolerOutput: Tensor | null;
+}
+
+/**
+ * The ViT backbone, as transformers' ViTModel (the base model google/vit-base-patch16-224-in21k
+ * ships): `embeddings`, `encoder`, `layernorm` and the pooler `pooler.dense` (tanh of a dense layer
+ * on the final [CLS] state). Loads with loadPretrained from ViTModel checkpoints, with or without
+ * the `vit.` prefix.
+ *
+ * @example
+ * ```ts
+ * const vit = (await loadPretrained('./vit-base-patch16-224-in21k')) as ViTModel;
+ * const { lastHiddenState, poolerOutput } = vit.forward({ pixelValues }); // [B, 197, 768], [B, 768]
+ * ```
+ */
+export class ViTModel extends PreTrainedModel {
+  readonly modelType = 'vit';
+  readonly architecture = 'ViTModel';
+  readonly config: ViTConfig;
   embeddings: ViTEmbeddings;
   encoder: ViTEncoder;
   layernorm: LayerNorm;
+  pooler?: ViTPooler;
 
-  constructor(readonly config: ViTConfig) {
+  constructor(options: Partial<ViTConfig> | ViTConfig = {}, modelOptions: ViTModelOptions = {}) {
     super();
+    const config = 'extra' in options ? (options as ViTConfig) : vitConfig(options);
+    this.config = config;
     this.embeddings = new ViTEmbeddings(config);
     this.encoder = new ViTEncoder(config);
     this.layernorm = new LayerNorm(config.hiddenSize, { eps: config.layerNormEps });
+    if (modelOptions.addPoolingLayer ?? true) this.pooler = new ViTPooler(config);
     for (const [, m] of this.namedModules()) {
       if (m instanceof Linear) {
         init.truncNormal_(m.weight, 0, config.initializerRange);
@@ -293,8 +350,41 @@ export class ViTModel extends Module {
     }
   }
 
+  /** A model from a parsed config.json object. */
+  static fromConfigJson(json: Record<string, unknown>): ViTModel {
+    return new ViTModel(vitConfigFromJson(json));
+  }
+
+  override configJson(): Record<string, unknown> {
+    return {
+      ...configToJson(FIELDS, this.config as unknown as Record<string, unknown>),
+      model_type: 'vit',
+      architectures: ['ViTModel'],
+    };
+  }
+
+  override basePrefix(): string {
+    return 'vit.';
+  }
+
+  /**
+   * `{ pixelValues [B, C, H, W] }` → `{ lastHiddenState [B, N + 1, E], poolerOutput [B, E] }`; a bare
+   * pixels tensor → the last hidden state only (the backbone's own form).
+   */
+  override forward(pixels: Tensor): Tensor;
+  override forward(inputs: { pixelValues: Tensor }): ViTModelOutputs;
+  override forward(arg: Tensor | { pixelValues: Tensor }): Tensor | ViTModelOutputs {
+    if (arg && (arg as Tensor).isTensor === true) return this.backbone(arg as Tensor);
+    if (!arg || typeof arg !== 'object') throw new TypeError('ViTModel.forward: expected { pixelValues }');
+    const pixels = (arg as { pixelValues: Tensor }).pixelValues;
+    return this.run(() => {
+      const h = this.backbone(pixels);
+      return { lastHiddenState: h, poolerOutput: this.pooler ? this.pooler.forward(h) : null };
+    });
+  }
+
   /** pixels [B, C, H, W] → last hidden state [B, N + 1, E] */
-  override forward(pixels: Tensor): Tensor {
+  private backbone(pixels: Tensor): Tensor {
     const who = 'ViTModel.forward';
     assertTensorArg(pixels, 'pixelValues', who);
     const { numChannels: c, imageSize: s } = this.config;
@@ -326,7 +416,7 @@ export class ViTForImageClassification extends PreTrainedModel {
   constructor(config: Partial<ViTConfig> | ViTConfig = {}) {
     super();
     this.config = 'extra' in config ? (config as ViTConfig) : vitConfig(config);
-    this.vit = new ViTModel(this.config);
+    this.vit = new ViTModel(this.config, { addPoolingLayer: false });
     this.classifier = new Linear(this.config.hiddenSize, numLabels(this.config));
     init.zeros_(this.classifier.bias as Parameter);
   }
