@@ -1,7 +1,8 @@
 // gpu.js on WebGL2 in headless Chromium (SwiftShader when there is no GPU): the whole backend
 // conformance suite, with GLSL ES 3.00's documented precision (GLSL_ES_3_PRECISION), and a forward
-// of the tiny GPT-2 fixture against transformers' logits (1e-3 relative, 1e-4 absolute, the GPU
-// parity tolerance). Node only runs gpu.js' CPU mode; this is where its WebGL kernels are tested.
+// of the tiny GPT-2 fixture against its PyTorch logits (scripts/reference/transformer_gen_refs.py:
+// float64 torch re-implementing transformers' GPT2LMHeadModel; 1e-3 relative, 1e-4 absolute, the
+// GPU parity tolerance). Node only runs gpu.js' CPU mode; this is where its WebGL kernels are tested.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,7 +18,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const fixture = join(root, 'packages/transformer/test/fixtures/gpt2-tiny');
 
 describe('gpu.js (WebGL2) in headless Chromium', () => {
-  it('passes the conformance suite and runs a tiny GPT-2 within 1e-3 of transformers', async () => {
+  it('passes the conformance suite and runs the tiny GPT-2 within 1e-3 of its PyTorch reference', async () => {
     expect(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install -y chromium)`).toBe(true);
     const out = mkdtempSync(join(tmpdir(), 'attnkit-gpujs-webgl2-'));
     let server: Server | null = null;

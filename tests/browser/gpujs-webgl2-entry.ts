@@ -39,7 +39,7 @@ async function main(): Promise<Results> {
       failures.push(`${c.op} (${c.name}): ${(e as Error).message.split('\n')[0]}`);
     }
   }
-  // Tiny GPT-2 (packages/transformer/test/fixtures/gpt2-tiny, logits from transformers) on WebGL2.
+  // Tiny GPT-2 (packages/transformer/test/fixtures/gpt2-tiny, logits from the PyTorch reference) on WebGL2.
   setBackend('gpujs');
   const base = `${location.origin}/gpt2-tiny/`;
   const model = (await loadPretrained(base)) as GPT2LMHeadModel;
