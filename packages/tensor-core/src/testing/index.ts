@@ -14,3 +14,4 @@ export {
   GLSL_ES_3_PRECISION,
   WGSL_PRECISION,
 } from './suite.js';
+export { checkTrainingMemory, type TrainingMemoryReport } from './training-memory.js';
