@@ -38,11 +38,6 @@ describe('gpu.js (WebGL2) in headless Chromium', () => {
               find: /^@attnkit\/([a-z0-9-]+)\/([a-z0-9-]+)$/,
               replacement: `${root}packages/$1/src/$2/index.ts`,
             },
-            // gpu.js' browser build (its main entry needs Node's headless-gl).
-            {
-              find: /^gpu\.js$/,
-              replacement: join(root, 'packages/backend-gpujs/node_modules/gpu.js/dist/gpu-browser.js'),
-            },
           ],
         },
         build: {

@@ -1,10 +1,9 @@
 // Small helpers shared inside @attnkit/attention. Not exported from the package.
+import { fmtShape } from '@attnkit/hub';
 import { allocArray, type Backend, type DType, isGradEnabled, Tensor } from '@attnkit/tensor-core';
 
-/** `[2, 3]` for error messages. */
-export function fmtShape(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
-}
+/** `[2, 3]` for error messages (one copy for every package, in @attnkit/hub). */
+export { fmtShape };
 
 /** Uploads host values as a new tensor on backend `b` (not necessarily the current one). */
 export function uploadOn(

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 import type { DType, Storage } from '@attnkit/tensor-core';
 import type { Meta } from './layout.js';
 

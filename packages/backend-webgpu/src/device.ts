@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 
 /** Options for acquiring a WebGPU device. */
 export interface WebGPUDeviceOptions {

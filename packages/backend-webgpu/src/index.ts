@@ -1,16 +1,17 @@
 /**
  * @attnkit/backend-webgpu: the whole attnkit Backend interface as WGSL compute shaders, in browsers
  * (`navigator.gpu`) and in Node (the `webgpu` package, Dawn). Device creation is asynchronous, so
- * the backend registers itself when you call {@link initWebGPU}.
+ * importing the package registers `webgpu` for initialisation on first use: `await
+ * useBackend('webgpu')` requests the device and makes it current. {@link initWebGPU} does the same
+ * with options (adapter, kernels, priority).
  *
  * @example
  * ```ts
- * import { initWebGPU } from '@attnkit/backend-webgpu';
- * import { randn, matmul, setBackend } from '@attnkit/tensor-core';
- * const backend = await initWebGPU();   // registers 'webgpu'
- * setBackend('webgpu');
+ * import '@attnkit/backend-webgpu';
+ * import { randn, matmul, useBackend } from '@attnkit/tensor-core';
+ * const backend = await useBackend('webgpu');   // requests the device, makes 'webgpu' current
  * const y = matmul(randn([512, 512]), randn([512, 512]));
- * console.log(backend.adapterName, (await y.data()).length);
+ * console.log(backend.name, (await y.data()).length);
  * ```
  * @packageDocumentation
  */
@@ -48,3 +49,8 @@ export async function initWebGPU(options: InitWebGPUOptions = {}): Promise<WebGP
   registerBackend('webgpu', () => backend, options.priority ?? 0);
   return backend;
 }
+
+// Importing the package registers 'webgpu' for initialisation on first use, with default options:
+// `await useBackend('webgpu')` (tensor-core) requests the device then. initWebGPU(options) replaces
+// this entry with a backend made with its options.
+registerBackend('webgpu', () => createWebGPUBackend(), 0);

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 
 /**
  * Rounds a byte size up to its size class: multiples of 256 bytes, then steps of 1/8 of the

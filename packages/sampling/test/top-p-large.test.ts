@@ -43,7 +43,9 @@ function keptIds(s: Float32Array): number[] {
   return out;
 }
 
-describe('top-p on large vocabularies keeps exactly the set of the full-sort rule', () => {
+describe('top-p on large vocabularies keeps exactly the set of the full-sort rule', {
+  timeout: 60_000,
+}, () => {
   // rows of changing spread in a row, so the warper's candidate guess from the previous row is
   // sometimes right (fast path) and sometimes wrong (full split pass); both must agree with the rule.
   // (Float64 sums of the same numbers in another order differ by ~1e-16 relative; random normal
@@ -76,18 +78,46 @@ describe('top-p on large vocabularies keeps exactly the set of the full-sort rul
     expect(keptIds(s)).toEqual([0, 1, 4321]);
   });
 
-  it('temperature then top-p fused (processScaled) equals the two warpers in turn, row after row', () => {
-    // applyProcessors fuses a temperature warper followed by top-p; rows whose max jumps up or
-    // falls far below the previous row's send the fused pass to its fallback
+  it('the fast path (top-p-fast.ts) keeps exactly what the sort-and-cumsum path keeps, row after row', () => {
+    const g = new Generator(5);
+    for (const [topP, minKeep, n] of [
+      [0.9, 1, 8_192],
+      [0.5, 3, 4_096],
+      [0.99, 1, 600],
+      [0.3, 1, 20_000],
+    ] as const) {
+      const fast = new TopPWarper(topP, minKeep);
+      const plain = new TopPWarper(topP, minKeep, { fast: false });
+      for (const sigma of [3, 0.5, 8, 0.05]) {
+        const a = row(g, n, sigma, 20);
+        const b = a.slice();
+        const want = referenceTopP(a, topP, minKeep);
+        const ctxA: ProcessorContext = { promptLength: 0, maxLength: 1 };
+        const ctxB: ProcessorContext = { promptLength: 0, maxLength: 1 };
+        fast.process([], a, ctxA);
+        plain.process([], b, ctxB);
+        expect(Array.from(a)).toEqual(Array.from(b));
+        expect(Array.from(ctxA.kept?.ids ?? [])).toEqual(Array.from(ctxB.kept?.ids ?? []));
+        // the same kept scores summed in float64 (exp by table vs Math.exp): equal to ~1e-12
+        const [ma, mb] = [ctxA.kept?.mass ?? 0, ctxB.kept?.mass ?? 0];
+        expect(Math.abs(ma - mb) / mb).toBeLessThan(1e-11);
+        expect(keptIds(b)).toEqual(want);
+      }
+    }
+  });
+
+  it('temperature then top-p equals the division followed by top-p (and processScaled), row after row', () => {
+    // rows whose max jumps up or falls far below the previous row's send the histogram's candidate
+    // guess to its fallback
     const g = new Generator(3);
-    const fused = buildProcessors({ doSample: true, temperature: 0.7, topP: 0.8 });
+    const both = buildProcessors({ doSample: true, temperature: 0.7, topP: 0.8 });
     const plain = new TopPWarper(0.8);
     const shifts = [0, 0.5, -1, 30, 29, -40, -41, 2, 0];
     for (const shift of shifts) {
       const s = row(g, 100_000, 4, 10).map((v) => v + shift);
       const a = s.slice();
       const ctx: ProcessorContext = { promptLength: 0, maxLength: 1 };
-      applyProcessors(fused, [], a, ctx);
+      applyProcessors(both, [], a, ctx);
       const b = s.map((v) => v / Math.fround(0.7));
       const want = referenceTopP(b, 0.8, 1);
       const ctxB: ProcessorContext = { promptLength: 0, maxLength: 1 };
@@ -95,6 +125,9 @@ describe('top-p on large vocabularies keeps exactly the set of the full-sort rul
       expect(Array.from(a)).toEqual(Array.from(b));
       expect(Array.from(ctx.kept?.ids ?? [])).toEqual(want);
       expect(Array.from(ctx.kept?.probs ?? [])).toEqual(Array.from(ctxB.kept?.probs ?? []));
+      const c = s.slice();
+      new TopPWarper(0.8).processScaled(c, 0.7);
+      expect(Array.from(c)).toEqual(Array.from(a));
     }
   });
 

@@ -57,7 +57,14 @@ export * from './ops/sort.js';
 export * from './ops/transfer.js';
 export type { TensorOrNumber } from './ops/util.js';
 export { Generator, getDefaultGenerator, manualSeed } from './random.js';
-export { findBackend, getBackend, listBackends, registerBackend, setBackend } from './registry.js';
+export {
+  findBackend,
+  getBackend,
+  listBackends,
+  registerBackend,
+  setBackend,
+  useBackend,
+} from './registry.js';
 export type { Shape } from './shape.js';
 export { broadcastShapes, contiguousStrides, sizeOf } from './shape.js';
 export type { NestedArray } from './tensor.js';

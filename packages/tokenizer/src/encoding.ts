@@ -1,8 +1,8 @@
 /**
  * tiktoken encodings: pre-tokenise, byte-pair encode each piece, handle special tokens.
  *
- * `getEncoding('cl100k_base')` loads the rank data on first use (a dynamic import of the rank
- * file js-tiktoken ships), so importing this package loads no vocabulary. Ids are identical to
+ * `getEncoding('cl100k_base')` loads the rank data on first use (a dynamic import of that
+ * encoding's rank file in dist/ranks/), so importing this package loads no vocabulary. Ids are identical to
  * tiktoken / js-tiktoken for every string.
  */
 
@@ -449,13 +449,16 @@ export class Encoding {
 
 type RankModule = { default: { pat_str: string; special_tokens: Record<string, number>; bpe_ranks: string } };
 
+// One module per encoding, written into dist/ranks/ by scripts/build-ranks.mjs (the package's
+// build): each getEncoding(name) imports only its own rank data. The same path works from
+// src/ (tests) and dist/ (the published package).
 const SOURCES: Record<EncodingName, () => Promise<RankModule>> = {
-  gpt2: () => import('js-tiktoken/ranks/r50k_base'),
-  r50k_base: () => import('js-tiktoken/ranks/r50k_base'),
-  p50k_base: () => import('js-tiktoken/ranks/p50k_base'),
-  p50k_edit: () => import('js-tiktoken/ranks/p50k_edit'),
-  cl100k_base: () => import('js-tiktoken/ranks/cl100k_base'),
-  o200k_base: () => import('js-tiktoken/ranks/o200k_base'),
+  gpt2: () => import('../dist/ranks/r50k_base.js'),
+  r50k_base: () => import('../dist/ranks/r50k_base.js'),
+  p50k_base: () => import('../dist/ranks/p50k_base.js'),
+  p50k_edit: () => import('../dist/ranks/p50k_edit.js'),
+  cl100k_base: () => import('../dist/ranks/cl100k_base.js'),
+  o200k_base: () => import('../dist/ranks/o200k_base.js'),
 };
 
 const loaded = new Map<EncodingName, Promise<Encoding>>();

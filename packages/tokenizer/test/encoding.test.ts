@@ -15,7 +15,10 @@ describe.each(['r50k_base', 'p50k_base', 'cl100k_base', 'o200k_base'] as const)(
   (name) => {
     const reference = tiktokenGetEncoding(name);
 
-    it('encodes the committed corpus (whole and line by line) to the same ids', async () => {
+    // The first test of an encoding loads its ranks (seconds for o200k_base on a busy machine).
+    it('encodes the committed corpus (whole and line by line) to the same ids', {
+      timeout: 60_000,
+    }, async () => {
       const enc = await getEncoding(name);
       expect(enc.encode(corpus)).toEqual(reference.encode(corpus));
       for (const line of lines) expect(enc.encode(line)).toEqual(reference.encode(line));
@@ -107,7 +110,7 @@ describe('validation and helpers', () => {
     expect(() => enc.decode('abc' as unknown as number[])).toThrow(/ids must be an array/);
     await expect(getEncoding('nope' as 'r50k_base')).rejects.toThrow(/unknown encoding/);
   });
-  it('counts tokens and checks limits with early exit semantics', async () => {
+  it('counts tokens and checks limits with early exit semantics', { timeout: 60_000 }, async () => {
     const enc = await getEncoding('cl100k_base');
     const ref = tiktokenGetEncoding('cl100k_base');
     const n = ref.encode(corpus).length;
@@ -116,7 +119,7 @@ describe('validation and helpers', () => {
     expect(enc.isWithinTokenLimit(corpus, n - 1)).toBe(false);
     expect(enc.isWithinTokenLimit('', 0)).toBe(0);
   });
-  it('reports token spans that slice the input', async () => {
+  it('reports token spans that slice the input', { timeout: 60_000 }, async () => {
     const enc = await getEncoding('o200k_base');
     const text = 'Hello 世界! 👨‍👩‍👧 <|endoftext|>';
     const spans = enc.encodeWithOffsets(text, { allowedSpecial: 'all' });
@@ -162,5 +165,29 @@ describe('custom encodings', () => {
     expect(
       () => new Encoding({ name: 'bad', pattern: R50K_PATTERN, ranks: text, specialTokens: { '<|x|>': 5 } }),
     ).toThrow(/id 5, which an ordinary token already uses/);
+  });
+});
+
+describe('rank files', () => {
+  it('ship with the package, one module per encoding, with no runtime dependency on a rank package', {
+    timeout: 60_000,
+  }, async () => {
+    const { readFileSync, readdirSync } = await import('node:fs');
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    expect(Object.keys(pkg.dependencies ?? {})).not.toContain('js-tiktoken');
+    const files = readdirSync(new URL('../dist/ranks/', import.meta.url)).filter((f: string) =>
+      f.endsWith('.js'),
+    );
+    expect(files.sort()).toEqual([
+      'cl100k_base.js',
+      'o200k_base.js',
+      'p50k_base.js',
+      'p50k_edit.js',
+      'r50k_base.js',
+    ]);
+    const edit = await getEncoding('p50k_edit');
+    expect(edit.encode('<|fim_prefix|>x', { allowedSpecial: 'all' })).toEqual(
+      tiktokenGetEncoding('p50k_edit').encode('<|fim_prefix|>x', 'all'),
+    );
   });
 });

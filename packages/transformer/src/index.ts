@@ -48,6 +48,11 @@ export {
 } from './blocks/moe.js';
 export { PreLNBlock } from './blocks/pre-ln-block.js';
 export {
+  AutoModel,
+  AutoModelForCausalLM,
+  AutoModelForImageClassification,
+  AutoModelForMaskedLM,
+  AutoModelForSeq2SeqLM,
   checkpointFiles,
   type FileLike,
   type LoadPretrainedOptions,
@@ -55,7 +60,10 @@ export {
   loadPretrained,
   type ModelClass,
   modelClassFor,
+  type PretrainedArchitectures,
   type PretrainedSource,
+  type PretrainedTask,
+  type PretrainedTasks,
   registerModelClass,
   saveModel,
 } from './loading.js';
@@ -142,7 +150,7 @@ export {
   vitConfig,
   vitConfigFromJson,
 } from './models/vit.js';
-export { exportOnnx } from './onnx/export.js';
+export { type ExportOnnxOptions, exportOnnx, onnxFolderFiles, saveOnnxFolder } from './onnx/export.js';
 export {
   CharTokenizer,
   loadTinyGPT,

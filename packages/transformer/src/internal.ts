@@ -1,26 +1,7 @@
 // Helpers shared inside @attnkit/transformer (not exported from the package): argument checks that
-// name the function, and the table-driven parsing of Hugging Face config.json files.
+// name the function and tensor arguments. Config tables and messages come from @attnkit/hub.
+import { describe, fmtShape } from '@attnkit/hub';
 import { fromValues, type Tensor } from '@attnkit/tensor-core';
-
-/** `[2, 3]` for messages. */
-export function fmtShape(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
-}
-
-/** What a value is, for messages. */
-export function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (v === undefined) return 'undefined';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'object') {
-    if ((v as { isTensor?: boolean }).isTensor === true) {
-      const t = v as Tensor;
-      return `a ${t.dtype} Tensor ${fmtShape(t.shape)}`;
-    }
-    return (v as object).constructor?.name ?? 'object';
-  }
-  return `${typeof v} ${JSON.stringify(v)}`;
-}
 
 /** Checks a live tensor argument. */
 export function assertTensorArg(x: unknown, arg: string, fn: string): asserts x is Tensor {
@@ -72,101 +53,14 @@ export function allOnes(mask: Tensor): boolean {
   return true;
 }
 
-// ---------------------------------------------------------------- configs
-
-/** One field of a config: its config.json (snake_case) name, default and kind. */
-export interface FieldSpec {
-  json: string;
-  default: unknown;
-  kind: 'int' | 'number' | 'string' | 'bool' | 'any';
-  /** Other config.json names accepted for the field (e.g. `hidden_size` for GPT-2's `n_embd`). */
-  aliases?: string[];
-  nullable?: boolean;
-}
-
-/** A table of fields, keyed by the camelCase name. */
-export type FieldTable = Record<string, FieldSpec>;
-
-function checkField(who: string, key: string, spec: FieldSpec, v: unknown): unknown {
-  if (v === null && spec.nullable) return null;
-  const bad = (want: string) =>
-    new TypeError(`${who}: config field '${key}' (${spec.json}) must be ${want}, got ${describe(v)}`);
-  switch (spec.kind) {
-    case 'int':
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw bad('a non-negative integer');
-      return v;
-    case 'number':
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw bad('a finite number');
-      return v;
-    case 'string':
-      if (typeof v !== 'string') throw bad('a string');
-      return v;
-    case 'bool':
-      if (typeof v !== 'boolean') throw bad('a boolean');
-      return v;
-    default:
-      return v;
-  }
-}
-
-/**
- * Fills a config from camelCase options (constructor arguments) or a config.json object
- * (snake_case names, `fromJson`), with the defaults of `table`. Unknown config.json fields are
- * kept under `extra` so that saving writes them back.
- */
-export function resolveConfig<T>(
-  who: string,
-  table: FieldTable,
-  given: Record<string, unknown> | undefined,
-  fromJson: boolean,
-): T & { extra: Record<string, unknown> } {
-  if (given !== undefined && (given === null || typeof given !== 'object' || Array.isArray(given))) {
-    throw new TypeError(`${who}: expected a config object, got ${describe(given)}`);
-  }
-  const src = given ?? {};
-  const out: Record<string, unknown> = {};
-  const used = new Set<string>();
-  for (const [key, spec] of Object.entries(table)) {
-    let v: unknown;
-    if (fromJson) {
-      for (const name of [spec.json, ...(spec.aliases ?? [])]) {
-        if (name in src && src[name] !== undefined) {
-          v = src[name];
-          break;
-        }
-      }
-      used.add(spec.json);
-      for (const a of spec.aliases ?? []) used.add(a);
-    } else {
-      v = src[key];
-      used.add(key);
-    }
-    out[key] = v === undefined ? spec.default : checkField(who, key, spec, v);
-  }
-  const extra: Record<string, unknown> = {};
-  if (fromJson) {
-    for (const [k, v] of Object.entries(src)) if (!used.has(k)) extra[k] = v;
-  } else if (src.extra && typeof src.extra === 'object') {
-    Object.assign(extra, src.extra);
-  } else {
-    for (const k of Object.keys(src)) {
-      if (!used.has(k) && k !== 'extra') {
-        throw new TypeError(`${who}: unknown config option '${k}' (known: ${Object.keys(table).join(', ')})`);
-      }
-    }
-  }
-  out.extra = extra;
-  return out as T & { extra: Record<string, unknown> };
-}
-
-/** The config.json object of a resolved config (snake_case names, extras kept). */
-export function configToJson(table: FieldTable, config: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...((config.extra as Record<string, unknown>) ?? {}) };
-  for (const [key, spec] of Object.entries(table)) out[spec.json] = config[key];
-  return out;
-}
-
-/** Throws unless `cond`, with a message naming the function. */
-export function check(cond: boolean, who: string, msg: string): void {
-  if (!cond) throw new Error(`${who}: ${msg}`);
-}
+// config field tables, resolveConfig and the message helpers live in @attnkit/hub (one copy for
+// every package); re-exported here so model files import their helpers from one place.
+export {
+  check,
+  configToJson,
+  describe,
+  type FieldSpec,
+  type FieldTable,
+  fmtShape,
+  resolveConfig,
+} from '@attnkit/hub';

@@ -3,6 +3,16 @@
 //
 //   config.json ─▶ model class (model_type / architectures) ─▶ model with default weights
 //   *.safetensors ─▶ names matched (with or without the class prefix, tied aliases) ─▶ loadStateDict
+import {
+  ConfigError,
+  canReadFolders,
+  type FilesSource,
+  type FileLike as HubFileLike,
+  openFiles,
+  readJson,
+  readWeightFiles,
+  writeFolder,
+} from '@attnkit/hub';
 import type { Tensor } from '@attnkit/tensor-core';
 import { readSafetensors, writeSafetensors } from '@attnkit/tensor-core/io';
 import { describe, fmtShape } from './internal.js';
@@ -14,18 +24,24 @@ import { GPT2LMHeadModel } from './models/gpt2.js';
 import { LlamaForCausalLM } from './models/llama.js';
 import { ViTForImageClassification } from './models/vit.js';
 
-/** One file's contents as a browser or Node program has them. */
-export type FileLike = Blob | ArrayBuffer | ArrayBufferView | Response;
+/** One file's contents as a browser or Node program has them (@attnkit/hub's `FileLike`). */
+export type FileLike = HubFileLike;
 
 /**
  * Where a checkpoint is: a folder path (Node), an http(s) URL base (files are fetched from
  * `base/config.json`, ...), or the files themselves by name (`{ 'config.json': file, ... }` or a Map).
+ * The same as @attnkit/hub's `FilesSource`.
  */
-export type PretrainedSource = string | URL | Map<string, FileLike> | Record<string, FileLike>;
+export type PretrainedSource = FilesSource;
 
 /** A model class that loadPretrained can build from a config.json object. */
 export interface ModelClass {
   fromConfigJson(json: Record<string, unknown>): PreTrainedModel;
+  /**
+   * The parameter count the config.json describes, within a few percent, without allocating
+   * (checked against {@link LoadPretrainedOptions.maxParameters}).
+   */
+  approxParameters?(json: Record<string, unknown>): number;
 }
 
 const ARCHITECTURES = new Map<string, ModelClass>([
@@ -55,120 +71,106 @@ const MODEL_TYPES = new Map<string, ModelClass>([
 ]);
 
 /**
+ * The class `loadPretrained` builds for each architecture name, as a type: with
+ * `{ architecture: 'GPT2LMHeadModel' }` it resolves to a `GPT2LMHeadModel`, no cast needed. A
+ * package that registers a class with {@link registerModelClass} adds it here by declaration
+ * merging (`declare module '@attnkit/transformer' { interface PretrainedArchitectures { ... } }`).
+ */
+export interface PretrainedArchitectures {
+  GPT2LMHeadModel: GPT2LMHeadModel;
+  GPT2Model: GPT2LMHeadModel;
+  LlamaForCausalLM: LlamaForCausalLM;
+  LlamaModel: LlamaForCausalLM;
+  MistralForCausalLM: LlamaForCausalLM;
+  BertModel: BertModel;
+  BertForMaskedLM: BertForMaskedLM;
+  BertForPreTraining: BertForMaskedLM;
+  ViTForImageClassification: ViTForImageClassification;
+  EncoderDecoderTransformer: EncoderDecoderModel;
+  CLIPTextModel: CLIPTextModel;
+  CLIPTextModelWithProjection: CLIPTextModelWithProjection;
+}
+
+/**
+ * The model classes that serve each task (names as transformers.js' pipelines), as a type:
+ * `loadPretrained(source, { task: 'text-generation' })` resolves to a causal language model that
+ * `generate()` of `@attnkit/sampling` accepts as it is. Extend by declaration merging, as
+ * {@link PretrainedArchitectures}, and register the class with `registerModelClass(..., { tasks })`.
+ */
+export interface PretrainedTasks {
+  'text-generation': GPT2LMHeadModel | LlamaForCausalLM;
+  'fill-mask': BertForMaskedLM;
+  'feature-extraction': BertModel | CLIPTextModel | CLIPTextModelWithProjection;
+  'image-classification': ViTForImageClassification;
+  'text2text-generation': EncoderDecoderModel;
+}
+
+/** A task name of {@link PretrainedTasks}. */
+export type PretrainedTask = keyof PretrainedTasks;
+
+const TASKS = new Map<string, Set<ModelClass>>([
+  ['text-generation', new Set<ModelClass>([GPT2LMHeadModel, LlamaForCausalLM])],
+  ['fill-mask', new Set<ModelClass>([BertForMaskedLM])],
+  ['feature-extraction', new Set<ModelClass>([BertModel, CLIPTextModel, CLIPTextModelWithProjection])],
+  ['image-classification', new Set<ModelClass>([ViTForImageClassification])],
+  ['text2text-generation', new Set<ModelClass>([EncoderDecoderModel])],
+]);
+
+/**
  * Makes `loadPretrained` build `cls` for config.json files whose `architectures` names
  * `architecture` (and, with `modelType`, for that `model_type` when no architecture matches).
+ * `options.tasks` lists the tasks the class serves (see {@link PretrainedTasks}).
  */
-export function registerModelClass(architecture: string, cls: ModelClass, modelType?: string): void {
+export function registerModelClass(
+  architecture: string,
+  cls: ModelClass,
+  modelType?: string,
+  options: { tasks?: readonly string[] } = {},
+): void {
   ARCHITECTURES.set(architecture, cls);
-  if (modelType) MODEL_TYPES.set(modelType, cls);
+  if (modelType) {
+    MODEL_TYPES.set(modelType, cls);
+    if (!FAMILIES.has(cls)) FAMILIES.set(cls, modelType);
+  }
+  for (const task of options.tasks ?? []) {
+    const set = TASKS.get(task) ?? new Set<ModelClass>();
+    set.add(cls);
+    TASKS.set(task, set);
+  }
 }
+
+/**
+ * The family (model_type) of each class, to refuse a config whose `architectures` and `model_type`
+ * disagree (a `gpt2` config naming LlamaForCausalLM would otherwise build Llama defaults).
+ */
+const FAMILIES = new Map<ModelClass, string>([
+  [GPT2LMHeadModel, 'gpt2'],
+  [LlamaForCausalLM, 'llama'],
+  [BertModel, 'bert'],
+  [BertForMaskedLM, 'bert'],
+  [ViTForImageClassification, 'vit'],
+  [EncoderDecoderModel, 'attnkit-encoder-decoder'],
+  [CLIPTextModel, 'clip'],
+  [CLIPTextModelWithProjection, 'clip'],
+]);
 
 /** Options of {@link loadPretrained}. */
 export interface LoadPretrainedOptions {
   /** Build this class instead of the one config.json names (e.g. 'BertModel' from an MLM checkpoint). */
   architecture?: string;
+  /**
+   * Refuse, before allocating anything, a config.json that describes more parameters than this
+   * (counted within a few percent). Default: no limit beyond the per-key bounds.
+   */
+  maxParameters?: number;
+  /**
+   * The task the model is for (see {@link PretrainedTasks}): the result is typed for it, and a
+   * checkpoint whose class does not serve it is refused (e.g. a BertModel for 'text-generation').
+   */
+  task?: string;
 }
 
 const FN = 'loadPretrained';
-
-interface FileSource {
-  /** The file's bytes, or null when it does not exist. */
-  read(name: string): Promise<Uint8Array | null>;
-  where: string;
-}
-
-function isNode(): boolean {
-  return (
-    typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string'
-  );
-}
-
-async function fileBytes(f: FileLike): Promise<Uint8Array> {
-  if (f instanceof Uint8Array) return f;
-  if (ArrayBuffer.isView(f)) return new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
-  if (f instanceof ArrayBuffer) return new Uint8Array(f);
-  if (typeof Blob !== 'undefined' && f instanceof Blob) return new Uint8Array(await f.arrayBuffer());
-  if (f && typeof (f as Response).arrayBuffer === 'function') {
-    const r = f as Response;
-    if (typeof r.ok === 'boolean' && !r.ok) throw new Error(`HTTP ${r.status}`);
-    return new Uint8Array(await r.arrayBuffer());
-  }
-  throw new TypeError(`expected a File, Blob, ArrayBuffer, Uint8Array or Response, got ${describe(f)}`);
-}
-
-function openSource(source: PretrainedSource): FileSource {
-  if (source instanceof Map || (source && typeof source === 'object' && !(source instanceof URL))) {
-    const map = source instanceof Map ? source : new Map(Object.entries(source as Record<string, FileLike>));
-    return {
-      where: `<files: ${[...map.keys()].join(', ')}>`,
-      async read(name) {
-        const f = map.get(name);
-        if (f === undefined || f === null) return null;
-        try {
-          return await fileBytes(f);
-        } catch (e) {
-          throw new Error(`${FN}: cannot read '${name}': ${(e as Error).message}`, { cause: e });
-        }
-      },
-    };
-  }
-  const base = source instanceof URL ? source.href : source;
-  if (typeof base !== 'string' || base.length === 0) {
-    throw new TypeError(
-      `${FN}: 'source' must be a folder path, a URL base or a map of file names to Files/ArrayBuffers, got ${describe(source)}`,
-    );
-  }
-  if (/^(https?|blob|data):/i.test(base) || !isNode()) {
-    const root = base.endsWith('/') ? base : `${base}/`;
-    return {
-      where: root,
-      async read(name) {
-        const res = await fetch(new URL(name, root));
-        if (res.status === 404) return null;
-        if (!res.ok) throw new Error(`${FN}: fetching ${root}${name}: HTTP ${res.status} ${res.statusText}`);
-        return new Uint8Array(await res.arrayBuffer());
-      },
-    };
-  }
-  const dir = /^file:/i.test(base) ? new URL(base) : base;
-  return {
-    where: String(base),
-    async read(name) {
-      const fs = await import('node:fs/promises');
-      const path = await import('node:path');
-      const { fileURLToPath } = await import('node:url');
-      const root = dir instanceof URL ? fileURLToPath(dir) : dir;
-      try {
-        const buf = await fs.readFile(path.join(root, name));
-        return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-      } catch (e) {
-        const code = (e as { code?: string }).code;
-        if (code === 'ENOENT') {
-          if (name === 'config.json') {
-            const st = await fs.stat(root).catch(() => null);
-            if (!st) throw new Error(`${FN}: the folder '${root}' does not exist`);
-            if (!st.isDirectory()) throw new Error(`${FN}: '${root}' is not a folder`);
-          }
-          return null;
-        }
-        throw new Error(`${FN}: cannot read ${path.join(root, name)}: ${(e as Error).message}`, { cause: e });
-      }
-    },
-  };
-}
-
-function parseJson(bytes: Uint8Array, name: string, where: string): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = JSON.parse(new TextDecoder().decode(bytes));
-  } catch (e) {
-    throw new Error(`${FN}(${where}): ${name} is not valid JSON: ${(e as Error).message}`);
-  }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) {
-    throw new Error(`${FN}(${where}): ${name} must hold a JSON object, got ${describe(v)}`);
-  }
-  return v as Record<string, unknown>;
-}
 
 /** The class config.json asks for. */
 export function modelClassFor(config: Record<string, unknown>, architecture?: string): ModelClass {
@@ -177,9 +179,21 @@ export function modelClassFor(config: Record<string, unknown>, architecture?: st
     : Array.isArray(config.architectures)
       ? config.architectures
       : [];
+  const typed = typeof config.model_type === 'string' ? MODEL_TYPES.get(config.model_type) : undefined;
   for (const a of archs) {
     const cls = ARCHITECTURES.get(String(a));
-    if (cls) return cls;
+    if (!cls) continue;
+    const family = FAMILIES.get(cls);
+    const typedFamily = typed ? FAMILIES.get(typed) : undefined;
+    if (family && typedFamily && family !== typedFamily) {
+      throw new ConfigError(
+        `${FN}: config.json names the architecture '${a}' (a ${family} model) but model_type '${String(
+          config.model_type,
+        )}' (a ${typedFamily} model); they must agree, as transformers would read the config as '${String(config.model_type)}'`,
+        architecture ? 'model_type' : 'architectures',
+      );
+    }
+    return cls;
   }
   if (architecture) {
     throw new Error(
@@ -195,47 +209,6 @@ export function modelClassFor(config: Record<string, unknown>, architecture?: st
       ...ARCHITECTURES.keys(),
     ].join(', ')})`,
   );
-}
-
-/** Reads model.safetensors, or every shard of model.safetensors.index.json. */
-async function readWeights(src: FileSource): Promise<Record<string, Tensor>> {
-  const single = await src.read('model.safetensors');
-  if (single) return readSafetensors(single);
-  const indexBytes = await src.read('model.safetensors.index.json');
-  if (!indexBytes) {
-    throw new Error(
-      `${FN}(${src.where}): found neither model.safetensors nor model.safetensors.index.json (only safetensors checkpoints are supported)`,
-    );
-  }
-  const index = parseJson(indexBytes, 'model.safetensors.index.json', src.where);
-  const map = index.weight_map;
-  if (!map || typeof map !== 'object' || Array.isArray(map)) {
-    throw new Error(`${FN}(${src.where}): model.safetensors.index.json has no "weight_map" object`);
-  }
-  const files = [...new Set(Object.values(map as Record<string, unknown>).map(String))];
-  const out: Record<string, Tensor> = {};
-  for (const file of files) {
-    const bytes = await src.read(file);
-    if (!bytes) {
-      for (const t of Object.values(out)) t.dispose();
-      throw new Error(
-        `${FN}(${src.where}): the shard '${file}' listed in model.safetensors.index.json is missing`,
-      );
-    }
-    const part = await readSafetensors(bytes);
-    for (const [k, t] of Object.entries(part)) {
-      if (k in out) t.dispose();
-      else out[k] = t;
-    }
-  }
-  const listed = Object.keys(map as Record<string, unknown>).filter((k) => !(k in out));
-  if (listed.length) {
-    for (const t of Object.values(out)) t.dispose();
-    throw new Error(
-      `${FN}(${src.where}): tensors listed in model.safetensors.index.json are not in their shards: ${listed.join(', ')}`,
-    );
-  }
-  return out;
 }
 
 /**
@@ -311,9 +284,23 @@ export function loadCheckpointInto(
  * const gpt2 = await loadPretrained('./models/gpt2');                       // a folder (Node)
  * const llama = await loadPretrained('https://example.com/tiny-llama/');    // a URL base
  * const bert = await loadPretrained({ 'config.json': f1, 'model.safetensors': f2 }); // Files
- * const out = await generate(gpt2 as GPT2LMHeadModel, [[464, 3290]], { maxNewTokens: 20 });
+ * const lm = await loadPretrained('./models/gpt2', { task: 'text-generation' }); // typed: GPT2LMHeadModel | LlamaForCausalLM
+ * const out = await generate(lm, [[464, 3290]], { maxNewTokens: 20 });           // no cast
+ * const g = await loadPretrained('./models/gpt2', { architecture: 'GPT2LMHeadModel' }); // typed: GPT2LMHeadModel
  * ```
  */
+export async function loadPretrained<A extends keyof PretrainedArchitectures>(
+  source: PretrainedSource,
+  options: LoadPretrainedOptions & { architecture: A },
+): Promise<PretrainedArchitectures[A]>;
+export async function loadPretrained<T extends PretrainedTask>(
+  source: PretrainedSource,
+  options: LoadPretrainedOptions & { task: T; architecture?: undefined },
+): Promise<PretrainedTasks[T]>;
+export async function loadPretrained(
+  source: PretrainedSource,
+  options?: LoadPretrainedOptions,
+): Promise<PreTrainedModel>;
 export async function loadPretrained(
   source: PretrainedSource,
   options: LoadPretrainedOptions = {},
@@ -323,20 +310,48 @@ export async function loadPretrained(
       `${FN}: 'source' must be a folder path, a URL base or a map of files, got ${describe(source)}`,
     );
   }
-  const src = openSource(source);
-  const configBytes = await src.read('config.json');
-  if (!configBytes) throw new Error(`${FN}(${src.where}): config.json is missing`);
-  const config = parseJson(configBytes, 'config.json', src.where);
+  const max = options.maxParameters;
+  if (max !== undefined && (typeof max !== 'number' || !(max > 0))) {
+    throw new TypeError(`${FN}: 'maxParameters' must be a positive number, got ${describe(max)}`);
+  }
+  const src = openFiles(source, FN);
+  const config = await readJson(src, 'config.json', FN);
   const cls = modelClassFor(config, options.architecture);
+  if (options.task !== undefined) {
+    const serving = TASKS.get(options.task);
+    if (!serving) {
+      throw new TypeError(
+        `${FN}: options.task must be one of ${[...TASKS.keys()].join(', ')}; got ${describe(options.task)}`,
+      );
+    }
+    if (!serving.has(cls)) {
+      const names = [...ARCHITECTURES].filter(([, c]) => serving.has(c)).map(([n]) => n);
+      throw new Error(
+        `${FN}(${src.where}): the checkpoint's class ${(cls as { name?: string }).name ?? '?'} does not serve the task '${options.task}' (classes for it: ${names.join(', ')}); pass { architecture } to build another class from this config`,
+      );
+    }
+  }
   let model: PreTrainedModel;
   try {
+    const n = options.maxParameters !== undefined ? cls.approxParameters?.(config) : undefined;
+    if (n !== undefined && n > (options.maxParameters as number)) {
+      throw new ConfigError(
+        `${FN}: the config describes about ${n.toExponential(2)} parameters, above maxParameters ${options.maxParameters}; refused before allocating`,
+      );
+    }
     model = cls.fromConfigJson(config);
   } catch (e) {
-    throw new Error(`${FN}(${src.where}): config.json: ${(e as Error).message}`, { cause: e });
+    throw new ConfigError(
+      `${FN}(${src.where}): config.json: ${(e as Error).message}`,
+      (e as ConfigError).key ?? null,
+      {
+        cause: e,
+      },
+    );
   }
   let weights: Record<string, Tensor> = {};
   try {
-    weights = await readWeights(src);
+    weights = await readWeightFiles(src, FN, (bytes) => readSafetensors(bytes));
     loadCheckpointInto(model, weights, src.where);
   } catch (e) {
     model.dispose();
@@ -379,10 +394,57 @@ export async function saveModel(model: PreTrainedModel, dir: string): Promise<vo
   if (typeof dir !== 'string' || dir.length === 0) {
     throw new TypeError(`saveModel: 'dir' must be a folder path, got ${describe(dir)}`);
   }
-  if (!isNode()) throw new Error('saveModel: writing folders needs Node; use checkpointFiles() in a browser');
-  const files = await checkpointFiles(model);
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
-  await fs.mkdir(dir, { recursive: true });
-  for (const [name, bytes] of Object.entries(files)) await fs.writeFile(path.join(dir, name), bytes);
+  if (!canReadFolders())
+    throw new Error('saveModel: writing folders needs Node; use checkpointFiles() in a browser');
+  await writeFolder(dir, await checkpointFiles(model), 'saveModel');
 }
+
+/**
+ * `fromPretrained` for one task, as transformers.js' AutoModelFor... classes: loads with
+ * {@link loadPretrained} and `{ task }`, so the result is typed for the task and a checkpoint of
+ * another kind is refused.
+ */
+function autoModel<T extends PretrainedTask>(task: T, name: string) {
+  return {
+    /** Loads a checkpoint for this task; see {@link loadPretrained}. */
+    fromPretrained(
+      source: PretrainedSource,
+      options: Omit<LoadPretrainedOptions, 'task' | 'architecture'> = {},
+    ): Promise<PretrainedTasks[T]> {
+      return loadPretrained(source, { ...options, task, architecture: undefined });
+    },
+    /** The task this class loads for. */
+    task,
+    /** The class name, as transformers.js names it. */
+    name,
+  };
+}
+
+/**
+ * Causal language models (GPT-2, Llama, Mistral), typed for `generate()`.
+ *
+ * @example
+ * ```ts
+ * const lm = await AutoModelForCausalLM.fromPretrained('./models/gpt2');
+ * const out = await generate(lm, [[464, 3290]], { maxNewTokens: 20 });
+ * ```
+ */
+export const AutoModelForCausalLM = autoModel('text-generation', 'AutoModelForCausalLM');
+/** Masked language models (BERT with its MLM head). */
+export const AutoModelForMaskedLM = autoModel('fill-mask', 'AutoModelForMaskedLM');
+/** Image classifiers (ViT). */
+export const AutoModelForImageClassification = autoModel(
+  'image-classification',
+  'AutoModelForImageClassification',
+);
+/** Encoder-decoder (sequence-to-sequence) models. */
+export const AutoModelForSeq2SeqLM = autoModel('text2text-generation', 'AutoModelForSeq2SeqLM');
+/**
+ * Any architecture loadPretrained knows, typed as the base class (as transformers.js' AutoModel);
+ * pass `{ architecture }` to {@link loadPretrained} for a precise type.
+ */
+export const AutoModel = {
+  fromPretrained: (source: PretrainedSource, options?: LoadPretrainedOptions): Promise<PreTrainedModel> =>
+    loadPretrained(source, options),
+  name: 'AutoModel',
+};

@@ -1,64 +1,16 @@
 // The embedded default model: a tiny character-level GPT-2 trained by scripts/train-tiny-gpt.mjs on
 // the fables in assets/corpus (written and retold for attnkit, MIT), shipped in assets/tiny-gpt/ so
 // that the README and the demo run with no download.
-import { describe } from './internal.js';
+import { readFile } from '@attnkit/hub';
+import { CharTokenizer } from '@attnkit/tokenizer';
 import { loadPretrained } from './loading.js';
 import { GPT2LMHeadModel } from './models/gpt2.js';
 
 /**
- * A character-level tokenizer: one id per character of a fixed alphabet. It has the `decode` that
- * `@attnkit/sampling` needs to stream text.
- *
- * @example
- * ```ts
- * const tok = new CharTokenizer(['a', 'b', ' ']);
- * tok.encode('ab a'); // [0, 1, 2, 0]
- * tok.decode([1, 0]); // 'ba'
- * ```
+ * The embedded model's tokenizer is @attnkit/tokenizer's `CharTokenizer` (one id per character of
+ * a fixed alphabet, with the `decode` that @attnkit/sampling needs to stream text), re-exported here.
  */
-export class CharTokenizer {
-  private readonly index: Map<string, number>;
-
-  constructor(readonly chars: readonly string[]) {
-    if (!Array.isArray(chars) || chars.some((c) => typeof c !== 'string' || [...c].length !== 1)) {
-      throw new TypeError('CharTokenizer: chars must be an array of single characters');
-    }
-    this.index = new Map(chars.map((c, i) => [c, i]));
-    if (this.index.size !== chars.length) throw new Error('CharTokenizer: chars repeat a character');
-  }
-
-  /** Number of distinct ids. */
-  get vocabSize(): number {
-    return this.chars.length;
-  }
-
-  /** Text → ids; throws on a character outside the alphabet, naming it. */
-  encode(text: string): number[] {
-    if (typeof text !== 'string')
-      throw new TypeError(`CharTokenizer.encode: expected a string, got ${describe(text)}`);
-    return Array.from(text, (c) => {
-      const id = this.index.get(c);
-      if (id === undefined) {
-        throw new Error(
-          `CharTokenizer.encode: the character ${JSON.stringify(c)} is not in the vocabulary of ${this.chars.length} characters`,
-        );
-      }
-      return id;
-    });
-  }
-
-  /** Ids → text. */
-  decode(ids: readonly number[]): string {
-    return ids
-      .map((i) => {
-        const c = this.chars[i];
-        if (c === undefined)
-          throw new RangeError(`CharTokenizer.decode: id ${i} is out of range 0..${this.chars.length - 1}`);
-        return c;
-      })
-      .join('');
-  }
-}
+export { CharTokenizer };
 
 /** The folder holding the embedded model (config.json, model.safetensors, vocab.json, training.json). */
 export const TINY_GPT_URL: URL = new URL('../assets/tiny-gpt/', import.meta.url);
@@ -95,13 +47,7 @@ export interface TinyGPTReport {
 }
 
 async function readAsset(url: URL): Promise<Uint8Array> {
-  if (url.protocol === 'file:') {
-    const fs = await import('node:fs/promises');
-    return new Uint8Array(await fs.readFile(url));
-  }
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`loadTinyGPT: could not fetch ${url.href} (HTTP ${res.status})`);
-  return new Uint8Array(await res.arrayBuffer());
+  return readFile(url, 'loadTinyGPT'); // file: URLs from the file system (Node), others by fetch
 }
 
 /** The embedded model's training report: corpus size, settings, baselines and its held-out loss. */

@@ -66,8 +66,8 @@ describe('embedded tiny GPT', () => {
     const text = tokenizer.decode(a.sequences[0]);
     expect(text.startsWith('THE FOX AND THE ')).toBe(true);
     expect(text.length).toBe(16 + 60);
-    expect(() => tokenizer.encode('€')).toThrow(/"€" is not in the vocabulary/);
-    expect(() => new CharTokenizer(['a', 'a'])).toThrow(/repeat/);
+    expect(() => tokenizer.encode('€')).toThrow(/"€" (at index 0 )?is not in the vocabulary/);
+    expect(() => new CharTokenizer(['a', 'a'])).toThrow(/repeat|appears twice/);
     model.dispose();
   });
 

@@ -3,6 +3,8 @@
  * per-row filter 'Sub', zlib stream from CompressionStream (browsers, Node ≥ 18) or node:zlib, with a
  * synchronous stored-blocks encoder that needs neither.
  */
+
+import { nodeFiles, platform } from '@attnkit/tensor-core/platform';
 import type { RgbaImage } from './rgba.js';
 
 const SIGNATURE = Uint8Array.of(137, 80, 78, 71, 13, 10, 26, 10);
@@ -99,12 +101,8 @@ async function zlibCompress(raw: Uint8Array): Promise<Uint8Array> {
     const stream = new Blob([raw as BlobPart]).stream().pipeThrough(new CS('deflate'));
     return new Uint8Array(await new Response(stream).arrayBuffer());
   }
-  try {
-    const zlib = await import('node:zlib');
-    return new Uint8Array(zlib.deflateSync(raw));
-  } catch {
-    return zlibStored(raw);
-  }
+  if (platform === 'node') return nodeFiles('encodePng').deflate(raw);
+  return zlibStored(raw);
 }
 
 function assemble(image: RgbaImage, idat: Uint8Array): Uint8Array {
@@ -158,8 +156,7 @@ export function encodePngSync(image: RgbaImage): Uint8Array {
 /** Writes an RGBA image as a PNG file (Node only). */
 export async function savePng(path: string | URL, image: RgbaImage): Promise<void> {
   const bytes = await encodePng(image);
-  const fs = await import('node:fs/promises');
-  await fs.writeFile(path, bytes);
+  await nodeFiles('savePng').writeFile(path, bytes);
 }
 
 /** A PNG `Blob` of the image (browsers; also Node ≥ 18), e.g. for `URL.createObjectURL`. */

@@ -2,6 +2,7 @@
  * Loading diffusers-layout model folders: `config.json` + `diffusion_pytorch_model.safetensors`
  * (or `model.safetensors`), from a path (Node), a URL, or in-memory parts.
  */
+import { openFiles, parseJsonObject, readJson, readWeightFiles } from '@attnkit/hub';
 import type { Tensor } from '@attnkit/tensor-core';
 import { type ByteSource, readSafetensors } from '@attnkit/tensor-core/io';
 import type { Module } from '@attnkit/tensor-core/nn';
@@ -20,40 +21,6 @@ export type ModelSource =
     };
 
 const WEIGHT_FILES = ['diffusion_pytorch_model.safetensors', 'model.safetensors'];
-
-function isUrl(s: string): boolean {
-  return /^(https?|file):\/\//.test(s);
-}
-
-/** Reads a text file from a path, file: URL or http(s) URL (internal; the pipelines' loaders use it too). */
-export async function readText(location: string, op: string): Promise<string> {
-  if (isUrl(location) && !location.startsWith('file:')) {
-    const res = await fetch(location);
-    if (!res.ok) throw new Error(`${op}: GET ${location} failed with HTTP ${res.status}`);
-    return res.text();
-  }
-  const fs = await import('node:fs/promises');
-  try {
-    return await fs.readFile(location.startsWith('file:') ? new URL(location) : location, 'utf8');
-  } catch (e) {
-    throw new Error(`${op}: cannot read ${location} (${(e as Error).message})`);
-  }
-}
-
-/** Whether a path or URL exists (a HEAD request for http(s)). */
-export async function exists(location: string): Promise<boolean> {
-  if (isUrl(location) && !location.startsWith('file:')) {
-    const res = await fetch(location, { method: 'HEAD' });
-    return res.ok;
-  }
-  const fs = await import('node:fs/promises');
-  try {
-    await fs.access(location.startsWith('file:') ? new URL(location) : location);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Renames the attention parameters of checkpoints saved before diffusers 0.14 (`query`, `key`,
@@ -86,19 +53,14 @@ export async function loadPretrained<M extends Module>(
   let state: Record<string, Tensor>;
   let owned = true;
   if (typeof source === 'string' || source instanceof URL) {
-    const base = String(source).replace(/\/+$/, '');
-    config = JSON.parse(await readText(`${base}/config.json`, op));
-    let weights: string | null = null;
-    for (const f of WEIGHT_FILES) {
-      if (await exists(`${base}/${f}`)) {
-        weights = `${base}/${f}`;
-        break;
-      }
-    }
-    if (!weights) throw new Error(`${op}: no ${WEIGHT_FILES.join(' or ')} in ${base}`);
-    state = await readSafetensors(weights, { float16: 'float32' });
+    // a folder (Node) or URL base: config.json + the weights (one file or shards), via @attnkit/hub
+    const src = openFiles(source, op);
+    config = await readJson(src, 'config.json', op);
+    state = await readWeightFiles(src, op, (bytes) => readSafetensors(bytes, { float16: 'float32' }), {
+      names: WEIGHT_FILES,
+    });
   } else if (source && typeof source === 'object' && 'config' in source && 'weights' in source) {
-    config = typeof source.config === 'string' ? JSON.parse(source.config) : source.config;
+    config = typeof source.config === 'string' ? parseJsonObject(source.config, 'config', op) : source.config;
     const w = source.weights as unknown;
     const isRecord =
       w !== null &&

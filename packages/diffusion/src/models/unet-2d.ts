@@ -3,8 +3,10 @@
  * denoising U-Net of DDPM: sinusoidal timestep embedding, ResNet down blocks with optional
  * self-attention, a middle block, up blocks over skip connections.
  */
+
 import { add, type Tensor, tensor } from '@attnkit/tensor-core';
 import { Conv2d, Embedding, GroupNorm, Module } from '@attnkit/tensor-core/nn';
+import type { Denoiser } from '../training/train-denoiser.js';
 import { activation, checkActivation } from './activations.js';
 import { readModelConfig } from './config.js';
 import { batchTimesteps, TimestepEmbedding, Timesteps } from './embeddings.js';
@@ -89,7 +91,7 @@ export const UNET_2D_DEFAULTS: UNet2DConfig = Object.freeze({
  * const eps = unet.forward(noisy, 999); // [B, 1, 32, 32]
  * ```
  */
-export class UNet2DModel extends Module {
+export class UNet2DModel extends Module implements Denoiser {
   readonly config: Readonly<UNet2DConfig>;
   conv_in: Conv2d;
   time_proj: Timesteps;

@@ -2,6 +2,8 @@
  * DDPMPipeline (diffusers' `pipelines/ddpm/pipeline_ddpm.py`): unconditional image generation with
  * a UNet2DModel and any scheduler, seeded, with a per-step callback and RGBA output.
  */
+
+import { openFiles, readText } from '@attnkit/hub';
 import type { Generator, Tensor } from '@attnkit/tensor-core';
 import { type RgbaImage, tensorToRgba } from '../image/rgba.js';
 import { loadPretrained, type ModelSource } from '../models/loading.js';
@@ -71,21 +73,12 @@ export class DDPMPipeline {
       (c) => new UNet2DModel(c),
       'DDPMPipeline.fromPretrained',
     );
-    let text: string;
-    if (/^https?:\/\//.test(base)) {
-      const res = await fetch(`${base}/scheduler/scheduler_config.json`);
-      if (!res.ok)
-        throw new Error(
-          `DDPMPipeline.fromPretrained: GET ${base}/scheduler/scheduler_config.json failed with HTTP ${res.status}`,
-        );
-      text = await res.text();
-    } else {
-      const fs = await import('node:fs/promises');
-      text = await fs.readFile(
-        `${base.startsWith('file:') ? new URL(base).pathname : base}/scheduler/scheduler_config.json`,
-        'utf8',
-      );
-    }
+    // a folder (Node) or URL base, read through @attnkit/hub like every other checkpoint file
+    const text = await readText(
+      openFiles(base, 'DDPMPipeline.fromPretrained'),
+      'scheduler/scheduler_config.json',
+      'DDPMPipeline.fromPretrained',
+    );
     return new DDPMPipeline(unet, schedulerFromConfig(text));
   }
 

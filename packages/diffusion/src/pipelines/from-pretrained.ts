@@ -3,14 +3,14 @@
  * transformers CLIPTextModel), `tokenizer/` (tokenizer.json, or CLIP's vocab.json + merges.txt) and
  * `scheduler/scheduler_config.json`, from a path (Node) or a URL.
  */
+import { type FileSource, openFiles, parseJsonObject, readText } from '@attnkit/hub';
 import { Tokenizer } from '@attnkit/tokenizer';
 import { loadPretrained as loadTransformer } from '@attnkit/transformer';
 import { AutoencoderKL } from '../models/autoencoder-kl.js';
-import { exists, readText } from '../models/loading.js';
 import { UNet2DConditionModel } from '../models/unet-2d-condition.js';
 import { schedulerFromConfig } from '../schedulers/from-config.js';
 import type { Scheduler } from '../schedulers/scheduler.js';
-import type { StableDiffusionComponents, TextEncoderLike } from './stable-diffusion.js';
+import type { StableDiffusionComponents, TextEncoderLike } from './components.js';
 
 /** Options of {@link StableDiffusionPipeline.fromPretrained}. */
 export interface StableDiffusionLoadOptions {
@@ -33,13 +33,14 @@ export async function loadStableDiffusionComponents(
   if (typeof source !== 'string' && !(source instanceof URL))
     throw new TypeError(`${OP}: source must be a folder path or URL, got ${typeof source}`);
   const base = String(source).replace(/\/+$/, '');
-  const schedulerText = await readText(`${base}/scheduler/scheduler_config.json`, OP);
+  const src = openFiles(source, OP);
+  const schedulerText = await readText(src, 'scheduler/scheduler_config.json', OP);
   const scheduler = makeScheduler(schedulerText, options.scheduler);
   const [unet, vae, encoder, tokenizer] = await Promise.all([
     UNet2DConditionModel.fromPretrained(`${base}/unet`),
     AutoencoderKL.fromPretrained(`${base}/vae`),
     loadTransformer(`${base}/text_encoder`),
-    loadTokenizer(`${base}/tokenizer`),
+    loadTokenizer(src.sub('tokenizer')),
   ]);
   const textEncoder = encoder as unknown as TextEncoderLike;
   if (typeof textEncoder.forward !== 'function')
@@ -56,12 +57,7 @@ export async function loadStableDiffusionComponents(
 }
 
 function makeScheduler(text: string, className: StableDiffusionLoadOptions['scheduler']): Scheduler {
-  let config: { _class_name?: unknown };
-  try {
-    config = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${OP}: scheduler/scheduler_config.json is not JSON (${(e as Error).message})`);
-  }
+  const config: { _class_name?: unknown } = parseJsonObject(text, 'scheduler/scheduler_config.json', OP);
   try {
     return schedulerFromConfig(config, className);
   } catch (e) {
@@ -72,12 +68,12 @@ function makeScheduler(text: string, className: StableDiffusionLoadOptions['sche
 }
 
 /** tokenizer.json when the folder has one, else CLIP's vocab.json + merges.txt. */
-async function loadTokenizer(dir: string): Promise<Tokenizer> {
-  if (await exists(`${dir}/tokenizer.json`))
-    return Tokenizer.fromJSON(await readText(`${dir}/tokenizer.json`, OP));
+async function loadTokenizer(dir: FileSource): Promise<Tokenizer> {
+  const json = await readText(dir, 'tokenizer.json', OP, { optional: true });
+  if (json !== null) return Tokenizer.fromJSON(json);
   const [vocabText, mergesText] = await Promise.all([
-    readText(`${dir}/vocab.json`, OP),
-    readText(`${dir}/merges.txt`, OP),
+    readText(dir, 'vocab.json', OP),
+    readText(dir, 'merges.txt', OP),
   ]);
   return Tokenizer.fromJSON(clipTokenizerJson(vocabText, mergesText));
 }

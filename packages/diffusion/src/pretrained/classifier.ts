@@ -3,6 +3,7 @@
  * linear layers) for small grayscale images. attnkit trains one on {@link makeShapes} images and
  * uses it to check that a class-conditional diffusion model draws the class it was asked for.
  */
+import { parseJsonObject, readFile } from '@attnkit/hub';
 import { argmax, maxPool2d, relu, type Tensor, tidy } from '@attnkit/tensor-core';
 import { type ByteSource, readSafetensors } from '@attnkit/tensor-core/io';
 import { Conv2d, Linear, Module } from '@attnkit/tensor-core/nn';
@@ -137,7 +138,7 @@ export class ShapeClassifier extends Module {
     if (typeof source === 'string' || source instanceof URL) {
       const base = String(source).replace(/\/+$/, '');
       const text = await readTextFile(`${base}/config.json`, op);
-      config = JSON.parse(text);
+      config = parseJsonObject(text, 'config.json', op, base);
       weights = await readBinaryFile(`${base}/model.safetensors`, op);
     } else if (source && typeof source === 'object' && 'config' in source && 'weights' in source) {
       config = typeof source.config === 'string' ? JSON.parse(source.config) : source.config;
@@ -160,24 +161,12 @@ export class ShapeClassifier extends Module {
   }
 }
 
-/** Reads a file by path or URL: fetch for http(s)/blob/data URLs, node:fs for paths and file: URLs. @internal */
+/** Reads a file by path or URL (@attnkit/hub's `readFile`). @internal */
 export async function readBinaryFile(location: string | URL, op: string): Promise<Uint8Array> {
-  const s = String(location);
-  if (/^(https?|blob|data):/.test(s)) {
-    const res = await fetch(s);
-    if (!res.ok) throw new Error(`${op}: GET ${s} failed with HTTP ${res.status}`);
-    return new Uint8Array(await res.arrayBuffer());
-  }
-  const fs = await import('node:fs/promises');
-  try {
-    const buf = await fs.readFile(s.startsWith('file:') ? new URL(s) : s);
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  } catch (e) {
-    throw new Error(`${op}: cannot read ${s} (${(e as Error).message})`);
-  }
+  return readFile(location, op);
 }
 
 /** Reads a text file by path or URL (see {@link readBinaryFile}). @internal */
 export async function readTextFile(location: string | URL, op: string): Promise<string> {
-  return new TextDecoder().decode(await readBinaryFile(location, op));
+  return new TextDecoder().decode(await readFile(location, op));
 }

@@ -3,6 +3,8 @@
  * snake_case ⇄ camelCase mapping used to read a diffusers `scheduler_config.json`.
  */
 
+import { camelToSnake, describe, snakeToCamel } from '@attnkit/hub';
+
 /** How the betas are laid out over the training timesteps (diffusers' `beta_schedule`). */
 export type BetaSchedule = 'linear' | 'scaled_linear' | 'squaredcos_cap_v2';
 /** What the network predicts (diffusers' `prediction_type`). */
@@ -34,14 +36,8 @@ export interface BaseSchedulerConfig {
 
 type Spec = Record<string, unknown>;
 
-/** Converts `numTrainTimesteps` to `num_train_timesteps`. */
-export function camelToSnake(s: string): string {
-  return s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
-/** Converts `num_train_timesteps` to `numTrainTimesteps`. */
-export function snakeToCamel(s: string): string {
-  return s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-}
+// snake_case ⇄ camelCase and value descriptions come from @attnkit/hub (one copy for every package).
+export { camelToSnake, snakeToCamel };
 
 /** Allowed string values of enum fields (shared names across schedulers). */
 const ENUMS: Record<string, readonly (string | null)[]> = {
@@ -55,13 +51,6 @@ const ENUMS: Record<string, readonly (string | null)[]> = {
  * Setting another value throws rather than silently computing something else.
  */
 export type Unsupported = Record<string, { supported: readonly unknown[]; why: string }>;
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return `an array of length ${v.length}`;
-  if (typeof v === 'string') return JSON.stringify(v);
-  return `${typeof v} ${String(v)}`;
-}
 
 /**
  * Largest `numTrainTimesteps` a scheduler accepts: its tables (betas, alphas, cumulative products,
@@ -101,7 +90,7 @@ export function resolveConfig<C extends object>(
     if (key in allEnums) {
       if (!allEnums[key].includes(value as string)) {
         throw new Error(
-          `${owner}: config.${key} must be one of ${allEnums[key].map((v) => JSON.stringify(v)).join(', ')}; got ${describe(value)}`,
+          `${owner}: config.${key} must be one of ${allEnums[key].map((v) => JSON.stringify(v)).join(', ')}; got ${JSON.stringify(value) ?? describe(value)}`,
         );
       }
     } else if (key === 'trainedBetas') {

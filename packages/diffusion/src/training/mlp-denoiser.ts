@@ -2,9 +2,11 @@
  * A small MLP denoiser for low-dimensional data: the sinusoidal timestep embedding is projected
  * and added to the projected input, then residual SiLU layers predict the noise (or v, or x0).
  */
+
 import { add, type Generator, silu, type Tensor } from '@attnkit/tensor-core';
 import { Linear, Module } from '@attnkit/tensor-core/nn';
 import { getTimestepEmbedding } from '../models/embeddings.js';
+import type { Denoiser } from './train-denoiser.js';
 
 /** Options of {@link MLPDenoiser}. */
 export interface MLPDenoiserOptions {
@@ -30,7 +32,7 @@ export interface MLPDenoiserOptions {
  * const eps = model.forward(noisyPoints, [999, 10, ...]);
  * ```
  */
-export class MLPDenoiser extends Module {
+export class MLPDenoiser extends Module implements Denoiser {
   input_proj: Linear;
   time_proj: Linear;
   hidden_layers: Linear[];

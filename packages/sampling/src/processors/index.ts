@@ -11,7 +11,8 @@ import {
   RepetitionPenaltyProcessor,
 } from './penalties.js';
 import { type LogitsProcessor, type ProcessorContext, softmaxRow } from './processor.js';
-import { MinPWarper, TemperatureWarper, TopKWarper, TopPWarper, TypicalPWarper } from './warpers.js';
+import { TopPWarper } from './top-p.js';
+import { MinPWarper, TemperatureWarper, TopKWarper, TypicalPWarper } from './warpers.js';
 
 /** Token ids of `eosTokenId`, as a list. */
 export function eosList(v: number | number[] | undefined): number[] {
@@ -80,16 +81,7 @@ export function applyProcessors(
 ): ProcessorTrace[] | undefined {
   ctx.kept = undefined;
   if (!traceTopN) {
-    for (let j = 0; j < processors.length; j++) {
-      const p = processors[j];
-      const next = processors[j + 1];
-      if (p instanceof TemperatureWarper && next instanceof TopPWarper) {
-        // the same result as the two in turn, one pass over the vocabulary fewer
-        next.processScaled(scores, p.temperature, ctx);
-        j++;
-        if (keptBy(ctx) !== next) ctx.kept = undefined;
-        continue;
-      }
+    for (const p of processors) {
       p.process(ids, scores, ctx);
       if (keptBy(ctx) !== p) ctx.kept = undefined;
     }

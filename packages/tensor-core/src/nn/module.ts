@@ -2,7 +2,7 @@ import { noGrad } from '../autograd.js';
 import type { Backend } from '../backend.js';
 import { isFloat } from '../dtype.js';
 import { keep, type StorageRef } from '../memory.js';
-import { findBackend } from '../registry.js';
+import { loadBackend } from '../registry.js';
 import { fmt } from '../shape.js';
 import { Tensor } from '../tensor.js';
 
@@ -399,7 +399,9 @@ export class Module {
   /**
    * Moves every parameter and buffer to another backend (by name or instance); returns this.
    * Parameters are replaced by new Parameter objects on the target, so create optimizers after
-   * moving. Reads are awaited, so it works from asynchronous (GPU) backends too.
+   * moving. Reads are awaited, so it works from asynchronous (GPU) backends too, and a backend
+   * registered for asynchronous initialisation (WebGPU) is initialised by the call. Await it: the
+   * parameters move when the returned promise settles.
    *
    * @example
    * ```ts
@@ -407,12 +409,7 @@ export class Module {
    * ```
    */
   async to(backend: string | Backend): Promise<this> {
-    const target = typeof backend === 'string' ? findBackend(backend) : backend;
-    if (!target) {
-      throw new Error(
-        `Module.to: no backend named '${String(backend)}' is registered; import its package first`,
-      );
-    }
+    const target = typeof backend === 'string' ? await loadBackend(backend, 'Module.to') : backend;
     const moved = new Map<Tensor, Tensor>();
     const move = async (t: Tensor): Promise<Tensor> => {
       const done = moved.get(t);

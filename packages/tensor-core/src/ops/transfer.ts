@@ -1,11 +1,12 @@
 import type { Backend } from '../backend.js';
-import { findBackend } from '../registry.js';
+import { loadBackend } from '../registry.js';
 import { Tensor } from '../tensor.js';
 import { assertTensor } from './util.js';
 
 /**
  * Copies a tensor to another backend (by name or instance), keeping its dtype (float16 included).
- * Reads are awaited, so it works from GPU backends too. The result has no gradient history.
+ * Reads are awaited, so it works from GPU backends too; a backend registered for asynchronous
+ * initialisation (WebGPU) is initialised by the first call. The result has no gradient history.
  *
  * @example
  * ```ts
@@ -14,12 +15,7 @@ import { assertTensor } from './util.js';
  */
 export async function toBackend(x: Tensor, backend: string | Backend): Promise<Tensor> {
   assertTensor(x, 'input', 'toBackend');
-  const target = typeof backend === 'string' ? findBackend(backend) : backend;
-  if (!target) {
-    throw new Error(
-      `toBackend: no backend named '${String(backend)}' is registered; import its package first`,
-    );
-  }
+  const target = typeof backend === 'string' ? await loadBackend(backend, 'toBackend') : backend;
   if (target === x.backend) return x.detach();
   const src = x.isContiguous && x.offset === 0 ? x : x.contiguous();
   // read raw storage bits so float16 stays float16

@@ -29,7 +29,7 @@ export function backendOf(op: string, ...xs: (Tensor | number | null | undefined
     if (typeof x === 'object' && x) {
       if (b && x.backend !== b) {
         throw new Error(
-          `${op}: operands live on different backends ('${b.name}' and '${x.backend.name}'); move one with toBackend()`,
+          `${op}: operands live on different backends ('${b.name}' and '${x.backend.name}'); move a tensor with \`await x.to('${b.name}')\` (or toBackend), and a model's weights with \`await model.to('${b.name}')\`: a model stays on the backend that was current when it was loaded or built`,
         );
       }
       b = x.backend;

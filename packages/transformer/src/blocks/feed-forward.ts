@@ -1,9 +1,12 @@
 // Position-wise feed-forward networks: the 2017 paper's two linear layers with a ReLU (or GELU)
 // between them, and Llama's SwiGLU, which gates one projection with the SiLU of another.
-import { dropout, gelu, mul, relu, sigmoid, silu, type Tensor, tanh } from '@attnkit/tensor-core';
-import { Linear, Module } from '@attnkit/tensor-core/nn';
+import { dropout, mul, type Tensor } from '@attnkit/tensor-core';
+import { activationByName, Linear, Module } from '@attnkit/tensor-core/nn';
 
-/** An activation by its Hugging Face `hidden_act` / `activation_function` name. */
+/**
+ * An activation by its Hugging Face `hidden_act` / `activation_function` name (the common ones;
+ * {@link activation} accepts every name of @attnkit/hub's `ACTIVATIONS`).
+ */
 export type ActivationName =
   | 'relu'
   | 'gelu'
@@ -15,21 +18,10 @@ export type ActivationName =
   | 'swish'
   | 'tanh';
 
-const ACTIVATIONS: Record<ActivationName, (x: Tensor) => Tensor> = {
-  relu,
-  gelu: (x) => gelu(x),
-  gelu_new: (x) => gelu(x, { approximate: 'tanh' }),
-  gelu_pytorch_tanh: (x) => gelu(x, { approximate: 'tanh' }),
-  gelu_fast: (x) => gelu(x, { approximate: 'tanh' }),
-  quick_gelu: (x) => mul(x, sigmoid(mul(x, 1.702))),
-  silu,
-  swish: silu,
-  tanh,
-};
-
 /**
  * The activation function named as in Hugging Face configs (`gelu` is exact, `gelu_new` the tanh
- * approximation GPT-2 uses, `silu`/`swish` Llama's).
+ * approximation GPT-2 uses, `silu`/`swish` Llama's; every name of @attnkit/hub's `ACTIVATIONS`):
+ * tensor-core/nn's `activationByName`.
  *
  * @example
  * ```ts
@@ -38,11 +30,7 @@ const ACTIVATIONS: Record<ActivationName, (x: Tensor) => Tensor> = {
  * ```
  */
 export function activation(name: string, who = 'activation'): (x: Tensor) => Tensor {
-  const fn = ACTIVATIONS[name as ActivationName];
-  if (!fn) {
-    throw new Error(`${who}: unknown activation '${name}' (known: ${Object.keys(ACTIVATIONS).join(', ')})`);
-  }
-  return fn;
+  return activationByName(name, who);
 }
 
 /** Options of {@link FeedForward}. */

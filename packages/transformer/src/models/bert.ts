@@ -4,6 +4,7 @@
 //   ids [B, L] ─ embeddings (word + position + token_type, LayerNorm) ─▶ h [B, L, E]
 //     ─▶ num_hidden_layers × Layer ─▶ last_hidden_state ─▶ pooler (tanh(dense(h[:, 0]))) / MLM head
 //   Layer: a = LayerNorm(h + attention(h));  h = LayerNorm(a + output(act(intermediate(a))))
+import { COMMON_REFUSED, checkProduct, LIMITS, type RefusedKeys } from '@attnkit/hub';
 import { add, dropout, embedding, type Tensor, tanh, zeros } from '@attnkit/tensor-core';
 import { type Embedding, init, LayerNorm, Linear, Module, type Parameter } from '@attnkit/tensor-core/nn';
 import { attend, keyPaddingMask, mergeHeads, splitHeads } from '../blocks/attention.js';
@@ -41,17 +42,35 @@ export interface BertConfig {
 }
 
 const FIELDS: FieldTable = {
-  vocabSize: { json: 'vocab_size', default: 30522, kind: 'int' },
-  hiddenSize: { json: 'hidden_size', default: 768, kind: 'int' },
-  numHiddenLayers: { json: 'num_hidden_layers', default: 12, kind: 'int' },
-  numAttentionHeads: { json: 'num_attention_heads', default: 12, kind: 'int' },
-  intermediateSize: { json: 'intermediate_size', default: 3072, kind: 'int' },
+  vocabSize: { json: 'vocab_size', default: 30522, kind: 'int', min: 1, max: LIMITS.vocab },
+  hiddenSize: { json: 'hidden_size', default: 768, kind: 'int', min: 1, max: LIMITS.hidden },
+  numHiddenLayers: { json: 'num_hidden_layers', default: 12, kind: 'int', min: 1, max: LIMITS.layers },
+  numAttentionHeads: { json: 'num_attention_heads', default: 12, kind: 'int', min: 1, max: LIMITS.heads },
+  intermediateSize: {
+    json: 'intermediate_size',
+    default: 3072,
+    kind: 'int',
+    min: 1,
+    max: LIMITS.intermediate,
+  },
   hiddenAct: { json: 'hidden_act', default: 'gelu', kind: 'string' },
-  hiddenDropoutProb: { json: 'hidden_dropout_prob', default: 0.1, kind: 'number' },
-  attentionProbsDropoutProb: { json: 'attention_probs_dropout_prob', default: 0.1, kind: 'number' },
-  maxPositionEmbeddings: { json: 'max_position_embeddings', default: 512, kind: 'int' },
-  typeVocabSize: { json: 'type_vocab_size', default: 2, kind: 'int' },
-  layerNormEps: { json: 'layer_norm_eps', default: 1e-12, kind: 'number' },
+  hiddenDropoutProb: { json: 'hidden_dropout_prob', default: 0.1, kind: 'number', min: 0, max: 1 },
+  attentionProbsDropoutProb: {
+    json: 'attention_probs_dropout_prob',
+    default: 0.1,
+    kind: 'number',
+    min: 0,
+    max: 1,
+  },
+  maxPositionEmbeddings: {
+    json: 'max_position_embeddings',
+    default: 512,
+    kind: 'int',
+    min: 1,
+    max: LIMITS.positions,
+  },
+  typeVocabSize: { json: 'type_vocab_size', default: 2, kind: 'int', min: 1, max: LIMITS.vocab },
+  layerNormEps: { json: 'layer_norm_eps', default: 1e-12, kind: 'number', min: 0, exclusiveMin: true },
   initializerRange: { json: 'initializer_range', default: 0.02, kind: 'number' },
   padTokenId: { json: 'pad_token_id', default: 0, kind: 'int', nullable: true },
   positionEmbeddingType: { json: 'position_embedding_type', default: 'absolute', kind: 'string' },
@@ -66,13 +85,48 @@ export function bertConfig(options: Partial<BertConfig> = {}): BertConfig {
 
 /** Parses a BERT config.json object. */
 export function bertConfigFromJson(json: Record<string, unknown>): BertConfig {
-  const c = resolveConfig<BertConfig>('BertConfig', FIELDS, json, true);
+  const c = resolveConfig<BertConfig>('BertConfig', FIELDS, json, true, { refuse: REFUSED });
   validate(c);
   return c;
 }
 
+/** config.json keys BERT checkpoints may set that change the computation and are not implemented. */
+const REFUSED: RefusedKeys = {
+  ...COMMON_REFUSED,
+  is_decoder: { why: 'BERT as a causal decoder', allowed: [false] },
+  add_cross_attention: { why: 'cross-attention layers', allowed: [false] },
+};
+
+/** Parameters of a BERT config, within a few percent (norms and biases left out): no allocation. */
+export function bertApproxParameters(c: BertConfig): number {
+  const e = c.hiddenSize;
+  return (
+    (c.vocabSize + c.maxPositionEmbeddings + c.typeVocabSize) * e +
+    c.numHiddenLayers * (4 * e * e + 2 * e * c.intermediateSize) +
+    e * e
+  );
+}
+
 function validate(c: BertConfig): void {
   const who = 'BertConfig';
+  checkProduct(
+    who,
+    { vocab_size: c.vocabSize, hidden_size: c.hiddenSize },
+    LIMITS.tensor,
+    'the token embedding',
+  );
+  checkProduct(
+    who,
+    { max_position_embeddings: c.maxPositionEmbeddings, hidden_size: c.hiddenSize },
+    LIMITS.tensor,
+    'the position embedding',
+  );
+  checkProduct(
+    who,
+    { intermediate_size: c.intermediateSize, hidden_size: c.hiddenSize },
+    LIMITS.tensor,
+    'an MLP weight',
+  );
   check(
     c.numAttentionHeads > 0 && c.hiddenSize % c.numAttentionHeads === 0,
     who,
@@ -303,6 +357,11 @@ export class BertModel extends PreTrainedModel {
     return new BertModel(bertConfigFromJson(json));
   }
 
+  /** The parameter count a config.json describes, within a few percent, without allocating. */
+  static approxParameters(json: Record<string, unknown>): number {
+    return bertApproxParameters(bertConfigFromJson(json));
+  }
+
   override configJson(): Record<string, unknown> {
     return {
       ...configToJson(FIELDS, this.config as unknown as Record<string, unknown>),
@@ -433,6 +492,11 @@ export class BertForMaskedLM extends PreTrainedModel {
   /** A model from a parsed config.json object. */
   static fromConfigJson(json: Record<string, unknown>): BertForMaskedLM {
     return new BertForMaskedLM(bertConfigFromJson(json));
+  }
+
+  /** The parameter count a config.json describes, within a few percent, without allocating. */
+  static approxParameters(json: Record<string, unknown>): number {
+    return bertApproxParameters(bertConfigFromJson(json));
   }
 
   override configJson(): Record<string, unknown> {

@@ -7,6 +7,7 @@
 //     ─▶ final_layer_norm ─▶ last_hidden_state [B, L, E] ─▶ h[b, eos position] ─▶ pooler_output [B, E]
 //     (─▶ text_projection ─▶ text_embeds [B, projection_dim] in CLIPTextModelWithProjection)
 //   Layer: h = h + self_attn(layer_norm1(h));  h = h + mlp(layer_norm2(h))   (causal attention)
+import { COMMON_REFUSED, checkProduct, LIMITS } from '@attnkit/hub';
 import { add, argmax, eq, gather, type Tensor } from '@attnkit/tensor-core';
 import { type Embedding, init, LayerNorm, Linear, Module } from '@attnkit/tensor-core/nn';
 import { attend, keyPaddingMask, mergeHeads, splitHeads } from '../blocks/attention.js';
@@ -58,16 +59,26 @@ export interface CLIPTextConfig {
 }
 
 const FIELDS: FieldTable = {
-  vocabSize: { json: 'vocab_size', default: 49408, kind: 'int' },
-  hiddenSize: { json: 'hidden_size', default: 512, kind: 'int' },
-  intermediateSize: { json: 'intermediate_size', default: 2048, kind: 'int' },
-  projectionDim: { json: 'projection_dim', default: 512, kind: 'int' },
-  numHiddenLayers: { json: 'num_hidden_layers', default: 12, kind: 'int' },
-  numAttentionHeads: { json: 'num_attention_heads', default: 8, kind: 'int' },
-  maxPositionEmbeddings: { json: 'max_position_embeddings', default: 77, kind: 'int' },
+  vocabSize: { json: 'vocab_size', default: 49408, kind: 'int', max: LIMITS.vocab },
+  hiddenSize: { json: 'hidden_size', default: 512, kind: 'int', max: LIMITS.hidden },
+  intermediateSize: {
+    json: 'intermediate_size',
+    default: 2048,
+    kind: 'int',
+    max: LIMITS.intermediate,
+  },
+  projectionDim: { json: 'projection_dim', default: 512, kind: 'int', min: 1, max: LIMITS.hidden },
+  numHiddenLayers: { json: 'num_hidden_layers', default: 12, kind: 'int', min: 1, max: LIMITS.layers },
+  numAttentionHeads: { json: 'num_attention_heads', default: 8, kind: 'int', min: 1, max: LIMITS.heads },
+  maxPositionEmbeddings: {
+    json: 'max_position_embeddings',
+    default: 77,
+    kind: 'int',
+    max: LIMITS.positions,
+  },
   hiddenAct: { json: 'hidden_act', default: 'quick_gelu', kind: 'string' },
-  layerNormEps: { json: 'layer_norm_eps', default: 1e-5, kind: 'number' },
-  attentionDropout: { json: 'attention_dropout', default: 0, kind: 'number' },
+  layerNormEps: { json: 'layer_norm_eps', default: 1e-5, kind: 'number', min: 0, exclusiveMin: true },
+  attentionDropout: { json: 'attention_dropout', default: 0, kind: 'number', min: 0, max: 1 },
   initializerRange: { json: 'initializer_range', default: 0.02, kind: 'number' },
   initializerFactor: { json: 'initializer_factor', default: 1, kind: 'number' },
   padTokenId: { json: 'pad_token_id', default: 1, kind: 'int', nullable: true },
@@ -103,12 +114,34 @@ export function clipTextConfigFromJson(json: Record<string, unknown>): CLIPTextC
     if (json.projection_dim !== undefined) src.projection_dim = json.projection_dim;
     delete src.model_type;
   }
-  const c = resolveConfig<CLIPTextConfig>(WHO, FIELDS, src, true);
+  const c = resolveConfig<CLIPTextConfig>(WHO, FIELDS, src, true, { refuse: COMMON_REFUSED });
   validate(c);
   return c;
 }
 
+/** Parameters of a CLIP text config.json, within a few percent (norms and biases left out): no allocation. */
+function clipApproxParameters(json: Record<string, unknown>): number {
+  const c = clipTextConfigFromJson(json);
+  const e = c.hiddenSize;
+  return (
+    (c.vocabSize + c.maxPositionEmbeddings + c.projectionDim) * e +
+    c.numHiddenLayers * (4 * e * e + 2 * e * c.intermediateSize)
+  );
+}
+
 function validate(c: CLIPTextConfig): void {
+  checkProduct(
+    WHO,
+    { vocab_size: c.vocabSize, hidden_size: c.hiddenSize },
+    LIMITS.tensor,
+    'the token embedding',
+  );
+  checkProduct(
+    WHO,
+    { intermediate_size: c.intermediateSize, hidden_size: c.hiddenSize },
+    LIMITS.tensor,
+    'an MLP weight',
+  );
   check(
     c.numAttentionHeads > 0 && c.hiddenSize % c.numAttentionHeads === 0,
     WHO,
@@ -372,7 +405,12 @@ export class CLIPTextModel extends PreTrainedModel {
     initWeights(this, this.config);
   }
 
-  /** A model from a parsed config.json object (`clip_text_model`, or `clip` with a `text_config`). */
+  /** The parameter count a config.json describes, within a few percent, without allocating. */
+  static approxParameters(json: Record<string, unknown>): number {
+    return clipApproxParameters(json);
+  }
+
+  /** A model from a parsed config.json object. */
   static fromConfigJson(json: Record<string, unknown>): CLIPTextModel {
     return new CLIPTextModel(clipTextConfigFromJson(json));
   }
@@ -435,7 +473,12 @@ export class CLIPTextModelWithProjection extends PreTrainedModel {
     );
   }
 
-  /** A model from a parsed config.json object (`clip_text_model`, or `clip` with a `text_config`). */
+  /** The parameter count a config.json describes, within a few percent, without allocating. */
+  static approxParameters(json: Record<string, unknown>): number {
+    return clipApproxParameters(json);
+  }
+
+  /** A model from a parsed config.json object. */
   static fromConfigJson(json: Record<string, unknown>): CLIPTextModelWithProjection {
     return new CLIPTextModelWithProjection(clipTextConfigFromJson(json));
   }

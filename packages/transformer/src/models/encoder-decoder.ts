@@ -6,7 +6,9 @@
 //   tgt ids [B, Lt] ─ embed ─▶ num_decoder_layers × DecoderBlock(memory) ─▶ lm_head ─▶ logits [B, Lt, V]
 //
 // Config names follow torch's nn.Transformer (d_model, nhead, num_encoder_layers, ...).
+
 import { KVCache } from '@attnkit/attention';
+import { checkProduct, LIMITS } from '@attnkit/hub';
 import { argmax, eq, noGrad, type Tensor, tensor, tidy } from '@attnkit/tensor-core';
 import { LayerNorm, Module } from '@attnkit/tensor-core/nn';
 import { cacheArg, reorderModelCache } from '../blocks/attention.js';
@@ -44,17 +46,23 @@ export interface EncoderDecoderConfig {
 }
 
 const FIELDS: FieldTable = {
-  vocabSize: { json: 'vocab_size', default: 32000, kind: 'int' },
-  dModel: { json: 'd_model', default: 512, kind: 'int' },
-  nhead: { json: 'nhead', default: 8, kind: 'int' },
-  numEncoderLayers: { json: 'num_encoder_layers', default: 6, kind: 'int' },
-  numDecoderLayers: { json: 'num_decoder_layers', default: 6, kind: 'int' },
-  dimFeedforward: { json: 'dim_feedforward', default: 2048, kind: 'int' },
-  dropout: { json: 'dropout', default: 0.1, kind: 'number' },
+  vocabSize: { json: 'vocab_size', default: 32000, kind: 'int', min: 1, max: LIMITS.vocab },
+  dModel: { json: 'd_model', default: 512, kind: 'int', min: 1, max: LIMITS.hidden },
+  nhead: { json: 'nhead', default: 8, kind: 'int', min: 1, max: LIMITS.heads },
+  numEncoderLayers: { json: 'num_encoder_layers', default: 6, kind: 'int', min: 1, max: LIMITS.layers },
+  numDecoderLayers: { json: 'num_decoder_layers', default: 6, kind: 'int', min: 1, max: LIMITS.layers },
+  dimFeedforward: { json: 'dim_feedforward', default: 2048, kind: 'int', min: 1, max: LIMITS.intermediate },
+  dropout: { json: 'dropout', default: 0.1, kind: 'number', min: 0, max: 1 },
   activation: { json: 'activation', default: 'relu', kind: 'string' },
-  layerNormEps: { json: 'layer_norm_eps', default: 1e-5, kind: 'number' },
+  layerNormEps: { json: 'layer_norm_eps', default: 1e-5, kind: 'number', min: 0, exclusiveMin: true },
   normFirst: { json: 'norm_first', default: false, kind: 'bool' },
-  maxPositionEmbeddings: { json: 'max_position_embeddings', default: 512, kind: 'int' },
+  maxPositionEmbeddings: {
+    json: 'max_position_embeddings',
+    default: 512,
+    kind: 'int',
+    min: 1,
+    max: LIMITS.positions,
+  },
   tieWordEmbeddings: { json: 'tie_word_embeddings', default: true, kind: 'bool' },
   padTokenId: { json: 'pad_token_id', default: 0, kind: 'int' },
   bosTokenId: { json: 'bos_token_id', default: 1, kind: 'int' },
@@ -81,8 +89,23 @@ export function encoderDecoderConfigFromJson(json: Record<string, unknown>): Enc
   return c;
 }
 
+/** Parameters of an encoder-decoder config.json, within a few percent (norms and biases left out): no allocation. */
+function encoderDecoderApproxParameters(json: Record<string, unknown>): number {
+  const c = encoderDecoderConfigFromJson(json);
+  const e = c.dModel;
+  const ffn = 2 * e * c.dimFeedforward;
+  return (
+    (c.tieWordEmbeddings ? 1 : 2) * c.vocabSize * e +
+    c.maxPositionEmbeddings * e +
+    c.numEncoderLayers * (4 * e * e + ffn) +
+    c.numDecoderLayers * (8 * e * e + ffn)
+  );
+}
+
 function validate(c: EncoderDecoderConfig): void {
   const who = 'EncoderDecoderConfig';
+  checkProduct(who, { vocab_size: c.vocabSize, d_model: c.dModel }, LIMITS.tensor, 'the token embedding');
+  checkProduct(who, { dim_feedforward: c.dimFeedforward, d_model: c.dModel }, LIMITS.tensor, 'an MLP weight');
   check(
     c.nhead > 0 && c.dModel % c.nhead === 0,
     who,
@@ -181,6 +204,11 @@ export class EncoderDecoderModel extends PreTrainedModel {
       tiedTo: c.tieWordEmbeddings ? this.embed.embedding.weight : null,
       std: c.dModel ** -0.5,
     });
+  }
+
+  /** The parameter count a config.json describes, within a few percent, without allocating. */
+  static approxParameters(json: Record<string, unknown>): number {
+    return encoderDecoderApproxParameters(json);
   }
 
   /** A model from a parsed config.json object. */

@@ -6,12 +6,16 @@
 //   Block: h = h + attn(ln_1(h));  h = h + mlp(ln_2(h))
 //
 // GPT-2's linear layers are "Conv1D": weight [in, out] (transposed from nn.Linear), y = x W + b.
+
 import type { KVCache, LayerKVCache } from '@attnkit/attention';
+import { COMMON_REFUSED, checkProduct, LIMITS, type RefusedKeys } from '@attnkit/hub';
+import type { CausalLM } from '@attnkit/sampling';
 import { add, dropout, matmul, type Tensor } from '@attnkit/tensor-core';
 import { type Embedding, LayerNorm, Module, type Parameter } from '@attnkit/tensor-core/nn';
 import {
   attend,
   cacheArg,
+  cropModelCache,
   keyPaddingMask,
   mergeHeads,
   newModelCache,
@@ -60,17 +64,38 @@ export interface GPT2Config {
 }
 
 const FIELDS: FieldTable = {
-  vocabSize: { json: 'vocab_size', default: 50257, kind: 'int' },
-  nPositions: { json: 'n_positions', default: 1024, kind: 'int', aliases: ['max_position_embeddings'] },
-  nEmbd: { json: 'n_embd', default: 768, kind: 'int', aliases: ['hidden_size'] },
-  nLayer: { json: 'n_layer', default: 12, kind: 'int', aliases: ['num_hidden_layers'] },
-  nHead: { json: 'n_head', default: 12, kind: 'int', aliases: ['num_attention_heads'] },
-  nInner: { json: 'n_inner', default: null, kind: 'int', nullable: true },
+  vocabSize: { json: 'vocab_size', default: 50257, kind: 'int', min: 1, max: LIMITS.vocab },
+  nPositions: {
+    json: 'n_positions',
+    default: 1024,
+    kind: 'int',
+    min: 1,
+    max: LIMITS.positions,
+    aliases: ['max_position_embeddings'],
+  },
+  nEmbd: { json: 'n_embd', default: 768, kind: 'int', min: 1, max: LIMITS.hidden, aliases: ['hidden_size'] },
+  nLayer: {
+    json: 'n_layer',
+    default: 12,
+    kind: 'int',
+    min: 1,
+    max: LIMITS.layers,
+    aliases: ['num_hidden_layers'],
+  },
+  nHead: {
+    json: 'n_head',
+    default: 12,
+    kind: 'int',
+    min: 1,
+    max: LIMITS.heads,
+    aliases: ['num_attention_heads'],
+  },
+  nInner: { json: 'n_inner', default: null, kind: 'int', min: 1, max: LIMITS.intermediate, nullable: true },
   activationFunction: { json: 'activation_function', default: 'gelu_new', kind: 'string' },
-  residPdrop: { json: 'resid_pdrop', default: 0.1, kind: 'number' },
-  embdPdrop: { json: 'embd_pdrop', default: 0.1, kind: 'number' },
-  attnPdrop: { json: 'attn_pdrop', default: 0.1, kind: 'number' },
-  layerNormEpsilon: { json: 'layer_norm_epsilon', default: 1e-5, kind: 'number' },
+  residPdrop: { json: 'resid_pdrop', default: 0.1, kind: 'number', min: 0, max: 1 },
+  embdPdrop: { json: 'embd_pdrop', default: 0.1, kind: 'number', min: 0, max: 1 },
+  attnPdrop: { json: 'attn_pdrop', default: 0.1, kind: 'number', min: 0, max: 1 },
+  layerNormEpsilon: { json: 'layer_norm_epsilon', default: 1e-5, kind: 'number', min: 0, exclusiveMin: true },
   scaleAttnWeights: { json: 'scale_attn_weights', default: true, kind: 'bool' },
   scaleAttnByInverseLayerIdx: { json: 'scale_attn_by_inverse_layer_idx', default: false, kind: 'bool' },
   tieWordEmbeddings: { json: 'tie_word_embeddings', default: true, kind: 'bool' },
@@ -87,12 +112,47 @@ export function gpt2Config(options: Partial<GPT2Config> = {}): GPT2Config {
 
 /** Parses a GPT-2 config.json object (snake_case names), with defaults for absent fields. */
 export function gpt2ConfigFromJson(json: Record<string, unknown>): GPT2Config {
-  const c = resolveConfig<GPT2Config>('GPT2Config', FIELDS, json, true);
+  const c = resolveConfig<GPT2Config>('GPT2Config', FIELDS, json, true, { refuse: REFUSED });
   validate(c);
   return c;
 }
 
+/** config.json keys GPT-2 checkpoints may set that change the computation and are not implemented. */
+const REFUSED: RefusedKeys = {
+  ...COMMON_REFUSED,
+  add_cross_attention: { why: 'cross-attention layers (GPT-2 as a decoder of an encoder)', allowed: [false] },
+};
+
+/** Parameters of a GPT-2 config, within a few percent (norms and biases left out): no allocation. */
+export function gpt2ApproxParameters(c: GPT2Config): number {
+  const e = c.nEmbd;
+  const inner = c.nInner ?? 4 * e;
+  return (
+    (c.tieWordEmbeddings ? 1 : 2) * c.vocabSize * e +
+    c.nPositions * e +
+    c.nLayer * (4 * e * e + 2 * e * inner)
+  );
+}
+
 function validate(c: GPT2Config): void {
+  checkProduct(
+    'GPT2Config',
+    { vocab_size: c.vocabSize, n_embd: c.nEmbd },
+    LIMITS.tensor,
+    'the token embedding',
+  );
+  checkProduct(
+    'GPT2Config',
+    { n_positions: c.nPositions, n_embd: c.nEmbd },
+    LIMITS.tensor,
+    'the position embedding',
+  );
+  checkProduct(
+    'GPT2Config',
+    { n_inner: c.nInner ?? 4 * c.nEmbd, n_embd: c.nEmbd },
+    LIMITS.tensor,
+    'an MLP weight',
+  );
   check(
     c.nHead > 0 && c.nEmbd % c.nHead === 0,
     'GPT2Config',
@@ -291,7 +351,7 @@ export class GPT2Model extends Module {
  * const next = model.forward({ inputIds: tensor([[4]], undefined, 'int32'), pastKeyValues });
  * ```
  */
-export class GPT2LMHeadModel extends PreTrainedModel {
+export class GPT2LMHeadModel extends PreTrainedModel implements CausalLM {
   readonly modelType = 'gpt2';
   readonly architecture = 'GPT2LMHeadModel';
   readonly config: GPT2Config;
@@ -310,6 +370,11 @@ export class GPT2LMHeadModel extends PreTrainedModel {
   /** A model from a parsed config.json object. */
   static fromConfigJson(json: Record<string, unknown>): GPT2LMHeadModel {
     return new GPT2LMHeadModel(gpt2ConfigFromJson(json));
+  }
+
+  /** The parameter count a config.json describes, within a few percent, without allocating. */
+  static approxParameters(json: Record<string, unknown>): number {
+    return gpt2ApproxParameters(gpt2ConfigFromJson(json));
   }
 
   override configJson(): Record<string, unknown> {
@@ -346,5 +411,10 @@ export class GPT2LMHeadModel extends PreTrainedModel {
   /** A cache with its batch rows reordered (beam search); see `@attnkit/sampling`. */
   reorderCache(pastKeyValues: unknown, beamIndices: readonly number[]): KVCache {
     return reorderModelCache(pastKeyValues, beamIndices, 'GPT2LMHeadModel.reorderCache');
+  }
+
+  /** Keeps the first `length` positions of a cache, in place (speculative decoding's rollback). */
+  cropCache(pastKeyValues: unknown, length: number): KVCache {
+    return cropModelCache(pastKeyValues, length, 'GPT2LMHeadModel.cropCache');
   }
 }

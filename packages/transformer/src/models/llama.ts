@@ -5,12 +5,16 @@
 //   ids [B, L] ─ embed_tokens ─▶ h [B, L, E] ─▶ num_hidden_layers × DecoderLayer ─▶ norm ─▶ lm_head
 //   DecoderLayer: h = h + self_attn(input_layernorm(h));  h = h + mlp(post_attention_layernorm(h))
 //   self_attn: q [B, H, L, D], k/v [B, Hkv, L, D]; RoPE on q and k; H/Hkv query heads share a k/v head
+
 import { type KVCache, type LayerKVCache, RotaryEmbedding } from '@attnkit/attention';
+import { COMMON_REFUSED, checkProduct, LIMITS, type RefusedKeys, standardRope } from '@attnkit/hub';
+import type { CausalLM } from '@attnkit/sampling';
 import { add, type Tensor } from '@attnkit/tensor-core';
 import { type Embedding, init, Linear, Module, RMSNorm } from '@attnkit/tensor-core/nn';
 import {
   attend,
   cacheArg,
+  cropModelCache,
   keyPaddingMask,
   mergeHeads,
   newModelCache,
@@ -58,16 +62,35 @@ export interface LlamaConfig {
 }
 
 const FIELDS: FieldTable = {
-  vocabSize: { json: 'vocab_size', default: 32000, kind: 'int' },
-  hiddenSize: { json: 'hidden_size', default: 4096, kind: 'int' },
-  intermediateSize: { json: 'intermediate_size', default: 11008, kind: 'int' },
-  numHiddenLayers: { json: 'num_hidden_layers', default: 32, kind: 'int' },
-  numAttentionHeads: { json: 'num_attention_heads', default: 32, kind: 'int' },
-  numKeyValueHeads: { json: 'num_key_value_heads', default: null, kind: 'int', nullable: true },
-  headDim: { json: 'head_dim', default: null, kind: 'int', nullable: true },
+  vocabSize: { json: 'vocab_size', default: 32000, kind: 'int', min: 1, max: LIMITS.vocab },
+  hiddenSize: { json: 'hidden_size', default: 4096, kind: 'int', min: 1, max: LIMITS.hidden },
+  intermediateSize: {
+    json: 'intermediate_size',
+    default: 11008,
+    kind: 'int',
+    min: 1,
+    max: LIMITS.intermediate,
+  },
+  numHiddenLayers: { json: 'num_hidden_layers', default: 32, kind: 'int', min: 1, max: LIMITS.layers },
+  numAttentionHeads: { json: 'num_attention_heads', default: 32, kind: 'int', min: 1, max: LIMITS.heads },
+  numKeyValueHeads: {
+    json: 'num_key_value_heads',
+    default: null,
+    kind: 'int',
+    min: 1,
+    max: LIMITS.heads,
+    nullable: true,
+  },
+  headDim: { json: 'head_dim', default: null, kind: 'int', min: 1, max: LIMITS.headDim, nullable: true },
   hiddenAct: { json: 'hidden_act', default: 'silu', kind: 'string' },
-  maxPositionEmbeddings: { json: 'max_position_embeddings', default: 2048, kind: 'int' },
-  rmsNormEps: { json: 'rms_norm_eps', default: 1e-6, kind: 'number' },
+  maxPositionEmbeddings: {
+    json: 'max_position_embeddings',
+    default: 2048,
+    kind: 'int',
+    min: 1,
+    max: LIMITS.positions,
+  },
+  rmsNormEps: { json: 'rms_norm_eps', default: 1e-6, kind: 'number', min: 0, exclusiveMin: true },
   ropeTheta: { json: 'rope_theta', default: 10000, kind: 'number' },
   ropeScaling: { json: 'rope_scaling', default: null, kind: 'any', nullable: true },
   tieWordEmbeddings: { json: 'tie_word_embeddings', default: false, kind: 'bool' },
@@ -87,12 +110,61 @@ export function llamaConfig(options: Partial<LlamaConfig> = {}): LlamaConfig {
 
 /** Parses a Llama config.json object. */
 export function llamaConfigFromJson(json: Record<string, unknown>): LlamaConfig {
-  const c = resolveConfig<LlamaConfig>('LlamaConfig', FIELDS, json, true);
+  const c = resolveConfig<LlamaConfig>('LlamaConfig', FIELDS, json, true, { refuse: REFUSED });
+  // rotary parameters in either spelling (transformers 4: rope_theta + rope_scaling; 5: rope_parameters)
+  if (json && typeof json === 'object' && !Array.isArray(json)) {
+    const rope = standardRope(json, 'LlamaConfig', {
+      supported: ['default', 'linear', 'llama3'],
+      maxPositionEmbeddings: c.maxPositionEmbeddings,
+    });
+    c.ropeTheta = rope.rope_theta;
+    c.ropeScaling = rope.rope_type === 'default' ? null : rope;
+    delete c.extra.rope_parameters;
+  }
   validate(c);
   return c;
 }
 
+/** config.json keys Llama-like checkpoints may set that change the computation and are not implemented. */
+const REFUSED: RefusedKeys = {
+  ...COMMON_REFUSED,
+  sliding_window: { why: 'sliding-window attention', accept: () => false },
+  use_sliding_window: { why: 'sliding-window attention', allowed: [false] },
+  partial_rotary_factor: { why: 'rotary embeddings on part of each head', allowed: [1, 1.0] },
+  attn_logit_softcapping: { why: 'attention logit soft-capping' },
+  final_logit_softcapping: { why: 'final logit soft-capping' },
+  qk_layernorm: { why: 'normalisation of queries and keys', allowed: [false] },
+};
+
+/** Parameters of a Llama config, within a few percent (norms and biases left out): no allocation. */
+export function llamaApproxParameters(c: LlamaConfig): number {
+  const e = c.hiddenSize;
+  const h = c.numAttentionHeads;
+  const d = c.headDim ?? e / h;
+  const kv = c.numKeyValueHeads ?? h;
+  const perLayer = 2 * e * h * d + 2 * e * kv * d + 3 * e * c.intermediateSize;
+  return (c.tieWordEmbeddings ? 1 : 2) * c.vocabSize * e + c.numHiddenLayers * perLayer;
+}
+
 function validate(c: LlamaConfig): void {
+  checkProduct(
+    'LlamaConfig',
+    { vocab_size: c.vocabSize, hidden_size: c.hiddenSize },
+    LIMITS.tensor,
+    'the token embedding',
+  );
+  checkProduct(
+    'LlamaConfig',
+    { intermediate_size: c.intermediateSize, hidden_size: c.hiddenSize },
+    LIMITS.tensor,
+    'an MLP weight',
+  );
+  checkProduct(
+    'LlamaConfig',
+    { num_attention_heads: c.numAttentionHeads, head_dim: c.headDim ?? 1, hidden_size: c.hiddenSize },
+    LIMITS.tensor,
+    'the query projection',
+  );
   const who = 'LlamaConfig';
   const h = c.numAttentionHeads;
   const kv = c.numKeyValueHeads ?? h;
@@ -284,7 +356,7 @@ export class LlamaModel extends Module {
  * const { logits } = model.forward({ inputIds: tensor([[1, 2, 3]], undefined, 'int32') });
  * ```
  */
-export class LlamaForCausalLM extends PreTrainedModel {
+export class LlamaForCausalLM extends PreTrainedModel implements CausalLM {
   readonly modelType: string = 'llama';
   readonly architecture: string = 'LlamaForCausalLM';
   readonly config: LlamaConfig;
@@ -304,6 +376,11 @@ export class LlamaForCausalLM extends PreTrainedModel {
   /** A model from a parsed config.json object. */
   static fromConfigJson(json: Record<string, unknown>): LlamaForCausalLM {
     return new LlamaForCausalLM(llamaConfigFromJson(json));
+  }
+
+  /** The parameter count a config.json describes, within a few percent, without allocating. */
+  static approxParameters(json: Record<string, unknown>): number {
+    return llamaApproxParameters(llamaConfigFromJson(json));
   }
 
   override configJson(): Record<string, unknown> {
@@ -337,5 +414,10 @@ export class LlamaForCausalLM extends PreTrainedModel {
   /** A cache with its batch rows reordered (beam search). */
   reorderCache(pastKeyValues: unknown, beamIndices: readonly number[]): KVCache {
     return reorderModelCache(pastKeyValues, beamIndices, 'LlamaForCausalLM.reorderCache');
+  }
+
+  /** Keeps the first `length` positions of a cache, in place (speculative decoding's rollback). */
+  cropCache(pastKeyValues: unknown, length: number): KVCache {
+    return cropModelCache(pastKeyValues, length, 'LlamaForCausalLM.cropCache');
   }
 }

@@ -6,6 +6,7 @@
 //   pixels [B, C, H, W] ─ projection ─▶ [B, E, H/P, W/P] ─ flatten ─▶ [B, N, E] ─ [CLS] + pos ─▶ [B, N+1, E]
 //     ─▶ num_hidden_layers × Layer ─▶ layernorm ─▶ classifier(h[:, 0]) ─▶ logits [B, num_labels]
 //   Layer: h = h + attention(layernorm_before(h));  h = h + output(intermediate(layernorm_after(h)))
+import { COMMON_REFUSED, checkProduct, LIMITS } from '@attnkit/hub';
 import { add, concat, conv2d, dropout, type Tensor } from '@attnkit/tensor-core';
 import { init, LayerNorm, Linear, Module, type Parameter } from '@attnkit/tensor-core/nn';
 import { attend, mergeHeads, splitHeads } from '../blocks/attention.js';
@@ -42,17 +43,29 @@ export interface ViTConfig {
 }
 
 const FIELDS: FieldTable = {
-  hiddenSize: { json: 'hidden_size', default: 768, kind: 'int' },
-  numHiddenLayers: { json: 'num_hidden_layers', default: 12, kind: 'int' },
-  numAttentionHeads: { json: 'num_attention_heads', default: 12, kind: 'int' },
-  intermediateSize: { json: 'intermediate_size', default: 3072, kind: 'int' },
+  hiddenSize: { json: 'hidden_size', default: 768, kind: 'int', min: 1, max: LIMITS.hidden },
+  numHiddenLayers: { json: 'num_hidden_layers', default: 12, kind: 'int', min: 1, max: LIMITS.layers },
+  numAttentionHeads: { json: 'num_attention_heads', default: 12, kind: 'int', min: 1, max: LIMITS.heads },
+  intermediateSize: {
+    json: 'intermediate_size',
+    default: 3072,
+    kind: 'int',
+    min: 1,
+    max: LIMITS.intermediate,
+  },
   hiddenAct: { json: 'hidden_act', default: 'gelu', kind: 'string' },
-  hiddenDropoutProb: { json: 'hidden_dropout_prob', default: 0, kind: 'number' },
-  attentionProbsDropoutProb: { json: 'attention_probs_dropout_prob', default: 0, kind: 'number' },
-  layerNormEps: { json: 'layer_norm_eps', default: 1e-12, kind: 'number' },
-  imageSize: { json: 'image_size', default: 224, kind: 'int' },
-  patchSize: { json: 'patch_size', default: 16, kind: 'int' },
-  numChannels: { json: 'num_channels', default: 3, kind: 'int' },
+  hiddenDropoutProb: { json: 'hidden_dropout_prob', default: 0, kind: 'number', min: 0, max: 1 },
+  attentionProbsDropoutProb: {
+    json: 'attention_probs_dropout_prob',
+    default: 0,
+    kind: 'number',
+    min: 0,
+    max: 1,
+  },
+  layerNormEps: { json: 'layer_norm_eps', default: 1e-12, kind: 'number', min: 0, exclusiveMin: true },
+  imageSize: { json: 'image_size', default: 224, kind: 'int', min: 1, max: LIMITS.pixels },
+  patchSize: { json: 'patch_size', default: 16, kind: 'int', min: 1, max: LIMITS.pixels },
+  numChannels: { json: 'num_channels', default: 3, kind: 'int', min: 1, max: LIMITS.pixels },
   qkvBias: { json: 'qkv_bias', default: true, kind: 'bool' },
   initializerRange: { json: 'initializer_range', default: 0.02, kind: 'number' },
   id2label: { json: 'id2label', default: null, kind: 'any', nullable: true },
@@ -67,13 +80,36 @@ export function vitConfig(options: Partial<ViTConfig> = {}): ViTConfig {
 
 /** Parses a ViT config.json object. */
 export function vitConfigFromJson(json: Record<string, unknown>): ViTConfig {
-  const c = resolveConfig<ViTConfig>('ViTConfig', FIELDS, json, true);
+  const c = resolveConfig<ViTConfig>('ViTConfig', FIELDS, json, true, { refuse: COMMON_REFUSED });
   validate(c);
   return c;
 }
 
+/** Parameters of a ViT config.json, within a few percent (norms and biases left out): no allocation. */
+function vitApproxParameters(json: Record<string, unknown>): number {
+  const c = vitConfigFromJson(json);
+  const e = c.hiddenSize;
+  const patches = (c.imageSize / c.patchSize) ** 2;
+  return (
+    (c.numChannels * c.patchSize ** 2 + patches + 1) * e +
+    c.numHiddenLayers * (4 * e * e + 2 * e * c.intermediateSize)
+  );
+}
+
 function validate(c: ViTConfig): void {
   const who = 'ViTConfig';
+  checkProduct(
+    who,
+    { intermediate_size: c.intermediateSize, hidden_size: c.hiddenSize },
+    LIMITS.tensor,
+    'an MLP weight',
+  );
+  checkProduct(
+    who,
+    { 'image_size²': c.imageSize ** 2, num_channels: c.numChannels },
+    LIMITS.tensor,
+    'one image',
+  );
   check(
     c.numAttentionHeads > 0 && c.hiddenSize % c.numAttentionHeads === 0,
     who,
@@ -293,6 +329,11 @@ export class ViTForImageClassification extends PreTrainedModel {
     this.vit = new ViTModel(this.config);
     this.classifier = new Linear(this.config.hiddenSize, numLabels(this.config));
     init.zeros_(this.classifier.bias as Parameter);
+  }
+
+  /** The parameter count a config.json describes, within a few percent, without allocating. */
+  static approxParameters(json: Record<string, unknown>): number {
+    return vitApproxParameters(json);
   }
 
   /** A model from a parsed config.json object. */

@@ -3,20 +3,22 @@
 // server GPUs) runs it. The graphs take the whole sequence (no KV cache inputs): causal LMs map
 // input_ids [batch, seq] (int32) → logits [batch, seq, vocab]; BERT maps input_ids,
 // attention_mask, token_type_ids → last_hidden_state and pooler_output.
+import { writeFolder } from '@attnkit/hub';
 import { noGrad, type Tensor } from '@attnkit/tensor-core';
 import type { Linear } from '@attnkit/tensor-core/nn';
 import { describe } from '../internal.js';
 import { BertModel } from '../models/bert.js';
 import { GPT2LMHeadModel } from '../models/gpt2.js';
 import { LlamaForCausalLM } from '../models/llama.js';
-import { ONNX_FLOAT, ONNX_INT32, OnnxGraph } from './graph.js';
+import { ONNX_BOOL, ONNX_FLOAT, ONNX_INT32, ONNX_INT64, OnnxGraph } from './graph.js';
 
-function host(t: Tensor): Float32Array {
+/** A tensor's values on the host. @internal */
+export function host(t: Tensor): Float32Array {
   return noGrad(() => Float32Array.from(t.dataSync()));
 }
 
 /** A [rows, cols] matrix transposed on the host (nn.Linear's [out, in] → MatMul's [in, out]). */
-function transposed(t: Tensor): Float32Array {
+export function transposed(t: Tensor): Float32Array {
   const [r, c] = t.shape;
   const d = host(t);
   const out = new Float32Array(r * c);
@@ -24,7 +26,8 @@ function transposed(t: Tensor): Float32Array {
   return out;
 }
 
-class Builder {
+/** Builds ONNX nodes for the pieces the exported models share. @internal */
+export class Builder {
   readonly g = new OnnxGraph();
 
   weight(name: string, t: Tensor): string {
@@ -117,6 +120,38 @@ class Builder {
     return g.node('Range', [g.int64([0], true), g.node('Squeeze', [t1]), g.int64([1], true)]);
   }
 
+  /**
+   * The inputs of a graph with a KV cache (Optimum / transformers.js layout): input_ids,
+   * attention_mask [batch, past + sequence] and position_ids, all int64; and the additive mask
+   * [B, 1, T, past + T] they define (causal over absolute positions, padding keys masked).
+   */
+  pastInputs(): { ids: string; positions: string; mask: string } {
+    const g = this.g;
+    const ids = g.input('input_ids', ONNX_INT64, ['batch', 'sequence']);
+    const am = g.input('attention_mask', ONNX_INT64, ['batch', 'total_sequence']);
+    const positions = g.input('position_ids', ONNX_INT64, ['batch', 'sequence']);
+    const s1 = g.node('Slice', [g.node('Shape', [am]), g.int64([1]), g.int64([2])]); // [1]: past + T
+    const p1 = g.node('Sub', [s1, this.seqLen(ids)]); // [1]: past
+    const keys = g.node('Range', [g.int64([0], true), g.node('Squeeze', [s1]), g.int64([1], true)]);
+    const queries = g.node('Range', [g.node('Squeeze', [p1]), g.node('Squeeze', [s1]), g.int64([1], true)]);
+    const causal = g.node('LessOrEqual', [
+      g.node('Unsqueeze', [keys, g.int64([0])]), // [1, S]
+      g.node('Unsqueeze', [queries, g.int64([1])]), // [T, 1]
+    ]); // [T, S]: key j is at or before query i's position
+    const pad = g.node('Cast', [g.node('Unsqueeze', [am, g.int64([1, 2])])], { to: ONNX_BOOL }); // [B, 1, 1, S]
+    const mask = g.node('Where', [g.node('And', [causal, pad]), g.scalar(0), g.scalar(-1e9)]); // [B, 1, T, S]
+    return { ids, positions, mask };
+  }
+
+  /** Appends this step's keys or values to the cache input of layer `i`: `present.i.<kind>`. */
+  withPast(x: string, i: number, kind: 'key' | 'value', heads: number, d: number): string {
+    const g = this.g;
+    const past = g.input(`past_key_values.${i}.${kind}`, ONNX_FLOAT, ['batch', heads, 'past_sequence', d]);
+    const out = g.node('Concat', [past, x], { axis: 2 }, `present.${i}.${kind}`);
+    g.output(out, ONNX_FLOAT, ['batch', heads, 'total_sequence', d]);
+    return out;
+  }
+
   /** An additive causal mask [T, T] (0 on and below the diagonal, -1e9 above), sliced from [P, P]. */
   causalMask(maxPositions: number, t1: string): string {
     const p = maxPositions;
@@ -128,7 +163,7 @@ class Builder {
   }
 }
 
-function gpt2(model: GPT2LMHeadModel): Uint8Array {
+function gpt2(model: GPT2LMHeadModel, past: boolean): Uint8Array {
   const b = new Builder();
   const g = b.g;
   const c = model.config;
@@ -136,14 +171,22 @@ function gpt2(model: GPT2LMHeadModel): Uint8Array {
   const h = c.nHead;
   const d = e / h;
   const tr = model.transformer;
-  const ids = g.input('input_ids', ONNX_INT32, ['batch', 'sequence']);
-  const t1 = b.seqLen(ids);
+  // without a cache: int32 ids, positions 0 .. T-1, a causal [T, T] mask; with one: the Optimum inputs
+  let ids: string;
+  let positions: string;
+  let mask: string;
+  if (past) ({ ids, positions, mask } = b.pastInputs());
+  else {
+    ids = g.input('input_ids', ONNX_INT32, ['batch', 'sequence']);
+    const t1 = b.seqLen(ids);
+    positions = b.positions(t1);
+    mask = b.causalMask(c.nPositions, t1);
+  }
   const wte = b.weight('transformer.wte.weight', tr.wte.weight);
   let x = g.node('Add', [
     g.node('Gather', [wte, ids], { axis: 0 }),
-    g.node('Gather', [b.weight('transformer.wpe.weight', tr.wpe.weight), b.positions(t1)], { axis: 0 }),
+    g.node('Gather', [b.weight('transformer.wpe.weight', tr.wpe.weight), positions], { axis: 0 }),
   ]);
-  const mask = b.causalMask(c.nPositions, t1);
   tr.h.forEach((blk, i) => {
     const p = `transformer.h.${i}`;
     const a = b.layerNorm(
@@ -161,7 +204,13 @@ function gpt2(model: GPT2LMHeadModel): Uint8Array {
     const [q, k, v] = g.nodeN('Split', [qkv, g.int64([e, e, e])], 3, { axis: -1 });
     let scale = c.scaleAttnWeights ? 1 / Math.sqrt(d) : 1;
     if (c.scaleAttnByInverseLayerIdx) scale /= i + 1;
-    const o = b.attention(b.heads(q, h, d), b.heads(k, h, d), b.heads(v, h, d), scale, mask);
+    let kh = b.heads(k, h, d);
+    let vh = b.heads(v, h, d);
+    if (past) {
+      kh = b.withPast(kh, i, 'key', h, d);
+      vh = b.withPast(vh, i, 'value', h, d);
+    }
+    const o = b.attention(b.heads(q, h, d), kh, vh, scale, mask);
     const proj = b.matmulIn(
       b.merge(o, e),
       b.weight(`${p}.attn.c_proj.weight`, blk.attn.c_proj.weight),
@@ -202,15 +251,23 @@ function gpt2(model: GPT2LMHeadModel): Uint8Array {
   return g.toModel('gpt2');
 }
 
-function llama(model: LlamaForCausalLM): Uint8Array {
+function llama(model: LlamaForCausalLM, past: boolean): Uint8Array {
   const b = new Builder();
   const g = b.g;
   const c = model.config;
   const heads = c.numAttentionHeads;
   const kv = c.numKeyValueHeads ?? heads;
   const d = c.headDim ?? c.hiddenSize / heads;
-  const ids = g.input('input_ids', ONNX_INT32, ['batch', 'sequence']);
-  const t1 = b.seqLen(ids);
+  let ids: string;
+  let positions: string | null = null;
+  let mask: string;
+  let t1 = '';
+  if (past) ({ ids, positions, mask } = b.pastInputs());
+  else {
+    ids = g.input('input_ids', ONNX_INT32, ['batch', 'sequence']);
+    t1 = b.seqLen(ids);
+    mask = b.causalMask(c.maxPositionEmbeddings, t1);
+  }
   const emb = b.weight('model.embed_tokens.weight', model.model.embed_tokens.weight);
   let x = g.node('Gather', [emb, ids], { axis: 0 });
   // rotary tables [P, D] (rotate-half layout: the half-size table repeated), sliced to [T, D]
@@ -225,7 +282,11 @@ function llama(model: LlamaForCausalLM): Uint8Array {
       sin[pos * d + i] = sin[pos * d + i + d / 2] = Math.sin(a);
     }
   }
-  const sliceT = (name: string) => g.node('Slice', [name, g.int64([0]), t1, g.int64([0])]);
+  // [T, D] rows 0 .. T-1 without a cache; [B, 1, T, D] rows at position_ids with one
+  const sliceT = (name: string) =>
+    positions
+      ? g.node('Unsqueeze', [g.node('Gather', [name, positions], { axis: 0 }), g.int64([1])])
+      : g.node('Slice', [name, g.int64([0]), t1, g.int64([0])]);
   const cosT = sliceT(g.float('rope_cos', cos, [p, d]));
   const sinT = sliceT(g.float('rope_sin', sin, [p, d]));
   const rope = (t: string) => {
@@ -240,14 +301,17 @@ function llama(model: LlamaForCausalLM): Uint8Array {
     const ex = g.node('Expand', [u, g.int64([1, 1, heads / kv, 1, 1])]);
     return g.node('Reshape', [ex, g.int64([0, heads, -1, d])]);
   };
-  const mask = b.causalMask(p, t1);
   model.model.layers.forEach((layer, i) => {
     const pre = `model.layers.${i}`;
     const a = b.rmsNorm(x, `${pre}.input_layernorm`, layer.input_layernorm.weight as Tensor, c.rmsNormEps);
     const at = layer.self_attn;
     const q = rope(b.heads(b.linear(a, `${pre}.self_attn.q_proj`, at.q_proj), heads, d));
-    const k = rope(b.heads(b.linear(a, `${pre}.self_attn.k_proj`, at.k_proj), kv, d));
-    const v = b.heads(b.linear(a, `${pre}.self_attn.v_proj`, at.v_proj), kv, d);
+    let k = rope(b.heads(b.linear(a, `${pre}.self_attn.k_proj`, at.k_proj), kv, d));
+    let v = b.heads(b.linear(a, `${pre}.self_attn.v_proj`, at.v_proj), kv, d);
+    if (past) {
+      k = b.withPast(k, i, 'key', kv, d);
+      v = b.withPast(v, i, 'value', kv, d);
+    }
     const o = b.attention(q, repeatKV(k), repeatKV(v), 1 / Math.sqrt(d), mask);
     x = g.node('Add', [x, b.linear(b.merge(o, heads * d), `${pre}.self_attn.o_proj`, at.o_proj)]);
     const m = b.rmsNorm(
@@ -351,12 +415,24 @@ function bert(model: BertModel): Uint8Array {
   return g.toModel('bert');
 }
 
+/** Options of {@link exportOnnx}. */
+export interface ExportOnnxOptions {
+  /**
+   * Causal LMs: export the graph with a KV cache in the layout of Optimum and transformers.js:
+   * inputs `input_ids`, `attention_mask` [batch, past + sequence], `position_ids` (int64) and
+   * `past_key_values.N.key` / `.value` (float32 [batch, kv heads, past, head dim]; an empty past of
+   * length 0 for the prompt), outputs `logits` and `present.N.key` / `.value` (the cache with this
+   * step appended). Default false.
+   */
+  pastKeyValues?: boolean;
+}
+
 /**
  * Exports a model as an ONNX file (opset 17): GPT2LMHeadModel and LlamaForCausalLM take
  * `input_ids` (int32 [batch, sequence]) and give `logits`; BertModel takes `input_ids`,
  * `attention_mask` and `token_type_ids` (int32) and gives `last_hidden_state` and
- * `pooler_output`. The graph recomputes the whole sequence (no KV-cache inputs) and has no
- * padding input for the causal LMs. Weights are stored as float32 initializers under their
+ * `pooler_output`. By default the graph recomputes the whole sequence (no KV-cache inputs) and has
+ * no padding input for the causal LMs; `{ pastKeyValues: true }` gives the cached decoder graph. Weights are stored as float32 initializers under their
  * Hugging Face names.
  *
  * @example
@@ -367,11 +443,62 @@ function bert(model: BertModel): Uint8Array {
  * const { logits } = await session.run({ input_ids: new ort.Tensor('int32', ids, [1, ids.length]) });
  * ```
  */
-export function exportOnnx(model: GPT2LMHeadModel | LlamaForCausalLM | BertModel): Uint8Array {
-  if (model instanceof GPT2LMHeadModel) return gpt2(model);
-  if (model instanceof LlamaForCausalLM) return llama(model);
+export function exportOnnx(
+  model: GPT2LMHeadModel | LlamaForCausalLM | BertModel,
+  options: ExportOnnxOptions = {},
+): Uint8Array {
+  const past = options.pastKeyValues ?? false;
+  if (typeof past !== 'boolean') {
+    throw new TypeError(`exportOnnx: 'pastKeyValues' must be a boolean, got ${describe(past)}`);
+  }
+  if (model instanceof GPT2LMHeadModel) return gpt2(model, past);
+  if (model instanceof LlamaForCausalLM) return llama(model, past);
+  if (past)
+    throw new TypeError(`exportOnnx: pastKeyValues is for causal LMs (GPT-2, Llama), got ${describe(model)}`);
   if (model instanceof BertModel) return bert(model);
   throw new TypeError(
     `exportOnnx: 'model' must be a GPT2LMHeadModel, LlamaForCausalLM or BertModel, got ${describe(model)}`,
   );
+}
+
+/**
+ * The files of a causal LM as transformers.js and Optimum lay them out: `config.json`,
+ * `generation_config.json` and `onnx/model.onnx` (the graph with a KV cache, see
+ * {@link ExportOnnxOptions.pastKeyValues}). Write them with {@link saveOnnxFolder} (Node) or serve
+ * them as they are.
+ *
+ * @example
+ * ```ts
+ * const files = onnxFolderFiles(model); // { 'config.json': …, 'generation_config.json': …, 'onnx/model.onnx': … }
+ * ```
+ */
+export function onnxFolderFiles(model: GPT2LMHeadModel | LlamaForCausalLM): Record<string, Uint8Array> {
+  if (!(model instanceof GPT2LMHeadModel) && !(model instanceof LlamaForCausalLM)) {
+    throw new TypeError(
+      `onnxFolderFiles: 'model' must be a GPT2LMHeadModel or LlamaForCausalLM, got ${describe(model)}`,
+    );
+  }
+  const config: Record<string, unknown> = { ...model.configJson(), use_cache: true };
+  const generation: Record<string, unknown> = {};
+  for (const key of ['bos_token_id', 'eos_token_id', 'pad_token_id']) {
+    if (config[key] !== undefined && config[key] !== null) generation[key] = config[key];
+  }
+  const text = (o: unknown) => new TextEncoder().encode(`${JSON.stringify(o, null, 2)}\n`);
+  return {
+    'config.json': text(config),
+    'generation_config.json': text(generation),
+    'onnx/model.onnx': exportOnnx(model, { pastKeyValues: true }),
+  };
+}
+
+/**
+ * Writes {@link onnxFolderFiles} into `dir` (Node): a folder transformers.js loads as a local model.
+ *
+ * @example
+ * ```ts
+ * await saveOnnxFolder(model, './tiny-gpt-onnx');
+ * ```
+ */
+export async function saveOnnxFolder(model: GPT2LMHeadModel | LlamaForCausalLM, dir: string): Promise<void> {
+  await writeFolder(dir, onnxFolderFiles(model), 'saveOnnxFolder');
 }

@@ -6,6 +6,7 @@ import { ProtoWriter } from './protobuf.js';
 export const ONNX_FLOAT = 1;
 export const ONNX_INT32 = 6;
 export const ONNX_INT64 = 7;
+export const ONNX_BOOL = 9;
 
 /** An attribute value: an int, a float (`{ f }`), ints, floats (`{ floats }`) or a string (`{ s }`). */
 export type AttrValue = number | number[] | { f: number } | { floats: number[] } | { s: string };
