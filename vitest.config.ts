@@ -7,6 +7,12 @@ import { defineConfig } from 'vitest/config';
 const root = fileURLToPath(new URL('.', import.meta.url));
 const packages = readdirSync(`${root}packages`);
 
+// CI shuffles the order of test files and of the tests inside each file (.ci/run sets and prints
+// the seed): every test must pass alone and in any order. Rerun a failing order with
+// `VITEST_SEQUENCE_SEED=<seed> npx vitest run ...`.
+const shuffleSeed = Number(process.env.VITEST_SEQUENCE_SEED);
+const sequence = Number.isInteger(shuffleSeed) ? { shuffle: true, seed: shuffleSeed } : undefined;
+
 export default defineConfig({
   resolve: {
     alias: [
@@ -15,6 +21,7 @@ export default defineConfig({
     ],
   },
   test: {
+    sequence,
     projects: [
       ...packages.map((name) => ({
         extends: true as const,

@@ -2,7 +2,7 @@
 // every case on the reference path (output, weights, grads) and on the fused backend-cpu kernel
 // (output, grads by recomputation). Tolerance: 1e-4 relative (atol 1e-5) on CPU.
 import '@attnkit/backend-cpu';
-import { randn, type Tensor, tensor } from '@attnkit/tensor-core';
+import { eye, Generator, randn, type Tensor, tensor, zeros } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
 import { scaledDotProductAttention } from '../src/index.js';
 import { setBackwardBlockElements } from '../src/scaled-dot-product.js';
@@ -136,13 +136,31 @@ describe('scaledDotProductAttention semantics', () => {
     }
   });
 
-  it('dropout zeroes weights at rate p and rescales the rest (seeded)', () => {
-    const q = randn([1, 1, 64, 8]);
-    const v = randn([1, 1, 64, 8]);
-    const base = scaledDotProductAttention(q, q, v, { returnWeights: true }).output.dataSync();
-    const dropped = scaledDotProductAttention(q, q, v, { dropoutP: 0.5 }).dataSync();
-    expect(Array.from(dropped)).not.toEqual(Array.from(base));
-    expect(dropped.every(Number.isFinite)).toBe(true);
+  it('dropout zeroes weights at rate p and rescales the rest (statistics, seeded)', () => {
+    // q = 0 makes every weight 1/L; v = the identity makes output[i, j] = weight[i, j] * keep[i, j]
+    // / (1 - p), so the output exposes the dropout mask itself: L * L = 16384 Bernoulli draws.
+    const L = 128;
+    const p = 0.3;
+    const q = zeros([1, 1, L, 8]);
+    const v = eye(L).reshape([1, 1, L, L]);
+    const out = scaledDotProductAttention(q, q, v, { dropoutP: p, generator: new Generator(21) }).dataSync();
+    const n = L * L;
+    let kept = 0;
+    let sum = 0;
+    const survivors = new Set<number>();
+    for (const y of out) {
+      sum += y;
+      if (y !== 0) {
+        kept++;
+        survivors.add(Math.round(y * L * 1e5) / 1e5);
+      }
+    }
+    // Kept fraction 1 - p within 5 standard errors of Binomial(n, 1 - p).
+    expect(Math.abs(kept / n - (1 - p))).toBeLessThan(5 * Math.sqrt((p * (1 - p)) / n));
+    // Every survivor is (1/L) / (1 - p): the rescale, exactly (up to float32 rounding).
+    expect([...survivors]).toEqual([Math.round((1 / (1 - p)) * 1e5) / 1e5]);
+    // Expected value preserved: the mean output is the weight 1/L, within 5 standard errors.
+    expect(Math.abs(sum / n - 1 / L)).toBeLessThan((5 * Math.sqrt(p / (1 - p) / n)) / L);
   });
 });
 

@@ -18,7 +18,7 @@ writeFileSync(
   `import '@attnkit/backend-cpu';
 import { initGpuJs } from '@attnkit/backend-gpujs';
 import { setBackend } from '@attnkit/tensor-core';
-import { checkCase, conformanceCases } from '@attnkit/tensor-core/testing';
+import { checkCase, conformanceCases, GLSL_ES_3_PRECISION } from '@attnkit/tensor-core/testing';
 const out = [];
 try {
   const b = await initGpuJs(); // the gpu.js browser build this package ships
@@ -26,7 +26,7 @@ try {
   let pass = 0;
   for (const c of conformanceCases) {
     setBackend('gpujs');
-    try { await checkCase(c, 100); pass++; } catch (e) { out.push('FAIL ' + c.op + ' (' + c.name + '): ' + e.message.slice(0, 300)); }
+    try { await checkCase(c, { precision: GLSL_ES_3_PRECISION }); pass++; } catch (e) { out.push('FAIL ' + c.op + ' (' + c.name + '): ' + e.message.slice(0, 300)); }
   }
   out.push('passed ' + pass + ' of ' + conformanceCases.length);
 } catch (e) { out.push('init error ' + e.stack); }

@@ -5,4 +5,4 @@ import { describe, it } from 'vitest';
 
 await initGpuJs();
 
-defineConformanceSuite('gpujs', { describe, it }, { toleranceScale: 100 });
+defineConformanceSuite('gpujs', { describe, it });

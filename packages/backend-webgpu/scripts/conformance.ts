@@ -2,7 +2,7 @@
 // repo's dev tooling): `node .bench-out/webgpu/webgpu-conformance.mjs` after bundling with scripts/bundle.mjs.
 // Prints the adapter, one line per failure, and a summary; exits 1 when any case fails.
 import { initWebGPU } from '@attnkit/backend-webgpu';
-import { defineConformanceSuite } from '@attnkit/tensor-core/testing';
+import { defineConformanceSuite, WGSL_PRECISION } from '@attnkit/tensor-core/testing';
 
 const tests: { name: string; fn: () => void | Promise<void> }[] = [];
 const prefix: string[] = [];
@@ -18,7 +18,7 @@ defineConformanceSuite(
       tests.push({ name: [...prefix, name].join(' > '), fn });
     },
   },
-  { toleranceScale: 100 },
+  { precision: WGSL_PRECISION },
 );
 const backend = await initWebGPU();
 console.log(`adapter: ${backend.adapterName}`);

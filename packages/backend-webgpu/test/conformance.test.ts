@@ -1,6 +1,6 @@
 import './setup.js';
 import { initWebGPU } from '@attnkit/backend-webgpu';
-import { defineConformanceSuite } from '@attnkit/tensor-core/testing';
+import { defineConformanceSuite, WGSL_PRECISION } from '@attnkit/tensor-core/testing';
 import { describe, it } from 'vitest';
 
 await initWebGPU();
@@ -9,5 +9,5 @@ await initWebGPU();
 defineConformanceSuite(
   'webgpu',
   { describe, it: (name, fn) => it(name, fn, 60_000) },
-  { toleranceScale: 100 },
+  { precision: WGSL_PRECISION },
 );

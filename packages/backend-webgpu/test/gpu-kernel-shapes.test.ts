@@ -1,7 +1,7 @@
 import './setup.js';
 import { createWebGPUBackend, type WebGPUBackend } from '@attnkit/backend-webgpu';
 import { registerBackend } from '@attnkit/tensor-core';
-import { defineConformanceSuite } from '@attnkit/tensor-core/testing';
+import { defineConformanceSuite, WGSL_PRECISION } from '@attnkit/tensor-core/testing';
 import { afterAll, describe, it } from 'vitest';
 
 // Matmul, softmax, the norms and conv2d (GEMM or direct by grid size on GPUs) pick their kernel shapes by adapter kind (fallback adapters get
@@ -19,7 +19,7 @@ describe(`kernel shapes for ${software ? 'GPUs' : 'fallback adapters'}`, () => {
     'webgpu-other-kernels',
     { describe, it: (name, fn) => it(name, fn, 60_000) },
     {
-      toleranceScale: 100,
+      precision: WGSL_PRECISION,
       only: [
         'matmul',
         'softmax',

@@ -2,7 +2,7 @@ import '@attnkit/backend-cpu';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Generator, memory, type Tensor, tensor } from '@attnkit/tensor-core';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   DDIMScheduler,
   DDPMScheduler,
@@ -141,11 +141,10 @@ describe('scheduler parity with diffusers (float64 reference fixtures)', () => {
     });
   }
 
-  it(`every element is within ${ATOL} + ${RTOL}·|expected| (worst ratio printed)`, () => {
-    // runs after the cases above: the worst error as a fraction of the tolerance
+  afterAll(() => {
+    // Each case above checks its own elements; this only reports the worst error seen, as a
+    // fraction of the tolerance (after whichever of the cases ran, in whatever order).
     console.log(`scheduler parity: worst |diff| / (atol + rtol·|want|) = ${worst.toFixed(4)}`);
-    expect(worst).toBeGreaterThan(0);
-    expect(worst).toBeLessThanOrEqual(1);
   });
 });
 
@@ -276,7 +275,7 @@ describe('config', () => {
       /unknown config field 'num_train_timesteps' \(use camelCase 'numTrainTimesteps'/,
     );
     expect(() => new DDPMScheduler({ numTrainTimesteps: 0 })).toThrow(
-      /numTrainTimesteps must be a positive integer, got 0/,
+      /numTrainTimesteps must be an integer in \[1, 100000\], got 0/,
     );
     expect(() => new DDPMScheduler({ clipSample: 'yes' as never })).toThrow(/clipSample must be a boolean/);
     expect(() => new DDPMScheduler({ numTrainTimesteps: 4, trainedBetas: [0.1, 0.2] })).toThrow(

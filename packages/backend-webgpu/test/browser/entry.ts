@@ -1,7 +1,7 @@
 // Browser side of browser-conformance.test.ts: runs the backend conformance suite on backend-webgpu
 // through navigator.gpu and publishes the results on window for the Node side to collect.
 import { initWebGPU } from '@attnkit/backend-webgpu';
-import { defineConformanceSuite } from '@attnkit/tensor-core/testing';
+import { defineConformanceSuite, WGSL_PRECISION } from '@attnkit/tensor-core/testing';
 
 interface Results {
   adapter: string;
@@ -25,7 +25,7 @@ defineConformanceSuite(
       tests.push({ name: [...prefix, name].join(' > '), fn });
     },
   },
-  { toleranceScale: 100 },
+  { precision: WGSL_PRECISION },
 );
 
 async function main(): Promise<Results> {

@@ -10,7 +10,7 @@ import { loadPretrained, type ModelSource } from '../models/loading.js';
 import { UNet2DModel } from '../models/unet-2d.js';
 import { schedulerFromConfig } from '../schedulers/from-config.js';
 import type { Scheduler } from '../schedulers/scheduler.js';
-import { type DenoiseStepInfo, denoise } from './denoise.js';
+import { checkLatents, type DenoiseStepInfo, denoise } from './denoise.js';
 
 /** Options of {@link DDPMPipeline.generate} (diffusers' `__call__` arguments, camelCase). */
 export interface DDPMPipelineOptions {
@@ -93,7 +93,13 @@ export class DDPMPipeline {
     if (!options.latents && (typeof ss !== 'number' || ss < 1)) {
       throw new Error(`${op}: unet.config.sampleSize is not set; pass options.sampleSize`);
     }
-    const shape = [batch, cfg.inChannels, ss as number, ss as number];
+    if (options.latents !== undefined) {
+      // Size from the latents when they are given (any square or not); batch and channels must fit.
+      checkLatents(op, options.latents, [options.batchSize ?? null, cfg.inChannels, null, null]);
+    }
+    const shape = options.latents
+      ? [...options.latents.shape]
+      : [batch, cfg.inChannels, ss as number, ss as number];
     const sample = await denoise((x, t) => this.unet.forward(x, t), {
       scheduler: this.scheduler,
       numInferenceSteps: options.numInferenceSteps ?? 1000,

@@ -2,7 +2,7 @@
  * The reverse-diffusion sampling loop shared by the pipelines: start from Gaussian noise scaled by
  * the scheduler's `initNoiseSigma`, then for each timestep scale the input, ask the model, and step.
  */
-import { type Generator, keep, mul, noGrad, randn, type Tensor, tidy } from '@attnkit/tensor-core';
+import { type Generator, keep, mul, noGrad, randn, Tensor, tidy } from '@attnkit/tensor-core';
 import type { Scheduler } from '../schedulers/scheduler.js';
 
 /** What the per-step callback receives. The tensors are valid only during the call. */
@@ -37,6 +37,26 @@ export interface DenoiseOptions {
 }
 
 /**
+ * Checks a pipeline's `latents` option: a float Tensor of exactly `shape` (the pipeline's batch,
+ * channels and size), so a wrong value fails here with its name, not deep inside a kernel.
+ * @internal
+ */
+export function checkLatents(op: string, latents: unknown, shape: readonly (number | null)[]): void {
+  const want = `[${shape.map((d) => d ?? 'any').join(', ')}]`;
+  if (!(latents instanceof Tensor)) {
+    const got = latents === null ? 'null' : Array.isArray(latents) ? 'an array' : typeof latents;
+    throw new TypeError(`${op}: options.latents must be a float32 Tensor of shape ${want}, got ${got}`);
+  }
+  if (latents.dtype !== 'float32' && latents.dtype !== 'float16') {
+    throw new TypeError(`${op}: options.latents must be a float tensor, got dtype ${latents.dtype}`);
+  }
+  const s = latents.shape;
+  if (s.length !== shape.length || shape.some((d, i) => d !== null && d !== s[i])) {
+    throw new Error(`${op}: options.latents must have shape ${want}, got [${s.join(', ')}]`);
+  }
+}
+
+/**
  * Runs the sampling loop: `predict(scaledSample, t)` is the model call (run without gradients).
  * Memory stays flat: each step runs in a tidy scope and only the current sample survives it.
  *
@@ -53,6 +73,7 @@ export async function denoise(
   const { scheduler } = options;
   if (!scheduler || typeof scheduler.step !== 'function')
     throw new TypeError('denoise: options.scheduler must be a Scheduler');
+  if (options.latents !== undefined) checkLatents('denoise', options.latents, options.shape);
   scheduler.setTimesteps(options.numInferenceSteps);
   const timesteps = [...scheduler.timesteps];
   let x = tidy(() => {

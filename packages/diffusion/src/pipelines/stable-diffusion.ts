@@ -26,7 +26,7 @@ import type { AutoencoderKL } from '../models/autoencoder-kl.js';
 import type { UNet2DConditionModel } from '../models/unet-2d-condition.js';
 import type { Scheduler } from '../schedulers/scheduler.js';
 import type { StableDiffusionComponents, TextEncoderLike } from './components.js';
-import type { DenoiseStepInfo } from './denoise.js';
+import { checkLatents, type DenoiseStepInfo } from './denoise.js';
 import { loadStableDiffusionComponents, type StableDiffusionLoadOptions } from './from-pretrained.js';
 
 export type { StableDiffusionComponents, TextEncoderLike } from './components.js';
@@ -191,6 +191,7 @@ export class StableDiffusionPipeline {
     const perPrompt = options.numImagesPerPrompt ?? 1;
     const b = prompts.length * perPrompt;
     const shape = [b, this.unet.config.inChannels, height / f, width / f];
+    if (options.latents !== undefined) checkLatents(op, options.latents, shape);
     this.scheduler.setTimesteps(options.numInferenceSteps ?? 50);
     const init = tidy(() => {
       const z = options.latents ?? randn(shape, { generator: options.generator });

@@ -53,6 +53,13 @@ const ENUMS: Record<string, readonly (string | null)[]> = {
 export type Unsupported = Record<string, { supported: readonly unknown[]; why: string }>;
 
 /**
+ * Largest `numTrainTimesteps` a scheduler accepts: its tables (betas, alphas, cumulative products,
+ * sigmas) hold a float64 per train timestep, so a corrupt or hostile config must not size them.
+ * Released checkpoints use 1000 (a few use 2000-4000).
+ */
+export const MAX_TRAIN_TIMESTEPS = 100_000;
+
+/**
  * Merges `user` over `defaults` and validates every field: unknown keys, wrong types, enum values,
  * ranges. `owner` names the scheduler class in messages.
  * @internal
@@ -105,9 +112,13 @@ export function resolveConfig<C extends object>(
     }
   }
   const c = out as unknown as BaseSchedulerConfig;
-  if (!Number.isInteger(c.numTrainTimesteps) || c.numTrainTimesteps < 1) {
+  if (
+    !Number.isInteger(c.numTrainTimesteps) ||
+    c.numTrainTimesteps < 1 ||
+    c.numTrainTimesteps > MAX_TRAIN_TIMESTEPS
+  ) {
     throw new RangeError(
-      `${owner}: config.numTrainTimesteps must be a positive integer, got ${c.numTrainTimesteps}`,
+      `${owner}: config.numTrainTimesteps must be an integer in [1, ${MAX_TRAIN_TIMESTEPS}], got ${c.numTrainTimesteps} (checkpoints use 1000; each train timestep holds float64 tables of betas and alphas)`,
     );
   }
   if (!Number.isInteger(c.stepsOffset) || c.stepsOffset < 0) {

@@ -261,7 +261,12 @@ export class DPMSolverMultistepScheduler extends Scheduler<DPMSolverMultistepSch
     if (p === 'epsilon') [kx, km] = [1 / aS0, -sS0 / aS0];
     else if (p === 'sample') [kx, km] = [0, 1];
     else [kx, km] = [aS0, -sS0];
-    const secondOrder = c.solverOrder !== 1 && this.lowerOrderNums >= 1 && !lowerOrderFinal;
+    // A repeated timestep (diffusers' 'linspace' rounding repeats 500 at 1000 steps) makes a step of
+    // zero length in λ: the second-order update would divide by r0 = h0 / h = 0 at the next step (NaN,
+    // as in diffusers). With a zero-length step on either side, take the first-order update (which
+    // leaves the sample unchanged when h = 0).
+    const zeroStep = h === 0 || (i >= 1 && this.sigmas[i - 1] === this.sigmas[i]);
+    const secondOrder = c.solverOrder !== 1 && this.lowerOrderNums >= 1 && !lowerOrderFinal && !zeroStep;
     const out = tidy(() => {
       const x0 = combine([
         [sample, kx],

@@ -23,7 +23,20 @@ const CLASSES = {
  */
 export function schedulerFromConfig(config: unknown, className?: keyof typeof CLASSES): Scheduler {
   let obj = config;
-  if (typeof obj === 'string') obj = JSON.parse(obj);
+  if (typeof obj === 'string') {
+    try {
+      obj = JSON.parse(obj);
+    } catch (e) {
+      throw new Error(
+        `schedulerFromConfig: the config text is not valid JSON (${(e as Error).message}); expected the text of a diffusers scheduler_config.json or its parsed object`,
+      );
+    }
+  }
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+    throw new TypeError(
+      `schedulerFromConfig: expected a scheduler_config.json object or its JSON text, got ${obj === null ? 'null' : Array.isArray(obj) ? 'an array' : typeof obj}`,
+    );
+  }
   const name = className ?? (obj as { _class_name?: unknown } | null)?._class_name;
   if (typeof name !== 'string' || !(name in CLASSES)) {
     throw new Error(

@@ -5,6 +5,7 @@ export {
   rescaleZeroTerminalSnr,
 } from './betas.js';
 export type { BaseSchedulerConfig, BetaSchedule, PredictionType, TimestepSpacing } from './config.js';
+export { MAX_TRAIN_TIMESTEPS } from './config.js';
 export { DDIM_DEFAULTS, DDIMScheduler, type DDIMSchedulerConfig } from './ddim.js';
 export { DDPM_DEFAULTS, DDPMScheduler, type DDPMSchedulerConfig, type DDPMVarianceType } from './ddpm.js';
 export {

@@ -5,5 +5,13 @@
  */
 export type { ConformanceCase, RefArray } from './case.js';
 export { mapRef, ref, seeded, zipRef } from './case.js';
-export type { ConformanceOptions, TestApi } from './suite.js';
-export { checkCase, conformanceCases, defineConformanceSuite } from './suite.js';
+export type { ConformanceOptions, KernelPrecision, TestApi } from './suite.js';
+export {
+  checkCase,
+  conformanceCases,
+  defineConformanceSuite,
+  FLOAT32_UNIT_ROUNDOFF,
+  GLSL_ES_3_PRECISION,
+  WGSL_PRECISION,
+} from './suite.js';
+export { checkTrainingMemory, type TrainingMemoryReport } from './training-memory.js';

@@ -63,6 +63,8 @@ export const elementwiseCases: ConformanceCase[] = [
     inputs: [seeded([100000], 7, 0, 1)],
     run: (a) => sum(a),
     ref: (a) => ref([], [a.data.reduce((s, v) => s + v, 0)]),
+    // Declared (too many inputs for a Jacobian): positive terms (condition 1); a blocked or pairwise
+    // sum of 1e5 rounds about log2(1e5) = 17 times: 1e-6, declared with 10x room.
     rtol: 1e-5,
   },
 ];

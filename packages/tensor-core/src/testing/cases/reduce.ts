@@ -121,6 +121,8 @@ export const reduceCases: ConformanceCase[] = [
       const v = Array.from(x.data, Math.fround);
       return ref([], [var64(1)(v)]);
     },
+    // Declared tighter than the derived bound (whose condition term, n * u * sum|x|, would admit the
+    // one-pass E[x^2] - E[x]^2): this case exists to require the two-pass algorithm.
     rtol: 1e-3,
   },
   {
@@ -143,6 +145,8 @@ export const reduceCases: ConformanceCase[] = [
     inputs: [seeded([2, 65536], 790, 0, 1)],
     run: (x) => mean(x, 1),
     ref: (x) => reduceRef(x, [1], mean64),
+    // Declared (too many inputs for a Jacobian): positive terms, so the condition is 1; a blocked or
+    // pairwise sum of n = 65536 rounds about log2(n) = 16 times: 16u = 1e-6, declared with 10x room.
     rtol: 1e-5,
   },
   {
@@ -319,6 +323,8 @@ export const reduceCases: ConformanceCase[] = [
         for (let k = 0; k < 65; k++) s += a.data[m * 65 + k] * b.data[k * 17 + n];
         return s;
       }),
+    // Declared (a Jacobian of 3250 inputs is slow): 65 products of terms below 1 in magnitude, so
+    // sum |a||b| is about 16 and a blocked dot product rounds about log2(65) = 7 times: 7 * 16u = 7e-6.
     rtol: 1e-4,
     atol: 1e-5,
   },

@@ -101,7 +101,9 @@ export const viewCases: ConformanceCase[] = [
     run: (x) => mul(x.cast('float16').cast('float32'), 1).add(x),
     ref: (x) => ({ shape: [4], data: x.data.map((v) => v + v) }),
     grad: [0],
+    // Declared for the value only: the float16 round trip rounds to 11 bits (2^-11 = 4.9e-4
+    // relative), which the float64 reference does not model. The gradient (identity through casts)
+    // keeps the derived bound.
     rtol: 1e-3,
-    atol: 1e-3,
   },
 ];
