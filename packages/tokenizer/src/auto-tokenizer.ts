@@ -5,8 +5,9 @@
  * tokens, `model_max_length`, `padding_side`, `clean_up_tokenization_spaces` and the chat template.
  */
 
+import { openFiles, readJson, readText } from '@attnkit/hub';
 import { type ChatMessage, type ChatTool, checkMessages, renderChatTemplate } from './chat-template.js';
-import { type FileSource, readTextFile } from './files.js';
+import type { FileSource } from './files.js';
 import { cleanupTokenization } from './hf/decoders.js';
 import type { TokenizerEncoding } from './hf/encoding.js';
 import { type EncodeOptions, Tokenizer } from './hf/tokenizer.js';
@@ -78,18 +79,6 @@ function tokenString(v: unknown, field: string, where: string): string | undefin
   if (typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string')
     return (v as { content: string }).content;
   throw new Error(`${where}: "${field}" must be a token string or { "content": ... }, got ${describe(v)}`);
-}
-
-function parseJson(text: string, file: string, where: string): Record<string, unknown> {
-  let j: unknown;
-  try {
-    j = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${where}: ${file} is not valid JSON (${(e as Error).message})`);
-  }
-  if (j === null || typeof j !== 'object' || Array.isArray(j))
-    throw new Error(`${where}: ${file} must hold a JSON object, got ${describe(j)}`);
-  return j as Record<string, unknown>;
 }
 
 /** Reads the settings of tokenizer_config.json (+ special_tokens_map.json, chat_template.jinja). */
@@ -308,23 +297,19 @@ export class AutoTokenizer {
       throw new TypeError(
         `${where}: source must be a folder path, a URL or a map of files, got ${describe(source)}`,
       );
+    const files = openFiles(source, where);
     const [tokJson, cfg, stm, jinja] = await Promise.all([
-      readTextFile(source, 'tokenizer.json', where),
-      readTextFile(source, 'tokenizer_config.json', where),
-      readTextFile(source, 'special_tokens_map.json', where),
-      readTextFile(source, 'chat_template.jinja', where),
+      readText(files, 'tokenizer.json', where, { optional: true }),
+      readJson(files, 'tokenizer_config.json', where, { optional: true }),
+      readJson(files, 'special_tokens_map.json', where, { optional: true }),
+      readText(files, 'chat_template.jinja', where, { optional: true }),
     ]);
     if (tokJson === null)
       throw new Error(
         `${where}: the source has no tokenizer.json (only fast tokenizers are supported; a folder with just vocab files needs Tokenizer.fromVocabAndMerges)`,
       );
     const tokenizer = Tokenizer.fromJSON(tokJson);
-    const config = readTokenizerConfig(
-      cfg === null ? {} : parseJson(cfg, 'tokenizer_config.json', where),
-      stm === null ? null : parseJson(stm, 'special_tokens_map.json', where),
-      jinja,
-      where,
-    );
+    const config = readTokenizerConfig(cfg ?? {}, stm, jinja, where);
     return new PretrainedTokenizer(tokenizer, config);
   }
 }

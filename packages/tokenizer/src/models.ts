@@ -2,6 +2,8 @@
  * Which tiktoken encoding each OpenAI model uses (names and prefixes as tiktoken maps them).
  */
 
+import { describe as describeValue } from '@attnkit/hub';
+
 /** The encodings `getEncoding` can load. `gpt2` is r50k_base under its original name. */
 export type EncodingName = 'gpt2' | 'r50k_base' | 'p50k_base' | 'p50k_edit' | 'cl100k_base' | 'o200k_base';
 
@@ -143,12 +145,11 @@ export function encodingNameForModel(model: string): EncodingName {
   );
 }
 
-/** A short description of a value for error messages. */
+/**
+ * A short description of a value for error messages: `@attnkit/hub`'s `describe` (one copy for
+ * every package), with strings read as `the string "…"` (the tokenizer's messages say
+ * `ids[0] is the string "5"`).
+ */
 export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  if (typeof value === 'string')
-    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-  if (typeof value === 'object') return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
-  return `${typeof value} ${String(value)}`;
+  return typeof value === 'string' ? `the ${describeValue(value)}` : describeValue(value);
 }

@@ -108,6 +108,17 @@ describe('AutoTokenizer sources and settings', () => {
 
   it('names the problem: no tokenizer.json, bad config fields, bad messages', async () => {
     await expect(AutoTokenizer.fromPretrained(new Map())).rejects.toThrow(/no tokenizer.json/);
+    // Through @attnkit/hub's openFiles: a missing folder is named as such (not "no tokenizer.json"),
+    // and a value that is no source is refused naming the argument.
+    await expect(AutoTokenizer.fromPretrained(`${folder}does-not-exist`)).rejects.toThrow(
+      /AutoTokenizer\.fromPretrained: the folder '.*does-not-exist' does not exist/,
+    );
+    await expect(AutoTokenizer.fromPretrained(42 as unknown as string)).rejects.toThrow(
+      /AutoTokenizer\.fromPretrained: 'source' must be a folder path, a URL base or a map/,
+    );
+    // two candidates under different folder prefixes: ambiguous, so not read
+    const two = new Map([...files()].flatMap(([k, v]) => [[k, v] as const, [`other-${k}`, v] as const]));
+    await expect(AutoTokenizer.fromPretrained(two)).rejects.toThrow(/no tokenizer.json/);
     const map = files();
     map.set('qwen2/tokenizer_config.json', JSON.stringify({ padding_side: 'middle' }));
     await expect(AutoTokenizer.fromPretrained(map)).rejects.toThrow(
