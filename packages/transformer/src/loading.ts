@@ -130,13 +130,41 @@ export interface LoadPretrainedOptions {
    * checkpoint whose class does not serve it is refused (e.g. a BertModel for 'text-generation').
    */
   task?: string;
+  /**
+   * Called as files load, with transformers.js' progress_callback events: `initiate` (a file is
+   * requested), `progress` (bytes of a download so far, when the server says the size), `done`
+   * (a file's bytes are read), then `ready` (the model is built and filled).
+   */
+  onProgress?: (event: LoadProgress) => void;
+  /** Draw a progress line on this stream (e.g. process.stderr); off by default. */
+  progressBar?: { write(s: string): unknown; isTTY?: boolean } | null;
+}
+
+/** A progress event of {@link loadPretrained} (the shape of transformers.js' progress_callback). */
+export interface LoadProgress {
+  status: 'initiate' | 'progress' | 'done' | 'ready';
+  /** Where the model is loaded from. */
+  name: string;
+  /** The file this event is about (absent for `ready`). */
+  file?: string;
+  /** Bytes read so far (`progress`) or in all (`done`). */
+  loaded?: number;
+  /** The file's size when known (`progress`). */
+  total?: number;
+  /** loaded / total in percent (`progress` with a known total). */
+  progress?: number;
+  /** The class built (`ready`). */
+  model?: string;
 }
 
 const FN = 'loadPretrained';
 
 interface FileSource {
-  /** The file's bytes, or null when it does not exist. */
-  read(name: string): Promise<Uint8Array | null>;
+  /** The file's bytes, or null when it does not exist; `onBytes` follows a download as it streams. */
+  read(
+    name: string,
+    onBytes?: (loaded: number, total: number | undefined) => void,
+  ): Promise<Uint8Array | null>;
   where: string;
 }
 
@@ -182,14 +210,25 @@ function openSource(source: PretrainedSource): FileSource {
     );
   }
   if (/^(https?|blob|data):/i.test(base) || !isNode()) {
-    const root = base.endsWith('/') ? base : `${base}/`;
+    // In a browser a relative folder ('models/gpt2') is relative to the page, as fetch() takes it.
+    const page = (globalThis as { location?: { href?: string } }).location?.href;
+    const withSlash = base.endsWith('/') ? base : `${base}/`;
+    let root: string;
+    try {
+      root = new URL(withSlash, page).href;
+    } catch {
+      throw new TypeError(
+        `${FN}: '${base}' is not a URL${page ? '' : ' (a relative folder needs a page to resolve against, or Node for a path)'}`,
+      );
+    }
     return {
       where: root,
-      async read(name) {
+      async read(name, onBytes) {
         const res = await fetch(new URL(name, root));
         if (res.status === 404) return null;
         if (!res.ok) throw new Error(`${FN}: fetching ${root}${name}: HTTP ${res.status} ${res.statusText}`);
-        return new Uint8Array(await res.arrayBuffer());
+        if (!onBytes || !res.body) return new Uint8Array(await res.arrayBuffer());
+        return streamBytes(res, onBytes);
       },
     };
   }
@@ -215,6 +254,80 @@ function openSource(source: PretrainedSource): FileSource {
       }
     },
   };
+}
+
+/** A response body read chunk by chunk, reporting the bytes so far. */
+async function streamBytes(
+  res: Response,
+  onBytes: (loaded: number, total: number | undefined) => void,
+): Promise<Uint8Array> {
+  const length = Number(res.headers.get('content-length'));
+  const total = Number.isFinite(length) && length > 0 ? length : undefined;
+  const reader = res.body!.getReader();
+  const chunks: Uint8Array[] = [];
+  let loaded = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.byteLength;
+    onBytes(loaded, total);
+  }
+  const out = new Uint8Array(loaded);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.byteLength;
+  }
+  return out;
+}
+
+/** One line of the loading progress bar: `loadPretrained model.safetensors [#####.....] 1.2/2.8 MB`. */
+export function loadProgressLine(e: LoadProgress, width = 20): string {
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  if (e.status === 'ready') return `${FN} ${e.name}: ${e.model} ready`;
+  if (e.status === 'initiate') return `${FN} ${e.file} ...`;
+  if (e.status === 'done') return `${FN} ${e.file} ${mb(e.loaded ?? 0)} MB`;
+  if (e.total) {
+    const done = Math.round(((e.loaded ?? 0) / e.total) * width);
+    return `${FN} ${e.file} [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${mb(e.loaded ?? 0)}/${mb(e.total)} MB`;
+  }
+  return `${FN} ${e.file} ${mb(e.loaded ?? 0)} MB`;
+}
+
+/** The source with progress events around every read. */
+function reporting(src: FileSource, options: LoadPretrainedOptions): FileSource {
+  const bar = options.progressBar ?? null;
+  const cb = options.onProgress;
+  if (!bar && !cb) return src;
+  const emit = (e: LoadProgress): void => {
+    cb?.(e);
+    if (bar && (bar.isTTY || e.status !== 'progress')) {
+      const line = loadProgressLine(e);
+      bar.write(bar.isTTY ? `\r\x1b[K${line}${e.status === 'ready' ? '\n' : ''}` : `${line}\n`);
+    }
+  };
+  return {
+    where: src.where,
+    async read(file) {
+      emit({ status: 'initiate', name: src.where, file });
+      const bytes = await src.read(file, (loaded, total) =>
+        emit({
+          status: 'progress',
+          name: src.where,
+          file,
+          loaded,
+          total,
+          progress: total ? (100 * loaded) / total : undefined,
+        }),
+      );
+      if (bytes) emit({ status: 'done', name: src.where, file, loaded: bytes.byteLength });
+      return bytes;
+    },
+    ready(model: string) {
+      emit({ status: 'ready', name: src.where, model });
+    },
+  } as FileSource & { ready(model: string): void };
 }
 
 function parseJson(bytes: Uint8Array, name: string, where: string): Record<string, unknown> {
@@ -397,7 +510,7 @@ export async function loadPretrained(
       `${FN}: 'source' must be a folder path, a URL base or a map of files, got ${describe(source)}`,
     );
   }
-  const src = openSource(source);
+  const src = reporting(openSource(source), options);
   const configBytes = await src.read('config.json');
   if (!configBytes) throw new Error(`${FN}(${src.where}): config.json is missing`);
   const config = parseJson(configBytes, 'config.json', src.where);
@@ -432,6 +545,7 @@ export async function loadPretrained(
   } finally {
     for (const t of Object.values(weights)) t.dispose();
   }
+  (src as { ready?: (model: string) => void }).ready?.(model.architecture);
   return model.eval();
 }
 
