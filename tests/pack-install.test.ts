@@ -18,6 +18,7 @@ import { folders, manifests, node, npmProject, packAll, root, run } from './pack
  * packages grow; every other export is checked against the workspace build below.
  */
 const REQUIRED_EXPORTS: Record<string, string[]> = {
+  hub: ['openFiles', 'readJson', 'readWeightFiles', 'resolveConfig', 'standardRope', 'ACTIVATIONS'],
   tokenizer: ['getEncoding', 'encodingForModel', 'Encoding'],
   'tensor-core': ['tensor', 'matmul', 'softmax', 'registerBackend', 'setBackend', 'tidy', 'memory'],
   'backend-cpu': ['CpuBackend'],

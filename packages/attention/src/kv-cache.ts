@@ -140,6 +140,18 @@ export class LayerKVCache {
     this.len = length;
   }
 
+  /**
+   * Keeps the first `maxLength` positions (as transformers' `DynamicCache.crop`): a negative
+   * `maxLength` removes that many from the end, and a cache no longer than it is left as it is.
+   * Speculative decoding rolls back rejected draft tokens with it.
+   */
+  crop(maxLength: number): void {
+    if (!Number.isInteger(maxLength))
+      throw new RangeError(`LayerKVCache.crop: maxLength must be an integer, got ${maxLength}`);
+    const keep = maxLength < 0 ? Math.max(0, this.len + maxLength) : maxLength;
+    if (keep < this.len) this.trim(keep);
+  }
+
   /** Empties the cache (keeps the buffers for reuse when the shapes match). */
   reset(): void {
     this.len = 0;
@@ -243,6 +255,12 @@ export class KVCache {
   /** Trims every layer to its first `length` positions. */
   trim(length: number): void {
     for (const l of this.layers) l.trim(length);
+  }
+  /** Crops every layer to its first `maxLength` positions (negative: drops that many); see {@link LayerKVCache.crop}. */
+  crop(maxLength: number): void {
+    if (!Number.isInteger(maxLength))
+      throw new RangeError(`KVCache.crop: maxLength must be an integer, got ${maxLength}`);
+    for (const l of this.layers) l.crop(maxLength);
   }
   /** Empties every layer. */
   reset(): void {

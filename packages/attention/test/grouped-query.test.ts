@@ -91,6 +91,25 @@ describe('LayerKVCache', () => {
     expect(() => cache.append(randn([1, 2, 1, 4]), randn([1, 3, 1, 5]))).toThrow(/equal B, Hkv, T/);
   });
 
+  it('crop keeps the first positions (negative: drops from the end) as DynamicCache.crop, then appends after them', () => {
+    const kv = new KVCache({ numLayers: 2, initialCapacity: 4 });
+    const ks = [randn([1, 2, 5, 4]), randn([1, 2, 5, 4])];
+    for (let i = 0; i < 2; i++) kv.layer(i).append(ks[i], ks[i]);
+    kv.crop(3);
+    expect([kv.length, kv.position]).toEqual([3, 3]);
+    kv.crop(7); // longer than the cache: nothing to do
+    expect(kv.length).toBe(3);
+    kv.crop(-1);
+    expect([kv.length, kv.position]).toEqual([2, 2]);
+    const next = randn([1, 2, 1, 4]);
+    for (let i = 0; i < 2; i++) kv.layer(i).append(next, next);
+    expect(kv.layer(1).keys?.arraySync()).toEqual(concat([ks[1].sliceDim(2, 0, 2), next], 2).arraySync());
+    kv.crop(-10);
+    expect(kv.length).toBe(0);
+    expect(() => kv.crop(1.5)).toThrow('KVCache.crop: maxLength must be an integer, got 1.5');
+    kv.dispose();
+  });
+
   it('a rolling window keeps the last positions and bounded memory', () => {
     const cache = new LayerKVCache({ initialCapacity: 2, window: 4 });
     const all: Tensor[] = [];

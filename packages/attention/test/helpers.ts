@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fromValues, type Tensor } from '@attnkit/tensor-core';
+import { fromValues, Generator, type Tensor } from '@attnkit/tensor-core';
 import { readSafetensorsSync } from '@attnkit/tensor-core/io';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/torch/', import.meta.url));
@@ -113,4 +113,73 @@ export function mismatch(
 /** Compares a tensor with a fixture array; returns null when close. */
 export function compare(t: Tensor, want: FixtureArray, rtol = RTOL, atol = ATOL): string | null {
   return mismatch(t.dataSync(), t.shape, want, rtol, atol);
+}
+
+/**
+ * NaN cases for the fused kernels (issue 22): a NaN among a query's visible scores (from q, k or a
+ * float mask) makes that query's whole output row NaN, as the reference path and torch's math SDPA
+ * do (torch 2.13, `sdpa_kernel(SDPBackend.MATH)`: a NaN at q[0, 1, 2, 3] gives NaN in output row
+ * [0, 1, 2] only); every other row stays finite. Masked NaN scores are excluded like any masked key.
+ * Each case gives its inputs and the rows [head, query] expected NaN.
+ */
+export function nanCases(): {
+  name: string;
+  q: Tensor;
+  k: Tensor;
+  v: Tensor;
+  options: { causal?: boolean; mask?: Tensor };
+  nanRows: [number, number][];
+}[] {
+  // values drawn on the host (seeded), so the cases build on backends that read asynchronously
+  const make = (shape: number[], seed: number, nanAt?: number[]) => {
+    const g = new Generator(seed);
+    const vals = Float32Array.from({ length: shape.reduce((x, y) => x * y, 1) }, () => g.normal());
+    if (nanAt) {
+      let idx = 0;
+      for (let i = 0; i < nanAt.length; i++) idx = idx * shape[i] + nanAt[i];
+      vals[idx] = Number.NaN;
+    }
+    return fromValues(vals, shape, 'float32');
+  };
+  const withNaN = (t: Tensor, seed: number, at: number[]) => make([...t.shape], seed, at);
+  const qkv = (h: number, hkv: number, seed: number) => ({
+    q: make([1, h, 4, 8], seed),
+    k: make([1, hkv, 4, 8], seed + 1),
+    v: make([1, hkv, 4, 8], seed + 2),
+  });
+  const a = qkv(2, 2, 10);
+  const b = qkv(2, 2, 20);
+  const c = qkv(2, 2, 30);
+  const d = qkv(4, 2, 40);
+  const maskVals = new Float32Array(16).fill(0);
+  maskVals[1 * 4 + 3] = Number.NaN;
+  return [
+    { name: 'NaN in q', ...a, q: withNaN(a.q, 10, [0, 1, 2, 3]), options: {}, nanRows: [[1, 2]] },
+    {
+      name: 'NaN in k, causal (earlier queries do not see it)',
+      ...b,
+      k: withNaN(b.k, 21, [0, 0, 2, 0]),
+      options: { causal: true },
+      nanRows: [
+        [0, 2],
+        [0, 3],
+      ],
+    },
+    {
+      name: 'NaN in a float mask',
+      ...c,
+      options: { mask: fromValues(maskVals, [4, 4], 'float32') },
+      nanRows: [
+        [0, 1],
+        [1, 1],
+      ],
+    },
+    {
+      name: 'NaN in q, grouped heads',
+      ...d,
+      q: withNaN(d.q, 40, [0, 3, 0, 5]),
+      options: {},
+      nanRows: [[3, 0]],
+    },
+  ];
 }

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { fromValues, setBackend, type Tensor } from '@attnkit/tensor-core';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { scaledDotProductAttention } from '../src/index.js';
-import { fixtureIndex, loadFixture, mismatch } from './helpers.js';
+import { fixtureIndex, loadFixture, mismatch, nanCases } from './helpers.js';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) {
@@ -162,5 +162,27 @@ describe('fused webgpu kernel equals the reference path on larger cases (rtol 1e
     const k = rand([1, 2, 300, 128], 19);
     const v = rand([1, 2, 300, 128], 20);
     await fusedMatchesReference(q, k, v, { causal: true });
+  });
+});
+
+describe('a NaN score propagates to its query row on webgpu (issue 22)', () => {
+  // The fused kernel only: the reference path on webgpu runs the backend's max/softmax kernels,
+  // whose NaN handling WGSL leaves to the implementation.
+  it('fused: NaN rows exactly where a visible score is NaN, the rest finite', async () => {
+    for (const c of nanCases()) {
+      for (const implementation of ['fused'] as const) {
+        const out = scaledDotProductAttention(c.q, c.k, c.v, { ...c.options, implementation });
+        const [, h, lq, dv] = out.shape;
+        const data = await out.data();
+        for (let hi = 0; hi < h; hi++) {
+          for (let i = 0; i < lq; i++) {
+            const nan = c.nanRows.some(([a, b]) => a === hi && b === i);
+            const row = Array.from(data.subarray((hi * lq + i) * dv, (hi * lq + i + 1) * dv));
+            const ok = row.every((x) => (nan ? Number.isNaN(x) : Number.isFinite(x)));
+            expect(ok, `${c.name}, ${implementation}, row [${hi}, ${i}]`).toBe(true);
+          }
+        }
+      }
+    }
   });
 });

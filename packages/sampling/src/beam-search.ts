@@ -1,10 +1,10 @@
 import type { Tensor } from '@attnkit/tensor-core';
-import type { GenerationConfig } from './config.js';
-import type { GenerateOutput } from './generate.js';
-import { resolveMaxLength } from './generate.js';
+import { checkAborted, checkVocab, type GenerationConfig, resolveMaxLength } from './config.js';
 import { forwardLast, type PromptIds, toBatch } from './inputs.js';
 import { type CausalLM, disposeCache } from './model.js';
+import type { GenerateOutput } from './output.js';
 import { applyProcessors, buildProcessors, eosList } from './processors/index.js';
+import { checkLogits } from './select.js';
 
 interface Hypothesis {
   tokens: number[];
@@ -65,7 +65,7 @@ export async function beamSearch(
     );
   const eos = eosList(config.eosTokenId);
   const pad = config.padTokenId ?? eos[0] ?? 0;
-  const batch = await toBatch(inputIds, pad, attentionMask);
+  const batch = await toBatch(inputIds, pad, attentionMask, { padTokenId: config.padTokenId, eos });
   const B = batch.rows.length;
   const width = batch.rows[0].length;
   const maxLength = resolveMaxLength(config, width);
@@ -86,12 +86,15 @@ export async function beamSearch(
   const useCache = (config.useCache ?? true) && typeof model.reorderCache === 'function';
   let past: unknown;
   try {
+    let step = 0;
     while (rows[0].length < maxLength && !done.every(Boolean)) {
+      await checkAborted(config.signal);
       const feed = useCache && past != null ? 1 : rows[0].length;
       const res = await forwardLast(model, rows, masks, useCache ? past : undefined, feed);
       if (useCache) past = res.past;
       else disposeCache(res.past);
       const V = res.logits[0].length;
+      if (step++ === 0) checkVocab(config, V);
       const curLen = rows[0].length + 1; // the length the candidates would reach
       const nextRows: number[][] = [];
       const nextMasks: number[][] = [];
@@ -103,7 +106,7 @@ export async function beamSearch(
         if (done[b]) {
           for (let k = 0; k < numBeams; k++) {
             nextRows.push([...rows[base + k], pad]);
-            nextMasks.push([...masks[base + k], 1]);
+            nextMasks.push([...masks[base + k], 0]); // a finished prompt's pads are masked
             nextReal.push(real[base + k]);
             nextScores[base + k] = 0;
             beamIdx.push(base + k);
@@ -116,6 +119,7 @@ export async function beamSearch(
         const cand: [number, number, number][] = [];
         for (let k = 0; k < numBeams; k++) {
           const s = res.logits[base + k];
+          checkLogits(s, `step ${step - 1}, beam ${base + k}`);
           logSoftmaxInPlace(s);
           applyProcessors(processors, real[base + k], s, {
             promptLength: batch.promptLengths[b],
@@ -162,7 +166,12 @@ export async function beamSearch(
       masks = nextMasks;
       real = nextReal;
       beamScores.set(nextScores);
-      if (useCache && past != null) past = model.reorderCache!(past, beamIdx);
+      if (useCache && past != null) {
+        // the reordered cache is a new one: the old one is ours to free
+        const reordered = model.reorderCache!(past, beamIdx);
+        if (reordered !== past) disposeCache(past);
+        past = reordered;
+      }
     }
     // finalize: unfinished beams become hypotheses with their running scores
     for (let b = 0; b < B; b++) {

@@ -112,101 +112,200 @@ const SNAKE_HINT: Record<string, string> = {
   max_length: 'maxLength',
 };
 
-function check(ok: boolean, message: string): void {
-  if (!ok) throw new RangeError(`generate: ${message}`);
-}
 const isInt = (v: unknown): v is number => Number.isInteger(v);
+const isNum = (v: unknown): v is number => typeof v === 'number' && !Number.isNaN(v);
+const isId = (v: unknown): v is number => isInt(v) && v >= 0;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+const show = (v: unknown): string => {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v == null || typeof v === 'bigint') return String(v);
+  if (typeof v === 'function') return 'a function';
+  if (typeof v === 'symbol') return 'a symbol';
+  if (Array.isArray(v)) return 'an array';
+  return `an object (${(v as object).constructor?.name ?? 'null prototype'})`;
+};
 
-/** Validates a config, naming each bad or unknown key; returns it unchanged. */
-export function validateGenerationConfig(config: GenerationConfig): GenerationConfig {
-  if (config === null || typeof config !== 'object')
-    throw new TypeError('generate: config must be an object');
+/** What each option must be: a test of the value and the words of the error when it fails. */
+const RULES: Record<keyof GenerationConfig, [(v: unknown) => boolean, string]> = {
+  maxNewTokens: [(v) => isInt(v) && v >= 0, 'an integer >= 0'],
+  maxLength: [(v) => isInt(v) && v >= 0, 'an integer >= 0'],
+  minLength: [(v) => isInt(v) && v >= 0, 'an integer >= 0'],
+  minNewTokens: [(v) => isInt(v) && v >= 0, 'an integer >= 0'],
+  doSample: [(v) => typeof v === 'boolean', 'a boolean'],
+  temperature: [(v) => isNum(v) && v >= 0 && Number.isFinite(v), 'a finite number >= 0'],
+  topK: [(v) => isInt(v) && v >= 0, 'an integer >= 0 (0 disables it)'],
+  topP: [(v) => isNum(v) && v > 0 && v <= 1, 'in (0, 1]'],
+  minP: [(v) => isNum(v) && v >= 0 && v <= 1, 'in [0, 1]'],
+  typicalP: [(v) => isNum(v) && v > 0 && v <= 1, 'in (0, 1]'],
+  repetitionPenalty: [(v) => isNum(v) && v > 0 && Number.isFinite(v), 'a finite number > 0'],
+  presencePenalty: [(v) => isNum(v) && v >= -2 && v <= 2, 'a number in [-2, 2]'],
+  frequencyPenalty: [(v) => isNum(v) && v >= -2 && v <= 2, 'a number in [-2, 2]'],
+  noRepeatNgramSize: [(v) => isInt(v) && v >= 0, 'an integer >= 0'],
+  badWordsIds: [
+    (v) => Array.isArray(v) && v.every((w) => Array.isArray(w) && w.length > 0 && w.every(isId)),
+    'a list of non-empty lists of token ids (integers >= 0)',
+  ],
+  logitBias: [
+    (v) =>
+      (v instanceof Map
+        ? [...v.entries()]
+        : isObject(v) && !Array.isArray(v)
+          ? Object.entries(v)
+          : null
+      )?.every(([k, b]) => isId(Number(k)) && isNum(b) && b !== Number.POSITIVE_INFINITY) ?? false,
+    'an object (or Map) from token ids (integers >= 0) to biases (finite numbers or -Infinity)',
+  ],
+  forcedBosTokenId: [isId, 'a token id (an integer >= 0)'],
+  forcedEosTokenId: [
+    (v) => isId(v) || (Array.isArray(v) && v.every(isId)),
+    'a token id (an integer >= 0) or a list of them',
+  ],
+  numBeams: [(v) => isInt(v) && v >= 1, 'an integer >= 1'],
+  lengthPenalty: [(v) => isNum(v) && Number.isFinite(v), 'a finite number'],
+  earlyStopping: [(v) => typeof v === 'boolean' || v === 'never', "true, false or 'never'"],
+  numReturnSequences: [(v) => isInt(v) && v >= 1, 'an integer >= 1'],
+  eosTokenId: [
+    (v) => isId(v) || (Array.isArray(v) && v.every(isId)),
+    'a token id (an integer >= 0) or a list of them',
+  ],
+  padTokenId: [isId, 'a token id (an integer >= 0)'],
+  bosTokenId: [isId, 'a token id (an integer >= 0)'],
+  stopStrings: [
+    (v) =>
+      (typeof v === 'string' && v.length > 0) ||
+      (Array.isArray(v) && v.every((x) => typeof x === 'string' && x.length > 0)),
+    'a non-empty string or a list of them',
+  ],
+  seed: [(v) => isNum(v) && Number.isFinite(v), 'a finite number'],
+  generator: [
+    (v) => isObject(v) && typeof (v as { uniform?: unknown }).uniform === 'function',
+    'a Generator (an object with uniform())',
+  ],
+  useCache: [(v) => typeof v === 'boolean', 'a boolean'],
+  outputScores: [(v) => typeof v === 'boolean', 'a boolean'],
+  logitsProcessors: [
+    (v) =>
+      Array.isArray(v) &&
+      v.every((p) => isObject(p) && typeof (p as { process?: unknown }).process === 'function'),
+    'a list of LogitsProcessors (objects with process())',
+  ],
+  tokenizer: [
+    (v) => isObject(v) && typeof (v as { decode?: unknown }).decode === 'function',
+    'a tokenizer (an object with decode(ids))',
+  ],
+  assistantModel: [
+    (v) => isObject(v) && typeof (v as { forward?: unknown }).forward === 'function',
+    'a causal LM (an object with forward())',
+  ],
+  numAssistantTokens: [(v) => isInt(v) && v >= 1, 'an integer >= 1'],
+  signal: [
+    (v) =>
+      typeof AbortSignal === 'function'
+        ? v instanceof AbortSignal
+        : isObject(v) && typeof (v as { aborted?: unknown }).aborted === 'boolean',
+    'an AbortSignal',
+  ],
+  traceTopN: [(v) => isInt(v) && v >= 1, 'an integer >= 1'],
+};
+
+/**
+ * Validates a config, naming each bad or unknown key, what it got and what it must be; returns it
+ * unchanged. Keys set to undefined or null count as not set (as None in transformers).
+ * `who` names the source in errors (default 'generate').
+ */
+export function validateGenerationConfig(config: GenerationConfig, who = 'generate'): GenerationConfig {
+  if (config === null || typeof config !== 'object' || Array.isArray(config))
+    throw new TypeError(`${who}: config must be an object of generation options, got ${show(config)}`);
   for (const k of Object.keys(config)) {
     if (!KEYS.has(k)) {
       const hint = SNAKE_HINT[k] ? ` (did you mean '${SNAKE_HINT[k]}'?)` : '';
-      throw new TypeError(`generate: unknown config key '${k}'${hint}`);
+      throw new TypeError(`${who}: unknown config key '${k}'${hint}`);
+    }
+    const v = (config as Record<string, unknown>)[k];
+    if (v === undefined || v === null) continue;
+    const [ok, expected] = RULES[k as keyof GenerationConfig];
+    if (!ok(v)) {
+      const Err = typeof v === 'number' ? RangeError : TypeError;
+      throw new Err(`${who}: ${k} must be ${expected}, got ${show(v)}`);
     }
   }
-  const c = config;
-  if (c.maxNewTokens !== undefined)
-    check(
-      isInt(c.maxNewTokens) && c.maxNewTokens >= 0,
-      `maxNewTokens must be an integer >= 0, got ${c.maxNewTokens}`,
+  return config;
+}
+
+/** The cross-option checks, on the merged config (model defaults + caller options). */
+function validateCombination(c: GenerationConfig): void {
+  if (c.numReturnSequences !== undefined && !c.doSample && c.numReturnSequences > (c.numBeams ?? 1))
+    throw new RangeError(
+      `generate: numReturnSequences (${c.numReturnSequences}) must be <= numBeams (${c.numBeams ?? 1}) without sampling`,
     );
-  if (c.maxLength !== undefined)
-    check(isInt(c.maxLength) && c.maxLength >= 0, `maxLength must be an integer >= 0, got ${c.maxLength}`);
-  if (c.minLength !== undefined)
-    check(isInt(c.minLength) && c.minLength >= 0, `minLength must be an integer >= 0, got ${c.minLength}`);
-  if (c.minNewTokens !== undefined)
-    check(
-      isInt(c.minNewTokens) && c.minNewTokens >= 0,
-      `minNewTokens must be an integer >= 0, got ${c.minNewTokens}`,
-    );
-  if (c.temperature !== undefined)
-    check(
-      typeof c.temperature === 'number' && c.temperature >= 0 && Number.isFinite(c.temperature),
-      `temperature must be a finite number >= 0, got ${c.temperature}`,
-    );
-  if (c.topK !== undefined)
-    check(isInt(c.topK) && c.topK >= 0, `topK must be an integer >= 0 (0 disables it), got ${c.topK}`);
-  if (c.topP !== undefined)
-    check(typeof c.topP === 'number' && c.topP > 0 && c.topP <= 1, `topP must be in (0, 1], got ${c.topP}`);
-  if (c.minP !== undefined)
-    check(typeof c.minP === 'number' && c.minP >= 0 && c.minP <= 1, `minP must be in [0, 1], got ${c.minP}`);
-  if (c.typicalP !== undefined)
-    check(
-      typeof c.typicalP === 'number' && c.typicalP > 0 && c.typicalP <= 1,
-      `typicalP must be in (0, 1], got ${c.typicalP}`,
-    );
-  if (c.repetitionPenalty !== undefined)
-    check(
-      typeof c.repetitionPenalty === 'number' && c.repetitionPenalty > 0,
-      `repetitionPenalty must be > 0, got ${c.repetitionPenalty}`,
-    );
-  if (c.numBeams !== undefined)
-    check(isInt(c.numBeams) && c.numBeams >= 1, `numBeams must be an integer >= 1, got ${c.numBeams}`);
-  if (c.numReturnSequences !== undefined) {
-    check(
-      isInt(c.numReturnSequences) && c.numReturnSequences >= 1,
-      `numReturnSequences must be an integer >= 1, got ${c.numReturnSequences}`,
-    );
-    if (!c.doSample)
-      check(
-        c.numReturnSequences <= (c.numBeams ?? 1),
-        `numReturnSequences (${c.numReturnSequences}) must be <= numBeams (${c.numBeams ?? 1}) without sampling`,
-      );
-  }
-  if (c.noRepeatNgramSize !== undefined)
-    check(
-      isInt(c.noRepeatNgramSize) && c.noRepeatNgramSize >= 0,
-      `noRepeatNgramSize must be an integer >= 0, got ${c.noRepeatNgramSize}`,
-    );
-  if (c.lengthPenalty !== undefined)
-    check(
-      typeof c.lengthPenalty === 'number' && Number.isFinite(c.lengthPenalty),
-      `lengthPenalty must be a finite number, got ${c.lengthPenalty}`,
-    );
-  if (c.numAssistantTokens !== undefined)
-    check(
-      isInt(c.numAssistantTokens) && c.numAssistantTokens >= 1,
-      `numAssistantTokens must be an integer >= 1, got ${c.numAssistantTokens}`,
-    );
-  if (c.traceTopN !== undefined)
-    check(isInt(c.traceTopN) && c.traceTopN >= 1, `traceTopN must be an integer >= 1, got ${c.traceTopN}`);
-  for (const k of ['eosTokenId', 'forcedEosTokenId'] as const) {
-    const v = c[k];
-    if (v !== undefined)
-      check(
-        (Array.isArray(v) ? v : [v]).every((t) => isInt(t) && t >= 0),
-        `${k} must be a token id or a list of them, got ${JSON.stringify(v)}`,
-      );
-  }
-  for (const k of ['padTokenId', 'bosTokenId', 'forcedBosTokenId'] as const) {
-    const v = c[k];
-    if (v !== undefined) check(isInt(v) && v >= 0, `${k} must be a token id (integer >= 0), got ${v}`);
-  }
   if (c.stopStrings !== undefined && !c.tokenizer)
     throw new TypeError('generate: stopStrings needs a tokenizer (config.tokenizer) to decode the output');
-  if (c.seed !== undefined) check(Number.isFinite(c.seed), `seed must be a finite number, got ${c.seed}`);
-  return config;
+}
+
+/**
+ * The settings generate() runs with: the model's `generationConfig` (its generation_config.json,
+ * as loadPretrained reads it) overridden by the caller's options, as transformers merges them.
+ * Options set to undefined or null count as not set. maxNewTokens takes precedence over maxLength
+ * wherever each comes from (transformers does the same, with a warning).
+ */
+export function resolveConfig(
+  model: { generationConfig?: unknown } | null,
+  config: GenerationConfig,
+): GenerationConfig {
+  validateGenerationConfig(config);
+  const defaults = model?.generationConfig;
+  const out: Record<string, unknown> = {};
+  if (defaults !== undefined && defaults !== null) {
+    validateGenerationConfig(defaults as GenerationConfig, 'generate (model.generationConfig)');
+    for (const [k, v] of Object.entries(defaults)) if (v !== undefined && v !== null) out[k] = v;
+  }
+  for (const [k, v] of Object.entries(config)) if (v !== undefined && v !== null) out[k] = v;
+  validateCombination(out as GenerationConfig);
+  return out as GenerationConfig;
+}
+
+/** Maximum total length from a config and prompt width (maxNewTokens first, then maxLength, then 20). */
+export function resolveMaxLength(config: GenerationConfig, promptWidth: number): number {
+  if (config.maxNewTokens !== undefined) return promptWidth + config.maxNewTokens;
+  return config.maxLength ?? 20;
+}
+
+/** Checks the options that name tokens against the model's vocabulary size (known after the first step). */
+export function checkVocab(c: GenerationConfig, vocabSize: number): void {
+  const bad = (k: string, id: number) =>
+    new RangeError(`generate: ${k} holds token id ${id}, beyond the model's vocabulary of ${vocabSize}`);
+  if (c.forcedBosTokenId !== undefined && c.forcedBosTokenId >= vocabSize)
+    throw bad('forcedBosTokenId', c.forcedBosTokenId);
+  const forcedEos = c.forcedEosTokenId;
+  if (forcedEos !== undefined)
+    for (const id of Array.isArray(forcedEos) ? forcedEos : [forcedEos])
+      if (id >= vocabSize) throw bad('forcedEosTokenId', id);
+  if (c.logitBias) {
+    const keys = c.logitBias instanceof Map ? [...c.logitBias.keys()] : Object.keys(c.logitBias).map(Number);
+    for (const id of keys) if (id >= vocabSize) throw bad('logitBias', id);
+  }
+}
+
+/** Lets timers and abort signals run between steps (a macrotask turn: setImmediate, or a MessageChannel). */
+export function yieldToEventLoop(): Promise<void> {
+  const g = globalThis as { setImmediate?: (f: () => void) => void };
+  if (typeof g.setImmediate === 'function') return new Promise((r) => g.setImmediate!(r));
+  if (typeof MessageChannel === 'function') {
+    return new Promise((r) => {
+      const ch = new MessageChannel();
+      ch.port1.onmessage = () => {
+        ch.port1.close();
+        r();
+      };
+      ch.port2.postMessage(null);
+    });
+  }
+  return new Promise((r) => setTimeout(r, 0));
+}
+
+/** Rejects with the signal's reason when it has fired (after letting its timers run). */
+export async function checkAborted(signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return;
+  await yieldToEventLoop();
+  if (signal.aborted) throw signal.reason ?? new Error('generate: aborted');
 }

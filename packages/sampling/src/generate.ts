@@ -1,8 +1,15 @@
 import { Generator, getDefaultGenerator, type Tensor } from '@attnkit/tensor-core';
 import { beamSearch } from './beam-search.js';
-import { type GenerationConfig, validateGenerationConfig } from './config.js';
+import {
+  checkAborted,
+  checkVocab,
+  type GenerationConfig,
+  resolveConfig,
+  resolveMaxLength,
+} from './config.js';
 import { type Batch, forwardLast, type PromptIds, toBatch } from './inputs.js';
 import { type CausalLM, disposeCache } from './model.js';
+import type { GenerateOutput } from './output.js';
 import {
   applyProcessors,
   buildProcessors,
@@ -10,22 +17,12 @@ import {
   type ProcessorContext,
   type ProcessorTrace,
 } from './processors/index.js';
-import { expNonPositive } from './processors/processor.js';
+import { argmaxRow, checkLogits, sampleFromScores, sampleKept } from './select.js';
 import { speculativeGenerate } from './speculative.js';
 
-/** What generate() returns. */
-export interface GenerateOutput {
-  /** Prompt (left-padded as given) followed by the generated tokens, per returned sequence. */
-  sequences: number[][];
-  /** Processed scores of each step ([step][row]), with `outputScores`. */
-  scores?: Float32Array[][];
-  /** Beam search: the final score of each returned sequence. */
-  sequencesScores?: number[];
-  /** With `traceTopN`: for each step and row, what every processor did to the top candidates. */
-  trace?: ProcessorTrace[][][];
-  /** Speculative decoding: accepted draft tokens / proposed draft tokens. */
-  acceptanceRate?: number;
-}
+export type { GenerateOutput } from './output.js';
+export { argmaxRow, sampleFromScores, sampleIndex, sampleKept } from './select.js';
+export { resolveMaxLength };
 
 /** One step of stream(): the token chosen for each row and, with a tokenizer, new whole-character text. */
 export interface StreamChunk {
@@ -38,86 +35,6 @@ export interface StreamChunk {
   finished: boolean[];
   /** With `traceTopN`: per row, what every processor did to the top candidates at this step. */
   trace?: ProcessorTrace[][];
-}
-
-/** Maximum total length from a config and prompt width. */
-export function resolveMaxLength(config: GenerationConfig, promptWidth: number): number {
-  if (config.maxNewTokens !== undefined) return promptWidth + config.maxNewTokens;
-  return config.maxLength ?? 20;
-}
-
-/** Draws an index from probabilities (float64, summing to ~1) with one uniform draw. */
-export function sampleIndex(probs: Float64Array, g: Generator): number {
-  const u = g.uniform();
-  let total = 0;
-  for (let i = 0; i < probs.length; i++) total += probs[i];
-  let acc = 0;
-  const target = u * total;
-  let last = -1;
-  for (let i = 0; i < probs.length; i++) {
-    if (probs[i] <= 0) continue;
-    last = i;
-    acc += probs[i];
-    if (acc > target) return i;
-  }
-  return last;
-}
-
-let expBuf = new Float64Array(0);
-
-/**
- * Draws a token from softmax(scores) with one uniform draw: one exp pass over the finite scores
- * (masked tokens, -inf, cost nothing) and a cumulative search, reusing one buffer.
- */
-export function sampleFromScores(scores: Float32Array, g: Generator): number {
-  const n = scores.length;
-  if (expBuf.length < n) expBuf = new Float64Array(n);
-  let m = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < n; i++) if (scores[i] > m) m = scores[i];
-  if (m === Number.NEGATIVE_INFINITY)
-    throw new Error('generate: every token was masked (all scores are -inf)');
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    const s = scores[i];
-    const e = expNonPositive(s - m);
-    expBuf[i] = e;
-    total += e;
-  }
-  const target = g.uniform() * total;
-  let acc = 0;
-  let last = 0;
-  for (let i = 0; i < n; i++) {
-    const e = expBuf[i];
-    if (e === 0) continue;
-    last = i;
-    acc += e;
-    if (acc > target) return i;
-  }
-  return last;
-}
-
-/** Draws from probabilities restricted to the kept tokens (what top-p left), renormalised. */
-export function sampleKept(kept: NonNullable<ProcessorContext['kept']>, g: Generator): number {
-  const { ids, probs, mass } = kept;
-  if (ids.length === 0) throw new Error('generate: every token was masked (all scores are -inf)');
-  const target = g.uniform() * mass;
-  let acc = 0;
-  let last = ids[0];
-  for (let j = 0; j < ids.length; j++) {
-    const e = probs[j];
-    if (e === 0) continue;
-    last = ids[j];
-    acc += e;
-    if (acc > target) return last;
-  }
-  return last;
-}
-
-/** Index of the largest score (the first on ties). */
-export function argmaxRow(scores: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
-  return best;
 }
 
 /**
@@ -133,21 +50,18 @@ export function argmaxRow(scores: Float32Array): number {
 export async function generate(
   model: CausalLM,
   inputIds: PromptIds,
-  config: GenerationConfig = {},
+  options: GenerationConfig = {},
   attentionMask?: Tensor,
 ): Promise<GenerateOutput> {
-  if (!model || typeof model.forward !== 'function')
-    throw new TypeError('generate: model must have a forward() method');
-  validateGenerationConfig(config);
+  checkModel(model, 'generate');
+  const config = resolveConfig(model, options);
   if (config.assistantModel) return speculativeGenerate(model, inputIds, config);
   if ((config.numBeams ?? 1) > 1) return beamSearch(model, inputIds, config, attentionMask);
   const scores: Float32Array[][] = [];
   const trace: ProcessorTrace[][][] = [];
-  let sequences: number[][] = [];
-  for await (const chunk of decodeLoop(model, inputIds, config, attentionMask, scores, trace)) {
-    sequences = chunk.sequences;
-  }
-  const out: GenerateOutput = { sequences };
+  const run = await prepare(inputIds, config, attentionMask);
+  for await (const _ of decodeLoop(model, run, config, scores, trace));
+  const out: GenerateOutput = { sequences: run.rows };
   if (config.outputScores) out.scores = scores;
   if (config.traceTopN) out.trace = trace;
   return out;
@@ -166,16 +80,20 @@ export async function generate(
 export async function* stream(
   model: CausalLM,
   inputIds: PromptIds,
-  config: GenerationConfig = {},
+  options: GenerationConfig = {},
   attentionMask?: Tensor,
 ): AsyncGenerator<StreamChunk> {
-  validateGenerationConfig(config);
+  checkModel(model, 'stream');
+  const config = resolveConfig(model, options);
   if ((config.numBeams ?? 1) > 1 || config.assistantModel)
-    throw new Error('stream: beam search and speculative decoding do not stream; use generate()');
+    throw new Error(
+      'stream: beam search (numBeams > 1) and speculative decoding (assistantModel) do not stream; use generate()',
+    );
   const tok = config.tokenizer;
   const emitted: number[] = [];
   const traces: ProcessorTrace[][][] = [];
-  for await (const s of decodeLoop(model, inputIds, config, attentionMask, [], traces)) {
+  const run = await prepare(inputIds, config, attentionMask);
+  for await (const s of decodeLoop(model, run, config, [], traces)) {
     const chunk: StreamChunk = { step: s.step, tokenIds: s.tokenIds, finished: s.finished };
     if (config.traceTopN) chunk.trace = traces[traces.length - 1];
     if (tok) {
@@ -203,17 +121,40 @@ interface LoopState {
   done: boolean;
 }
 
-async function* decodeLoop(
-  model: CausalLM,
+function checkModel(model: CausalLM, who: string): void {
+  if (!model || typeof model.forward !== 'function')
+    throw new TypeError(`${who}: model must have a forward() method`);
+}
+
+/** The left-padded batch, each prompt repeated numReturnSequences times when sampling (as HF). */
+async function prepare(
   inputIds: PromptIds,
   config: GenerationConfig,
-  attentionMask: Tensor | undefined,
+  attentionMask?: Tensor,
+): Promise<Batch> {
+  const eos = eosList(config.eosTokenId);
+  const pad = config.padTokenId ?? eos[0] ?? 0;
+  const batch = await toBatch(inputIds, pad, attentionMask, { padTokenId: config.padTokenId, eos });
+  const n = config.doSample ? (config.numReturnSequences ?? 1) : 1;
+  if (n === 1) return batch;
+  const repeat = <T>(xs: T[], copy: (x: T) => T) =>
+    xs.flatMap((x) => Array.from({ length: n }, () => copy(x)));
+  return {
+    rows: repeat(batch.rows, (r) => [...r]),
+    masks: repeat(batch.masks, (m) => [...m]),
+    promptLengths: repeat(batch.promptLengths, (p) => p),
+  };
+}
+
+async function* decodeLoop(
+  model: CausalLM,
+  batch: Batch,
+  config: GenerationConfig,
   scoresOut: Float32Array[][],
   traceOut: ProcessorTrace[][][],
 ): AsyncGenerator<LoopState> {
   const eos = eosList(config.eosTokenId);
   const pad = config.padTokenId ?? eos[0] ?? 0;
-  const batch: Batch = await toBatch(inputIds, pad, attentionMask);
   const { rows, masks } = batch;
   const width = rows[0].length;
   const maxLength = resolveMaxLength(config, width);
@@ -236,11 +177,12 @@ async function* decodeLoop(
   let step = 0;
   try {
     while (rows[0].length < maxLength && !finished.every(Boolean)) {
-      if (config.signal?.aborted) throw config.signal.reason ?? new Error('generate: aborted');
+      await checkAborted(config.signal);
       const feed = useCache && past != null ? 1 : rows[0].length;
       const res = await forwardLast(model, rows, masks, useCache ? past : undefined, feed);
       if (useCache) past = res.past;
       else disposeCache(res.past);
+      if (step === 0) checkVocab(config, res.logits[0].length);
       const chosen: number[] = [];
       const stepScores: Float32Array[] = [];
       const stepTrace: ProcessorTrace[][] = [];
@@ -250,6 +192,7 @@ async function* decodeLoop(
           chosen.push(pad);
           continue;
         }
+        checkLogits(s, `step ${step}, row ${i}`);
         const ctx: ProcessorContext = {
           promptLength: batch.promptLengths[i],
           maxLength: maxLength - (width - batch.promptLengths[i]),
@@ -261,7 +204,9 @@ async function* decodeLoop(
       }
       for (let i = 0; i < rows.length; i++) {
         rows[i].push(chosen[i]);
-        masks[i].push(1);
+        // a finished row's pads are masked: the model never reads them (and their ids need not be
+        // in its vocabulary)
+        masks[i].push(finished[i] ? 0 : 1);
         if (finished[i]) continue;
         real[i].push(chosen[i]);
         generated[i].push(chosen[i]);

@@ -10,7 +10,7 @@
  * ```
  * @packageDocumentation
  */
-export { type GenerationConfig, validateGenerationConfig } from './config.js';
+export { type GenerationConfig, resolveConfig, validateGenerationConfig } from './config.js';
 export {
   argmaxRow,
   type GenerateOutput,

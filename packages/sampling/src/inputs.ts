@@ -12,8 +12,20 @@ export interface Batch {
   promptLengths: number[];
 }
 
-/** Normalises prompts into left-padded rows (HF pads decoder-only prompts on the left). */
-export async function toBatch(ids: PromptIds, padTokenId: number, attentionMask?: Tensor): Promise<Batch> {
+/**
+ * Normalises prompts into left-padded rows (HF pads decoder-only prompts on the left).
+ *
+ * The attention mask is, in order: `attentionMask` when given (for a tensor or for equal-length
+ * lists of ids); for lists of different lengths, the left padding added here; for a tensor without
+ * a mask, as transformers infers it: 0 where the ids equal `padTokenId`, when `padTokenId` is set,
+ * occurs in the ids and is not an EOS id; otherwise all ones.
+ */
+export async function toBatch(
+  ids: PromptIds,
+  padTokenId: number,
+  attentionMask?: Tensor,
+  infer?: { padTokenId?: number; eos: readonly number[] },
+): Promise<Batch> {
   let rows: number[][];
   let masks: number[][] | undefined;
   if (ids && (ids as Tensor).isTensor) {
@@ -24,16 +36,9 @@ export async function toBatch(ids: PromptIds, padTokenId: number, attentionMask?
     const data = await t.data();
     const [b, l] = t.shape;
     rows = Array.from({ length: b }, (_, i) => Array.from(data.subarray(i * l, (i + 1) * l)));
-    if (attentionMask) {
-      const m = await attentionMask.data();
-      if (attentionMask.size !== b * l)
-        throw new Error(
-          `generate: attentionMask shape [${attentionMask.shape.join(',')}] must match inputIds [${b},${l}]`,
-        );
-      masks = Array.from({ length: b }, (_, i) =>
-        Array.from(m.subarray(i * l, (i + 1) * l), (v) => (v ? 1 : 0)),
-      );
-    }
+    const pad = infer?.padTokenId;
+    if (!attentionMask && pad !== undefined && !infer?.eos.includes(pad) && data.includes(pad))
+      masks = rows.map((r) => r.map((v) => (v === pad ? 0 : 1)));
   } else if (Array.isArray(ids)) {
     const list = (ids.length > 0 && Array.isArray(ids[0]) ? ids : [ids]) as number[][];
     for (const r of list) {
@@ -42,18 +47,38 @@ export async function toBatch(ids: PromptIds, padTokenId: number, attentionMask?
       }
     }
     const width = Math.max(...list.map((r) => r.length));
+    if (attentionMask && list.some((r) => r.length !== width))
+      throw new Error(
+        'generate: with an attentionMask, the prompts must already be padded to one length (or pass prompts of different lengths without a mask: generate() pads them on the left)',
+      );
     rows = list.map((r) => [...new Array<number>(width - r.length).fill(padTokenId), ...r]);
-    masks = list.map((r) => [
-      ...new Array<number>(width - r.length).fill(0),
-      ...new Array<number>(r.length).fill(1),
-    ]);
+    if (!attentionMask)
+      masks = list.map((r) => [
+        ...new Array<number>(width - r.length).fill(0),
+        ...new Array<number>(r.length).fill(1),
+      ]);
   } else {
     throw new TypeError('generate: inputIds must be an int32 Tensor [batch, seq] or arrays of token ids');
   }
   if (rows.length === 0 || rows[0].length === 0)
     throw new Error('generate: the prompt must hold at least one token');
+  if (attentionMask) masks = await maskRows(attentionMask, rows.length, rows[0].length);
   masks ??= rows.map((r) => r.map(() => 1));
-  return { rows, masks, promptLengths: masks.map((m) => m.reduce((a, b) => a + b, 0)) };
+  const promptLengths = masks.map((m) => m.reduce((a, b) => a + b, 0));
+  const empty = promptLengths.indexOf(0);
+  if (empty >= 0) throw new Error(`generate: row ${empty} of attentionMask is all zeros (no real token)`);
+  return { rows, masks, promptLengths };
+}
+
+async function maskRows(attentionMask: Tensor, b: number, l: number): Promise<number[][]> {
+  if (!attentionMask || !(attentionMask as Tensor).isTensor)
+    throw new TypeError('generate: attentionMask must be a Tensor [batch, seq] of 0/1');
+  if (attentionMask.rank !== 2 || attentionMask.shape[0] !== b || attentionMask.shape[1] !== l)
+    throw new Error(
+      `generate: attentionMask shape [${attentionMask.shape.join(',')}] must match inputIds [${b},${l}]`,
+    );
+  const m = await attentionMask.data();
+  return Array.from({ length: b }, (_, i) => Array.from(m.subarray(i * l, (i + 1) * l), (v) => (v ? 1 : 0)));
 }
 
 /**
@@ -74,7 +99,9 @@ export async function forwardLast(
   const mask = new Int32Array(b * total);
   const pos = new Int32Array(b * l);
   for (let i = 0; i < b; i++) {
-    for (let j = 0; j < l; j++) ids[i * l + j] = rows[i][total - l + j];
+    // padding positions are masked: their ids cannot change the result, so they are fed as 0 (a
+    // pad id the vocabulary lacks then cannot break the embedding lookup)
+    for (let j = 0; j < l; j++) ids[i * l + j] = masks[i][total - l + j] ? rows[i][total - l + j] : 0;
     let c = 0;
     for (let j = 0; j < total; j++) {
       mask[i * total + j] = masks[i][j];

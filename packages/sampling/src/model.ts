@@ -1,4 +1,5 @@
 import type { Tensor } from '@attnkit/tensor-core';
+import type { GenerationConfig } from './config.js';
 
 /** What a causal language model's forward pass takes (Hugging Face names, camelCase). */
 export interface CausalLMInputs {
@@ -31,6 +32,16 @@ export interface CausalLM {
    * during beam search.
    */
   reorderCache?(pastKeyValues: unknown, beamIndices: readonly number[]): unknown;
+  /**
+   * Keeps the first `length` positions of a cache (speculative decoding rolls back rejected draft
+   * tokens with it). Models without it are run without a cache during speculative decoding.
+   */
+  cropCache?(pastKeyValues: unknown, length: number): unknown;
+  /**
+   * The model's default generation settings (its generation_config.json, camelCase): generate()
+   * starts from them and the caller's options override them, as in transformers.
+   */
+  generationConfig?: GenerationConfig | null;
 }
 
 /** A tokenizer as generate() needs it: enough to decode for streaming and stop strings. */

@@ -2,18 +2,16 @@ import '@attnkit/backend-cpu';
 import { type GenerationConfig, generate, stream } from '@attnkit/sampling';
 import { memory } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
-import { BigramModel, CHI2_CRIT_0_001, chiSquare, PrefixHashModel } from './toy-models.js';
+import {
+  BigramModel,
+  CHI2_CRIT_0_001,
+  chiSquare,
+  HistoryModel,
+  PrefixHashModel,
+  TABLE,
+} from './toy-models.js';
 
 const V = 6;
-// Row r: the next-token logits after token r (hand-chosen).
-const TABLE = [
-  [2.0, 1.0, 0.5, 0.0, -1.0, -3.0],
-  [0.0, 0.3, 2.5, 1.0, 0.2, -0.5],
-  [1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
-  [3.0, -2.0, 0.1, 0.4, 1.5, 0.0],
-  [0.5, 0.5, -0.5, 2.0, 0.0, 1.0],
-  [0.0, 0.0, 0.0, 0.0, 0.0, 4.0],
-];
 const softmax = (xs: number[]) => {
   const m = Math.max(...xs);
   const e = xs.map((x) => Math.exp(x - m));
@@ -258,6 +256,91 @@ describe('speculative decoding', () => {
     });
     expect(b.sequences).toEqual(a.sequences);
   });
+});
+
+describe('speculative decoding with KV caches on both models (cropped after each round)', () => {
+  it('greedy: exactly the target greedy output, feeding each model only what its cache lacks', async () => {
+    for (const [gamma, salt] of [
+      [1, 1],
+      [3, 2],
+      [5, 0],
+    ]) {
+      const target = new HistoryModel(11);
+      const draft = new HistoryModel(11, salt); // salt 0: the draft is the target (acceptance 1)
+      const plain = await generate(new HistoryModel(11), [[3, 4]], { maxNewTokens: 30 });
+      const out = await generate(target, [[3, 4]], {
+        maxNewTokens: 30,
+        assistantModel: draft,
+        numAssistantTokens: gamma,
+      });
+      expect(out.sequences).toEqual(plain.sequences);
+      if (salt === 0) expect(out.acceptanceRate).toBe(1);
+      else expect(out.acceptanceRate).toBeLessThan(1);
+      // uncached, each round re-reads the whole sequence; cached, only the new token and the proposals
+      const uncached = new HistoryModel(11);
+      await generate(uncached, [[3, 4]], {
+        maxNewTokens: 30,
+        assistantModel: new HistoryModel(11, salt),
+        numAssistantTokens: gamma,
+        useCache: false,
+      });
+      expect(target.fed).toBeLessThan(uncached.fed / 3);
+      // all accepted: the 2 prompt tokens and the 30 new ones are each read once (the last round's
+      // proposals may run past the end by up to gamma)
+      if (salt === 0) expect(target.fed).toBeLessThanOrEqual(32 + gamma);
+    }
+  });
+  it('sampling keeps the target distribution (chi-square on the first three tokens, 20,000 runs)', async () => {
+    const V4 = 4;
+    const target = new HistoryModel(V4, 0, 0.6);
+    const draft = new HistoryModel(V4, 5, 0.6);
+    const N = 20000;
+    const { Generator } = await import('@attnkit/tensor-core');
+    const g = new Generator(7);
+    const counts = new Array<number>(V4 ** 3).fill(0);
+    let acc = 0;
+    for (let r = 0; r < N; r++) {
+      const out = await generate(target, [[1]], {
+        maxNewTokens: 3,
+        doSample: true,
+        assistantModel: draft,
+        numAssistantTokens: 2,
+        generator: g,
+      });
+      const [a, b, c] = out.sequences[0].slice(1);
+      counts[a * 16 + b * 4 + c]++;
+      acc += out.acceptanceRate!;
+    }
+    // the target's probability of each three-token continuation, exactly
+    const probs: number[] = [];
+    for (let a = 0; a < V4; a++)
+      for (let b = 0; b < V4; b++)
+        for (let c = 0; c < V4; c++) {
+          const p = (prefix: number[], t: number) => softmax(Array.from(target.logitsFor(prefix)))[t];
+          probs.push(p([1], a) * p([1, a], b) * p([1, a, b], c));
+        }
+    const merged: number[] = [];
+    const mergedP: number[] = [];
+    let restC = 0;
+    let restP = 0;
+    probs.forEach((p, i) => {
+      if (p * N < 20) {
+        restC += counts[i];
+        restP += p;
+      } else {
+        merged.push(counts[i]);
+        mergedP.push(p);
+      }
+    });
+    merged.push(restC);
+    mergedP.push(restP);
+    const { stat, df } = chiSquare(merged, mergedP, N);
+    // p = 0.001 critical value (Wilson-Hilferty approximation for df beyond the table)
+    const crit = CHI2_CRIT_0_001[df] ?? df * (1 - 2 / (9 * df) + 3.090232 * Math.sqrt(2 / (9 * df))) ** 3;
+    expect(stat, `chi-square ${stat.toFixed(1)}, df ${df}`).toBeLessThan(crit);
+    expect(acc / N).toBeGreaterThan(0.2);
+    expect(acc / N).toBeLessThan(1);
+  }, 30000);
 });
 
 describe('streaming', () => {

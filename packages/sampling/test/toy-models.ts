@@ -1,6 +1,16 @@
 import type { CausalLM, CausalLMInputs, CausalLMOutputs } from '@attnkit/sampling';
 import { type Tensor, tensor } from '@attnkit/tensor-core';
 
+/** A hand-chosen bigram table over 6 tokens: row r holds the next-token logits after token r. */
+export const TABLE = [
+  [2.0, 1.0, 0.5, 0.0, -1.0, -3.0],
+  [0.0, 0.3, 2.5, 1.0, 0.2, -0.5],
+  [1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+  [3.0, -2.0, 0.1, 0.4, 1.5, 0.0],
+  [0.5, 0.5, -0.5, 2.0, 0.0, 1.0],
+  [0.0, 0.0, 0.0, 0.0, 0.0, 4.0],
+];
+
 /**
  * A bigram model: the next-token logits depend only on the last token, from a fixed table
  * (logits[prev][next]). Its distributions are known exactly, which the statistical tests need.
@@ -103,4 +113,42 @@ export function chiSquare(counts: number[], probs: number[], n: number): { stat:
     df++;
   }
   return { stat, df };
+}
+
+/**
+ * A model whose next-token logits depend on the whole prefix (a hash of it), with a real KV-cache
+ * stand-in: the cache holds each row's tokens, `cropCache` truncates it. A cache left holding
+ * rejected tokens changes every later output, so speculative decoding's rollback is observable.
+ */
+export class HistoryModel implements CausalLM {
+  /** Tokens fed to forward, over all calls. */
+  fed = 0;
+  constructor(
+    readonly vocab: number,
+    readonly salt = 0,
+    readonly sharpness = 1,
+  ) {}
+  logitsFor(prefix: readonly number[]): Float32Array {
+    let h = 17 + this.salt;
+    for (const t of prefix) h = (h * 31 + t + 7) % 1009;
+    const out = new Float32Array(this.vocab);
+    for (let v = 0; v < this.vocab; v++) out[v] = Math.sin(h * 0.37 + v * 1.3) * 2 * this.sharpness;
+    return out;
+  }
+  async forward({ inputIds, pastKeyValues }: CausalLMInputs): Promise<CausalLMOutputs> {
+    const [b, l] = inputIds.shape;
+    const ids = await inputIds.data();
+    this.fed += b * l;
+    const past =
+      (pastKeyValues as { rows: number[][] } | undefined)?.rows ?? Array.from({ length: b }, () => []);
+    const rows = past.map((r, i) => [...r, ...Array.from(ids.subarray(i * l, (i + 1) * l))]);
+    const out = new Float32Array(b * l * this.vocab);
+    for (let i = 0; i < b; i++)
+      for (let j = 0; j < l; j++)
+        out.set(this.logitsFor(rows[i].slice(0, rows[i].length - l + j + 1)), (i * l + j) * this.vocab);
+    return { logits: tensor(out, [b, l, this.vocab]), pastKeyValues: { rows } };
+  }
+  cropCache(past: unknown, length: number): unknown {
+    return { rows: (past as { rows: number[][] }).rows.map((r) => r.slice(0, length)) };
+  }
 }

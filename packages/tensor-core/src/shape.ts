@@ -41,13 +41,18 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
   return out;
 }
 
-/** Normalises a possibly negative axis into [0, rank); throws naming the op when out of range. */
+/**
+ * Normalises a possibly negative axis into [0, rank) (0 for a 0-d tensor, which takes 0 or -1);
+ * throws naming the op when out of range.
+ */
 export function normalizeAxis(op: string, axis: number, rank: number): number {
   if (!Number.isInteger(axis)) throw new TypeError(`${op}: dim must be an integer, got ${axis}`);
-  const a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= Math.max(rank, 1)) {
+  // A 0-d tensor accepts dim 0 and -1, as in torch (it behaves as one element along one dim).
+  const r = Math.max(rank, 1);
+  const a = axis < 0 ? axis + r : axis;
+  if (a < 0 || a >= r) {
     throw new RangeError(
-      `${op}: dim ${axis} is out of range for a tensor of rank ${rank} (expected ${-rank}..${rank - 1})`,
+      `${op}: dim ${axis} is out of range for a tensor of rank ${rank} (expected ${-r}..${r - 1})`,
     );
   }
   return a;

@@ -304,11 +304,28 @@ export class Tensor implements View {
   }
 
   /**
-   * Slice along one dim: elements `start, start+step, ...` below `end` (a view). Negative indices
-   * count from the end, like Python.
+   * `length` elements of `dim` from `start` (a view), as torch.narrow. A negative `start` counts
+   * from the end; a range that does not fit the dim is an error naming it.
    */
   narrow(dim: number, start: number, length: number): Tensor {
-    return this.sliceDim(dim, start, start + length, 1);
+    if (this.rank === 0) throw new Error('narrow: cannot narrow a 0-d tensor (it has no dims)');
+    const d = normalizeAxis('narrow', dim, this.rank);
+    const n = this.shape[d];
+    if (!Number.isInteger(start) || start < -n || start > n) {
+      throw new RangeError(
+        `narrow: start ${start} is out of range for dim ${dim} of size ${n} (expected an integer in ${-n}..${n})`,
+      );
+    }
+    if (!Number.isInteger(length) || length < 0) {
+      throw new RangeError(`narrow: length must be a non-negative integer, got ${length}`);
+    }
+    const s = start < 0 ? start + n : start;
+    if (s + length > n) {
+      throw new RangeError(
+        `narrow: start ${start} + length ${length} exceeds dim ${dim} of size ${n} (the range ${s}..${s + length} must end by ${n})`,
+      );
+    }
+    return this.sliceDim(d, s, s + length, 1);
   }
 
   /** Python-style slicing along one dim (a view): `x.sliceDim(1, 0, 10, 2)` is `x[:, 0:10:2]`. */
@@ -317,6 +334,12 @@ export class Tensor implements View {
     const n = this.shape[d];
     if (!Number.isInteger(step) || step < 1)
       throw new Error(`slice: step must be a positive integer, got ${step}`);
+    for (const [k, v] of [
+      ['start', start],
+      ['end', end ?? n],
+    ] as const) {
+      if (!Number.isInteger(v)) throw new TypeError(`slice: ${k} must be an integer, got ${v}`);
+    }
     const clampIdx = (v: number) => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
     const s = clampIdx(start);
     const e = Math.max(clampIdx(end ?? n), s);

@@ -96,7 +96,7 @@ export class TokenBytes {
     const n = ids.length;
     for (let i = 0; i < n; i++) {
       const id = ids[i];
-      if (!(id >= 0 && id < size) || present[id] !== 1) this.check(id, i, where);
+      if (typeof id !== 'number' || !(id >= 0 && id < size) || present[id] !== 1) this.check(id, i, where);
       const s = offsets[id];
       const e = offsets[id + 1];
       if (p + (e - s) > out.length) {

@@ -5,8 +5,22 @@
  * @packageDocumentation
  */
 
+export type {
+  ApplyChatTemplateOptions,
+  PretrainedDecodeOptions,
+  SpecialTokenName,
+  TokenizerConfig,
+} from './auto-tokenizer.js';
+export {
+  AutoTokenizer,
+  PretrainedTokenizer,
+  readTokenizerConfig,
+  SPECIAL_TOKEN_NAMES,
+} from './auto-tokenizer.js';
+export type { ChatMessage, ChatTool } from './chat-template.js';
 export type { EncodingDefinition, SpecialTokenOptions, TokenInfo, TokenSpan } from './encoding.js';
 export { Encoding, encodingForModel, getEncoding } from './encoding.js';
+export type { FileContents, FileSource } from './files.js';
 export type {
   AddedToken,
   BPEOptions,
@@ -28,6 +42,7 @@ export {
   BYTE_TO_CHAR,
   byteLevelToBytes,
   bytesToByteLevel,
+  MAX_PADDED_LENGTH,
   NormalizedString,
   Tokenizer,
   WordLevelModel,

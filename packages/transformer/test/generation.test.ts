@@ -1,11 +1,12 @@
 // @attnkit/sampling drives the causal LMs: generating with the KV cache gives the same tokens and
 // scores as without it, beam search reorders the cache, and memory is flat across generations.
 import '@attnkit/backend-cpu';
+import { join } from 'node:path';
 import { generate, stream } from '@attnkit/sampling';
 import { memory } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
-import { type GPT2LMHeadModel, type LlamaForCausalLM, loadPretrained } from '../src/index.js';
-import { closeness, loadFixture } from './helpers.js';
+import { GPT2LMHeadModel, type LlamaForCausalLM, loadPretrained } from '../src/index.js';
+import { closeness, FIXTURES, loadFixture } from './helpers.js';
 
 type LM = GPT2LMHeadModel | LlamaForCausalLM;
 
@@ -50,6 +51,62 @@ describe('generation with @attnkit/sampling', () => {
     expect(cached.sequences).toHaveLength(2);
     model.dispose();
   });
+
+  it('speculative decoding over both KV caches (cropped each round) equals greedy decoding of the target', async () => {
+    const target = (await loadPretrained(join(FIXTURES, 'gen-gpt2-padded'))) as LM;
+    const draft = (await loadPretrained(loadFixture('gpt2-tiny').dir)) as LM; // same vocabulary (64)
+    const prompt = [[5, 17, 42, 8]];
+    const plain = await generate(target, prompt, { maxNewTokens: 20, useCache: false });
+    const before = memory().cpu.numTensors;
+    for (const [assistantModel, gamma] of [
+      [draft, 3],
+      [target, 4],
+    ] as const) {
+      const out = await generate(target, prompt, {
+        maxNewTokens: 20,
+        assistantModel,
+        numAssistantTokens: gamma,
+      });
+      expect(out.sequences).toEqual(plain.sequences);
+      if (assistantModel === target) expect(out.acceptanceRate).toBe(1);
+      expect(memory().cpu.numTensors).toBe(before);
+    }
+    target.dispose();
+    draft.dispose();
+  });
+
+  it('beam search keeps memory flat (the reordered cache replaces the old one)', async () => {
+    const model = (await loadPretrained(loadFixture('gpt2-tiny').dir)) as LM;
+    const config = { maxNewTokens: 8, numBeams: 3, numReturnSequences: 2 };
+    await generate(model, [[1, 2, 3]], config);
+    const before = memory().cpu;
+    for (let i = 0; i < 5; i++) await generate(model, [[1, 2, 3], [4]], config);
+    expect(memory().cpu.numTensors).toBe(before.numTensors);
+    expect(memory().cpu.numBytes).toBe(before.numBytes);
+    model.dispose();
+  });
+
+  it('keeps memory flat over 1,000 generated tokens (tensors during the run, bytes after it)', async () => {
+    const model = new GPT2LMHeadModel({
+      vocabSize: 64,
+      nPositions: 1024,
+      nEmbd: 16,
+      nHead: 2,
+      nLayer: 2,
+    }).eval();
+    const before = memory().cpu;
+    const counts: number[] = [];
+    let n = 0;
+    for await (const _ of stream(model, [[1, 2, 3]], { maxNewTokens: 1000, doSample: true, seed: 1 })) {
+      if (++n % 100 === 0) counts.push(memory().cpu.numTensors);
+    }
+    expect(n).toBe(1000);
+    // the KV cache holds the same tensors all along (its buffers grow by doubling, in place of the old)
+    expect(new Set(counts).size).toBe(1);
+    expect(memory().cpu.numTensors).toBe(before.numTensors);
+    expect(memory().cpu.numBytes).toBe(before.numBytes);
+    model.dispose();
+  }, 30000);
 
   it('keeps memory flat over repeated generations and streams', async () => {
     const model = (await loadPretrained(loadFixture('gpt2-tiny').dir)) as LM;

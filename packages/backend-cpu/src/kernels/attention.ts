@@ -12,7 +12,8 @@ const BK = 128;
  * q is [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv] (any strides; a key/value head shared by
  * several query heads arrives with a head stride of 0), mask (bool: 1 = attend, or float: added)
  * already broadcast to [B, H, Lq, Lk] or null. Causal is aligned bottom-right: query i sees keys
- * j <= i + Lk - Lq. A query that sees no key (all masked or -Infinity) gives zeros.
+ * j <= i + Lk - Lq. A query that sees no key (all masked or -Infinity) gives zeros; a query with a
+ * NaN among its visible scores (NaN in q, k or the float mask) gives NaN, as the reference does.
  *
  * FlashAttention's loop: for each block of BQ queries, walk the keys in tiles of BK. A tile's scores
  * S = Q·Kᵀ and its contribution P·V are small GEMMs on the backend's matmul kernel (WebAssembly
@@ -50,6 +51,7 @@ export function attentionKernel(
   const O = new Float32Array(BQ * Dv); // unnormalised output of one query block
   const m = new Float64Array(BQ); // running max per row
   const l = new Float64Array(BQ); // running sum per row
+  const nan = new Uint8Array(BQ); // a visible score was NaN: the row's output is NaN (as torch)
   const NEG = Number.NEGATIVE_INFINITY;
   const shift = Lk - Lq; // query i sits at position i + shift
 
@@ -67,6 +69,7 @@ export function attentionKernel(
         if (end <= 0) continue; // no row sees a key: zeros
         m.fill(NEG);
         l.fill(0);
+        nan.fill(0);
         O.fill(0, 0, rows * Dv);
         for (let j0 = 0; j0 < end; j0 += BK) {
           const n = Math.min(BK, end - j0);
@@ -91,6 +94,7 @@ export function attentionKernel(
               }
               S[st + j] = x;
               if (x > tmax) tmax = x;
+              else if (Number.isNaN(x)) nan[r] = 1;
             }
             if (tmax === NEG) {
               S.fill(0, st, st + n);
@@ -119,9 +123,13 @@ export function attentionKernel(
           if (any) matmulKernel(S, 0, n, 1, Vf, vb + j0 * vs2, vs2, vs3, O, 0, rows, n, Dv);
         }
         for (let r = 0; r < rows; r++) {
+          const o = ob + (i0 + r) * Dv;
+          if (nan[r]) {
+            out.fill(Number.NaN, o, o + Dv);
+            continue;
+          }
           const lr = l[r];
           if (!(lr > 0)) continue;
-          const o = ob + (i0 + r) * Dv;
           const inv = 1 / lr;
           for (let c = 0; c < Dv; c++) out[o + c] = O[r * Dv + c] * inv;
         }

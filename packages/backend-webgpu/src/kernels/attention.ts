@@ -18,7 +18,8 @@ const REG_DV = 128;
  * shared by several query heads arrives with a head stride of 0, a KV cache as a slice of a larger
  * buffer). The mask is null, bool (1 = attend) or float (added to the scores), already broadcast to
  * [B, H, Lq, Lk] with stride 0 where expanded. Causal is aligned bottom-right: query i sees keys
- * j <= i + Lk - Lq. A query that sees no key (all masked, or -Infinity in a float mask) gives zeros.
+ * j <= i + Lk - Lq. A query that sees no key (all masked, or -Infinity in a float mask) gives zeros;
+ * a query with a NaN among its visible scores gives NaN, as the reference path and torch do.
  *
  * One workgroup per (batch, head, block of 64 queries), one invocation per query. Keys and values
  * are walked in tiles of 32 rows, staged through workgroup memory 32 feature columns at a time; each
@@ -118,6 +119,7 @@ var<workgroup> tile: array<f32, ${BK * DC}>;
   var m = 0.0;
   var l = 0.0;
   var started = false;
+  var nan = false;
   for (var j0 = 0; j0 < end; j0 += ${BK}) {
     let n = min(${BK}, end - j0);
     for (var j = 0; j < ${BK}; j++) { s[j] = 0.0; }
@@ -157,6 +159,8 @@ var<workgroup> tile: array<f32, ${BK * DC}>;
               : ''
         }
         if (ok) {
+          // NaN tested on the bits: WGSL lets comparisons assume NaN away
+          if ((bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u) { nan = true; }
           if (vis == 0u || x > tmax) { tmax = x; }
           vis = vis | (1u << u32(j));
         }
@@ -204,7 +208,11 @@ var<workgroup> tile: array<f32, ${BK * DC}>;
     }
   }
   if (live) {
-    if (started && l > 0.0) {
+    if (nan) {
+      // a quiet NaN built from a run-time value (a constant NaN does not compile)
+      let qnan = bitcast<f32>(0x7fc00000u | ${mu(7)});
+      for (var c = 0; c < Dv; c++) { out[orow + c] = qnan; }
+    } else if (started && l > 0.0) {
       let inv = 1.0 / l;
       for (var c = 0; c < Dv; c++) { out[orow + c] = ${O('c')} * inv; }
     } else {

@@ -14,6 +14,7 @@
  */
 import type { Tensor } from '../tensor.js';
 import {
+  checkReadOptions,
   type ReadSafetensorsOptions,
   readSafetensorsSync,
   type SafetensorsContents,
@@ -76,6 +77,7 @@ export async function readSafetensorsWithMetadata(
   source: ByteSource,
   options: ReadSafetensorsOptions = {},
 ): Promise<SafetensorsContents> {
+  checkReadOptions('readSafetensors', options);
   const { bytes, where } = await readBytes(source, 'readSafetensors');
   return readSafetensorsSync(bytes, options, where);
 }

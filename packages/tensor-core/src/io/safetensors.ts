@@ -256,6 +256,25 @@ export interface ReadSafetensorsOptions {
   float16?: 'keep' | 'float32';
 }
 
+/** @internal Refuses read options that are not objects, unknown keys and bad values, by name. */
+export function checkReadOptions(fn: string, options: unknown): asserts options is ReadSafetensorsOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(
+      `${fn}: options must be an object, got ${options === null ? 'null' : typeof options}`,
+    );
+  }
+  for (const [key, value] of Object.entries(options)) {
+    if (key !== 'float16') {
+      throw new TypeError(`${fn}: unknown option '${key}'; the read options are: float16`);
+    }
+    if (value !== undefined && value !== 'keep' && value !== 'float32') {
+      throw new TypeError(
+        `${fn}: option float16 must be 'keep' or 'float32', got ${typeof value === 'string' ? `'${value}'` : String(value)}`,
+      );
+    }
+  }
+}
+
 /** What {@link readSafetensorsWithMetadata} returns. */
 export interface SafetensorsContents {
   /** The tensors by name (the record {@link readSafetensors} returns). */
@@ -421,6 +440,7 @@ export function readSafetensorsSync(
   options: ReadSafetensorsOptions = {},
   where = '<buffer>',
 ): SafetensorsContents {
+  checkReadOptions('readSafetensorsSync', options);
   const u8 = toBytes(bytes, 'readSafetensorsSync');
   const header = parseSafetensorsHeader(u8, where);
   const data = u8.subarray(header.dataStart);

@@ -12,6 +12,7 @@
 
 import '../index.js';
 
+export { activationByName } from './activations.js';
 export { ModuleList, Sequential, type TensorModule } from './container.js';
 export {
   Conv1d,

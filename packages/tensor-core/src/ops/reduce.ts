@@ -14,7 +14,8 @@ function axesOf(op: string, x: Tensor, dim: Dims): number[] {
   const list = typeof dim === 'number' ? [dim] : [...dim];
   const axes = [...new Set(list.map((d) => normalizeAxis(op, d, x.rank)))].sort((a, b) => a - b);
   if (axes.length !== list.length) throw new Error(`${op}: dims [${list.join(',')}] repeat an axis`);
-  return axes;
+  // A 0-d tensor's dim 0 (or -1) is its one element: reducing over it reduces over no axis.
+  return x.rank === 0 ? [] : axes;
 }
 
 function keptShape(x: Tensor, axes: number[]): number[] {
@@ -99,6 +100,7 @@ function argminmax(op: 'argmax' | 'argmin', x: Tensor, dim: number | undefined, 
   assertTensor(x, 'input', op);
   if (dim === undefined) return argminmax(op, x.reshape([-1]), 0, false);
   const a = normalizeAxis(op, dim, x.rank);
+  if (x.rank === 0) return argminmax(op, x.reshape([1]), 0, false);
   if (x.shape[a] === 0) throw new Error(`${op}: cannot reduce over dim ${a} of size 0`);
   return rawReduce(op, x, [a], 'int32').reshape(outShape(x, [a], keepdim));
 }

@@ -138,8 +138,8 @@ export function topk(x: Tensor, k: number, dim = -1, largest = true, sorted = tr
  */
 export function cumsum(x: Tensor, dim: number): Tensor {
   assertTensor(x, 'input', 'cumsum');
-  if (x.rank === 0) return cumsum(x.reshape([1]), 0).reshape([]);
   const d = normalizeAxis('cumsum', dim, x.rank);
+  if (x.rank === 0) return cumsum(x.reshape([1]), 0).reshape([]);
   const dtype: DType = x.dtype === 'float32' || x.dtype === 'float16' ? 'float32' : 'int32';
   const src = x.dtype === dtype ? x : x.cast(dtype);
   const b = x.backend;

@@ -19,4 +19,4 @@ export type {
   PaddingOptions,
   TruncationOptions,
 } from './tokenizer.js';
-export { Tokenizer } from './tokenizer.js';
+export { MAX_PADDED_LENGTH, Tokenizer } from './tokenizer.js';

@@ -82,7 +82,9 @@ export class BPEModel implements Model {
   private readonly mergeResult = new Map<number, number>();
   private readonly cache = new Map<string, ModelToken[]>();
   private readonly options: Required<BPEOptions>;
-  private readonly idToToken: string[] = [];
+  private readonly idToToken = new Map<number, string>();
+  /** Merge keys are `left * keyBase + right`: one more than the largest id, so keys never collide. */
+  private readonly keyBase: number;
 
   constructor(
     readonly vocab: Map<string, number>,
@@ -98,7 +100,14 @@ export class BPEModel implements Model {
       byteFallback: options.byteFallback ?? false,
       ignoreMerges: options.ignoreMerges ?? false,
     };
-    for (const [tok, id] of vocab) this.idToToken[id] = tok;
+    let maxId = -1;
+    for (const id of vocab.values()) if (id > maxId) maxId = id;
+    this.keyBase = maxId + 1;
+    if (this.keyBase * this.keyBase > Number.MAX_SAFE_INTEGER)
+      throw new Error(
+        `${where}: the largest vocabulary id is ${maxId}; ids above ${Math.floor(Math.sqrt(Number.MAX_SAFE_INTEGER)) - 1} are not supported`,
+      );
+    for (const [tok, id] of vocab) this.idToToken.set(id, tok);
     this.merges = merges;
     const prefixLen = this.options.continuingSubwordPrefix?.length ?? 0;
     merges.forEach(([a, b], rank) => {
@@ -117,7 +126,7 @@ export class BPEModel implements Model {
         throw new Error(
           `${where}: merges[${rank}] makes ${JSON.stringify(merged)}, which is not in the vocabulary`,
         );
-      const key = ia * 0x200000 + ib;
+      const key = ia * this.keyBase + ib;
       if (!this.mergeRank.has(key)) {
         this.mergeRank.set(key, rank);
         this.mergeResult.set(key, im);
@@ -258,7 +267,7 @@ export class BPEModel implements Model {
     const tryPush = (i: number) => {
       const j = next[i];
       if (j < 0) return;
-      const key = ids[i] * 0x200000 + ids[j];
+      const key = ids[i] * this.keyBase + ids[j];
       const rank = this.mergeRank.get(key);
       if (rank !== undefined) push([rank, i, ids[i], ids[j]]);
     };
@@ -268,7 +277,7 @@ export class BPEModel implements Model {
       const [, i, a, b] = pop();
       if (!alive[i] || ids[i] !== a || next[i] < 0 || ids[next[i]] !== b) continue;
       const j = next[i];
-      ids[i] = this.mergeResult.get(a * 0x200000 + b) as number;
+      ids[i] = this.mergeResult.get(a * this.keyBase + b) as number;
       ends[i] = ends[j];
       alive[j] = false;
       next[i] = next[j];
@@ -279,7 +288,7 @@ export class BPEModel implements Model {
     const out: ModelToken[] = [];
     for (let i = 0; n > 0 && i >= 0; i = next[i]) {
       if (alive[i])
-        out.push({ id: ids[i], value: this.idToToken[ids[i]] ?? '', start: starts[i], end: ends[i] });
+        out.push({ id: ids[i], value: this.idToToken.get(ids[i]) ?? '', start: starts[i], end: ends[i] });
     }
     return out;
   }

@@ -4,6 +4,8 @@
  * tokenizers' NormalizedString does). Characters are code points; spans are UTF-16 indices.
  */
 
+import { regexSpans } from './regex.js';
+
 /** Where a split's matches go (Hugging Face's `SplitDelimiterBehavior`). */
 export type SplitBehavior = 'Removed' | 'Isolated' | 'MergedWithPrevious' | 'MergedWithNext' | 'Contiguous';
 
@@ -142,26 +144,27 @@ export class NormalizedString {
     return map;
   }
 
-  /** Ranges `[start, end)` of characters matched by `pattern` (a string or a global regex). */
+  /**
+   * Ranges `[start, end)` of characters matched by `pattern` (a string or a global regex). As in
+   * Hugging Face tokenizers, a pattern that matches the empty string gives empty ranges (split
+   * points), and an empty string pattern matches between every two characters.
+   */
   matches(pattern: string | RegExp): Array<[number, number]> {
     const text = this.text;
     const u2c = this.unitToChar();
     const out: Array<[number, number]> = [];
-    if (typeof pattern === 'string') {
-      if (pattern.length === 0) return out;
+    if (text.length === 0) return out;
+    if (typeof pattern === 'string' && pattern.length > 0) {
       for (let at = text.indexOf(pattern); at >= 0; at = text.indexOf(pattern, at + pattern.length)) {
         out.push([u2c[at], u2c[at + pattern.length]]);
       }
       return out;
     }
-    const re = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`);
-    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-      if (m[0].length === 0) {
-        re.lastIndex++;
-        continue;
-      }
-      out.push([u2c[m.index], u2c[m.index + m[0].length]]);
-    }
+    const re =
+      typeof pattern === 'string'
+        ? /(?:)/gu
+        : new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`);
+    for (const [s, e] of regexSpans(re, text)) out.push([u2c[s], u2c[e]]);
     return out;
   }
 
@@ -179,10 +182,13 @@ export class NormalizedString {
         starts.push(this.starts[k]);
         ends.push(this.ends[k]);
       }
+      // An empty match inserts `content` at a point: a zero-width span there.
+      const start = a < b ? this.starts[a] : a < this.chars.length ? this.starts[a] : (this.ends[a - 1] ?? 0);
+      const end = a < b ? this.ends[b - 1] : start;
       for (const c of content) {
         chars.push(c);
-        starts.push(this.starts[a]);
-        ends.push(this.ends[b - 1]);
+        starts.push(start);
+        ends.push(end);
       }
       prev = b;
     }

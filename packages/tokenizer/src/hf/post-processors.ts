@@ -149,8 +149,13 @@ class SequenceProcessor implements PostProcessor {
   }
 }
 
+/** A token id as tokenizer.json stores it (Rust u32). */
+function isTokenId(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+}
+
 function tokenPair(v: unknown, name: string, where: string): [string, number] {
-  if (Array.isArray(v) && typeof v[0] === 'string' && Number.isInteger(v[1])) return [v[0], v[1]];
+  if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && isTokenId(v[1])) return [v[0], v[1]];
   throw new Error(`${where}: "${name}" must be ["token", id], got ${JSON.stringify(v)}`);
 }
 
@@ -171,6 +176,14 @@ export function buildPostProcessor(json: unknown, where = 'post_processor'): Pos
         if (!Array.isArray(o?.ids) || !Array.isArray(o?.tokens))
           throw new Error(
             `${where}: special_tokens[${JSON.stringify(name)}] must have "ids" and "tokens" arrays`,
+          );
+        if (
+          o.ids.length !== o.tokens.length ||
+          !o.ids.every(isTokenId) ||
+          !o.tokens.every((t) => typeof t === 'string')
+        )
+          throw new Error(
+            `${where}: special_tokens[${JSON.stringify(name)}] must have as many "ids" (non-negative integers) as "tokens" (strings), got ${JSON.stringify(o)}`,
           );
         specials.set(name, { ids: o.ids as number[], tokens: o.tokens as string[] });
       }

@@ -39,6 +39,38 @@ function caseInsensitive(body: string): string {
   return out;
 }
 
+// Oniguruma (and Rust's regex) give \w, \d and \b their Unicode meaning; JavaScript's are ASCII.
+const WORD = '\\p{L}\\p{M}\\p{Nd}\\p{Pc}';
+const UNICODE_ESCAPES: Record<string, [outside: string, inClass: string | null]> = {
+  w: [`[${WORD}]`, WORD],
+  W: [`[^${WORD}]`, null],
+  d: ['\\p{Nd}', '\\p{Nd}'],
+  D: ['\\P{Nd}', '\\P{Nd}'],
+  b: [`(?:(?<=[${WORD}])(?![${WORD}])|(?<![${WORD}])(?=[${WORD}]))`, null],
+  B: [`(?:(?<=[${WORD}])(?=[${WORD}])|(?<![${WORD}])(?![${WORD}]))`, null],
+};
+
+/** Rewrites \w \W \d \D \b \B with their Unicode meaning (inside a class, \w \d \D only). */
+function unicodeClasses(src: string): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    if (c === '\\') {
+      const e = src[i + 1];
+      const rule = UNICODE_ESCAPES[e];
+      const sub = rule ? (inClass ? rule[1] : rule[0]) : null;
+      out += sub ?? src.slice(i, i + 2);
+      i++;
+      continue;
+    }
+    if (c === '[' && !inClass) inClass = true;
+    else if (c === ']' && inClass) inClass = false;
+    out += c;
+  }
+  return out;
+}
+
 /** Translates a tokenizer.json regex into a JavaScript one (flags `gu`). */
 export function translateRegex(pattern: string, where: string): RegExp {
   let src = pattern;
@@ -67,6 +99,7 @@ export function translateRegex(pattern: string, where: string): RegExp {
   }
   // Possessive quantifiers: X++ X*+ X?+ X{n,m}+ -> greedy.
   src = src.replace(/(?<!\\)([+*?}])\+/g, '$1');
+  src = unicodeClasses(src);
   try {
     return new RegExp(src, 'gu');
   } catch (e) {
@@ -74,4 +107,34 @@ export function translateRegex(pattern: string, where: string): RegExp {
       `${where}: cannot compile the regular expression ${JSON.stringify(pattern)} in JavaScript: ${(e as Error).message}`,
     );
   }
+}
+
+/**
+ * The spans `[start, end)` (UTF-16 indices) of the matches of a global regex in `text[from, to)`,
+ * iterated as Hugging Face tokenizers does it (Oniguruma's find_iter): an empty match is kept,
+ * except one that starts where the previous match ended; after an empty match the search resumes
+ * one character (code point) later. So a pattern that can match the empty string splits between
+ * characters instead of looping forever.
+ */
+export function regexSpans(re: RegExp, text: string, from = 0, to = text.length): Array<[number, number]> {
+  const sub = from === 0 && to === text.length ? text : text.slice(from, to);
+  const out: Array<[number, number]> = [];
+  let prevEnd = -1;
+  re.lastIndex = 0;
+  while (re.lastIndex <= sub.length) {
+    const m = re.exec(sub);
+    if (m === null) break;
+    const s = m.index;
+    const e = s + m[0].length;
+    if (s === e) {
+      const c = sub.charCodeAt(s);
+      const pair = c >= 0xd800 && c <= 0xdbff && (sub.charCodeAt(s + 1) & 0xfc00) === 0xdc00;
+      re.lastIndex = s + (pair ? 2 : 1);
+      if (s === prevEnd) continue;
+    }
+    out.push([from + s, from + e]);
+    prevEnd = e;
+  }
+  re.lastIndex = 0;
+  return out;
 }

@@ -13,7 +13,7 @@ import { NormalizedString } from './normalized-string.js';
 import { buildNormalizer, type Normalizer } from './normalizers.js';
 import { buildPostProcessor, type PostProcessor } from './post-processors.js';
 import { buildPreTokenizer, type PreTokenizer } from './pre-tokenizers.js';
-import { translateRegex } from './regex.js';
+import { regexSpans, translateRegex } from './regex.js';
 
 /** An entry of tokenizer.json's `added_tokens`. */
 export interface AddedToken {
@@ -71,6 +71,45 @@ export interface EncodeOptions {
 export interface DecodeOptions {
   /** Leave out special added tokens. Default false. */
   skipSpecialTokens?: boolean;
+}
+
+/**
+ * The longest padded length `enablePadding` (or a tokenizer.json's `padding`) accepts: 4,194,304
+ * tokens. A larger fixed length or multiple is refused, not allocated.
+ */
+export const MAX_PADDED_LENGTH = 1 << 22;
+
+/** A tokenizer.json field that must be an object. */
+function field(v: unknown, name: string): Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new Error(`Tokenizer.fromJSON: "${name}" must be an object or null, got ${describe(v)}`);
+  return v as Record<string, unknown>;
+}
+
+/** tokenizer.json's "Left" / "Right" (default right). */
+function direction(v: unknown, name: string): 'left' | 'right' {
+  if (v === undefined || v === null || v === 'Right') return 'right';
+  if (v === 'Left') return 'left';
+  throw new Error(`Tokenizer.fromJSON: "${name}" must be "Left" or "Right", got ${describe(v)}`);
+}
+
+/**
+ * Whole words from the start (or, cutting from the left, from the end) of an encoding until they
+ * hold at least `n` tokens: what Hugging Face tokenizers (0.23) encodes of each input of a pair
+ * before truncation, since the rest can never be kept.
+ */
+function wordsUpTo(e: TokenizerEncoding, n: number, direction: 'left' | 'right'): TokenizerEncoding {
+  const words = e.wordIds;
+  const len = words.length;
+  if (len <= n) return e;
+  if (direction === 'right') {
+    let k = n;
+    while (k < len && words[k] === words[k - 1]) k++;
+    return k === len ? e : sliceEncoding(e, 0, k);
+  }
+  let k = len - n;
+  while (k > 0 && words[k - 1] === words[k]) k--;
+  return k === 0 ? e : sliceEncoding(e, k, len);
 }
 
 const isWs = (c: string | undefined) => c !== undefined && /^\p{White_Space}$/u.test(c);
@@ -207,8 +246,9 @@ export class Tokenizer {
             'gu',
           )
         : null;
-    this.rawRe = mk(addedTokens.filter((t) => !t.normalized));
-    this.normRe = mk(addedTokens.filter((t) => t.normalized));
+    // An empty added token never matches (as in Hugging Face tokenizers); it still decodes.
+    this.rawRe = mk(addedTokens.filter((t) => !t.normalized && t.content.length > 0));
+    this.normRe = mk(addedTokens.filter((t) => t.normalized && t.content.length > 0));
     this.idToTokenMap = new Map();
     for (const [tok, id] of model.vocab) this.idToTokenMap.set(id, tok);
     for (const t of addedTokens) this.idToTokenMap.set(t.id, t.content);
@@ -263,32 +303,55 @@ export class Tokenizer {
       added,
       j,
     );
-    const tr = j.truncation as Record<string, unknown> | null | undefined;
-    if (tr) {
-      const strategy = (
-        { LongestFirst: 'longest_first', OnlyFirst: 'only_first', OnlySecond: 'only_second' } as const
-      )[String(tr.strategy ?? 'LongestFirst') as 'LongestFirst'];
-      tok.enableTruncation({
-        maxLength: Number(tr.max_length),
-        strategy,
-        direction: tr.direction === 'Left' ? 'left' : 'right',
-        stride: Number(tr.stride ?? 0),
-      });
+    const tr = j.truncation;
+    if (tr !== null && tr !== undefined) {
+      const t = field(tr, 'truncation');
+      const strategies = {
+        LongestFirst: 'longest_first',
+        OnlyFirst: 'only_first',
+        OnlySecond: 'only_second',
+      } as const;
+      const strategy = strategies[String(t.strategy ?? 'LongestFirst') as keyof typeof strategies];
+      if (strategy === undefined)
+        throw new Error(
+          `Tokenizer.fromJSON: "truncation.strategy" must be LongestFirst, OnlyFirst or OnlySecond, got ${describe(t.strategy)}`,
+        );
+      tok.setTruncation(
+        {
+          maxLength: t.max_length as number,
+          strategy,
+          direction: direction(t.direction, 'truncation.direction'),
+          stride: (t.stride ?? 0) as number,
+        },
+        'Tokenizer.fromJSON: "truncation.',
+      );
     }
-    const pd = j.padding as Record<string, unknown> | null | undefined;
-    if (pd) {
-      const fixed =
-        typeof pd.strategy === 'object' && pd.strategy !== null
-          ? (pd.strategy as { Fixed?: number }).Fixed
-          : undefined;
-      tok.enablePadding({
-        length: fixed,
-        direction: pd.direction === 'Left' ? 'left' : 'right',
-        padToMultipleOf: typeof pd.pad_to_multiple_of === 'number' ? pd.pad_to_multiple_of : undefined,
-        padId: Number(pd.pad_id ?? 0),
-        padTypeId: Number(pd.pad_type_id ?? 0),
-        padToken: typeof pd.pad_token === 'string' ? pd.pad_token : '[PAD]',
-      });
+    const pd = j.padding;
+    if (pd !== null && pd !== undefined) {
+      const p = field(pd, 'padding');
+      let fixed: unknown;
+      if (typeof p.strategy === 'object' && p.strategy !== null) {
+        fixed = (p.strategy as { Fixed?: unknown }).Fixed;
+        if (fixed === undefined)
+          throw new Error(
+            `Tokenizer.fromJSON: "padding.strategy" must be "BatchLongest" or { "Fixed": <length> }, got ${JSON.stringify(p.strategy)}`,
+          );
+      } else if (p.strategy !== undefined && p.strategy !== 'BatchLongest')
+        throw new Error(
+          `Tokenizer.fromJSON: "padding.strategy" must be "BatchLongest" or { "Fixed": <length> }, got ${describe(p.strategy)}`,
+        );
+      tok.setPadding(
+        {
+          length: fixed as number | undefined,
+          direction: direction(p.direction, 'padding.direction'),
+          padToMultipleOf: (p.pad_to_multiple_of ?? undefined) as number | undefined,
+          padId: (p.pad_id ?? 0) as number,
+          padTypeId: (p.pad_type_id ?? 0) as number,
+          padToken: (p.pad_token ?? '[PAD]') as string,
+        },
+        'Tokenizer.fromJSON: "padding.',
+        { length: 'strategy.Fixed' },
+      );
     }
     return tok;
   }
@@ -358,20 +421,81 @@ export class Tokenizer {
 
   /** Sets truncation for every later `encode`. */
   enableTruncation(options: TruncationOptions): void {
-    if (!options || !Number.isInteger(options.maxLength) || options.maxLength < 0) {
-      throw new TypeError(
-        `Tokenizer.enableTruncation: maxLength must be a non-negative integer, got ${describe(options?.maxLength)}`,
-      );
-    }
-    this.truncation = { strategy: 'longest_first', direction: 'right', stride: 0, ...options };
+    if (options === null || typeof options !== 'object')
+      throw new TypeError(`Tokenizer.enableTruncation: options must be an object, got ${describe(options)}`);
+    this.setTruncation(options, 'Tokenizer.enableTruncation: options.');
   }
+
+  /** Validates and sets truncation; `where` prefixes the field name in messages. */
+  private setTruncation(options: TruncationOptions, where: string): void {
+    const json = where.includes('fromJSON');
+    const names = { maxLength: json ? 'max_length' : 'maxLength', stride: 'stride' };
+    const q = json ? '"' : '';
+    const { maxLength, stride = 0, strategy = 'longest_first', direction = 'right' } = options;
+    if (!Number.isSafeInteger(maxLength) || maxLength < 0)
+      throw new Error(
+        `${where}${names.maxLength}${q} must be a non-negative integer, got ${describe(maxLength)}`,
+      );
+    if (!Number.isSafeInteger(stride) || stride < 0 || (stride > 0 && stride >= maxLength))
+      throw new Error(
+        `${where}${names.stride}${q} must be a non-negative integer smaller than the maximum length ${maxLength}, got ${describe(stride)}`,
+      );
+    if (!['longest_first', 'only_first', 'only_second'].includes(strategy))
+      throw new Error(
+        `${where}strategy${q} must be 'longest_first', 'only_first' or 'only_second', got ${describe(strategy)}`,
+      );
+    if (direction !== 'left' && direction !== 'right')
+      throw new Error(`${where}direction${q} must be 'left' or 'right', got ${describe(direction)}`);
+    this.truncation = { maxLength, strategy, direction, stride };
+  }
+
   /** Turns truncation off. */
   noTruncation(): void {
     this.truncation = null;
   }
-  /** Sets padding for every later `encode` / `encodeBatch`. */
+
+  /**
+   * Sets padding for every later `encode` / `encodeBatch`.
+   * @throws Error when a length is not a non-negative integer up to {@link MAX_PADDED_LENGTH}, or
+   *   `padId` is not a token id of this tokenizer.
+   */
   enablePadding(options: PaddingOptions = {}): void {
-    this.padding = { direction: 'right', padId: 0, padTypeId: 0, padToken: '[PAD]', ...options };
+    if (options === null || typeof options !== 'object')
+      throw new TypeError(`Tokenizer.enablePadding: options must be an object, got ${describe(options)}`);
+    this.setPadding(options, 'Tokenizer.enablePadding: options.');
+  }
+
+  /** Validates and sets padding; `where` prefixes the field name in messages. */
+  private setPadding(options: PaddingOptions, where: string, rename: Record<string, string> = {}): void {
+    const json = where.includes('fromJSON');
+    const q = json ? '"' : '';
+    const name = (k: string, snake: string) => rename[k] ?? (json ? snake : k);
+    const p = { direction: 'right' as const, padId: 0, padTypeId: 0, padToken: '[PAD]', ...options };
+    const length = (v: unknown, k: string, snake: string, min: number) => {
+      if (v === undefined || v === null) return;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > MAX_PADDED_LENGTH)
+        throw new Error(
+          `${where}${name(k, snake)}${q} must be an integer in [${min}, ${MAX_PADDED_LENGTH}], got ${describe(v)}`,
+        );
+    };
+    length(p.length, 'length', 'length', 0);
+    length(p.padToMultipleOf, 'padToMultipleOf', 'pad_to_multiple_of', 0);
+    if (p.padToMultipleOf === 0 || p.padToMultipleOf === null) p.padToMultipleOf = undefined;
+    if (typeof p.padId !== 'number' || !Number.isInteger(p.padId) || !this.idToTokenMap.has(p.padId))
+      throw new Error(
+        `${where}${name('padId', 'pad_id')}${q} must be a token id of this tokenizer (an integer in [0, ${this.getVocabSize() - 1}] that names a token), got ${describe(p.padId)}`,
+      );
+    if (typeof p.padTypeId !== 'number' || !Number.isInteger(p.padTypeId) || p.padTypeId < 0)
+      throw new Error(
+        `${where}${name('padTypeId', 'pad_type_id')}${q} must be a non-negative integer, got ${describe(p.padTypeId)}`,
+      );
+    if (typeof p.padToken !== 'string')
+      throw new Error(
+        `${where}${name('padToken', 'pad_token')}${q} must be a string, got ${describe(p.padToken)}`,
+      );
+    if (p.direction !== 'left' && p.direction !== 'right')
+      throw new Error(`${where}direction${q} must be 'left' or 'right', got ${describe(p.direction)}`);
+    this.padding = p;
   }
   /** Turns padding off. */
   noPadding(): void {
@@ -468,20 +592,14 @@ export class Tokenizer {
         i = e;
       }
     } else if (fast.regex) {
-      const re = fast.regex;
-      const sub = text.slice(start, end);
-      re.lastIndex = 0;
-      let prev = 0;
-      for (let m = re.exec(sub); m !== null; m = re.exec(sub)) {
-        if (m[0].length === 0) {
-          re.lastIndex++;
-          continue;
-        }
-        if (m.index > prev) piece(start + prev, start + m.index);
-        piece(start + m.index, start + m.index + m[0].length);
-        prev = m.index + m[0].length;
+      // Isolated split: the text between matches and the matches are the pieces (empty ones dropped).
+      let prev = start;
+      for (const [s, e] of regexSpans(fast.regex, text, start, end)) {
+        if (s > prev) piece(prev, s);
+        if (e > s) piece(s, e);
+        prev = e;
       }
-      if (prev < sub.length) piece(start + prev, end);
+      if (prev < end) piece(prev, end);
     } else piece(start, end);
     return word;
   }
@@ -539,7 +657,8 @@ export class Tokenizer {
     }
     encodeSegment(pos, text.length);
     const n = out.ids.length;
-    out.typeIds = new Array(n).fill(0);
+    // The pair's tokens have type id 1 unless the post-processor's template says otherwise.
+    out.typeIds = new Array(n).fill(sequenceId);
     out.attentionMask = new Array(n).fill(1);
     out.specialTokensMask = new Array(n).fill(0);
     out.sequenceIds = new Array(n).fill(sequenceId);
@@ -607,22 +726,31 @@ export class Tokenizer {
       return [kept, over];
     };
     if (b === null) {
+      if (t.strategy === 'only_second' && target > 0 && a.ids.length > target)
+        throw new Error(
+          `Tokenizer.encode: cannot truncate with only_second: there is no second text, and the text has ${a.ids.length} tokens, more than the ${target} allowed`,
+        );
       const [x, over] = cut(a, target);
       return [x, null, over];
     }
+    if (target === 0) return [cut(a, 0)[0], cut(b, 0)[0], []];
+    // "Longest" compares what Hugging Face tokenizers encodes of each input: whole words up to
+    // max_length tokens (see wordsUpTo).
+    a = wordsUpTo(a, t.maxLength, t.direction);
+    b = wordsUpTo(b, t.maxLength, t.direction);
     let na = a.ids.length;
     let nb = b.ids.length;
     if (na + nb <= target) return [a, b, []];
     if (t.strategy === 'only_first') {
-      if (nb > target)
+      if (nb >= target)
         throw new Error(
-          `Tokenizer.encode: cannot truncate with only_first: the pair alone has ${nb} tokens, more than the ${target} allowed`,
+          `Tokenizer.encode: cannot truncate with only_first: the pair alone has ${nb} tokens, leaving none of the ${target} allowed to the first text`,
         );
       na = target - nb;
     } else if (t.strategy === 'only_second') {
-      if (na > target)
+      if (na >= target)
         throw new Error(
-          `Tokenizer.encode: cannot truncate with only_second: the first text alone has ${na} tokens, more than the ${target} allowed`,
+          `Tokenizer.encode: cannot truncate with only_second: the first text alone has ${na} tokens, leaving none of the ${target} allowed to the pair`,
         );
       nb = target - na;
     } else {

@@ -108,10 +108,17 @@ export function reorderModelCache(cache: unknown, beamIndices: readonly number[]
       }
       const k2 = indexSelect(k, 0, idx);
       const v2 = indexSelect(v, 0, idx);
-      out.layer(i).append(k2, v2);
-      for (const t of [k, v, k2, v2]) t.dispose();
+      const views = out.layer(i).append(k2, v2);
+      for (const t of [k, v, k2, v2, views.keys, views.values]) t.dispose();
     }
     idx.dispose();
   });
   return out;
+}
+
+/** Crops a model cache to its first `length` positions in place and returns it (speculative decoding). */
+export function cropModelCache(cache: unknown, length: number, fn: string): KVCache {
+  if (!(cache instanceof KVCache)) throw new TypeError(`${fn}: expected a KVCache`);
+  cache.crop(length);
+  return cache;
 }

@@ -12,6 +12,7 @@ import { type Embedding, LayerNorm, Module, type Parameter } from '@attnkit/tens
 import {
   attend,
   cacheArg,
+  cropModelCache,
   keyPaddingMask,
   mergeHeads,
   newModelCache,
@@ -346,5 +347,10 @@ export class GPT2LMHeadModel extends PreTrainedModel {
   /** A cache with its batch rows reordered (beam search); see `@attnkit/sampling`. */
   reorderCache(pastKeyValues: unknown, beamIndices: readonly number[]): KVCache {
     return reorderModelCache(pastKeyValues, beamIndices, 'GPT2LMHeadModel.reorderCache');
+  }
+
+  /** Keeps the first `length` positions of a cache, in place (speculative decoding's rollback). */
+  cropCache(pastKeyValues: unknown, length: number): KVCache {
+    return cropModelCache(pastKeyValues, length, 'GPT2LMHeadModel.cropCache');
   }
 }

@@ -11,6 +11,7 @@ import { type Embedding, init, Linear, Module, RMSNorm } from '@attnkit/tensor-c
 import {
   attend,
   cacheArg,
+  cropModelCache,
   keyPaddingMask,
   mergeHeads,
   newModelCache,
@@ -337,5 +338,10 @@ export class LlamaForCausalLM extends PreTrainedModel {
   /** A cache with its batch rows reordered (beam search). */
   reorderCache(pastKeyValues: unknown, beamIndices: readonly number[]): KVCache {
     return reorderModelCache(pastKeyValues, beamIndices, 'LlamaForCausalLM.reorderCache');
+  }
+
+  /** Keeps the first `length` positions of a cache, in place (speculative decoding's rollback). */
+  cropCache(pastKeyValues: unknown, length: number): KVCache {
+    return cropModelCache(pastKeyValues, length, 'LlamaForCausalLM.cropCache');
   }
 }

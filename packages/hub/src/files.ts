@@ -1,0 +1,273 @@
+// Where a checkpoint's files come from: a folder (Node), a URL base (http(s), or file: in Node),
+// or the files themselves by name (a Map or a record of Files/Blobs/ArrayBuffers/Responses).
+// Every loader (models, pipelines, tokenizers) opens its source here and reads files by name.
+//
+//   source ──▶ openFiles() ──▶ FileSource.read('config.json') ──▶ bytes | null (absent)
+//
+// Node modules are imported lazily through a variable specifier, only for folders, so browser
+// bundlers never try to resolve a Node built-in.
+import { ConfigError, describe } from './messages.js';
+
+/** One file's contents as a browser or Node program has them. */
+export type FileLike = Blob | ArrayBuffer | ArrayBufferView | Response;
+
+/**
+ * Where a checkpoint is: a folder path (Node), a URL base (`https://…/tiny-llama/`; files are fetched
+ * from `base/config.json`, …; `file:` URLs read the file system in Node), or the files by name
+ * (`{ 'config.json': file, … }` or a Map; names may hold `/` for sub-folders, e.g. `unet/config.json`).
+ */
+export type FilesSource = string | URL | Map<string, FileLike> | Record<string, FileLike>;
+
+/** An opened source: reads files by name (relative to the source's root). */
+export interface FileSource {
+  /** The file's bytes, or null when the source has no such file. Throws when it exists but cannot be read. */
+  read(name: string): Promise<Uint8Array | null>;
+  /** Whether the file exists. */
+  has(name: string): Promise<boolean>;
+  /** The same kind of source rooted at a sub-folder (`unet`, `tokenizer`, …). */
+  sub(folder: string): FileSource;
+  /** A short name of the source for messages (the folder, the URL, or `<files: a, b>`). */
+  readonly where: string;
+}
+
+const isNode = (): boolean =>
+  typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+
+/** Whether code runs in Node (folders are readable). */
+export function canReadFolders(): boolean {
+  return isNode();
+}
+
+type NodeFs = typeof import('node:fs/promises');
+
+/** node:fs/promises, loaded on first use through a variable specifier (not resolved by bundlers). */
+async function nodeFs(): Promise<NodeFs> {
+  const specifier = 'node:fs/promises';
+  return (await import(/* webpackIgnore: true */ /* @vite-ignore */ specifier)) as NodeFs;
+}
+
+function isResponse(x: unknown): x is Response {
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as Response).arrayBuffer === 'function' &&
+    typeof (x as Response).ok === 'boolean' &&
+    typeof (x as Response).status === 'number'
+  );
+}
+
+/**
+ * The bytes of one file as a browser or Node program has it: a Blob/File, an ArrayBuffer, a typed
+ * array or DataView (no copy), or a fetch Response (which must be ok).
+ *
+ * @throws TypeError for anything else, naming `fn` and what it got
+ */
+export async function fileBytes(f: unknown, fn = 'fileBytes'): Promise<Uint8Array> {
+  if (f instanceof Uint8Array) return f;
+  if (ArrayBuffer.isView(f)) return new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
+  if (f instanceof ArrayBuffer) return new Uint8Array(f);
+  if (typeof SharedArrayBuffer !== 'undefined' && f instanceof SharedArrayBuffer) return new Uint8Array(f);
+  if (typeof Blob !== 'undefined' && f instanceof Blob) return new Uint8Array(await f.arrayBuffer());
+  if (isResponse(f)) {
+    if (!f.ok) throw new Error(`${fn}: ${f.url || 'the Response'} has HTTP status ${f.status}`);
+    return new Uint8Array(await f.arrayBuffer());
+  }
+  throw new TypeError(
+    `${fn}: expected a File, Blob, ArrayBuffer, typed array or Response, got ${describe(f)}`,
+  );
+}
+
+function checkName(name: unknown, fn: string): string {
+  if (typeof name !== 'string' || name.length === 0 || name.split('/').some((p) => p === '..')) {
+    throw new TypeError(
+      `${fn}: a file name must be a non-empty relative path without '..', got ${describe(name)}`,
+    );
+  }
+  return name.replace(/^\.\/+/, '');
+}
+
+function mapSource(map: Map<string, unknown>, fn: string, prefix = ''): FileSource {
+  const where =
+    prefix === '' ? `<files: ${[...map.keys()].join(', ')}>` : `<files: ${prefix.replace(/\/$/, '')}>`;
+  const src: FileSource = {
+    where,
+    async read(name) {
+      const key = prefix + checkName(name, fn);
+      const f = map.get(key);
+      if (f === undefined || f === null) return null;
+      try {
+        return await fileBytes(f, fn);
+      } catch (e) {
+        throw new ConfigError(`${fn}: cannot read '${key}': ${(e as Error).message}`, null, { cause: e });
+      }
+    },
+    async has(name) {
+      const f = map.get(prefix + checkName(name, fn));
+      return f !== undefined && f !== null;
+    },
+    sub(folder) {
+      return mapSource(map, fn, `${prefix}${checkName(folder, fn).replace(/\/+$/, '')}/`);
+    },
+  };
+  return src;
+}
+
+function urlSource(root: string, fn: string): FileSource {
+  const base = root.endsWith('/') ? root : `${root}/`;
+  const local = /^file:/i.test(base) && isNode();
+  return {
+    where: base,
+    async read(name) {
+      const url = new URL(checkName(name, fn), base);
+      if (local) return readLocal(url, url.pathname, fn);
+      let res: Response;
+      try {
+        res = await fetch(url);
+      } catch (e) {
+        throw new ConfigError(`${fn}: fetching ${url.href} failed: ${(e as Error).message}`, null, {
+          cause: e,
+        });
+      }
+      if (res.status === 404) return null;
+      if (!res.ok) throw new ConfigError(`${fn}: fetching ${url.href}: HTTP ${res.status} ${res.statusText}`);
+      return new Uint8Array(await res.arrayBuffer());
+    },
+    async has(name) {
+      const url = new URL(checkName(name, fn), base);
+      if (local) return (await statLocal(url)) === 'file';
+      try {
+        const res = await fetch(url, { method: 'HEAD' });
+        return res.ok;
+      } catch {
+        return false;
+      }
+    },
+    sub(folder) {
+      return urlSource(new URL(`${checkName(folder, fn).replace(/\/+$/, '')}/`, base).href, fn);
+    },
+  };
+}
+
+async function statLocal(path: string | URL): Promise<'file' | 'folder' | null> {
+  const fs = await nodeFs();
+  const st = await fs.stat(path).catch(() => null);
+  if (!st) return null;
+  return st.isDirectory() ? 'folder' : 'file';
+}
+
+async function readLocal(path: string | URL, shown: string, fn: string): Promise<Uint8Array | null> {
+  const fs = await nodeFs();
+  try {
+    const buf = await fs.readFile(path);
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw new ConfigError(`${fn}: cannot read ${shown}: ${(e as Error).message}`, null, { cause: e });
+  }
+}
+
+function folderSource(root: string, fn: string): FileSource {
+  const dir = root.replace(/\/+$/, '') || '/';
+  const join = (name: string) => `${dir}/${checkName(name, fn)}`;
+  let checked = false;
+  const checkRoot = async () => {
+    if (checked) return;
+    const kind = await statLocal(dir);
+    if (kind === null) throw new ConfigError(`${fn}: the folder '${dir}' does not exist`);
+    if (kind !== 'folder') throw new ConfigError(`${fn}: '${dir}' is not a folder`);
+    checked = true;
+  };
+  return {
+    where: dir,
+    async read(name) {
+      const path = join(name);
+      const bytes = await readLocal(path, path, fn);
+      if (bytes === null) await checkRoot();
+      return bytes;
+    },
+    async has(name) {
+      return (await statLocal(join(name))) === 'file';
+    },
+    sub(folder) {
+      return folderSource(join(folder), fn);
+    },
+  };
+}
+
+/**
+ * Opens a checkpoint source for reading files by name. `fn` names the public function in messages.
+ * A string is a folder path in Node and a URL base elsewhere; `http(s):`, `blob:` and `data:`
+ * strings are always URLs.
+ *
+ * @throws TypeError when `source` is none of the accepted kinds
+ * @example
+ * ```ts
+ * const src = openFiles('./models/gpt2', 'loadPretrained');
+ * const config = await readJson(src, 'config.json', 'loadPretrained');        // throws when absent
+ * const gen = await readJson(src, 'generation_config.json', 'loadPretrained', { optional: true }); // null when absent
+ * ```
+ */
+export function openFiles(source: FilesSource, fn = 'openFiles'): FileSource {
+  if (source instanceof Map) return mapSource(source as Map<string, unknown>, fn);
+  if (source && typeof source === 'object' && !(source instanceof URL)) {
+    if (isResponse(source) || ArrayBuffer.isView(source) || source instanceof ArrayBuffer) {
+      throw new TypeError(
+        `${fn}: 'source' must be a folder path, a URL base or a map of file names to files, got one file (${describe(source)}); pass { 'config.json': …, 'model.safetensors': … }`,
+      );
+    }
+    return mapSource(new Map(Object.entries(source as Record<string, FileLike>)), fn);
+  }
+  const base = source instanceof URL ? source.href : source;
+  if (typeof base !== 'string' || base.length === 0) {
+    throw new TypeError(
+      `${fn}: 'source' must be a folder path, a URL base or a map of file names to Files/ArrayBuffers, got ${describe(source)}`,
+    );
+  }
+  if (/^(https?|blob|data|file):/i.test(base) || !isNode()) return urlSource(base, fn);
+  return folderSource(base, fn);
+}
+
+/** Whether `x` is something {@link openFiles} accepts (a cheap check for overloads). */
+export function isFilesSource(x: unknown): x is FilesSource {
+  return (
+    (typeof x === 'string' && x.length > 0) ||
+    x instanceof URL ||
+    x instanceof Map ||
+    (typeof x === 'object' && x !== null && !Array.isArray(x) && !ArrayBuffer.isView(x) && !isResponse(x))
+  );
+}
+
+/** Reads a file as UTF-8 text: null when absent and `optional`, else an error naming the file. */
+export async function readText(
+  src: FileSource,
+  name: string,
+  fn: string,
+  options: { optional?: boolean } = {},
+): Promise<string | null> {
+  const bytes = await src.read(name);
+  if (bytes === null) {
+    if (options.optional) return null;
+    throw new ConfigError(`${fn}(${src.where}): ${name} is missing`);
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+/** Writes files into a folder (Node only), creating sub-folders as needed. */
+export async function writeFolder(
+  dir: string,
+  files: Record<string, Uint8Array | string>,
+  fn: string,
+): Promise<void> {
+  if (typeof dir !== 'string' || dir.length === 0) {
+    throw new TypeError(`${fn}: 'dir' must be a folder path, got ${describe(dir)}`);
+  }
+  if (!isNode()) throw new Error(`${fn}: writing folders needs Node; in a browser, use the returned bytes`);
+  const fs = await nodeFs();
+  const root = dir.replace(/\/+$/, '');
+  for (const [name, data] of Object.entries(files)) {
+    const path = `${root}/${checkName(name, fn)}`;
+    await fs.mkdir(path.slice(0, path.lastIndexOf('/')) || '/', { recursive: true });
+    await fs.writeFile(path, typeof data === 'string' ? data : data);
+  }
+}
