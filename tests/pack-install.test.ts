@@ -28,7 +28,6 @@ const REQUIRED_EXPORTS: Record<string, string[]> = {
   sampling: ['generate'],
   transformer: ['GPT2LMHeadModel', 'loadPretrained'],
   diffusion: ['DDPMScheduler', 'DDIMScheduler'],
-  hub: ['resolveConfig', 'readWeightFiles', 'canonicalActivation'],
 };
 
 const work = mkdtempSync(join(tmpdir(), 'attnkit-pack-'));
