@@ -33,7 +33,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   rmSync(work, { recursive: true, force: true });
-});
+}, 120_000); // many small files on a busy machine
 
 function write(rel: string, text: string): string {
   const file = join(app, rel);
