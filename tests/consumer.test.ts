@@ -183,8 +183,8 @@ import { scaledDotProductAttention } from '@attnkit/attention';
 import { generate } from '@attnkit/sampling';
 import { loadPretrained, loadTinyGPT } from '@attnkit/transformer';
 import { StableDiffusionPipeline, savePng } from '@attnkit/diffusion';
-import { getEncoding } from '@attnkit/tokenizer';
-const out = { used: [loadPretrained, loadTinyGPT, StableDiffusionPipeline, savePng, getEncoding, generate, readSafetensors, scaledDotProductAttention].map((f) => typeof f) };
+import { AutoTokenizer, getEncoding } from '@attnkit/tokenizer';
+const out = { used: [loadPretrained, loadTinyGPT, StableDiffusionPipeline, savePng, getEncoding, AutoTokenizer.fromPretrained, generate, readSafetensors, scaledDotProductAttention].map((f) => typeof f) };
 try {
   const backend = await initGpuJs();
   setBackend('gpujs');
@@ -263,7 +263,7 @@ globalThis.__result = out;
       >;
       expect(errors).toEqual([]);
       expect(result.error).toBeUndefined();
-      expect(result.used).toEqual(Array(8).fill('function'));
+      expect(result.used).toEqual(Array(9).fill('function'));
       expect(result.mode).toBe('webgl2');
       // Hand-derived: [[1,2],[3,4]] @ [[5,6],[7,8]] = [[19,22],[43,50]].
       expect(result.values).toEqual([19, 22, 43, 50]);

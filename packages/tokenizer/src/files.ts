@@ -65,7 +65,11 @@ export async function readTextFile(source: FileSource, name: string, where: stri
 }
 
 async function readPath(path: string | URL, name: string, where: string): Promise<string | null> {
-  const fs = await import(/* @vite-ignore */ 'node:fs/promises');
+  // A variable specifier: bundlers neither resolve nor warn about a Node built-in they cannot ship.
+  const specifier = 'node:fs/promises';
+  const fs = (await import(
+    /* webpackIgnore: true */ /* @vite-ignore */ specifier
+  )) as typeof import('node:fs/promises');
   try {
     return await fs.readFile(path, 'utf8');
   } catch (e) {
