@@ -6,7 +6,15 @@
 //    reaches the browser bundle, nothing unresolvable);
 // 3. that app in headless Chromium: the gpu.js backend from the shipped browser build runs WebGL2.
 // Needs built packages (the root `test` script builds first) and Debian's chromium.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -159,6 +167,40 @@ getEncoding('r50k_base').then((enc) => {
     // Reference: tiktoken r50k_base.encode('hello world'); 1+3, 2+4.
     expect(JSON.parse(stdout)).toEqual({ ids: [31373, 995], sum: [4, 6] });
   }, 300_000);
+});
+
+describe('no node: import in what a browser bundle gets', () => {
+  it("every installed package's JavaScript, except the node-condition entry of tensor-core/platform, names no Node built-in literally", () => {
+    // Bundlers resolve (and Vite warns about) literal `import 'node:...'` / `import('node:...')`;
+    // Node-only code sits behind the `node` exports condition or loads through a variable specifier.
+    const nodeOnly = new Set([join(app, 'node_modules/@attnkit/tensor-core/dist/platform/index.js')]);
+    const literal = /(?:\bfrom\s*|\bimport\s*\(\s*(?:\/\*[^*]*\*\/\s*)*|\bimport\s+)['"]node:/;
+    const offenders: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (
+          entry.name.endsWith('.js') &&
+          !nodeOnly.has(path) &&
+          literal.test(readFileSync(path, 'utf8'))
+        )
+          offenders.push(path.slice(app.length + 1));
+      }
+    };
+    let scanned = 0;
+    for (const m of manifests.values()) {
+      const dist = join(app, 'node_modules', ...m.name.split('/'), 'dist');
+      walk(dist);
+      scanned++;
+    }
+    expect(scanned).toBe(manifests.size);
+    expect(offenders).toEqual([]);
+    // The check itself finds such an import.
+    expect(literal.test("const fs = await import(/* @vite-ignore */ 'node:fs/promises');")).toBe(true);
+    expect(literal.test("import { join } from 'node:path';")).toBe(true);
+    expect(literal.test("const specifier = 'node:fs/promises';")).toBe(false);
+  });
 });
 
 describe('a Vite app importing every package', () => {
