@@ -2,7 +2,7 @@ import '@attnkit/backend-cpu';
 import { existsSync } from 'node:fs';
 import { initGpuJs } from '@attnkit/backend-gpujs';
 import { initWebGPU } from '@attnkit/backend-webgpu';
-import { type Backend, findBackend, listBackends } from '@attnkit/tensor-core';
+import { type Backend, findBackend } from '@attnkit/tensor-core';
 
 /** A backend a suite runs on, with what the tables print about it. */
 export interface BenchBackend {
@@ -56,9 +56,8 @@ async function setUp(): Promise<BenchBackends> {
         const short = adapter.split(' / ').slice(0, 2).join(' / ');
         out.available.push({ name, label: `webgpu (${short})`, slow: SOFTWARE_ADAPTER.test(adapter) });
       } else if (name === 'gpujs') {
-        const b = listBackends().includes('gpujs')
-          ? (findBackend('gpujs') as Backend & { mode?: string })
-          : await initGpuJs();
+        // Importing the package registers 'gpujs' lazily: findBackend gives it once initialised.
+        const b = (findBackend('gpujs') as (Backend & { mode?: string }) | undefined) ?? (await initGpuJs());
         out.available.push({ name, label: `gpujs (${b.mode} mode)`, slow: b.mode === 'cpu' });
       } else {
         out.unavailable.push({ name, reason: 'not a backend these suites know (cpu, webgpu, gpujs)' });
@@ -71,7 +70,9 @@ async function setUp(): Promise<BenchBackends> {
 }
 
 async function webgpu(): Promise<Backend> {
-  if (listBackends().includes('webgpu')) return findBackend('webgpu') as Backend;
+  // Importing the package registers 'webgpu' lazily: findBackend gives it once initialised.
+  const ready = findBackend('webgpu');
+  if (ready) return ready;
   const softwareIcd = '/usr/lib/chromium/vk_swiftshader_icd.json';
   if (!process.env.VK_ICD_FILENAMES && process.env.ATTNKIT_SWIFTSHADER && existsSync(softwareIcd)) {
     process.env.VK_ICD_FILENAMES = softwareIcd; // before Dawn loads

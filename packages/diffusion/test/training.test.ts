@@ -116,6 +116,41 @@ describe('EMAModel', () => {
   });
 });
 
+describe('trainDenoiser: progress', () => {
+  it('draws progress lines with the step, the loss onStep saw, and a final newline on a terminal', async () => {
+    const data = makeMoons(32, { generator: new Generator(2) });
+    const scheduler = new DDPMScheduler();
+    const losses: number[] = [];
+    const lines: string[] = [];
+    await trainDenoiser({
+      model: new MLPDenoiser({ dim: 2, hidden: 8, layers: 1 }),
+      scheduler,
+      data,
+      steps: 5,
+      batchSize: 8,
+      onStep: ({ loss }) => losses.push(loss),
+      progressBar: { write: (s) => lines.push(s), isTTY: false },
+      progressEvery: 2,
+    });
+    // Not a terminal: a line every 2 steps and after the last.
+    expect(lines.map((l) => l.match(/\] (\d+)\/5 /)?.[1])).toEqual(['2', '4', '5']);
+    expect(lines[2]).toContain(`loss ${losses[4].toFixed(4)}`);
+    expect(lines[2]).toMatch(/^\[#{30}\] 5\/5 .*it\/s\n$/);
+    const tty: string[] = [];
+    await trainDenoiser({
+      model: new MLPDenoiser({ dim: 2, hidden: 8, layers: 1 }),
+      scheduler,
+      data,
+      steps: 3,
+      batchSize: 8,
+      progressBar: { write: (s) => tty.push(s), isTTY: true },
+    });
+    expect(tty.length).toBe(4); // redrawn every step, then a newline
+    expect(tty.slice(0, 3).every((s) => s.startsWith('\r['))).toBe(true);
+    expect(tty[3]).toBe('\n');
+  });
+});
+
 describe('trainDenoiser: memory and errors', () => {
   it('holds memory flat across steps', async () => {
     const data = makeMoons(64, { generator: new Generator(1) });

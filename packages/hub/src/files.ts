@@ -20,8 +20,11 @@ export type FilesSource = string | URL | Map<string, FileLike> | Record<string, 
 
 /** An opened source: reads files by name (relative to the source's root). */
 export interface FileSource {
-  /** The file's bytes, or null when the source has no such file. Throws when it exists but cannot be read. */
-  read(name: string): Promise<Uint8Array | null>;
+  /**
+   * The file's bytes, or null when the source has no such file. Throws when it exists but cannot be
+   * read. `onBytes` follows a download as it streams (URL sources; other sources report once).
+   */
+  read(name: string, onBytes?: (loaded: number, total: number | undefined) => void): Promise<Uint8Array | null>;
   /** Whether the file exists. */
   has(name: string): Promise<boolean>;
   /** The same kind of source rooted at a sub-folder (`unet`, `tokenizer`, …). */
@@ -130,7 +133,7 @@ function urlSource(root: string, fn: string): FileSource {
   const local = /^file:/i.test(base) && isNode();
   return {
     where: base,
-    async read(name) {
+    async read(name, onBytes) {
       const url = new URL(checkName(name, fn), base);
       if (local) return readLocal(url, url.pathname, fn);
       let res: Response;
@@ -143,7 +146,8 @@ function urlSource(root: string, fn: string): FileSource {
       }
       if (res.status === 404) return null;
       if (!res.ok) throw new ConfigError(`${fn}: fetching ${url.href}: HTTP ${res.status} ${res.statusText}`);
-      return new Uint8Array(await res.arrayBuffer());
+      if (!onBytes || !res.body) return new Uint8Array(await res.arrayBuffer());
+      return streamBytes(res, onBytes);
     },
     async has(name) {
       const url = new URL(checkName(name, fn), base);
@@ -159,6 +163,32 @@ function urlSource(root: string, fn: string): FileSource {
       return urlSource(new URL(`${checkName(folder, fn).replace(/\/+$/, '')}/`, base).href, fn);
     },
   };
+}
+
+/** A response body read chunk by chunk, reporting the bytes so far (total from content-length). */
+async function streamBytes(
+  res: Response,
+  onBytes: (loaded: number, total: number | undefined) => void,
+): Promise<Uint8Array> {
+  const length = Number(res.headers.get('content-length'));
+  const total = Number.isFinite(length) && length > 0 ? length : undefined;
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let loaded = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.byteLength;
+    onBytes(loaded, total);
+  }
+  const out = new Uint8Array(loaded);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.byteLength;
+  }
+  return out;
 }
 
 async function statLocal(path: string | URL): Promise<'file' | 'folder' | null> {

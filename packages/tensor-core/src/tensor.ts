@@ -1,3 +1,5 @@
+/// <reference lib="esnext.disposable" preserve="true" />
+// Tensor implements Disposable (`using`): consumers type-check Symbol.dispose through this lib.
 import { type GradNode, noGrad, record } from './autograd.js';
 import type { Backend, Storage, View } from './backend.js';
 import { assertDType, type DType, isFloat, type TypedArray } from './dtype.js';

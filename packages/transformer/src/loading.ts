@@ -6,6 +6,7 @@
 import {
   ConfigError,
   canReadFolders,
+  type FileSource,
   type FilesSource,
   type FileLike as HubFileLike,
   openFiles,
@@ -178,9 +179,83 @@ export interface LoadPretrainedOptions {
    * checkpoint whose class does not serve it is refused (e.g. a BertModel for 'text-generation').
    */
   task?: string;
+  /**
+   * Called as files load, with transformers.js' progress_callback events: `initiate` (a file is
+   * requested), `progress` (bytes of a download so far, when the server says the size), `done`
+   * (a file's bytes are read), then `ready` (the model is built and filled).
+   */
+  onProgress?: (event: LoadProgress) => void;
+  /** Draw a progress line on this stream (e.g. process.stderr); off by default. */
+  progressBar?: { write(s: string): unknown; isTTY?: boolean } | null;
+}
+
+/** A progress event of {@link loadPretrained} (the shape of transformers.js' progress_callback). */
+export interface LoadProgress {
+  status: 'initiate' | 'progress' | 'done' | 'ready';
+  /** Where the model is loaded from. */
+  name: string;
+  /** The file this event is about (absent for `ready`). */
+  file?: string;
+  /** Bytes read so far (`progress`) or in all (`done`). */
+  loaded?: number;
+  /** The file's size when known (`progress`). */
+  total?: number;
+  /** loaded / total in percent (`progress` with a known total). */
+  progress?: number;
+  /** The class built (`ready`). */
+  model?: string;
 }
 
 const FN = 'loadPretrained';
+
+/** One line of the loading progress bar: `loadPretrained model.safetensors [#####.....] 1.2/2.8 MB`. */
+export function loadProgressLine(e: LoadProgress, width = 20): string {
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  if (e.status === 'ready') return `${FN} ${e.name}: ${e.model} ready`;
+  if (e.status === 'initiate') return `${FN} ${e.file} ...`;
+  if (e.status === 'done') return `${FN} ${e.file} ${mb(e.loaded ?? 0)} MB`;
+  if (e.total) {
+    const done = Math.round(((e.loaded ?? 0) / e.total) * width);
+    return `${FN} ${e.file} [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${mb(e.loaded ?? 0)}/${mb(e.total)} MB`;
+  }
+  return `${FN} ${e.file} ${mb(e.loaded ?? 0)} MB`;
+}
+
+/** The source with progress events around every read. */
+function reporting(src: FileSource, options: LoadPretrainedOptions): FileSource {
+  const bar = options.progressBar ?? null;
+  const cb = options.onProgress;
+  if (!bar && !cb) return src;
+  const emit = (e: LoadProgress): void => {
+    cb?.(e);
+    if (bar && (bar.isTTY || e.status !== 'progress')) {
+      const line = loadProgressLine(e);
+      bar.write(bar.isTTY ? `\r\x1b[K${line}${e.status === 'ready' ? '\n' : ''}` : `${line}\n`);
+    }
+  };
+  return {
+    ...src,
+    where: src.where,
+    async read(file) {
+      emit({ status: 'initiate', name: src.where, file });
+      const bytes = await src.read(file, (loaded, total) =>
+        emit({
+          status: 'progress',
+          name: src.where,
+          file,
+          loaded,
+          total,
+          progress: total ? (100 * loaded) / total : undefined,
+        }),
+      );
+      if (bytes) emit({ status: 'done', name: src.where, file, loaded: bytes.byteLength });
+      return bytes;
+    },
+    ready(model: string) {
+      emit({ status: 'ready', name: src.where, model });
+    },
+  } as FileSource & { ready(model: string): void };
+}
 
 /** The class config.json asks for. */
 export function modelClassFor(config: Record<string, unknown>, architecture?: string): ModelClass {
@@ -341,7 +416,7 @@ export async function loadPretrained(
   if (max !== undefined && (typeof max !== 'number' || !(max > 0))) {
     throw new TypeError(`${FN}: 'maxParameters' must be a positive number, got ${describe(max)}`);
   }
-  const src = openFiles(source, FN);
+  const src = reporting(openFiles(source, FN), options);
   const config = await readJson(src, 'config.json', FN);
   const cls = modelClassFor(config, options.architecture);
   if (options.task !== undefined) {
@@ -389,6 +464,7 @@ export async function loadPretrained(
   } finally {
     for (const t of Object.values(weights)) t.dispose();
   }
+  (src as { ready?: (model: string) => void }).ready?.(model.architecture);
   return model.eval();
 }
 

@@ -12,9 +12,6 @@ import { GPT2LMHeadModel } from './models/gpt2.js';
  */
 export { CharTokenizer };
 
-/** The folder holding the embedded model (config.json, model.safetensors, vocab.json, training.json). */
-export const TINY_GPT_URL: URL = new URL('../assets/tiny-gpt/', import.meta.url);
-
 /**
  * The embedded model's files, each as a literal `new URL(..., import.meta.url)` so bundlers (Vite,
  * webpack, esbuild) find and copy them; a folder URL alone is not followed by bundlers.
@@ -30,6 +27,22 @@ export const TINY_GPT_FILES: {
   vocab: new URL('../assets/tiny-gpt/vocab.json', import.meta.url),
   training: new URL('../assets/tiny-gpt/training.json', import.meta.url),
 };
+
+/** The folder of a file URL; a data: URL (a small file a bundler inlined) is its own folder. */
+function folderOf(file: URL): URL {
+  try {
+    return new URL('./', file);
+  } catch {
+    return file;
+  }
+}
+
+/**
+ * The folder holding the embedded model (config.json, model.safetensors, vocab.json,
+ * training.json). Derived from the weights' URL, not written as a folder literal, which bundlers
+ * warn about and cannot copy; in a bundle the files are the ones {@link TINY_GPT_FILES} names.
+ */
+export const TINY_GPT_URL: URL = folderOf(TINY_GPT_FILES.weights);
 
 /** How the embedded model was trained and how well it does (its training.json). */
 export interface TinyGPTReport {

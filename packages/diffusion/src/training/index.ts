@@ -5,6 +5,7 @@ export { MLPDenoiser, type MLPDenoiserOptions } from './mlp-denoiser.js';
 export {
   type Denoiser,
   type DenoiserObjective,
+  denoiserProgressLine,
   type TrainDenoiserOptions,
   type TrainDenoiserResult,
   trainDenoiser,

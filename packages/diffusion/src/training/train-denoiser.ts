@@ -61,6 +61,27 @@ export interface TrainDenoiserOptions {
   generator?: Generator;
   /** Called after each step with the loss. */
   onStep?: (info: { step: number; loss: number }) => void;
+  /**
+   * Draw a progress line on this stream (e.g. process.stderr), as `train()` of
+   * `@attnkit/transformer` does: redrawn in place on a terminal, every `progressEvery` steps as
+   * lines otherwise. Off by default.
+   */
+  progressBar?: { write(s: string): unknown; isTTY?: boolean } | null;
+  /** Steps between progress lines when the stream is not a terminal. Default 100. */
+  progressEvery?: number;
+}
+
+/** One progress line of {@link trainDenoiser}: `[#####.....] 120/500  loss 0.0412  35.2 it/s`. */
+export function denoiserProgressLine(
+  step: number,
+  steps: number,
+  loss: number,
+  elapsedMs: number,
+  width = 30,
+): string {
+  const done = Math.round((step / steps) * width);
+  const rate = elapsedMs > 0 ? (step / elapsedMs) * 1000 : 0;
+  return `[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${step}/${steps}  loss ${loss.toFixed(4)}  ${rate.toFixed(1)} it/s`;
 }
 
 /** Result of {@link trainDenoiser}. */
@@ -135,6 +156,11 @@ export async function trainDenoiser(options: TrainDenoiserOptions): Promise<Trai
   const nTrain = scheduler.config.numTrainTimesteps;
   model.train();
   const losses: number[] = [];
+  const bar = options.progressBar ?? null;
+  const every = options.progressEvery ?? 100;
+  if (!Number.isInteger(every) || every < 1)
+    throw new RangeError(`${op}: options.progressEvery must be a positive integer, got ${every}`);
+  const t0 = Date.now();
   for (let step = 0; step < steps; step++) {
     const loss = tidy(() => {
       const idx = Int32Array.from({ length: batchSize }, () => rng.randint(0, n));
@@ -160,7 +186,12 @@ export async function trainDenoiser(options: TrainDenoiserOptions): Promise<Trai
     loss.dispose();
     losses.push(value);
     options.onStep?.({ step, loss: value });
+    if (bar && (bar.isTTY || (step + 1) % every === 0 || step + 1 === steps)) {
+      const line = denoiserProgressLine(step + 1, steps, value, Date.now() - t0);
+      bar.write(bar.isTTY ? `\r${line}` : `${line}\n`);
+    }
   }
+  if (bar?.isTTY) bar.write('\n');
   opt.zeroGrad();
   model.eval();
   return { losses, ema };
