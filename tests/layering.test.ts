@@ -6,8 +6,9 @@
 //   - no import of `View` or `Storage` from @attnkit/tensor-core;
 //   - no `Tensor.fromStorage`, `withLayout`, or `.storage` (the raw storage handle of a tensor);
 //   - no call of a Backend method through a backend (`x.backend.write(...)`, `backend.fill(...)`).
-// Checking whether a backend *can* do something (`typeof t.backend.readSync === 'function'`) is
-// allowed: it calls nothing.
+// And tensor-core itself, sources and tests, imports no backend package (its tests run on
+// test/reference-backend.ts). Checking whether a backend *can* do something
+// (`typeof t.backend.readSync === 'function'`) is allowed: it calls nothing.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,6 +103,16 @@ describe('no package above tensor-core touches backend internals (DESIGN.md)', (
       expect(found).toEqual([]);
     });
   }
+  it('tensor-core (sources and tests) imports no backend package', () => {
+    const found: string[] = [];
+    for (const dir of ['src', 'test']) {
+      for (const file of sources(join(root, 'packages', 'tensor-core', dir))) {
+        const imports = /^\s*(?:import|export)\s[^;]*?['"]@attnkit\/backend-[a-z0-9-]+['"]/m;
+        if (imports.test(code(readFileSync(file, 'utf8')))) found.push(relative(root, file));
+      }
+    }
+    expect(found).toEqual([]);
+  });
   it('the rules catch each kind of reach (so a pass means something)', () => {
     expect(violations("import { type View, keep } from '@attnkit/tensor-core';")).toEqual([RULES[0].name]);
     expect(violations('const t = Tensor.fromStorage(b, s, [2], "float32");')).toEqual([RULES[1].name]);

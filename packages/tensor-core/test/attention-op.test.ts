@@ -1,7 +1,7 @@
 // tensor-core's fused attention op, creation functions with { backend }, copyInto and opScope.
 // The op's torch parity (every SDPA fixture, values and gradients) is tested through
 // @attnkit/attention's scaledDotProductAttention, which is this op plus torch's names.
-import '@attnkit/backend-cpu';
+import './reference-backend.js';
 import {
   arange,
   attention,
@@ -70,13 +70,13 @@ describe('attention (the fused op with its reference composition and gradient)',
   });
   it('frees its intermediates without a graph (memory flat)', () => {
     const q = randn([1, 2, 16, 8]);
-    const before = memory().cpu.numTensors;
+    const before = memory().reference.numTensors;
     for (const implementation of ['fused', 'reference'] as const) {
       noGrad(() => attention(q, q, q, { causal: true, windowSize: 5, implementation })).dispose();
       attention(q, q, q, { returnWeights: true, implementation: 'reference' }).weights.dispose();
     }
     // returnWeights left its output: one tensor per loop
-    expect(memory().cpu.numTensors - before).toBe(2);
+    expect(memory().reference.numTensors - before).toBe(2);
   });
 });
 
@@ -94,7 +94,7 @@ describe('creation functions take { backend }', () => {
       expect(made[1].dtype).toBe('int32');
       expect(made[2].arraySync()).toEqual([0, 1, 2]);
     }
-    expect(zeros([1]).backend.name).toBe('cpu');
+    expect(zeros([1]).backend.name).toBe('reference');
     expect(() => zeros([1], { backend: 'nope' })).toThrow(
       /zeros: option backend names 'nope', which is not registered/,
     );
@@ -125,9 +125,9 @@ describe('copyInto (torch copy_)', () => {
 describe('opScope', () => {
   it('frees intermediates when no graph is returned, keeps them when one is', () => {
     const x = randn([3]);
-    const before = memory().cpu.numTensors;
+    const before = memory().reference.numTensors;
     const y = opScope(() => x.mul(2).add(1).exp());
-    expect(memory().cpu.numTensors - before).toBe(1);
+    expect(memory().reference.numTensors - before).toBe(1);
     y.dispose();
     const w = randn([3]).requiresGrad_();
     const z = opScope(() => w.mul(2).add(1).exp().sum());
