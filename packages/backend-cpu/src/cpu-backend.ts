@@ -9,6 +9,7 @@ import {
   type Operand,
   type ReduceOp,
   type Storage,
+  sizeOf,
   type TypedArray,
   toFloat16Bits,
   type UnaryOp,
@@ -31,7 +32,6 @@ export class CpuStorage implements Storage {
 }
 
 const arr = (v: View): TypedArray => (v.storage as CpuStorage).data;
-const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 type UnaryFn = (x: number) => number;
 const UNARY: Record<UnaryOp, UnaryFn> = {

@@ -16,6 +16,7 @@ import {
   type ReduceOp,
   registerBackend,
   type Storage,
+  sizeOf,
   type TypedArray,
   type UnaryOp,
   type View,
@@ -26,8 +27,6 @@ import { erf64, roundHalfEven64 } from '../src/testing/cases/ref-util.js';
 interface RefStorage extends Storage {
   data: TypedArray;
 }
-
-const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Offsets in `v`'s storage of its elements in row-major order. */
 function offsets(v: { shape: readonly number[]; strides: readonly number[]; offset: number }): Int32Array {
