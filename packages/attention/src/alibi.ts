@@ -1,7 +1,7 @@
 // ALiBi (Press et al. 2022, "Train Short, Test Long"): no position embeddings; each head adds a
 // linear penalty slope_h · (j − i) to the scores, so far-away keys count less.
-import { getBackend, type Tensor } from '@attnkit/tensor-core';
-import { assertPositiveInt, uploadOn } from './internal.js';
+import { type Tensor, tensor } from '@attnkit/tensor-core';
+import { assertPositiveInt } from './internal.js';
 
 /**
  * The ALiBi slope of each head, in float64: for a power of two n, the geometric sequence
@@ -59,5 +59,5 @@ export function alibiBias(numHeads: number, lq: number, lk: number, options: Ali
       for (let j = 0; j < lk; j++) vals[(h * lq + i) * lk + j] = slopes[h] * (j - pos);
     }
   }
-  return uploadOn(getBackend(), vals, [1, numHeads, lq, lk], 'float32');
+  return tensor(vals, [1, numHeads, lq, lk], 'float32');
 }

@@ -14,6 +14,13 @@
  * @packageDocumentation
  */
 
+/**
+ * x @ wᵀ + b, as torch.nn.functional.linear: tensor-core's `linear`, re-exported (the two were once
+ * separate functions).
+ *
+ * @deprecated import `linear` from `@attnkit/tensor-core`.
+ */
+export { linear } from '@attnkit/tensor-core';
 export type { AlibiBiasOptions } from './alibi.js';
 export { alibiBias, alibiSlopes } from './alibi.js';
 export type { AttentionRecord, CapturedAttention } from './capture.js';
@@ -30,7 +37,7 @@ export type {
   MultiHeadAttentionOptions,
   MultiHeadAttentionResult,
 } from './multi-head.js';
-export { linear, MultiHeadAttention } from './multi-head.js';
+export { MultiHeadAttention } from './multi-head.js';
 export type { LearnedPositionalEmbeddingOptions, SinusoidalOptions } from './positional.js';
 export { LearnedPositionalEmbedding, sinusoidalPositionalEncoding } from './positional.js';
 export type { RotaryApplyOptions, RotaryEmbeddingOptions, RotaryLayout } from './rotary.js';

@@ -1,9 +1,19 @@
 // Key/value caches for autoregressive decoding. Each layer keeps one preallocated buffer for keys and
-// one for values, [B, Hkv, capacity, D]; new steps are written in place (the Backend `write`
-// primitive on a strided view) and the capacity doubles when full, so a step costs O(new tokens)
+// one for values, [B, Hkv, capacity, D]; new steps are written in place (tensor-core's `copyInto`
+// on a slice of the buffer) and the capacity doubles when full, so a step costs O(new tokens)
 // amortised instead of re-copying the whole history.
-import { type Backend, indexSelect, keep, noGrad, type Tensor, type View } from '@attnkit/tensor-core';
-import { assertPositiveInt, assertTensorArg, fillOn, fmtShape, uploadOn } from './internal.js';
+import {
+  type Backend,
+  copyInto,
+  indexSelect,
+  keep,
+  noGrad,
+  type Tensor,
+  tensor,
+  tidy,
+  zeros,
+} from '@attnkit/tensor-core';
+import { assertPositiveInt, assertTensorArg, fmtShape } from './internal.js';
 
 /** Options of {@link LayerKVCache} and {@link KVCache}. */
 export interface KVCacheOptions {
@@ -124,8 +134,10 @@ export class LayerKVCache {
     this.reserve(backend, b, h, d, dv, this.len + t);
     const kb = this.keyBuf as Tensor;
     const vb = this.valueBuf as Tensor;
-    backend.write(slice(kb, 2, this.len, this.len + t), k);
-    backend.write(slice(vb, 2, this.len, this.len + t), v);
+    tidy(() => {
+      copyInto(kb.narrow(2, this.len, t), k);
+      copyInto(vb.narrow(2, this.len, t), v);
+    });
     this.len += t;
     this.seen += t;
     return { keys: kb.sliceDim(2, 0, this.len), values: vb.sliceDim(2, 0, this.len) };
@@ -162,7 +174,7 @@ export class LayerKVCache {
     noGrad(() => {
       const kb = this.keyBuf as Tensor;
       const vb = this.valueBuf as Tensor;
-      const idx = uploadOn(kb.backend, rows, [rows.length], 'int32');
+      const idx = tensor(rows, [rows.length], { dtype: 'int32', backend: kb.backend });
       this.keyBuf = keep(indexSelect(kb, 0, idx));
       this.valueBuf = keep(indexSelect(vb, 0, idx));
       idx.dispose();
@@ -208,11 +220,14 @@ export class LayerKVCache {
     const cap = this.capacity;
     if (this.keyBuf && need <= cap) return;
     const next = Math.max(cap * 2, this.initialCapacity, need);
-    const kNew = fillOn(backend, [b, h, next, d], 0);
-    const vNew = fillOn(backend, [b, h, next, dv], 0);
-    if (this.keyBuf && this.valueBuf && this.len > 0) {
-      backend.write(slice(kNew, 2, 0, this.len), slice(this.keyBuf, 2, 0, this.len));
-      backend.write(slice(vNew, 2, 0, this.len), slice(this.valueBuf, 2, 0, this.len));
+    const kNew = zeros([b, h, next, d], { backend });
+    const vNew = zeros([b, h, next, dv], { backend });
+    const [kOld, vOld, len] = [this.keyBuf, this.valueBuf, this.len];
+    if (kOld && vOld && len > 0) {
+      tidy(() => {
+        copyInto(kNew.narrow(2, 0, len), kOld.narrow(2, 0, len));
+        copyInto(vNew.narrow(2, 0, len), vOld.narrow(2, 0, len));
+      });
     }
     this.keyBuf?.dispose();
     this.valueBuf?.dispose();
@@ -228,16 +243,13 @@ export class LayerKVCache {
       this.len = 0;
       return;
     }
-    const backend = this.keyBuf.backend;
-    for (const buf of [this.keyBuf, this.valueBuf]) {
-      // Copy through a temporary: source and destination ranges may overlap.
-      const src = backend.copy(slice(buf, 2, n, this.len), buf.dtype);
-      const shape = [...buf.shape];
-      shape[2] = keepN;
-      const strides = [shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1];
-      backend.write(slice(buf, 2, 0, keepN), { storage: src, dtype: buf.dtype, shape, strides, offset: 0 });
-      backend.free(src);
-    }
+    const len = this.len;
+    tidy(() => {
+      // source and destination ranges may overlap: copyInto reads the source first then
+      for (const buf of [this.keyBuf as Tensor, this.valueBuf as Tensor]) {
+        copyInto(buf.narrow(2, 0, keepN), buf.narrow(2, n, len - n));
+      }
+    });
     this.len = keepN;
   }
 }
@@ -314,17 +326,4 @@ export class KVCache {
   get byteLength(): number {
     return this.layers.reduce((s, l) => s + l.byteLength, 0);
   }
-}
-
-/** A raw view of `t` restricted to [start, end) along `dim` (no Tensor object, no graph). */
-function slice(t: View, dim: number, start: number, end: number): View {
-  const shape = [...t.shape];
-  shape[dim] = end - start;
-  return {
-    storage: t.storage,
-    dtype: t.dtype,
-    shape,
-    strides: t.strides,
-    offset: t.offset + start * t.strides[dim],
-  };
 }

@@ -5,9 +5,9 @@ import {
   concat,
   type Generator,
   getDefaultGenerator,
+  linear,
   logicalAnd,
   logicalNot,
-  matmul,
   mean,
   ones,
   type Tensor,
@@ -405,12 +405,6 @@ export class MultiHeadAttention extends Module {
     }
     return out;
   }
-}
-
-/** x @ wᵀ + b, as torch.nn.functional.linear. */
-export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
-  const y = matmul(x, w.transpose(0, 1));
-  return b ? add(y, b) : y;
 }
 
 /** torch's mask convention (bool true = masked, float added) to SDPA's (bool true = attend). */

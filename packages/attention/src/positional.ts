@@ -1,8 +1,8 @@
 // Absolute position encodings: the fixed sinusoids of "Attention Is All You Need" and learned
 // position embeddings (GPT-2's wpe, BERT's position_embeddings).
-import { embedding, type Generator, getBackend, type Tensor, zeros } from '@attnkit/tensor-core';
+import { embedding, type Generator, type Tensor, tensor, zeros } from '@attnkit/tensor-core';
 import { init, Module, Parameter } from '@attnkit/tensor-core/nn';
-import { assertPositiveInt, fmtShape, uploadOn } from './internal.js';
+import { assertPositiveInt, fmtShape } from './internal.js';
 
 /** Options of {@link sinusoidalPositionalEncoding}. */
 export interface SinusoidalOptions {
@@ -41,7 +41,7 @@ export function sinusoidalPositionalEncoding(
       if (i + 1 < dModel) vals[pos * dModel + i + 1] = Math.cos(a);
     }
   }
-  return uploadOn(getBackend(), vals, [maxLen, dModel], 'float32');
+  return tensor(vals, [maxLen, dModel], 'float32');
 }
 
 /** Options of {@link LearnedPositionalEmbedding}. */

@@ -3,8 +3,8 @@
 //   rotate_half (HF Llama, GPT-NeoX): pair i is (x[i], x[i + rd/2]);
 //   interleaved (GPT-J, the paper):  pair i is (x[2i], x[2i + 1]).
 // Features at and beyond rotaryDim pass through unchanged (partial rotary, as GPT-NeoX/Phi).
-import { add, concat, mul, stack, sub, type Tensor } from '@attnkit/tensor-core';
-import { assertFloatArg, assertPositiveInt, assertTensorArg, fmtShape, uploadOn } from './internal.js';
+import { add, concat, mul, opScope, stack, sub, type Tensor, tensor } from '@attnkit/tensor-core';
+import { assertFloatArg, assertPositiveInt, assertTensorArg, fmtShape } from './internal.js';
 
 /** Pair layout of rotary embeddings. */
 export type RotaryLayout = 'rotate_half' | 'interleaved';
@@ -144,16 +144,13 @@ export class RotaryEmbedding {
       tableShape = [l, half];
     }
     const { cos, sin } = this.angles(pos);
-    const b = x.backend;
-    const c = uploadOn(b, cos, tableShape, 'float32');
-    const s = uploadOn(b, sin, tableShape, 'float32');
-    const y = applyRotary(x, c, s, this.layout, this.rotaryDim);
-    if (!y.requiresGrad) {
-      // the tables are only needed again by the gradient rule
-      c.dispose();
-      s.dispose();
-    }
-    return y;
+    const backend = x.backend;
+    // the tables are freed at once unless the gradient rule needs them
+    return opScope(() => {
+      const c = tensor(cos, tableShape, { dtype: 'float32', backend });
+      const s = tensor(sin, tableShape, { dtype: 'float32', backend });
+      return applyRotary(x, c, s, this.layout, this.rotaryDim);
+    });
   }
 
   /** apply() for a positions tensor on a backend that cannot read synchronously. */
@@ -165,18 +162,12 @@ export class RotaryEmbedding {
         `${FN}.apply: 'positions' lives on the '${positions.backend.name}' backend and 'x' on '${b.name}'; move one with toBackend()`,
       );
     }
-    const pos = positions.cast('float32').reshape([...positions.shape, 1]);
-    const inv = uploadOn(b, this.invFreq, [half], 'float32');
-    const angles = mul(pos, inv).reshape(tableShape);
-    const c = angles.cos();
-    const s = angles.sin();
-    for (const t of [pos, inv, angles]) t.dispose();
-    const y = applyRotary(x, c, s, this.layout, this.rotaryDim);
-    if (!y.requiresGrad) {
-      c.dispose();
-      s.dispose();
-    }
-    return y;
+    return opScope(() => {
+      const pos = positions.cast('float32').reshape([...positions.shape, 1]);
+      const inv = tensor(this.invFreq, [half], { dtype: 'float32', backend: b });
+      const angles = mul(pos, inv).reshape(tableShape);
+      return applyRotary(x, angles.cos(), angles.sin(), this.layout, this.rotaryDim);
+    });
   }
 }
 

@@ -10,6 +10,7 @@ import {
   type Operand,
   type ReduceOp,
   type Storage,
+  sizeOf,
   type TypedArray,
   toFloat16Bits,
   type UnaryOp,
@@ -93,7 +94,6 @@ export interface CpuBackendOptions {
 }
 
 const arr = (v: View): TypedArray => (v.storage as CpuStorage).data;
-const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 type UnaryFn = (x: number) => number;
 const UNARY: Record<UnaryOp, UnaryFn> = {

@@ -2,11 +2,13 @@ import {
   type Backend,
   type BinaryOp,
   type Conv2dParams,
+  contiguousStrides,
   type DType,
   fromFloat16Bits,
   type Operand,
   type ReduceOp,
   type Storage,
+  sizeOf,
   type TypedArray,
   toFloat16Bits,
   type UnaryOp,
@@ -63,18 +65,7 @@ type Data = Float32Array | GpuJsTexture;
 /** Longest loop a GL kernel runs per thread in a reduction. */
 const REDUCE_CHUNK = 8192;
 
-const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 const isHost = (d: Data): d is Float32Array => d instanceof Float32Array;
-
-function contiguousStrides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i];
-  }
-  return s;
-}
 
 /** Rounds every value to the nearest float16 (what a float16 storage holds). */
 function roundToHalf(a: Float32Array): Float32Array {
@@ -236,6 +227,8 @@ export class GpuJsBackend implements Backend {
         return Uint8Array.from(v, (x) => (x !== 0 ? 1 : 0));
       case 'float16':
         return Uint16Array.from(v, toFloat16Bits);
+      case 'int8':
+        return Int8Array.from(v);
     }
   }
 

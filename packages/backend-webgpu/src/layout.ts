@@ -1,18 +1,7 @@
 import type { DType } from '@attnkit/tensor-core';
 
-/** Number of elements of a shape. */
-export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-
-/** Row-major strides of a shape. */
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i];
-  }
-  return s;
-}
+// Shape helpers come from tensor-core (one definition for every backend).
+export { contiguousStrides, sizeOf } from '@attnkit/tensor-core';
 
 /**
  * Simplifies a shape shared by several strided operands: drops size-1 dims and merges adjacent dims

@@ -254,6 +254,11 @@ export class WebGPUBackend implements Backend {
   // ---- storage ----
 
   private alloc(dtype: DType, n: number): GpuStorage {
+    if (dtype === 'int8') {
+      throw new TypeError(
+        'backend-webgpu: int8 storage is not supported; int8-quantised weights run on backend-cpu (quantize the model there), or keep float32/float16 weights on webgpu',
+      );
+    }
     const bytes = Math.max(4, Math.ceil((n * gpuBytesPerElement(dtype)) / 4) * 4);
     const lim = this.device.limits;
     const max = Math.min(lim.maxBufferSize, lim.maxStorageBufferBindingSize);
@@ -322,6 +327,8 @@ export class WebGPUBackend implements Backend {
         return new Uint16Array(bytes, 0, n);
       case 'bool':
         return Uint8Array.from(new Uint32Array(bytes, 0, n), (v) => (v ? 1 : 0));
+      default:
+        throw new TypeError(`backend-webgpu: read: dtype ${dtype} has no storage on this backend`);
     }
   }
 

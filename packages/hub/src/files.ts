@@ -24,7 +24,10 @@ export interface FileSource {
    * The file's bytes, or null when the source has no such file. Throws when it exists but cannot be
    * read. `onBytes` follows a download as it streams (URL sources; other sources report once).
    */
-  read(name: string, onBytes?: (loaded: number, total: number | undefined) => void): Promise<Uint8Array | null>;
+  read(
+    name: string,
+    onBytes?: (loaded: number, total: number | undefined) => void,
+  ): Promise<Uint8Array | null>;
   /** Whether the file exists. */
   has(name: string): Promise<boolean>;
   /** The same kind of source rooted at a sub-folder (`unet`, `tokenizer`, …). */

@@ -1,17 +1,61 @@
+import type { Backend } from './backend.js';
 import { allocArray, assertDType, type DType, type TypedArray, toFloat16Bits } from './dtype.js';
 import { type Generator, getDefaultGenerator } from './random.js';
-import { getBackend } from './registry.js';
+import { findBackend, getBackend } from './registry.js';
 import { checkShape, fmt, sizeOf } from './shape.js';
 import { Tensor } from './tensor.js';
 
 /** Values accepted by {@link tensor}: a number, nested arrays, or a typed array. */
 export type TensorLike = number | boolean | TensorLike[] | TypedArray | Float64Array;
 
+/**
+ * Where and how a creation function makes its tensor; accepted wherever a creation function takes a
+ * dtype (`zeros([2, 3], { backend: q.backend })`, `tensor(values, shape, { dtype: 'int32', backend })`).
+ */
+export interface CreationOptions {
+  /** Element type (each function's default otherwise). */
+  dtype?: DType;
+  /**
+   * The backend that holds the tensor: a backend instance (e.g. `other.backend`) or a registered
+   * name; the current backend ({@link getBackend}) by default.
+   */
+  backend?: Backend | string;
+}
+
 /** Options of the random creation functions. */
-export interface RandomOptions {
+export interface RandomOptions extends CreationOptions {
   /** The generator to draw from; the global one (see manualSeed) by default. */
   generator?: Generator;
-  dtype?: DType;
+}
+
+/** A dtype, or {@link CreationOptions} in its place. */
+export type DTypeOrOptions = DType | CreationOptions;
+
+function resolveOptions(
+  op: string,
+  o: DTypeOrOptions | undefined,
+  fallback: DType | undefined,
+): { dtype: DType | undefined; backend: Backend } {
+  if (o === undefined || typeof o === 'string') return { dtype: o ?? fallback, backend: getBackend() };
+  if (o === null || typeof o !== 'object') {
+    throw new TypeError(`${op}: expected a dtype or an options object { dtype, backend }, got ${String(o)}`);
+  }
+  return { dtype: o.dtype ?? fallback, backend: backendFrom(op, o.backend) };
+}
+
+function backendFrom(op: string, b: Backend | string | undefined): Backend {
+  if (b === undefined) return getBackend();
+  if (typeof b === 'string') {
+    const found = findBackend(b);
+    if (!found) throw new Error(`${op}: option backend names '${b}', which is not registered`);
+    return found;
+  }
+  if (!b || typeof b !== 'object' || typeof (b as Backend).upload !== 'function') {
+    throw new TypeError(
+      `${op}: option backend must be a Backend or a registered backend name, got ${String(b)}`,
+    );
+  }
+  return b;
 }
 
 /**
@@ -23,9 +67,15 @@ export interface RandomOptions {
  * tensor([[1, 2], [3, 4]]);            // float32 [2, 2]
  * tensor([1, 2, 3], [3], 'int32');
  * tensor(new Float32Array(6), [2, 3]);
+ * tensor([0, 1], [2], { dtype: 'int32', backend: q.backend }); // beside q, wherever q lives
  * ```
  */
-export function tensor(values: TensorLike, shape?: readonly number[], dtype?: DType): Tensor {
+export function tensor(
+  values: TensorLike,
+  shape?: readonly number[],
+  dtypeOrOptions?: DTypeOrOptions,
+): Tensor {
+  const { dtype, backend } = resolveOptions('tensor', dtypeOrOptions, undefined);
   if (dtype !== undefined) assertDType(dtype, 'tensor');
   let flat: ArrayLike<number>;
   let inferred: number[];
@@ -56,7 +106,7 @@ export function tensor(values: TensorLike, shape?: readonly number[], dtype?: DT
       `tensor: ${flat.length} values do not fill shape ${fmt(finalShape)} (${sizeOf(finalShape)} elements)`,
     );
   }
-  return fromValues(flat, finalShape, dtype ?? kind);
+  return fromValues(flat, finalShape, dtype ?? kind, backend);
 }
 
 function describe(v: unknown): string {
@@ -96,8 +146,16 @@ function flattenNested(
   }
 }
 
-/** @internal Uploads flat values in row-major order as a new tensor of `dtype`. */
-export function fromValues(values: ArrayLike<number>, shape: readonly number[], dtype: DType): Tensor {
+/**
+ * Uploads flat values in row-major order as a new tensor of `dtype` (on `backend`, the current
+ * one by default). No checks: {@link tensor} is the validating door.
+ */
+export function fromValues(
+  values: ArrayLike<number>,
+  shape: readonly number[],
+  dtype: DType,
+  backend: Backend = getBackend(),
+): Tensor {
   const n = sizeOf(shape);
   const arr = allocArray(dtype, n);
   if (dtype === 'float16') for (let i = 0; i < n; i++) arr[i] = toFloat16Bits(values[i]);
@@ -108,44 +166,44 @@ export function fromValues(values: ArrayLike<number>, shape: readonly number[], 
       arr[i] = Number.isFinite(v) ? Math.trunc(v) : 0;
     }
   } else (arr as Float32Array).set(values as ArrayLike<number>);
-  const b = getBackend();
-  return Tensor.fromStorage(b, b.upload(arr, dtype), [...shape], dtype);
+  return Tensor.fromStorage(backend, backend.upload(arr, dtype), [...shape], dtype);
 }
 
-function full_(op: string, shape: readonly number[], value: number, dtype: DType): Tensor {
+function full_(op: string, shape: readonly number[], value: number, o: DTypeOrOptions | undefined): Tensor {
   checkShape(op, shape);
+  const { dtype, backend } = resolveOptions(op, o, 'float32');
   assertDType(dtype, op);
-  const b = getBackend();
-  return Tensor.fromStorage(b, b.fill(shape, value, dtype), [...shape], dtype);
+  return Tensor.fromStorage(backend, backend.fill(shape, value, dtype as DType), [...shape], dtype as DType);
 }
 
-/** A tensor of zeros. */
-export function zeros(shape: readonly number[], dtype: DType = 'float32'): Tensor {
+/** A tensor of zeros (float32 unless a dtype is given; `{ dtype, backend }` also accepted). */
+export function zeros(shape: readonly number[], dtype: DTypeOrOptions = 'float32'): Tensor {
   return full_('zeros', shape, 0, dtype);
 }
 /** A tensor of ones. */
-export function ones(shape: readonly number[], dtype: DType = 'float32'): Tensor {
+export function ones(shape: readonly number[], dtype: DTypeOrOptions = 'float32'): Tensor {
   return full_('ones', shape, 1, dtype);
 }
 /** A tensor filled with `value`. */
-export function full(shape: readonly number[], value: number, dtype: DType = 'float32'): Tensor {
+export function full(shape: readonly number[], value: number, dtype: DTypeOrOptions = 'float32'): Tensor {
   if (typeof value !== 'number') throw new TypeError(`full: value must be a number, got ${typeof value}`);
   return full_('full', shape, value, dtype);
 }
-/** Zeros with the shape (and dtype) of `t`. */
+/** Zeros with the shape (and dtype) of `t`, on `t`'s backend. */
 export function zerosLike(t: Tensor, dtype: DType = t.dtype): Tensor {
-  return zeros(t.shape, dtype);
+  return zeros(t.shape, { dtype, backend: t.backend });
 }
-/** Ones with the shape (and dtype) of `t`. */
+/** Ones with the shape (and dtype) of `t`, on `t`'s backend. */
 export function onesLike(t: Tensor, dtype: DType = t.dtype): Tensor {
-  return ones(t.shape, dtype);
+  return ones(t.shape, { dtype, backend: t.backend });
 }
 
 /**
  * Values `start, start+step, ...` below `end` (like torch.arange). `arange(n)` is 0..n-1.
  * int32 when every argument is an integer, float32 otherwise.
  */
-export function arange(start: number, end?: number, step = 1, dtype?: DType): Tensor {
+export function arange(start: number, end?: number, step = 1, dtypeOrOptions?: DTypeOrOptions): Tensor {
+  const { dtype, backend } = resolveOptions('arange', dtypeOrOptions, undefined);
   if (end === undefined) {
     end = start;
     start = 0;
@@ -169,25 +227,27 @@ export function arange(start: number, end?: number, step = 1, dtype?: DType): Te
   const dt =
     dtype ??
     (Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step) ? 'int32' : 'float32');
-  return fromValues(vals, [n], dt);
+  return fromValues(vals, [n], dt, backend);
 }
 
 /** `steps` evenly spaced values from `start` to `end` inclusive (like torch.linspace). */
-export function linspace(start: number, end: number, steps: number): Tensor {
+export function linspace(start: number, end: number, steps: number, options: CreationOptions = {}): Tensor {
+  const { dtype, backend } = resolveOptions('linspace', options, 'float32');
   if (!Number.isInteger(steps) || steps < 0)
     throw new RangeError(`linspace: steps must be a non-negative integer, got ${steps}`);
   const vals = new Float64Array(steps);
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
   for (let i = 0; i < steps; i++) vals[i] = i === steps - 1 && steps > 1 ? end : start + i * step;
-  return fromValues(vals, [steps], 'float32');
+  return fromValues(vals, [steps], dtype as DType, backend);
 }
 
 /** Identity matrix n×m (m = n by default). */
-export function eye(n: number, m = n, dtype: DType = 'float32'): Tensor {
+export function eye(n: number, m = n, dtypeOrOptions: DTypeOrOptions = 'float32'): Tensor {
   checkShape('eye', [n, m]);
+  const { dtype, backend } = resolveOptions('eye', dtypeOrOptions, 'float32');
   const vals = new Float64Array(n * m);
   for (let i = 0; i < Math.min(n, m); i++) vals[i * m + i] = 1;
-  return fromValues(vals, [n, m], dtype);
+  return fromValues(vals, [n, m], dtype as DType, backend);
 }
 
 /** Standard normal samples from a seeded generator. */
@@ -197,7 +257,8 @@ export function randn(shape: readonly number[], options: RandomOptions = {}): Te
   const n = sizeOf(shape);
   const vals = new Float64Array(n);
   for (let i = 0; i < n; i++) vals[i] = g.normal();
-  return fromValues(vals, shape, options.dtype ?? 'float32');
+  const { dtype, backend } = resolveOptions('randn', options, 'float32');
+  return fromValues(vals, shape, dtype as DType, backend);
 }
 
 /** Uniform samples in [0, 1) from a seeded generator. */
@@ -207,7 +268,8 @@ export function rand(shape: readonly number[], options: RandomOptions = {}): Ten
   const n = sizeOf(shape);
   const vals = new Float64Array(n);
   for (let i = 0; i < n; i++) vals[i] = g.uniform();
-  return fromValues(vals, shape, options.dtype ?? 'float32');
+  const { dtype, backend } = resolveOptions('rand', options, 'float32');
+  return fromValues(vals, shape, dtype as DType, backend);
 }
 
 /** Uniform integers in [low, high) (int32) from a seeded generator. */
@@ -225,5 +287,6 @@ export function randint(
   const n = sizeOf(shape);
   const vals = new Float64Array(n);
   for (let i = 0; i < n; i++) vals[i] = g.randint(low, high);
-  return fromValues(vals, shape, options.dtype ?? 'int32');
+  const { dtype, backend } = resolveOptions('randint', options, 'int32');
+  return fromValues(vals, shape, dtype as DType, backend);
 }

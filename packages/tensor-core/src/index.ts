@@ -38,7 +38,8 @@ export {
   toFloat16Bits,
 } from './dtype.js';
 export type { MemoryInfo, TensorContainer } from './memory.js';
-export { keep, memory, tidy } from './memory.js';
+export { keep, memory, opScope, tidy } from './memory.js';
+export * from './ops/attention.js';
 export type { Conv1dOptions, Conv2dOptions, ConvTranspose2dOptions, Size2 } from './ops/conv.js';
 export { conv1d, conv2d, convTranspose2d } from './ops/conv.js';
 export * from './ops/dropout.js';

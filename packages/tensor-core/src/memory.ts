@@ -88,6 +88,33 @@ export type TensorContainer = Tensor | TensorContainer[] | { [key: string]: Tens
  * ```
  */
 export function tidy<T>(fn: () => T): T {
+  return scoped(fn, 'tidy');
+}
+
+/**
+ * The scope an op or a layer runs its body in: like {@link tidy}, every tensor created inside is
+ * freed at the end except those returned, unless a returned tensor carries a gradient graph. Then
+ * the intermediates stay alive (a gradient rule may read them) and belong to the enclosing scope,
+ * as any graph does until `backward` and the user's `tidy` or `dispose`. So op code never frees by
+ * hand: inference frees at once, training keeps exactly what the graph may need.
+ *
+ * @example
+ * ```ts
+ * function gatedMlp(x: Tensor, w1: Tensor, w2: Tensor): Tensor {
+ *   return opScope(() => matmul(silu(matmul(x, w1)), w2)); // the hidden activations are freed under noGrad
+ * }
+ * ```
+ */
+export function opScope<T>(fn: () => T): T {
+  return scoped(fn, 'op');
+}
+
+/**
+ * Runs `fn` in a new scope, then frees what it created except the returned tensors ('tidy'), or
+ * except everything when a returned tensor carries a gradient graph ('op'); survivors move to the
+ * enclosing scope.
+ */
+function scoped<T>(fn: () => T, kind: 'tidy' | 'op'): T {
   const scope = new Set<Tensor>();
   scopes.push(scope);
   let result: T;
@@ -99,16 +126,18 @@ export function tidy<T>(fn: () => T): T {
     throw e;
   }
   scopes.pop();
-  if (result instanceof Promise) {
+  if (kind === 'tidy' && result instanceof Promise) {
     throw new Error(
       'tidy: the function returned a Promise; tidy only scopes synchronous code (await outside tidy)',
     );
   }
   const kept = new Set<Tensor>();
   collect(result, kept, 0);
+  let keepAll = false;
+  if (kind === 'op') for (const t of kept) if (t.gradFn) keepAll = true;
   const parent = scopes[scopes.length - 1];
   for (const t of scope) {
-    if (kept.has(t)) parent?.add(t);
+    if (keepAll || kept.has(t)) parent?.add(t);
     else t.dispose();
   }
   return result;

@@ -4,7 +4,7 @@ import { type GradNode, noGrad, record } from './autograd.js';
 import type { Backend, Storage, View } from './backend.js';
 import { assertDType, type DType, isFloat, type TypedArray } from './dtype.js';
 import { formatTensor } from './format.js';
-import { keep, StorageRef, trackTensor } from './memory.js';
+import { keep, StorageRef, tidy, trackTensor } from './memory.js';
 import { contiguousStrides, fmt, normalizeAxis, type Shape, sizeOf } from './shape.js';
 
 let nextId = 0;
@@ -517,7 +517,8 @@ function backward(root: Tensor, grad?: Tensor): void {
         }
         continue;
       }
-      const inGrads = node.backward(g);
+      // The rule's intermediates live in a scope: only the gradients it returns survive it.
+      const inGrads = tidy(() => node.backward(g));
       if (g !== grad && !inGrads.includes(g)) g.dispose();
       node.inputs.forEach((input, k) => {
         // One tensor handed to two inputs (add's [g, g]) gets its own handle per input, so the

@@ -1,6 +1,6 @@
 // Printing: the tensor body must read exactly as PyTorch prints the same values (fixtures written by
 // scripts/reference/tensor_print.py), followed by attnkit's shape/dtype suffix.
-import '@attnkit/backend-cpu';
+import './reference-backend.js';
 import { readFileSync } from 'node:fs';
 import { type DType, tensor } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';

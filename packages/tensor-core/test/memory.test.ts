@@ -1,11 +1,11 @@
 // Memory: memory() counts tensors and bytes (views share storage), use after dispose is a clear
 // error, tidy frees what it does not return (nested scopes, containers, keep, throws), `using`
 // disposes at block end, and a long loop holds memory flat.
-import '@attnkit/backend-cpu';
+import './reference-backend.js';
 import { add, keep, matmul, memory, mul, type Tensor, tensor, tidy, zeros } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
 
-const live = () => memory().cpu ?? { numTensors: 0, numBytes: 0, overheadBytes: 0 };
+const live = () => memory().reference ?? { numTensors: 0, numBytes: 0, overheadBytes: 0 };
 
 describe('memory()', () => {
   it('counts tensors and the bytes of their storages; views share storage bytes', () => {

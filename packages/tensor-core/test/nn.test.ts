@@ -1,4 +1,3 @@
-import { CpuBackend } from '@attnkit/backend-cpu';
 import {
   crossEntropy,
   Generator,
@@ -31,6 +30,7 @@ import {
 } from '@attnkit/tensor-core/nn';
 import { describe, expect, it } from 'vitest';
 import { closeTo, loadFixture } from './fixtures-loader.js';
+import { ReferenceBackend } from './reference-backend.js';
 
 const maxAbs = (t: Tensor) => Math.max(...Array.from(t.dataSync(), Math.abs));
 
@@ -182,17 +182,16 @@ describe('Module', () => {
     const x = ones([1, 2]);
     tidy(() => sum(fc.forward(x)).backward());
     expect(fc.weight.grad).not.toBeNull();
-    const live = memory().cpu.numTensors;
+    const live = memory().reference.numTensors;
     fc.zeroGrad();
     expect(fc.weight.grad).toBeNull();
-    expect(memory().cpu.numTensors).toBe(live - 2);
+    expect(memory().reference.numTensors).toBe(live - 2);
     x.dispose();
     fc.dispose();
   });
 
   it('moves parameters and buffers to another backend with to()', async () => {
-    const second = new CpuBackend();
-    Object.defineProperty(second, 'name', { value: 'cpu-second' });
+    const second = new ReferenceBackend('cpu-second');
     registerBackend('cpu-second', () => second, -1);
     const block = new Block();
     const w = Array.from(block.fc.weight.dataSync());

@@ -1,4 +1,4 @@
-import '@attnkit/backend-cpu';
+import './reference-backend.js';
 import { Generator, memory, mul, sub, sum, type Tensor, tensor, tidy, zeros } from '@attnkit/tensor-core';
 import { Linear, Parameter } from '@attnkit/tensor-core/nn';
 import {
@@ -185,10 +185,10 @@ describe('optimizer validation and memory', () => {
         opt.step();
       });
     step();
-    const before = memory().cpu;
+    const before = memory().reference;
     const w0 = Array.from(w.dataSync());
     for (let i = 0; i < 20; i++) step();
-    expect(memory().cpu).toEqual(before);
+    expect(memory().reference).toEqual(before);
     expect(fc.weight).toBe(w);
     expect(Array.from(w.dataSync())).not.toEqual(w0);
     opt.zeroGrad();

@@ -1,4 +1,4 @@
-import '@attnkit/backend-cpu';
+import './reference-backend.js';
 import {
   avgPool2d,
   interpolate,

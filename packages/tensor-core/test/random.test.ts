@@ -1,7 +1,7 @@
 // Seeded random numbers: determinism (same seed, same numbers; explicit generators independent of
 // the global one) and statistical sanity with bounds derived from the central limit theorem
 // (5 standard errors: a correct generator fails with probability ~6e-7 per check, and the seeds are fixed).
-import '@attnkit/backend-cpu';
+import './reference-backend.js';
 import { Generator, getDefaultGenerator, manualSeed, rand, randint, randn } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
 

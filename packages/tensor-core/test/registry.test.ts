@@ -1,6 +1,6 @@
 // Backend switching: lazily initialised backends, hints that name real packages and calls, and
 // moving a model whose weights live on another backend.
-import { CpuBackend } from '@attnkit/backend-cpu';
+
 import {
   add,
   findBackend,
@@ -13,15 +13,16 @@ import {
 } from '@attnkit/tensor-core';
 import { Linear } from '@attnkit/tensor-core/nn';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ReferenceBackend } from './reference-backend.js';
 
 /** A CPU backend under another name, created asynchronously like a GPU backend is. */
-function asyncBackend(name: string): { factory: () => Promise<CpuBackend>; calls: () => number } {
+function asyncBackend(name: string): { factory: () => Promise<ReferenceBackend>; calls: () => number } {
   let calls = 0;
   return {
     factory: async () => {
       calls++;
       await new Promise((r) => setTimeout(r, 5));
-      const b = new CpuBackend();
+      const b = new ReferenceBackend('reference');
       Object.defineProperty(b, 'name', { value: name });
       return b;
     },
@@ -30,7 +31,7 @@ function asyncBackend(name: string): { factory: () => Promise<CpuBackend>; calls
 }
 
 afterEach(() => {
-  setBackend('cpu');
+  setBackend('reference');
 });
 
 describe('useBackend: backends that initialise asynchronously', () => {
@@ -46,7 +47,7 @@ describe('useBackend: backends that initialise asynchronously', () => {
     expect(y.backend).toBe(b1);
     expect(Array.from(await y.data())).toEqual([4, 6]);
     // Once initialised, setBackend switches synchronously.
-    setBackend('cpu');
+    setBackend('reference');
     expect(setBackend('lazy-a')).toBe(b1);
   });
 
@@ -56,7 +57,7 @@ describe('useBackend: backends that initialise asynchronously', () => {
       "setBackend('lazy-b'): the 'lazy-b' backend initialises asynchronously (it needs a device); use `await useBackend('lazy-b')`",
     );
     expect(findBackend('lazy-b')).toBeUndefined();
-    expect(getBackend().name).toBe('cpu'); // the current backend did not change
+    expect(getBackend().name).toBe('reference'); // the current backend did not change
   });
 
   it('a failed initialisation rejects naming the backend, and a later call retries', async () => {
@@ -65,16 +66,16 @@ describe('useBackend: backends that initialise asynchronously', () => {
       'lazy-c',
       async () => {
         if (fail) throw new Error('no adapter');
-        return new CpuBackend();
+        return new ReferenceBackend('reference');
       },
       -1,
     );
     await expect(useBackend('lazy-c')).rejects.toThrow(
       "useBackend('lazy-c'): the backend failed to initialise: no adapter",
     );
-    expect(getBackend().name).toBe('cpu');
+    expect(getBackend().name).toBe('reference');
     fail = false;
-    await expect(useBackend('lazy-c')).resolves.toBeInstanceOf(CpuBackend);
+    await expect(useBackend('lazy-c')).resolves.toBeInstanceOf(ReferenceBackend);
   });
 
   it('toBackend and Module.to initialise the target backend themselves', async () => {
@@ -122,10 +123,12 @@ describe('hints name real packages and calls', () => {
 
   it("an op across backends says to move the model's weights with await model.to()", async () => {
     registerBackend('lazy-f', asyncBackend('lazy-f').factory, -1);
-    const layer = new Linear(2, 1); // built on 'cpu'
+    const layer = new Linear(2, 1); // built on 'reference'
     await useBackend('lazy-f');
     const x = tensor([[1, 2]]); // on 'lazy-f'
-    expect(() => layer.forward(x)).toThrow(/operands live on different backends \('lazy-f' and 'cpu'\)/);
+    expect(() => layer.forward(x)).toThrow(
+      /operands live on different backends \('lazy-f' and 'reference'\)/,
+    );
     expect(() => layer.forward(x)).toThrow("a model's weights with `await model.to('lazy-f')`");
     await layer.to('lazy-f');
     expect(layer.forward(x).backend.name).toBe('lazy-f');

@@ -1,7 +1,7 @@
 // safetensors reading and writing: PyTorch-written files, round trips of every dtype, the format's
 // rules one by one, and >= 1,000 seeded malformed files (each parses consistently with its header or
 // throws a SafetensorsError; nothing else escapes).
-import '@attnkit/backend-cpu';
+import './reference-backend.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,7 +43,7 @@ const DTYPE_MAP: Record<string, string> = {
 };
 
 function liveTensors(): number {
-  return memory().cpu?.numTensors ?? 0;
+  return memory().reference?.numTensors ?? 0;
 }
 
 function disposeAll(rec: Record<string, Tensor>): void {

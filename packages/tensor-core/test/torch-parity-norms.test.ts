@@ -1,7 +1,7 @@
 // Parity with PyTorch (fixtures from scripts/reference/tensor_ops.py): forward values and the
 // gradients of every differentiable input, for the norms, activations and softmax family.
 // Tolerance: 1e-4 relative, plus 1e-5 absolute for values near zero.
-import '@attnkit/backend-cpu';
+import './reference-backend.js';
 import {
   gelu,
   groupNorm,
@@ -46,30 +46,33 @@ describe('torch parity: norms, activations, softmax', () => {
   });
 
   for (const { name, op } of cases) {
-    it.each(['cpu', PRIMITIVES_ONLY])(`${name} (${op}) on %s: values and input gradients`, (backend) => {
-      setBackend(backend);
-      const fx = loadFixture(name);
-      const inputs = fx.meta.inputs as string[];
-      const differentiable = new Set((fx.meta.differentiable as string[]) ?? []);
-      const t: Record<string, Tensor | null> = { weight: null, bias: null };
-      for (const k of inputs) {
-        t[k] = fx.tensor(k);
-        if (differentiable.has(k)) t[k]!.requiresGrad = true;
-      }
-      const y = RUNNERS[op](fx, t);
-      expect(closeTo(y.dataSync(), y.shape, fx.array('output'), RTOL, ATOL)).toBeNull();
-      y.backward(fx.tensor('grad_output'));
-      for (const k of differentiable) {
-        const g = t[k]!.grad;
-        expect(g, `grad of ${k}`).not.toBeNull();
-        expect(
-          closeTo(g!.dataSync(), g!.shape, fx.array(`grad_${k}`), RTOL, ATOL),
-          `grad of ${k}`,
-        ).toBeNull();
-      }
-      noGrad(() => {
-        for (const v of Object.values(t)) v?.dispose();
-      });
-    });
+    it.each(['reference', PRIMITIVES_ONLY])(
+      `${name} (${op}) on %s: values and input gradients`,
+      (backend) => {
+        setBackend(backend);
+        const fx = loadFixture(name);
+        const inputs = fx.meta.inputs as string[];
+        const differentiable = new Set((fx.meta.differentiable as string[]) ?? []);
+        const t: Record<string, Tensor | null> = { weight: null, bias: null };
+        for (const k of inputs) {
+          t[k] = fx.tensor(k);
+          if (differentiable.has(k)) t[k]!.requiresGrad = true;
+        }
+        const y = RUNNERS[op](fx, t);
+        expect(closeTo(y.dataSync(), y.shape, fx.array('output'), RTOL, ATOL)).toBeNull();
+        y.backward(fx.tensor('grad_output'));
+        for (const k of differentiable) {
+          const g = t[k]!.grad;
+          expect(g, `grad of ${k}`).not.toBeNull();
+          expect(
+            closeTo(g!.dataSync(), g!.shape, fx.array(`grad_${k}`), RTOL, ATOL),
+            `grad of ${k}`,
+          ).toBeNull();
+        }
+        noGrad(() => {
+          for (const v of Object.values(t)) v?.dispose();
+        });
+      },
+    );
   }
 });

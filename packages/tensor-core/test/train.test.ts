@@ -1,4 +1,4 @@
-import '@attnkit/backend-cpu';
+import './reference-backend.js';
 import {
   argmax,
   crossEntropy,
@@ -12,7 +12,10 @@ import {
 } from '@attnkit/tensor-core';
 import { Linear, type Module, ReLU, Sequential, Tanh } from '@attnkit/tensor-core/nn';
 import { AdamW, clipGradNorm, getCosineScheduleWithWarmup } from '@attnkit/tensor-core/optim';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+
+// Hundreds of optimizer steps on the plain-JavaScript reference backend: seconds, not the default 5.
+vi.setConfig({ testTimeout: 120_000 });
 
 /** Full-batch training with AdamW and cross-entropy; returns the final training accuracy. */
 function fit(
@@ -123,10 +126,10 @@ describe('memory stays flat over a long training run', () => {
       sched.step();
     };
     step(); // creates the optimizer state and the gradients
-    const before = memory().cpu;
+    const before = memory().reference;
     const first = tidy(() => noGrad(() => mseLoss(model.forward(x), y).itemSync()));
     for (let i = 1; i < steps; i++) step();
-    const after = memory().cpu;
+    const after = memory().reference;
     expect(after.numTensors).toBe(before.numTensors);
     expect(after.numBytes).toBe(before.numBytes);
     const last = tidy(() => noGrad(() => mseLoss(model.forward(x), y).itemSync()));

@@ -1,7 +1,7 @@
 // Issue 22's tensor-op edge cases, with expected values from torch 2.13 (checked by hand in
 // /work/venv-ref: `torch.sum(torch.tensor(-1.5), 0)` is -1.5, `torch.arange(5.).narrow(0, -1, 1)`
 // is [4.], `narrow(0, 3, 3)` raises "start (3) + length (3) exceeds dimension size (5)").
-import '@attnkit/backend-cpu';
+import './reference-backend.js';
 import {
   arange,
   argmax,

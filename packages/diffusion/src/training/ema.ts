@@ -2,7 +2,7 @@
  * Exponential moving average of model weights (diffusers' `training_utils.EMAModel`): sampling
  * from the averaged weights gives smoother, better samples than the last training step.
  */
-import { noGrad, type Tensor } from '@attnkit/tensor-core';
+import { noGrad, opScope, type Tensor } from '@attnkit/tensor-core';
 import { Parameter } from '@attnkit/tensor-core/nn';
 
 /** Options of {@link EMAModel} (diffusers' names, camelCase, and defaults). */
@@ -75,11 +75,9 @@ export class EMAModel {
     noGrad(() => {
       this.shadowParams.forEach((s, i) => {
         const p = parameters[i];
-        if (p.requiresGrad) {
-          const next = s.sub(s.sub(p).mul(1 - d));
-          s.copy_(next);
-          next.dispose();
-        } else s.copy_(p);
+        // the update's intermediates live in a scope
+        if (p.requiresGrad) opScope(() => s.copy_(s.sub(s.sub(p).mul(1 - d))));
+        else s.copy_(p);
       });
     });
   }

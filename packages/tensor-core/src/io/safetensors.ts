@@ -1,5 +1,6 @@
 import type { DType, TypedArray } from '../dtype.js';
 import { toFloat16Bits } from '../dtype.js';
+import { opScope } from '../memory.js';
 import { getBackend } from '../registry.js';
 import { Tensor } from '../tensor.js';
 import { type JsonObject, JsonSyntaxError, type JsonValue, parseJsonStrict } from './json.js';
@@ -670,13 +671,11 @@ function assemble(
 
 function rawFloat16(t: Tensor): Uint16Array | null {
   if (t.dtype !== 'float16' || !t.backend.readSync) return null;
-  const c = t.contiguous();
-  try {
+  return opScope(() => {
+    const c = t.contiguous();
     const raw = c.backend.readSync?.(c.storage, 'float16') as Uint16Array;
     return raw.length === t.size ? raw : raw.slice(0, t.size);
-  } finally {
-    if (c !== t) c.dispose();
-  }
+  });
 }
 
 /**

@@ -1,5 +1,7 @@
 import { zeros } from '../creation.js';
+import { opScope } from '../memory.js';
 import { embedding } from '../ops/indexing.js';
+import { copyInto } from '../ops/transfer.js';
 import type { Generator } from '../random.js';
 import type { Tensor } from '../tensor.js';
 import { normal_ } from './init.js';
@@ -48,9 +50,8 @@ export class Embedding extends Module {
     this.weight = new Parameter(zeros([numEmbeddings, embeddingDim]));
     normal_(this.weight, 0, 1, { generator: options.generator });
     if (pad !== null) {
-      const row = this.weight.withLayout([embeddingDim], [1], pad * embeddingDim);
-      this.weight.backend.write(row, 0);
-      row.dispose();
+      const row = pad;
+      opScope(() => copyInto(this.weight.narrow(0, row, 1), 0));
     }
   }
 

@@ -1,3 +1,4 @@
+import { opScope } from '../memory.js';
 import { type Generator, getDefaultGenerator } from '../random.js';
 import { fmt } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -42,9 +43,7 @@ function fill(t: Tensor, draw: (i: number) => number, op: string): Tensor {
   const values = new Float32Array(n);
   for (let i = 0; i < n; i++) values[i] = draw(i);
   const b = t.backend;
-  const src = Tensor.fromStorage(b, b.upload(values, 'float32'), t.shape, 'float32');
-  b.write(t, src);
-  src.dispose();
+  opScope(() => b.write(t, Tensor.fromStorage(b, b.upload(values, 'float32'), t.shape, 'float32')));
   return t;
 }
 

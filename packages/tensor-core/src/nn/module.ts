@@ -2,6 +2,7 @@ import { noGrad } from '../autograd.js';
 import type { Backend } from '../backend.js';
 import { isFloat } from '../dtype.js';
 import { keep, type StorageRef } from '../memory.js';
+import { copyInto } from '../ops/transfer.js';
 import { loadBackend } from '../registry.js';
 import { fmt } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -48,46 +49,15 @@ export class Parameter extends Tensor {
    * Copies `src` (same shape, or broadcastable to it; any dtype) into this parameter's storage in
    * place, without recording a gradient. Returns this parameter.
    */
-  copy_(src: Tensor | number): this {
+  override copy_(src: Tensor | number): this {
     assign(this, src, 'Parameter.copy_');
     return this;
   }
 }
 
-/**
- * @internal Writes `src` into `dst`'s elements in place (no graph). `src` is broadcast to dst's
- * shape; a tensor on another backend is read synchronously when its backend can.
- */
+/** @internal Writes `src` into `dst`'s elements in place (no graph); see {@link copyInto}. */
 export function assign(dst: Tensor, src: Tensor | number, op: string): void {
-  if (typeof src === 'number') {
-    dst.backend.write(dst, src);
-    return;
-  }
-  if (src.isDisposed) throw new Error(`${op}: the source tensor was disposed`);
-  const n = Math.max(src.rank, dst.rank);
-  for (let i = 0; i < n; i++) {
-    const a = src.shape[src.rank - n + i] ?? 1;
-    const d = dst.shape[dst.rank - n + i] ?? 1;
-    if (src.rank > dst.rank || (a !== d && a !== 1)) {
-      throw new Error(`${op}: cannot copy a tensor of shape ${fmt(src.shape)} into ${fmt(dst.shape)}`);
-    }
-  }
-  let s = src;
-  if (src.backend !== dst.backend) {
-    const b = dst.backend;
-    const data = src.dtype === 'float16' ? src.cast('float32') : src;
-    const host = data.dataSync();
-    s = Tensor.fromStorage(b, b.upload(host, data.dtype), data.shape, data.dtype);
-    if (data !== src) data.dispose();
-  }
-  const lead = dst.rank - s.rank;
-  const strides = dst.shape.map((d, i) =>
-    i < lead || (s.shape[i - lead] === 1 && d !== 1) ? 0 : s.strides[i - lead],
-  );
-  const view = s.withLayout(dst.shape, strides, s.offset);
-  dst.backend.write(dst, view);
-  view.dispose();
-  if (s !== src) s.dispose();
+  copyInto(dst, src, op);
 }
 
 /** What {@link Module.loadStateDict} did not match (only reported when `strict` is false). */

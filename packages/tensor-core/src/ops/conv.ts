@@ -1,7 +1,7 @@
 import { record } from '../autograd.js';
-import type { Backend, Conv2dParams } from '../backend.js';
+import type { Backend, Conv2dParams, View } from '../backend.js';
 import type { DType } from '../dtype.js';
-import { tidy } from '../memory.js';
+import { opScope, tidy } from '../memory.js';
 import { contiguousStrides, fmt } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { add } from './elementwise.js';
@@ -79,8 +79,8 @@ export function intTensor(b: Backend, values: ArrayLike<number>, shape: readonly
 }
 
 /** @internal A view of `t` with another layout, not recorded for autograd. */
-function viewOf(t: Tensor, shape: readonly number[], strides: readonly number[], offset: number): Tensor {
-  return t.withLayout(shape, strides, offset);
+function viewOf(t: Tensor, shape: readonly number[], strides: readonly number[], offset: number): View {
+  return { storage: t.storage, dtype: t.dtype, shape, strides, offset };
 }
 
 /** The index range [i0, i1) with 0 <= o + i*s < size. */
@@ -122,7 +122,6 @@ export function place(
     };
     const src = viewOf(x, dst.shape, x.strides, x.offset + i0 * x.strides[r - 2] + j0 * x.strides[r - 1]);
     b.write(dst, src);
-    src.dispose();
   }
   return out;
 }
@@ -163,7 +162,6 @@ export function take(
       y.offset + (o[0] + i0 * s[0]) * ys[r - 2] + (o[1] + j0 * s[1]) * ys[r - 1],
     );
     b.write(dst, src);
-    src.dispose();
   }
   return out;
 }
@@ -211,13 +209,12 @@ function flipKernel(w: Tensor): Tensor {
   const k = kh * kw;
   const b = w.backend;
   const rev = new Int32Array(k).map((_, i) => k - 1 - i);
-  const idx = intTensor(b, rev, [k]);
-  const idxView = idx.withLayout([a, c, k], [0, 0, 1], 0);
-  const flat = w.reshape([a, c, k]);
-  const out = wrap(b, b.gather(flat, 2, idxView), [a, c, k], 'float32');
-  idx.dispose();
-  idxView.dispose();
-  return out.reshape([a, c, kh, kw]);
+  return opScope(() => {
+    const idx = intTensor(b, rev, [k]);
+    const idxView = idx.withLayout([a, c, k], [0, 0, 1], 0);
+    const flat = w.reshape([a, c, k]);
+    return wrap(b, b.gather(flat, 2, idxView), [a, c, k], 'float32').reshape([a, c, kh, kw]);
+  });
 }
 
 /**

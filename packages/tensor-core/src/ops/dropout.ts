@@ -1,6 +1,7 @@
 // Dropout: zeroes elements with probability p and scales the survivors by 1 / (1 - p). The mask is
 // drawn on the host from a seeded Generator, so a seed gives the same mask on every backend.
 
+import { opScope } from '../memory.js';
 import { type Generator, getDefaultGenerator } from '../random.js';
 import { fmt } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -32,10 +33,8 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator?: Generat
   const scale = p === 1 ? 0 : 1 / (1 - p);
   for (let i = 0; i < n; i++) mask[i] = g.uniform() >= p ? scale : 0;
   const b = x.backend;
-  const m = wrap(b, b.upload(mask, 'float32'), x.shape, 'float32');
-  const y = mul(x, m);
-  if (!y.gradFn) m.dispose(); // the gradient reads the mask
-  return y;
+  // the mask stays alive only when the gradient rule reads it
+  return opScope(() => mul(x, wrap(b, b.upload(mask, 'float32'), x.shape, 'float32')));
 }
 
 declare module '../tensor.js' {

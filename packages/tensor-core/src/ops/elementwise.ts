@@ -1,6 +1,7 @@
 import { record } from '../autograd.js';
 import type { BinaryOp, UnaryOp } from '../backend.js';
 import { type DType, isFloat, promoteTypes } from '../dtype.js';
+import { opScope } from '../memory.js';
 import { broadcastShapes } from '../shape.js';
 import { reduceToShape, Tensor } from '../tensor.js';
 import { assertTensor, backendOf, broadcastTo, type TensorOrNumber, wrap } from './util.js';
@@ -15,19 +16,19 @@ function unaryOp(
 ): Tensor {
   assertTensor(x, 'input', name);
   const intOk = op === 'neg' || op === 'abs' || op === 'sign';
-  let input = x;
+  let cast: DType | null = null;
   if (op === 'not') {
     if (x.dtype !== 'bool') throw new TypeError(`${name}: expected a bool tensor, got ${x.dtype}`);
   } else if (op === 'isnan') {
-    input = x.dtype === 'float16' ? x.cast('float32') : x;
+    if (x.dtype === 'float16') cast = 'float32';
   } else if (!(intOk && x.dtype === 'int32')) {
     if (x.dtype === 'bool') throw new TypeError(`${name}: expected a float tensor, got bool`);
-    if (x.dtype !== 'float32') input = x.cast('float32');
+    if (x.dtype !== 'float32') cast = 'float32';
   }
-  const outDtype: DType = op === 'isnan' ? 'bool' : input.dtype;
-  const b = input.backend;
-  const y = wrap(b, b.unary(op, input, outDtype), x.shape, outDtype);
-  if (input !== x) input.dispose();
+  const outDtype: DType = op === 'isnan' ? 'bool' : (cast ?? x.dtype);
+  const b = x.backend;
+  // a cast input is an intermediate of the scope
+  const y = opScope(() => wrap(b, b.unary(op, cast ? x.cast(cast) : x, outDtype), x.shape, outDtype));
   if (!grad || !isFloat(outDtype)) return y;
   return record(y, name, [x], (g) => [grad(x, y, g)]);
 }
@@ -180,16 +181,11 @@ function binaryOp(
     const c = v.dtype === compute ? v : v.cast(compute);
     return broadcastTo(c, outShape);
   };
-  const pa = prep(a);
-  const pb = prep(b);
   const outDtype: DType = cmp || logical ? 'bool' : compute;
-  const y = wrap(be, be.binary(op, pa, pb, outShape, compute, outDtype), outShape, outDtype);
-  for (const [p, orig] of [
-    [pa, a],
-    [pb, b],
-  ] as const) {
-    if (typeof p === 'object' && p !== orig) p.dispose();
-  }
+  // casts and broadcast views of the operands are intermediates of the scope
+  const y = opScope(() =>
+    wrap(be, be.binary(op, prep(a), prep(b), outShape, compute, outDtype), outShape, outDtype),
+  );
   if (!grad || outDtype !== 'float32') return y;
   return record(y, name, [isNum(a) ? null : ta, isNum(b) ? null : tb], (g) => {
     const ga = isNum(a) ? fromScalarLike(a as number, g) : ta;

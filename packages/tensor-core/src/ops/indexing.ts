@@ -3,6 +3,7 @@
 import { record } from '../autograd.js';
 import type { Backend } from '../backend.js';
 import type { DType } from '../dtype.js';
+import { opScope } from '../memory.js';
 import { broadcastShapes, fmt, normalizeAxis } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { eq, where } from './elementwise.js';
@@ -64,15 +65,13 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   });
   checkRange('gather', 'index', index, x.shape[d] ?? 1, `dim ${d} of input ${fmt(x.shape)}`);
   const b = backendOf('gather', x, index);
-  const src = computeDtype(x);
-  const y = wrap(b, b.gather(src, d, index), index.shape, src.dtype);
-  if (src !== x) src.dispose();
-  return record(y, 'gather', [x], (g) => {
-    const z = zerosOn(b, x.shape);
-    const gx = wrap(b, b.scatterAdd(z, d, index, g), x.shape, 'float32');
-    z.dispose();
-    return [gx];
+  const y = opScope(() => {
+    const src = computeDtype(x);
+    return wrap(b, b.gather(src, d, index), index.shape, src.dtype);
   });
+  return record(y, 'gather', [x], (g) => [
+    wrap(b, b.scatterAdd(zerosOn(b, x.shape), d, index, g), x.shape, 'float32'),
+  ]);
 }
 
 /**
@@ -98,11 +97,11 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
   });
   checkRange('scatterAdd', 'index', index, x.shape[d], `dim ${d} of input ${fmt(x.shape)}`);
   const b = backendOf('scatterAdd', x, index, src);
-  const target = computeDtype(x);
-  const s = src.dtype === target.dtype ? src : src.cast(target.dtype);
-  const y = wrap(b, b.scatterAdd(target, d, index, s), x.shape, target.dtype);
-  if (target !== x) target.dispose();
-  if (s !== src) s.dispose();
+  const y = opScope(() => {
+    const target = computeDtype(x);
+    const s = src.dtype === target.dtype ? src : src.cast(target.dtype);
+    return wrap(b, b.scatterAdd(target, d, index, s), x.shape, target.dtype);
+  });
   return record(y, 'scatterAdd', [x, src], (g) => {
     let gs: Tensor | null = null;
     if (src.requiresGrad) {
@@ -114,7 +113,6 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
           { storage: gs.storage, dtype: 'float32', shape: index.shape, strides: gs.strides, offset: 0 },
           picked,
         );
-        picked.dispose();
       }
     }
     return [g, gs];
@@ -146,18 +144,17 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const b = backendOf('indexSelect', x, index);
   const shape = [...x.shape];
   shape[d] = idx1.shape[0];
-  const idx = alongDim(idx1, shape, d);
-  const src = computeDtype(x);
-  const y = wrap(b, b.gather(src, d, idx), shape, src.dtype);
-  if (src !== x) src.dispose();
-  const out = record(y, 'indexSelect', [x], (g) => {
-    const z = zerosOn(b, x.shape);
-    const gx = wrap(b, b.scatterAdd(z, d, idx, g), x.shape, 'float32');
-    z.dispose();
-    return [gx];
+  // the index view stays alive only when the gradient rule needs it
+  return opScope(() => {
+    const idx = alongDim(idx1, shape, d);
+    const y = opScope(() => {
+      const src = computeDtype(x);
+      return wrap(b, b.gather(src, d, idx), shape, src.dtype);
+    });
+    return record(y, 'indexSelect', [x], (g) => [
+      wrap(b, b.scatterAdd(zerosOn(b, x.shape), d, idx, g), x.shape, 'float32'),
+    ]);
   });
-  if (!out.gradFn) idx.dispose();
-  return out;
 }
 
 /** Options of {@link embedding}. */
@@ -189,33 +186,28 @@ export function embedding(input: Tensor, weight: Tensor, options: EmbeddingOptio
     }
     if (pad < 0) pad += v;
   }
-  const flat = input.reshape([-1]);
-  checkRange('embedding', 'input', flat, v, `a weight of ${v} embeddings`);
   const b = backendOf('embedding', input, weight);
-  const n = flat.shape[0];
-  const idx = alongDim(flat, [n, dimE], 0);
-  const src = computeDtype(weight);
-  const rows = wrap(b, b.gather(src, 0, idx), [n, dimE], src.dtype);
-  if (src !== weight) src.dispose();
-  const y = rows.reshape([...input.shape, dimE]);
-  if (y !== rows) rows.dispose();
   const padRow = pad;
-  const out = record(y, 'embedding', [weight], (g) => {
-    const z = zerosOn(b, weight.shape);
-    let gw = wrap(b, b.scatterAdd(z, 0, idx, g.reshape([n, dimE])), weight.shape, 'float32');
-    z.dispose();
-    if (padRow !== null) {
-      const w = gw;
-      gw = zeroRow(gw, padRow);
-      w.dispose();
-    }
-    return [gw];
+  // the index views stay alive only when the gradient rule needs them
+  return opScope(() => {
+    const flat = input.reshape([-1]);
+    checkRange('embedding', 'input', flat, v, `a weight of ${v} embeddings`);
+    const n = flat.shape[0];
+    const idx = alongDim(flat, [n, dimE], 0);
+    const y = opScope(() => {
+      const src = computeDtype(weight);
+      return wrap(b, b.gather(src, 0, idx), [n, dimE], src.dtype).reshape([...input.shape, dimE]);
+    });
+    return record(y, 'embedding', [weight], (g) => {
+      const gw = wrap(
+        b,
+        b.scatterAdd(zerosOn(b, weight.shape), 0, idx, g.reshape([n, dimE])),
+        weight.shape,
+        'float32',
+      );
+      return [padRow === null ? gw : zeroRow(gw, padRow)];
+    });
   });
-  if (!out.gradFn) {
-    idx.dispose();
-    if (flat !== input) flat.dispose();
-  }
-  return out;
 }
 
 function zeroRow(t: Tensor, row: number): Tensor {
@@ -251,12 +243,9 @@ export function oneHot(indices: Tensor, numClasses = -1): Tensor {
   const b = indices.backend;
   const classes = new Int32Array(k);
   for (let i = 0; i < k; i++) classes[i] = i;
-  const c = wrap(b, b.upload(classes, 'int32'), [k], 'int32');
-  const hit = eq(indices.unsqueeze(-1), c);
-  const out = hit.cast('int32');
-  hit.dispose();
-  c.dispose();
-  return out;
+  return opScope(() =>
+    eq(indices.unsqueeze(-1), wrap(b, b.upload(classes, 'int32'), [k], 'int32')).cast('int32'),
+  );
 }
 
 /**

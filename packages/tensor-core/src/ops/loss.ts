@@ -88,9 +88,7 @@ function pick(x: Tensor, idx: Tensor): Tensor {
   const y = wrap(b, b.gather(x, 1, i2), [m, 1], 'float32').reshape([m]);
   return record(y, 'pick', [x], (g) => {
     const zeros = wrap(b, b.fill([m, c], 0, 'float32'), [m, c], 'float32');
-    const out = wrap(b, b.scatterAdd(zeros, 1, i2, g.reshape([m, 1])), [m, c], 'float32');
-    zeros.dispose();
-    return [out];
+    return [wrap(b, b.scatterAdd(zeros, 1, i2, g.reshape([m, 1])), [m, c], 'float32')];
   });
 }
 

@@ -1,5 +1,6 @@
 import { isGradEnabled, record } from '../autograd.js';
 import type { LinearActivation } from '../backend.js';
+import { opScope } from '../memory.js';
 import { broadcastShapes, fmt } from '../shape.js';
 import { reduceToShape, Tensor } from '../tensor.js';
 import { add, gelu, relu, sigmoid, silu, tanh } from './elementwise.js';
@@ -112,23 +113,20 @@ export function linear(
   const be = backendOf('linear', x, weight, bias);
   const needsGrad = isGradEnabled() && (x.requiresGrad || weight.requiresGrad || bias?.requiresGrad === true);
   if (be.linear && !needsGrad) {
-    const x2 = x.rank === 1 ? x.unsqueeze(0) : x;
-    const batch = x2.shape.slice(0, -2);
-    const m = x2.shape[x2.rank - 2];
-    const k = x2.shape[x2.rank - 1];
-    const fx = x2.dtype === 'float32' ? x2 : x2.cast('float32');
-    const fw = weight.dtype === 'float32' ? weight : weight.cast('float32');
-    const fb = !bias || bias.dtype === 'float32' ? bias : bias.cast('float32');
-    const vb = broadcastTo(fw.T, [...batch, k, n]);
-    const storage = be.linear(fx, vb, batch, m, k, n, fb, act);
-    for (const [t, orig] of [
-      [fx, x2],
-      [fw, weight],
-      [fb, bias],
-    ] as const)
-      if (t && t !== orig) t.dispose();
-    const y = wrap(be, storage, [...batch, m, n], 'float32');
-    return x.rank === 1 ? y.reshape([n]) : y;
+    const fused = be.linear;
+    // casts and views of the operands are intermediates of the scope
+    return opScope(() => {
+      const x2 = x.rank === 1 ? x.unsqueeze(0) : x;
+      const batch = x2.shape.slice(0, -2);
+      const m = x2.shape[x2.rank - 2];
+      const k = x2.shape[x2.rank - 1];
+      const fx = x2.dtype === 'float32' ? x2 : x2.cast('float32');
+      const fw = weight.dtype === 'float32' ? weight : weight.cast('float32');
+      const fb = !bias || bias.dtype === 'float32' ? bias : bias.cast('float32');
+      const vb = broadcastTo(fw.T, [...batch, k, n]);
+      const y = wrap(be, fused.call(be, fx, vb, batch, m, k, n, fb, act), [...batch, m, n], 'float32');
+      return x.rank === 1 ? y.reshape([n]) : y;
+    });
   }
   let y = matmul(x, weight.T);
   if (bias) y = add(y, bias);

@@ -1,6 +1,7 @@
 // Sampling indices from categorical distributions. Uniforms are drawn on the host from a seeded
 // Generator and uploaded; the search runs in ops, so a seed gives the same samples on every backend.
 import { noGrad } from '../autograd.js';
+import { opScope } from '../memory.js';
 import { type Generator, getDefaultGenerator } from '../random.js';
 import { fmt } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -53,28 +54,26 @@ export function multinomial(probs: Tensor, numSamples: number, options: Multinom
   checkRows(p2, numSamples, replacement);
   const g = options.generator ?? getDefaultGenerator();
   const b = probs.backend;
-  const out = noGrad(() => {
-    if (replacement) {
-      const u = new Float32Array(rows * numSamples);
-      for (let i = 0; i < u.length; i++) u[i] = g.uniform();
-      const ut = wrap(b, b.upload(u, 'float32'), [rows, numSamples, 1], 'float32');
-      const cdf = cumsum(p2.cast('float32'), 1);
-      const cdfn = div(cdf, cdf.sliceDim(1, c - 1, c)).reshape([rows, 1, c]);
-      // index = number of categories whose normalised cdf is <= u (first one whose cdf exceeds u)
-      const below = le(cdfn, ut);
-      const count = sum(below, 2);
-      const idx = minimum(count, c - 1);
-      for (const t of [ut, cdf, cdfn, below, count]) t.dispose();
-      return idx;
-    }
-    const u = new Float32Array(rows * c);
-    for (let i = 0; i < u.length; i++) u[i] = ((g.nextUint32() >>> 8) + 0.5) / 16777216; // (0, 1)
-    const ut = wrap(b, b.upload(u, 'float32'), [rows, c], 'float32');
-    const keys = div(log(ut), p2);
-    const { values, indices } = topk(keys, numSamples, 1, true);
-    for (const t of [ut, keys, values]) t.dispose();
-    return indices;
-  });
+  const out = opScope(() =>
+    noGrad(() => {
+      if (replacement) {
+        const u = new Float32Array(rows * numSamples);
+        for (let i = 0; i < u.length; i++) u[i] = g.uniform();
+        const ut = wrap(b, b.upload(u, 'float32'), [rows, numSamples, 1], 'float32');
+        const cdf = cumsum(p2.cast('float32'), 1);
+        const cdfn = div(cdf, cdf.sliceDim(1, c - 1, c)).reshape([rows, 1, c]);
+        // index = number of categories whose normalised cdf is <= u (first one whose cdf exceeds u)
+        const below = le(cdfn, ut);
+        const count = sum(below, 2);
+        return minimum(count, c - 1);
+      }
+      const u = new Float32Array(rows * c);
+      for (let i = 0; i < u.length; i++) u[i] = ((g.nextUint32() >>> 8) + 0.5) / 16777216; // (0, 1)
+      const ut = wrap(b, b.upload(u, 'float32'), [rows, c], 'float32');
+      const keys = div(log(ut), p2);
+      return topk(keys, numSamples, 1, true).indices;
+    }),
+  );
   return probs.rank === 1 ? out.reshape([numSamples]) : out;
 }
 

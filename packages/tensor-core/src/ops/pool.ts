@@ -1,6 +1,6 @@
 import { record } from '../autograd.js';
 import type { Backend } from '../backend.js';
-import { tidy } from '../memory.js';
+import { opScope, tidy } from '../memory.js';
 import { fmt } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { intTensor, pair, place, type Size2 } from './conv.js';
@@ -272,15 +272,13 @@ export function avgPool2d(input: Tensor, kernelSize: Size2, options: AvgPool2dOp
   }
   const b = g.x.backend;
   // Uploaded per use (forward, backward) rather than held between them, so nothing outlives a tidy.
-  const divided = (t: Tensor): Tensor => {
-    const shape = t.shape;
-    const divisor = wrap(b, b.upload(div.slice(), 'float32'), [g.oh, g.ow], 'float32');
-    const dv = divisor.withLayout(shape, [0, 0, g.ow, 1], 0);
-    const out = wrap(b, b.binary('div', t, dv, shape, 'float32', 'float32'), shape, 'float32');
-    dv.dispose();
-    divisor.dispose();
-    return out;
-  };
+  const divided = (t: Tensor): Tensor =>
+    opScope(() => {
+      const shape = t.shape;
+      const divisor = wrap(b, b.upload(div.slice(), 'float32'), [g.oh, g.ow], 'float32');
+      const dv = divisor.withLayout(shape, [0, 0, g.ow, 1], 0);
+      return wrap(b, b.binary('div', t, dv, shape, 'float32', 'float32'), shape, 'float32');
+    });
   const y = tidy(() => divided(rawReduce(b, 'sum', windows(g, 0).view, g)));
   const xin = g.x;
   const kk = g.k[0] * g.k[1];

@@ -1,6 +1,7 @@
 import { record } from '../autograd.js';
 import type { ReduceOp } from '../backend.js';
 import type { DType } from '../dtype.js';
+import { opScope } from '../memory.js';
 import { normalizeAxis, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { div, eq, exp, log, mul, sub } from './elementwise.js';
@@ -27,11 +28,10 @@ function outShape(x: Tensor, axes: number[], keepdim: boolean): number[] {
 
 function rawReduce(op: ReduceOp, x: Tensor, axes: number[], outDtype: DType): Tensor {
   const b = x.backend;
-  const input =
-    x.dtype === 'float16' || (x.dtype === 'bool' && op !== 'max' && op !== 'min') ? x.cast(outDtype) : x;
-  const y = wrap(b, b.reduce(op, input, axes, outDtype), keptShape(x, axes), outDtype);
-  if (input !== x) input.dispose();
-  return y;
+  const needsCast = x.dtype === 'float16' || (x.dtype === 'bool' && op !== 'max' && op !== 'min');
+  return opScope(() =>
+    wrap(b, b.reduce(op, needsCast ? x.cast(outDtype) : x, axes, outDtype), keptShape(x, axes), outDtype),
+  );
 }
 
 /** Sum over `dim` (all dims by default), as torch.sum. int/bool inputs sum to int32. */
@@ -139,24 +139,25 @@ export function std(x: Tensor, dim?: Dims, options: VarOptions = {}): Tensor {
 export function logsumexp(x: Tensor, dim: Dims, keepdim = false): Tensor {
   assertTensor(x, 'input', 'logsumexp');
   const axes = axesOf('logsumexp', x, dim);
-  const m = max(x.detach(), axes, true);
-  // Rows that are all -inf keep -inf instead of NaN.
-  const s = log(sum(exp(sub(x, finiteOr0(m))), axes, true));
-  const y = s.add(finiteOr0(m));
-  return keepdim ? y : y.reshape(outShape(x, axes, false));
+  return opScope(() => {
+    const m = finiteOr0(max(x.detach(), axes, true));
+    // Rows that are all -inf keep -inf instead of NaN.
+    const y = log(sum(exp(sub(x, m)), axes, true)).add(m);
+    return keepdim ? y : y.reshape(outShape(x, axes, false));
+  });
 }
 
 function finiteOr0(m: Tensor): Tensor {
   const b = m.backend;
-  const isInf = wrap(
-    b,
-    b.binary('eq', abs_(m), Number.POSITIVE_INFINITY, m.shape, 'float32', 'bool'),
-    m.shape,
-    'bool',
-  );
-  const out = wrap(b, b.where(isInf, 0, m, m.shape, 'float32'), m.shape, 'float32');
-  isInf.dispose();
-  return out;
+  return opScope(() => {
+    const isInf = wrap(
+      b,
+      b.binary('eq', abs_(m), Number.POSITIVE_INFINITY, m.shape, 'float32', 'bool'),
+      m.shape,
+      'bool',
+    );
+    return wrap(b, b.where(isInf, 0, m, m.shape, 'float32'), m.shape, 'float32');
+  });
 }
 function abs_(m: Tensor): Tensor {
   const b = m.backend;

@@ -4,6 +4,7 @@
 import { record } from '../autograd.js';
 import type { Backend, View } from '../backend.js';
 import { type DType, promoteTypes } from '../dtype.js';
+import { opScope } from '../memory.js';
 import { fmt, normalizeAxis, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { ge, le, logicalAnd, sub, where } from './elementwise.js';
@@ -64,9 +65,13 @@ export function concat(tensors: readonly Tensor[], dim = 0): Tensor {
   for (const t of tensors) {
     starts.push(start);
     if (t.size > 0) {
-      const src = t.dtype === dtype ? t : t.cast(dtype);
-      b.write(rawView(out, t.shape, out.strides, start * out.strides[d]), src);
-      if (src !== t) src.dispose();
+      const at = start;
+      opScope(() => {
+        b.write(
+          rawView(out, t.shape, out.strides, at * out.strides[d]),
+          t.dtype === dtype ? t : t.cast(dtype),
+        );
+      });
     }
     start += t.shape[d];
   }
@@ -216,29 +221,28 @@ export function pad(x: Tensor, padding: readonly number[], mode: PadMode = 'cons
     );
   }
   // Index-based modes: one indexSelect per padded dim (gradients flow through indexSelect).
-  let y = x;
-  for (let dim = 0; dim < x.rank; dim++) {
-    if (lo[dim] === 0 && hi[dim] === 0) continue;
-    const n = x.shape[dim];
-    const maxPad = mode === 'reflect' ? n - 1 : n;
-    if (lo[dim] < 0 || hi[dim] < 0 || (mode !== 'replicate' && (lo[dim] > maxPad || hi[dim] > maxPad))) {
-      throw new Error(
-        `pad: ${mode} padding (${lo[dim]}, ${hi[dim]}) of dim ${dim} must be non-negative and ${mode === 'replicate' ? '' : `at most ${maxPad} `}for input ${fmt(x.shape)}`,
-      );
+  return opScope(() => {
+    let y = x;
+    for (let dim = 0; dim < x.rank; dim++) {
+      if (lo[dim] === 0 && hi[dim] === 0) continue;
+      const n = x.shape[dim];
+      const maxPad = mode === 'reflect' ? n - 1 : n;
+      if (lo[dim] < 0 || hi[dim] < 0 || (mode !== 'replicate' && (lo[dim] > maxPad || hi[dim] > maxPad))) {
+        throw new Error(
+          `pad: ${mode} padding (${lo[dim]}, ${hi[dim]}) of dim ${dim} must be non-negative and ${mode === 'replicate' ? '' : `at most ${maxPad} `}for input ${fmt(x.shape)}`,
+        );
+      }
+      if (n === 0) throw new Error(`pad: ${mode} padding needs a non-empty dim ${dim}, got ${fmt(x.shape)}`);
+      const idx: number[] = [];
+      for (let i = -lo[dim]; i < n + hi[dim]; i++) {
+        if (mode === 'reflect') idx.push(i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i);
+        else if (mode === 'replicate') idx.push(Math.min(Math.max(i, 0), n - 1));
+        else idx.push(((i % n) + n) % n);
+      }
+      y = indexSelect(y, dim, intArange(x.backend, idx));
     }
-    if (n === 0) throw new Error(`pad: ${mode} padding needs a non-empty dim ${dim}, got ${fmt(x.shape)}`);
-    const idx: number[] = [];
-    for (let i = -lo[dim]; i < n + hi[dim]; i++) {
-      if (mode === 'reflect') idx.push(i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i);
-      else if (mode === 'replicate') idx.push(Math.min(Math.max(i, 0), n - 1));
-      else idx.push(((i % n) + n) % n);
-    }
-    const index = intArange(x.backend, idx);
-    const next = indexSelect(y, dim, index);
-    index.dispose();
-    y = next;
-  }
-  return y;
+    return y;
+  });
 }
 
 function padConstant(x: Tensor, lo: number[], hi: number[], shape: number[], value: number): Tensor {
@@ -251,15 +255,16 @@ function padConstant(x: Tensor, lo: number[], hi: number[], shape: number[], val
   const dstOffset = lo.reduce((o, p, i) => o + Math.max(p, 0) * out.strides[i], 0);
   const srcOffset = cropLo.reduce((o, c, i) => o + c * x.strides[i], x.offset);
   if (sizeOf(region) > 0) {
-    const src = x.dtype === dtype ? x : x.cast(dtype);
-    b.write(rawView(out, region, out.strides, dstOffset), {
-      storage: src.storage,
-      dtype,
-      shape: region,
-      strides: src.strides,
-      offset: src === x ? srcOffset : cropLo.reduce((o, c, i) => o + c * src.strides[i], src.offset),
+    opScope(() => {
+      const src = x.dtype === dtype ? x : x.cast(dtype);
+      b.write(rawView(out, region, out.strides, dstOffset), {
+        storage: src.storage,
+        dtype,
+        shape: region,
+        strides: src.strides,
+        offset: src === x ? srcOffset : cropLo.reduce((o, c, i) => o + c * src.strides[i], src.offset),
+      });
     });
-    if (src !== x) src.dispose();
   }
   return record(out, 'pad', [x], (g) => {
     const gx = filled(b, x.shape, 0, 'float32');
@@ -291,18 +296,22 @@ export function flip(x: Tensor, dims: number | readonly number[]): Tensor {
   const list = typeof dims === 'number' ? [dims] : [...dims];
   const axes = list.map((d) => normalizeAxis('flip', d, x.rank));
   if (new Set(axes).size !== axes.length) throw new Error(`flip: dims [${list.join(',')}] repeat an axis`);
-  let y = x;
-  for (const a of axes) {
-    const n = x.shape[a];
-    if (n <= 1) continue;
-    const index = intArange(
-      x.backend,
-      Array.from({ length: n }, (_, i) => n - 1 - i),
-    );
-    y = indexSelect(y, a, index);
-    index.dispose();
-  }
-  return y === x ? x.contiguous() : y;
+  return opScope(() => {
+    let y = x;
+    for (const a of axes) {
+      const n = x.shape[a];
+      if (n <= 1) continue;
+      y = indexSelect(
+        y,
+        a,
+        intArange(
+          x.backend,
+          Array.from({ length: n }, (_, i) => n - 1 - i),
+        ),
+      );
+    }
+    return y === x ? x.contiguous() : y;
+  });
 }
 
 function triangle(op: 'tril' | 'triu', x: Tensor, diagonal: number): Tensor {
@@ -312,20 +321,22 @@ function triangle(op: 'tril' | 'triu', x: Tensor, diagonal: number): Tensor {
   const b = x.backend;
   const m = x.shape[x.rank - 2];
   const n = x.shape[x.rank - 1];
-  const rows = intArange(
-    b,
-    Array.from({ length: m }, (_, i) => i),
-  ).reshape([m, 1]);
-  const cols = intArange(
-    b,
-    Array.from({ length: n }, (_, i) => i),
-  );
-  const diff = sub(cols, rows); // col - row, [m, n]
-  const keep = op === 'tril' ? le(diff, diagonal) : ge(diff, diagonal);
-  const y = x.dtype === 'bool' ? logicalAnd(x, keep) : where(keep, x, 0);
-  for (const t of [rows, cols, diff]) t.dispose();
-  if (!y.gradFn) keep.dispose(); // the where gradient reads the mask
-  return y;
+  // the mask stays alive only when the where gradient needs it
+  return opScope(() => {
+    const rows = intArange(
+      b,
+      Array.from({ length: m }, (_, i) => i),
+    ).reshape([m, 1]);
+    const cols = intArange(
+      b,
+      Array.from({ length: n }, (_, i) => i),
+    );
+    const keep = opScope(() => {
+      const diff = sub(cols, rows); // col - row, [m, n]
+      return op === 'tril' ? le(diff, diagonal) : ge(diff, diagonal);
+    });
+    return x.dtype === 'bool' ? logicalAnd(x, keep) : where(keep, x, 0);
+  });
 }
 
 /** Lower triangle of the last two dims (elements with col - row <= diagonal), zeros elsewhere. */

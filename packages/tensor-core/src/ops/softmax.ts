@@ -1,6 +1,7 @@
 // softmax and logSoftmax along any dim. The backend's fused kernel serves the last dim when it has
 // one; otherwise (and for other dims) the stable decomposition: subtract the row max, exp, sum.
 import { noGrad, record } from '../autograd.js';
+import { opScope } from '../memory.js';
 import { normalizeAxis } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { div, exp, log, mul, sub } from './elementwise.js';
@@ -14,44 +15,23 @@ function softmaxImpl(op: 'softmax' | 'logSoftmax', x: Tensor, dim: number): Tens
   const d = normalizeAxis(op, dim, x.rank);
   const log_ = op === 'logSoftmax';
   const b = x.backend;
-  const y = noGrad(() => {
-    if (x.size === 0) return wrap(b, b.fill(x.shape, 0, 'float32'), x.shape, 'float32');
-    if (d === x.rank - 1 && b.softmax) {
-      const c = x.contiguous('float32');
-      const out = wrap(b, b.softmax(c, log_), x.shape, 'float32');
-      if (c !== x) c.dispose();
-      return out;
-    }
-    const xf = x.dtype === 'float32' ? x : x.cast('float32');
-    const m = max(xf, d, true);
-    const z = sub(xf, m);
-    const e = exp(z);
-    const s = sum(e, d, true);
-    let out: Tensor;
-    if (log_) {
-      const ls = log(s);
-      out = sub(z, ls);
-      ls.dispose();
-    } else out = div(e, s);
-    for (const t of [m, z, e, s]) t.dispose();
-    if (xf !== x) xf.dispose();
-    return out;
-  });
+  // The forward's intermediates live in a scope; only y survives it (the gradient reads y alone).
+  const y = opScope(() =>
+    noGrad(() => {
+      if (x.size === 0) return wrap(b, b.fill(x.shape, 0, 'float32'), x.shape, 'float32');
+      if (d === x.rank - 1 && b.softmax) {
+        return wrap(b, b.softmax(x.contiguous('float32'), log_), x.shape, 'float32');
+      }
+      const xf = x.dtype === 'float32' ? x : x.cast('float32');
+      const z = sub(xf, max(xf, d, true));
+      const e = exp(z);
+      const s = sum(e, d, true);
+      return log_ ? sub(z, log(s)) : div(e, s);
+    }),
+  );
   return record(y, op, [x], (g) => {
-    if (log_) {
-      const gs = sum(g, d, true);
-      const p = exp(y);
-      const gx = sub(g, mul(p, gs));
-      gs.dispose();
-      p.dispose();
-      return [gx];
-    }
-    const gy = mul(g, y);
-    const dot = sum(gy, d, true);
-    gy.dispose();
-    const gx = mul(y, sub(g, dot));
-    dot.dispose();
-    return [gx];
+    if (log_) return [sub(g, mul(exp(y), sum(g, d, true)))];
+    return [mul(y, sub(g, sum(mul(g, y), d, true)))];
   });
 }
 

@@ -2,6 +2,7 @@
 // a strided view, so any dim is a transposed view), and cumsum (on the cumulative primitive).
 import { record } from '../autograd.js';
 import type { DType } from '../dtype.js';
+import { opScope } from '../memory.js';
 import { fmt, normalizeAxis } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { flip } from './shape-ops.js';
@@ -26,28 +27,20 @@ export interface SortOptions {
 function rawSort(x: Tensor, d: number, descending: boolean): SortResult {
   const b = x.backend;
   const dtype: DType = x.dtype === 'float16' ? 'float32' : x.dtype === 'bool' ? 'int32' : x.dtype;
-  const src = x.dtype === dtype ? x : x.cast(dtype);
-  const last = src.rank - 1;
-  const moved = d === last ? src : src.transpose(d, last);
-  const [vs, is] = b.sort(moved, descending);
-  let values = wrap(b, vs, moved.shape, dtype);
-  let indices = wrap(b, is, moved.shape, 'int32');
-  if (d !== last) {
-    const v = values.transpose(d, last).contiguous();
-    const i = indices.transpose(d, last).contiguous();
-    values.dispose();
-    indices.dispose();
-    values = v;
-    indices = i;
-  }
-  if (moved !== src) moved.dispose();
-  if (src !== x) src.dispose();
-  if (x.dtype === 'bool') {
-    const v = values.cast('bool');
-    values.dispose();
-    values = v;
-  }
-  return { values, indices };
+  return opScope(() => {
+    const src = x.dtype === dtype ? x : x.cast(dtype);
+    const last = src.rank - 1;
+    const moved = d === last ? src : src.transpose(d, last);
+    const [vs, is] = b.sort(moved, descending);
+    let values = wrap(b, vs, moved.shape, dtype);
+    let indices = wrap(b, is, moved.shape, 'int32');
+    if (d !== last) {
+      values = values.transpose(d, last).contiguous();
+      indices = indices.transpose(d, last).contiguous();
+    }
+    if (x.dtype === 'bool') values = values.cast('bool');
+    return { values, indices };
+  });
 }
 
 function sortOptions(dim: number | SortOptions, descending: boolean): SortOptions {
@@ -61,10 +54,10 @@ function sortOptions(dim: number | SortOptions, descending: boolean): SortOption
 /** Gradient of values picked by `indices` along `d`: scattered back into x's shape. */
 function scatterBack(x: Tensor, d: number, indices: Tensor, g: Tensor): Tensor {
   const b = g.backend;
-  const z = wrap(b, b.fill(x.shape, 0, 'float32'), x.shape, 'float32');
-  const out = wrap(b, b.scatterAdd(z, d, indices, g), x.shape, 'float32');
-  z.dispose();
-  return out;
+  return opScope(() => {
+    const z = wrap(b, b.fill(x.shape, 0, 'float32'), x.shape, 'float32');
+    return wrap(b, b.scatterAdd(z, d, indices, g), x.shape, 'float32');
+  });
 }
 
 /**
@@ -95,9 +88,7 @@ export function argsort(x: Tensor, dim: number | SortOptions = -1, descending = 
   const options = sortOptions(dim, descending);
   if (x.rank === 0) return argsort(x.reshape([1]), options).reshape([]);
   const d = normalizeAxis('argsort', options.dim ?? -1, x.rank);
-  const { values, indices } = rawSort(x, d, options.descending ?? false);
-  values.dispose();
-  return indices;
+  return opScope(() => rawSort(x, d, options.descending ?? false).indices);
 }
 
 /**
@@ -118,11 +109,13 @@ export function topk(x: Tensor, k: number, dim = -1, largest = true, sorted = tr
   if (!Number.isInteger(k) || k < 0 || k > n) {
     throw new RangeError(`topk: k must be an integer in 0..${n} for dim ${d} of ${fmt(x.shape)}, got ${k}`);
   }
-  const all = rawSort(xr, d, largest);
-  const values = all.values.sliceDim(d, 0, k).contiguous();
-  const indices = all.indices.sliceDim(d, 0, k).contiguous();
-  if (values !== all.values) all.values.dispose();
-  if (indices !== all.indices) all.indices.dispose();
+  const { values, indices } = opScope(() => {
+    const all = rawSort(xr, d, largest);
+    return {
+      values: all.values.sliceDim(d, 0, k).contiguous(),
+      indices: all.indices.sliceDim(d, 0, k).contiguous(),
+    };
+  });
   const v = record(values, 'topk', [xr], (g) => [scatterBack(xr, d, indices, g)]);
   if (x.rank === 0) return { values: v.reshape([]), indices: indices.reshape([]) };
   return { values: v, indices };
@@ -141,20 +134,15 @@ export function cumsum(x: Tensor, dim: number): Tensor {
   const d = normalizeAxis('cumsum', dim, x.rank);
   if (x.rank === 0) return cumsum(x.reshape([1]), 0).reshape([]);
   const dtype: DType = x.dtype === 'float32' || x.dtype === 'float16' ? 'float32' : 'int32';
-  const src = x.dtype === dtype ? x : x.cast(dtype);
   const b = x.backend;
-  const y = wrap(b, b.cumulative('cumsum', src, d), x.shape, dtype);
-  if (src !== x) src.dispose();
+  const y = opScope(() =>
+    wrap(b, b.cumulative('cumsum', x.dtype === dtype ? x : x.cast(dtype), d), x.shape, dtype),
+  );
   if (dtype !== 'float32') return y;
   // d/dx_i sum_{j>=i} g_j: a cumulative sum of the reversed gradient, reversed back.
-  return record(y, 'cumsum', [x], (g) => {
-    const r = flip(g, d);
-    const c = wrap(b, b.cumulative('cumsum', r, d), g.shape, 'float32');
-    const out = flip(c, d);
-    r.dispose();
-    c.dispose();
-    return [out];
-  });
+  return record(y, 'cumsum', [x], (g) => [
+    flip(wrap(b, b.cumulative('cumsum', flip(g, d), d), g.shape, 'float32'), d),
+  ]);
 }
 
 declare module '../tensor.js' {

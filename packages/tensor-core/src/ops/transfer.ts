@@ -1,7 +1,52 @@
 import type { Backend } from '../backend.js';
+import { opScope, tidy } from '../memory.js';
 import { loadBackend } from '../registry.js';
+import { fmt } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { assertTensor } from './util.js';
+import { assertTensor, broadcastTo } from './util.js';
+
+/**
+ * Writes `src` (a number, or a tensor broadcastable to `dst`'s shape, any dtype) into the
+ * elements of `dst` in place, and returns `dst`: torch's `dst.copy_(src)`. `dst` may be a view
+ * (a slice of a larger buffer: a KV cache writes each step this way); `src` may overlap it (it is
+ * copied first then). A tensor on another backend is read synchronously when its backend can.
+ * The write is not recorded by autograd (like an assignment under torch.no_grad()).
+ *
+ * @example
+ * ```ts
+ * const buf = zeros([1, 4, 64, 16]);
+ * copyInto(buf.narrow(2, 0, 3), k); // the first 3 positions now hold k [1, 4, 3, 16]
+ * ```
+ */
+export function copyInto(dst: Tensor, src: Tensor | number, op = 'copyInto'): Tensor {
+  assertTensor(dst, 'dst', op);
+  if (typeof src === 'number') {
+    dst.backend.write(dst, src);
+    return dst;
+  }
+  assertTensor(src, 'src', op);
+  const n = Math.max(src.rank, dst.rank);
+  for (let i = 0; i < n; i++) {
+    const a = src.shape[src.rank - n + i] ?? 1;
+    const d = dst.shape[dst.rank - n + i] ?? 1;
+    if (src.rank > dst.rank || (a !== d && a !== 1)) {
+      throw new Error(`${op}: cannot copy a tensor of shape ${fmt(src.shape)} into ${fmt(dst.shape)}`);
+    }
+  }
+  tidy(() => {
+    const b = dst.backend;
+    let s = src;
+    if (src.backend !== b) {
+      const data = src.dtype === 'float16' ? src.cast('float32') : src;
+      s = Tensor.fromStorage(b, b.upload(data.dataSync(), data.dtype), data.shape, data.dtype);
+    } else if (src.storage === dst.storage) {
+      // overlapping ranges of one storage: read everything before writing
+      s = Tensor.fromStorage(b, b.copy(src, src.dtype), src.shape, src.dtype);
+    }
+    b.write(dst, broadcastTo(s, dst.shape));
+  });
+  return dst;
+}
 
 /**
  * Copies a tensor to another backend (by name or instance), keeping its dtype (float16 included).
@@ -17,13 +62,16 @@ export async function toBackend(x: Tensor, backend: string | Backend): Promise<T
   assertTensor(x, 'input', 'toBackend');
   const target = typeof backend === 'string' ? await loadBackend(backend, 'toBackend') : backend;
   if (target === x.backend) return x.detach();
-  const src = x.isContiguous && x.offset === 0 ? x : x.contiguous();
-  // read raw storage bits so float16 stays float16
-  const raw = await src.backend.read(src.storage, src.dtype);
-  const data = raw.length === src.size ? raw : raw.slice(0, src.size);
-  const out = Tensor.fromStorage(target, target.upload(data, src.dtype), [...x.shape], x.dtype);
-  if (src !== x) src.dispose();
-  return out;
+  // a contiguous copy when needed (its own scope keeps it past the synchronous part only)
+  const src = x.isContiguous && x.offset === 0 ? x : opScope(() => x.detach().contiguous());
+  try {
+    // read raw storage bits so float16 stays float16
+    const raw = await src.backend.read(src.storage, src.dtype);
+    const data = raw.length === src.size ? raw : raw.slice(0, src.size);
+    return Tensor.fromStorage(target, target.upload(data, src.dtype), [...x.shape], x.dtype);
+  } finally {
+    if (src !== x) src.dispose(); // an async read outlives any scope: freed when it is done
+  }
 }
 
 declare module '../tensor.js' {
@@ -33,4 +81,17 @@ declare module '../tensor.js' {
 }
 (Tensor.prototype as unknown as Record<string, unknown>).to = function (this: Tensor, b: string | Backend) {
   return toBackend(this, b);
+};
+
+declare module '../tensor.js' {
+  interface Tensor {
+    /** Writes `src` into this tensor in place; see {@link copyInto}. Returns this tensor. */
+    copy_(src: Tensor | number): this;
+  }
+}
+(Tensor.prototype as unknown as Record<string, unknown>).copy_ = function (
+  this: Tensor,
+  src: Tensor | number,
+) {
+  return copyInto(this, src, 'copy_');
 };

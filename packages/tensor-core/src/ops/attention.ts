@@ -1,0 +1,525 @@
+// Fused attention: softmax(q kᵀ · scale + mask) v, with its reference composition and its gradient,
+// beside softmax and the norms. Two paths compute the same thing:
+//   - the reference composition into primitives (matmul, where, softmax, matmul): autograd through
+//     every step, the weights available, dropout, any backend;
+//   - the backend's optional fused `attention` kernel (flash-style on backend-cpu and
+//     backend-webgpu: never materialises Lq×Lk), used when nothing asks for the weights; its
+//     gradient recomputes the weights block by block, as FlashAttention's backward.
+//
+// Shapes: q [B, H, Lq, D], k [B, Hkv, Lk, D], v [B, Hkv, Lk, Dv] (rank 2 and 3 read as [L, D] and
+// [N, L, D]), H a multiple of Hkv: query head h uses key/value head floor(h / (H / Hkv)), as HF's
+// repeat_kv. Causal masking is aligned bottom-right (the queries are the last Lq positions, the
+// layout of a KV cache). A query that sees no key gives zeros, not NaN. Output [B, H, Lq, Dv].
+import { isGradEnabled, noGrad, record } from '../autograd.js';
+import type { Backend, View } from '../backend.js';
+import { tensor, zeros } from '../creation.js';
+import { opScope, tidy } from '../memory.js';
+import { type Generator, getDefaultGenerator } from '../random.js';
+import type { Tensor } from '../tensor.js';
+import { abs, add, gt, le, logicalAnd, lt, mul, ne, sub, where } from './elementwise.js';
+import { matmul } from './matmul.js';
+import { max, sum } from './reduce.js';
+import { concat } from './shape-ops.js';
+import { softmax } from './softmax.js';
+import { copyInto } from './transfer.js';
+import { wrap } from './util.js';
+
+/** Options of {@link attention}. */
+export interface AttentionOptions {
+  /**
+   * A boolean mask (true = attend) or an additive float mask, broadcastable to [B, H, Lq, Lk].
+   * Float entries of -Infinity exclude a key.
+   */
+  mask?: Tensor | null;
+  /** Causal masking aligned bottom-right: query i of Lq sees keys j <= i + Lk - Lq. */
+  causal?: boolean;
+  /** Multiplier of q·k; 1/sqrt(D) by default. */
+  scale?: number | null;
+  /**
+   * Sliding-window size w: query at position p sees keys p - w < j <= p with `causal` (the window
+   * counts the query's own position), |j - p| < w without it.
+   */
+  windowSize?: number | null;
+  /** Dropout probability on the weights (forces the reference composition). */
+  dropoutP?: number;
+  /** Generator for dropout; the global one by default. */
+  generator?: Generator;
+  /** Also return the softmax weights [..., Lq, Lk] (forces the reference composition). */
+  returnWeights?: boolean;
+  /**
+   * `auto` (default): the backend's fused kernel when it has one and nothing needs the weights,
+   * else the reference composition. `reference` always composes; `fused` requires the kernel.
+   */
+  implementation?: 'auto' | 'fused' | 'reference';
+  /**
+   * Elements of the weight block the fused path's backward recomputes at a time (default 2^22,
+   * 16 MiB of float32): smaller saves memory, larger saves matmul launches.
+   */
+  backwardBlockElements?: number;
+  /** Name used in error messages (a wrapper such as `scaledDotProductAttention` passes its own). */
+  opName?: string;
+}
+
+/** Output and weights of {@link attention} with `returnWeights: true`. */
+export interface AttentionResult {
+  /** [..., Lq, Dv] (the rank of the inputs). */
+  output: Tensor;
+  /** Softmax weights [..., Lq, Lk] (before dropout); rows that see no key are zeros. */
+  weights: Tensor;
+}
+
+/**
+ * Attention, `softmax(q kᵀ · scale + mask) v`: the fused op behind
+ * `@attnkit/attention`'s scaledDotProductAttention. Grouped-query heads (k/v may have fewer heads
+ * than q), bottom-right causal alignment for Lq ≠ Lk, sliding windows, and zeros for a query that
+ * sees no key. A NaN among a query's visible scores gives NaN for that query.
+ *
+ * On a backend with a fused attention kernel the Lq×Lk matrix never exists unless the weights are
+ * needed (`returnWeights`, `dropoutP`, or a gradient for a float mask). Gradients flow to q, k, v
+ * (and a float mask) on both paths.
+ *
+ * @example
+ * ```ts
+ * const q = randn([1, 8, 16, 64]), k = randn([1, 2, 16, 64]), v = randn([1, 2, 16, 64]);
+ * const y = attention(q, k, v, { causal: true }); // [1, 8, 16, 64], GQA 8:2
+ * ```
+ */
+export function attention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  options: AttentionOptions & { returnWeights: true },
+): AttentionResult;
+export function attention(q: Tensor, k: Tensor, v: Tensor, options?: AttentionOptions): Tensor;
+export function attention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  options: AttentionOptions = {},
+): Tensor | AttentionResult {
+  // Intermediates are freed by the scope unless the result carries a graph that may read them.
+  return opScope(() => {
+    const p = prepare(q, k, v, options);
+    const wantWeights = options.returnWeights === true;
+    const impl = options.implementation ?? 'auto';
+    const b = q.backend;
+    const maskNeedsGrad = p.mask !== null && needsGrad(p.mask);
+    const fusedOk = typeof b.attention === 'function' && !wantWeights && p.dropoutP === 0 && !maskNeedsGrad;
+    if (impl === 'fused' && !fusedOk) {
+      const why =
+        typeof b.attention !== 'function'
+          ? `the '${b.name}' backend has no fused attention kernel`
+          : 'weights, dropout or a mask gradient were requested, which need the reference path';
+      throw new Error(`${p.op}: implementation 'fused' is not available: ${why}`);
+    }
+    if (impl !== 'reference' && fusedOk) return fused(p, q, k, v);
+    const { output, weights } = reference(p);
+    const out = output.reshape(outShape(p, q));
+    if (!wantWeights) return out;
+    return { output: out, weights: weights.reshape([...q.shape.slice(0, -1), p.lk]) };
+  });
+}
+
+// ---------------------------------------------------------------- validation
+
+interface Prepared {
+  op: string;
+  q4: Tensor;
+  k4: Tensor;
+  v4: Tensor;
+  /** Mask broadcastable to [B, H, Lq, Lk] (rank 4, float32 or bool), or null. */
+  mask: Tensor | null;
+  causal: boolean;
+  window: number | null;
+  scale: number;
+  dropoutP: number;
+  generator: Generator;
+  blockElements: number;
+  batch: number;
+  heads: number;
+  kvHeads: number;
+  lq: number;
+  lk: number;
+  d: number;
+  dv: number;
+  /** Position of query 0 (Lk − Lq for the whole input; later for a block of queries). */
+  qShift: number;
+}
+
+function needsGrad(...xs: (Tensor | null)[]): boolean {
+  return isGradEnabled() && xs.some((x) => x?.requiresGrad === true);
+}
+
+function to4d(t: Tensor): Tensor {
+  if (t.rank === 4) return t;
+  return t.reshape([...new Array(4 - t.rank).fill(1), ...t.shape]);
+}
+
+function shapeOf(s: readonly number[]): string {
+  return `[${s.join(', ')}]`;
+}
+
+function assertArg(x: unknown, arg: string, op: string): asserts x is Tensor {
+  if (!x || (x as { isTensor?: boolean }).isTensor !== true) {
+    const got = x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x;
+    throw new TypeError(`${op}: '${arg}' must be a Tensor, got ${got}`);
+  }
+  if ((x as Tensor).isDisposed) throw new Error(`${op}: '${arg}' was disposed`);
+}
+
+function prepare(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions): Prepared {
+  const op = typeof o?.opName === 'string' ? o.opName : 'attention';
+  assertArg(q, 'q', op);
+  assertArg(k, 'k', op);
+  assertArg(v, 'v', op);
+  if (o === null || typeof o !== 'object') {
+    throw new TypeError(`${op}: 'options' must be an object, got ${o === null ? 'null' : typeof o}`);
+  }
+  for (const [name, t] of [
+    ['q', q],
+    ['k', k],
+    ['v', v],
+  ] as const) {
+    if (t.dtype !== 'float32' && t.dtype !== 'float16') {
+      throw new TypeError(`${op}: '${name}' must be a float32 (or float16) tensor, got ${t.dtype}`);
+    }
+    if (t.rank < 2 || t.rank > 4) {
+      throw new Error(`${op}: '${name}' must have shape [B, H, L, D] (rank 2 to 4), got ${shapeOf(t.shape)}`);
+    }
+  }
+  if (k.rank !== q.rank || v.rank !== q.rank) {
+    throw new Error(
+      `${op}: q, k and v must have the same rank, got q ${shapeOf(q.shape)}, k ${shapeOf(k.shape)}, v ${shapeOf(v.shape)}`,
+    );
+  }
+  if (q.backend !== k.backend || q.backend !== v.backend) {
+    throw new Error(`${op}: q, k and v live on different backends; move them to one`);
+  }
+  const q4 = to4d(q);
+  const k4 = to4d(k);
+  const v4 = to4d(v);
+  const [batch, heads, lq, d] = q4.shape;
+  const [kb, kvHeads, lk, kd] = k4.shape;
+  const [vb, vh, vl, dv] = v4.shape;
+  const shapes = `q ${shapeOf(q.shape)}, k ${shapeOf(k.shape)}, v ${shapeOf(v.shape)}`;
+  if (kb !== batch || vb !== batch) throw new Error(`${op}: batch sizes differ: ${shapes}`);
+  if (kd !== d) throw new Error(`${op}: q and k must have the same head dim (last dim): ${shapes}`);
+  if (vl !== lk) throw new Error(`${op}: k and v must have the same length (dim -2): ${shapes}`);
+  if (vh !== kvHeads) throw new Error(`${op}: k and v must have the same number of heads: ${shapes}`);
+  if (kvHeads === 0 || heads % kvHeads !== 0) {
+    throw new Error(
+      `${op}: the number of query heads (${heads}) must be a multiple of the key/value heads (${kvHeads}): ${shapes}`,
+    );
+  }
+  let scale = 1 / Math.sqrt(d);
+  if (o.scale !== undefined && o.scale !== null) {
+    if (typeof o.scale !== 'number' || !Number.isFinite(o.scale)) {
+      throw new TypeError(`${op}: 'scale' must be a finite number, got ${String(o.scale)}`);
+    }
+    scale = o.scale;
+  }
+  const dropoutP = o.dropoutP ?? 0;
+  if (typeof dropoutP !== 'number' || !(dropoutP >= 0 && dropoutP < 1)) {
+    throw new RangeError(`${op}: 'dropoutP' must be a number in [0, 1), got ${String(dropoutP)}`);
+  }
+  if (o.causal !== undefined && typeof o.causal !== 'boolean') {
+    throw new TypeError(`${op}: 'causal' must be a boolean, got ${typeof o.causal}`);
+  }
+  let window: number | null = null;
+  if (o.windowSize !== undefined && o.windowSize !== null) {
+    window = positiveInt(o.windowSize, 'windowSize', op);
+  }
+  const blockElements =
+    o.backwardBlockElements === undefined
+      ? 1 << 22
+      : positiveInt(o.backwardBlockElements, 'backwardBlockElements', op);
+  const impl = o.implementation ?? 'auto';
+  if (impl !== 'auto' && impl !== 'fused' && impl !== 'reference') {
+    throw new TypeError(
+      `${op}: 'implementation' must be 'auto', 'fused' or 'reference', got ${String(impl)}`,
+    );
+  }
+  let mask: Tensor | null = null;
+  if (o.mask !== undefined && o.mask !== null) {
+    assertArg(o.mask, 'mask', op);
+    const m = o.mask;
+    if (m.dtype !== 'bool' && m.dtype !== 'float32' && m.dtype !== 'float16') {
+      throw new TypeError(
+        `${op}: 'mask' must be a bool tensor (true = attend) or a float tensor (added to the scores), got ${m.dtype}`,
+      );
+    }
+    if (m.backend !== q.backend) throw new Error(`${op}: 'mask' lives on another backend than q`);
+    const target = [batch, heads, lq, lk];
+    const origTarget = [...q.shape.slice(0, -2), lq, lk];
+    if (m.rank > 4) {
+      throw new Error(`${op}: 'mask' ${shapeOf(m.shape)} does not broadcast to ${shapeOf(origTarget)}`);
+    }
+    const m4 = to4d(m);
+    for (let i = 0; i < 4; i++) {
+      if (m4.shape[i] !== 1 && m4.shape[i] !== target[i]) {
+        throw new Error(
+          `${op}: 'mask' ${shapeOf(m.shape)} does not broadcast to [B, H, Lq, Lk] = ${shapeOf(origTarget)}`,
+        );
+      }
+    }
+    mask = m4.dtype === 'float16' ? m4.cast('float32') : m4;
+  }
+  return {
+    op,
+    q4,
+    k4,
+    v4,
+    mask,
+    causal: o.causal === true,
+    window,
+    scale,
+    dropoutP,
+    generator: o.generator ?? getDefaultGenerator(),
+    blockElements,
+    batch,
+    heads,
+    kvHeads,
+    lq,
+    lk,
+    d,
+    dv,
+    qShift: lk - lq,
+  };
+}
+
+function positiveInt(v: unknown, arg: string, op: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
+    throw new RangeError(`${op}: '${arg}' must be a positive integer, got ${String(v)}`);
+  }
+  return v;
+}
+
+function outShape(p: Prepared, q: Tensor): number[] {
+  return [...q.shape.slice(0, -1), p.dv];
+}
+
+/**
+ * Which keys each query may see from its position alone, as a bool tensor [...lead, Lq, Lk] on
+ * backend `b` built from two index vectors (Lq + Lk numbers uploaded, not Lq·Lk), or null when
+ * every key is visible. Query i sits at position i + shift.
+ */
+function visibility(
+  b: Backend,
+  lq: number,
+  lk: number,
+  causal: boolean,
+  window: number | null,
+  shift: number,
+  lead: number[] = [],
+): Tensor | null {
+  if (!causal && window === null) return null;
+  return tidy(() => {
+    const pos = tensor(
+      Int32Array.from({ length: lq }, (_, i) => i + shift),
+      [...lead, lq, 1],
+      { backend: b },
+    );
+    const key = tensor(
+      Int32Array.from({ length: lk }, (_, j) => j),
+      [...lead, 1, lk],
+      { backend: b },
+    );
+    const rel = sub(key, pos); // j - pos
+    if (window === null) return le(rel, 0);
+    if (causal) return logicalAnd(le(rel, 0), gt(rel, -window));
+    return lt(abs(rel), window);
+  });
+}
+
+const toF32 = (t: Tensor) => (t.dtype === 'float32' ? t : t.cast('float32'));
+
+// ---------------------------------------------------------------- reference composition
+
+/** The composition into primitives; autograd flows through every step. */
+function reference(p: Prepared): { output: Tensor; weights: Tensor } {
+  const { batch, heads, kvHeads, lq, lk, d, dv } = p;
+  const b = p.q4.backend;
+  const groups = heads / kvHeads;
+  const qf = toF32(p.q4);
+  const kf = toF32(p.k4);
+  const vf = toF32(p.v4);
+  // scores [B, H, Lq, Lk]; grouped heads multiply [B, Hkv, G, Lq, D] by [B, Hkv, 1, D, Lk] (no k copy)
+  let s =
+    groups === 1
+      ? matmul(qf, kf.transpose(-1, -2))
+      : matmul(qf.reshape([batch, kvHeads, groups, lq, d]), kf.unsqueeze(2).transpose(-1, -2)).reshape([
+          batch,
+          heads,
+          lq,
+          lk,
+        ]);
+  s = mul(s, p.scale);
+  let allowed: Tensor | null = null;
+  if (p.mask?.dtype === 'float32') s = s.add(p.mask);
+  else if (p.mask) allowed = p.mask;
+  const posMask = visibility(b, lq, lk, p.causal, p.window, p.qShift);
+  if (posMask) allowed = allowed ? logicalAnd(allowed, posMask) : posMask;
+  if (allowed) s = where(allowed, s, Number.NEGATIVE_INFINITY);
+  const weights = allowed || p.mask ? maskedSoftmax(s) : softmax(s, -1);
+  let wd = weights;
+  if (p.dropoutP > 0) {
+    const n = weights.size;
+    const keepVals = new Float32Array(n);
+    const inv = 1 / (1 - p.dropoutP);
+    for (let i = 0; i < n; i++) keepVals[i] = p.generator.uniform() >= p.dropoutP ? inv : 0;
+    wd = mul(weights, tensor(keepVals, weights.shape, { backend: b }));
+  }
+  const output =
+    groups === 1
+      ? matmul(wd, vf)
+      : matmul(wd.reshape([batch, kvHeads, groups, lq, lk]), vf.unsqueeze(2)).reshape([batch, heads, lq, dv]);
+  return { output, weights };
+}
+
+/**
+ * Softmax over the last dim where -Infinity entries are excluded, and a row with no finite entry
+ * gives zeros instead of NaN (torch would give NaN): such rows get dummy finite scores, then zeros.
+ */
+function maskedSoftmax(s: Tensor): Tensor {
+  const rowAny = ne(max(s.detach(), -1, true), Number.NEGATIVE_INFINITY);
+  return where(rowAny, softmax(where(rowAny, s, 0), -1), 0);
+}
+
+// ---------------------------------------------------------------- fused kernel
+
+/** A plain View (no Tensor, no graph) of `t`'s storage with another layout. */
+function view(t: View, shape: number[], strides: number[], offset: number): View {
+  return { storage: t.storage, dtype: t.dtype, shape, strides, offset };
+}
+
+/** `t` broadcast (stride 0) to `shape` of the same rank. */
+function broadcastView(t: View, shape: number[]): View {
+  const strides = t.shape.map((s, i) => (s === 1 && shape[i] !== 1 ? 0 : t.strides[i]));
+  return view(t, shape, strides, t.offset);
+}
+
+/** The mask the fused kernel gets: causal is a flag, a window becomes a mask. */
+function fusedMask(p: Prepared): Tensor | null {
+  if (p.window === null) return p.mask;
+  const b = p.q4.backend;
+  const win = visibility(b, p.lq, p.lk, p.causal, p.window, p.lk - p.lq, [1, 1]) as Tensor;
+  if (!p.mask) return win;
+  return p.mask.dtype === 'bool' ? logicalAnd(p.mask, win) : where(win, p.mask, Number.NEGATIVE_INFINITY);
+}
+
+function fusedForward(p: Prepared): Tensor {
+  const { batch, heads, kvHeads, lq, lk, d, dv } = p;
+  const b = p.q4.backend;
+  const kernel = b.attention as NonNullable<Backend['attention']>;
+  return noGrad(() =>
+    tidy(() => {
+      const q = toF32(p.q4);
+      const k = toF32(p.k4);
+      const v = toF32(p.v4);
+      const maskT = fusedMask(p);
+      const mask = maskT ? broadcastView(maskT, [batch, heads, lq, lk]) : null;
+      const params = { scale: p.scale, causal: p.causal, mask };
+      if (kvHeads === heads)
+        return wrap(b, kernel.call(b, q, k, v, params), [batch, heads, lq, dv], 'float32');
+      // Grouped heads: per batch element, view queries as [Hkv, G, Lq, D] and broadcast each
+      // key/value head over its G query heads with a stride of 0 (no copy of k or v).
+      const g = heads / kvHeads;
+      const parts: Tensor[] = [];
+      for (let bi = 0; bi < batch; bi++) {
+        const qv = view(
+          q,
+          [kvHeads, g, lq, d],
+          [q.strides[1] * g, q.strides[1], q.strides[2], q.strides[3]],
+          q.offset + bi * q.strides[0],
+        );
+        const kv = view(
+          k,
+          [kvHeads, g, lk, d],
+          [k.strides[1], 0, k.strides[2], k.strides[3]],
+          k.offset + bi * k.strides[0],
+        );
+        const vv = view(
+          v,
+          [kvHeads, g, lk, dv],
+          [v.strides[1], 0, v.strides[2], v.strides[3]],
+          v.offset + bi * v.strides[0],
+        );
+        const mv = mask
+          ? view(
+              mask,
+              [kvHeads, g, lq, lk],
+              [mask.strides[1] * g, mask.strides[1], mask.strides[2], mask.strides[3]],
+              mask.offset + bi * mask.strides[0],
+            )
+          : null;
+        const part = wrap(
+          b,
+          kernel.call(b, qv, kv, vv, { ...params, mask: mv }),
+          [1, heads, lq, dv],
+          'float32',
+        );
+        parts.push(part);
+      }
+      return parts.length === 1 ? parts[0] : concat(parts, 0);
+    }),
+  );
+}
+
+function fused(p: Prepared, q: Tensor, k: Tensor, v: Tensor): Tensor {
+  const out = fusedForward(p).reshape(outShape(p, q));
+  // Gradient by recomputation, as FlashAttention's backward: per block of queries rebuild the
+  // weights W (so at most [B, H, block, Lk] exists at once), then
+  // dV += Wᵀ g, dW = g Vᵀ, dS = W ⊙ (dW − rowsum(dW ⊙ W)), dQ = dS K · scale, dK += dSᵀ Q · scale.
+  return record(out, p.op, [q, k, v], (g) => fusedBackward(p, g, q, k, v));
+}
+
+function fusedBackward(p: Prepared, gOut: Tensor, q: Tensor, k: Tensor, v: Tensor): Tensor[] {
+  const { batch, heads, kvHeads, lq, lk, d, dv } = p;
+  const groups = heads / kvHeads;
+  const g4 = gOut.reshape([batch, heads, lq, dv]);
+  const qf = toF32(p.q4);
+  const kf = toF32(p.k4);
+  const vf = toF32(p.v4);
+  const block = Math.max(1, Math.min(lq, Math.floor(p.blockElements / Math.max(1, batch * heads * lk))));
+  const dQs: Tensor[] = [];
+  // running sums over the query blocks, accumulated in place
+  const dK = zeros([batch, kvHeads, lk, d], { backend: qf.backend });
+  const dV = zeros([batch, kvHeads, lk, dv], { backend: qf.backend });
+  for (let i0 = 0; i0 < lq; i0 += block) {
+    const rows = Math.min(block, lq - i0);
+    // each block's intermediates live in its own scope
+    const dQb = tidy(() => {
+      const qb = qf.sliceDim(2, i0, i0 + rows);
+      const mask = p.mask && p.mask.shape[2] === lq ? p.mask.sliceDim(2, i0, i0 + rows) : p.mask;
+      const w = reference({ ...p, q4: qb, mask, lq: rows, qShift: p.qShift + i0, dropoutP: 0 }).weights;
+      const gb = g4.sliceDim(2, i0, i0 + rows);
+      const split = (t: Tensor, last: number) => t.reshape([batch, kvHeads, groups, rows, last]);
+      let dW: Tensor;
+      let dVb: Tensor;
+      if (groups === 1) {
+        dW = matmul(gb, vf.transpose(-1, -2));
+        dVb = matmul(w.transpose(-1, -2), gb);
+      } else {
+        dW = matmul(split(gb, dv), vf.unsqueeze(2).transpose(-1, -2)).reshape([batch, heads, rows, lk]);
+        dVb = sum(matmul(split(w, lk).transpose(-1, -2), split(gb, dv)), 2);
+      }
+      const dS = mul(w, sub(dW, sum(mul(dW, w), -1, true)));
+      let dKb: Tensor;
+      let dQ: Tensor;
+      if (groups === 1) {
+        dQ = mul(matmul(dS, kf), p.scale);
+        dKb = mul(matmul(dS.transpose(-1, -2), qb), p.scale);
+      } else {
+        const dS5 = split(dS, lk);
+        dQ = mul(matmul(dS5, kf.unsqueeze(2)), p.scale).reshape([batch, heads, rows, d]);
+        dKb = mul(sum(matmul(dS5.transpose(-1, -2), split(qb, d)), 2), p.scale);
+      }
+      copyInto(dK, add(dK, dKb));
+      copyInto(dV, add(dV, dVb));
+      return dQ;
+    });
+    dQs.push(dQb);
+  }
+  const dQ = dQs.length === 1 ? dQs[0] : concat(dQs, 2);
+  return [dQ.reshape([...q.shape]), dK.reshape([...k.shape]), dV.reshape([...v.shape])];
+}
