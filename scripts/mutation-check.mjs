@@ -79,8 +79,8 @@ const mutants = [
       [ALL]: [
         [
           'packages/tensor-core/src/ops/shape-ops.ts',
-          "const keep = op === 'tril' ? le(diff, diagonal) : ge(diff, diagonal);",
-          "const keep = op === 'tril' ? le(diff, diagonal + 1) : ge(diff, diagonal - 1);",
+          "return op === 'tril' ? le(diff, diagonal) : ge(diff, diagonal);",
+          "return op === 'tril' ? le(diff, diagonal + 1) : ge(diff, diagonal - 1);",
         ],
       ],
     },
