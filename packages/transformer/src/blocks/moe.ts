@@ -145,13 +145,28 @@ export class MixtureOfExperts extends Module {
       throw new Error(`MixtureOfExperts.forward: expected x [..., ${this.hidden}], got ${fmtShape(x.shape)}`);
     }
     const flat = x.reshape([-1, this.hidden]); // [N, E]
-    const n = flat.shape[0];
     const routerLogits = this.gate.forward(flat); // [N, n]
     const probs = softmax(routerLogits, -1);
     const top = topk(probs, this.topK, -1); // values [N, k] (differentiable), indices [N, k]
     let weights = top.values;
     if (this.normalizeTopK) weights = weights.div(sum(weights, -1, true));
-    const chosen = top.indices.dataSync(); // [N·k], host side: which tokens each expert serves
+    const output = (
+      flat.backend.readSync
+        ? this.routeSparse(flat, top.indices, weights)
+        : this.routeDense(flat, top.indices, weights)
+    ).reshape([...x.shape]);
+    const auxLoss = loadBalancingLoss(routerLogits, this.numExperts, this.topK);
+    return { output, routerLogits, auxLoss };
+  }
+
+  /**
+   * Each expert runs on the tokens routed to it only (gathered, then scattered back): the sparse
+   * computation that makes MoE cheap. Reads the routing on the host, so it needs a backend that reads
+   * synchronously (the CPU).
+   */
+  private routeSparse(flat: Tensor, indices: Tensor, weights: Tensor): Tensor {
+    const n = flat.shape[0];
+    const chosen = indices.dataSync(); // [N·k], host side: which tokens each expert serves
     let out = zeros([n, this.hidden]);
     for (let e = 0; e < this.numExperts; e++) {
       const rows: number[] = [];
@@ -170,8 +185,22 @@ export class MixtureOfExperts extends Module {
       const scatterIdx = rowIdx.unsqueeze(1).expand(rows.length, this.hidden).contiguous();
       out = scatterAdd(out, 0, scatterIdx, y);
     }
-    const output = out.reshape([...x.shape]);
-    const auxLoss = loadBalancingLoss(routerLogits, this.numExperts, this.topK);
-    return { output, routerLogits, auxLoss };
+    return out;
+  }
+
+  /**
+   * The same mixture with the routing kept on the device, for backends that read asynchronously
+   * (webgpu, gpujs): the top-k weights are scattered into a dense [N, n] matrix, zero for the experts
+   * a token does not use, and every expert runs on every token. Equal to the sparse path (an unused
+   * expert adds weight 0 times its output), at n / k times the expert FLOPs.
+   */
+  private routeDense(flat: Tensor, indices: Tensor, weights: Tensor): Tensor {
+    const n = flat.shape[0];
+    const dense = scatterAdd(zeros([n, this.numExperts]), 1, indices, weights); // [N, n]
+    let out = zeros([n, this.hidden]);
+    for (let e = 0; e < this.numExperts; e++) {
+      out = out.add(mul(this.experts[e].forward(flat), dense.sliceDim(1, e, e + 1)));
+    }
+    return out;
   }
 }
