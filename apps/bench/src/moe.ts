@@ -12,8 +12,10 @@ import { type BenchBackends, fullWorkload } from './backends.js';
  *
  * Settings: ATTNKIT_BENCH_MOE_LAYERS (default 8), ATTNKIT_BENCH_MOE_HIDDEN (default 512; experts
  * are 2× as wide, the dense MLP 4×). Software backends keep 2 layers and decode 4 tokens unless
- * ATTNKIT_BENCH_FULL=1. Only the chosen experts run, which needs the routing on the host: a backend
- * without synchronous reads (webgpu) is reported as such for the MoE row.
+ * ATTNKIT_BENCH_FULL=1. On the CPU only the chosen experts run (the routing is read on the host);
+ * backends without synchronous reads (webgpu, gpujs) keep the routing on the device and run every
+ * expert on every token with a dense routing matrix (zero weight for the experts not chosen), so their
+ * MoE row pays for all 8 experts.
  */
 export async function benchMoE(backends: BenchBackends): Promise<void> {
   const layers = Number(process.env.ATTNKIT_BENCH_MOE_LAYERS ?? 8);
