@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { build, type PreviewServer, preview } from 'vite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const demo = join(root, 'apps/demo');
@@ -64,6 +64,23 @@ afterAll(async () => {
   if (outDir) rmSync(outDir, { recursive: true, force: true });
 });
 
+/**
+ * Opens the app fresh (each test stands alone, in any order: CI shuffles them) and, unless it is
+ * the first page, goes to `name` through the navigation bar.
+ */
+async function open(name: 'tokenizer' | 'attention' | 'generation' | 'diffusion'): Promise<void> {
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="tokenizer"]');
+  if (name === 'tokenizer') return;
+  await page.click(`nav a[data-page="${name}"]`);
+  await page.waitForSelector(`body[data-ready="${name}"]`);
+}
+
+// Whatever a test did, the page logged no error and threw nothing.
+afterEach(() => {
+  expect(pageErrors).toEqual([]);
+});
+
 describe('demo app in headless Chromium', () => {
   it('renders the title and the tokenizer page first', async () => {
     await page.goto(url);
@@ -81,6 +98,7 @@ describe('demo app in headless Chromium', () => {
   });
 
   it('tokenizes typed text into coloured tokens with their ids', async () => {
+    await open('tokenizer');
     await page.selectOption('#tok-encoding', 'cl100k_base');
     await page.fill('#tok-input', 'hello world');
     // Reference ids: tiktoken / js-tiktoken 1.0.21, cl100k_base.encode('hello world').
@@ -98,8 +116,7 @@ describe('demo app in headless Chromium', () => {
   });
 
   it('shows a causal attention map whose first query attends only to itself', async () => {
-    await page.click('nav a[data-page="attention"]');
-    await page.waitForSelector('body[data-ready="attention"]');
+    await open('attention');
     const rows = page.locator('#attention-map tr');
     expect(await rows.count()).toBe(7); // header + 6 queries
     const first = await rows.nth(1).locator('td').allTextContents();
@@ -116,8 +133,7 @@ describe('demo app in headless Chromium', () => {
       readFileSync(join(root, 'packages/transformer/assets/tiny-gpt/vocab.json'), 'utf8'),
     ).chars;
     expect(vocab.length).toBeGreaterThan(20);
-    await page.click('nav a[data-page="generation"]');
-    await page.waitForSelector('body[data-ready="generation"]');
+    await open('generation');
     expect(await page.locator('#gpt-info').textContent()).toContain('350,784 parameters');
     // The page starts generating 200 characters on its own (temperature 0.8, top-p 0.95, seed 7).
     await page.waitForSelector('#gpt-output[data-state="done"]', { timeout: 120_000 });
@@ -166,8 +182,7 @@ describe('demo app in headless Chromium', () => {
   }, 240_000);
 
   it('denoises the embedded tiny shapes model step by step on a canvas', async () => {
-    await page.click('nav a[data-page="diffusion"]');
-    await page.waitForSelector('body[data-ready="diffusion"]');
+    await open('diffusion');
     // The page starts one image per class, 20 DDIM steps, seed 1.
     await page.waitForSelector('#diff-canvas[data-state="done"]', { timeout: 120_000 });
     const stats = async (id: string) =>
@@ -205,8 +220,4 @@ describe('demo app in headless Chromium', () => {
     // The package's own test finds 94/100 DDIM-20 samples recognised; 8 of these 10 is the floor.
     expect(recognised).toBeGreaterThanOrEqual(8);
   }, 240_000);
-
-  it('raised no errors in the page', () => {
-    expect(pageErrors).toEqual([]);
-  });
 });

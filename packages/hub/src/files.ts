@@ -131,8 +131,22 @@ function mapSource(map: Map<string, unknown>, fn: string, prefix = ''): FileSour
   return src;
 }
 
+/**
+ * The folder URL that file names resolve against: `root` itself when it is an absolute URL; a
+ * relative one ('models/gpt2') resolves against the page's address, as fetch() would.
+ */
+function folderURL(root: string, fn: string): string {
+  const folder = root.endsWith('/') ? root : `${root}/`;
+  if (URL.canParse(folder)) return folder;
+  const page = (globalThis as { location?: { href?: unknown } }).location?.href;
+  if (typeof page === 'string' && URL.canParse(folder, page)) return new URL(folder, page).href;
+  throw new ConfigError(
+    `${fn}: '${root}' is neither an absolute URL nor a path this environment can resolve (no page address); pass an https:// URL or a map of file names to files`,
+  );
+}
+
 function urlSource(root: string, fn: string): FileSource {
-  const base = root.endsWith('/') ? root : `${root}/`;
+  const base = folderURL(root, fn);
   const local = /^file:/i.test(base) && isNode();
   return {
     where: base,

@@ -1,4 +1,4 @@
-import '@attnkit/backend-cpu';
+import './reference-backend.js';
 import { readFileSync } from 'node:fs';
 import { ACTIVATIONS } from '@attnkit/hub';
 import { tensor } from '@attnkit/tensor-core';

@@ -4,7 +4,7 @@
 // bytes truncated; every read must end in a SafetensorsError naming the source or in tensors whose
 // bytes fit in the file, and the process may not grow its ArrayBuffer memory by anything near the
 // claimed sizes (up to 2^60 bytes). The other rules of the format are fuzzed in safetensors.test.ts.
-import '@attnkit/backend-cpu';
+import './reference-backend.js';
 import { memory, type Tensor, tensor } from '@attnkit/tensor-core';
 import { readSafetensorsSync, SafetensorsError, writeSafetensorsSync } from '@attnkit/tensor-core/io';
 import { describe, expect, it } from 'vitest';

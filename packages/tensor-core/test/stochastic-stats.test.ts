@@ -2,7 +2,7 @@
 // of the elements, scales each survivor by exactly 1 / (1 - p), and so preserves the expected value;
 // multinomial draws each class at its probability. Bounds are 5 standard errors of the central
 // limit theorem (a correct implementation fails a check with probability ~6e-7; the seeds are fixed).
-import '@attnkit/backend-cpu';
+import './reference-backend.js';
 import { dropout, Generator, multinomial, ones, tensor } from '@attnkit/tensor-core';
 import { Dropout } from '@attnkit/tensor-core/nn';
 import { describe, expect, it } from 'vitest';
