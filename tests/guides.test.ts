@@ -144,6 +144,10 @@ describe('docs/guides: every code block runs, and prints what the page shows', (
         spy.mockRestore();
         delete g.__guideBlock;
       }
+      // GUIDES_SHOW=1 prints what each block printed (for writing a guide's output blocks)
+      if (process.env.GUIDES_SHOW) {
+        for (const [i, p] of printed.entries()) process.stderr.write(`--- block at line ${blocks[i].code.line}\n${p.join('\n')}\n`);
+      }
       blocks.forEach((b, i) => {
         if (b.output === null) return;
         expect(printed[i].join('\n'), `${page}, output of the block at line ${b.code.line}`).toBe(b.output);
