@@ -20,8 +20,11 @@ from the pipeline's output with numpy), and image-classification labels/scores f
 The script checks that each greedy choice wins by a clear margin (so float32 rounding on another
 implementation cannot flip it) and that fill-mask / image-classification scores are distinct.
 
-Run (from the repository root):
-  /work/venv-ref/bin/python packages/transformer/scripts/pipeline_refs.py
+Needs Pillow beside torch + transformers + tokenizers (transformers' ViTImageProcessor resizes
+with it). Run (from the repository root; on the project machine Pillow's wheel is installed into a
+folder of its own, leaving the shared venv as it is):
+  /work/venv-ref/bin/pip install --no-index --target /work/pillow-site /opt/pypi/files/pillow-12.3.0-*.whl
+  PYTHONPATH=/work/pillow-site /work/venv-ref/bin/python packages/transformer/scripts/pipeline_refs.py
 Re-running rewrites the folders it owns (pipe-*) and pipe-refs.json and nothing else.
 """
 import json
