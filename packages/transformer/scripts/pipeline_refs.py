@@ -5,8 +5,8 @@ Three tiny checkpoint folders with seeded random weights and a real tokenizer or
 under packages/transformer/test/fixtures/:
   - pipe-gpt2: GPT2LMHeadModel + a byte-level BPE tokenizer.json trained here on a few sentences,
     with a ChatML chat template (chat_template.jinja, as transformers 5 writes it).
-  - pipe-bert-mlm: BertForMaskedLM + a WordPiece tokenizer.json trained here (BERT's normalizer,
-    pre-tokenizer and [CLS] ... [SEP] template).
+  - pipe-bert-mlm: BertForMaskedLM + a WordPiece tokenizer.json whose vocabulary is built here
+    from the same sentences (BERT's normalizer, pre-tokenizer and [CLS] ... [SEP] template).
   - pipe-bert: BertModel with the same tokenizer (feature extraction).
   - pipe-vit: ViTForImageClassification (4 labels in id2label) + preprocessor_config.json
     (ViTImageProcessor: resize to 16x16 bilinear, rescale 1/255, normalise with mean/std 0.5).
@@ -14,8 +14,9 @@ under packages/transformer/test/fixtures/:
 transformers' pipeline() outputs for them are written to pipe-refs.json: greedy text generation
 (string prompt with and without return_full_text, a chat conversation, two prompts), fill-mask top-5,
 feature-extraction hidden states (and their mean-pooled, L2-normalised and CLS rows, computed here
-from the pipeline's output with numpy), and image-classification labels/scores for a 16x16 image
-(no resize) and a 20x24 image (resized by the processor).
+from the pipeline's output with numpy), and image-classification labels/scores (softmax, and with
+function_to_apply='sigmoid') for a 16x16 image (no resize) and a 20x24 image (resized by the
+processor).
 
 The script checks that each greedy choice wins by a clear margin (so float32 rounding on another
 implementation cannot flip it) and that fill-mask / image-classification scores are distinct.
@@ -140,14 +141,21 @@ def gpt2_case(refs):
 
 
 def bert_tokenizer():
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    # The vocabulary is built here, not trained (tokenizers' WordPieceTrainer is not deterministic
+    # from run to run): the special tokens, every character alone and as a continuation, the
+    # corpus' words of up to 5 letters and a few suffixes, so longer words split into pieces.
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    pre = pre_tokenizers.BertPreTokenizer()
+    norm = normalizers.BertNormalizer(lowercase=True)
+    words = sorted({w for text in CORPUS for w, _ in pre.pre_tokenize_str(norm.normalize_str(text))})
+    chars = sorted({c for w in words for c in w})
+    pieces = chars + ["##" + c for c in chars] + [w for w in words if 1 < len(w) <= 5]
+    pieces += ["##ed", "##er", "##ing", "##ly", "##s"]
+    vocab = {t: i for i, t in enumerate(specials + sorted(set(pieces) - set(specials), key=pieces.index))}
+    tok = Tokenizer(models.WordPiece(vocab=vocab, unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece()
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=200, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"], show_progress=False
-    )
-    tok.train_from_iterator(CORPUS, trainer)
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
@@ -247,8 +255,16 @@ def vit_case(refs):
         img = np.stack([xx * 255 / w, yy * 255 / h, (xx + yy) * 127 / (h + w)], axis=-1)
         img = np.clip(img + rng.integers(-20, 20, size=img.shape), 0, 255).astype(np.uint8)
         out = clf(Image.fromarray(img, "RGB"), top_k=4)
+        sigmoid = clf(Image.fromarray(img, "RGB"), top_k=4, function_to_apply="sigmoid")
         cases.append(
-            {"height": h, "width": w, "rgb": img.reshape(-1).tolist(), "top_k": 4, "output": out}
+            {
+                "height": h,
+                "width": w,
+                "rgb": img.reshape(-1).tolist(),
+                "top_k": 4,
+                "output": out,
+                "output_sigmoid": sigmoid,
+            }
         )
     refs["image-classification"] = {
         "folder": "pipe-vit",

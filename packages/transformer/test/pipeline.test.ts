@@ -159,6 +159,10 @@ describe("pipeline('image-classification') matches transformers' labels and scor
       const out = await classify(image, { topK: c.top_k });
       expect(out.map((o) => o.label)).toEqual(c.output.map((o: { label: string }) => o.label));
       for (const [i, o] of out.entries()) close(o.score, c.output[i].score);
+      // transformers' function_to_apply='sigmoid'
+      const sig = await classify(image, { topK: c.top_k, functionToApply: 'sigmoid' });
+      expect(sig.map((o) => o.label)).toEqual(c.output_sigmoid.map((o: { label: string }) => o.label));
+      for (const [i, o] of sig.entries()) close(o.score, c.output_sigmoid[i].score);
     }
     // default topK 1 (transformers.js); RGBA drops alpha; a batch of raw images
     const c = ic.cases[0];

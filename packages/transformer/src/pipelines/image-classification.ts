@@ -12,6 +12,11 @@ export type ImageClassificationModel = PretrainedTasks['image-classification'];
 export interface ImageClassificationOptions {
   /** How many labels to return, best first. Default 1 (as transformers.js). */
   topK?: number;
+  /**
+   * What turns logits into scores (transformers' `function_to_apply`). Default: 'sigmoid' when
+   * config.json's problem_type is 'multi_label_classification' or there is one label, else 'softmax'.
+   */
+  functionToApply?: 'softmax' | 'sigmoid' | 'none';
 }
 
 /** One label and its probability. */
@@ -48,6 +53,18 @@ export interface ImageClassificationPipeline {
 }
 
 const OP = "pipeline('image-classification')";
+const FUNCTIONS: readonly string[] = ['softmax', 'sigmoid', 'none'];
+
+/** Scores from one row of logits (float64). */
+function scoresOf(row: Float32Array, fn: string): Float64Array {
+  if (fn === 'none') return Float64Array.from(row);
+  if (fn === 'sigmoid') return Float64Array.from(row, (v) => 1 / (1 + Math.exp(-v)));
+  let max = Number.NEGATIVE_INFINITY;
+  for (const v of row) max = Math.max(max, v);
+  const e = Float64Array.from(row, (v) => Math.exp(v - max));
+  const total = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / total);
+}
 
 function isTensor(x: unknown): x is Tensor {
   return typeof x === 'object' && x !== null && (x as { isTensor?: unknown }).isTensor === true;
@@ -59,6 +76,9 @@ export function imageClassificationPipeline(
   imageProcessor: ImageProcessorConfig | null,
 ): ImageClassificationPipeline {
   const id2label = model.config.id2label;
+  const multiLabel =
+    model.config.extra.problem_type === 'multi_label_classification' ||
+    (id2label !== null && Object.keys(id2label).length === 1);
   const labelOf = (i: number): string => id2label?.[String(i)] ?? `LABEL_${i}`;
 
   /** Pixel values [B, 3, H, W] and whether a batch was given. */
@@ -119,6 +139,11 @@ export function imageClassificationPipeline(
     const topK = options.topK ?? 1;
     if (!Number.isInteger(topK) || topK < 1)
       throw new RangeError(`${OP}: topK must be an integer >= 1, got ${describe(topK)}`);
+    const fn = options.functionToApply ?? (multiLabel ? 'sigmoid' : 'softmax');
+    if (!FUNCTIONS.includes(fn))
+      throw new TypeError(
+        `${OP}: functionToApply must be 'softmax', 'sigmoid' or 'none', got ${describe(fn)}`,
+      );
     const { values, owned, batched } = pixels(input);
     let logits: Float32Array;
     let B: number;
@@ -133,14 +158,9 @@ export function imageClassificationPipeline(
     }
     const results = Array.from({ length: B }, (_, b) => {
       const row = logits.subarray(b * C, (b + 1) * C);
-      let max = Number.NEGATIVE_INFINITY;
-      for (const v of row) max = Math.max(max, v);
-      let total = 0;
-      for (const v of row) total += Math.exp(v - max);
-      const order = Array.from(row.keys()).sort((x, y) => row[y] - row[x] || x - y);
-      return order
-        .slice(0, Math.min(topK, C))
-        .map((i) => ({ label: labelOf(i), score: Math.exp(row[i] - max) / total }));
+      const scores = scoresOf(row, fn);
+      const order = Array.from(scores.keys()).sort((x, y) => scores[y] - scores[x] || x - y);
+      return order.slice(0, Math.min(topK, C)).map((i) => ({ label: labelOf(i), score: scores[i] }));
     });
     return batched ? results : results[0];
   }
