@@ -7,7 +7,7 @@ under packages/transformer/test/fixtures/:
     with a ChatML chat template (chat_template.jinja, as transformers 5 writes it).
   - pipe-bert-mlm: BertForMaskedLM + a WordPiece tokenizer.json whose vocabulary is built here
     from the same sentences (BERT's normalizer, pre-tokenizer and [CLS] ... [SEP] template).
-  - pipe-bert: BertModel with the same tokenizer (feature extraction).
+  - pipe-bert: BertModel with the same tokenizer (feature extraction; also run on pipe-bert-mlm).
   - pipe-vit: ViTForImageClassification (4 labels in id2label) + preprocessor_config.json
     (ViTImageProcessor: resize to 16x16 bilinear, rescale 1/255, normalise with mean/std 0.5).
 
@@ -194,6 +194,10 @@ def bert_cases(refs):
         assert min(gaps) > 1e-4 * scores[0], f"fill-mask scores too close for {t!r}: {scores}"
         cases.append({"text": t, "top_k": 5, "output": out[:5]})
     refs["fill-mask"] = {"folder": "pipe-bert-mlm", "cases": cases}
+    # feature extraction from the masked-LM checkpoint: transformers builds its BertModel (no pooler)
+    fe_mlm = pipeline("feature-extraction", model=path, device="cpu")
+    text = "The cat sat on the mat."
+    refs["feature-extraction-mlm"] = {"folder": "pipe-bert-mlm", "text": text, "hidden": fe_mlm(text)[0]}
 
     torch.manual_seed(3)
     base = BertModel(bert_config(len(fast), pad)).eval()

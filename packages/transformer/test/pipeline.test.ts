@@ -145,6 +145,20 @@ describe("pipeline('feature-extraction') matches transformers' hidden states", (
   });
 });
 
+describe("pipeline('feature-extraction') on a masked-LM checkpoint", () => {
+  it("runs its encoder, as transformers' AutoModel does (1e-4)", async () => {
+    const ref = refs['feature-extraction-mlm'];
+    const extractor = await pipeline('feature-extraction', dir(ref.folder));
+    expect(extractor.model.architecture).toBe('BertModel');
+    const hidden = await extractor(ref.text);
+    expect(hidden.shape).toEqual([1, ref.hidden.length, ref.hidden[0].length]);
+    const flat = ref.hidden.flat();
+    for (const [i, v] of Array.from(await hidden.data()).entries()) close(v, flat[i]);
+    hidden.dispose();
+    extractor.dispose();
+  });
+});
+
 describe("pipeline('image-classification') matches transformers' labels and scores", () => {
   const ic = refs['image-classification'];
   it('a 16x16 image (no resize) and a 20x24 image (Pillow bilinear resize to 16x16)', async () => {

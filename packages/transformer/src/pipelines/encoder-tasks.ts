@@ -208,10 +208,14 @@ export interface FeatureExtractionPipeline {
 
 const POOLINGS = ['none', 'mean', 'cls'];
 
-/** Builds the pipeline around a loaded model and tokenizer. */
+/**
+ * Builds the pipeline around a loaded encoder and tokenizer; `dispose` frees what holds the encoder
+ * (the whole masked LM when the encoder is its `bert`).
+ */
 export function featureExtractionPipeline(
   model: FeatureExtractionModel,
   tokenizer: PretrainedTokenizer,
+  dispose: () => void = () => model.dispose(),
 ): FeatureExtractionPipeline {
   const OP = "pipeline('feature-extraction')";
   async function call(input: string | string[], options: FeatureExtractionOptions = {}): Promise<Tensor> {
@@ -251,6 +255,6 @@ export function featureExtractionPipeline(
     task: 'feature-extraction' as const,
     model,
     tokenizer,
-    dispose: () => model.dispose(),
+    dispose,
   });
 }

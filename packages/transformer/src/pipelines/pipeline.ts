@@ -15,10 +15,12 @@ import { describe } from '../internal.js';
 import {
   type LoadPretrainedOptions,
   loadPretrained,
+  modelClassFor,
   type PretrainedSource,
   type PretrainedTask,
   type PretrainedTasks,
 } from '../loading.js';
+import { BertForMaskedLM } from '../models/bert.js';
 import {
   type FeatureExtractionPipeline,
   type FillMaskPipeline,
@@ -92,6 +94,16 @@ async function loadFor<T extends PretrainedTask>(
   return model;
 }
 
+/** Whether config.json names a BertForMaskedLM (false when it cannot be read: loading then says why). */
+async function isMaskedLM(source: PretrainedSource): Promise<boolean> {
+  try {
+    const config = await readJson(openFiles(source, 'pipeline'), 'config.json', 'pipeline');
+    return modelClassFor(config) === BertForMaskedLM;
+  } catch {
+    return false;
+  }
+}
+
 const FACTORIES: Factories = {
   'text-generation': async (source, options) => {
     const model = await loadFor('text-generation', source, options); // refuses a class of another task first
@@ -110,6 +122,15 @@ const FACTORIES: Factories = {
     return fillMaskPipeline(model, tokenizer);
   },
   'feature-extraction': async (source, options) => {
+    if (await isMaskedLM(source)) {
+      // as transformers' AutoModel on a BertForMaskedLM checkpoint: its encoder (no pooler)
+      const mlm = await loadFor('fill-mask', source, options);
+      const tokenizer = await AutoTokenizer.fromPretrained(source).catch((e) => {
+        mlm.dispose();
+        throw e;
+      });
+      return featureExtractionPipeline(mlm.bert, tokenizer, () => mlm.dispose());
+    }
     const model = await loadFor('feature-extraction', source, options); // refuses a class of another task first
     const tokenizer = await AutoTokenizer.fromPretrained(source).catch((e) => {
       model.dispose();
