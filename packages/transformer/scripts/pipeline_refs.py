@@ -3,8 +3,9 @@
 
 Three tiny checkpoint folders with seeded random weights and a real tokenizer or image processor,
 under packages/transformer/test/fixtures/:
-  - pipe-gpt2: GPT2LMHeadModel + a byte-level BPE tokenizer.json trained here on a few sentences,
-    with a ChatML chat template (chat_template.jinja, as transformers 5 writes it).
+  - pipe-gpt2: GPT2LMHeadModel + a byte-level BPE tokenizer.json trained here on a few sentences
+    (adding a BOS before each text, as Llama's do), with a ChatML chat template
+    (chat_template.jinja, as transformers 5 writes it).
   - pipe-bert-mlm: BertForMaskedLM + a WordPiece tokenizer.json whose vocabulary is built here
     from the same sentences (BERT's normalizer, pre-tokenizer and [CLS] ... [SEP] template).
   - pipe-bert: BertModel with the same tokenizer (feature extraction; also run on pipe-bert-mlm).
@@ -12,7 +13,8 @@ under packages/transformer/test/fixtures/:
     (ViTImageProcessor: resize to 16x16 bilinear, rescale 1/255, normalise with mean/std 0.5).
 
 transformers' pipeline() outputs for them are written to pipe-refs.json: greedy text generation
-(string prompt with and without return_full_text, a chat conversation, two prompts), fill-mask top-5,
+(string prompt with and without return_full_text, a chat conversation, a chat ending in an assistant
+message (continued, as transformers' continue_final_message), two prompts), fill-mask top-5,
 feature-extraction hidden states (and their mean-pooled, L2-normalised and CLS rows, computed here
 from the pipeline's output with numpy), and image-classification labels/scores (softmax, and with
 function_to_apply='sigmoid') for a 16x16 image (no resize) and a 20x24 image (resized by the
@@ -88,6 +90,12 @@ def gpt2_case(refs):
         show_progress=False,
     )
     tok.train_from_iterator(CORPUS, trainer)
+    # a BOS before every text, as Llama's tokenizers add one: transformers' text-generation pipeline
+    # encodes text prompts with the tokenizer's special tokens (chats without: the template has them)
+    bos = tok.token_to_id("<|endoftext|>")
+    tok.post_processor = processors.TemplateProcessing(
+        single="<|endoftext|> $A", pair="<|endoftext|> $A $B", special_tokens=[("<|endoftext|>", bos)]
+    )
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         bos_token="<|endoftext|>",
@@ -131,9 +139,13 @@ def gpt2_case(refs):
     cases["new_only"] = {"prompt": prompt, "output": gen(prompt, return_full_text=False, **opts)}
     messages = [{"role": "user", "content": "Hi there!"}]
     cases["chat"] = {"messages": messages, "output": gen(messages, **opts)}
+    prefill = [{"role": "user", "content": "Hi there!"}, {"role": "assistant", "content": "Hello"}]
+    cases["chat_prefill"] = {"messages": prefill, "output": gen(prefill, **opts)}
     two = ["The cat", "Once upon a time there"]
     cases["batch"] = {"prompts": two, "output": gen(two, **opts)}
     gaps = [margin(fast(p)["input_ids"]) for p in [prompt, *two]]
+    gaps.append(margin(fast.apply_chat_template(prefill, continue_final_message=True, tokenize=True,
+                                                return_dict=True)["input_ids"]))
     gaps.append(margin(fast.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
                                                 return_dict=True)["input_ids"]))
     assert min(gaps) > 1e-2, f"greedy margins too small: {gaps}"

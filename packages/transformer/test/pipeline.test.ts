@@ -35,11 +35,15 @@ describe("pipeline('text-generation') matches transformers' greedy outputs", () 
   const tg = refs['text-generation'];
   const opts = { maxNewTokens: tg.max_new_tokens as number, doSample: false };
 
-  it('a prompt: the prompt and its continuation; returnFullText false: the continuation', async () => {
+  it('a prompt (BOS added, as transformers): the prompt and its continuation; returnFullText false: the continuation', async () => {
     const gen = await pipeline('text-generation', dir(tg.folder));
     const out = await gen(tg.cases.full.prompt, opts);
     expectTypeOf(out).toEqualTypeOf<TextGenerationOutput[]>();
     expect(out).toEqual(tg.cases.full.output);
+    // without the BOS the model continues differently
+    expect(await gen(tg.cases.full.prompt, { ...opts, addSpecialTokens: false })).not.toEqual(
+      tg.cases.full.output,
+    );
     expect(await gen(tg.cases.new_only.prompt, { ...opts, returnFullText: false })).toEqual(
       tg.cases.new_only.output,
     );
@@ -52,6 +56,14 @@ describe("pipeline('text-generation') matches transformers' greedy outputs", () 
     const out = await gen(messages, opts);
     expectTypeOf(out).toEqualTypeOf<ChatGenerationOutput[]>();
     expect(out).toEqual(tg.cases.chat.output);
+    gen.dispose();
+  });
+
+  it('a chat ending with an assistant message: the reply continues it (continue_final_message)', async () => {
+    const gen = await pipeline('text-generation', dir(tg.folder));
+    expect(await gen(tg.cases.chat_prefill.messages as ChatMessage[], opts)).toEqual(
+      tg.cases.chat_prefill.output,
+    );
     gen.dispose();
   });
 

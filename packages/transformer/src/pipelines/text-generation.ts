@@ -16,7 +16,11 @@ export interface TextGenerationOptions extends Omit<GenerationConfig, 'tokenizer
    * conversation with the reply appended.
    */
   returnFullText?: boolean;
-  /** Let the tokenizer add its special tokens (BOS, ...) to a text prompt. Default false, as transformers. */
+  /**
+   * Let the tokenizer add its special tokens (a BOS, ...) to a text prompt. Default true, as
+   * transformers' pipeline (which uses the tokenizer's default; transformers.js passes false).
+   * Chats are encoded without: their template writes the special tokens.
+   */
   addSpecialTokens?: boolean;
   /** Called with each new piece of text as it is generated (one prompt at a time). */
   streamer?: (text: string) => void;
@@ -27,7 +31,11 @@ export interface TextGenerationOutput {
   generated_text: string;
 }
 
-/** One generated sequence for a chat: the conversation with the assistant's reply appended. */
+/**
+ * One generated sequence for a chat: the conversation with the assistant's reply appended, or, when
+ * the chat ends with an assistant message (a prefill, continued as transformers'
+ * `continue_final_message`), with the reply added to that message's content.
+ */
 export interface ChatGenerationOutput {
   generated_text: ChatMessage[];
 }
@@ -62,6 +70,39 @@ const OP = "pipeline('text-generation')";
 
 type Prepared = { prompts: string[]; chats: ChatMessage[][] | null; ids: number[][] };
 
+/** Whether a chat ends with an assistant message that generation continues (a prefill). */
+function continues(chat: ChatMessage[]): boolean {
+  return chat[chat.length - 1].role === 'assistant';
+}
+
+/** The last message's text (the last text part of a list of parts). */
+function finalText(chat: ChatMessage[]): string {
+  const content = chat[chat.length - 1].content;
+  if (typeof content === 'string') return content;
+  const parts = Array.isArray(content) ? content.filter((p) => p.type === 'text') : [];
+  const text = parts.at(-1)?.text;
+  if (typeof text !== 'string')
+    throw new TypeError(`${OP}: the final assistant message to continue has no text content`);
+  return text;
+}
+
+/**
+ * The prompt of a chat: the template with the assistant header after it, or, for a chat ending in
+ * an assistant message, the template cut right after that message's text (as transformers'
+ * apply_chat_template(continue_final_message=True) does).
+ */
+function renderChat(tokenizer: PretrainedTokenizer, chat: ChatMessage[]): string {
+  if (!continues(chat)) return tokenizer.applyChatTemplate(chat, { addGenerationPrompt: true });
+  const rendered = tokenizer.applyChatTemplate(chat, { addGenerationPrompt: false });
+  const final = finalText(chat).trim();
+  const at = rendered.lastIndexOf(final);
+  if (at < 0)
+    throw new Error(
+      `${OP}: the chat ends with an assistant message to continue, but its text does not appear in the chat template's output`,
+    );
+  return rendered.slice(0, at + final.length);
+}
+
 function isChat(x: unknown): x is ChatMessage[] {
   return (
     Array.isArray(x) && x.length > 0 && typeof x[0] === 'object' && x[0] !== null && !Array.isArray(x[0])
@@ -92,7 +133,7 @@ function prepare(
   }
   if (chats) {
     // the template writes the special tokens itself: encode without adding more (as transformers)
-    prompts = chats.map((c) => tokenizer.applyChatTemplate(c, { addGenerationPrompt: true }));
+    prompts = chats.map((c) => renderChat(tokenizer, c));
     addSpecialTokens = false;
   }
   const ids = prompts!.map((p) => tokenizer.encode(p, null, { addSpecialTokens }).ids);
@@ -119,7 +160,7 @@ function splitOptions(options: TextGenerationOptions | undefined): {
     throw new TypeError(
       `${OP}: streamer must be a function (text: string) => void, got ${describe(streamer)}`,
     );
-  return { config, returnFullText, addSpecialTokens: addSpecialTokens ?? false, streamer };
+  return { config, returnFullText, addSpecialTokens: addSpecialTokens ?? true, streamer };
 }
 
 /** Builds the pipeline around a loaded model and tokenizer. */
@@ -155,12 +196,14 @@ export function textGenerationPipeline(
     const perPrompt = rows.length / p.ids.length;
     return p.ids.map((_, i) =>
       rows.slice(i * perPrompt, (i + 1) * perPrompt).map((generated) => {
-        // decode prompt + new tokens together (a character may span both), then cut the prompt's text
-        const promptText = decode(p.ids[i]);
-        const all = decode([...p.ids[i], ...generated]);
-        const reply = all.slice(promptText.length);
+        // the new tokens decoded alone, as transformers 5 decodes them
+        const reply = decode(generated);
         const chat = p.chats?.[i];
-        if (chat) return { generated_text: [...chat, { role: 'assistant', content: reply }] };
+        if (chat) {
+          if (!continues(chat)) return { generated_text: [...chat, { role: 'assistant', content: reply }] };
+          const last = chat[chat.length - 1];
+          return { generated_text: [...chat.slice(0, -1), { ...last, content: finalText(chat) + reply }] };
+        }
         return { generated_text: (returnFullText ?? true) ? p.prompts[i] + reply : reply };
       }),
     );
