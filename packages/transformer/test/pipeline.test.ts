@@ -75,6 +75,20 @@ describe("pipeline('text-generation') matches transformers' greedy outputs", () 
     gen.dispose();
   });
 
+  it('numReturnSequences with sampling: that many outputs per prompt, each starting with its prompt', async () => {
+    const gen = await pipeline('text-generation', dir(tg.folder));
+    const out = await gen(['The cat', 'Once upon'], {
+      maxNewTokens: 3,
+      doSample: true,
+      numReturnSequences: 3,
+      seed: 1,
+    });
+    expect(out.map((o) => o.length)).toEqual([3, 3]);
+    for (const o of out[0]) expect(o.generated_text.startsWith('The cat')).toBe(true);
+    for (const o of out[1]) expect(o.generated_text.startsWith('Once upon')).toBe(true);
+    gen.dispose();
+  });
+
   it('streams: the streamer callback and stream() give the pieces of the same text', async () => {
     const gen = await pipeline('text-generation', dir(tg.folder));
     const pieces: string[] = [];
@@ -90,6 +104,9 @@ describe("pipeline('text-generation') matches transformers' greedy outputs", () 
     for await (const piece of gen.stream(tg.cases.chat.messages, opts)) streamed.push(piece);
     expect(streamed.join('')).toBe(tg.cases.chat.output[0].generated_text.at(-1).content);
     await expect(gen(['a', 'b'], { ...opts, streamer: () => {} })).rejects.toThrow(/one prompt at a time/);
+    await expect(
+      gen('a', { maxNewTokens: 2, doSample: true, numReturnSequences: 2, streamer: () => {} }),
+    ).rejects.toThrow(/streams one sequence/);
     gen.dispose();
   });
 

@@ -179,6 +179,8 @@ export function textGenerationPipeline(
     if (streamer) {
       if (p.ids.length !== 1)
         throw new Error(`${OP}: streamer streams one prompt at a time; got ${p.ids.length} prompts`);
+      if ((config.numReturnSequences ?? 1) > 1)
+        throw new Error(`${OP}: streamer streams one sequence; leave out numReturnSequences`);
       const tokens: number[] = [];
       // one row: the stream ends when it finishes, so every chunk carries a generated token
       for await (const chunk of stream(model, p.ids, { ...config, tokenizer })) {
