@@ -276,6 +276,12 @@ describe('pipeline: bad input', () => {
     );
   });
 
+  it('a checkpoint without tokenizer files says so (a Qwen2 checkpoint: the task accepts it)', async () => {
+    await expect(pipeline('text-generation', dir('hf-qwen2'))).rejects.toThrow(
+      /pipeline\('text-generation'\): AutoTokenizer.fromPretrained: the source has no tokenizer.json/,
+    );
+  });
+
   it('bad options and inputs are named', async () => {
     await expect(pipeline('fill-mask', dir('pipe-bert-mlm'), { dtype: 'fp16' as 'q8' })).rejects.toThrow(
       /dtype must be one of 'fp32', 'q8', got string "fp16"/,

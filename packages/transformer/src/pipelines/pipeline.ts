@@ -10,7 +10,7 @@
 import { openFiles, readJson } from '@attnkit/hub';
 import { useBackend } from '@attnkit/tensor-core';
 import { quantize } from '@attnkit/tensor-core/nn';
-import { AutoTokenizer } from '@attnkit/tokenizer';
+import { AutoTokenizer, type PretrainedTokenizer } from '@attnkit/tokenizer';
 import { describe } from '../internal.js';
 import {
   type LoadPretrainedOptions,
@@ -104,39 +104,36 @@ async function isMaskedLM(source: PretrainedSource): Promise<boolean> {
   }
 }
 
+/** Loads the source's tokenizer and builds the pipeline; frees the model if either fails. */
+async function withTokenizer<M extends { dispose(): void }, P>(
+  model: M,
+  source: PretrainedSource,
+  build: (model: M, tokenizer: PretrainedTokenizer) => P,
+): Promise<P> {
+  try {
+    return build(model, await AutoTokenizer.fromPretrained(source));
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+// each loads the model first: a checkpoint of another task is refused before anything else is read
 const FACTORIES: Factories = {
-  'text-generation': async (source, options) => {
-    const model = await loadFor('text-generation', source, options); // refuses a class of another task first
-    const tokenizer = await AutoTokenizer.fromPretrained(source).catch((e) => {
-      model.dispose();
-      throw e;
-    });
-    return textGenerationPipeline(model, tokenizer);
-  },
-  'fill-mask': async (source, options) => {
-    const model = await loadFor('fill-mask', source, options); // refuses a class of another task first
-    const tokenizer = await AutoTokenizer.fromPretrained(source).catch((e) => {
-      model.dispose();
-      throw e;
-    });
-    return fillMaskPipeline(model, tokenizer);
-  },
+  'text-generation': async (source, options) =>
+    withTokenizer(await loadFor('text-generation', source, options), source, textGenerationPipeline),
+  'fill-mask': async (source, options) =>
+    withTokenizer(await loadFor('fill-mask', source, options), source, fillMaskPipeline),
   'feature-extraction': async (source, options) => {
     if (await isMaskedLM(source)) {
       // as transformers' AutoModel on a BertForMaskedLM checkpoint: its encoder (no pooler)
-      const mlm = await loadFor('fill-mask', source, options);
-      const tokenizer = await AutoTokenizer.fromPretrained(source).catch((e) => {
-        mlm.dispose();
-        throw e;
-      });
-      return featureExtractionPipeline(mlm.bert, tokenizer, () => mlm.dispose());
+      return withTokenizer(await loadFor('fill-mask', source, options), source, (mlm, tokenizer) =>
+        featureExtractionPipeline(mlm.bert, tokenizer, () => mlm.dispose()),
+      );
     }
-    const model = await loadFor('feature-extraction', source, options); // refuses a class of another task first
-    const tokenizer = await AutoTokenizer.fromPretrained(source).catch((e) => {
-      model.dispose();
-      throw e;
-    });
-    return featureExtractionPipeline(model, tokenizer);
+    return withTokenizer(await loadFor('feature-extraction', source, options), source, (model, tokenizer) =>
+      featureExtractionPipeline(model, tokenizer),
+    );
   },
   'image-classification': async (source, options) => {
     const where = "pipeline('image-classification')";
