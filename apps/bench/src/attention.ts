@@ -13,6 +13,7 @@ import {
   tidy,
 } from '@attnkit/tensor-core';
 import { benchBackends, fullWorkload, printUnavailable } from './backends.js';
+import { progressStep, progressTotal } from './cli/progress.js';
 
 /**
  * Attention forward, B = 1, H = 12, d = 64, on every backend of {@link benchBackends} (cpu, webgpu,
@@ -56,6 +57,15 @@ export async function benchAttention(): Promise<void> {
       mem: capped ? Math.min(maxMemL, slowMemL) : maxMemL,
     });
   }
+  const lengths = (from: number, cap: number) => {
+    let n = 0;
+    for (let L = from; L <= cap; L *= 2) n++;
+    return n;
+  };
+  for (const b of backends.available) {
+    const { time, mem } = caps.get(b.name)!;
+    progressTotal(lengths(128, time) * 4 + lengths(256, mem) * 2);
+  }
   const capNote = (cap: number, max: number) =>
     cap < max ? ` (capped at L = ${cap}: runs in software here; ATTNKIT_BENCH_FULL=1 lifts the cap)` : '';
   try {
@@ -77,8 +87,10 @@ export async function benchAttention(): Promise<void> {
         const row: (number | null)[] = [];
         for (const causal of [false, true]) {
           for (const implementation of ['reference', 'fused'] as const) {
+            const label = `${b.label} L=${L} ${implementation === 'fused' ? 'flash' : 'plain'}${causal ? ' causal' : ''}`;
             if (implementation === 'fused' && !fused) {
               row.push(null);
+              progressStep(label);
               continue;
             }
             row.push(
@@ -90,6 +102,7 @@ export async function benchAttention(): Promise<void> {
                 y.dispose();
               }),
             );
+            progressStep(label);
           }
         }
         const ms = (x: number | null) => (x === null ? 'n/a' : x.toFixed(1));
@@ -122,6 +135,7 @@ export async function benchAttention(): Promise<void> {
         const [q, k, v] = [0, 1, 2].map(() => randn([1, H, L, d], { generator: g }));
         const peaks: (number | null)[] = [];
         for (const implementation of ['reference', 'fused'] as const) {
+          progressStep(`${b.label} L=${L} ${implementation === 'fused' ? 'flash' : 'plain'} memory`);
           if (implementation === 'fused' && !fused) {
             peaks.push(null);
             continue;

@@ -1,6 +1,7 @@
 import { DDIMScheduler, denoise, UNet2DModel } from '@attnkit/diffusion';
 import { Generator, getBackend, noGrad, randn, setBackend, tidy } from '@attnkit/tensor-core';
 import { benchBackends, fullWorkload, printUnavailable } from './backends.js';
+import { progressStep, progressTotal } from './cli/progress.js';
 
 /**
  * Diffusion: the time of one U-Net evaluation and of a full 50-step DDIM sampling run at 32×32 (one
@@ -33,6 +34,10 @@ export async function benchDiffusion(): Promise<void> {
   const original = getBackend().name;
   for (const b of backends.available) {
     const capped = b.slow && !fullWorkload();
+    progressTotal((capped ? 4 : 7) + (capped ? Math.min(50, slowSteps) : 50));
+  }
+  for (const b of backends.available) {
+    const capped = b.slow && !fullWorkload();
     const steps = capped ? Math.min(50, slowSteps) : 50;
     setBackend(b.name);
     const unet = new UNet2DModel(config);
@@ -41,6 +46,7 @@ export async function benchDiffusion(): Promise<void> {
       const y = tidy(() => noGrad(() => unet.forward(x, 500)));
       await y.data();
       y.dispose();
+      progressStep(`${b.label} U-Net step`);
     };
     await step(); // warm-up (JIT, shader compilation)
     await step();
@@ -49,12 +55,19 @@ export async function benchDiffusion(): Promise<void> {
     for (let i = 0; i < n; i++) await step();
     const stepMs = (performance.now() - t0) / n;
     const t1 = performance.now();
-    const sample = await denoise((s, t) => unet.forward(s, t), {
-      scheduler: new DDIMScheduler(),
-      numInferenceSteps: steps,
-      shape: [1, 3, 32, 32],
-      generator: new Generator(1),
-    });
+    let done = 0;
+    const sample = await denoise(
+      (s, t) => {
+        progressStep(`${b.label} DDIM step ${++done}/${steps}`);
+        return unet.forward(s, t);
+      },
+      {
+        scheduler: new DDIMScheduler(),
+        numInferenceSteps: steps,
+        shape: [1, 3, 32, 32],
+        generator: new Generator(1),
+      },
+    );
     await sample.data();
     const loopS = (performance.now() - t1) / 1000;
     sample.dispose();

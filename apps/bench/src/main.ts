@@ -11,6 +11,7 @@
 import { cpus, totalmem } from 'node:os';
 import { benchAttention } from './attention.js';
 import { parseArgs } from './cli/args.js';
+import { runWithProgress } from './cli/progress.js';
 import { benchDiffusion } from './diffusion.js';
 import { benchGpujs } from './gpujs.js';
 import { benchMatmul } from './matmul.js';
@@ -119,7 +120,7 @@ async function main(): Promise<number> {
   for (const suite of selected) {
     const t0 = performance.now();
     try {
-      await suite.run();
+      await runWithProgress(suite.name, suite.run);
       console.log(`\n(${suite.name}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     } catch (err) {
       failed++;

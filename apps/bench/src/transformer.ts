@@ -3,6 +3,7 @@ import { Generator, getBackend, manualSeed, setBackend, type Tensor, tensor } fr
 import { quantize } from '@attnkit/tensor-core/nn';
 import { exportOnnx, GPT2LMHeadModel } from '@attnkit/transformer';
 import { benchBackends, fullWorkload, printUnavailable } from './backends.js';
+import { progressStep } from './cli/progress.js';
 import { benchMoE } from './moe.js';
 
 /**
@@ -62,6 +63,7 @@ export async function benchTransformer(): Promise<void> {
       }
       const decodeMs = (performance.now() - t1) / decodeTokens;
       past?.dispose();
+      progressStep(`${b.label}: prefill ${prompt} + decode ${decodeTokens} tokens`);
       return { prefillMs, decodeMs };
     };
     if (b.name === 'cpu') {

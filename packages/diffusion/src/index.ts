@@ -31,6 +31,11 @@ export {
   StableDiffusionPipeline,
   type TextEncoderLike,
 } from './pipelines/stable-diffusion.js';
+export {
+  type TextToImageOptions,
+  type TextToImagePipeline,
+  textToImagePipeline,
+} from './pipelines/text-to-image.js';
 export * from './pretrained/index.js';
 export * from './schedulers/index.js';
 export * from './training/index.js';

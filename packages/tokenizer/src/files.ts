@@ -7,8 +7,13 @@
  * model packages; this module keeps the tokenizer's public source types.
  */
 
-/** A file's contents as a map can hold them: text, bytes, or a Blob/File. */
-export type FileContents = string | Uint8Array | ArrayBuffer | Blob;
+import type { FileLike } from '@attnkit/hub';
+
+/**
+ * A file's contents as a map can hold them: text, bytes (an ArrayBuffer or any view of one), a
+ * Blob/File or a fetch Response (the same as a model checkpoint's files, @attnkit/hub's FileLike).
+ */
+export type FileContents = FileLike;
 
 /**
  * Where a tokenizer's files are: a folder path, a URL of a folder (ending in `/` or not), or a

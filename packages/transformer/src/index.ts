@@ -204,6 +204,45 @@ export {
   vitConfigFromJson,
 } from './models/vit.js';
 export { type ExportOnnxOptions, exportOnnx, onnxFolderFiles, saveOnnxFolder } from './onnx/export.js';
+export type {
+  FeatureExtractionModel,
+  FeatureExtractionOptions,
+  FeatureExtractionPipeline,
+  FillMaskModel,
+  FillMaskOptions,
+  FillMaskOutput,
+  FillMaskPipeline,
+} from './pipelines/encoder-tasks.js';
+export type {
+  ImageClassificationModel,
+  ImageClassificationOptions,
+  ImageClassificationOutput,
+  ImageClassificationPipeline,
+} from './pipelines/image-classification.js';
+export {
+  type ImageProcessorConfig,
+  imageProcessorFromJson,
+  preprocessImage,
+  type RawImage,
+  resizeBilinear,
+} from './pipelines/image-processor.js';
+export {
+  type PipelineDType,
+  type PipelineFactory,
+  type PipelineOptions,
+  type Pipelines,
+  type PipelineTask,
+  pipeline,
+  pipelineTasks,
+  registerPipeline,
+} from './pipelines/pipeline.js';
+export type {
+  ChatGenerationOutput,
+  TextGenerationModel,
+  TextGenerationOptions,
+  TextGenerationOutput,
+  TextGenerationPipeline,
+} from './pipelines/text-generation.js';
 export {
   CharTokenizer,
   loadTinyGPT,

@@ -109,7 +109,12 @@ export interface PretrainedArchitectures {
  * {@link PretrainedArchitectures}, and register the class with `registerModelClass(..., { tasks })`.
  */
 export interface PretrainedTasks {
-  'text-generation': GPT2LMHeadModel | LlamaForCausalLM;
+  'text-generation':
+    | GPT2LMHeadModel
+    | LlamaForCausalLM
+    | MistralForCausalLM
+    | MixtralForCausalLM
+    | Qwen2ForCausalLM;
   'fill-mask': BertForMaskedLM;
   'feature-extraction': BertModel | CLIPTextModel | CLIPTextModelWithProjection;
   'image-classification': ViTForImageClassification;
@@ -120,7 +125,16 @@ export interface PretrainedTasks {
 export type PretrainedTask = keyof PretrainedTasks;
 
 const TASKS = new Map<string, Set<ModelClass>>([
-  ['text-generation', new Set<ModelClass>([GPT2LMHeadModel, LlamaForCausalLM])],
+  [
+    'text-generation',
+    new Set<ModelClass>([
+      GPT2LMHeadModel,
+      LlamaForCausalLM,
+      MistralForCausalLM,
+      MixtralForCausalLM,
+      Qwen2ForCausalLM,
+    ]),
+  ],
   ['fill-mask', new Set<ModelClass>([BertForMaskedLM])],
   ['feature-extraction', new Set<ModelClass>([BertModel, CLIPTextModel, CLIPTextModelWithProjection])],
   ['image-classification', new Set<ModelClass>([ViTForImageClassification])],

@@ -11,9 +11,19 @@ import {
   GPT2LMHeadModel,
   type LlamaForCausalLM,
   loadPretrained,
+  MistralForCausalLM,
+  MixtralForCausalLM,
   type PreTrainedModel,
+  Qwen2ForCausalLM,
 } from '../src/index.js';
 import { loadFixture } from './helpers.js';
+
+type CausalLMs =
+  | GPT2LMHeadModel
+  | LlamaForCausalLM
+  | MistralForCausalLM
+  | MixtralForCausalLM
+  | Qwen2ForCausalLM;
 
 /** The argmax of the fixture's last-position logits: the greedy next token, from transformers' logits. */
 function greedyNextFromFixture(): number {
@@ -30,12 +40,26 @@ describe('typed loadPretrained', () => {
   it("{ task: 'text-generation' } is typed as a causal LM and drives generate() without a cast", async () => {
     const fx = loadFixture('gpt2-tiny');
     const lm = await loadPretrained(fx.dir, { task: 'text-generation' });
-    expectTypeOf(lm).toEqualTypeOf<GPT2LMHeadModel | LlamaForCausalLM>();
+    expectTypeOf(lm).toEqualTypeOf<CausalLMs>();
     expect(lm).toBeInstanceOf(GPT2LMHeadModel);
     const prompt = Array.from(fx.array('input_ids').data);
     const out = await generate(lm, [prompt], { maxNewTokens: 1 });
     expect(out.sequences[0].at(-1)).toBe(greedyNextFromFixture());
     lm.dispose();
+  });
+
+  it("{ task: 'text-generation' } also serves Mistral, Mixtral and Qwen2 checkpoints (pipeline('text-generation') loads them)", async () => {
+    for (const [name, cls] of [
+      ['hf-mistral-sliding', MistralForCausalLM],
+      ['hf-mixtral', MixtralForCausalLM],
+      ['hf-qwen2', Qwen2ForCausalLM],
+    ] as const) {
+      const lm = await loadPretrained(loadFixture(name).dir, { task: 'text-generation' });
+      expect(lm).toBeInstanceOf(cls);
+      const out = await generate(lm, [[1, 2, 3]], { maxNewTokens: 2 });
+      expect(out.sequences[0]).toHaveLength(5);
+      lm.dispose();
+    }
   });
 
   it('{ architecture } is typed as that class; no option gives the base class', async () => {
@@ -51,7 +75,7 @@ describe('typed loadPretrained', () => {
 
   it('AutoModelForCausalLM / AutoModelForMaskedLM load and type for their task', async () => {
     const lm = await AutoModelForCausalLM.fromPretrained(loadFixture('gpt2-tiny').dir);
-    expectTypeOf(lm).toEqualTypeOf<GPT2LMHeadModel | LlamaForCausalLM>();
+    expectTypeOf(lm).toEqualTypeOf<CausalLMs>();
     expect(lm).toBeInstanceOf(GPT2LMHeadModel);
     lm.dispose();
     const mlm = await AutoModelForMaskedLM.fromPretrained(loadFixture('bert-mlm').dir);
