@@ -7,7 +7,10 @@
 //   y[t] = Σ_j weight[t, j] · expert_{experts[t, j]}(x[t])
 //   expert_i(x) = w2(silu(w1 x) ⊙ w3 x)       (Mixtral's names; SwiGLU)
 import {
+  add,
+  eq,
   indexSelect,
+  isTracing,
   mean,
   mul,
   oneHot,
@@ -151,6 +154,18 @@ export class MixtureOfExperts extends Module {
     const top = topk(probs, this.topK, -1); // values [N, k] (differentiable), indices [N, k]
     let weights = top.values;
     if (this.normalizeTopK) weights = weights.div(sum(weights, -1, true));
+    const auxLoss = loadBalancingLoss(routerLogits, this.numExperts, this.topK);
+    if (isTracing()) {
+      // an exported graph cannot route on the host: every expert runs on every token, weighted by
+      // its routing weight (0 where the token did not choose it), the same sum in the same order
+      let dense: Tensor | null = null;
+      for (let e = 0; e < this.numExperts; e++) {
+        const w = sum(mul(eq(top.indices, e), weights), -1, true); // [N, 1]
+        const y = mul(this.experts[e].forward(flat), w);
+        dense = dense ? add(dense, y) : y;
+      }
+      return { output: (dense as Tensor).reshape([...x.shape]), routerLogits, auxLoss };
+    }
     const chosen = top.indices.dataSync(); // [N·k], host side: which tokens each expert serves
     let out = zeros([n, this.hidden]);
     for (let e = 0; e < this.numExperts; e++) {
@@ -171,7 +186,6 @@ export class MixtureOfExperts extends Module {
       out = scatterAdd(out, 0, scatterIdx, y);
     }
     const output = out.reshape([...x.shape]);
-    const auxLoss = loadBalancingLoss(routerLogits, this.numExperts, this.topK);
     return { output, routerLogits, auxLoss };
   }
 }

@@ -165,6 +165,15 @@ function emit(
     return s.dims[a];
   };
 
+  // only the ops the outputs depend on are exported (a forward may compute more, such as a loss)
+  const needed = new Set<Tensor>(t1.result.map(([, t]) => t));
+  const live = ops1.map(() => false);
+  for (let i = ops1.length - 1; i >= 0; i--) {
+    if (!ops1[i].outputs.some((o) => needed.has(o))) continue;
+    live[i] = true;
+    for (const x of ops1[i].inputs) if (x !== null && typeof x !== 'number') needed.add(x);
+  }
+
   ops1.forEach((op, i) => {
     const op2 = ops2[i];
     if (op2.op !== op.op) {
@@ -172,6 +181,7 @@ function emit(
         `${who}: the forward pass takes another path at a second input size (op ${i} is ${op.op} / ${op2.op}), so it cannot be traced`,
       );
     }
+    if (!live[i]) return;
     const ctx = `op ${i} (${op.op})`;
     // the inputs as ONNX values
     const local: DimSource[] = [];
