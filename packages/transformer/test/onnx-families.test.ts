@@ -1,12 +1,15 @@
 // exportOnnx traces the model's own forward, so families with no exporter of their own export too:
-// Mistral (sliding window), Qwen2 (q/k/v biases, tied or sliding), Mixtral (top-k expert routing).
-// Each graph runs in onnxruntime-web and gives attnkit's logits within 1e-4 relative, for the
-// whole sequence and, with the KV cache, for the prompt and 4 cached steps.
+// Mistral (sliding window), Qwen2 (q/k/v biases, tied or sliding), Mixtral (top-k expert routing),
+// CLIP's text encoder and ViT. Each graph runs in onnxruntime-web and gives attnkit's outputs within
+// 1e-4 relative (the causal LMs for the whole sequence and, with the KV cache, for the prompt and 4
+// cached steps).
 import '@attnkit/backend-cpu';
-import { type Tensor, tensor } from '@attnkit/tensor-core';
+import { add, mul, type Tensor, tensor } from '@attnkit/tensor-core';
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { exportOnnx, loadPretrained } from '../src/index.js';
+import { ONNX_FLOAT } from '../src/onnx/graph.js';
+import { type TraceRun, traceToOnnx } from '../src/onnx/trace.js';
 import { closeness, loadFixture } from './helpers.js';
 
 ort.env.wasm.numThreads = 1;
@@ -91,4 +94,90 @@ describe('exportOnnx of families without an exporter of their own → onnxruntim
       model.dispose();
     }, 60_000);
   }
+
+  for (const name of ['clip-text-sd', 'clip-text-leftpad', 'clip-text-projection-padded']) {
+    it(`${name}: CLIP text outputs equal attnkit's`, async () => {
+      const fx = loadFixture(name);
+      const model = (await loadPretrained(fx.dir)) as unknown as {
+        forward(inputs: { inputIds: Tensor; attentionMask?: Tensor }): Record<string, Tensor>;
+        dispose(): void;
+      };
+      const ids = fx.tensor('input_ids');
+      const mask = fx.has('attention_mask')
+        ? fx.tensor('attention_mask')
+        : tensor(new Int32Array(ids.size).fill(1), [...ids.shape], 'int32');
+      const ours = model.forward({
+        inputIds: ids,
+        attentionMask: fx.has('attention_mask') ? mask : undefined,
+      });
+      const s = await ort.InferenceSession.create(exportOnnx(model as never));
+      const i32 = (t: Tensor) => new ort.Tensor('int32', Int32Array.from(t.dataSync()), [...t.shape]);
+      const out = await s.run({ input_ids: i32(ids), attention_mask: i32(mask) });
+      const keys = Object.keys(ours).filter((k) => ours[k]?.isTensor);
+      expect(s.outputNames).toEqual(keys.map((k) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)));
+      for (const k of keys) {
+        const o = out[k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)];
+        expect(o.dims).toEqual(ours[k].shape);
+        const c = closeness(o.data as Float32Array, ours[k].dataSync());
+        expect(c.ratio, `${k} worst ${c.worst}`).toBeLessThanOrEqual(1);
+      }
+      model.dispose();
+    });
+  }
+
+  for (const name of ['vit-tiny', 'hf-vit-model', 'vit-noprefix']) {
+    it(`${name}: ViT outputs equal attnkit's`, async () => {
+      const fx = loadFixture(name);
+      const model = (await loadPretrained(fx.dir)) as unknown as {
+        forward(inputs: { pixelValues: Tensor }): Record<string, Tensor | null>;
+        dispose(): void;
+      };
+      const pixels = fx.tensor('pixel_values');
+      const ours = model.forward({ pixelValues: pixels });
+      const s = await ort.InferenceSession.create(exportOnnx(model as never));
+      const out = await s.run({
+        pixel_values: new ort.Tensor('float32', Float32Array.from(pixels.dataSync()), [...pixels.shape]),
+      });
+      const keys = Object.keys(ours).filter((k) => ours[k]?.isTensor);
+      expect(keys.length).toBeGreaterThan(0);
+      for (const k of keys) {
+        const o = out[k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)];
+        const want = ours[k] as Tensor;
+        expect(o.dims).toEqual(want.shape);
+        const c = closeness(o.data as Float32Array, want.dataSync());
+        expect(c.ratio, `${k} worst ${c.worst}`).toBeLessThanOrEqual(1);
+      }
+      model.dispose();
+    });
+  }
+});
+
+describe('tracing refuses what it cannot export, by name', () => {
+  const run = (n: number, forward: (x: Tensor) => Tensor) => (): TraceRun => {
+    const x = tensor(new Float32Array(2 * n).fill(1), [2, n]);
+    return {
+      inputs: [{ name: 'x', type: ONNX_FLOAT, dims: ['batch', 'sequence'], shape: x.shape }],
+      bound: [{ tensor: x, value: () => 'x' }],
+      forward: () => [['y', forward(x)]],
+    };
+  };
+  it('a tensor made on the host from the input size', () => {
+    // a [T] ramp built in JS: its shape follows the sequence length
+    const f = (x: Tensor) => add(x, tensor(Float32Array.from({ length: x.shape[1] }, (_, i) => i)));
+    expect(() => traceToOnnx('t', 'g', new Map(), run(3, f), run(4, f))).toThrow(
+      /t: a float32 tensor made on the host has shape \[3\] at one input size and \[4\] at the other/,
+    );
+  });
+  it('a forward that takes another path at another size', () => {
+    const f = (x: Tensor) => (x.shape[1] > 3 ? mul(x, 2) : add(x, 2));
+    expect(() => traceToOnnx('t', 'g', new Map(), run(3, f), run(4, f))).toThrow(
+      /t: the forward pass runs different ops at two input sizes|takes another path/,
+    );
+  });
+  it('a size computed on the host that matches no input dim', () => {
+    const f = (x: Tensor) => x.reshape([x.shape[0] * x.shape[1] + 0, 1]).sliceDim(0, 0, x.shape[1] - 1);
+    expect(() => traceToOnnx('t', 'g', new Map(), run(3, f), run(4, f))).toThrow(
+      /uses a size computed on the host \(2 at one input size, 3 at the other\) that matches no input dimension/,
+    );
+  });
 });

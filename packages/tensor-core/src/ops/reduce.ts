@@ -107,7 +107,10 @@ function argminmax(op: 'argmax' | 'argmin', x: Tensor, dim: number | undefined, 
   const a = normalizeAxis(op, dim, x.rank);
   if (x.rank === 0) return argminmax(op, x.reshape([1]), 0, false);
   if (x.shape[a] === 0) throw new Error(`${op}: cannot reduce over dim ${a} of size 0`);
-  return rawReduce(op, x, [a], 'int32').reshape(outShape(x, [a], keepdim));
+  const mark = traceMark();
+  const y = rawReduce(op, x, [a], 'int32').reshape(outShape(x, [a], keepdim));
+  if (mark >= 0) traceOp(mark, op, [x], y, { axis: a, keepdim });
+  return y;
 }
 /** Index of the maximum along `dim` (over the flattened tensor by default), int32; first on ties. */
 export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {

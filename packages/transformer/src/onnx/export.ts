@@ -8,8 +8,10 @@ import { concat, noGrad, type Tensor, tensor } from '@attnkit/tensor-core';
 import { describe } from '../internal.js';
 import { PreTrainedModel } from '../models/base.js';
 import { BertModel } from '../models/bert.js';
+import { CLIPTextModel, CLIPTextModelWithProjection } from '../models/clip.js';
 import { GPT2LMHeadModel } from '../models/gpt2.js';
 import { LlamaForCausalLM } from '../models/llama.js';
+import { ViTForImageClassification, ViTModel } from '../models/vit.js';
 import { ONNX_FLOAT, ONNX_INT32, ONNX_INT64, type OnnxGraph } from './graph.js';
 import { type BoundTensor, type GraphInput, type TraceRun, traceToOnnx } from './trace.js';
 
@@ -208,36 +210,68 @@ function causalRun(model: CausalLMLike & PreTrainedModel, past: boolean, k: numb
   };
 }
 
-function bertRun(model: BertModel, k: number): () => TraceRun {
+/** Graph output names of a forward's outputs object: its tensors under snake_case names, in order. */
+function namedOutputs(out: Record<string, unknown>): [string, Tensor][] {
+  return Object.entries(out)
+    .filter(([, v]) => (v as Tensor | null)?.isTensor === true)
+    .map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v as Tensor]);
+}
+
+/** Text encoders (BERT, CLIP's text tower): int32 input_ids, attention_mask (and token_type_ids). */
+function textEncoderRun(
+  model: BertModel | CLIPTextModel | CLIPTextModelWithProjection,
+  k: number,
+): () => TraceRun {
+  const withTypes = model instanceof BertModel;
   return () => {
     const { batch, seq } = SIZES[k];
     const ids = someIds(batch, seq, model.config.vocabSize);
+    // a padded last key keeps the padding-mask path in the trace (an all-ones mask skips it)
     const am = tensor(
       Int32Array.from({ length: batch * seq }, (_, i) => (i === seq - 1 ? 0 : 1)),
       [batch, seq],
       'int32',
     );
-    const tt = someIds(batch, seq, model.config.typeVocabSize);
+    const tt = withTypes ? someIds(batch, seq, (model as BertModel).config.typeVocabSize) : null;
     const positions = ramp(batch, seq);
     const dims = ['batch', 'sequence'];
-    const names = ['input_ids', 'attention_mask', 'token_type_ids'];
+    const given: [string, Tensor][] = [
+      ['input_ids', ids],
+      ['attention_mask', am],
+    ];
+    if (tt) given.push(['token_type_ids', tt]);
     return {
-      inputs: names.map((name) => ({ name, type: ONNX_INT32, dims, shape: ids.shape })),
+      inputs: given.map(([name]) => ({ name, type: ONNX_INT32, dims, shape: ids.shape })),
       bound: [
-        ...[ids, am, tt].map((t, i) => ({ tensor: t, value: () => names[i] })),
+        ...given.map(([name, t]) => ({ tensor: t, value: () => name })),
         { tensor: positions, value: positionsOf('input_ids') },
       ],
       forward: () => {
-        const out = model.forward({
-          inputIds: ids,
-          attentionMask: am,
-          tokenTypeIds: tt,
-          positionIds: positions,
-        });
-        const outs: [string, Tensor][] = [['last_hidden_state', out.lastHiddenState]];
-        if (out.poolerOutput) outs.push(['pooler_output', out.poolerOutput]);
-        return outs;
+        const inputs = { inputIds: ids, attentionMask: am, positionIds: positions };
+        const out = withTypes
+          ? (model as BertModel).forward({ ...inputs, tokenTypeIds: tt })
+          : (model as CLIPTextModel).forward(inputs);
+        return namedOutputs(out as unknown as Record<string, unknown>);
       },
+    };
+  };
+}
+
+/** Vision encoders (ViT): float32 pixel_values [batch, channels, size, size]. */
+function visionRun(model: ViTModel | ViTForImageClassification, k: number): () => TraceRun {
+  return () => {
+    const { batch } = SIZES[k];
+    const { numChannels: c, imageSize: s } = model.config;
+    const shape = [batch, c, s, s];
+    const pixels = tensor(
+      Float32Array.from({ length: batch * c * s * s }, (_, i) => Math.sin(i)),
+      shape,
+    );
+    return {
+      inputs: [{ name: 'pixel_values', type: ONNX_FLOAT, dims: ['batch', c, s, s], shape }],
+      bound: [{ tensor: pixels, value: () => 'pixel_values' }],
+      forward: () =>
+        namedOutputs(model.forward({ pixelValues: pixels }) as unknown as Record<string, unknown>),
     };
   };
 }
@@ -270,10 +304,7 @@ export interface ExportOnnxOptions {
  * const { logits } = await session.run({ input_ids: new ort.Tensor('int32', ids, [1, ids.length]) });
  * ```
  */
-export function exportOnnx(
-  model: GPT2LMHeadModel | LlamaForCausalLM | BertModel,
-  options: ExportOnnxOptions = {},
-): Uint8Array {
+export function exportOnnx(model: PreTrainedModel, options: ExportOnnxOptions = {}): Uint8Array {
   const past = options.pastKeyValues ?? false;
   if (typeof past !== 'boolean') {
     throw new TypeError(`exportOnnx: 'pastKeyValues' must be a boolean, got ${describe(past)}`);
@@ -286,12 +317,22 @@ export function exportOnnx(
     );
   }
   if (past) throw new TypeError(`exportOnnx: pastKeyValues is for causal LMs, got ${describe(model)}`);
-  if (model instanceof BertModel) {
+  if (
+    model instanceof BertModel ||
+    model instanceof CLIPTextModel ||
+    model instanceof CLIPTextModelWithProjection
+  ) {
     const params = parameterNames(model);
-    return noGrad(() => traceToOnnx(who, 'bert', params, bertRun(model, 0), bertRun(model, 1)));
+    return noGrad(() =>
+      traceToOnnx(who, model.modelType, params, textEncoderRun(model, 0), textEncoderRun(model, 1)),
+    );
+  }
+  if (model instanceof ViTModel || model instanceof ViTForImageClassification) {
+    const params = parameterNames(model);
+    return noGrad(() => traceToOnnx(who, 'vit', params, visionRun(model, 0), visionRun(model, 1)));
   }
   throw new TypeError(
-    `exportOnnx: 'model' must be a causal LM (GPT2LMHeadModel, LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, ...) or a BertModel, got ${describe(model)}`,
+    `exportOnnx: 'model' must be a causal LM (GPT2LMHeadModel, LlamaForCausalLM, MistralForCausalLM, MixtralForCausalLM, Qwen2ForCausalLM), a BertModel, a CLIPTextModel (with or without projection) or a ViT model, got ${describe(model)}`,
   );
 }
 

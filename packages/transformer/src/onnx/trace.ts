@@ -328,6 +328,27 @@ function emit(
       const x = val(0, outType);
       if (op.op === 'sum') set(g.node('ReduceSum', axes.length ? [x, g.int64(axes)] : [x], { keepdims }));
       else set(g.node(op.op === 'max' ? 'ReduceMax' : 'ReduceMin', [x], { axes, keepdims }));
+    } else if (op.op === 'argmax' || op.op === 'argmin') {
+      const am = g.node(
+        op.op === 'argmax' ? 'ArgMax' : 'ArgMin',
+        [val(0, x0.dtype === 'int32' ? ONNX_INT32 : ONNX_FLOAT)],
+        {
+          axis: a.axis as number,
+          keepdims: a.keepdim ? 1 : 0,
+        },
+      );
+      set(g.node('Cast', [am], { to: ONNX_INT32 }));
+    } else if (op.op === 'conv2d') {
+      const [sh, sw] = a.stride as number[];
+      const [ph, pw] = a.padding as number[];
+      set(
+        g.node('Conv', [val(0, ONNX_FLOAT), val(1, ONNX_FLOAT)], {
+          strides: [sh, sw],
+          pads: [ph, pw, ph, pw],
+          dilations: a.dilation as number[],
+          group: a.groups as number,
+        }),
+      );
     } else if (op.op === 'identity') {
       set(val(0, outType));
     } else if (op.op === 'cast') {
