@@ -181,3 +181,9 @@ describe('tracing refuses what it cannot export, by name', () => {
     );
   });
 });
+
+it('refuses a rope whose frequencies follow the sequence length (dynamic), by name', async () => {
+  const model = await loadPretrained(loadFixture('hf-llama-rope-dynamic').dir);
+  expect(() => exportOnnx(model as never)).toThrow(/rope type 'dynamic' recomputes its frequencies/);
+  model.dispose();
+});

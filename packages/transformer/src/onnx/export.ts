@@ -9,8 +9,6 @@ import { describe } from '../internal.js';
 import { PreTrainedModel } from '../models/base.js';
 import { BertModel } from '../models/bert.js';
 import { CLIPTextModel, CLIPTextModelWithProjection } from '../models/clip.js';
-import { GPT2LMHeadModel } from '../models/gpt2.js';
-import { LlamaForCausalLM } from '../models/llama.js';
 import { ViTForImageClassification, ViTModel } from '../models/vit.js';
 import { ONNX_FLOAT, ONNX_INT32, ONNX_INT64, type OnnxGraph } from './graph.js';
 import { type BoundTensor, type GraphInput, type TraceRun, traceToOnnx } from './trace.js';
@@ -289,12 +287,20 @@ export interface ExportOnnxOptions {
 }
 
 /**
- * Exports a model as an ONNX file (opset 17): GPT2LMHeadModel and LlamaForCausalLM take
- * `input_ids` (int32 [batch, sequence]) and give `logits`; BertModel takes `input_ids`,
- * `attention_mask` and `token_type_ids` (int32) and gives `last_hidden_state` and
- * `pooler_output`. By default the graph recomputes the whole sequence (no KV-cache inputs) and has
- * no padding input for the causal LMs; `{ pastKeyValues: true }` gives the cached decoder graph. Weights are stored as float32 initializers under their
- * Hugging Face names.
+ * Exports a model as an ONNX file (opset 17) by tracing its own forward pass: the ops it runs
+ * become ONNX nodes, its parameters float32 initializers under their Hugging Face names, and the
+ * batch and sequence sizes stay dynamic. Causal LMs (GPT-2, Llama, Mistral, Mixtral, Qwen2) take
+ * `input_ids` (int32 [batch, sequence]) and give `logits`, the whole sequence recomputed (no
+ * padding input); `{ pastKeyValues: true }` gives the cached decoder graph instead. BertModel takes
+ * `input_ids`, `attention_mask` and `token_type_ids`, CLIP's text models `input_ids` and
+ * `attention_mask` (int32), and they give `last_hidden_state`, `pooler_output` (and
+ * `text_embeds`); ViT models take `pixel_values` (float32 [batch, channels, size, size]) and give
+ * `last_hidden_state` / `pooler_output` or `logits`. The model is traced in eval mode.
+ *
+ * A forward the trace cannot follow is refused with the reason: host code whose tensors or sizes
+ * depend on the input size in a way no input dimension gives, a path that changes with the size,
+ * a rope whose frequencies follow the sequence length (dynamic, longrope), or an op without an
+ * ONNX translation.
  *
  * @example
  * ```ts
@@ -310,30 +316,31 @@ export function exportOnnx(model: PreTrainedModel, options: ExportOnnxOptions = 
     throw new TypeError(`exportOnnx: 'pastKeyValues' must be a boolean, got ${describe(past)}`);
   }
   const who = 'exportOnnx';
-  if (isCausalLM(model)) {
-    const params = parameterNames(model);
-    return noGrad(() =>
-      traceToOnnx(who, model.modelType, params, causalRun(model, past, 0), causalRun(model, past, 1)),
-    );
-  }
-  if (past) throw new TypeError(`exportOnnx: pastKeyValues is for causal LMs, got ${describe(model)}`);
-  if (
+  let runs: ((k: number) => () => TraceRun) | null = null;
+  if (isCausalLM(model)) runs = (k) => causalRun(model, past, k);
+  else if (past) throw new TypeError(`exportOnnx: pastKeyValues is for causal LMs, got ${describe(model)}`);
+  else if (
     model instanceof BertModel ||
     model instanceof CLIPTextModel ||
     model instanceof CLIPTextModelWithProjection
   ) {
-    const params = parameterNames(model);
-    return noGrad(() =>
-      traceToOnnx(who, model.modelType, params, textEncoderRun(model, 0), textEncoderRun(model, 1)),
+    runs = (k) => textEncoderRun(model, k);
+  } else if (model instanceof ViTModel || model instanceof ViTForImageClassification) {
+    runs = (k) => visionRun(model, k);
+  }
+  if (!runs) {
+    throw new TypeError(
+      `exportOnnx: 'model' must be a causal LM (GPT2LMHeadModel, LlamaForCausalLM, MistralForCausalLM, MixtralForCausalLM, Qwen2ForCausalLM), a BertModel, a CLIPTextModel (with or without projection) or a ViT model, got ${describe(model)}`,
     );
   }
-  if (model instanceof ViTModel || model instanceof ViTForImageClassification) {
-    const params = parameterNames(model);
-    return noGrad(() => traceToOnnx(who, 'vit', params, visionRun(model, 0), visionRun(model, 1)));
+  const make = runs;
+  const training = model.training;
+  model.eval();
+  try {
+    return noGrad(() => traceToOnnx(who, model.modelType, parameterNames(model), make(0), make(1)));
+  } finally {
+    if (training) model.train();
   }
-  throw new TypeError(
-    `exportOnnx: 'model' must be a causal LM (GPT2LMHeadModel, LlamaForCausalLM, MistralForCausalLM, MixtralForCausalLM, Qwen2ForCausalLM), a BertModel, a CLIPTextModel (with or without projection) or a ViT model, got ${describe(model)}`,
-  );
 }
 
 /**
@@ -347,10 +354,10 @@ export function exportOnnx(model: PreTrainedModel, options: ExportOnnxOptions = 
  * const files = onnxFolderFiles(model); // { 'config.json': …, 'generation_config.json': …, 'onnx/model.onnx': … }
  * ```
  */
-export function onnxFolderFiles(model: GPT2LMHeadModel | LlamaForCausalLM): Record<string, Uint8Array> {
-  if (!(model instanceof GPT2LMHeadModel) && !(model instanceof LlamaForCausalLM)) {
+export function onnxFolderFiles(model: PreTrainedModel): Record<string, Uint8Array> {
+  if (!isCausalLM(model)) {
     throw new TypeError(
-      `onnxFolderFiles: 'model' must be a GPT2LMHeadModel or LlamaForCausalLM, got ${describe(model)}`,
+      `onnxFolderFiles: 'model' must be a causal LM (GPT2LMHeadModel, LlamaForCausalLM, MistralForCausalLM, ...), got ${describe(model)}`,
     );
   }
   const config: Record<string, unknown> = { ...model.configJson(), use_cache: true };
@@ -374,6 +381,6 @@ export function onnxFolderFiles(model: GPT2LMHeadModel | LlamaForCausalLM): Reco
  * await saveOnnxFolder(model, './tiny-gpt-onnx');
  * ```
  */
-export async function saveOnnxFolder(model: GPT2LMHeadModel | LlamaForCausalLM, dir: string): Promise<void> {
+export async function saveOnnxFolder(model: PreTrainedModel, dir: string): Promise<void> {
   await writeFolder(dir, onnxFolderFiles(model), 'saveOnnxFolder');
 }
