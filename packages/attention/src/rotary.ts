@@ -3,7 +3,7 @@
 //   rotate_half (HF Llama, GPT-NeoX): pair i is (x[i], x[i + rd/2]);
 //   interleaved (GPT-J, the paper):  pair i is (x[2i], x[2i + 1]).
 // Features at and beyond rotaryDim pass through unchanged (partial rotary, as GPT-NeoX/Phi).
-import { add, concat, mul, opScope, stack, sub, type Tensor, tensor } from '@attnkit/tensor-core';
+import { add, concat, isTracing, mul, opScope, stack, sub, type Tensor, tensor } from '@attnkit/tensor-core';
 import { assertFloatArg, assertPositiveInt, assertTensorArg, fmtShape } from './internal.js';
 
 /** Pair layout of rotary embeddings. */
@@ -119,7 +119,7 @@ export class RotaryEmbedding {
             `${who}: 'positions' must be [L] or [B, L] = [${x.rank >= 3 ? x.shape[0] : 'B'}, ${l}], got ${fmtShape(t.shape)}`,
           );
         }
-        if (typeof t.backend.readSync !== 'function') {
+        if (typeof t.backend.readSync !== 'function' || isTracing()) {
           // a backend that reads asynchronously (webgpu): the angles are computed on the device, in
           // float32 as transformers computes them (positions × inverse frequencies, then cos, sin)
           return this.applyOnDevice(x, t, tableShape);

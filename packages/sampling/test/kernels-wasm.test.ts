@@ -1,14 +1,20 @@
+// The sampling kernels: kernels.wat is assembled by the repository's one WebAssembly toolchain
+// script (scripts/build-wasm.mjs, shared with backend-cpu), and the committed bytes must be exactly
+// what it gives; the kernels agree with the JavaScript loops bit for bit.
+import { fileURLToPath } from 'node:url';
 import { Generator } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs script without types
-import { assemble } from '../scripts/build-wasm.mjs';
+import { assemble } from '../../../scripts/build-wasm.mjs';
 import { divideByTemperature, HISTOGRAM_BUCKETS, histogram, loadRow } from '../src/processors/kernels.js';
 import { KERNELS_WASM } from '../src/processors/kernels-wasm.js';
 
 describe('the temperature kernel', () => {
   it('the committed WebAssembly is what kernels.wat assembles to', async () => {
-    const bytes: Uint8Array = await assemble();
+    const wat = fileURLToPath(new URL('../src/processors/kernels.wat', import.meta.url));
+    const { bytes, unshared } = (await assemble(wat)) as { bytes: Uint8Array; unshared: Uint8Array | null };
     expect(Buffer.from(bytes).toString('base64')).toBe(KERNELS_WASM);
+    expect(unshared).toBeNull(); // the sampling kernels own their memory (no shared import)
   });
 
   it('long rows (SIMD) give fl32(x / fl32(t)) bit for bit and the max, NaN ignored', () => {

@@ -71,3 +71,5 @@ export type { Shape } from './shape.js';
 export { broadcastShapes, contiguousStrides, sizeOf } from './shape.js';
 export type { NestedArray } from './tensor.js';
 export { Tensor } from './tensor.js';
+export type { Trace, TracedOp } from './trace.js';
+export { isTracing, traceMark, traceOp, traceOps } from './trace.js';

@@ -6,6 +6,7 @@ import { assertDType, type DType, isFloat, type TypedArray } from './dtype.js';
 import { formatTensor } from './format.js';
 import { keep, StorageRef, tidy, trackTensor } from './memory.js';
 import { contiguousStrides, fmt, normalizeAxis, type Shape, sizeOf } from './shape.js';
+import { traceMark, traceOp } from './trace.js';
 
 let nextId = 0;
 
@@ -188,7 +189,9 @@ export class Tensor implements View {
   contiguous(dtype: DType = this.dtype): Tensor {
     assertDType(dtype, 'contiguous');
     if (dtype === this.dtype && this.isContiguous && this.offset === 0) return this;
+    const mark = traceMark();
     const out = Tensor.fromStorage(this.backend, this.backend.copy(this, dtype), this.shape, dtype);
+    if (mark >= 0) traceOp(mark, dtype === this.dtype ? 'identity' : 'cast', [this], out, { dtype });
     return record(out, 'contiguous', [this], (g) => [g]);
   }
 
@@ -196,7 +199,9 @@ export class Tensor implements View {
   cast(dtype: DType): Tensor {
     assertDType(dtype, 'cast');
     if (dtype === this.dtype) return this;
+    const mark = traceMark();
     const out = Tensor.fromStorage(this.backend, this.backend.copy(this, dtype), this.shape, dtype);
+    if (mark >= 0) traceOp(mark, 'cast', [this], out, { dtype });
     if (!isFloat(dtype)) return out;
     return record(out, 'cast', [this], (g) => [g.cast(this.dtype === 'float16' ? 'float32' : this.dtype)]);
   }
@@ -211,8 +216,10 @@ export class Tensor implements View {
       this.shape,
       (Array.isArray(shape[0]) ? shape[0] : shape) as number[],
     );
+    const mark = traceMark();
     const src: Tensor = this.isContiguous ? this : this.contiguous();
     const out = src.withLayout(want, contiguousStrides(want), src.offset);
+    if (mark >= 0) traceOp(mark, 'reshape', [this], out, { shape: want });
     return record(out, 'reshape', [this], (g) => [g.reshape(this.shape as number[])]);
   }
   /** Alias of {@link Tensor.reshape}. */
@@ -244,6 +251,8 @@ export class Tensor implements View {
       axes.map((a) => this.strides[a]),
       this.offset,
     );
+    const mark = traceMark();
+    if (mark >= 0) traceOp(mark, 'permute', [this], out, { perm: axes });
     const inverse = new Array<number>(axes.length);
     axes.forEach((a, i) => {
       inverse[a] = i;
@@ -300,6 +309,8 @@ export class Tensor implements View {
       strides.push(i < lead || (src === 1 && w !== 1) ? 0 : this.strides[i - lead]);
     }
     const out = this.withLayout(outShape, strides, this.offset);
+    const mark = traceMark();
+    if (mark >= 0) traceOp(mark, 'expand', [this], out, { shape: outShape });
     return record(out, 'expand', [this], (g) => [reduceToShape(g, this.shape)]);
   }
 
@@ -349,6 +360,8 @@ export class Tensor implements View {
     const strides = [...this.strides];
     strides[d] = this.strides[d] * step;
     const out = this.withLayout(shape, strides, this.offset + s * this.strides[d]);
+    const mark = traceMark();
+    if (mark >= 0) traceOp(mark, 'slice', [this], out, { dim: d, start: s, end: e, step });
     return record(out, 'slice', [this], (g) => [sliceBackward(g, this.shape, d, s, step)]);
   }
 
@@ -373,7 +386,10 @@ export class Tensor implements View {
   }
   /** A tensor sharing this storage with no graph (like torch's detach). */
   detach(): Tensor {
-    return this.withLayout(this.shape, this.strides, this.offset);
+    const out = this.withLayout(this.shape, this.strides, this.offset);
+    const mark = traceMark();
+    if (mark >= 0) traceOp(mark, 'identity', [this], out);
+    return out;
   }
   /** Marks this tensor as needing a gradient; returns it. */
   requiresGrad_(value = true): this {

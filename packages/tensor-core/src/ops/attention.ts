@@ -16,6 +16,7 @@ import { tensor, zeros } from '../creation.js';
 import { opScope, tidy } from '../memory.js';
 import { type Generator, getDefaultGenerator } from '../random.js';
 import type { Tensor } from '../tensor.js';
+import { traceMark, traceOp } from '../trace.js';
 import { abs, add, gt, le, logicalAnd, lt, mul, ne, sub, where } from './elementwise.js';
 import { matmul } from './matmul.js';
 import { max, sum } from './reduce.js';
@@ -97,8 +98,9 @@ export function attention(
   v: Tensor,
   options: AttentionOptions = {},
 ): Tensor | AttentionResult {
+  const mark = traceMark();
   // Intermediates are freed by the scope unless the result carries a graph that may read them.
-  return opScope(() => {
+  const result = opScope((): Tensor | AttentionResult => {
     const p = prepare(q, k, v, options);
     const wantWeights = options.returnWeights === true;
     const impl = options.implementation ?? 'auto';
@@ -118,6 +120,19 @@ export function attention(
     if (!wantWeights) return out;
     return { output: out, weights: weights.reshape([...q.shape.slice(0, -1), p.lk]) };
   });
+  if (mark >= 0) {
+    const outputs =
+      (result as Tensor).isTensor === true
+        ? [result as Tensor]
+        : [(result as AttentionResult).output, (result as AttentionResult).weights];
+    traceOp(mark, 'attention', [q, k, v, options.mask ?? null], outputs, {
+      causal: options.causal === true,
+      scale: options.scale ?? null,
+      windowSize: options.windowSize ?? null,
+      dropoutP: options.dropoutP ?? 0,
+    });
+  }
+  return result;
 }
 
 // ---------------------------------------------------------------- validation

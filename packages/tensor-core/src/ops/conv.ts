@@ -4,6 +4,7 @@ import type { DType } from '../dtype.js';
 import { opScope, tidy } from '../memory.js';
 import { contiguousStrides, fmt } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { traceMark, traceOp } from '../trace.js';
 import { add } from './elementwise.js';
 import { assertTensor, backendOf, wrap } from './util.js';
 
@@ -396,10 +397,12 @@ export function conv2d(
     );
   }
   void n;
+  const mark = traceMark();
   const fx = asFloat(op, x, 'input');
   const fw = asFloat(op, weight, 'weight');
   const params: Conv2dParams = { stride, padding, dilation, groups };
   let y = rawConv2d(fx, fw, params);
+  if (mark >= 0) traceOp(mark, 'conv2d', [x, weight], y, { stride, padding, dilation, groups });
   const xin = x;
   y = record(y, op, [xin, weight], (g) =>
     tidy(() => {

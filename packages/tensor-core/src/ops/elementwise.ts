@@ -4,6 +4,7 @@ import { type DType, isFloat, promoteTypes } from '../dtype.js';
 import { opScope } from '../memory.js';
 import { broadcastShapes } from '../shape.js';
 import { reduceToShape, Tensor } from '../tensor.js';
+import { traceMark, traceOp } from '../trace.js';
 import { assertTensor, backendOf, broadcastTo, type TensorOrNumber, wrap } from './util.js';
 
 // ---------------------------------------------------------------- unary
@@ -15,6 +16,7 @@ function unaryOp(
   grad?: (x: Tensor, y: Tensor, g: Tensor) => Tensor,
 ): Tensor {
   assertTensor(x, 'input', name);
+  const mark = traceMark();
   const intOk = op === 'neg' || op === 'abs' || op === 'sign';
   let cast: DType | null = null;
   if (op === 'not') {
@@ -29,8 +31,9 @@ function unaryOp(
   const b = x.backend;
   // a cast input is an intermediate of the scope
   const y = opScope(() => wrap(b, b.unary(op, cast ? x.cast(cast) : x, outDtype), x.shape, outDtype));
-  if (!grad || !isFloat(outDtype)) return y;
-  return record(y, name, [x], (g) => [grad(x, y, g)]);
+  if (grad && isFloat(outDtype)) record(y, name, [x], (g) => [grad(x, y, g)]);
+  if (mark >= 0) traceOp(mark, op, [x], y);
+  return y;
 }
 
 /** -x */
@@ -154,6 +157,7 @@ function binaryOp(
   grad?: (a: Tensor, b: Tensor, y: Tensor, g: Tensor) => [Tensor | null, Tensor | null],
 ): Tensor {
   const isNum = (v: unknown) => typeof v === 'number';
+  const mark = traceMark();
   if (!isNum(a)) assertTensor(a, 'input', name);
   if (!isNum(b)) assertTensor(b, 'other', name);
   const be = backendOf(name, a, b);
@@ -186,6 +190,7 @@ function binaryOp(
   const y = opScope(() =>
     wrap(be, be.binary(op, prep(a), prep(b), outShape, compute, outDtype), outShape, outDtype),
   );
+  if (mark >= 0) traceOp(mark, op, [a as Tensor | number, b as Tensor | number], y, { compute });
   if (!grad || outDtype !== 'float32') return y;
   return record(y, name, [isNum(a) ? null : ta, isNum(b) ? null : tb], (g) => {
     const ga = isNum(a) ? fromScalarLike(a as number, g) : ta;
@@ -299,6 +304,7 @@ export function where(condition: Tensor, a: TensorOrNumber, b: TensorOrNumber): 
   if (typeof a !== 'number') assertTensor(a, 'input', 'where');
   if (typeof b !== 'number') assertTensor(b, 'other', 'where');
   const be = backendOf('where', condition, a, b);
+  const mark = traceMark();
   const dtA = typeof a === 'number' ? scalarType(a, typeof b === 'number' ? 'float32' : b.dtype) : a.dtype;
   const dtB = typeof b === 'number' ? scalarType(b, typeof a === 'number' ? 'float32' : a.dtype) : b.dtype;
   const dtype = promoteTypes(dtA, dtB);
@@ -308,6 +314,7 @@ export function where(condition: Tensor, a: TensorOrNumber, b: TensorOrNumber): 
   const prep = (v: TensorOrNumber) =>
     typeof v === 'number' ? v : broadcastTo(v.dtype === dtype ? v : v.cast(dtype), shape);
   const y = wrap(be, be.where(broadcastTo(condition, shape), prep(a), prep(b), shape, dtype), shape, dtype);
+  if (mark >= 0) traceOp(mark, 'where', [condition, a, b], y);
   if (dtype !== 'float32') return y;
   return record(y, 'where', [typeof a === 'number' ? null : a, typeof b === 'number' ? null : b], (g) => [
     typeof a === 'number' ? null : reduceToShape(where(condition, g, 0), a.shape),

@@ -6,6 +6,7 @@ import type { DType } from '../dtype.js';
 import { opScope } from '../memory.js';
 import { broadcastShapes, fmt, normalizeAxis } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { traceMark, traceOp } from '../trace.js';
 import { eq, where } from './elementwise.js';
 import { assertTensor, backendOf, wrap } from './util.js';
 
@@ -65,10 +66,12 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   });
   checkRange('gather', 'index', index, x.shape[d] ?? 1, `dim ${d} of input ${fmt(x.shape)}`);
   const b = backendOf('gather', x, index);
+  const mark = traceMark();
   const y = opScope(() => {
     const src = computeDtype(x);
     return wrap(b, b.gather(src, d, index), index.shape, src.dtype);
   });
+  if (mark >= 0) traceOp(mark, 'gather', [x, index], y, { dim: d });
   return record(y, 'gather', [x], (g) => [
     wrap(b, b.scatterAdd(zerosOn(b, x.shape), d, index, g), x.shape, 'float32'),
   ]);
@@ -144,8 +147,9 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const b = backendOf('indexSelect', x, index);
   const shape = [...x.shape];
   shape[d] = idx1.shape[0];
+  const mark = traceMark();
   // the index view stays alive only when the gradient rule needs it
-  return opScope(() => {
+  const out = opScope(() => {
     const idx = alongDim(idx1, shape, d);
     const y = opScope(() => {
       const src = computeDtype(x);
@@ -155,6 +159,8 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
       wrap(b, b.scatterAdd(zerosOn(b, x.shape), d, idx, g), x.shape, 'float32'),
     ]);
   });
+  if (mark >= 0) traceOp(mark, 'indexSelect', [x, idx1], out, { dim: d });
+  return out;
 }
 
 /** Options of {@link embedding}. */
@@ -188,8 +194,9 @@ export function embedding(input: Tensor, weight: Tensor, options: EmbeddingOptio
   }
   const b = backendOf('embedding', input, weight);
   const padRow = pad;
+  const mark = traceMark();
   // the index views stay alive only when the gradient rule needs them
-  return opScope(() => {
+  const out = opScope(() => {
     const flat = input.reshape([-1]);
     checkRange('embedding', 'input', flat, v, `a weight of ${v} embeddings`);
     const n = flat.shape[0];
@@ -208,6 +215,8 @@ export function embedding(input: Tensor, weight: Tensor, options: EmbeddingOptio
       return [padRow === null ? gw : zeroRow(gw, padRow)];
     });
   });
+  if (mark >= 0) traceOp(mark, 'embedding', [input, weight], out);
+  return out;
 }
 
 function zeroRow(t: Tensor, row: number): Tensor {

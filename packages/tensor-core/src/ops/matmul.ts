@@ -1,8 +1,9 @@
 import { isGradEnabled, record } from '../autograd.js';
-import type { LinearActivation } from '../backend.js';
+import type { Backend, LinearActivation } from '../backend.js';
 import { opScope } from '../memory.js';
 import { broadcastShapes, fmt } from '../shape.js';
 import { reduceToShape, Tensor } from '../tensor.js';
+import { traceMark, traceOp } from '../trace.js';
 import { add, gelu, relu, sigmoid, silu, tanh } from './elementwise.js';
 import { assertTensor, backendOf, broadcastTo, wrap } from './util.js';
 
@@ -27,6 +28,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     );
   }
   const be = backendOf('matmul', a, b);
+  const mark = traceMark();
   const a2 = a.rank === 1 ? a.unsqueeze(0) : a;
   const b2 = b.rank === 1 ? b.unsqueeze(1) : b;
   const m = a2.shape[a2.rank - 2];
@@ -47,6 +49,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     if (b.rank !== 1) shape.push(n);
     y = y.reshape(shape);
   }
+  if (mark >= 0) traceOp(mark, 'matmul', [a, b], y);
   return record(y, 'matmul', [a, b], (g) => {
     let g2 = g;
     if (a.rank === 1 || b.rank === 1) g2 = g.reshape([...batch, m, n]);
@@ -111,6 +114,20 @@ export function linear(
     throw new Error(`linear: expected bias [${n}] (weight's out features), got ${fmt(bias.shape)}`);
   }
   const be = backendOf('linear', x, weight, bias);
+  const mark = traceMark();
+  const y = linearImpl(be, x, weight, bias ?? null, n, act);
+  if (mark >= 0) traceOp(mark, 'linear', [x, weight, bias ?? null], y, { activation: act });
+  return y;
+}
+
+function linearImpl(
+  be: Backend,
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  n: number,
+  act: LinearActivation | null,
+): Tensor {
   const needsGrad = isGradEnabled() && (x.requiresGrad || weight.requiresGrad || bias?.requiresGrad === true);
   if (be.linear && !needsGrad) {
     const fused = be.linear;

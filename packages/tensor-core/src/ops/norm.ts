@@ -4,6 +4,7 @@
 import { noGrad, record } from '../autograd.js';
 import { fmt, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { traceMark, traceOp } from '../trace.js';
 import { add, mul, rsqrt, sub } from './elementwise.js';
 import { mean, sum } from './reduce.js';
 import { assertTensor, wrap } from './util.js';
@@ -84,6 +85,7 @@ export function layerNorm(
   checkEps('layerNorm', eps);
   const n = sizeOf(ns);
   const b = x.backend;
+  const mark = traceMark();
   const y = noGrad(() => {
     const x2 = rows2d(x, n);
     const w1 = flat1d(w, n);
@@ -102,6 +104,7 @@ export function layerNorm(
     }
     return out;
   });
+  if (mark >= 0) traceOp(mark, 'layerNorm', [x, w, bi], y, { axes: ns.length, eps });
   return record(y, 'layerNorm', [x, w, bi], (g) => {
     const x2 = rows2d(x, n);
     const g2 = g.contiguous().reshape([x2.shape[0], n]);
@@ -146,6 +149,7 @@ export function rmsNorm(
   checkEps('rmsNorm', eps);
   const n = sizeOf(ns);
   const b = x.backend;
+  const mark = traceMark();
   const y = noGrad(() => {
     const x2 = rows2d(x, n);
     const w1 = flat1d(w, n);
@@ -154,6 +158,7 @@ export function rmsNorm(
     if (w1) o = mul(o, w1);
     return o.reshape(x.shape as number[]);
   });
+  if (mark >= 0) traceOp(mark, 'rmsNorm', [x, w], y, { axes: ns.length, eps });
   return record(y, 'rmsNorm', [x, w], (g) => {
     const x2 = rows2d(x, n);
     const g2 = g.contiguous().reshape([x2.shape[0], n]);

@@ -4,6 +4,7 @@ import type { DType } from '../dtype.js';
 import { opScope } from '../memory.js';
 import { normalizeAxis, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { traceMark, traceOp } from '../trace.js';
 import { div, eq, exp, log, mul, sub } from './elementwise.js';
 import { assertTensor, broadcastTo, wrap } from './util.js';
 
@@ -39,7 +40,9 @@ export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   assertTensor(x, 'input', 'sum');
   const axes = axesOf('sum', x, dim);
   const dt: DType = x.dtype === 'float32' || x.dtype === 'float16' ? 'float32' : 'int32';
+  const mark = traceMark();
   const y = rawReduce('sum', x, axes, dt).reshape(outShape(x, axes, keepdim));
+  if (mark >= 0) traceOp(mark, 'sum', [x], y, { axes, keepdim });
   return record(y, 'sum', [x], (g) => [broadcastTo(g.reshape(keptShape(x, axes)), x.shape).contiguous()]);
 }
 
@@ -76,8 +79,10 @@ function minmax(op: 'max' | 'min', x: Tensor, dim: Dims, keepdim: boolean): Tens
   const axes = axesOf(op, x, dim);
   for (const a of axes) if (x.shape[a] === 0) throw new Error(`${op}: cannot reduce over dim ${a} of size 0`);
   const dt: DType = x.dtype === 'float16' ? 'float32' : x.dtype;
+  const mark = traceMark();
   const kept = rawReduce(op, x, axes, dt);
   const y = kept.reshape(outShape(x, axes, keepdim));
+  if (mark >= 0) traceOp(mark, op, [x], y, { axes, keepdim });
   if (dt !== 'float32') return y;
   // Gradient shared evenly among the maxima, as torch's amax/amin.
   return record(y, op, [x], (g) => {
@@ -102,7 +107,10 @@ function argminmax(op: 'argmax' | 'argmin', x: Tensor, dim: number | undefined, 
   const a = normalizeAxis(op, dim, x.rank);
   if (x.rank === 0) return argminmax(op, x.reshape([1]), 0, false);
   if (x.shape[a] === 0) throw new Error(`${op}: cannot reduce over dim ${a} of size 0`);
-  return rawReduce(op, x, [a], 'int32').reshape(outShape(x, [a], keepdim));
+  const mark = traceMark();
+  const y = rawReduce(op, x, [a], 'int32').reshape(outShape(x, [a], keepdim));
+  if (mark >= 0) traceOp(mark, op, [x], y, { axis: a, keepdim });
+  return y;
 }
 /** Index of the maximum along `dim` (over the flattened tensor by default), int32; first on ties. */
 export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {

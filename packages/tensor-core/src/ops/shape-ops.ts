@@ -7,6 +7,7 @@ import { type DType, promoteTypes } from '../dtype.js';
 import { opScope } from '../memory.js';
 import { fmt, normalizeAxis, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { traceMark, traceOp } from '../trace.js';
 import { ge, le, logicalAnd, sub, where } from './elementwise.js';
 import { indexSelect } from './indexing.js';
 import { assertTensor, backendOf, wrap } from './util.js';
@@ -57,6 +58,7 @@ export function concat(tensors: readonly Tensor[], dim = 0): Tensor {
     total += t.shape[d];
   });
   const b = backendOf('concat', ...tensors);
+  const mark = traceMark();
   const shape = [...first.shape];
   shape[d] = total;
   const out = filled(b, shape, 0, dtype);
@@ -75,6 +77,7 @@ export function concat(tensors: readonly Tensor[], dim = 0): Tensor {
     }
     start += t.shape[d];
   }
+  if (mark >= 0) traceOp(mark, 'concat', tensors, out, { dim: d });
   return record(out, 'concat', tensors, (g) =>
     tensors.map((t, i) => (t.requiresGrad ? g.sliceDim(d, starts[i], starts[i] + t.shape[d]) : null)),
   );

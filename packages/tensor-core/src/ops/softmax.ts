@@ -4,6 +4,7 @@ import { noGrad, record } from '../autograd.js';
 import { opScope } from '../memory.js';
 import { normalizeAxis } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { traceMark, traceOp } from '../trace.js';
 import { div, exp, log, mul, sub } from './elementwise.js';
 import { max, sum } from './reduce.js';
 import { assertTensor, wrap } from './util.js';
@@ -15,6 +16,7 @@ function softmaxImpl(op: 'softmax' | 'logSoftmax', x: Tensor, dim: number): Tens
   const d = normalizeAxis(op, dim, x.rank);
   const log_ = op === 'logSoftmax';
   const b = x.backend;
+  const mark = traceMark();
   // The forward's intermediates live in a scope; only y survives it (the gradient reads y alone).
   const y = opScope(() =>
     noGrad(() => {
@@ -29,6 +31,7 @@ function softmaxImpl(op: 'softmax' | 'logSoftmax', x: Tensor, dim: number): Tens
       return log_ ? sub(z, log(s)) : div(e, s);
     }),
   );
+  if (mark >= 0) traceOp(mark, op, [x], y, { axis: d });
   return record(y, op, [x], (g) => {
     if (log_) return [sub(g, mul(exp(y), sum(g, d, true)))];
     return [mul(y, sub(g, sum(mul(g, y), d, true)))];

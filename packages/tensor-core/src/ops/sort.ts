@@ -5,6 +5,7 @@ import type { DType } from '../dtype.js';
 import { opScope } from '../memory.js';
 import { fmt, normalizeAxis } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { traceMark, traceOp } from '../trace.js';
 import { flip } from './shape-ops.js';
 import { assertTensor, wrap } from './util.js';
 
@@ -109,6 +110,7 @@ export function topk(x: Tensor, k: number, dim = -1, largest = true, sorted = tr
   if (!Number.isInteger(k) || k < 0 || k > n) {
     throw new RangeError(`topk: k must be an integer in 0..${n} for dim ${d} of ${fmt(x.shape)}, got ${k}`);
   }
+  const mark = traceMark();
   const { values, indices } = opScope(() => {
     const all = rawSort(xr, d, largest);
     return {
@@ -117,6 +119,7 @@ export function topk(x: Tensor, k: number, dim = -1, largest = true, sorted = tr
     };
   });
   const v = record(values, 'topk', [xr], (g) => [scatterBack(xr, d, indices, g)]);
+  if (mark >= 0) traceOp(mark, 'topk', [xr], [v, indices], { k, dim: d, largest });
   if (x.rank === 0) return { values: v.reshape([]), indices: indices.reshape([]) };
   return { values: v, indices };
 }

@@ -7,7 +7,10 @@
 //   y[t] = Σ_j weight[t, j] · expert_{experts[t, j]}(x[t])
 //   expert_i(x) = w2(silu(w1 x) ⊙ w3 x)       (Mixtral's names; SwiGLU)
 import {
+  add,
+  eq,
   indexSelect,
+  isTracing,
   mean,
   mul,
   oneHot,
@@ -151,7 +154,7 @@ export class MixtureOfExperts extends Module {
     let weights = top.values;
     if (this.normalizeTopK) weights = weights.div(sum(weights, -1, true));
     const output = (
-      flat.backend.readSync
+      flat.backend.readSync && !isTracing()
         ? this.routeSparse(flat, top.indices, weights)
         : this.routeDense(flat, top.indices, weights)
     ).reshape([...x.shape]);
@@ -190,17 +193,17 @@ export class MixtureOfExperts extends Module {
 
   /**
    * The same mixture with the routing kept on the device, for backends that read asynchronously
-   * (webgpu, gpujs): the top-k weights are scattered into a dense [N, n] matrix, zero for the experts
-   * a token does not use, and every expert runs on every token. Equal to the sparse path (an unused
-   * expert adds weight 0 times its output), at n / k times the expert FLOPs.
+   * (webgpu, gpujs) and for ONNX export (a graph cannot route on the host): every expert runs on
+   * every token, weighted by its routing weight (0 where the token did not choose it). Equal to the
+   * sparse path (an unused expert adds weight 0 times its output), at n / k times the expert FLOPs.
    */
   private routeDense(flat: Tensor, indices: Tensor, weights: Tensor): Tensor {
-    const n = flat.shape[0];
-    const dense = scatterAdd(zeros([n, this.numExperts]), 1, indices, weights); // [N, n]
-    let out = zeros([n, this.hidden]);
+    let out: Tensor | null = null;
     for (let e = 0; e < this.numExperts; e++) {
-      out = out.add(mul(this.experts[e].forward(flat), dense.sliceDim(1, e, e + 1)));
+      const w = sum(mul(eq(indices, e), weights), -1, true); // [N, 1]
+      const y = mul(this.experts[e].forward(flat), w);
+      out = out ? add(out, y) : y;
     }
-    return out;
+    return out as Tensor;
   }
 }

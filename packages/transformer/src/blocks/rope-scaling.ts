@@ -17,7 +17,7 @@
 // Scaling cos and sin by a factor s multiplies q·k by s², so the attention factor is applied as a
 // softmax scale of s² / √D.
 import { RotaryEmbedding } from '@attnkit/attention';
-import type { Tensor } from '@attnkit/tensor-core';
+import { isTracing, type Tensor } from '@attnkit/tensor-core';
 import { describe } from '../internal.js';
 
 /** The rope types transformers implements for Llama-style models, which attnkit implements too. */
@@ -236,7 +236,14 @@ export class ScaledRotary {
 
   /** Sets the frequencies for a forward whose positions reach `seqLen - 1` (dynamic, longrope). */
   prepare(seqLen: number): void {
-    if (ropeDependsOnLength(this.settings)) this.rotary.invFreq.set(ropeInvFreq(this.settings, seqLen));
+    if (!ropeDependsOnLength(this.settings)) return;
+    if (isTracing()) {
+      // a traced graph (ONNX export) would keep the frequencies of the traced lengths
+      throw new Error(
+        `rope type '${this.settings.ropeType}' recomputes its frequencies from the sequence length on the host, so a traced forward (ONNX export) cannot follow it; export a checkpoint with another rope type`,
+      );
+    }
+    this.rotary.invFreq.set(ropeInvFreq(this.settings, seqLen));
   }
 
   /** The softmax scale of a head of size `headDim`: attentionFactor² / √headDim. */

@@ -61,6 +61,30 @@ export class OnnxGraph {
     return name;
   }
 
+  /** An initializer of any element type from its little-endian values (int32, bool as bytes, ...). */
+  typed(
+    name: string,
+    type: number,
+    data: Int32Array | Uint8Array | Float32Array,
+    dims: readonly number[],
+  ): string {
+    this.inits.push(
+      tensorProto(name, dims, type, new Uint8Array(data.buffer, data.byteOffset, data.byteLength)),
+    );
+    return name;
+  }
+
+  /** A scalar constant of an int32 or bool type, shared between uses. */
+  scalarOf(type: number, v: number): string {
+    const key = `${type}:${v}`;
+    const hit = this.consts.get(key);
+    if (hit) return hit;
+    const data = type === ONNX_BOOL ? Uint8Array.of(v ? 1 : 0) : Int32Array.of(v);
+    const name = this.typed(this.fresh('const_s'), type, data, []);
+    this.consts.set(key, name);
+    return name;
+  }
+
   /** An int64 constant (1-D, or a scalar with `scalar`), shared between uses. */
   int64(values: readonly number[], scalar = false): string {
     const key = `i64:${scalar}:${values.join(',')}`;
