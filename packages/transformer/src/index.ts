@@ -109,6 +109,7 @@ export {
 export {
   CLIPAttention,
   CLIPEncoder,
+  type CLIPEncoderConfig,
   CLIPEncoderLayer,
   CLIPMLP,
   type CLIPTextConfig,
@@ -122,6 +123,25 @@ export {
   clipTextConfig,
   clipTextConfigFromJson,
 } from './models/clip.js';
+export {
+  type CLIPConfig,
+  type CLIPConfigOptions,
+  type CLIPInputs,
+  CLIPModel,
+  type CLIPOutputs,
+  type CLIPVisionConfig,
+  CLIPVisionEmbeddings,
+  CLIPVisionModel,
+  CLIPVisionModelWithProjection,
+  type CLIPVisionModelWithProjectionOutputs,
+  type CLIPVisionOutputs,
+  CLIPVisionTransformer,
+  clipConfig,
+  clipConfigFromJson,
+  clipLoss,
+  clipVisionConfig,
+  clipVisionConfigFromJson,
+} from './models/clip-vision.js';
 export {
   type EncoderDecoderConfig,
   EncoderDecoderModel,
