@@ -58,6 +58,15 @@ export {
   ScaledRotary,
 } from './blocks/rope-scaling.js';
 export {
+  CLIPImageProcessor,
+  type CLIPImageProcessorConfig,
+  clipImageProcessorConfigFromJson,
+  OPENAI_CLIP_MEAN,
+  OPENAI_CLIP_STD,
+  pilResize,
+  type RawImage,
+} from './clip-image-processor.js';
+export {
   type GenerationDefaults,
   generationConfigFromJson,
   generationConfigToJson,
