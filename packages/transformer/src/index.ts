@@ -1,6 +1,6 @@
 /**
  * @attnkit/transformer: transformer blocks and whole models written like the papers (GPT-2, Llama,
- * BERT, an encoder-decoder, ViT), loading and saving Hugging Face checkpoints, and a training loop.
+ * BERT, an encoder-decoder, ViT, CLIP), loading and saving Hugging Face checkpoints, and a training loop.
  * Causal LMs implement `@attnkit/sampling`'s CausalLM interface, with a KV cache.
  *
  * @example
@@ -58,6 +58,15 @@ export {
   ScaledRotary,
 } from './blocks/rope-scaling.js';
 export {
+  CLIPImageProcessor,
+  type CLIPImageProcessorConfig,
+  clipImageProcessorConfigFromJson,
+  OPENAI_CLIP_MEAN,
+  OPENAI_CLIP_STD,
+  pilResize,
+  type RawImage,
+} from './clip-image-processor.js';
+export {
   type GenerationDefaults,
   generationConfigFromJson,
   generationConfigToJson,
@@ -109,6 +118,7 @@ export {
 export {
   CLIPAttention,
   CLIPEncoder,
+  type CLIPEncoderConfig,
   CLIPEncoderLayer,
   CLIPMLP,
   type CLIPTextConfig,
@@ -122,6 +132,25 @@ export {
   clipTextConfig,
   clipTextConfigFromJson,
 } from './models/clip.js';
+export {
+  type CLIPConfig,
+  type CLIPConfigOptions,
+  type CLIPInputs,
+  CLIPModel,
+  type CLIPOutputs,
+  type CLIPVisionConfig,
+  CLIPVisionEmbeddings,
+  CLIPVisionModel,
+  CLIPVisionModelWithProjection,
+  type CLIPVisionModelWithProjectionOutputs,
+  type CLIPVisionOutputs,
+  CLIPVisionTransformer,
+  clipConfig,
+  clipConfigFromJson,
+  clipLoss,
+  clipVisionConfig,
+  clipVisionConfigFromJson,
+} from './models/clip-vision.js';
 export {
   type EncoderDecoderConfig,
   EncoderDecoderModel,

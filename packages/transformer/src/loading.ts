@@ -21,6 +21,7 @@ import { configJsonText, describe, fmtShape } from './internal.js';
 import type { PreTrainedModel } from './models/base.js';
 import { BertForMaskedLM, BertModel } from './models/bert.js';
 import { CLIPTextModel, CLIPTextModelWithProjection } from './models/clip.js';
+import { CLIPModel, CLIPVisionModel, CLIPVisionModelWithProjection } from './models/clip-vision.js';
 import { EncoderDecoderModel } from './models/encoder-decoder.js';
 import { GPT2LMHeadModel } from './models/gpt2.js';
 import { LlamaForCausalLM } from './models/llama.js';
@@ -65,6 +66,9 @@ const ARCHITECTURES = new Map<string, ModelClass>([
   ['EncoderDecoderTransformer', EncoderDecoderModel],
   ['CLIPTextModel', CLIPTextModel],
   ['CLIPTextModelWithProjection', CLIPTextModelWithProjection],
+  ['CLIPVisionModel', CLIPVisionModel],
+  ['CLIPVisionModelWithProjection', CLIPVisionModelWithProjection],
+  ['CLIPModel', CLIPModel],
 ]);
 
 const MODEL_TYPES = new Map<string, ModelClass>([
@@ -77,8 +81,9 @@ const MODEL_TYPES = new Map<string, ModelClass>([
   ['vit', ViTForImageClassification],
   ['attnkit-encoder-decoder', EncoderDecoderModel],
   ['clip_text_model', CLIPTextModel],
-  // a whole CLIP checkpoint (CLIPModel): its text tower and text_projection; the vision tower is skipped
-  ['clip', CLIPTextModelWithProjection],
+  ['clip_vision_model', CLIPVisionModel],
+  // a whole CLIP checkpoint; { architecture: 'CLIPTextModelWithProjection' } (or the vision classes) loads one tower
+  ['clip', CLIPModel],
 ]);
 
 /**
@@ -100,6 +105,9 @@ export interface PretrainedArchitectures {
   EncoderDecoderTransformer: EncoderDecoderModel;
   CLIPTextModel: CLIPTextModel;
   CLIPTextModelWithProjection: CLIPTextModelWithProjection;
+  CLIPVisionModel: CLIPVisionModel;
+  CLIPVisionModelWithProjection: CLIPVisionModelWithProjection;
+  CLIPModel: CLIPModel;
 }
 
 /**
@@ -116,8 +124,14 @@ export interface PretrainedTasks {
     | MixtralForCausalLM
     | Qwen2ForCausalLM;
   'fill-mask': BertForMaskedLM;
-  'feature-extraction': BertModel | CLIPTextModel | CLIPTextModelWithProjection;
+  'feature-extraction':
+    | BertModel
+    | CLIPTextModel
+    | CLIPTextModelWithProjection
+    | CLIPVisionModel
+    | CLIPVisionModelWithProjection;
   'image-classification': ViTForImageClassification;
+  'zero-shot-image-classification': CLIPModel;
   'text2text-generation': EncoderDecoderModel;
 }
 
@@ -136,8 +150,18 @@ const TASKS = new Map<string, Set<ModelClass>>([
     ]),
   ],
   ['fill-mask', new Set<ModelClass>([BertForMaskedLM])],
-  ['feature-extraction', new Set<ModelClass>([BertModel, CLIPTextModel, CLIPTextModelWithProjection])],
+  [
+    'feature-extraction',
+    new Set<ModelClass>([
+      BertModel,
+      CLIPTextModel,
+      CLIPTextModelWithProjection,
+      CLIPVisionModel,
+      CLIPVisionModelWithProjection,
+    ]),
+  ],
   ['image-classification', new Set<ModelClass>([ViTForImageClassification])],
+  ['zero-shot-image-classification', new Set<ModelClass>([CLIPModel])],
   ['text2text-generation', new Set<ModelClass>([EncoderDecoderModel])],
 ]);
 
@@ -177,6 +201,9 @@ const FAMILIES = new Map<ModelClass, string>([
   [EncoderDecoderModel, 'attnkit-encoder-decoder'],
   [CLIPTextModel, 'clip'],
   [CLIPTextModelWithProjection, 'clip'],
+  [CLIPVisionModel, 'clip'],
+  [CLIPVisionModelWithProjection, 'clip'],
+  [CLIPModel, 'clip'],
 ]);
 
 /** Options of {@link loadPretrained}. */

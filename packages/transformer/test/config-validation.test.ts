@@ -9,7 +9,9 @@ import { Generator, memory } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
 import {
   BertModel,
+  CLIPModel,
   CLIPTextModel,
+  CLIPVisionModel,
   EncoderDecoderModel,
   GPT2LMHeadModel,
   LlamaForCausalLM,
@@ -147,6 +149,8 @@ describe('config.json refusals', () => {
       [BertModel, configOf('bert-tiny')],
       [ViTForImageClassification, configOf('vit-tiny')],
       [CLIPTextModel, configOf('clip-text-sd')],
+      [CLIPVisionModel, configOf('hfclip-vision')],
+      [CLIPModel, configOf('hfclip-model')],
       [
         EncoderDecoderModel,
         {

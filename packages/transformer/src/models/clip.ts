@@ -119,6 +119,11 @@ export function clipTextConfigFromJson(json: Record<string, unknown>): CLIPTextC
   return c;
 }
 
+/** The config.json object (snake_case) of a CLIP text config, without model_type or architectures. */
+export function clipTextConfigToJson(c: CLIPTextConfig): Record<string, unknown> {
+  return configToJson(FIELDS, c as unknown as Record<string, unknown>);
+}
+
 /** Parameters of a CLIP text config.json, within a few percent (norms and biases left out): no allocation. */
 function clipApproxParameters(json: Record<string, unknown>): number {
   const c = clipTextConfigFromJson(json);
@@ -206,14 +211,36 @@ export class CLIPTextEmbeddings extends Module {
   }
 }
 
-/** Multi-head self-attention with separate q/k/v projections and `out_proj`, all with biases. */
+/**
+ * The fields of a CLIP config that its encoder layers read: the text tower's (causal) and the
+ * vision tower's (bidirectional) layers are the same modules.
+ */
+export type CLIPEncoderConfig = Pick<
+  CLIPTextConfig,
+  | 'hiddenSize'
+  | 'intermediateSize'
+  | 'numHiddenLayers'
+  | 'numAttentionHeads'
+  | 'hiddenAct'
+  | 'layerNormEps'
+  | 'attentionDropout'
+  | 'initializerFactor'
+>;
+
+/**
+ * Multi-head self-attention with separate q/k/v projections and `out_proj`, all with biases;
+ * causal in the text tower, bidirectional in the vision tower (`causal` false).
+ */
 export class CLIPAttention extends Module {
   q_proj: Linear;
   k_proj: Linear;
   v_proj: Linear;
   out_proj: Linear;
 
-  constructor(readonly config: CLIPTextConfig) {
+  constructor(
+    readonly config: CLIPEncoderConfig,
+    readonly causal = true,
+  ) {
     super();
     const e = config.hiddenSize;
     this.q_proj = new Linear(e, e);
@@ -222,15 +249,15 @@ export class CLIPAttention extends Module {
     this.out_proj = new Linear(e, e);
   }
 
-  /** h [B, L, E] → [B, L, E], causal, with an optional key padding mask [B, 1, 1, L]. */
-  override forward(h: Tensor, mask: Tensor | null): Tensor {
+  /** h [B, L, E] → [B, L, E] (causal unless built otherwise), with an optional key padding mask [B, 1, 1, L]. */
+  override forward(h: Tensor, mask: Tensor | null = null): Tensor {
     const heads = this.config.numAttentionHeads;
     const d = this.config.hiddenSize / heads;
     const q = splitHeads(this.q_proj.forward(h), heads, d); // [B, H, L, D]
     const k = splitHeads(this.k_proj.forward(h), heads, d);
     const v = splitHeads(this.v_proj.forward(h), heads, d);
     const dropoutP = this.training ? this.config.attentionDropout : 0;
-    const o = attend(q, k, v, { mask, causal: true, dropoutP }); // [B, H, L, D]
+    const o = attend(q, k, v, { mask, causal: this.causal, dropoutP }); // [B, H, L, D]
     return this.out_proj.forward(mergeHeads(o));
   }
 }
@@ -241,11 +268,11 @@ export class CLIPMLP extends Module {
   fc2: Linear;
   private readonly act: (x: Tensor) => Tensor;
 
-  constructor(readonly config: CLIPTextConfig) {
+  constructor(readonly config: CLIPEncoderConfig) {
     super();
     this.fc1 = new Linear(config.hiddenSize, config.intermediateSize);
     this.fc2 = new Linear(config.intermediateSize, config.hiddenSize);
-    this.act = activation(config.hiddenAct, WHO);
+    this.act = activation(config.hiddenAct, 'CLIPMLP');
   }
 
   /** x [B, L, E] → [B, L, E] */
@@ -261,33 +288,33 @@ export class CLIPEncoderLayer extends Module {
   mlp: CLIPMLP;
   layer_norm2: LayerNorm;
 
-  constructor(config: CLIPTextConfig) {
+  constructor(config: CLIPEncoderConfig, causal = true) {
     super();
     const eps = config.layerNormEps;
-    this.self_attn = new CLIPAttention(config);
+    this.self_attn = new CLIPAttention(config, causal);
     this.layer_norm1 = new LayerNorm(config.hiddenSize, { eps });
     this.mlp = new CLIPMLP(config);
     this.layer_norm2 = new LayerNorm(config.hiddenSize, { eps });
   }
 
   /** h [B, L, E] → [B, L, E] */
-  override forward(h: Tensor, mask: Tensor | null): Tensor {
+  override forward(h: Tensor, mask: Tensor | null = null): Tensor {
     const a = add(h, this.self_attn.forward(this.layer_norm1.forward(h), mask));
     return add(a, this.mlp.forward(this.layer_norm2.forward(a)));
   }
 }
 
-/** The stack of layers (`encoder.layers.N.*`). */
+/** The stack of layers (`encoder.layers.N.*`), causal for text, bidirectional (`causal` false) for images. */
 export class CLIPEncoder extends Module {
   layers: CLIPEncoderLayer[];
 
-  constructor(config: CLIPTextConfig) {
+  constructor(config: CLIPEncoderConfig, causal = true) {
     super();
-    this.layers = Array.from({ length: config.numHiddenLayers }, () => new CLIPEncoderLayer(config));
+    this.layers = Array.from({ length: config.numHiddenLayers }, () => new CLIPEncoderLayer(config, causal));
   }
 
   /** h [B, L, E] → [B, L, E]; `states` (when given) collects every layer's input and the output. */
-  override forward(h: Tensor, mask: Tensor | null, states?: Tensor[]): Tensor {
+  override forward(h: Tensor, mask: Tensor | null = null, states?: Tensor[]): Tensor {
     let x = h;
     for (const l of this.layers) {
       states?.push(x);
@@ -355,8 +382,8 @@ export class CLIPTextTransformer extends Module {
   }
 }
 
-function initWeights(m: Module, config: CLIPTextConfig): void {
-  // transformers' CLIPPreTrainedModel._init_weights for the text tower
+/** transformers' CLIPPreTrainedModel._init_weights for the encoder layers of `m` (either tower). */
+export function initCLIPEncoderWeights(m: Module, config: CLIPEncoderConfig): void {
   const f = config.initializerFactor;
   const e = config.hiddenSize;
   const layers = Math.max(config.numHiddenLayers, 1);
@@ -384,7 +411,7 @@ const IGNORED_BY_TEXT_MODELS = [
  * CLIP's text encoder, as transformers' CLIPTextModel (Stable Diffusion's `text_encoder`): names
  * `text_model.embeddings.*`, `text_model.encoder.layers.N.*`, `text_model.final_layer_norm.*`.
  * Loads SD's `text_encoder` folder, or the text half of a whole CLIP checkpoint (the vision tower
- * and projections are skipped). `forward` also takes a bare id tensor, as `text_encoder(ids)`.
+ * and projections are skipped) with `{ architecture: 'CLIPTextModel' }`. `forward` also takes a bare id tensor, as `text_encoder(ids)`.
  *
  * @example
  * ```ts
@@ -402,7 +429,7 @@ export class CLIPTextModel extends PreTrainedModel {
     super();
     this.config = 'extra' in config ? (config as CLIPTextConfig) : clipTextConfig(config);
     this.text_model = new CLIPTextTransformer(this.config);
-    initWeights(this, this.config);
+    initCLIPEncoderWeights(this, this.config);
   }
 
   /** The parameter count a config.json describes, within a few percent, without allocating. */
@@ -465,7 +492,7 @@ export class CLIPTextModelWithProjection extends PreTrainedModel {
     this.config = 'extra' in config ? (config as CLIPTextConfig) : clipTextConfig(config);
     this.text_model = new CLIPTextTransformer(this.config);
     this.text_projection = new Linear(this.config.hiddenSize, this.config.projectionDim, { bias: false });
-    initWeights(this, this.config);
+    initCLIPEncoderWeights(this, this.config);
     init.normal_(
       this.text_projection.weight,
       0,

@@ -136,6 +136,30 @@ function numLabels(c: ViTConfig): number {
   return c.id2label ? Object.keys(c.id2label).length : 2;
 }
 
+/**
+ * Patches to vectors: pixels [B, C, H, W] → [B, (H/P)·(W/P), E] by a conv2d with kernel = stride =
+ * patch size P (weight [E, C, P, P], bias [E] or none), patches in row-major order. ViT's and
+ * CLIP's vision towers embed patches so.
+ */
+export function patchEmbed(pixels: Tensor, weight: Tensor, bias: Tensor | null, patchSize: number): Tensor {
+  const x = conv2d(pixels, weight, bias, { stride: patchSize }); // [B, E, H/P, W/P]
+  return x.flatten(2).transpose(1, 2);
+}
+
+/** Refuses pixels that are not [B, channels, size, size], naming the expected shape. */
+export function checkPixels(pixels: unknown, channels: number, size: number, who: string): Tensor {
+  assertTensorArg(pixels, 'pixelValues', who);
+  const s = pixels.shape;
+  if (pixels.rank !== 4 || s[1] !== channels || s[2] !== size || s[3] !== size) {
+    const what =
+      pixels.rank === 4 && s[1] !== channels ? ` (${s[1]} channels where the model takes ${channels})` : '';
+    throw new Error(
+      `${who}: 'pixelValues' must be [B, ${channels}, ${size}, ${size}], got ${fmtShape(s)}${what}`,
+    );
+  }
+  return pixels;
+}
+
 /** Patches to vectors: a conv2d with kernel = stride = patch size (`projection`). */
 export class ViTPatchEmbeddings extends Module {
   projection: Module & { weight: Parameter; bias: Parameter };
@@ -151,9 +175,7 @@ export class ViTPatchEmbeddings extends Module {
 
   /** pixels [B, C, H, W] → patches [B, N, E] */
   override forward(pixels: Tensor): Tensor {
-    const p = this.config.patchSize;
-    const x = conv2d(pixels, this.projection.weight, this.projection.bias, { stride: p }); // [B, E, H/P, W/P]
-    return x.flatten(2).transpose(1, 2);
+    return patchEmbed(pixels, this.projection.weight, this.projection.bias, this.config.patchSize);
   }
 }
 
@@ -385,12 +407,7 @@ export class ViTModel extends PreTrainedModel {
 
   /** pixels [B, C, H, W] → last hidden state [B, N + 1, E] */
   private backbone(pixels: Tensor): Tensor {
-    const who = 'ViTModel.forward';
-    assertTensorArg(pixels, 'pixelValues', who);
-    const { numChannels: c, imageSize: s } = this.config;
-    if (pixels.rank !== 4 || pixels.shape[1] !== c || pixels.shape[2] !== s || pixels.shape[3] !== s) {
-      throw new Error(`${who}: 'pixelValues' must be [B, ${c}, ${s}, ${s}], got ${fmtShape(pixels.shape)}`);
-    }
+    checkPixels(pixels, this.config.numChannels, this.config.imageSize, 'ViTModel.forward');
     return this.layernorm.forward(this.encoder.forward(this.embeddings.forward(pixels)));
   }
 }
