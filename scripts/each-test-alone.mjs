@@ -27,7 +27,8 @@ const runs = [];
 for (const pkg of readdirSync(join(root, 'packages'))) {
   const dir = join(root, 'packages', pkg, 'test');
   try {
-    for (const f of testFiles(dir)) runs.push([pkg, join('packages', pkg), relative(join(root, 'packages', pkg), f)]);
+    for (const f of testFiles(dir))
+      runs.push([pkg, join('packages', pkg), relative(join(root, 'packages', pkg), f)]);
   } catch {
     // a package without tests
   }
@@ -48,8 +49,16 @@ for (const [project, cwd, file] of runs) {
   console.log(line);
   if (!ok) {
     failed.push(line);
-    console.log((r.stdout + r.stderr).split('\n').filter((l) => /FAIL|Error|×/.test(l)).slice(0, 12).join('\n'));
+    console.log(
+      (r.stdout + r.stderr)
+        .split('\n')
+        .filter((l) => /FAIL|Error|×/.test(l))
+        .slice(0, 12)
+        .join('\n'),
+    );
   }
 }
-console.log(`\n${failed.length ? `${failed.length} file(s) fail alone:\n${failed.join('\n')}` : 'every file passes alone'}`);
+console.log(
+  `\n${failed.length ? `${failed.length} file(s) fail alone:\n${failed.join('\n')}` : 'every file passes alone'}`,
+);
 process.exit(failed.length ? 1 : 0);

@@ -21,7 +21,7 @@ interface Block {
 }
 
 /** The fenced code blocks of a Markdown page, with what stands between each and the next. */
-export function fencedBlocks(markdown: string): { blocks: Block[]; gaps: string[] } {
+function fencedBlocks(markdown: string): { blocks: Block[]; gaps: string[] } {
   const lines = markdown.split('\n');
   const blocks: Block[] = [];
   const gaps: string[] = [];
@@ -44,7 +44,7 @@ export function fencedBlocks(markdown: string): { blocks: Block[]; gaps: string[
 }
 
 /** Pairs each runnable block with the output block that follows it, if any. */
-export function runnable(markdown: string): { code: Block; output: string | null }[] {
+function runnable(markdown: string): { code: Block; output: string | null }[] {
   const { blocks, gaps } = fencedBlocks(markdown);
   const out: { code: Block; output: string | null }[] = [];
   for (let i = 0; i < blocks.length; i++) {
@@ -63,7 +63,7 @@ export function runnable(markdown: string): { code: Block; output: string | null
  * repeat an import in each block; a module may not), and a marker before each block so that
  * console.log lands in that block's output.
  */
-export function pageModule(blocks: Block[]): string {
+function pageModule(blocks: Block[]): string {
   const imports = new Map<string, string>();
   const bodies = blocks.map((b, i) => {
     const body = b.code.replace(/^import\s[^;]*?;[ \t]*$/gms, (stmt) => {
@@ -137,16 +137,20 @@ describe('docs/guides: every code block runs, and prints what the page shows', (
       try {
         await import(pathToFileURL(file).href);
       } catch (e) {
-        throw new Error(`${page}, block ${current + 1} (line ${blocks[current].code.line}): ${(e as Error).message}`, {
-          cause: e,
-        });
+        throw new Error(
+          `${page}, block ${current + 1} (line ${blocks[current].code.line}): ${(e as Error).message}`,
+          {
+            cause: e,
+          },
+        );
       } finally {
         spy.mockRestore();
         delete g.__guideBlock;
       }
       // GUIDES_SHOW=1 prints what each block printed (for writing a guide's output blocks)
       if (process.env.GUIDES_SHOW) {
-        for (const [i, p] of printed.entries()) process.stderr.write(`--- block at line ${blocks[i].code.line}\n${p.join('\n')}\n`);
+        for (const [i, p] of printed.entries())
+          process.stderr.write(`--- block at line ${blocks[i].code.line}\n${p.join('\n')}\n`);
       }
       blocks.forEach((b, i) => {
         if (b.output === null) return;

@@ -312,9 +312,11 @@ export function pilResize(
   return out;
 }
 
-/** The image as RGB uint8 [h, w, 3], refusing what is not an 8-bit grey, RGB or RGBA image. */
-function toRgb(image: RawImage, index: number): Uint8Array {
-  const where = `${WHO}: image ${index}`;
+/**
+ * The image as RGB uint8 [h, w, 3], refusing what is not an 8-bit grey, RGB or RGBA image; `where`
+ * names the image in messages. Shared by every image processor.
+ */
+export function rgbFromImage(image: RawImage, where: string): Uint8Array {
   if (!image || typeof image !== 'object' || !image.data || typeof image.data.length !== 'number') {
     throw new TypeError(
       `${where} must be { data, width, height, channels? } (e.g. an ImageData), got ${describe(image)}`,
@@ -393,7 +395,7 @@ export class CLIPImageProcessor {
   /** One image → float32 values [3, h, w] (channels first), and its size. */
   private one(image: RawImage, index: number): { values: Float32Array; height: number; width: number } {
     const c = this.config;
-    let rgb = toRgb(image, index);
+    let rgb = rgbFromImage(image, `${WHO}: image ${index}`);
     let height = image.height;
     let width = image.width;
     if (c.doResize) {

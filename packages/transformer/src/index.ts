@@ -252,7 +252,6 @@ export {
   type ImageProcessorConfig,
   imageProcessorFromJson,
   preprocessImage,
-  type RawImage,
   resizeBilinear,
 } from './pipelines/image-processor.js';
 export {

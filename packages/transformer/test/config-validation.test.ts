@@ -63,8 +63,8 @@ describe('config.json refusals', () => {
     ],
     [
       'llama-tiny',
-      { rope_scaling: { rope_type: 'yarn', factor: 4 } },
-      /rope_type 'yarn', which attnkit does not implement/,
+      { rope_scaling: { rope_type: 'proportional', factor: 4 } },
+      /rope_type 'proportional', which attnkit does not implement/,
     ],
     [
       'llama-tiny',
@@ -106,7 +106,9 @@ describe('config.json refusals', () => {
       const err = await loadPretrained(files({ ...configOf(fixture), ...patch }, weightsOf(fixture))).catch(
         (e) => e,
       );
-      expect(err).toBeInstanceOf(ConfigError);
+      // a model that loaded after all is named, not printed (its object graph is too deep to report)
+      if (!(err instanceof Error)) (err as { dispose?: () => void }).dispose?.();
+      expect(err instanceof Error ? err.name : `loaded a ${err?.constructor?.name}`).toBe('ConfigError');
       expect((err as Error).message).toMatch(
         /^loadPretrained\(<files: config\.json, model\.safetensors>\): config\.json: /,
       );

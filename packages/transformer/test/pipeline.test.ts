@@ -216,7 +216,7 @@ describe("pipeline('image-classification') matches transformers' labels and scor
     expect(best[0].label).toBe(c.output[0].label);
     close(best[0].score, c.output[0].score);
     await expect(classify({ data: new Uint8Array(10), width: 4, height: 4, channels: 3 })).rejects.toThrow(
-      /holds 10 bytes; 4 × 4 × 3 needs 48/,
+      /\[height 4, width 4, 3\] values \(or 4 with alpha, 1 grey\), got 10 values with channels 3/,
     );
     classify.dispose();
   });

@@ -5,6 +5,7 @@ import type { PretrainedTokenizer } from '@attnkit/tokenizer';
 import { describe } from '../internal.js';
 import type { PretrainedTasks } from '../loading.js';
 import { BertModel } from '../models/bert.js';
+import type { CLIPVisionModel, CLIPVisionModelWithProjection } from '../models/clip-vision.js';
 
 /** A right-padded batch of encoded texts. */
 interface TextBatch {
@@ -175,7 +176,10 @@ export function fillMaskPipeline(model: FillMaskModel, tokenizer: PretrainedToke
 // ---- feature-extraction ----
 
 /** The encoders feature extraction runs (BERT, CLIP's text tower). */
-export type FeatureExtractionModel = PretrainedTasks['feature-extraction'];
+export type FeatureExtractionModel = Exclude<
+  PretrainedTasks['feature-extraction'],
+  CLIPVisionModel | CLIPVisionModelWithProjection
+>;
 
 /** Options of a feature-extraction call, as transformers.js names them. */
 export interface FeatureExtractionOptions {

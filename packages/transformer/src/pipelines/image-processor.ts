@@ -6,17 +6,10 @@
 // Resizing follows Pillow's Image.resize(BILINEAR) on 8-bit images (what transformers' PIL backend
 // runs): a separable triangle filter widened by the scale when shrinking, fixed-point weights of
 // 22 bits, the horizontal pass first, each pass rounded back to bytes.
+import { pilResize, type RawImage, rgbFromImage } from '../clip-image-processor.js';
 import { describe } from '../internal.js';
 
-/** An RGB or RGBA image as bytes, row by row (transformers.js' RawImage, a canvas' ImageData). */
-export interface RawImage {
-  /** width × height × channels bytes, channels interleaved. */
-  data: Uint8Array | Uint8ClampedArray;
-  width: number;
-  height: number;
-  /** 3 (RGB) or 4 (RGBA; alpha is dropped, as PIL's convert('RGB') does). */
-  channels: 3 | 4;
-}
+export type { RawImage };
 
 /** The settings of a preprocessor_config.json that attnkit implements (ViTImageProcessor's). */
 export interface ImageProcessorConfig {
@@ -121,82 +114,9 @@ export function imageProcessorFromJson(
   };
 }
 
-/** Checks a {@link RawImage}; returns its RGB bytes [H, W, 3]. */
-export function rgbBytes(image: RawImage, where: string): Uint8Array {
-  const { data, width, height, channels } = image ?? ({} as Partial<RawImage>);
-  if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray))
-    throw new TypeError(
-      `${where}: image.data must be a Uint8Array or Uint8ClampedArray of RGB(A) bytes, got ${describe(data)}`,
-    );
-  if (
-    !Number.isInteger(width) ||
-    !Number.isInteger(height) ||
-    (width as number) < 1 ||
-    (height as number) < 1
-  )
-    throw new TypeError(
-      `${where}: image.width and image.height must be positive integers, got ${describe(width)} × ${describe(height)}`,
-    );
-  if (channels !== 3 && channels !== 4)
-    throw new TypeError(`${where}: image.channels must be 3 (RGB) or 4 (RGBA), got ${describe(channels)}`);
-  const n = (width as number) * (height as number);
-  if (data.length !== n * channels)
-    throw new RangeError(
-      `${where}: image.data holds ${data.length} bytes; ${width} × ${height} × ${channels} needs ${n * channels}`,
-    );
-  if (channels === 3) return new Uint8Array(data.buffer, data.byteOffset, data.length);
-  const rgb = new Uint8Array(n * 3);
-  for (let i = 0; i < n; i++) {
-    rgb[3 * i] = data[4 * i];
-    rgb[3 * i + 1] = data[4 * i + 1];
-    rgb[3 * i + 2] = data[4 * i + 2];
-  }
-  return rgb;
-}
-
-const PRECISION_BITS = 32 - 8 - 2;
-
-/** Pillow's fixed-point bilinear weights for one axis: per output pixel, the first input and the weights. */
-function coefficients(
-  inSize: number,
-  outSize: number,
-): { starts: Int32Array; sizes: Int32Array; weights: Int32Array[] } {
-  const scale = inSize / outSize;
-  const filterScale = Math.max(scale, 1);
-  const support = 1 * filterScale; // the triangle filter's support is 1
-  const starts = new Int32Array(outSize);
-  const sizes = new Int32Array(outSize);
-  const weights: Int32Array[] = [];
-  for (let o = 0; o < outSize; o++) {
-    const center = (o + 0.5) * scale;
-    const lo = Math.max(Math.trunc(center - support + 0.5), 0);
-    const hi = Math.min(Math.trunc(center + support + 0.5), inSize);
-    const w = new Float64Array(hi - lo);
-    let total = 0;
-    for (let x = 0; x < w.length; x++) {
-      const t = Math.abs((x + lo - center + 0.5) / filterScale);
-      w[x] = t < 1 ? 1 - t : 0;
-      total += w[x];
-    }
-    const k = new Int32Array(w.length);
-    for (let x = 0; x < w.length; x++) {
-      const v = total !== 0 ? w[x] / total : w[x];
-      k[x] = Math.trunc(v < 0 ? -0.5 + v * (1 << PRECISION_BITS) : 0.5 + v * (1 << PRECISION_BITS));
-    }
-    starts[o] = lo;
-    sizes[o] = w.length;
-    weights.push(k);
-  }
-  return { starts, sizes, weights };
-}
-
-function clip8(acc: number): number {
-  const v = Math.floor(acc / (1 << PRECISION_BITS));
-  return Math.min(Math.max(v, 0), 255);
-}
-
 /**
- * Resizes RGB bytes [H, W, 3] to [outH, outW, 3] as Pillow's `Image.resize((outW, outH), BILINEAR)`.
+ * Resizes RGB bytes [H, W, 3] to [outH, outW, 3] as Pillow's `Image.resize((outW, outH), BILINEAR)`
+ * (the shared {@link pilResize} with filter 2).
  */
 export function resizeBilinear(
   rgb: Uint8Array,
@@ -205,36 +125,7 @@ export function resizeBilinear(
   outH: number,
   outW: number,
 ): Uint8Array {
-  let src = rgb;
-  let width = w;
-  if (outW !== w) {
-    const { starts, sizes, weights } = coefficients(w, outW);
-    const out = new Uint8Array(h * outW * 3);
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < outW; x++)
-        for (let c = 0; c < 3; c++) {
-          let acc = 1 << (PRECISION_BITS - 1);
-          const k = weights[x];
-          for (let i = 0; i < sizes[x]; i++) acc += src[(y * w + starts[x] + i) * 3 + c] * k[i];
-          out[(y * outW + x) * 3 + c] = clip8(acc);
-        }
-    src = out;
-    width = outW;
-  }
-  if (outH !== h) {
-    const { starts, sizes, weights } = coefficients(h, outH);
-    const out = new Uint8Array(outH * width * 3);
-    for (let y = 0; y < outH; y++)
-      for (let x = 0; x < width; x++)
-        for (let c = 0; c < 3; c++) {
-          let acc = 1 << (PRECISION_BITS - 1);
-          const k = weights[y];
-          for (let i = 0; i < sizes[y]; i++) acc += src[((starts[y] + i) * width + x) * 3 + c] * k[i];
-          out[(y * width + x) * 3 + c] = clip8(acc);
-        }
-    src = out;
-  }
-  return src;
+  return pilResize(rgb, w, h, outW, outH, 2);
 }
 
 /**
@@ -250,7 +141,7 @@ export function preprocessImage(
   height: number;
   width: number;
 } {
-  let rgb = rgbBytes(image, where);
+  let rgb = rgbFromImage(image, where);
   let { height, width } = image;
   if (config.doResize && (height !== config.size.height || width !== config.size.width)) {
     rgb = resizeBilinear(rgb, height, width, config.size.height, config.size.width);

@@ -21,6 +21,7 @@ import {
   type PretrainedTasks,
 } from '../loading.js';
 import { BertForMaskedLM } from '../models/bert.js';
+import { CLIPVisionModel, CLIPVisionModelWithProjection } from '../models/clip-vision.js';
 import {
   type FeatureExtractionPipeline,
   type FillMaskPipeline,
@@ -131,9 +132,15 @@ const FACTORIES: Factories = {
         featureExtractionPipeline(mlm.bert, tokenizer, () => mlm.dispose()),
       );
     }
-    return withTokenizer(await loadFor('feature-extraction', source, options), source, (model, tokenizer) =>
-      featureExtractionPipeline(model, tokenizer),
-    );
+    const model = await loadFor('feature-extraction', source, options);
+    if (model instanceof CLIPVisionModel || model instanceof CLIPVisionModelWithProjection) {
+      const arch = model.architecture;
+      model.dispose();
+      throw new Error(
+        `pipeline('feature-extraction') embeds texts; this checkpoint is an image encoder (${arch}): call the model with { pixelValues } instead`,
+      );
+    }
+    return withTokenizer(model, source, (m, tokenizer) => featureExtractionPipeline(m, tokenizer));
   },
   'image-classification': async (source, options) => {
     const where = "pipeline('image-classification')";
