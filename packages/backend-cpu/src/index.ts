@@ -13,6 +13,6 @@
 import { registerBackend } from '@attnkit/tensor-core';
 import { CpuBackend } from './cpu-backend.js';
 
-export { CpuBackend, CpuStorage } from './cpu-backend.js';
+export { CpuBackend, type CpuBackendOptions, CpuStorage } from './cpu-backend.js';
 
 registerBackend('cpu', () => new CpuBackend(), 1);

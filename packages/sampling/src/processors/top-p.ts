@@ -24,7 +24,7 @@ export class TopPWarper implements LogitsProcessor {
   readonly name = 'topP';
   private readonly fast: TopPHistogram | null;
 
-  /** @param options.fast hand rows of {@link TOP_P_FAST_MIN}+ tokens to the histogram path (default true). */
+  /** @param options.fast hand rows of 512 tokens or more to the histogram path (default true). */
   constructor(
     readonly topP: number,
     readonly minTokensToKeep = 1,

@@ -177,7 +177,7 @@ function visionParameters(c: CLIPVisionConfig, projection: boolean): number {
 
 /** Outputs of CLIP's vision tower. */
 export interface CLIPVisionOutputs {
-  /** [B, N + 1, E]: the encoder's output (class token first), not layer-normalised, as transformers. */
+  /** `[B, N + 1, E]`: the encoder's output (class token first), not layer-normalised, as transformers. */
   lastHiddenState: Tensor;
   /** post_layernorm of the class token's final state, [B, E]. */
   poolerOutput: Tensor;
