@@ -1,38 +1,43 @@
 // generation_config.json: a checkpoint's default generation settings (transformers'
 // GenerationConfig), read into `@attnkit/sampling`'s camelCase names. generate() applies them under
 // what the caller passes, as transformers does.
+import type { GenerationConfig } from '@attnkit/sampling';
 import { describe } from './internal.js';
 
 /**
- * Generation defaults a checkpoint carries, in `@attnkit/sampling`'s GenerationConfig names.
- * Only the keys present in generation_config.json are set.
+ * Generation defaults a checkpoint carries, in `@attnkit/sampling`'s GenerationConfig names (the
+ * same fields, picked from it), plus the encoder-decoder start token. Only the keys present in
+ * generation_config.json are set.
  */
-export interface GenerationDefaults {
-  maxNewTokens?: number;
-  maxLength?: number;
-  minLength?: number;
-  minNewTokens?: number;
-  doSample?: boolean;
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  minP?: number;
-  typicalP?: number;
-  repetitionPenalty?: number;
-  noRepeatNgramSize?: number;
-  badWordsIds?: number[][];
-  forcedBosTokenId?: number;
-  forcedEosTokenId?: number | number[];
-  numBeams?: number;
-  lengthPenalty?: number;
-  earlyStopping?: boolean | 'never';
-  numReturnSequences?: number;
-  eosTokenId?: number | number[];
-  padTokenId?: number;
-  bosTokenId?: number;
+export type GenerationDefaults = Pick<
+  GenerationConfig,
+  | 'maxNewTokens'
+  | 'maxLength'
+  | 'minLength'
+  | 'minNewTokens'
+  | 'doSample'
+  | 'temperature'
+  | 'topK'
+  | 'topP'
+  | 'minP'
+  | 'typicalP'
+  | 'repetitionPenalty'
+  | 'noRepeatNgramSize'
+  | 'badWordsIds'
+  | 'forcedBosTokenId'
+  | 'forcedEosTokenId'
+  | 'numBeams'
+  | 'lengthPenalty'
+  | 'earlyStopping'
+  | 'numReturnSequences'
+  | 'eosTokenId'
+  | 'padTokenId'
+  | 'bosTokenId'
+  | 'useCache'
+> & {
+  /** The first decoder token of an encoder-decoder (`decoder_start_token_id`). */
   decoderStartTokenId?: number;
-  useCache?: boolean;
-}
+};
 
 type Kind = 'int' | 'number' | 'bool' | 'ids' | 'idLists' | 'stopping';
 
