@@ -1,5 +1,7 @@
 #!/usr/bin/python3
-"""Reference cases for @attnkit/transformer's CLIP text encoder, computed with PyTorch (Debian's python3-torch 1.13).
+"""Reference cases for @attnkit/transformer's CLIP text encoder: the expected outputs are transformers 5.18's own
+CLIPTextModel / CLIPTextModelWithProjection, loaded from each folder this script writes (float64), cross-checked
+against a plain-torch reading of the same forward (below) on every real token.
 
 Re-implements Hugging Face transformers' CLIPTextModel / CLIPTextModelWithProjection forward in plain torch, in
 float64, from weights exactly representable in the stored dtype, and writes each case as a Hugging Face checkpoint
@@ -14,7 +16,7 @@ layers with causal self-attention (q scaled by head_dim ** -0.5) plus the expand
 gelu MLP, final_layer_norm; pooler = last hidden state at argmax(input_ids) when eos_token_id == 2 (legacy
 configs), else at the first position equal to eos_token_id.
 
-Run: /usr/bin/python3 packages/transformer/scripts/clip_gen_refs.py
+Run: /work/venv-ref/bin/python packages/transformer/scripts/clip_gen_refs.py (torch 2.13 + transformers 5.18)
 """
 import json, math, os, shutil, sys
 import torch
@@ -23,7 +25,13 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "scripts", "reference"))
-from transformer_gen_refs import layer_norm, representable, rnd, save_arr, save_checkpoint  # noqa: E402
+from transformer_gen_refs import representable, rnd, save_arr, save_checkpoint  # noqa: E402
+
+
+def layer_norm(x, w, b, eps):
+    mu = x.mean(-1, keepdim=True)
+    var = ((x - mu) ** 2).mean(-1, keepdim=True)
+    return (x - mu) / torch.sqrt(var + eps) * w + b
 
 torch.set_default_dtype(torch.float64)
 OUT = os.path.join(ROOT, "packages", "transformer", "test", "fixtures")
@@ -104,6 +112,8 @@ def clip_case(name, cfg, ids, am=None, seed=0, arch="CLIPTextModel", dtype="F32"
     if not prefixed: stored = {k[len("text_model."):] if k.startswith("text_model.") else k: v for k, v in stored.items()}
     json.dump(config, open(os.path.join(d, "config.json"), "w"), indent=2)
     save_checkpoint(d, stored, dtype)
+    last, pooled, embeds = hf_outputs(d, "CLIPTextModelWithProjection" if proj else "CLIPTextModel", ids, am,
+                                      (last, pooled, pooled @ W["text_projection.weight"].T if proj else None))
     meta = {"model": "clip", "architecture": "CLIPTextModelWithProjection" if full_clip else arch, "dtype": dtype,
             "input_ids": save_arr(d, "input_ids", ids, "i32"),
             "last_hidden_state": save_arr(d, "last_hidden_state", last, "f32"),
@@ -113,8 +123,38 @@ def clip_case(name, cfg, ids, am=None, seed=0, arch="CLIPTextModel", dtype="F32"
     # with left padding, a padding position sees no real token: transformers then averages masked scores
     # (attnkit gives zeros); only real tokens are meaningful there
     meta["compare_real_tokens_only"] = bool(am is not None and (am[:, 0] == 0).any())
-    if proj: meta["text_embeds"] = save_arr(d, "text_embeds", pooled @ W["text_projection.weight"].T, "f32")
+    if proj: meta["text_embeds"] = save_arr(d, "text_embeds", embeds, "f32")
     json.dump(meta, open(os.path.join(d, "meta.json"), "w"), indent=2)
+
+
+def hf_outputs(d, cls_name, ids, am, mine):
+    """The expected values: transformers 5.18's own class loaded from the folder just written (float64), after
+    checking that the plain-torch forward above agrees with it on every real token (a second, independent
+    reading of modeling_clip.py)."""
+    import transformers
+    config = json.load(open(os.path.join(d, "config.json")))
+    kwargs = {}
+    if config.get("model_type") == "clip":
+        # a whole CLIPModel checkpoint: CLIPModel projects the text tower with its top-level projection_dim
+        kwargs["config"] = transformers.CLIPTextConfig(**dict(config["text_config"], projection_dim=config["projection_dim"]))
+    model = getattr(transformers, cls_name).from_pretrained(d, dtype=torch.float64, **kwargs).eval()
+    with torch.no_grad():
+        out = model(input_ids=ids.long(), attention_mask=None if am is None else am.long())
+    last = out.last_hidden_state
+    pooled = out.text_embeds if cls_name.endswith("Projection") else out.pooler_output
+    if cls_name.endswith("Projection"):
+        # CLIPTextModelWithProjection returns the projection, not the pooled state: pool like the text model does
+        pooled_state = model.text_model(input_ids=ids.long(), attention_mask=None if am is None else am.long()).pooler_output
+    else:
+        pooled_state = pooled
+    real = torch.ones(ids.shape, dtype=torch.bool) if am is None else am.bool()
+    assert torch.allclose(last[real], mine[0][real], atol=1e-9, rtol=1e-9), f"{d}: last_hidden_state differs from transformers"
+    assert torch.allclose(pooled_state, mine[1], atol=1e-9, rtol=1e-9), f"{d}: pooler_output differs from transformers"
+    embeds = None
+    if mine[2] is not None:
+        embeds = out.text_embeds
+        assert torch.allclose(embeds, mine[2], atol=1e-9, rtol=1e-9), f"{d}: text_embeds differ from transformers"
+    return last, pooled_state, embeds
 
 
 def sd_style_ids(texts_lengths, seq, bos, eos, vocab, gen):
