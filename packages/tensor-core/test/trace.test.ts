@@ -1,6 +1,6 @@
 // traceOps records the outermost ops a function runs, with their inputs, outputs and attributes,
 // and the values of the tensors no recorded op produced; nothing is recorded outside a trace.
-import '@attnkit/backend-cpu';
+import './reference-backend.js';
 import { describe, expect, it } from 'vitest';
 import {
   add,
