@@ -71,7 +71,7 @@ export interface TinyShapesModel {
  */
 export async function loadTinyShapesModel(options: TinyShapesLoadOptions = {}): Promise<TinyShapesModel> {
   const op = 'loadTinyShapesModel';
-  const [config, weights, schedulerText] = await Promise.all([
+  const [config, weights, schedulerText] = await inOrder([
     readTextFile(locate('unetConfig', options), op),
     readBinaryFile(locate('unetWeights', options), op),
     readTextFile(locate('schedulerConfig', options), op),
@@ -113,9 +113,19 @@ export async function loadTinyShapesPipeline(
  */
 export async function loadShapeClassifier(options: TinyShapesLoadOptions = {}): Promise<ShapeClassifier> {
   const op = 'loadShapeClassifier';
-  const [config, weights] = await Promise.all([
+  const [config, weights] = await inOrder([
     readTextFile(locate('classifierConfig', options), op),
     readBinaryFile(locate('classifierWeights', options), op),
   ]);
   return ShapeClassifier.fromPretrained({ config, weights });
+}
+
+/**
+ * Awaits the reads together but reports a failure in the order the files are listed (the config
+ * before the weights), whichever read failed first in time: the same error on every run.
+ */
+async function inOrder<T extends readonly unknown[]>(reads: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(reads);
+  for (const r of settled) if (r.status === 'rejected') throw r.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
