@@ -40,6 +40,11 @@ export interface GenerationConfig {
   eosTokenId?: number | number[];
   padTokenId?: number;
   bosTokenId?: number;
+  /**
+   * First decoder token of an encoder-decoder model (T5: the pad id, BART: the EOS id); the
+   * model's generation_config.json sets it. Encoder-decoder models only.
+   */
+  decoderStartTokenId?: number;
   /** Strings that end generation of a row once its decoded output contains one (needs `tokenizer`). */
   stopStrings?: string | string[];
   /** Seed of a fresh Generator for sampling. */
@@ -90,6 +95,7 @@ const KEYS = new Set<string>([
   'eosTokenId',
   'padTokenId',
   'bosTokenId',
+  'decoderStartTokenId',
   'stopStrings',
   'seed',
   'generator',
@@ -173,6 +179,7 @@ const RULES: Record<keyof GenerationConfig, [(v: unknown) => boolean, string]> =
   ],
   padTokenId: [isId, 'a token id (an integer >= 0)'],
   bosTokenId: [isId, 'a token id (an integer >= 0)'],
+  decoderStartTokenId: [isId, 'a token id (an integer >= 0)'],
   stopStrings: [
     (v) =>
       (typeof v === 'string' && v.length > 0) ||
@@ -245,8 +252,13 @@ function validateCombination(c: GenerationConfig): void {
     throw new TypeError('generate: stopStrings needs a tokenizer (config.tokenizer) to decode the output');
 }
 
-/** generation_config.json settings that only encoder-decoder generation reads (skipped here). */
+/** generation_config.json settings that only encoder-decoder generation reads (skipped for causal LMs). */
 const ENCODER_DECODER_ONLY = new Set(['decoderStartTokenId']);
+
+/** True for a model generate() drives as an encoder-decoder (it has `seq2seqDecoder`). */
+export function isSeq2SeqLM(model: unknown): boolean {
+  return typeof (model as { seq2seqDecoder?: unknown } | null)?.seq2seqDecoder === 'function';
+}
 
 /**
  * The settings generate() runs with: the model's `generationConfig` (its generation_config.json,
@@ -266,11 +278,18 @@ export function resolveConfig(
       throw new TypeError(
         `generate: model.generationConfig must be an object or null, got ${show(defaults)}`,
       );
-    const own = Object.fromEntries(Object.entries(defaults).filter(([k]) => !ENCODER_DECODER_ONLY.has(k)));
+    const seq2seq = isSeq2SeqLM(model);
+    const own = Object.fromEntries(
+      Object.entries(defaults).filter(([k]) => seq2seq || !ENCODER_DECODER_ONLY.has(k)),
+    );
     validateGenerationConfig(own as GenerationConfig, 'generate (model.generationConfig)');
     for (const [k, v] of Object.entries(own)) if (v !== undefined && v !== null) out[k] = v;
   }
   for (const [k, v] of Object.entries(config)) if (v !== undefined && v !== null) out[k] = v;
+  if (out.decoderStartTokenId !== undefined && model && !isSeq2SeqLM(model))
+    throw new TypeError(
+      'generate: decoderStartTokenId applies to encoder-decoder models (models with seq2seqDecoder()); this model is a causal LM',
+    );
   validateCombination(out as GenerationConfig);
   return out as GenerationConfig;
 }

@@ -28,6 +28,8 @@ import {
   MixtralForCausalLM,
   Qwen2ForCausalLM,
   saveModel,
+  T5EncoderModel,
+  T5ForConditionalGeneration,
   train,
   ViTForImageClassification,
   ViTModel,
@@ -76,6 +78,14 @@ async function write(name, family, model, inputs) {
       'input_ids',
       inputs.ids.flat(),
       [inputs.ids.length, inputs.ids[0].length],
+      true,
+    );
+  if (inputs.decoderIds)
+    meta.decoder_input_ids = writeArray(
+      dir,
+      'decoder_input_ids',
+      inputs.decoderIds.flat(),
+      [inputs.decoderIds.length, inputs.decoderIds[0].length],
       true,
     );
   if (inputs.pixels)
@@ -194,6 +204,36 @@ await write(
     10,
   ),
   { ids: ids(10, 2, 8, V - 1).map((r) => [...r, V - 1]) },
+);
+const t5 = {
+  vocabSize: V,
+  dModel: 32,
+  dKv: 8,
+  dFf: 48,
+  numLayers: 2,
+  numDecoderLayers: 2,
+  numHeads: 4,
+  relativeAttentionNumBuckets: 8,
+  relativeAttentionMaxDistance: 16,
+};
+await write('t5', 't5', randomize(new T5ForConditionalGeneration({ ...t5, feedForwardProj: 'relu' }), 13), {
+  ids: ids(13, 2, 9, V),
+  decoderIds: ids(14, 2, 5, V).map((r) => [0, ...r.slice(1)]),
+});
+await write(
+  't5-gated-untied',
+  't5',
+  randomize(
+    new T5ForConditionalGeneration({ ...t5, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false }),
+    15,
+  ),
+  { ids: ids(15, 2, 9, V), decoderIds: ids(16, 2, 5, V).map((r) => [0, ...r.slice(1)]) },
+);
+await write(
+  't5-encoder',
+  't5-encoder',
+  randomize(new T5EncoderModel({ ...t5, feedForwardProj: 'gated-gelu' }), 17),
+  { ids: ids(17, 2, 9, V) },
 );
 
 // models trained in JavaScript, continued in PyTorch

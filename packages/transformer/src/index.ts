@@ -1,6 +1,6 @@
 /**
  * @attnkit/transformer: transformer blocks and whole models written like the papers (GPT-2, Llama,
- * BERT, an encoder-decoder, ViT), loading and saving Hugging Face checkpoints, and a training loop.
+ * BERT, an encoder-decoder, T5, ViT), loading and saving Hugging Face checkpoints, and a training loop.
  * Causal LMs implement `@attnkit/sampling`'s CausalLM interface, with a KV cache.
  *
  * @example
@@ -57,6 +57,7 @@ export {
   ropeSettings,
   ScaledRotary,
 } from './blocks/rope-scaling.js';
+export { EncoderDecoderCache } from './blocks/seq2seq.js';
 export {
   type GenerationDefaults,
   generationConfigFromJson,
@@ -186,6 +187,25 @@ export {
   qwen2ConfigFromJson,
   qwen2Windows,
 } from './models/qwen2.js';
+export {
+  shiftTokensRight,
+  T5_FEED_FORWARD_PROJ,
+  T5Attention,
+  T5Block,
+  type T5Config,
+  T5DenseActDense,
+  T5DenseGatedActDense,
+  T5EncoderModel,
+  T5ForConditionalGeneration,
+  type T5Inputs,
+  T5LayerCrossAttention,
+  T5LayerFF,
+  T5LayerSelfAttention,
+  type T5Outputs,
+  T5Stack,
+  t5Config,
+  t5ConfigFromJson,
+} from './models/t5.js';
 export {
   ViTAttention,
   type ViTConfig,

@@ -27,6 +27,7 @@ import { LlamaForCausalLM } from './models/llama.js';
 import { MistralForCausalLM } from './models/mistral.js';
 import { MixtralForCausalLM } from './models/mixtral.js';
 import { Qwen2ForCausalLM } from './models/qwen2.js';
+import { T5EncoderModel, T5ForConditionalGeneration } from './models/t5.js';
 import { ViTForImageClassification, ViTModel } from './models/vit.js';
 
 /** One file's contents as a browser or Node program has them (@attnkit/hub's `FileLike`). */
@@ -65,6 +66,9 @@ const ARCHITECTURES = new Map<string, ModelClass>([
   ['EncoderDecoderTransformer', EncoderDecoderModel],
   ['CLIPTextModel', CLIPTextModel],
   ['CLIPTextModelWithProjection', CLIPTextModelWithProjection],
+  ['T5ForConditionalGeneration', T5ForConditionalGeneration],
+  ['T5WithLMHeadModel', T5ForConditionalGeneration],
+  ['T5EncoderModel', T5EncoderModel],
 ]);
 
 const MODEL_TYPES = new Map<string, ModelClass>([
@@ -79,6 +83,7 @@ const MODEL_TYPES = new Map<string, ModelClass>([
   ['clip_text_model', CLIPTextModel],
   // a whole CLIP checkpoint (CLIPModel): its text tower and text_projection; the vision tower is skipped
   ['clip', CLIPTextModelWithProjection],
+  ['t5', T5ForConditionalGeneration],
 ]);
 
 /**
@@ -100,6 +105,8 @@ export interface PretrainedArchitectures {
   EncoderDecoderTransformer: EncoderDecoderModel;
   CLIPTextModel: CLIPTextModel;
   CLIPTextModelWithProjection: CLIPTextModelWithProjection;
+  T5ForConditionalGeneration: T5ForConditionalGeneration;
+  T5EncoderModel: T5EncoderModel;
 }
 
 /**
@@ -111,9 +118,9 @@ export interface PretrainedArchitectures {
 export interface PretrainedTasks {
   'text-generation': GPT2LMHeadModel | LlamaForCausalLM;
   'fill-mask': BertForMaskedLM;
-  'feature-extraction': BertModel | CLIPTextModel | CLIPTextModelWithProjection;
+  'feature-extraction': BertModel | CLIPTextModel | CLIPTextModelWithProjection | T5EncoderModel;
   'image-classification': ViTForImageClassification;
-  'text2text-generation': EncoderDecoderModel;
+  'text2text-generation': EncoderDecoderModel | T5ForConditionalGeneration;
 }
 
 /** A task name of {@link PretrainedTasks}. */
@@ -122,9 +129,12 @@ export type PretrainedTask = keyof PretrainedTasks;
 const TASKS = new Map<string, Set<ModelClass>>([
   ['text-generation', new Set<ModelClass>([GPT2LMHeadModel, LlamaForCausalLM])],
   ['fill-mask', new Set<ModelClass>([BertForMaskedLM])],
-  ['feature-extraction', new Set<ModelClass>([BertModel, CLIPTextModel, CLIPTextModelWithProjection])],
+  [
+    'feature-extraction',
+    new Set<ModelClass>([BertModel, CLIPTextModel, CLIPTextModelWithProjection, T5EncoderModel]),
+  ],
   ['image-classification', new Set<ModelClass>([ViTForImageClassification])],
-  ['text2text-generation', new Set<ModelClass>([EncoderDecoderModel])],
+  ['text2text-generation', new Set<ModelClass>([EncoderDecoderModel, T5ForConditionalGeneration])],
 ]);
 
 /**
@@ -163,6 +173,8 @@ const FAMILIES = new Map<ModelClass, string>([
   [EncoderDecoderModel, 'attnkit-encoder-decoder'],
   [CLIPTextModel, 'clip'],
   [CLIPTextModelWithProjection, 'clip'],
+  [T5ForConditionalGeneration, 't5'],
+  [T5EncoderModel, 't5'],
 ]);
 
 /** Options of {@link loadPretrained}. */
