@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import '../../backend-cpu/dist/index.js';
 import { Generator, manualSeed, tensor } from '../../tensor-core/dist/index.js';
 import {
+  BartForConditionalGeneration,
   BertForMaskedLM,
   BertModel,
   CLIPTextModel,
@@ -234,6 +235,27 @@ await write(
   't5-encoder',
   randomize(new T5EncoderModel({ ...t5, feedForwardProj: 'gated-gelu' }), 17),
   { ids: ids(17, 2, 9, V) },
+);
+
+await write(
+  'bart',
+  'bart',
+  randomize(
+    new BartForConditionalGeneration({
+      vocabSize: V,
+      dModel: 32,
+      encoderLayers: 2,
+      decoderLayers: 2,
+      encoderAttentionHeads: 4,
+      decoderAttentionHeads: 4,
+      encoderFfnDim: 48,
+      decoderFfnDim: 48,
+      maxPositionEmbeddings: 16,
+      scaleEmbedding: true,
+    }),
+    19,
+  ),
+  { ids: ids(19, 2, 9, V), decoderIds: ids(20, 2, 5, V).map((r) => [2, ...r.slice(1)]) },
 );
 
 // models trained in JavaScript, continued in PyTorch

@@ -1,6 +1,6 @@
 /**
  * @attnkit/transformer: transformer blocks and whole models written like the papers (GPT-2, Llama,
- * BERT, an encoder-decoder, T5, ViT), loading and saving Hugging Face checkpoints, and a training loop.
+ * BERT, an encoder-decoder, T5, BART, ViT), loading and saving Hugging Face checkpoints, and a training loop.
  * Causal LMs implement `@attnkit/sampling`'s CausalLM interface, with a KV cache.
  *
  * @example
@@ -85,6 +85,20 @@ export {
   registerModelClass,
   saveModel,
 } from './loading.js';
+export {
+  BART_POSITION_OFFSET,
+  BartAttention,
+  type BartConfig,
+  BartDecoder,
+  BartDecoderLayer,
+  BartEncoder,
+  BartEncoderLayer,
+  BartForConditionalGeneration,
+  type BartInputs,
+  BartModel,
+  bartConfig,
+  bartConfigFromJson,
+} from './models/bart.js';
 export { PreTrainedModel } from './models/base.js';
 export {
   BertAddNorm,

@@ -18,6 +18,7 @@ import type { Tensor } from '@attnkit/tensor-core';
 import { readSafetensors, writeSafetensors } from '@attnkit/tensor-core/io';
 import { generationConfigFromJson, generationConfigToJson } from './generation-config.js';
 import { configJsonText, describe, fmtShape } from './internal.js';
+import { BartForConditionalGeneration, BartModel } from './models/bart.js';
 import type { PreTrainedModel } from './models/base.js';
 import { BertForMaskedLM, BertModel } from './models/bert.js';
 import { CLIPTextModel, CLIPTextModelWithProjection } from './models/clip.js';
@@ -69,6 +70,8 @@ const ARCHITECTURES = new Map<string, ModelClass>([
   ['T5ForConditionalGeneration', T5ForConditionalGeneration],
   ['T5WithLMHeadModel', T5ForConditionalGeneration],
   ['T5EncoderModel', T5EncoderModel],
+  ['BartForConditionalGeneration', BartForConditionalGeneration],
+  ['BartModel', BartModel],
 ]);
 
 const MODEL_TYPES = new Map<string, ModelClass>([
@@ -84,6 +87,7 @@ const MODEL_TYPES = new Map<string, ModelClass>([
   // a whole CLIP checkpoint (CLIPModel): its text tower and text_projection; the vision tower is skipped
   ['clip', CLIPTextModelWithProjection],
   ['t5', T5ForConditionalGeneration],
+  ['bart', BartForConditionalGeneration],
 ]);
 
 /**
@@ -107,6 +111,8 @@ export interface PretrainedArchitectures {
   CLIPTextModelWithProjection: CLIPTextModelWithProjection;
   T5ForConditionalGeneration: T5ForConditionalGeneration;
   T5EncoderModel: T5EncoderModel;
+  BartForConditionalGeneration: BartForConditionalGeneration;
+  BartModel: BartModel;
 }
 
 /**
@@ -120,7 +126,7 @@ export interface PretrainedTasks {
   'fill-mask': BertForMaskedLM;
   'feature-extraction': BertModel | CLIPTextModel | CLIPTextModelWithProjection | T5EncoderModel;
   'image-classification': ViTForImageClassification;
-  'text2text-generation': EncoderDecoderModel | T5ForConditionalGeneration;
+  'text2text-generation': EncoderDecoderModel | T5ForConditionalGeneration | BartForConditionalGeneration;
 }
 
 /** A task name of {@link PretrainedTasks}. */
@@ -134,7 +140,10 @@ const TASKS = new Map<string, Set<ModelClass>>([
     new Set<ModelClass>([BertModel, CLIPTextModel, CLIPTextModelWithProjection, T5EncoderModel]),
   ],
   ['image-classification', new Set<ModelClass>([ViTForImageClassification])],
-  ['text2text-generation', new Set<ModelClass>([EncoderDecoderModel, T5ForConditionalGeneration])],
+  [
+    'text2text-generation',
+    new Set<ModelClass>([EncoderDecoderModel, T5ForConditionalGeneration, BartForConditionalGeneration]),
+  ],
 ]);
 
 /**
@@ -175,6 +184,8 @@ const FAMILIES = new Map<ModelClass, string>([
   [CLIPTextModelWithProjection, 'clip'],
   [T5ForConditionalGeneration, 't5'],
   [T5EncoderModel, 't5'],
+  [BartForConditionalGeneration, 'bart'],
+  [BartModel, 'bart'],
 ]);
 
 /** Options of {@link loadPretrained}. */

@@ -49,6 +49,7 @@ describe('saveModel folders load in transformers (from_pretrained) with the same
       'CLIPTextModel',
       'T5ForConditionalGeneration',
       'T5EncoderModel',
+      'BartForConditionalGeneration',
     ]) {
       expect(archs.has(a), a).toBe(true);
     }
