@@ -159,8 +159,9 @@ export async function beamSearch(
           throw new Error(
             'generate: beam search ran out of candidates (every candidate was EOS); raise numBeams',
           );
-        const best = Math.max(...cand.map((c) => c[0]));
-        done[b] = hyps[b].isDone(best, curLen - width);
+        // transformers' early-stop heuristic compares with the best *running* beam (finished
+        // candidates excluded), once the sequences are one token longer
+        done[b] = hyps[b].isDone(nextScores[base], curLen - width);
       }
       rows = nextRows;
       masks = nextMasks;
@@ -184,9 +185,12 @@ export async function beamSearch(
     const sequences: number[][] = [];
     const sequencesScores: number[] = [];
     const longest = Math.max(...hyps.flatMap((h) => h.hyps.slice(0, numReturn).map((x) => x.tokens.length)));
+    // transformers fills short hypotheses with `pad_token_id or eos_token_id[0]`: a pad id of 0 (T5's)
+    // is replaced by the EOS id there (and only there)
+    const fill = eos.length > 0 ? config.padTokenId || eos[0] : pad;
     for (const h of hyps) {
       for (const hyp of h.hyps.slice(0, numReturn)) {
-        sequences.push([...hyp.tokens, ...new Array<number>(longest - hyp.tokens.length).fill(pad)]);
+        sequences.push([...hyp.tokens, ...new Array<number>(longest - hyp.tokens.length).fill(fill)]);
         sequencesScores.push(hyp.score);
       }
     }

@@ -19,7 +19,9 @@ Cases:
   start token then random ids; BART: labels, from which transformers builds the decoder inputs with
   shift_tokens_right); logits (or last_hidden_state) and the encoder's last hidden state; for the
   conditional-generation models transformers' generate() sequences, greedy and beam search (3 beams),
-  for the padded batch and for its second row alone (unpadded).
+  for the padded batch and for its second row alone (unpadded). The EOS logit is made likelier and
+  the seed chosen so that in each batched run one row ends early and the other runs on (finished
+  rows padded, beams finishing at different steps), with no near-ties in greedy decoding.
 
 Run (from the repository root):
   /work/venv-ref/bin/python packages/transformer/scripts/seq2seq_refs.py
@@ -50,6 +52,8 @@ torch.set_grad_enabled(False)
 V = 64
 NEW_TOKENS = 8
 BEAMS = 3
+ATTEMPTS = 300
+EOS_BOOST = 1.6
 
 
 def seed_for(name):
@@ -115,6 +119,16 @@ def min_margin(scores):
     return m
 
 
+def ends_early(runs, eos):
+    """Some row of the batched runs emits EOS before the last step while another keeps going."""
+    for key in ("greedy_batch", "beam_batch"):
+        seqs = runs[key]
+        early = [(r[1:-1] == eos).any().item() for r in seqs]
+        if not (any(early) and not all(early)):
+            return False
+    return True
+
+
 def generations(model, ids, am, pad):
     """generate() greedy and beam, on the padded batch and on row 1 alone (its real tokens)."""
     real = int(am[1].sum())
@@ -136,7 +150,7 @@ T5_TINY = dict(vocab_size=V, d_model=32, d_kv=8, d_ff=48, num_layers=2, num_head
 
 
 def t5_case(name, cfg_kwargs, untied=False):
-    for attempt in range(30):
+    for attempt in range(ATTEMPTS):
         seed = seed_for(name) + attempt
         gen = torch.Generator().manual_seed(seed)
         torch.manual_seed(seed)
@@ -146,6 +160,9 @@ def t5_case(name, cfg_kwargs, untied=False):
         if untied:
             # a separate head, as Flan-T5 checkpoints store it
             model.lm_head.weight = torch.nn.Parameter(torch.randn(V, config.d_model, generator=gen) * 0.2)
+        # a likelier EOS, so that generate() finishes some rows early (the eos id is never an input)
+        head = model.lm_head.weight if untied else model.shared.weight
+        head[config.eos_token_id].mul_(EOS_BOOST)
         ids, am = right_padded(gen, 2, 0)
         dec = torch.randint(2, V, (2, 6), generator=gen)
         dec[:, 0] = 0
@@ -168,7 +185,7 @@ def t5_case(name, cfg_kwargs, untied=False):
             assert not model.config.scale_decoder_outputs
         out = model(input_ids=ids, attention_mask=am, decoder_input_ids=dec)
         ok, runs = generations(model, ids, am, 0)
-        if ok:
+        if ok and ends_early(runs, config.eos_token_id):
             break
     else:
         raise SystemExit(f"{name}: no seed without near-ties")
@@ -209,13 +226,15 @@ BART_TINY = dict(vocab_size=V, d_model=32, encoder_layers=2, decoder_layers=2, e
 
 
 def bart_case(name, cls, cfg_kwargs, generation=True):
-    for attempt in range(30):
+    for attempt in range(ATTEMPTS):
         seed = seed_for(name) + attempt
         gen = torch.Generator().manual_seed(seed)
         torch.manual_seed(seed)
         config = BartConfig(**dict(BART_TINY, **cfg_kwargs))
         model = cls(config).eval()
         randomize(model, gen)
+        if generation:
+            model.final_logits_bias[0, 2] += 1.0  # a likelier EOS: some rows finish before forced_eos
         ids, am = right_padded(gen, 3, 1)
         ids[:, 0] = 0  # <s>
         labels = torch.randint(3, V, (2, 6), generator=gen)
@@ -232,7 +251,7 @@ def bart_case(name, cls, cfg_kwargs, generation=True):
         dec = shift_tokens_right(labels, 1, 2)
         out = model(input_ids=ids, attention_mask=am, decoder_input_ids=dec)
         ok, runs = generations(model, ids, am, 1) if generation else (True, {})
-        if ok:
+        if ok and (not generation or ends_early(runs, 2)):
             break
     else:
         raise SystemExit(f"{name}: no seed without near-ties")
