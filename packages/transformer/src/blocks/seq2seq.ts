@@ -104,8 +104,9 @@ export type DecodeFn = (inputs: {
   decoderAttentionMask: Tensor | null;
   encoderOutputs: Tensor;
   attentionMask: Tensor;
-  pastKeyValues: EncoderDecoderCache | null;
-}) => { logits: Tensor; pastKeyValues: EncoderDecoderCache | null };
+  /** The cache the previous step returned (an {@link EncoderDecoderCache} for T5 and BART), or null. */
+  pastKeyValues: unknown;
+}) => { logits: Tensor; pastKeyValues: unknown };
 
 /**
  * The decoder of an encoder-decoder bound to one encoded batch, as `@attnkit/sampling`'s
@@ -120,7 +121,11 @@ export class ConditionedSeq2SeqDecoder implements ConditionedDecoder {
     private readonly memoryMask: Tensor,
     private readonly decode: DecodeFn,
     private readonly who: string,
-    readonly generationConfig: null = null,
+    private readonly reorder: (past: unknown, beamIndices: readonly number[]) => unknown = (past, idx) => {
+      if (!(past instanceof EncoderDecoderCache))
+        throw new TypeError(`${who}.reorderCache: expected an EncoderDecoderCache`);
+      return past.reorder(idx, `${who}.reorderCache`);
+    },
   ) {}
 
   private rowsFor(rows: number): { memory: Tensor; mask: Tensor } {
@@ -150,22 +155,20 @@ export class ConditionedSeq2SeqDecoder implements ConditionedDecoder {
   }
 
   /** Decoder ids (the new ones when a cache is passed) → logits [rows, L, V] and the cache. */
-  forward(inputs: CausalLMInputs): { logits: Tensor; pastKeyValues: EncoderDecoderCache | null } {
+  forward(inputs: CausalLMInputs): { logits: Tensor; pastKeyValues: unknown } {
     const { memory, mask } = this.rowsFor(inputs.inputIds.shape[0]);
     return this.decode({
       decoderInputIds: inputs.inputIds,
       decoderAttentionMask: inputs.attentionMask ?? null,
       encoderOutputs: memory,
       attentionMask: mask,
-      pastKeyValues: (inputs.pastKeyValues as EncoderDecoderCache | undefined) ?? null,
+      pastKeyValues: inputs.pastKeyValues ?? null,
     });
   }
 
   /** A cache with its rows reordered (beam search). */
-  reorderCache(pastKeyValues: unknown, beamIndices: readonly number[]): EncoderDecoderCache {
-    if (!(pastKeyValues instanceof EncoderDecoderCache))
-      throw new TypeError(`${this.who}.reorderCache: expected an EncoderDecoderCache`);
-    return pastKeyValues.reorder(beamIndices, `${this.who}.reorderCache`);
+  reorderCache(pastKeyValues: unknown, beamIndices: readonly number[]): unknown {
+    return this.reorder(pastKeyValues, beamIndices);
   }
 
   dispose(): void {
