@@ -15,6 +15,9 @@ Cases:
   - 'seq2seq-bart': BartForConditionalGeneration (scale_embedding, forced_bos_token_id,
     forced_eos_token_id, a random final_logits_bias).
   - 'seq2seq-bart-model': BartModel (the bare encoder-decoder, decoder hidden states).
+  - 'seq2seq-whisper-features-80' / '-128': WhisperFeatureExtractor's log-mel features of a
+    deterministic 1.7 s signal (padded to 30 s) and a 31 s one (trimmed), 80 and 128 mel bins: its
+    preprocessor_config.json and slices of the [1, mels, 3000] features (first / last frames).
   For each: a right-padded encoder batch of two with its attention mask; decoder inputs (T5: the
   start token then random ids; BART: labels, from which transformers builds the decoder inputs with
   shift_tokens_right); logits (or last_hidden_state) and the encoder's last hidden state; for the
@@ -32,6 +35,7 @@ import os
 import shutil
 import zlib
 
+import numpy as np
 import torch
 import transformers
 from safetensors.torch import load_file, save_file
@@ -43,6 +47,7 @@ from transformers import (
     T5Config,
     T5EncoderModel,
     T5ForConditionalGeneration,
+    WhisperFeatureExtractor,
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -272,12 +277,36 @@ def bart_case(name, cls, cfg_kwargs, generation=True):
     print(name, "seed", seed)
 
 
+def test_waveform(seconds, sr=16000):
+    """A deterministic test signal (tone, chirp, pseudo-noise), float64 then float32: test/whisper-features.test.ts makes the same."""
+    i = np.arange(int(seconds * sr), dtype=np.float64)
+    t = i / sr
+    x = 0.4 * np.sin(2 * np.pi * 440 * t) + 0.25 * np.sin(2 * np.pi * (300 + 1500 * t) * t) + 0.1 * np.sin(0.37 * i * i)
+    return x.astype(np.float32)
+
+
+def whisper_features_case(name, feature_size, seconds, frames=(0, 160)):
+    """WhisperFeatureExtractor: preprocessor_config.json and slices of the log-mel features (frames kept small)."""
+    fe = WhisperFeatureExtractor(feature_size=feature_size)
+    d = os.path.join(OUT, name)
+    reset(d)
+    fe.save_pretrained(d)
+    feats = torch.from_numpy(fe(test_waveform(seconds), sampling_rate=16000, return_tensors="np").input_features)
+    a, b = frames
+    write_meta(d, {"model": "whisper-features", "transformers": transformers.__version__, "seconds": seconds,
+                   "feature_size": feature_size, "shape": list(feats.shape), "frames": [a, b],
+                   "head": save_arr(d, "head", feats[:, :, a:b]), "tail": save_arr(d, "tail", feats[:, :, -4:])})
+    print(name, list(feats.shape))
+
+
 def main():
     t5_case("seq2seq-t5-relu", dict(feed_forward_proj="relu", num_layers=3, num_decoder_layers=2))
     t5_case("seq2seq-t5-gated-untied", dict(feed_forward_proj="gated-gelu", tie_word_embeddings=False), untied=True)
     t5_encoder_case("seq2seq-t5-encoder", dict(feed_forward_proj="gated-gelu"))
     bart_case("seq2seq-bart", BartForConditionalGeneration, dict(scale_embedding=True, forced_bos_token_id=0))
     bart_case("seq2seq-bart-model", BartModel, dict(scale_embedding=False), generation=False)
+    whisper_features_case("seq2seq-whisper-features-80", 80, 1.7)
+    whisper_features_case("seq2seq-whisper-features-128", 128, 31.0, frames=(2900, 3000))
     print("transformers", transformers.__version__, "torch", torch.__version__, "->", os.path.abspath(OUT))
 
 

@@ -15,6 +15,14 @@
  */
 
 export {
+  hertzToMelSlaney,
+  loadFeatureExtractor,
+  melFilterBank,
+  melToHertzSlaney,
+  WhisperFeatureExtractor,
+  type WhisperFeatureExtractorConfig,
+} from './audio/whisper-feature-extractor.js';
+export {
   type AttendOptions,
   attend,
   keyPaddingMask,
