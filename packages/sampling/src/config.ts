@@ -45,6 +45,13 @@ export interface GenerationConfig {
    * model's generation_config.json sets it. Encoder-decoder models only.
    */
   decoderStartTokenId?: number;
+  /**
+   * The first decoder tokens of an encoder-decoder (transformers' `decoder_input_ids`), the same
+   * for every row, e.g. Whisper's `<|startoftranscript|>`, language, task, `<|notimestamps|>`.
+   * The start token is put first when the prompt does not begin with it; the sequences returned
+   * begin with the prompt and maxNewTokens counts the tokens after it.
+   */
+  decoderPromptIds?: number[];
   /** Strings that end generation of a row once its decoded output contains one (needs `tokenizer`). */
   stopStrings?: string | string[];
   /** Seed of a fresh Generator for sampling. */
@@ -96,6 +103,7 @@ const KEYS = new Set<string>([
   'padTokenId',
   'bosTokenId',
   'decoderStartTokenId',
+  'decoderPromptIds',
   'stopStrings',
   'seed',
   'generator',
@@ -180,6 +188,10 @@ const RULES: Record<keyof GenerationConfig, [(v: unknown) => boolean, string]> =
   padTokenId: [isId, 'a token id (an integer >= 0)'],
   bosTokenId: [isId, 'a token id (an integer >= 0)'],
   decoderStartTokenId: [isId, 'a token id (an integer >= 0)'],
+  decoderPromptIds: [
+    (v) => Array.isArray(v) && v.length > 0 && v.every(isId),
+    'a non-empty list of token ids',
+  ],
   stopStrings: [
     (v) =>
       (typeof v === 'string' && v.length > 0) ||
@@ -253,7 +265,7 @@ function validateCombination(c: GenerationConfig): void {
 }
 
 /** generation_config.json settings that only encoder-decoder generation reads (skipped for causal LMs). */
-const ENCODER_DECODER_ONLY = new Set(['decoderStartTokenId']);
+const ENCODER_DECODER_ONLY = new Set(['decoderStartTokenId', 'decoderPromptIds']);
 
 /** True for a model generate() drives as an encoder-decoder (it has `seq2seqDecoder`). */
 export function isSeq2SeqLM(model: unknown): boolean {
@@ -286,10 +298,11 @@ export function resolveConfig(
     for (const [k, v] of Object.entries(own)) if (v !== undefined && v !== null) out[k] = v;
   }
   for (const [k, v] of Object.entries(config)) if (v !== undefined && v !== null) out[k] = v;
-  if (out.decoderStartTokenId !== undefined && model && !isSeq2SeqLM(model))
-    throw new TypeError(
-      'generate: decoderStartTokenId applies to encoder-decoder models (models with seq2seqDecoder()); this model is a causal LM',
-    );
+  for (const k of ENCODER_DECODER_ONLY)
+    if (out[k] !== undefined && model && !isSeq2SeqLM(model))
+      throw new TypeError(
+        `generate: ${k} applies to encoder-decoder models (models with seq2seqDecoder()); this model is a causal LM`,
+      );
   validateCombination(out as GenerationConfig);
   return out as GenerationConfig;
 }

@@ -92,7 +92,7 @@ async function generateCausal(
  */
 async function openDecoder(
   model: Seq2SeqLM,
-  inputIds: PromptIds,
+  inputIds: PromptIds | Tensor,
   config: GenerationConfig,
   attentionMask?: Tensor,
 ): Promise<{ decoder: ConditionedDecoder; prompts: number[][]; close: () => void }> {
@@ -105,11 +105,17 @@ async function openDecoder(
     throw new Error(
       'generate: the encoder-decoder model has no decoder start token; set decoderStartTokenId (T5 uses the pad id, BART the EOS id)',
     );
+  const prompt = config.decoderPromptIds ?? [start];
+  const first = prompt[0] === start ? [...prompt] : [start, ...prompt];
   const eos = eosList(config.eosTokenId);
-  const src = await sourceBatch(inputIds, config.padTokenId ?? 0, attentionMask, {
-    padTokenId: config.padTokenId,
-    eos,
-  });
+  // features (a float tensor, e.g. Whisper's log-mel) go to the encoder as they are
+  const features = (inputIds as Tensor)?.isTensor === true && (inputIds as Tensor).dtype !== 'int32';
+  const src = features
+    ? { ids: inputIds as Tensor, mask: null, dispose: () => {} }
+    : await sourceBatch(inputIds, config.padTokenId ?? 0, attentionMask, {
+        padTokenId: config.padTokenId,
+        eos,
+      });
   let decoder: ConditionedDecoder;
   try {
     decoder = await model.seq2seqDecoder(src.ids, src.mask);
@@ -119,7 +125,7 @@ async function openDecoder(
   }
   return {
     decoder,
-    prompts: Array.from({ length: src.ids.shape[0] }, () => [start]),
+    prompts: Array.from({ length: src.ids.shape[0] }, () => [...first]),
     close: () => {
       decoder.dispose();
       src.dispose();

@@ -62,9 +62,14 @@ export interface ConditionedDecoder extends CausalLM {
  */
 export interface Seq2SeqLM {
   /**
-   * Encodes the source ids [B, Ls] (mask: 1 real, 0 padding) and returns the decoder bound to them.
+   * Encodes the source batch and returns the decoder bound to it: token ids int32 [B, Ls] with
+   * their mask (1 real, 0 padding), or features as given (a float32 tensor such as Whisper's
+   * log-mel [B, mels, frames]; the mask is then null).
    */
-  seq2seqDecoder(inputIds: Tensor, attentionMask: Tensor): ConditionedDecoder | Promise<ConditionedDecoder>;
+  seq2seqDecoder(
+    inputs: Tensor,
+    attentionMask: Tensor | null,
+  ): ConditionedDecoder | Promise<ConditionedDecoder>;
   /** The first decoder token when neither the options nor the generationConfig set decoderStartTokenId. */
   readonly decoderStartTokenId?: number | null;
   /** The model's generation_config.json settings (camelCase), under the caller's options. */

@@ -84,6 +84,16 @@ describe('generate() with an encoder-decoder', () => {
     );
   });
 
+  it('starts from decoderPromptIds (the start token put first when missing)', async () => {
+    const m = new ToySeq2Seq(3);
+    const withStart = await generate(m, [[1]], { maxNewTokens: 2, decoderPromptIds: [3, 5] });
+    const without = await generate(m, [[1]], { maxNewTokens: 2, decoderPromptIds: [5] });
+    const next = (t: number) => (t + 1 + 1) % V;
+    expect(withStart.sequences).toEqual([[3, 5, next(5), next(next(5))]]);
+    expect(without.sequences).toEqual(withStart.sequences);
+    await expect(generate(m, [[1]], { decoderPromptIds: [] })).rejects.toThrow(/decoderPromptIds/);
+  });
+
   it('streams, and refuses what does not apply', async () => {
     const m = new ToySeq2Seq(0);
     const tokens: number[] = [];

@@ -18,6 +18,9 @@ Cases:
   - 'seq2seq-whisper-features-80' / '-128': WhisperFeatureExtractor's log-mel features of a
     deterministic 1.7 s signal (padded to 30 s) and a 31 s one (trimmed), 80 and 128 mel bins: its
     preprocessor_config.json and slices of the [1, mels, 3000] features (first / last frames).
+  - 'seq2seq-whisper': WhisperForConditionalGeneration on random log-mel features (16 mel bins, 30
+    frames): logits, encoder output, the encoder's initial sinusoids, and transformers' generic
+    generate() from a 3-token decoder prompt (greedy, beam).
   For each: a right-padded encoder batch of two with its attention mask; decoder inputs (T5: the
   start token then random ids; BART: labels, from which transformers builds the decoder inputs with
   shift_tokens_right); logits (or last_hidden_state) and the encoder's last hidden state; for the
@@ -299,6 +302,63 @@ def whisper_features_case(name, feature_size, seconds, frames=(0, 160)):
     print(name, list(feats.shape))
 
 
+WHISPER_TINY = dict(vocab_size=V, num_mel_bins=16, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
+                    decoder_attention_heads=4, encoder_ffn_dim=48, decoder_ffn_dim=48, d_model=32,
+                    max_source_positions=15, max_target_positions=24, pad_token_id=60, bos_token_id=60,
+                    eos_token_id=60, decoder_start_token_id=61, begin_suppress_tokens=None, suppress_tokens=None)
+WHISPER_PROMPT = [61, 62, 63]  # <|startoftranscript|>, a language, a task
+
+
+def whisper_case(name):
+    """WhisperForConditionalGeneration on random log-mel features; generate() with a decoder prompt."""
+    from transformers import GenerationMixin, WhisperConfig, WhisperForConditionalGeneration
+    for attempt in range(ATTEMPTS):
+        seed = seed_for(name) + attempt
+        gen = torch.Generator().manual_seed(seed)
+        torch.manual_seed(seed)
+        config = WhisperConfig(**WHISPER_TINY)
+        model = WhisperForConditionalGeneration(config).eval()
+        sinus = model.model.encoder.embed_positions.weight.detach().clone()
+        randomize(model, gen)
+        model.model.decoder.embed_tokens.weight[config.eos_token_id].mul_(EOS_BOOST)
+        feats = torch.randn(2, config.num_mel_bins, 2 * config.max_source_positions, generator=gen)
+        dec = torch.randint(0, 60, (2, 7), generator=gen)
+        dec[:, :3] = torch.tensor(WHISPER_PROMPT)
+        d = os.path.join(OUT, name)
+        reset(d)
+        model.generation_config = GenerationConfig(decoder_start_token_id=61, eos_token_id=60, pad_token_id=60,
+                                                   bos_token_id=60)
+        model.save_pretrained(d)
+        model = WhisperForConditionalGeneration.from_pretrained(d).eval()
+        out = model(input_features=feats, decoder_input_ids=dec)
+        runs = {}
+        ok = True
+        prompt = torch.tensor([WHISPER_PROMPT] * 2)
+        for tag, beams in (("greedy", 1), ("beam", BEAMS)):
+            # the generic generate (Whisper's own adds timestamp and language logic on top)
+            g = GenerationMixin.generate(model, input_features=feats, decoder_input_ids=prompt, max_new_tokens=NEW_TOKENS,
+                                         do_sample=False, num_beams=beams, output_scores=True,
+                                         return_dict_in_generate=True)
+            if beams == 1 and min_margin(g.scores) < 2e-3:
+                ok = False
+            runs[f"{tag}_batch"] = g.sequences
+        if ok and ends_early(runs, 60):
+            break
+    else:
+        raise SystemExit(f"{name}: no seed without near-ties")
+    meta = {"model": "whisper", "architecture": "WhisperForConditionalGeneration",
+            "transformers": transformers.__version__, "seed": seed,
+            "input_features": save_arr(d, "input_features", feats),
+            "decoder_input_ids": save_arr(d, "decoder_input_ids", dec), "logits": save_arr(d, "logits", out.logits),
+            "encoder_last_hidden_state": save_arr(d, "encoder_last_hidden_state", out.encoder_last_hidden_state),
+            "sinusoids": save_arr(d, "sinusoids", sinus), "decoder_prompt": WHISPER_PROMPT,
+            "max_new_tokens": NEW_TOKENS, "num_beams": BEAMS}
+    for key, seqs in runs.items():
+        meta[key] = save_arr(d, key, seqs)
+    write_meta(d, meta)
+    print(name, "seed", seed)
+
+
 def main():
     t5_case("seq2seq-t5-relu", dict(feed_forward_proj="relu", num_layers=3, num_decoder_layers=2))
     t5_case("seq2seq-t5-gated-untied", dict(feed_forward_proj="gated-gelu", tie_word_embeddings=False), untied=True)
@@ -307,6 +367,7 @@ def main():
     bart_case("seq2seq-bart-model", BartModel, dict(scale_embedding=False), generation=False)
     whisper_features_case("seq2seq-whisper-features-80", 80, 1.7)
     whisper_features_case("seq2seq-whisper-features-128", 128, 31.0, frames=(2900, 3000))
+    whisper_case("seq2seq-whisper")
     print("transformers", transformers.__version__, "torch", torch.__version__, "->", os.path.abspath(OUT))
 
 

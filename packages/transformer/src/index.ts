@@ -1,6 +1,6 @@
 /**
  * @attnkit/transformer: transformer blocks and whole models written like the papers (GPT-2, Llama,
- * BERT, an encoder-decoder, T5, BART, ViT), loading and saving Hugging Face checkpoints, and a training loop.
+ * BERT, an encoder-decoder, T5, BART, Whisper, ViT), loading and saving Hugging Face checkpoints, and a training loop.
  * Causal LMs implement `@attnkit/sampling`'s CausalLM interface, with a KV cache.
  *
  * @example
@@ -245,6 +245,20 @@ export {
   vitConfig,
   vitConfigFromJson,
 } from './models/vit.js';
+export {
+  WhisperAttention,
+  type WhisperConfig,
+  WhisperDecoder,
+  WhisperDecoderLayer,
+  WhisperEncoder,
+  WhisperEncoderLayer,
+  WhisperForConditionalGeneration,
+  type WhisperInputs,
+  WhisperModel,
+  whisperConfig,
+  whisperConfigFromJson,
+  whisperSinusoids,
+} from './models/whisper.js';
 export { type ExportOnnxOptions, exportOnnx, onnxFolderFiles, saveOnnxFolder } from './onnx/export.js';
 export {
   CharTokenizer,

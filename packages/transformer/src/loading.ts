@@ -30,6 +30,7 @@ import { MixtralForCausalLM } from './models/mixtral.js';
 import { Qwen2ForCausalLM } from './models/qwen2.js';
 import { T5EncoderModel, T5ForConditionalGeneration } from './models/t5.js';
 import { ViTForImageClassification, ViTModel } from './models/vit.js';
+import { WhisperForConditionalGeneration } from './models/whisper.js';
 
 /** One file's contents as a browser or Node program has them (@attnkit/hub's `FileLike`). */
 export type FileLike = HubFileLike;
@@ -72,6 +73,7 @@ const ARCHITECTURES = new Map<string, ModelClass>([
   ['T5EncoderModel', T5EncoderModel],
   ['BartForConditionalGeneration', BartForConditionalGeneration],
   ['BartModel', BartModel],
+  ['WhisperForConditionalGeneration', WhisperForConditionalGeneration],
 ]);
 
 const MODEL_TYPES = new Map<string, ModelClass>([
@@ -88,6 +90,7 @@ const MODEL_TYPES = new Map<string, ModelClass>([
   ['clip', CLIPTextModelWithProjection],
   ['t5', T5ForConditionalGeneration],
   ['bart', BartForConditionalGeneration],
+  ['whisper', WhisperForConditionalGeneration],
 ]);
 
 /**
@@ -113,6 +116,7 @@ export interface PretrainedArchitectures {
   T5EncoderModel: T5EncoderModel;
   BartForConditionalGeneration: BartForConditionalGeneration;
   BartModel: BartModel;
+  WhisperForConditionalGeneration: WhisperForConditionalGeneration;
 }
 
 /**
@@ -126,6 +130,7 @@ export interface PretrainedTasks {
   'fill-mask': BertForMaskedLM;
   'feature-extraction': BertModel | CLIPTextModel | CLIPTextModelWithProjection | T5EncoderModel;
   'image-classification': ViTForImageClassification;
+  'automatic-speech-recognition': WhisperForConditionalGeneration;
   'text2text-generation': EncoderDecoderModel | T5ForConditionalGeneration | BartForConditionalGeneration;
 }
 
@@ -140,6 +145,7 @@ const TASKS = new Map<string, Set<ModelClass>>([
     new Set<ModelClass>([BertModel, CLIPTextModel, CLIPTextModelWithProjection, T5EncoderModel]),
   ],
   ['image-classification', new Set<ModelClass>([ViTForImageClassification])],
+  ['automatic-speech-recognition', new Set<ModelClass>([WhisperForConditionalGeneration])],
   [
     'text2text-generation',
     new Set<ModelClass>([EncoderDecoderModel, T5ForConditionalGeneration, BartForConditionalGeneration]),
@@ -186,6 +192,7 @@ const FAMILIES = new Map<ModelClass, string>([
   [T5EncoderModel, 't5'],
   [BartForConditionalGeneration, 'bart'],
   [BartModel, 'bart'],
+  [WhisperForConditionalGeneration, 'whisper'],
 ]);
 
 /** Options of {@link loadPretrained}. */

@@ -636,7 +636,7 @@ export class BartForConditionalGeneration extends PreTrainedModel implements Seq
   }
 
   /** Encodes a source batch once and returns the decoder bound to it (what generate() drives). */
-  seq2seqDecoder(inputIds: Tensor, attentionMask: Tensor): ConditionedDecoder {
+  seq2seqDecoder(inputIds: Tensor, attentionMask: Tensor | null = null): ConditionedDecoder {
     const who = 'BartForConditionalGeneration.seq2seqDecoder';
     const { memory, mask } = noGrad(() =>
       tidy(() => {

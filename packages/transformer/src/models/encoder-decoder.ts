@@ -296,7 +296,7 @@ export class EncoderDecoderModel extends PreTrainedModel implements Seq2SeqLM {
    * Encodes a source batch once and returns the decoder bound to it, so that `@attnkit/sampling`'s
    * generate() and stream() drive this model (greedy, sampling, beam search).
    */
-  seq2seqDecoder(inputIds: Tensor, attentionMask: Tensor): ConditionedDecoder {
+  seq2seqDecoder(inputIds: Tensor, attentionMask: Tensor | null = null): ConditionedDecoder {
     const who = 'EncoderDecoderModel.seq2seqDecoder';
     const { memory, mask } = noGrad(() =>
       tidy(() => {

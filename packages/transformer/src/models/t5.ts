@@ -610,7 +610,7 @@ export class T5ForConditionalGeneration extends T5Base implements Seq2SeqLM {
   }
 
   /** Encodes a source batch once and returns the decoder bound to it (what generate() drives). */
-  seq2seqDecoder(inputIds: Tensor, attentionMask: Tensor): ConditionedDecoder {
+  seq2seqDecoder(inputIds: Tensor, attentionMask: Tensor | null = null): ConditionedDecoder {
     const who = 'T5ForConditionalGeneration.seq2seqDecoder';
     const { memory, mask } = noGrad(() =>
       tidy(() => {
