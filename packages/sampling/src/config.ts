@@ -33,6 +33,10 @@ export interface GenerationConfig {
   logitBias?: Record<number, number>;
   forcedBosTokenId?: number;
   forcedEosTokenId?: number | number[];
+  /** Tokens never generated (Whisper's `suppress_tokens`). */
+  suppressTokens?: number[];
+  /** Tokens not generated first (Whisper's `begin_suppress_tokens`: the blank and EOS). */
+  beginSuppressTokens?: number[];
   numBeams?: number;
   lengthPenalty?: number;
   earlyStopping?: boolean | 'never';
@@ -95,6 +99,8 @@ const KEYS = new Set<string>([
   'logitBias',
   'forcedBosTokenId',
   'forcedEosTokenId',
+  'suppressTokens',
+  'beginSuppressTokens',
   'numBeams',
   'lengthPenalty',
   'earlyStopping',
@@ -177,6 +183,8 @@ const RULES: Record<keyof GenerationConfig, [(v: unknown) => boolean, string]> =
     (v) => isId(v) || (Array.isArray(v) && v.every(isId)),
     'a token id (an integer >= 0) or a list of them',
   ],
+  suppressTokens: [(v) => Array.isArray(v) && v.every(isId), 'a list of token ids (integers >= 0)'],
+  beginSuppressTokens: [(v) => Array.isArray(v) && v.every(isId), 'a list of token ids (integers >= 0)'],
   numBeams: [(v) => isInt(v) && v >= 1, 'an integer >= 1'],
   lengthPenalty: [(v) => isNum(v) && Number.isFinite(v), 'a finite number'],
   earlyStopping: [(v) => typeof v === 'boolean' || v === 'never', "true, false or 'never'"],

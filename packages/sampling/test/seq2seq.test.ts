@@ -94,6 +94,16 @@ describe('generate() with an encoder-decoder', () => {
     await expect(generate(m, [[1]], { decoderPromptIds: [] })).rejects.toThrow(/decoderPromptIds/);
   });
 
+  it('suppressTokens (always) and beginSuppressTokens (first generated token only)', async () => {
+    const m = new ToySeq2Seq(3);
+    // source [1]: shift 1, so 3 → 5 → 0 → 2 → 4 unsuppressed (ties go to the lowest id)
+    const run = async (o: object) => (await generate(m, [[1]], { maxNewTokens: 4, ...o })).sequences[0];
+    expect(await run({})).toEqual([3, 5, 0, 2, 4]);
+    expect(await run({ beginSuppressTokens: [5] })).toEqual([3, 0, 2, 4, 6]);
+    expect(await run({ suppressTokens: [0] })).toEqual([3, 5, 1, 3, 5]);
+    expect(await run({ suppressTokens: [5], beginSuppressTokens: [0] })).toEqual([3, 1, 3, 0, 2]);
+  });
+
   it('streams, and refuses what does not apply', async () => {
     const m = new ToySeq2Seq(0);
     const tokens: number[] = [];

@@ -20,7 +20,8 @@ Cases:
     preprocessor_config.json and slices of the [1, mels, 3000] features (first / last frames).
   - 'seq2seq-whisper': WhisperForConditionalGeneration on random log-mel features (16 mel bins, 30
     frames): logits, encoder output, the encoder's initial sinusoids, and transformers' generic
-    generate() from a 3-token decoder prompt (greedy, beam).
+    generate() from a 3-token decoder prompt (greedy, beam) with suppress_tokens and
+    begin_suppress_tokens in generation_config.json.
   For each: a right-padded encoder batch of two with its attention mask; decoder inputs (T5: the
   start token then random ids; BART: labels, from which transformers builds the decoder inputs with
   shift_tokens_right); logits (or last_hidden_state) and the encoder's last hidden state; for the
@@ -326,8 +327,11 @@ def whisper_case(name):
         dec[:, :3] = torch.tensor(WHISPER_PROMPT)
         d = os.path.join(OUT, name)
         reset(d)
+        # Whisper's suppress_tokens / begin_suppress_tokens (here: the start token never again, no EOS
+        # or token 0 first), which generate() applies from generation_config.json
         model.generation_config = GenerationConfig(decoder_start_token_id=61, eos_token_id=60, pad_token_id=60,
-                                                   bos_token_id=60)
+                                                   bos_token_id=60, suppress_tokens=[61],
+                                                   begin_suppress_tokens=[60, 0])
         model.save_pretrained(d)
         model = WhisperForConditionalGeneration.from_pretrained(d).eval()
         out = model(input_features=feats, decoder_input_ids=dec)
@@ -342,7 +346,15 @@ def whisper_case(name):
             if beams == 1 and min_margin(g.scores) < 2e-3:
                 ok = False
             runs[f"{tag}_batch"] = g.sequences
-        if ok and ends_early(runs, 60):
+        # the suppressed tokens must change the greedy result (else the test could not see them)
+        saved = model.generation_config
+        model.generation_config = GenerationConfig(decoder_start_token_id=61, eos_token_id=60, pad_token_id=60,
+                                                   bos_token_id=60)
+        plain = GenerationMixin.generate(model, input_features=feats, decoder_input_ids=prompt,
+                                         max_new_tokens=NEW_TOKENS, do_sample=False)
+        model.generation_config = saved
+        matters = not torch.equal(plain, runs["greedy_batch"])
+        if ok and matters and ends_early(runs, 60):
             break
     else:
         raise SystemExit(f"{name}: no seed without near-ties")

@@ -23,6 +23,8 @@ export interface GenerationDefaults {
   badWordsIds?: number[][];
   forcedBosTokenId?: number;
   forcedEosTokenId?: number | number[];
+  suppressTokens?: number[];
+  beginSuppressTokens?: number[];
   numBeams?: number;
   lengthPenalty?: number;
   earlyStopping?: boolean | 'never';
@@ -34,7 +36,7 @@ export interface GenerationDefaults {
   useCache?: boolean;
 }
 
-type Kind = 'int' | 'number' | 'bool' | 'ids' | 'idLists' | 'stopping';
+type Kind = 'int' | 'number' | 'bool' | 'ids' | 'idList' | 'idLists' | 'stopping';
 
 /** generation_config.json key → [camelCase name, kind]. */
 const KEYS: Record<string, [keyof GenerationDefaults, Kind]> = {
@@ -53,6 +55,8 @@ const KEYS: Record<string, [keyof GenerationDefaults, Kind]> = {
   bad_words_ids: ['badWordsIds', 'idLists'],
   forced_bos_token_id: ['forcedBosTokenId', 'int'],
   forced_eos_token_id: ['forcedEosTokenId', 'ids'],
+  suppress_tokens: ['suppressTokens', 'idList'],
+  begin_suppress_tokens: ['beginSuppressTokens', 'idList'],
   num_beams: ['numBeams', 'int'],
   length_penalty: ['lengthPenalty', 'number'],
   early_stopping: ['earlyStopping', 'stopping'],
@@ -76,6 +80,8 @@ function valid(kind: Kind, v: unknown): boolean {
       return typeof v === 'boolean';
     case 'ids':
       return isId(v) || (Array.isArray(v) && v.length > 0 && v.every(isId));
+    case 'idList':
+      return Array.isArray(v) && v.every(isId);
     case 'idLists':
       return Array.isArray(v) && v.every((r) => Array.isArray(r) && r.every(isId));
     default:
