@@ -277,6 +277,14 @@ export {
 } from './training/data.js';
 export { causalLMLoss, type LogitsModel, type Seq2SeqBatch, seq2seqLoss } from './training/losses.js';
 export {
+  collateSeq2Seq,
+  randomSpansNoiseMask,
+  type SpanCorruptionBatchOptions,
+  type SpanCorruptionOptions,
+  spanCorruption,
+  spanCorruptionBatches,
+} from './training/span-corruption.js';
+export {
   evaluate,
   progressLine,
   type TrainOptions,
