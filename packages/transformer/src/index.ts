@@ -285,6 +285,12 @@ export {
   spanCorruptionBatches,
 } from './training/span-corruption.js';
 export {
+  type TextInfillingBatchOptions,
+  type TextInfillingOptions,
+  textInfilling,
+  textInfillingBatches,
+} from './training/text-infilling.js';
+export {
   evaluate,
   progressLine,
   type TrainOptions,
