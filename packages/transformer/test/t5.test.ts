@@ -4,7 +4,7 @@
 // batch within 1e-4 relative; decoding with the cache equals the full forward; generate() greedy
 // and beam search sequences equal transformers' generate, for one source and a padded batch.
 import '@attnkit/backend-cpu';
-import { generate } from '@attnkit/sampling';
+import { generate, stream } from '@attnkit/sampling';
 import { concat, type Tensor } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
 import {
@@ -115,6 +115,28 @@ describe('T5ForConditionalGeneration equals transformers 5.18 (1e-4 relative, CP
       });
     }
   }
+
+  it('stream() yields the greedy tokens step by step; sampling is seeded and reads each source', async () => {
+    const fx = loadFixture('seq2seq-t5-relu');
+    const model = (await loadPretrained(fx.dir)) as T5ForConditionalGeneration;
+    const maxNewTokens = fx.meta.max_new_tokens as number;
+    const src = () => fx.tensor('input_ids');
+    const mask = () => fx.tensor('attention_mask');
+    const steps: number[][] = [];
+    for await (const c of stream(model, src(), { maxNewTokens }, mask())) steps.push(c.tokenIds);
+    const want = rows(fx, 'greedy_batch');
+    expect(steps.length).toBe(want[0].length - 1);
+    steps.forEach((ids, t) => {
+      expect(ids).toEqual(want.map((r) => r[t + 1]));
+    });
+    // sampling: 3 sequences per source, reproducible from a seed
+    const opts = { maxNewTokens, doSample: true, numReturnSequences: 3, seed: 4, temperature: 1.5 };
+    const a = await generate(model, src(), opts, mask());
+    const b = await generate(model, src(), opts, mask());
+    expect(a.sequences.length).toBe(6);
+    expect(a.sequences).toEqual(b.sequences);
+    model.dispose();
+  });
 
   it('T5EncoderModel: last hidden state of a padded batch', async () => {
     const fx = loadFixture('seq2seq-t5-encoder');
