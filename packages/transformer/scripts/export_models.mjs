@@ -34,6 +34,7 @@ import {
   train,
   ViTForImageClassification,
   ViTModel,
+  WhisperForConditionalGeneration,
 } from '../dist/index.js';
 
 const OUT = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures');
@@ -91,6 +92,14 @@ async function write(name, family, model, inputs) {
     );
   if (inputs.pixels)
     meta.pixel_values = writeArray(dir, 'pixel_values', inputs.pixels.values, inputs.pixels.shape, false);
+  if (inputs.features)
+    meta.input_features = writeArray(
+      dir,
+      'input_features',
+      inputs.features.values,
+      inputs.features.shape,
+      false,
+    );
   writeFileSync(join(dir, 'meta.json'), `${JSON.stringify(meta, null, 1)}\n`);
   model.dispose();
   console.log('wrote', dir);
@@ -256,6 +265,32 @@ await write(
     19,
   ),
   { ids: ids(19, 2, 9, V), decoderIds: ids(20, 2, 5, V).map((r) => [2, ...r.slice(1)]) },
+);
+
+await write(
+  'whisper',
+  'whisper',
+  randomize(
+    new WhisperForConditionalGeneration({
+      vocabSize: V,
+      numMelBins: 16,
+      encoderLayers: 2,
+      decoderLayers: 2,
+      encoderAttentionHeads: 4,
+      decoderAttentionHeads: 4,
+      encoderFfnDim: 48,
+      decoderFfnDim: 48,
+      dModel: 32,
+      maxSourcePositions: 15,
+      maxTargetPositions: 16,
+      padTokenId: 60,
+      bosTokenId: 60,
+      eosTokenId: 60,
+      decoderStartTokenId: 61,
+    }),
+    21,
+  ),
+  { features: pixels(22, [2, 16, 30]), decoderIds: ids(23, 2, 5, V).map((r) => [61, ...r.slice(1)]) },
 );
 
 // models trained in JavaScript, continued in PyTorch

@@ -25,6 +25,13 @@ function run(model: PreTrainedModel, fx: Fixture): Outputs {
     const out = fwd({ pixelValues: fx.tensor('pixel_values') });
     return { logits: out.logits, last_hidden_state: out.lastHiddenState, pooler_output: out.poolerOutput };
   }
+  if (fx.has('input_features')) {
+    const out = fwd({
+      inputFeatures: fx.tensor('input_features'),
+      decoderInputIds: fx.tensor('decoder_input_ids'),
+    });
+    return { logits: out.logits, encoder_last_hidden_state: out.encoderLastHiddenState };
+  }
   if (fx.has('decoder_input_ids')) {
     const out = fwd({ inputIds: fx.tensor('input_ids'), decoderInputIds: fx.tensor('decoder_input_ids') });
     return { logits: out.logits, encoder_last_hidden_state: out.encoderLastHiddenState };
@@ -50,6 +57,7 @@ describe('saveModel folders load in transformers (from_pretrained) with the same
       'T5ForConditionalGeneration',
       'T5EncoderModel',
       'BartForConditionalGeneration',
+      'WhisperForConditionalGeneration',
     ]) {
       expect(archs.has(a), a).toBe(true);
     }
