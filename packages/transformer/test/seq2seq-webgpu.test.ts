@@ -1,4 +1,4 @@
-// T5 and BART on backend-webgpu: the transformers 5.18 fixtures of t5.test.ts and bart.test.ts
+// T5, BART and Whisper on backend-webgpu: the transformers 5.18 fixtures of t5.test.ts and bart.test.ts
 // (scripts/seq2seq_refs.py), loaded onto webgpu, give logits and encoder states within 1e-3
 // relative (1e-4 absolute floor), the GPU tolerance; greedy and beam generate() give
 // transformers' sequences. Without a GPU, Dawn runs on SwiftShader (as webgpu-parity.test.ts).
@@ -13,6 +13,7 @@ import {
   loadPretrained,
   type T5EncoderModel,
   T5ForConditionalGeneration,
+  type WhisperForConditionalGeneration,
 } from '../src/index.js';
 import { closeness, type Fixture, loadFixture } from './helpers.js';
 
@@ -75,6 +76,26 @@ describe('T5 and BART on webgpu equal transformers 5.18 (1e-3 relative)', () => 
       model.dispose();
     });
   }
+
+  it('seq2seq-whisper: logits, encoder output and generate() from the decoder prompt', async () => {
+    const fx = loadFixture('seq2seq-whisper');
+    const model = (await loadPretrained(fx.dir)) as WhisperForConditionalGeneration;
+    const out = model.forward({
+      inputFeatures: fx.tensor('input_features'),
+      decoderInputIds: fx.tensor('decoder_input_ids'),
+      useCache: false,
+    });
+    await expectClose(fx, 'logits', out.logits);
+    await expectClose(fx, 'encoder_last_hidden_state', out.encoderLastHiddenState);
+    const opts = {
+      maxNewTokens: fx.meta.max_new_tokens as number,
+      decoderPromptIds: fx.meta.decoder_prompt as number[],
+    };
+    expect((await generate(model, fx.tensor('input_features'), opts)).sequences).toEqual(
+      rows(fx, 'greedy_batch'),
+    );
+    model.dispose();
+  });
 
   it('T5EncoderModel and BartModel hidden states', async () => {
     const enc = loadFixture('seq2seq-t5-encoder');
