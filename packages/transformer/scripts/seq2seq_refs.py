@@ -26,7 +26,8 @@ Cases:
   start token then random ids; BART: labels, from which transformers builds the decoder inputs with
   shift_tokens_right); logits (or last_hidden_state) and the encoder's last hidden state; for the
   conditional-generation models transformers' generate() sequences, greedy and beam search (3 beams),
-  for the padded batch and for its second row alone (unpadded). The EOS logit is made likelier and
+  for the padded batch and for its second row alone (unpadded), and T5's beam search stopped at
+  every length from 1 to 8 new tokens. The EOS logit is made likelier and
   the seed chosen so that in each batched run one row ends early and the other runs on (finished
   rows padded, beams finishing at different steps), with no near-ties in greedy decoding.
 
@@ -198,12 +199,19 @@ def t5_case(name, cfg_kwargs, untied=False):
             break
     else:
         raise SystemExit(f"{name}: no seed without near-ties")
+    # beam search stopped at every length from 1 to NEW_TOKENS (the last step finishes the top beams)
+    lengths = {}
+    for n in range(1, NEW_TOKENS + 1):
+        lengths[f"beam_batch_{n}"] = model.generate(input_ids=ids, attention_mask=am, max_new_tokens=n, do_sample=False,
+                                                    num_beams=BEAMS)
     meta = {"model": "t5", "architecture": "T5ForConditionalGeneration", "transformers": transformers.__version__,
             "seed": seed, "input_ids": save_arr(d, "input_ids", ids), "attention_mask": save_arr(d, "attention_mask", am),
             "decoder_input_ids": save_arr(d, "decoder_input_ids", dec), "logits": save_arr(d, "logits", out.logits),
             "encoder_last_hidden_state": save_arr(d, "encoder_last_hidden_state", out.encoder_last_hidden_state),
             "max_new_tokens": NEW_TOKENS, "num_beams": BEAMS}
     for key, seqs in runs.items():
+        meta[key] = save_arr(d, key, seqs)
+    for key, seqs in lengths.items():
         meta[key] = save_arr(d, key, seqs)
     write_meta(d, meta)
     print(name, "seed", seed)

@@ -116,6 +116,23 @@ describe('T5ForConditionalGeneration equals transformers 5.18 (1e-4 relative, CP
     }
   }
 
+  for (const name of SEQ2SEQ) {
+    it(`${name}: beam search stopped at every length from 1 to 8 new tokens equals transformers`, async () => {
+      const fx = loadFixture(name);
+      const model = (await loadPretrained(fx.dir)) as T5ForConditionalGeneration;
+      for (let n = 1; n <= 8; n++) {
+        const out = await generate(
+          model,
+          fx.tensor('input_ids'),
+          { maxNewTokens: n, numBeams: 3 },
+          fx.tensor('attention_mask'),
+        );
+        expect(out.sequences, `${n} new tokens`).toEqual(rows(fx, `beam_batch_${n}`));
+      }
+      model.dispose();
+    });
+  }
+
   it('stream() yields the greedy tokens step by step; sampling is seeded and reads each source', async () => {
     const fx = loadFixture('seq2seq-t5-relu');
     const model = (await loadPretrained(fx.dir)) as T5ForConditionalGeneration;
