@@ -22,6 +22,9 @@ Cases:
     frames): logits, encoder output, the encoder's initial sinusoids, and transformers' generic
     generate() from a 3-token decoder prompt (greedy, beam) with suppress_tokens and
     begin_suppress_tokens in generation_config.json.
+  - 'seq2seq-whisper-tokenizer': a byte-level BPE tokenizer.json with Whisper's special tokens in
+    Whisper's order, and WhisperTokenizerFast's prefix_tokens for several languages / tasks /
+    timestamp settings, an encoding with the prefix and its decodes.
   For each: a right-padded encoder batch of two with its attention mask; decoder inputs (T5: the
   start token then random ids; BART: labels, from which transformers builds the decoder inputs with
   shift_tokens_right); logits (or last_hidden_state) and the encoder's last hidden state; for the
@@ -379,6 +382,46 @@ def whisper_case(name):
     print(name, "seed", seed)
 
 
+def whisper_tokenizer_case(name):
+    """A Whisper-style tokenizer.json (byte-level BPE, Whisper's special tokens in Whisper's order) and
+    transformers' WhisperTokenizerFast prefix_tokens for several languages and tasks, and decodes."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import WhisperTokenizerFast
+    from transformers.models.whisper.tokenization_whisper import LANGUAGES
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(["the quick brown fox jumps over the lazy dog"] * 20, trainer)
+    specials = (["<|startoftranscript|>"] + [f"<|{c}|>" for c in LANGUAGES]
+                + ["<|translate|>", "<|transcribe|>", "<|startoflm|>", "<|startofprev|>", "<|nocaptions|>",
+                   "<|notimestamps|>"])
+    tok.add_special_tokens(specials)
+    d = os.path.join(OUT, name)
+    reset(d)
+    tok.save(os.path.join(d, "tokenizer.json"))
+    def fresh():  # set_prefix_tokens keeps earlier settings for arguments left None: a new one per case
+        return WhisperTokenizerFast(tokenizer_file=os.path.join(d, "tokenizer.json"), bos_token="<|endoftext|>",
+                                    eos_token="<|endoftext|>", unk_token="<|endoftext|>", pad_token="<|endoftext|>")
+    cases = []
+    for language, task, timestamps in (("en", "transcribe", False), ("english", "translate", False),
+                                       ("de", "transcribe", True), ("Mandarin", None, False), (None, None, False),
+                                       ("yue", "translate", True)):
+        t = fresh()
+        t.set_prefix_tokens(language=language, task=task, predict_timestamps=timestamps)
+        cases.append({"language": language, "task": task, "timestamps": timestamps, "prefix": t.prefix_tokens})
+    t = fresh()
+    t.set_prefix_tokens(language="en", task="transcribe", predict_timestamps=False)
+    ids = t("the lazy fox").input_ids
+    t.save_pretrained(d)
+    with open(os.path.join(d, "meta.json"), "w") as f:
+        json.dump({"model": "whisper-tokenizer", "transformers": transformers.__version__, "prompts": cases,
+                   "encoded": ids, "decoded": t.decode(ids), "decoded_skip": t.decode(ids, skip_special_tokens=True)},
+                  f, indent=1)
+    print(name, ids)
+
+
 def main():
     t5_case("seq2seq-t5-relu", dict(feed_forward_proj="relu", num_layers=3, num_decoder_layers=2))
     t5_case("seq2seq-t5-gated-untied", dict(feed_forward_proj="gated-gelu", tie_word_embeddings=False), untied=True)
@@ -388,6 +431,7 @@ def main():
     whisper_features_case("seq2seq-whisper-features-80", 80, 1.7)
     whisper_features_case("seq2seq-whisper-features-128", 128, 31.0, frames=(2900, 3000))
     whisper_case("seq2seq-whisper")
+    whisper_tokenizer_case("seq2seq-whisper-tokenizer")
     print("transformers", transformers.__version__, "torch", torch.__version__, "->", os.path.abspath(OUT))
 
 

@@ -259,6 +259,13 @@ export {
   whisperConfigFromJson,
   whisperSinusoids,
 } from './models/whisper.js';
+export {
+  type TokenIdLookup,
+  WHISPER_LANGUAGE_CODES,
+  WHISPER_LANGUAGES,
+  type WhisperPromptOptions,
+  whisperPromptIds,
+} from './models/whisper-prompt.js';
 export { type ExportOnnxOptions, exportOnnx, onnxFolderFiles, saveOnnxFolder } from './onnx/export.js';
 export {
   CharTokenizer,
