@@ -276,6 +276,14 @@ export {
   tinyGPTReport,
 } from './tiny-gpt.js';
 export {
+  loadTinyT5,
+  numberToWords,
+  TINY_T5_FILES,
+  type TinyT5Report,
+  TinyT5Tokenizer,
+  tinyT5Report,
+} from './tiny-t5.js';
+export {
   type BatchSource,
   exampleBatches,
   type LMBatch,
