@@ -5,7 +5,7 @@
 // and beam search sequences equal transformers' generate, for one source and a padded batch.
 import '@attnkit/backend-cpu';
 import { generate, stream } from '@attnkit/sampling';
-import { concat, type Tensor } from '@attnkit/tensor-core';
+import { concat, memory, type Tensor } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
 import {
   type EncoderDecoderCache,
@@ -152,6 +152,18 @@ describe('T5ForConditionalGeneration equals transformers 5.18 (1e-4 relative, CP
     const b = await generate(model, src(), opts, mask());
     expect(a.sequences.length).toBe(6);
     expect(a.sequences).toEqual(b.sequences);
+    model.dispose();
+  });
+
+  it('generate() leaves no tensors behind (encoder output, caches, expanded memory are freed)', async () => {
+    const fx = loadFixture('seq2seq-t5-relu');
+    const model = (await loadPretrained(fx.dir)) as T5ForConditionalGeneration;
+    const src = fx.tensor('input_ids');
+    const mask = fx.tensor('attention_mask');
+    const before = memory().cpu.numTensors;
+    for (const numBeams of [1, 3]) await generate(model, src, { maxNewTokens: 6, numBeams }, mask);
+    for await (const _ of stream(model, src, { maxNewTokens: 3 }, mask));
+    expect(memory().cpu.numTensors).toBe(before);
     model.dispose();
   });
 
