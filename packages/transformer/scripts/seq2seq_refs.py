@@ -280,6 +280,10 @@ def bart_case(name, cls, cfg_kwargs, generation=True):
             "attention_mask": save_arr(d, "attention_mask", am), "labels": save_arr(d, "labels", labels),
             "decoder_input_ids": save_arr(d, "decoder_input_ids", dec),
             "encoder_last_hidden_state": save_arr(d, "encoder_last_hidden_state", out.encoder_last_hidden_state)}
+    # what transformers generates with when a folder has no generation_config.json
+    derived = GenerationConfig.from_model_config(model.config).to_diff_dict()
+    meta["generation_from_config"] = {k: v for k, v in derived.items()
+                                      if k.endswith("token_id") and v is not None}
     if generation:
         meta["logits"] = save_arr(d, "logits", out.logits)
         meta["max_new_tokens"] = NEW_TOKENS

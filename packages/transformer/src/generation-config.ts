@@ -126,3 +126,20 @@ export function generationConfigToJson(config: GenerationDefaults): Record<strin
   }
   return out;
 }
+
+/**
+ * The token-id settings of a config.json (bos, eos, pad, decoder start, forced BOS/EOS), as
+ * transformers' `GenerationConfig.from_model_config` takes them when a checkpoint has no
+ * generation_config.json.
+ */
+export function tokenIdDefaults(configJson: Record<string, unknown>): GenerationDefaults {
+  const keys = [
+    'bos_token_id',
+    'eos_token_id',
+    'pad_token_id',
+    'decoder_start_token_id',
+    'forced_bos_token_id',
+    'forced_eos_token_id',
+  ];
+  return generationConfigFromJson(Object.fromEntries(keys.map((k) => [k, configJson[k]])));
+}

@@ -485,7 +485,7 @@ export async function loadPretrained(
   try {
     // optional: a server that answers other than 404 for a missing file counts as "none"
     const gen = await readJson(src, 'generation_config.json', FN, { optional: true }).catch(() => null);
-    model.generationConfig = gen ? generationConfigFromJson(gen) : null;
+    model.generationConfig = gen ? generationConfigFromJson(gen) : model.defaultGenerationConfig();
     weights = await readWeightFiles(src, FN, (bytes) => readSafetensors(bytes));
     loadCheckpointInto(model, weights, src.where);
   } catch (e) {

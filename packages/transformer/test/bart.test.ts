@@ -4,6 +4,8 @@
 // builds them); logits, decoder and encoder states within 1e-4 relative; decoding with the cache
 // equals the full forward; generate() greedy and beam sequences equal transformers'.
 import '@attnkit/backend-cpu';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { generate } from '@attnkit/sampling';
 import { concat, type Tensor, tensor } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
@@ -54,6 +56,20 @@ describe('BART equals transformers 5.18 (1e-4 relative, CPU)', () => {
       forcedEosTokenId: 2,
       decoderStartTokenId: 2,
     });
+    model.dispose();
+  });
+
+  it("without generation_config.json, generation takes the config's token ids as transformers does", async () => {
+    const fx = loadFixture('seq2seq-bart');
+    const files = new Map(
+      ['config.json', 'model.safetensors'].map((f) => [f, new Uint8Array(readFileSync(join(fx.dir, f)))]),
+    );
+    const model = await loadPretrained(files);
+    const camel = (k: string) => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    const want = Object.fromEntries(
+      Object.entries(fx.meta.generation_from_config as Record<string, number>).map(([k, v]) => [camel(k), v]),
+    );
+    expect(model.generationConfig).toEqual(want);
     model.dispose();
   });
 

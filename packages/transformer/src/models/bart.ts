@@ -26,6 +26,7 @@ import {
   EncoderDecoderCache,
   seq2seqCacheArg,
 } from '../blocks/seq2seq.js';
+import { type GenerationDefaults, tokenIdDefaults } from '../generation-config.js';
 import { check, configToJson, type FieldTable, idsArg, maskArg, resolveConfig } from '../internal.js';
 import { PreTrainedModel } from './base.js';
 import { shiftTokensRight } from './t5.js';
@@ -610,6 +611,11 @@ export class BartForConditionalGeneration extends PreTrainedModel implements Seq
   override remapCheckpoint(weights: Record<string, Tensor>): Record<string, Tensor> {
     if ('final_logits_bias' in weights) return weights;
     return { ...weights, final_logits_bias: zeros([1, this.config.vocabSize]) };
+  }
+
+  /** Without generation_config.json: the config's token ids, as transformers' from_model_config. */
+  override defaultGenerationConfig(): GenerationDefaults {
+    return tokenIdDefaults(this.configJson());
   }
 
   /** Decoder inputs from labels [B, L]: shifted right behind decoder_start_token_id, -100 → pad. */

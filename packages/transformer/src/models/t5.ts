@@ -28,6 +28,7 @@ import {
   EncoderDecoderCache,
   seq2seqCacheArg,
 } from '../blocks/seq2seq.js';
+import { type GenerationDefaults, tokenIdDefaults } from '../generation-config.js';
 import { check, configToJson, type FieldTable, idsArg, maskArg, resolveConfig } from '../internal.js';
 import { PreTrainedModel } from './base.js';
 
@@ -548,6 +549,11 @@ export class T5ForConditionalGeneration extends T5Base implements Seq2SeqLM {
   /** The first decoder token: decoder_start_token_id, else the pad id. */
   get decoderStartTokenId(): number {
     return this.config.decoderStartTokenId ?? this.config.padTokenId;
+  }
+
+  /** Without generation_config.json: the config's token ids, as transformers' from_model_config. */
+  override defaultGenerationConfig(): GenerationDefaults {
+    return tokenIdDefaults(this.configJson());
   }
 
   override tiedWeights(): [string, string][] {

@@ -22,6 +22,7 @@ import {
   EncoderDecoderCache,
   seq2seqCacheArg,
 } from '../blocks/seq2seq.js';
+import { type GenerationDefaults, tokenIdDefaults } from '../generation-config.js';
 import {
   assertTensorArg,
   check,
@@ -513,6 +514,11 @@ export class WhisperForConditionalGeneration extends PreTrainedModel implements 
       model_type: this.modelType,
       architectures: [this.architecture],
     };
+  }
+
+  /** Without generation_config.json: the config's token ids, as transformers' from_model_config. */
+  override defaultGenerationConfig(): GenerationDefaults {
+    return tokenIdDefaults(this.configJson());
   }
 
   override tiedWeights(): [string, string][] {
