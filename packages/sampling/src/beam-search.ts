@@ -140,6 +140,22 @@ export async function beamSearch(
           }
         }
         cand.sort((x, y) => y[0] - x[0] || x[1] * V + x[2] - (y[1] * V + y[2]));
+        if (curLen >= maxLength) {
+          // the last step: as transformers' stopping criteria, every one of the top numBeams
+          // candidates finishes here (EOS or not), and nothing continues
+          for (let rank = 0; rank < Math.min(numBeams, cand.length); rank++) {
+            const [sc, k, t] = cand[rank];
+            hyps[b].add([...rows[base + k], t], sc, curLen - width);
+          }
+          done[b] = true;
+          for (let k = 0; k < numBeams; k++) {
+            nextRows.push([...rows[base + k], pad]);
+            nextMasks.push([...masks[base + k], 0]);
+            nextReal.push(real[base + k]);
+            beamIdx.push(base + k);
+          }
+          continue;
+        }
         let filled = 0;
         for (let rank = 0; rank < cand.length && filled < numBeams; rank++) {
           const [sc, k, t] = cand[rank];
