@@ -1,7 +1,7 @@
 /**
  * @attnkit/attention: scaled dot-product attention with PyTorch semantics, multi-head, grouped-query
  * and cross attention, a KV cache, sliding windows, positional encodings (sinusoidal, learned,
- * RoPE, ALiBi), flash-style fused kernels and attention-weight capture, on any tensor-core backend.
+ * RoPE, ALiBi, T5's relative position bias), flash-style fused kernels and attention-weight capture, on any tensor-core backend.
  *
  * @example
  * ```ts
@@ -40,6 +40,15 @@ export type {
 export { MultiHeadAttention } from './multi-head.js';
 export type { LearnedPositionalEmbeddingOptions, SinusoidalOptions } from './positional.js';
 export { LearnedPositionalEmbedding, sinusoidalPositionalEncoding } from './positional.js';
+export type {
+  RelativePositionBiasOptions,
+  RelativePositionBucketOptions,
+} from './relative-position.js';
+export {
+  RelativePositionBias,
+  relativePositionBucket,
+  relativePositionBuckets,
+} from './relative-position.js';
 export type { RotaryApplyOptions, RotaryEmbeddingOptions, RotaryLayout } from './rotary.js';
 export { applyRotary, RotaryEmbedding } from './rotary.js';
 export type { AttentionOutput, ScaledDotProductAttentionOptions } from './scaled-dot-product.js';

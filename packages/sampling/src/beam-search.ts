@@ -140,6 +140,22 @@ export async function beamSearch(
           }
         }
         cand.sort((x, y) => y[0] - x[0] || x[1] * V + x[2] - (y[1] * V + y[2]));
+        if (curLen >= maxLength) {
+          // the last step: as transformers' stopping criteria, every one of the top numBeams
+          // candidates finishes here (EOS or not), and nothing continues
+          for (let rank = 0; rank < Math.min(numBeams, cand.length); rank++) {
+            const [sc, k, t] = cand[rank];
+            hyps[b].add([...rows[base + k], t], sc, curLen - width);
+          }
+          done[b] = true;
+          for (let k = 0; k < numBeams; k++) {
+            nextRows.push([...rows[base + k], pad]);
+            nextMasks.push([...masks[base + k], 0]);
+            nextReal.push(real[base + k]);
+            beamIdx.push(base + k);
+          }
+          continue;
+        }
         let filled = 0;
         for (let rank = 0; rank < cand.length && filled < numBeams; rank++) {
           const [sc, k, t] = cand[rank];
@@ -159,8 +175,9 @@ export async function beamSearch(
           throw new Error(
             'generate: beam search ran out of candidates (every candidate was EOS); raise numBeams',
           );
-        const best = Math.max(...cand.map((c) => c[0]));
-        done[b] = hyps[b].isDone(best, curLen - width);
+        // transformers' early-stop heuristic compares with the best *running* beam (finished
+        // candidates excluded), once the sequences are one token longer
+        done[b] = hyps[b].isDone(nextScores[base], curLen - width);
       }
       rows = nextRows;
       masks = nextMasks;
@@ -184,9 +201,12 @@ export async function beamSearch(
     const sequences: number[][] = [];
     const sequencesScores: number[] = [];
     const longest = Math.max(...hyps.flatMap((h) => h.hyps.slice(0, numReturn).map((x) => x.tokens.length)));
+    // transformers fills short hypotheses with `pad_token_id or eos_token_id[0]`: a pad id of 0 (T5's)
+    // is replaced by the EOS id there (and only there)
+    const fill = eos.length > 0 ? config.padTokenId || eos[0] : pad;
     for (const h of hyps) {
       for (const hyp of h.hyps.slice(0, numReturn)) {
-        sequences.push([...hyp.tokens, ...new Array<number>(longest - hyp.tokens.length).fill(pad)]);
+        sequences.push([...hyp.tokens, ...new Array<number>(longest - hyp.tokens.length).fill(fill)]);
         sequencesScores.push(hyp.score);
       }
     }

@@ -33,6 +33,10 @@ export interface GenerationConfig {
   logitBias?: Record<number, number>;
   forcedBosTokenId?: number;
   forcedEosTokenId?: number | number[];
+  /** Tokens never generated (Whisper's `suppress_tokens`). */
+  suppressTokens?: number[];
+  /** Tokens not generated first (Whisper's `begin_suppress_tokens`: the blank and EOS). */
+  beginSuppressTokens?: number[];
   numBeams?: number;
   lengthPenalty?: number;
   earlyStopping?: boolean | 'never';
@@ -40,6 +44,18 @@ export interface GenerationConfig {
   eosTokenId?: number | number[];
   padTokenId?: number;
   bosTokenId?: number;
+  /**
+   * First decoder token of an encoder-decoder model (T5: the pad id, BART: the EOS id); the
+   * model's generation_config.json sets it. Encoder-decoder models only.
+   */
+  decoderStartTokenId?: number;
+  /**
+   * The first decoder tokens of an encoder-decoder (transformers' `decoder_input_ids`), the same
+   * for every row, e.g. Whisper's `<|startoftranscript|>`, language, task, `<|notimestamps|>`.
+   * The start token is put first when the prompt does not begin with it; the sequences returned
+   * begin with the prompt and maxNewTokens counts the tokens after it.
+   */
+  decoderPromptIds?: number[];
   /** Strings that end generation of a row once its decoded output contains one (needs `tokenizer`). */
   stopStrings?: string | string[];
   /** Seed of a fresh Generator for sampling. */
@@ -83,6 +99,8 @@ const KEYS = new Set<string>([
   'logitBias',
   'forcedBosTokenId',
   'forcedEosTokenId',
+  'suppressTokens',
+  'beginSuppressTokens',
   'numBeams',
   'lengthPenalty',
   'earlyStopping',
@@ -90,6 +108,8 @@ const KEYS = new Set<string>([
   'eosTokenId',
   'padTokenId',
   'bosTokenId',
+  'decoderStartTokenId',
+  'decoderPromptIds',
   'stopStrings',
   'seed',
   'generator',
@@ -163,6 +183,8 @@ const RULES: Record<keyof GenerationConfig, [(v: unknown) => boolean, string]> =
     (v) => isId(v) || (Array.isArray(v) && v.every(isId)),
     'a token id (an integer >= 0) or a list of them',
   ],
+  suppressTokens: [(v) => Array.isArray(v) && v.every(isId), 'a list of token ids (integers >= 0)'],
+  beginSuppressTokens: [(v) => Array.isArray(v) && v.every(isId), 'a list of token ids (integers >= 0)'],
   numBeams: [(v) => isInt(v) && v >= 1, 'an integer >= 1'],
   lengthPenalty: [(v) => isNum(v) && Number.isFinite(v), 'a finite number'],
   earlyStopping: [(v) => typeof v === 'boolean' || v === 'never', "true, false or 'never'"],
@@ -173,6 +195,11 @@ const RULES: Record<keyof GenerationConfig, [(v: unknown) => boolean, string]> =
   ],
   padTokenId: [isId, 'a token id (an integer >= 0)'],
   bosTokenId: [isId, 'a token id (an integer >= 0)'],
+  decoderStartTokenId: [isId, 'a token id (an integer >= 0)'],
+  decoderPromptIds: [
+    (v) => Array.isArray(v) && v.length > 0 && v.every(isId),
+    'a non-empty list of token ids',
+  ],
   stopStrings: [
     (v) =>
       (typeof v === 'string' && v.length > 0) ||
@@ -245,8 +272,13 @@ function validateCombination(c: GenerationConfig): void {
     throw new TypeError('generate: stopStrings needs a tokenizer (config.tokenizer) to decode the output');
 }
 
-/** generation_config.json settings that only encoder-decoder generation reads (skipped here). */
-const ENCODER_DECODER_ONLY = new Set(['decoderStartTokenId']);
+/** generation_config.json settings that only encoder-decoder generation reads (skipped for causal LMs). */
+const ENCODER_DECODER_ONLY = new Set(['decoderStartTokenId', 'decoderPromptIds']);
+
+/** True for a model generate() drives as an encoder-decoder (it has `seq2seqDecoder`). */
+export function isSeq2SeqLM(model: unknown): boolean {
+  return typeof (model as { seq2seqDecoder?: unknown } | null)?.seq2seqDecoder === 'function';
+}
 
 /**
  * The settings generate() runs with: the model's `generationConfig` (its generation_config.json,
@@ -266,11 +298,19 @@ export function resolveConfig(
       throw new TypeError(
         `generate: model.generationConfig must be an object or null, got ${show(defaults)}`,
       );
-    const own = Object.fromEntries(Object.entries(defaults).filter(([k]) => !ENCODER_DECODER_ONLY.has(k)));
+    const seq2seq = isSeq2SeqLM(model);
+    const own = Object.fromEntries(
+      Object.entries(defaults).filter(([k]) => seq2seq || !ENCODER_DECODER_ONLY.has(k)),
+    );
     validateGenerationConfig(own as GenerationConfig, 'generate (model.generationConfig)');
     for (const [k, v] of Object.entries(own)) if (v !== undefined && v !== null) out[k] = v;
   }
   for (const [k, v] of Object.entries(config)) if (v !== undefined && v !== null) out[k] = v;
+  for (const k of ENCODER_DECODER_ONLY)
+    if (out[k] !== undefined && model && !isSeq2SeqLM(model))
+      throw new TypeError(
+        `generate: ${k} applies to encoder-decoder models (models with seq2seqDecoder()); this model is a causal LM`,
+      );
   validateCombination(out as GenerationConfig);
   return out as GenerationConfig;
 }

@@ -4,11 +4,12 @@ import {
   checkAborted,
   checkVocab,
   type GenerationConfig,
+  isSeq2SeqLM,
   resolveConfig,
   resolveMaxLength,
 } from './config.js';
-import { type Batch, forwardLast, type PromptIds, toBatch } from './inputs.js';
-import { type CausalLM, disposeCache } from './model.js';
+import { type Batch, forwardLast, type PromptIds, sourceBatch, toBatch } from './inputs.js';
+import { type CausalLM, type ConditionedDecoder, disposeCache, type Seq2SeqLM } from './model.js';
 import type { GenerateOutput } from './output.js';
 import {
   applyProcessors,
@@ -48,13 +49,30 @@ export interface StreamChunk {
  * ```
  */
 export async function generate(
-  model: CausalLM,
+  model: CausalLM | Seq2SeqLM,
   inputIds: PromptIds,
   options: GenerationConfig = {},
   attentionMask?: Tensor,
 ): Promise<GenerateOutput> {
   checkModel(model, 'generate');
   const config = resolveConfig(model, options);
+  if (isSeq2SeqLM(model)) {
+    const run = await openDecoder(model as Seq2SeqLM, inputIds, config, attentionMask);
+    try {
+      return await generateCausal(run.decoder, run.prompts, config);
+    } finally {
+      run.close();
+    }
+  }
+  return generateCausal(model as CausalLM, inputIds, config, attentionMask);
+}
+
+async function generateCausal(
+  model: CausalLM,
+  inputIds: PromptIds,
+  config: GenerationConfig,
+  attentionMask?: Tensor,
+): Promise<GenerateOutput> {
   if (config.assistantModel) return speculativeGenerate(model, inputIds, config);
   if ((config.numBeams ?? 1) > 1) return beamSearch(model, inputIds, config, attentionMask);
   const scores: Float32Array[][] = [];
@@ -68,6 +86,54 @@ export async function generate(
 }
 
 /**
+ * Encodes the source batch of an encoder-decoder model once and returns its bound decoder with one
+ * prompt per source row: the decoder start token (as transformers, the sequences generate() returns
+ * begin with it). Lists of different lengths are padded on the right (encoder inputs are).
+ */
+async function openDecoder(
+  model: Seq2SeqLM,
+  inputIds: PromptIds | Tensor,
+  config: GenerationConfig,
+  attentionMask?: Tensor,
+): Promise<{ decoder: ConditionedDecoder; prompts: number[][]; close: () => void }> {
+  if (config.assistantModel)
+    throw new Error(
+      'generate: speculative decoding (assistantModel) drives causal LMs, not encoder-decoder models',
+    );
+  const start = config.decoderStartTokenId ?? model.decoderStartTokenId ?? config.bosTokenId;
+  if (start === undefined || start === null)
+    throw new Error(
+      'generate: the encoder-decoder model has no decoder start token; set decoderStartTokenId (T5 uses the pad id, BART the EOS id)',
+    );
+  const prompt = config.decoderPromptIds ?? [start];
+  const first = prompt[0] === start ? [...prompt] : [start, ...prompt];
+  const eos = eosList(config.eosTokenId);
+  // features (a float tensor, e.g. Whisper's log-mel) go to the encoder as they are
+  const features = (inputIds as Tensor)?.isTensor === true && (inputIds as Tensor).dtype !== 'int32';
+  const src = features
+    ? { ids: inputIds as Tensor, mask: null, dispose: () => {} }
+    : await sourceBatch(inputIds, config.padTokenId ?? 0, attentionMask, {
+        padTokenId: config.padTokenId,
+        eos,
+      });
+  let decoder: ConditionedDecoder;
+  try {
+    decoder = await model.seq2seqDecoder(src.ids, src.mask);
+  } catch (e) {
+    src.dispose();
+    throw e;
+  }
+  return {
+    decoder,
+    prompts: Array.from({ length: src.ids.shape[0] }, () => [...first]),
+    close: () => {
+      decoder.dispose();
+      src.dispose();
+    },
+  };
+}
+
+/**
  * Streams generation step by step: an async iterator of {@link StreamChunk}s. With
  * `config.tokenizer`, each chunk carries the new text of each row, holding back bytes until they
  * form whole characters. `config.signal` ends the stream early.
@@ -78,17 +144,36 @@ export async function generate(
  * ```
  */
 export async function* stream(
-  model: CausalLM,
+  model: CausalLM | Seq2SeqLM,
   inputIds: PromptIds,
   options: GenerationConfig = {},
   attentionMask?: Tensor,
 ): AsyncGenerator<StreamChunk> {
   checkModel(model, 'stream');
   const config = resolveConfig(model, options);
-  if ((config.numBeams ?? 1) > 1 || config.assistantModel)
-    throw new Error(
-      'stream: beam search (numBeams > 1) and speculative decoding (assistantModel) do not stream; use generate()',
-    );
+  if (isSeq2SeqLM(model)) {
+    if ((config.numBeams ?? 1) > 1) throw new Error(NO_BEAM_STREAM);
+    const run = await openDecoder(model as Seq2SeqLM, inputIds, config, attentionMask);
+    try {
+      yield* streamCausal(run.decoder, run.prompts, config);
+    } finally {
+      run.close();
+    }
+    return;
+  }
+  yield* streamCausal(model as CausalLM, inputIds, config, attentionMask);
+}
+
+const NO_BEAM_STREAM =
+  'stream: beam search (numBeams > 1) and speculative decoding (assistantModel) do not stream; use generate()';
+
+async function* streamCausal(
+  model: CausalLM,
+  inputIds: PromptIds,
+  config: GenerationConfig,
+  attentionMask?: Tensor,
+): AsyncGenerator<StreamChunk> {
+  if ((config.numBeams ?? 1) > 1 || config.assistantModel) throw new Error(NO_BEAM_STREAM);
   const tok = config.tokenizer;
   const emitted: number[] = [];
   const traces: ProcessorTrace[][][] = [];
@@ -121,9 +206,12 @@ interface LoopState {
   done: boolean;
 }
 
-function checkModel(model: CausalLM, who: string): void {
-  if (!model || typeof model.forward !== 'function')
-    throw new TypeError(`${who}: model must have a forward() method`);
+function checkModel(model: CausalLM | Seq2SeqLM, who: string): void {
+  if (isSeq2SeqLM(model)) return;
+  if (!model || typeof (model as CausalLM).forward !== 'function')
+    throw new TypeError(
+      `${who}: model must have a forward() method (or seq2seqDecoder() for an encoder-decoder)`,
+    );
 }
 
 /** The left-padded batch, each prompt repeated numReturnSequences times when sampling (as HF). */

@@ -1,7 +1,7 @@
 /**
  * @attnkit/sampling: logits processors (temperature, top-k, top-p, min-p, typical-p, penalties,
  * n-gram blocking, bad words, forced tokens), decoding strategies (greedy, seeded sampling, beam
- * search, speculative decoding) and a streaming generate() for any causal LM.
+ * search, speculative decoding) and a streaming generate() for any causal LM or encoder-decoder.
  *
  * @example
  * ```ts
@@ -10,7 +10,7 @@
  * ```
  * @packageDocumentation
  */
-export { type GenerationConfig, resolveConfig, validateGenerationConfig } from './config.js';
+export { type GenerationConfig, isSeq2SeqLM, resolveConfig, validateGenerationConfig } from './config.js';
 export {
   argmaxRow,
   type GenerateOutput,
@@ -23,5 +23,12 @@ export {
   stream,
 } from './generate.js';
 export type { PromptIds } from './inputs.js';
-export type { CausalLM, CausalLMInputs, CausalLMOutputs, DecodingTokenizer } from './model.js';
+export type {
+  CausalLM,
+  CausalLMInputs,
+  CausalLMOutputs,
+  ConditionedDecoder,
+  DecodingTokenizer,
+  Seq2SeqLM,
+} from './model.js';
 export * from './processors/index.js';

@@ -82,6 +82,56 @@ async function maskRows(attentionMask: Tensor, b: number, l: number): Promise<nu
 }
 
 /**
+ * The source batch of an encoder-decoder model as int32 tensors: a tensor as given (its mask as
+ * given, else inferred as {@link toBatch} does), lists padded on the right with `padTokenId`.
+ * `dispose()` frees only the tensors made here.
+ */
+export async function sourceBatch(
+  ids: PromptIds,
+  padTokenId: number,
+  attentionMask: Tensor | undefined,
+  infer: { padTokenId?: number; eos: readonly number[] },
+): Promise<{ ids: Tensor; mask: Tensor; dispose: () => void }> {
+  let rows: number[][];
+  let masks: number[][];
+  if (ids && (ids as Tensor).isTensor) {
+    ({ rows, masks } = await toBatch(ids, padTokenId, attentionMask, infer));
+  } else if (Array.isArray(ids)) {
+    const list = (ids.length > 0 && Array.isArray(ids[0]) ? ids : [ids]) as number[][];
+    const lengths = list.map((r) => (Array.isArray(r) ? r.length : 0));
+    const width = Math.max(...lengths);
+    // validates the ids (and an explicit mask) as prompts are validated, then pads on the right
+    const checked = await toBatch(
+      list.map((r) => [...r, ...new Array<number>(width - r.length).fill(padTokenId)]),
+      padTokenId,
+      attentionMask,
+      infer,
+    );
+    rows = checked.rows;
+    masks = attentionMask
+      ? checked.masks
+      : lengths.map((n) => Array.from({ length: width }, (_, j) => (j < n ? 1 : 0)));
+  } else {
+    throw new TypeError('generate: inputIds must be an int32 Tensor [batch, seq] or arrays of token ids');
+  }
+  const b = rows.length;
+  const l = rows[0].length;
+  const made: Tensor[] = [];
+  const idsT =
+    ids && (ids as Tensor).isTensor ? (ids as Tensor) : tensor(Int32Array.from(rows.flat()), [b, l], 'int32');
+  if (idsT !== ids) made.push(idsT);
+  const maskT = tensor(Int32Array.from(masks.flat()), [b, l], 'int32');
+  made.push(maskT);
+  return {
+    ids: idsT,
+    mask: maskT,
+    dispose: () => {
+      for (const t of made) t.dispose();
+    },
+  };
+}
+
+/**
  * Runs one forward step over the rows (all tokens, or only the last one when `past` is given) and
  * returns the last position's logits of each row, plus the new cache.
  */

@@ -44,6 +44,38 @@ export interface CausalLM {
   generationConfig?: GenerationConfig | null;
 }
 
+/**
+ * The decoder of an encoder-decoder model bound to one encoded batch: a causal LM over decoder
+ * tokens whose every row reads the encoder output of its source row. generate() feeds it rows
+ * grouped by source (beam search and numReturnSequences give k rows per source, in order: rows
+ * i·k .. i·k + k − 1 read source i), and disposes it when done.
+ */
+export interface ConditionedDecoder extends CausalLM {
+  /** Frees the encoder output (and anything cached from it). */
+  dispose(): void;
+}
+
+/**
+ * An encoder-decoder model as generate() drives it (T5, BART): the encoder runs once over the
+ * source batch, then the decoder generates from the decoder start token with its own cache (and
+ * the cross-attention keys and values computed once), as transformers' generate does.
+ */
+export interface Seq2SeqLM {
+  /**
+   * Encodes the source batch and returns the decoder bound to it: token ids int32 [B, Ls] with
+   * their mask (1 real, 0 padding), or features as given (a float32 tensor such as Whisper's
+   * log-mel [B, mels, frames]; the mask is then null).
+   */
+  seq2seqDecoder(
+    inputs: Tensor,
+    attentionMask: Tensor | null,
+  ): ConditionedDecoder | Promise<ConditionedDecoder>;
+  /** The first decoder token when neither the options nor the generationConfig set decoderStartTokenId. */
+  readonly decoderStartTokenId?: number | null;
+  /** The model's generation_config.json settings (camelCase), under the caller's options. */
+  generationConfig?: GenerationConfig | null;
+}
+
 /** A tokenizer as generate() needs it: enough to decode for streaming and stop strings. */
 export interface DecodingTokenizer {
   decode(ids: readonly number[]): string;

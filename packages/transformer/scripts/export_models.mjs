@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import '../../backend-cpu/dist/index.js';
 import { Generator, manualSeed, tensor } from '../../tensor-core/dist/index.js';
 import {
+  BartForConditionalGeneration,
   BertForMaskedLM,
   BertModel,
   CLIPTextModel,
@@ -28,9 +29,12 @@ import {
   MixtralForCausalLM,
   Qwen2ForCausalLM,
   saveModel,
+  T5EncoderModel,
+  T5ForConditionalGeneration,
   train,
   ViTForImageClassification,
   ViTModel,
+  WhisperForConditionalGeneration,
 } from '../dist/index.js';
 
 const OUT = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures');
@@ -78,8 +82,24 @@ async function write(name, family, model, inputs) {
       [inputs.ids.length, inputs.ids[0].length],
       true,
     );
+  if (inputs.decoderIds)
+    meta.decoder_input_ids = writeArray(
+      dir,
+      'decoder_input_ids',
+      inputs.decoderIds.flat(),
+      [inputs.decoderIds.length, inputs.decoderIds[0].length],
+      true,
+    );
   if (inputs.pixels)
     meta.pixel_values = writeArray(dir, 'pixel_values', inputs.pixels.values, inputs.pixels.shape, false);
+  if (inputs.features)
+    meta.input_features = writeArray(
+      dir,
+      'input_features',
+      inputs.features.values,
+      inputs.features.shape,
+      false,
+    );
   writeFileSync(join(dir, 'meta.json'), `${JSON.stringify(meta, null, 1)}\n`);
   model.dispose();
   console.log('wrote', dir);
@@ -194,6 +214,83 @@ await write(
     10,
   ),
   { ids: ids(10, 2, 8, V - 1).map((r) => [...r, V - 1]) },
+);
+const t5 = {
+  vocabSize: V,
+  dModel: 32,
+  dKv: 8,
+  dFf: 48,
+  numLayers: 2,
+  numDecoderLayers: 2,
+  numHeads: 4,
+  relativeAttentionNumBuckets: 8,
+  relativeAttentionMaxDistance: 16,
+};
+await write('t5', 't5', randomize(new T5ForConditionalGeneration({ ...t5, feedForwardProj: 'relu' }), 13), {
+  ids: ids(13, 2, 9, V),
+  decoderIds: ids(14, 2, 5, V).map((r) => [0, ...r.slice(1)]),
+});
+await write(
+  't5-gated-untied',
+  't5',
+  randomize(
+    new T5ForConditionalGeneration({ ...t5, feedForwardProj: 'gated-gelu', tieWordEmbeddings: false }),
+    15,
+  ),
+  { ids: ids(15, 2, 9, V), decoderIds: ids(16, 2, 5, V).map((r) => [0, ...r.slice(1)]) },
+);
+await write(
+  't5-encoder',
+  't5-encoder',
+  randomize(new T5EncoderModel({ ...t5, feedForwardProj: 'gated-gelu' }), 17),
+  { ids: ids(17, 2, 9, V) },
+);
+
+await write(
+  'bart',
+  'bart',
+  randomize(
+    new BartForConditionalGeneration({
+      vocabSize: V,
+      dModel: 32,
+      encoderLayers: 2,
+      decoderLayers: 2,
+      encoderAttentionHeads: 4,
+      decoderAttentionHeads: 4,
+      encoderFfnDim: 48,
+      decoderFfnDim: 48,
+      maxPositionEmbeddings: 16,
+      scaleEmbedding: true,
+    }),
+    19,
+  ),
+  { ids: ids(19, 2, 9, V), decoderIds: ids(20, 2, 5, V).map((r) => [2, ...r.slice(1)]) },
+);
+
+await write(
+  'whisper',
+  'whisper',
+  randomize(
+    new WhisperForConditionalGeneration({
+      vocabSize: V,
+      numMelBins: 16,
+      encoderLayers: 2,
+      decoderLayers: 2,
+      encoderAttentionHeads: 4,
+      decoderAttentionHeads: 4,
+      encoderFfnDim: 48,
+      decoderFfnDim: 48,
+      dModel: 32,
+      maxSourcePositions: 15,
+      maxTargetPositions: 16,
+      padTokenId: 60,
+      bosTokenId: 60,
+      eosTokenId: 60,
+      decoderStartTokenId: 61,
+    }),
+    21,
+  ),
+  { features: pixels(22, [2, 16, 30]), decoderIds: ids(23, 2, 5, V).map((r) => [61, ...r.slice(1)]) },
 );
 
 // models trained in JavaScript, continued in PyTorch

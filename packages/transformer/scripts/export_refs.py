@@ -43,7 +43,15 @@ def main():
         bad = {k: v for k, v in info.items() if v and k != "error_msgs"} or info.get("error_msgs")
         assert not bad, f"{name}: from_pretrained reported {bad}"
         model.eval()
-        if "input_ids" in meta:
+        if "input_features" in meta:
+            out = model(input_features=read(d, meta["input_features"], "<f4"),
+                        decoder_input_ids=read(d, meta["decoder_input_ids"], "<i4").long())
+            save(d, meta, "hf_encoder_last_hidden_state", out.encoder_last_hidden_state)
+        elif "decoder_input_ids" in meta:
+            out = model(input_ids=read(d, meta["input_ids"], "<i4").long(),
+                        decoder_input_ids=read(d, meta["decoder_input_ids"], "<i4").long())
+            save(d, meta, "hf_encoder_last_hidden_state", out.encoder_last_hidden_state)
+        elif "input_ids" in meta:
             out = model(input_ids=read(d, meta["input_ids"], "<i4").long())
         else:
             out = model(pixel_values=read(d, meta["pixel_values"], "<f4"))

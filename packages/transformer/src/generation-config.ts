@@ -6,7 +6,7 @@ import { describe } from './internal.js';
 
 /**
  * Generation defaults a checkpoint carries, in `@attnkit/sampling`'s GenerationConfig names (the
- * same fields, picked from it), plus the encoder-decoder start token. Only the keys present in
+ * same fields, picked from it). Only the keys present in
  * generation_config.json are set.
  */
 export type GenerationDefaults = Pick<
@@ -26,6 +26,8 @@ export type GenerationDefaults = Pick<
   | 'badWordsIds'
   | 'forcedBosTokenId'
   | 'forcedEosTokenId'
+  | 'suppressTokens'
+  | 'beginSuppressTokens'
   | 'numBeams'
   | 'lengthPenalty'
   | 'earlyStopping'
@@ -33,13 +35,11 @@ export type GenerationDefaults = Pick<
   | 'eosTokenId'
   | 'padTokenId'
   | 'bosTokenId'
+  | 'decoderStartTokenId'
   | 'useCache'
-> & {
-  /** The first decoder token of an encoder-decoder (`decoder_start_token_id`). */
-  decoderStartTokenId?: number;
-};
+>;
 
-type Kind = 'int' | 'number' | 'bool' | 'ids' | 'idLists' | 'stopping';
+type Kind = 'int' | 'number' | 'bool' | 'ids' | 'idList' | 'idLists' | 'stopping';
 
 /** generation_config.json key → [camelCase name, kind]. */
 const KEYS: Record<string, [keyof GenerationDefaults, Kind]> = {
@@ -58,6 +58,8 @@ const KEYS: Record<string, [keyof GenerationDefaults, Kind]> = {
   bad_words_ids: ['badWordsIds', 'idLists'],
   forced_bos_token_id: ['forcedBosTokenId', 'int'],
   forced_eos_token_id: ['forcedEosTokenId', 'ids'],
+  suppress_tokens: ['suppressTokens', 'idList'],
+  begin_suppress_tokens: ['beginSuppressTokens', 'idList'],
   num_beams: ['numBeams', 'int'],
   length_penalty: ['lengthPenalty', 'number'],
   early_stopping: ['earlyStopping', 'stopping'],
@@ -81,6 +83,8 @@ function valid(kind: Kind, v: unknown): boolean {
       return typeof v === 'boolean';
     case 'ids':
       return isId(v) || (Array.isArray(v) && v.length > 0 && v.every(isId));
+    case 'idList':
+      return Array.isArray(v) && v.every(isId);
     case 'idLists':
       return Array.isArray(v) && v.every((r) => Array.isArray(r) && r.every(isId));
     default:
@@ -124,4 +128,21 @@ export function generationConfigToJson(config: GenerationDefaults): Record<strin
     if (v !== undefined) out[key] = v;
   }
   return out;
+}
+
+/**
+ * The token-id settings of a config.json (bos, eos, pad, decoder start, forced BOS/EOS), as
+ * transformers' `GenerationConfig.from_model_config` takes them when a checkpoint has no
+ * generation_config.json.
+ */
+export function tokenIdDefaults(configJson: Record<string, unknown>): GenerationDefaults {
+  const keys = [
+    'bos_token_id',
+    'eos_token_id',
+    'pad_token_id',
+    'decoder_start_token_id',
+    'forced_bos_token_id',
+    'forced_eos_token_id',
+  ];
+  return generationConfigFromJson(Object.fromEntries(keys.map((k) => [k, configJson[k]])));
 }

@@ -1,6 +1,6 @@
 /**
  * @attnkit/transformer: transformer blocks and whole models written like the papers (GPT-2, Llama,
- * BERT, an encoder-decoder, ViT, CLIP), loading and saving Hugging Face checkpoints, and a training loop.
+ * BERT, an encoder-decoder, T5, BART, Whisper, ViT, CLIP), loading and saving Hugging Face checkpoints, and a training loop.
  * Causal LMs implement `@attnkit/sampling`'s CausalLM interface, with a KV cache.
  *
  * @example
@@ -14,6 +14,14 @@
  * @packageDocumentation
  */
 
+export {
+  hertzToMelSlaney,
+  loadFeatureExtractor,
+  melFilterBank,
+  melToHertzSlaney,
+  WhisperFeatureExtractor,
+  type WhisperFeatureExtractorConfig,
+} from './audio/whisper-feature-extractor.js';
 export {
   type AttendOptions,
   attend,
@@ -57,6 +65,7 @@ export {
   ropeSettings,
   ScaledRotary,
 } from './blocks/rope-scaling.js';
+export { EncoderDecoderCache } from './blocks/seq2seq.js';
 export {
   CLIPImageProcessor,
   type CLIPImageProcessorConfig,
@@ -93,6 +102,20 @@ export {
   registerModelClass,
   saveModel,
 } from './loading.js';
+export {
+  BART_POSITION_OFFSET,
+  BartAttention,
+  type BartConfig,
+  BartDecoder,
+  BartDecoderLayer,
+  BartEncoder,
+  BartEncoderLayer,
+  BartForConditionalGeneration,
+  type BartInputs,
+  BartModel,
+  bartConfig,
+  bartConfigFromJson,
+} from './models/bart.js';
 export { PreTrainedModel } from './models/base.js';
 export {
   BertAddNorm,
@@ -216,6 +239,25 @@ export {
   qwen2Windows,
 } from './models/qwen2.js';
 export {
+  shiftTokensRight,
+  T5_FEED_FORWARD_PROJ,
+  T5Attention,
+  T5Block,
+  type T5Config,
+  T5DenseActDense,
+  T5DenseGatedActDense,
+  T5EncoderModel,
+  T5ForConditionalGeneration,
+  type T5Inputs,
+  T5LayerCrossAttention,
+  T5LayerFF,
+  T5LayerSelfAttention,
+  type T5Outputs,
+  T5Stack,
+  t5Config,
+  t5ConfigFromJson,
+} from './models/t5.js';
+export {
   ViTAttention,
   type ViTConfig,
   ViTDense,
@@ -232,6 +274,27 @@ export {
   vitConfig,
   vitConfigFromJson,
 } from './models/vit.js';
+export {
+  WhisperAttention,
+  type WhisperConfig,
+  WhisperDecoder,
+  WhisperDecoderLayer,
+  WhisperEncoder,
+  WhisperEncoderLayer,
+  WhisperForConditionalGeneration,
+  type WhisperInputs,
+  WhisperModel,
+  whisperConfig,
+  whisperConfigFromJson,
+  whisperSinusoids,
+} from './models/whisper.js';
+export {
+  type TokenIdLookup,
+  WHISPER_LANGUAGE_CODES,
+  WHISPER_LANGUAGES,
+  type WhisperPromptOptions,
+  whisperPromptIds,
+} from './models/whisper-prompt.js';
 export { type ExportOnnxOptions, exportOnnx, onnxFolderFiles, saveOnnxFolder } from './onnx/export.js';
 export type {
   FeatureExtractionModel,
@@ -280,6 +343,14 @@ export {
   tinyGPTReport,
 } from './tiny-gpt.js';
 export {
+  loadTinyT5,
+  numberToWords,
+  TINY_T5_FILES,
+  type TinyT5Report,
+  TinyT5Tokenizer,
+  tinyT5Report,
+} from './tiny-t5.js';
+export {
   type BatchSource,
   exampleBatches,
   type LMBatch,
@@ -287,6 +358,20 @@ export {
   lmEvalBatches,
 } from './training/data.js';
 export { causalLMLoss, type LogitsModel, type Seq2SeqBatch, seq2seqLoss } from './training/losses.js';
+export {
+  collateSeq2Seq,
+  randomSpansNoiseMask,
+  type SpanCorruptionBatchOptions,
+  type SpanCorruptionOptions,
+  spanCorruption,
+  spanCorruptionBatches,
+} from './training/span-corruption.js';
+export {
+  type TextInfillingBatchOptions,
+  type TextInfillingOptions,
+  textInfilling,
+  textInfillingBatches,
+} from './training/text-infilling.js';
 export {
   evaluate,
   progressLine,

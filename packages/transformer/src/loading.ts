@@ -18,6 +18,7 @@ import type { Tensor } from '@attnkit/tensor-core';
 import { readSafetensors, writeSafetensors } from '@attnkit/tensor-core/io';
 import { generationConfigFromJson, generationConfigToJson } from './generation-config.js';
 import { configJsonText, describe, fmtShape } from './internal.js';
+import { BartForConditionalGeneration, BartModel } from './models/bart.js';
 import type { PreTrainedModel } from './models/base.js';
 import { BertForMaskedLM, BertModel } from './models/bert.js';
 import { CLIPTextModel, CLIPTextModelWithProjection } from './models/clip.js';
@@ -28,7 +29,9 @@ import { LlamaForCausalLM } from './models/llama.js';
 import { MistralForCausalLM } from './models/mistral.js';
 import { MixtralForCausalLM } from './models/mixtral.js';
 import { Qwen2ForCausalLM } from './models/qwen2.js';
+import { T5EncoderModel, T5ForConditionalGeneration } from './models/t5.js';
 import { ViTForImageClassification, ViTModel } from './models/vit.js';
+import { WhisperForConditionalGeneration } from './models/whisper.js';
 
 /** One file's contents as a browser or Node program has them (@attnkit/hub's `FileLike`). */
 export type FileLike = HubFileLike;
@@ -69,6 +72,12 @@ const ARCHITECTURES = new Map<string, ModelClass>([
   ['CLIPVisionModel', CLIPVisionModel],
   ['CLIPVisionModelWithProjection', CLIPVisionModelWithProjection],
   ['CLIPModel', CLIPModel],
+  ['T5ForConditionalGeneration', T5ForConditionalGeneration],
+  ['T5WithLMHeadModel', T5ForConditionalGeneration],
+  ['T5EncoderModel', T5EncoderModel],
+  ['BartForConditionalGeneration', BartForConditionalGeneration],
+  ['BartModel', BartModel],
+  ['WhisperForConditionalGeneration', WhisperForConditionalGeneration],
 ]);
 
 const MODEL_TYPES = new Map<string, ModelClass>([
@@ -84,6 +93,9 @@ const MODEL_TYPES = new Map<string, ModelClass>([
   ['clip_vision_model', CLIPVisionModel],
   // a whole CLIP checkpoint; { architecture: 'CLIPTextModelWithProjection' } (or the vision classes) loads one tower
   ['clip', CLIPModel],
+  ['t5', T5ForConditionalGeneration],
+  ['bart', BartForConditionalGeneration],
+  ['whisper', WhisperForConditionalGeneration],
 ]);
 
 /**
@@ -108,6 +120,11 @@ export interface PretrainedArchitectures {
   CLIPVisionModel: CLIPVisionModel;
   CLIPVisionModelWithProjection: CLIPVisionModelWithProjection;
   CLIPModel: CLIPModel;
+  T5ForConditionalGeneration: T5ForConditionalGeneration;
+  T5EncoderModel: T5EncoderModel;
+  BartForConditionalGeneration: BartForConditionalGeneration;
+  BartModel: BartModel;
+  WhisperForConditionalGeneration: WhisperForConditionalGeneration;
 }
 
 /**
@@ -129,10 +146,12 @@ export interface PretrainedTasks {
     | CLIPTextModel
     | CLIPTextModelWithProjection
     | CLIPVisionModel
-    | CLIPVisionModelWithProjection;
+    | CLIPVisionModelWithProjection
+    | T5EncoderModel;
   'image-classification': ViTForImageClassification;
   'zero-shot-image-classification': CLIPModel;
-  'text2text-generation': EncoderDecoderModel;
+  'automatic-speech-recognition': WhisperForConditionalGeneration;
+  'text2text-generation': EncoderDecoderModel | T5ForConditionalGeneration | BartForConditionalGeneration;
 }
 
 /** A task name of {@link PretrainedTasks}. */
@@ -158,11 +177,16 @@ const TASKS = new Map<string, Set<ModelClass>>([
       CLIPTextModelWithProjection,
       CLIPVisionModel,
       CLIPVisionModelWithProjection,
+      T5EncoderModel,
     ]),
   ],
   ['image-classification', new Set<ModelClass>([ViTForImageClassification])],
   ['zero-shot-image-classification', new Set<ModelClass>([CLIPModel])],
-  ['text2text-generation', new Set<ModelClass>([EncoderDecoderModel])],
+  ['automatic-speech-recognition', new Set<ModelClass>([WhisperForConditionalGeneration])],
+  [
+    'text2text-generation',
+    new Set<ModelClass>([EncoderDecoderModel, T5ForConditionalGeneration, BartForConditionalGeneration]),
+  ],
 ]);
 
 /**
@@ -204,6 +228,11 @@ const FAMILIES = new Map<ModelClass, string>([
   [CLIPVisionModel, 'clip'],
   [CLIPVisionModelWithProjection, 'clip'],
   [CLIPModel, 'clip'],
+  [T5ForConditionalGeneration, 't5'],
+  [T5EncoderModel, 't5'],
+  [BartForConditionalGeneration, 'bart'],
+  [BartModel, 'bart'],
+  [WhisperForConditionalGeneration, 'whisper'],
 ]);
 
 /** Options of {@link loadPretrained}. */
@@ -496,7 +525,7 @@ export async function loadPretrained(
   try {
     // optional: a server that answers other than 404 for a missing file counts as "none"
     const gen = await readJson(src, 'generation_config.json', FN, { optional: true }).catch(() => null);
-    model.generationConfig = gen ? generationConfigFromJson(gen) : null;
+    model.generationConfig = gen ? generationConfigFromJson(gen) : model.defaultGenerationConfig();
     weights = await readWeightFiles(src, FN, (bytes) => readSafetensors(bytes));
     loadCheckpointInto(model, weights, src.where);
   } catch (e) {

@@ -14,7 +14,9 @@ import { closeness, type Fixture, fixtureNames, loadFixture } from './helpers.js
 
 const names = fixtureNames().filter((n) => n.startsWith('export-'));
 
-type Outputs = Partial<Record<'logits' | 'last_hidden_state' | 'pooler_output', Tensor | null>>;
+type Outputs = Partial<
+  Record<'logits' | 'last_hidden_state' | 'pooler_output' | 'encoder_last_hidden_state', Tensor | null>
+>;
 
 function run(model: PreTrainedModel, fx: Fixture): Outputs {
   const fwd = (x: unknown) =>
@@ -22,6 +24,17 @@ function run(model: PreTrainedModel, fx: Fixture): Outputs {
   if (fx.has('pixel_values')) {
     const out = fwd({ pixelValues: fx.tensor('pixel_values') });
     return { logits: out.logits, last_hidden_state: out.lastHiddenState, pooler_output: out.poolerOutput };
+  }
+  if (fx.has('input_features')) {
+    const out = fwd({
+      inputFeatures: fx.tensor('input_features'),
+      decoderInputIds: fx.tensor('decoder_input_ids'),
+    });
+    return { logits: out.logits, encoder_last_hidden_state: out.encoderLastHiddenState };
+  }
+  if (fx.has('decoder_input_ids')) {
+    const out = fwd({ inputIds: fx.tensor('input_ids'), decoderInputIds: fx.tensor('decoder_input_ids') });
+    return { logits: out.logits, encoder_last_hidden_state: out.encoderLastHiddenState };
   }
   const out = fwd({ inputIds: fx.tensor('input_ids') });
   return { logits: out.logits, last_hidden_state: out.lastHiddenState, pooler_output: out.poolerOutput };
@@ -41,6 +54,10 @@ describe('saveModel folders load in transformers (from_pretrained) with the same
       'ViTForImageClassification',
       'ViTModel',
       'CLIPTextModel',
+      'T5ForConditionalGeneration',
+      'T5EncoderModel',
+      'BartForConditionalGeneration',
+      'WhisperForConditionalGeneration',
     ]) {
       expect(archs.has(a), a).toBe(true);
     }
@@ -54,7 +71,12 @@ describe('saveModel folders load in transformers (from_pretrained) with the same
       expect(model.architecture).toBe(fx.meta.architecture);
       const outs = run(model, fx);
       let compared = 0;
-      for (const key of ['logits', 'last_hidden_state', 'pooler_output'] as const) {
+      for (const key of [
+        'logits',
+        'last_hidden_state',
+        'pooler_output',
+        'encoder_last_hidden_state',
+      ] as const) {
         if (!fx.has(`hf_${key}`)) continue;
         const want = fx.array(`hf_${key}`);
         const got = outs[key] as Tensor;

@@ -174,9 +174,9 @@ describe('loadPretrained', () => {
     const badJson = writeFolder('bad-json', { 'config.json': '{"model_type": "gpt2",' });
     await expect(loadPretrained(badJson)).rejects.toThrow(/config\.json is not valid JSON/);
     const unknown = writeFolder('unknown', {
-      'config.json': '{"model_type": "t5", "architectures": ["T5Model"]}',
+      'config.json': '{"model_type": "wav2vec2", "architectures": ["Wav2Vec2ForCTC"]}',
     });
-    await expect(loadPretrained(unknown)).rejects.toThrow(/model_type string "t5".*does not implement/);
+    await expect(loadPretrained(unknown)).rejects.toThrow(/model_type string "wav2vec2".*does not implement/);
     const noWeights = writeFolder('no-weights', {
       'config.json':
         '{"model_type": "gpt2", "n_layer": 1, "n_embd": 8, "n_head": 2, "vocab_size": 10, "n_positions": 8}',

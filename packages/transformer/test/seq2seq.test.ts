@@ -1,10 +1,12 @@
 // The 2017 encoder-decoder learns to reverse digit strings with train(): exact match on held-out
-// strings ≥ 99%. Also: greedy decoding with the decoder's KV cache equals decoding without it, and
-// the model saves and loads through loadPretrained.
+// strings ≥ 99%. Also: greedy decoding with the decoder's KV cache equals decoding without it,
+// generate() of @attnkit/sampling drives it (greedy and beam search), and the model saves and loads
+// through loadPretrained.
 import '@attnkit/backend-cpu';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generate } from '@attnkit/sampling';
 import { argmax, Generator, manualSeed, memory, noGrad, tensor, tidy } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
 import {
@@ -147,6 +149,23 @@ describe('EncoderDecoderModel on digit reversal', () => {
       });
     });
     expect(cached).toEqual(uncached);
+
+    // @attnkit/sampling's generate() drives it as an encoder-decoder: greedy equals greedyGenerate,
+    // and beam search (4 beams) decodes the held-out strings as well
+    const strip = (seqs: number[][]) =>
+      seqs.map((s) => {
+        expect(s[0]).toBe(BOS); // sequences begin with the decoder start token
+        const body = s.slice(1);
+        const e = body.indexOf(EOS);
+        return e >= 0 ? body.slice(0, e) : body;
+      });
+    const opts = { maxNewTokens: 9, eosTokenId: EOS, padTokenId: PAD };
+    const viaGenerate = await generate(model, probe.inputIds, opts, probe.attentionMask);
+    expect(strip(viaGenerate.sequences)).toEqual(cached);
+    const beams = await generate(model, probe.inputIds, { ...opts, numBeams: 4 }, probe.attentionMask);
+    expect(strip(beams.sequences)).toEqual(
+      heldOut.slice(0, 4).map((r) => [...r].reverse().map((d) => d + 3)),
+    );
 
     // save / load through the Hugging Face layout
     const dir = mkdtempSync(join(tmpdir(), 'attnkit-seq2seq-'));

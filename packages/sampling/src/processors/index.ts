@@ -9,6 +9,8 @@ import {
   NoRepeatNGramProcessor,
   PresenceFrequencyPenaltyProcessor,
   RepetitionPenaltyProcessor,
+  SuppressTokensAtBeginProcessor,
+  SuppressTokensProcessor,
 } from './penalties.js';
 import { type LogitsProcessor, type ProcessorContext, softmaxRow } from './processor.js';
 import { TopPWarper } from './top-p.js';
@@ -22,7 +24,8 @@ export function eosList(v: number | number[] | undefined): number[] {
 /**
  * The processors a config asks for, in Hugging Face's order: logit bias, repetition penalty,
  * presence/frequency penalties, no-repeat n-gram, bad words, min length, min new tokens, forced
- * BOS/EOS, your own `logitsProcessors`; then, when sampling, the warpers temperature, topK, topP,
+ * BOS/EOS, suppressed tokens (always, then at the first generated position), your own
+ * `logitsProcessors`; then, when sampling, the warpers temperature, topK, topP,
  * minP, typicalP.
  */
 export function buildProcessors(config: GenerationConfig, minTokensToKeep = 1): LogitsProcessor[] {
@@ -44,6 +47,11 @@ export function buildProcessors(config: GenerationConfig, minTokensToKeep = 1): 
   if (config.forcedBosTokenId !== undefined) list.push(new ForcedBOSProcessor(config.forcedBosTokenId));
   if (config.forcedEosTokenId !== undefined)
     list.push(new ForcedEOSProcessor(eosList(config.forcedEosTokenId)));
+  if (config.suppressTokens?.length) list.push(new SuppressTokensProcessor(config.suppressTokens));
+  if (config.beginSuppressTokens?.length)
+    list.push(
+      new SuppressTokensAtBeginProcessor(config.beginSuppressTokens, config.forcedBosTokenId !== undefined),
+    );
   if (config.logitsProcessors) list.push(...config.logitsProcessors);
   if (config.doSample) {
     if (config.temperature !== undefined && config.temperature !== 1 && config.temperature > 0)

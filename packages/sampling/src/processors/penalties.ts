@@ -179,6 +179,34 @@ export class ForcedEOSProcessor implements LogitsProcessor {
   }
 }
 
+/** Never emits these tokens (HF SuppressTokensLogitsProcessor; Whisper's `suppress_tokens`). */
+export class SuppressTokensProcessor implements LogitsProcessor {
+  readonly name = 'suppressTokens';
+  constructor(readonly tokenIds: readonly number[]) {}
+  process(_ids: readonly number[], scores: Float32Array): void {
+    for (const t of this.tokenIds) if (t < scores.length) scores[t] = NEG_INF;
+  }
+}
+
+/**
+ * Forbids these tokens as the first generated one (HF SuppressTokensAtBeginLogitsProcessor;
+ * Whisper's `begin_suppress_tokens`, e.g. EOS and the blank). The first generated position is the
+ * prompt's length, one later when the prompt is a single token and a BOS is forced (as transformers
+ * sets `begin_index`).
+ */
+export class SuppressTokensAtBeginProcessor implements LogitsProcessor {
+  readonly name = 'beginSuppressTokens';
+  constructor(
+    readonly tokenIds: readonly number[],
+    readonly afterForcedBos: boolean,
+  ) {}
+  process(ids: readonly number[], scores: Float32Array, ctx: ProcessorContext): void {
+    const begin = ctx.promptLength + (this.afterForcedBos && ctx.promptLength === 1 ? 1 : 0);
+    if (ids.length !== begin) return;
+    for (const t of this.tokenIds) if (t < scores.length) scores[t] = NEG_INF;
+  }
+}
+
 function forceToken(scores: Float32Array, id: number): void {
   scores.fill(NEG_INF);
   if (id >= 0 && id < scores.length) scores[id] = 0;

@@ -53,6 +53,15 @@ export abstract class PreTrainedModel extends Module {
   generationConfig: GenerationDefaults | null = null;
 
   /**
+   * The generation settings when a checkpoint has no generation_config.json (transformers'
+   * `GenerationConfig.from_model_config`): null here; encoder-decoder families return their
+   * config's token ids (start, end, pad, forced end), which their generation needs.
+   */
+  defaultGenerationConfig(): GenerationDefaults | null {
+    return null;
+  }
+
+  /**
    * Checkpoint tensors renamed to this class's names, for checkpoint layouts other than its own
    * (e.g. Mixtral's fused experts). Returns `weights` itself when nothing changes; tensors it
    * creates are disposed by the caller after loading.

@@ -9,13 +9,15 @@
 
 import { KVCache } from '@attnkit/attention';
 import { checkProduct, LIMITS } from '@attnkit/hub';
-import { argmax, eq, noGrad, type Tensor, tensor, tidy } from '@attnkit/tensor-core';
+import type { ConditionedDecoder, Seq2SeqLM } from '@attnkit/sampling';
+import { argmax, eq, noGrad, ones, type Tensor, tensor, tidy, where } from '@attnkit/tensor-core';
 import { LayerNorm, Module } from '@attnkit/tensor-core/nn';
 import { cacheArg, reorderModelCache } from '../blocks/attention.js';
 import { DecoderBlock } from '../blocks/decoder-block.js';
 import { LMHead, SinusoidalEmbeddings } from '../blocks/embeddings.js';
 import { EncoderBlock } from '../blocks/encoder-block.js';
 import { activation } from '../blocks/feed-forward.js';
+import { ConditionedSeq2SeqDecoder } from '../blocks/seq2seq.js';
 import { check, configToJson, type FieldTable, idsArg, maskArg, resolveConfig } from '../internal.js';
 import { PreTrainedModel } from './base.js';
 
@@ -170,7 +172,7 @@ export interface Seq2SeqOutputs {
  * const out = model.greedyGenerate(src, { maxNewTokens: 10 }); // number[][]
  * ```
  */
-export class EncoderDecoderModel extends PreTrainedModel {
+export class EncoderDecoderModel extends PreTrainedModel implements Seq2SeqLM {
   readonly modelType = 'attnkit-encoder-decoder';
   readonly architecture = 'EncoderDecoderTransformer';
   readonly config: EncoderDecoderConfig;
@@ -283,6 +285,33 @@ export class EncoderDecoderModel extends PreTrainedModel {
   /** A cache with its batch rows reordered. */
   reorderCache(pastKeyValues: unknown, beamIndices: readonly number[]): KVCache {
     return reorderModelCache(pastKeyValues, beamIndices, 'EncoderDecoderModel.reorderCache');
+  }
+
+  /** The first decoder token: decoderStartTokenId, else bosTokenId. */
+  get decoderStartTokenId(): number {
+    return this.config.decoderStartTokenId ?? this.config.bosTokenId;
+  }
+
+  /**
+   * Encodes a source batch once and returns the decoder bound to it, so that `@attnkit/sampling`'s
+   * generate() and stream() drive this model (greedy, sampling, beam search).
+   */
+  seq2seqDecoder(inputIds: Tensor, attentionMask: Tensor | null = null): ConditionedDecoder {
+    const who = 'EncoderDecoderModel.seq2seqDecoder';
+    const { memory, mask } = noGrad(() =>
+      tidy(() => {
+        const ids = idsArg(inputIds, 'inputIds', who);
+        const m = maskArg(attentionMask, 'attentionMask', who, ids.shape);
+        return { memory: this.encodeRaw(ids, m, who), mask: m ? where(eq(m, 0), 0, 1) : ones(ids.shape) };
+      }),
+    );
+    return new ConditionedSeq2SeqDecoder(
+      memory,
+      mask,
+      (x) => this.forward(x),
+      'EncoderDecoderModel',
+      (past, beamIndices) => reorderModelCache(past, beamIndices, 'EncoderDecoderModel.reorderCache'),
+    );
   }
 
   /**
