@@ -19,6 +19,7 @@ import { benchSampling } from './sampling.js';
 import { benchTokenizer } from './tokenizer.js';
 import { benchTransformer } from './transformer.js';
 import { benchWebgpu } from './webgpu.js';
+import { benchWhisper } from './whisper.js';
 
 /** A named benchmark suite. */
 interface Suite {
@@ -70,6 +71,12 @@ const suites: Suite[] = [
     description:
       'GPT-2-124M-shaped model: prefill 128 tokens and KV-cached decode tokens/s on cpu/webgpu/gpujs (onnxruntime-web beside it when installed); a Mixtral-shaped MoE (8 experts, top-2) beside the dense model with the same active parameters',
     run: benchTransformer,
+  },
+  {
+    name: 'whisper',
+    description:
+      'Whisper-tiny-shaped model: log-mel features of 30 s of audio, and the encoder forward ms on cpu/webgpu/gpujs beside onnxruntime-web running the exported encoder',
+    run: benchWhisper,
   },
 ];
 

@@ -10,6 +10,7 @@ import { PreTrainedModel } from '../models/base.js';
 import { BertModel } from '../models/bert.js';
 import { CLIPTextModel, CLIPTextModelWithProjection } from '../models/clip.js';
 import { ViTForImageClassification, ViTModel } from '../models/vit.js';
+import { WhisperForConditionalGeneration, WhisperModel } from '../models/whisper.js';
 import { ONNX_FLOAT, ONNX_INT32, ONNX_INT64, type OnnxGraph } from './graph.js';
 import { type BoundTensor, type GraphInput, type TraceRun, traceToOnnx } from './trace.js';
 
@@ -35,6 +36,8 @@ function isCausalLM(model: unknown): model is CausalLMLike & PreTrainedModel {
   return (
     model instanceof PreTrainedModel &&
     typeof (model as unknown as CausalLMLike).reorderCache === 'function' &&
+    // encoder-decoders (T5, BART, Whisper) reorder caches too, but are not causal LMs
+    typeof (model as unknown as { seq2seqDecoder?: unknown }).seq2seqDecoder !== 'function' &&
     typeof (model as unknown as CausalLMLike).forward === 'function'
   );
 }
@@ -274,6 +277,29 @@ function visionRun(model: ViTModel | ViTForImageClassification, k: number): () =
   };
 }
 
+/**
+ * Whisper's encoder (Optimum's `encoder_model.onnx`): float32 input_features [batch, mel bins,
+ * 2 · max_source_positions] → last_hidden_state [batch, max_source_positions, d_model].
+ */
+function whisperEncoderRun(model: WhisperForConditionalGeneration | WhisperModel, k: number): () => TraceRun {
+  return () => {
+    const { batch } = SIZES[k];
+    const { numMelBins: mels, maxSourcePositions } = model.config;
+    const frames = 2 * maxSourcePositions;
+    const shape = [batch, mels, frames];
+    const features = tensor(
+      Float32Array.from({ length: batch * mels * frames }, (_, i) => Math.sin(i) * 0.5),
+      shape,
+    );
+    const encoder = model instanceof WhisperModel ? model.encoder : model.model.encoder;
+    return {
+      inputs: [{ name: 'input_features', type: ONNX_FLOAT, dims: ['batch', mels, frames], shape }],
+      bound: [{ tensor: features, value: () => 'input_features' }],
+      forward: () => [['last_hidden_state', encoder.forward(features)]],
+    };
+  };
+}
+
 /** Options of {@link exportOnnx}. */
 export interface ExportOnnxOptions {
   /**
@@ -284,6 +310,11 @@ export interface ExportOnnxOptions {
    * step appended). Default false.
    */
   pastKeyValues?: boolean;
+  /**
+   * Encoder-decoders: which part to export. `'encoder'` (Whisper) writes the encoder alone, as
+   * Optimum's `encoder_model.onnx`; the decoder is not exported yet.
+   */
+  part?: 'encoder';
 }
 
 /**
@@ -295,7 +326,8 @@ export interface ExportOnnxOptions {
  * `input_ids`, `attention_mask` and `token_type_ids`, CLIP's text models `input_ids` and
  * `attention_mask` (int32), and they give `last_hidden_state`, `pooler_output` (and
  * `text_embeds`); ViT models take `pixel_values` (float32 [batch, channels, size, size]) and give
- * `last_hidden_state` / `pooler_output` or `logits`. The model is traced in eval mode.
+ * `last_hidden_state` / `pooler_output` or `logits`; Whisper with `{ part: 'encoder' }` takes
+ * `input_features` and gives the encoder's `last_hidden_state`. The model is traced in eval mode.
  *
  * A forward the trace cannot follow is refused with the reason: host code whose tensors or sizes
  * depend on the input size in a way no input dimension gives, a path that changes with the size,
@@ -327,10 +359,25 @@ export function exportOnnx(model: PreTrainedModel, options: ExportOnnxOptions = 
     runs = (k) => textEncoderRun(model, k);
   } else if (model instanceof ViTModel || model instanceof ViTForImageClassification) {
     runs = (k) => visionRun(model, k);
+  } else if (model instanceof WhisperForConditionalGeneration || model instanceof WhisperModel) {
+    if (options.part !== 'encoder') {
+      throw new TypeError(
+        `exportOnnx: Whisper exports its encoder alone: pass { part: 'encoder' } (the decoder is not exported yet), got part ${describe(options.part)}`,
+      );
+    }
+    runs = (k) => whisperEncoderRun(model, k);
+  }
+  if (
+    options.part !== undefined &&
+    !(model instanceof WhisperForConditionalGeneration || model instanceof WhisperModel)
+  ) {
+    throw new TypeError(
+      `exportOnnx: 'part' is for encoder-decoders (Whisper), got it for ${describe(model)}`,
+    );
   }
   if (!runs) {
     throw new TypeError(
-      `exportOnnx: 'model' must be a causal LM (GPT2LMHeadModel, LlamaForCausalLM, MistralForCausalLM, MixtralForCausalLM, Qwen2ForCausalLM), a BertModel, a CLIPTextModel (with or without projection) or a ViT model, got ${describe(model)}`,
+      `exportOnnx: 'model' must be a causal LM (GPT2LMHeadModel, LlamaForCausalLM, MistralForCausalLM, MixtralForCausalLM, Qwen2ForCausalLM), a BertModel, a CLIPTextModel (with or without projection), a ViT model or Whisper (its encoder), got ${describe(model)}`,
     );
   }
   const make = runs;
