@@ -320,7 +320,12 @@ describe('bench-report.md', () => {
     ]);
     expect(checkReport(dir)).toBe(2);
     const md = readFileSync(join(dir, 'bench-report.md'), 'utf8');
+    expect(md.startsWith('---\ntitle: Bench report\n---\n\n# attnkit bench report\n')).toBe(true);
     expect(md).toContain('Made by a test.');
+    expect(md).toContain(
+      'Produced by `attnkit-bench --quick` (from the repository root: `pnpm bench --quick`) on 2026-12-03T08:00:00.000Z; quick:',
+    );
+    expect(md).toContain(`${machineInfo().cores} × ${machineInfo().cpuModel}`);
     expect(md).toContain('![matmul: float32 n×n GFLOP/s](./matmul-gflops.svg)');
     expect(md).toContain('| n | attnkit | peer \\| x |');
     expect(md).toContain('| 64 | 2.00 | 3.00 |');

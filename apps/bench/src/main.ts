@@ -76,7 +76,8 @@ const suites: Suite[] = [
   },
   {
     name: 'sampling',
-    description: 'per-token cost of the sampling stack at vocab 50,257 and 200,000 vs a full-sort baseline',
+    description:
+      'per-token cost of the sampling stack at vocab 1,000 to 200,000 vs a full-sort baseline; speculative decoding',
     run: benchSampling,
     quick: true,
   },
@@ -94,7 +95,7 @@ const suites: Suite[] = [
   {
     name: 'transformer',
     description:
-      'GPT-2-124M-shaped model: prefill 128 tokens and KV-cached decode tokens/s on cpu/webgpu/gpujs (onnxruntime-web beside it when installed); a Mixtral-shaped MoE (8 experts, top-2) beside the dense model with the same active parameters',
+      'GPT-2-124M-shaped model: prefill 128 tokens and KV-cached decode tokens/s on cpu/webgpu/gpujs (onnxruntime-web beside it when installed), prefill against prompt length on cpu; a Mixtral-shaped MoE (8 experts, top-2) beside the dense model with the same active parameters',
     run: benchTransformer,
     quick: true,
   },

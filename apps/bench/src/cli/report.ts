@@ -144,10 +144,14 @@ export function writeReport(dir: string, data: BenchResults, note = ''): string[
   const written: string[] = [];
   const m = data.machine;
   const lines: string[] = [
+    '---',
+    'title: Bench report',
+    '---',
+    '',
     '# attnkit bench report',
     '',
     ...(note ? [note, ''] : []),
-    `Command: \`${data.command}\`${data.quick ? ' (quick: tiny sizes and few repeats; the figures show that the suites run, not how fast attnkit is)' : ''}, ${data.date}.`,
+    `Produced by \`${data.command}\` (from the repository root: \`pnpm bench ${data.command.replace(/^attnkit-bench ?/, '')}\`) on ${data.date}${data.quick ? '; quick: tiny sizes and few repeats, so the figures show that the suites run, not how fast attnkit is' : ''}.`,
     '',
     `Machine: ${m.cores} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.platform}-${m.arch}, node ${m.node}.`,
     '',
@@ -221,8 +225,10 @@ export function checkReport(dir: string): number {
   const report = join(dir, 'bench-report.md');
   if (!existsSync(report)) throw new Error(`bench report: ${report} is missing`);
   const text = readFileSync(report, 'utf8');
-  if (!text.startsWith('# attnkit bench report\n'))
-    throw new Error(`bench report: ${report} should start with '# attnkit bench report'`);
+  if (!text.startsWith('---\ntitle: ') || !text.includes('\n# attnkit bench report\n'))
+    throw new Error(
+      `bench report: ${report} should start with a title front matter and '# attnkit bench report'`,
+    );
   const images = [...text.matchAll(/!\[[^\]]*\]\(\.\/([^)]+)\)/g)].map((m) => m[1]);
   for (const file of images) {
     const path = join(dir, file);
