@@ -14,6 +14,8 @@ import {
 } from '@attnkit/tensor-core';
 import { benchBackends, fullWorkload, printUnavailable } from './backends.js';
 import { progressStep, progressTotal } from './cli/progress.js';
+import { record } from './cli/results.js';
+import { settings } from './cli/settings.js';
 
 /**
  * Attention forward, B = 1, H = 12, d = 64, on every backend of {@link benchBackends} (cpu, webgpu,
@@ -32,11 +34,12 @@ import { progressStep, progressTotal } from './cli/progress.js';
  * Environment: ATTN_BENCH_MAX_TIME_L (default 2048) and ATTN_BENCH_MAX_MEM_L (default 4096) cap
  * the lengths on every backend; on software backends (SwiftShader, gpu.js CPU mode) the caps are
  * ATTN_BENCH_SLOW_MAX_TIME_L (default 512) and ATTN_BENCH_SLOW_MAX_MEM_L (default 1024) unless
- * ATTNKIT_BENCH_FULL=1. The tables say where a cap applied.
+ * ATTNKIT_BENCH_FULL=1. The tables say where a cap applied. `--quick` caps them at 512 and 1024 and
+ * times 2 runs.
  */
 export async function benchAttention(): Promise<void> {
-  const maxTimeL = Number(process.env.ATTN_BENCH_MAX_TIME_L ?? 2048);
-  const maxMemL = Number(process.env.ATTN_BENCH_MAX_MEM_L ?? 4096);
+  const maxTimeL = Number(process.env.ATTN_BENCH_MAX_TIME_L ?? (settings.quick ? 512 : 2048));
+  const maxMemL = Number(process.env.ATTN_BENCH_MAX_MEM_L ?? (settings.quick ? 1024 : 4096));
   const slowTimeL = Number(process.env.ATTN_BENCH_SLOW_MAX_TIME_L ?? 512);
   const slowMemL = Number(process.env.ATTN_BENCH_SLOW_MAX_MEM_L ?? 1024);
   const backends = await benchBackends();
@@ -83,7 +86,7 @@ export async function benchAttention(): Promise<void> {
       const g = new Generator(0);
       for (let L = 128; L <= cap; L *= 2) {
         const [q, k, v] = [0, 1, 2].map(() => randn([1, H, L, d], { generator: g }));
-        const runs = L >= 1024 || b.slow ? 3 : 5;
+        const runs = settings.quick ? 2 : L >= 1024 || b.slow ? 3 : 5;
         const row: (number | null)[] = [];
         for (const causal of [false, true]) {
           for (const implementation of ['reference', 'fused'] as const) {
@@ -93,15 +96,23 @@ export async function benchAttention(): Promise<void> {
               progressStep(label);
               continue;
             }
-            row.push(
-              await medianMs(runs, async () => {
-                const y = noGrad(() =>
-                  tidy(() => scaledDotProductAttention(q, k, v, { causal, implementation })),
-                );
-                await y.data();
-                y.dispose();
-              }),
-            );
+            const ms = await medianMs(runs, async () => {
+              const y = noGrad(() =>
+                tidy(() => scaledDotProductAttention(q, k, v, { causal, implementation })),
+              );
+              await y.data();
+              y.dispose();
+            });
+            row.push(ms);
+            record({
+              suite: 'attention',
+              case: `L=${L}${causal ? ' causal' : ''}`,
+              implementation: `${b.label} ${implementation === 'fused' ? 'flash' : 'plain'}${causal ? ' causal' : ''}`,
+              metric: 'time',
+              value: ms,
+              unit: 'ms',
+              params: { L, backend: b.name, causal: String(causal) },
+            });
             progressStep(label);
           }
         }
@@ -147,6 +158,15 @@ export async function benchAttention(): Promise<void> {
           await y.data();
           y.dispose();
           peaks.push(counter.peak);
+          record({
+            suite: 'attention',
+            case: `L=${L} causal`,
+            implementation: `${b.label} ${implementation === 'fused' ? 'flash' : 'plain'}`,
+            metric: 'peak memory',
+            value: counter.peak / 2 ** 20,
+            unit: 'MiB',
+            params: { L, backend: b.name },
+          });
         }
         const mib = (x: number | null) => (x === null ? 'n/a' : (x / 2 ** 20).toFixed(1));
         const [p, f] = peaks;

@@ -4,14 +4,34 @@
 //   node dist/main.js               every suite
 //   node dist/main.js matmul ...    the named suites, in that order
 //   node dist/main.js --list        the suite names
+//   node dist/main.js --quick       tiny sizes, few repeats, the suites of the report (CI: a few minutes)
+//   node dist/main.js --out DIR     where the files go (default apps/bench/out/)
 // From the repository root: `pnpm bench [suite ...]` (builds first).
+//
+// Besides the tables on the terminal, every run writes into the output folder bench-results.json
+// (machine, versions, every figure as structured rows: ./cli/results.ts) and bench-report.md with
+// SVG plots of the figures against their peers (./cli/report.ts, ./cli/plot.ts).
 //
 // Suites are registered explicitly below: a suite is a module of this app exporting one async
 // function that prints its own tables (see ./cli/table.ts and ./cli/measure.ts for helpers).
+import { mkdirSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { benchAttention } from './attention.js';
 import { parseArgs } from './cli/args.js';
 import { runWithProgress } from './cli/progress.js';
+import { checkReport, writeReport } from './cli/report.js';
+import {
+  type BenchResults,
+  dependencyVersions,
+  machineInfo,
+  RESULTS_SCHEMA_VERSION,
+  recordedResults,
+  validateResults,
+  writeResults,
+} from './cli/results.js';
+import { settings } from './cli/settings.js';
 import { benchDiffusion } from './diffusion.js';
 import { benchGpujs } from './gpujs.js';
 import { benchMatmul } from './matmul.js';
@@ -26,6 +46,8 @@ interface Suite {
   name: string;
   description: string;
   run: () => Promise<void> | void;
+  /** Part of a `--quick` run without suite names (the suites whose figures the report plots). */
+  quick?: boolean;
 }
 
 const suites: Suite[] = [
@@ -33,11 +55,13 @@ const suites: Suite[] = [
     name: 'tokenizer',
     description: 'encode/decode MB/s for r50k, cl100k, o200k vs gpt-tokenizer and js-tiktoken (ids checked)',
     run: benchTokenizer,
+    quick: true,
   },
   {
     name: 'matmul',
     description: 'float32 n×n matmul GFLOP/s, n = 256/512/1024: backend-cpu vs tfjs-backend-cpu',
     run: benchMatmul,
+    quick: true,
   },
   {
     name: 'gpujs',
@@ -49,11 +73,14 @@ const suites: Suite[] = [
     description:
       'attention time and peak memory vs sequence length, plain vs flash-style, on cpu/webgpu/gpujs (ATTNKIT_SWIFTSHADER=1 without a GPU)',
     run: benchAttention,
+    quick: true,
   },
   {
     name: 'sampling',
-    description: 'per-token cost of the sampling stack at vocab 50,257 and 200,000 vs a full-sort baseline',
+    description:
+      'per-token cost of the sampling stack at vocab 1,000 to 200,000 vs a full-sort baseline; speculative decoding',
     run: benchSampling,
+    quick: true,
   },
   {
     name: 'diffusion',
@@ -69,8 +96,9 @@ const suites: Suite[] = [
   {
     name: 'transformer',
     description:
-      'GPT-2-124M-shaped model: prefill 128 tokens and KV-cached decode tokens/s on cpu/webgpu/gpujs (onnxruntime-web beside it when installed); a Mixtral-shaped MoE (8 experts, top-2) beside the dense model with the same active parameters',
+      'GPT-2-124M-shaped model: prefill 128 tokens and KV-cached decode tokens/s on cpu/webgpu/gpujs (onnxruntime-web beside it when installed), prefill against prompt length on cpu; a Mixtral-shaped MoE (8 experts, top-2) beside the dense model with the same active parameters',
     run: benchTransformer,
+    quick: true,
   },
   {
     name: 'whisper',
@@ -83,7 +111,14 @@ const suites: Suite[] = [
 function usage(): string {
   const width = Math.max(...suites.map((s) => s.name.length));
   return [
-    'usage: attnkit-bench [--list] [suite ...]   (no suite: all of them)',
+    'usage: attnkit-bench [--list] [--quick] [--out DIR] [suite ...]   (no suite: all of them)',
+    '',
+    '  --quick    tiny sizes and few repeats (a smoke run; CI); without suite names it runs the suites',
+    `             of the report: ${suites
+      .filter((s) => s.quick)
+      .map((s) => s.name)
+      .join(', ')}, on the cpu backend unless ATTNKIT_BENCH_BACKENDS is set`,
+    '  --out DIR  where bench-results.json, bench-report.md and its SVG plots go (default apps/bench/out/)',
     '',
     'suites:',
     ...suites.map((s) => `  ${s.name.padEnd(width)}  ${s.description}`),
@@ -111,7 +146,14 @@ async function main(): Promise<number> {
     console.error(`attnkit-bench: unknown suite ${unknown.map((n) => `'${n}'`).join(', ')}\n\n${usage()}`);
     return 2;
   }
-  const selected = args.suites.length ? args.suites.map((n) => suites.find((s) => s.name === n)!) : suites;
+  const selected = args.suites.length
+    ? args.suites.map((n) => suites.find((s) => s.name === n)!)
+    : suites.filter((s) => !args.quick || s.quick);
+  if (args.quick) {
+    settings.quick = true;
+    process.env.ATTNKIT_BENCH_BACKENDS ??= 'cpu';
+  }
+  const outDir = args.out ? resolve(args.out) : fileURLToPath(new URL('../out/', import.meta.url));
 
   const cpu = cpus();
   console.log('# attnkit benchmarks');
@@ -124,15 +166,46 @@ async function main(): Promise<number> {
   );
 
   let failed = 0;
+  const ran: BenchResults['suites'] = [];
   for (const suite of selected) {
     const t0 = performance.now();
     try {
       await runWithProgress(suite.name, suite.run);
-      console.log(`\n(${suite.name}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+      const seconds = (performance.now() - t0) / 1000;
+      ran.push({ name: suite.name, ok: true, seconds });
+      console.log(`\n(${suite.name}: ${seconds.toFixed(1)} s)`);
     } catch (err) {
       failed++;
+      ran.push({
+        name: suite.name,
+        ok: false,
+        seconds: (performance.now() - t0) / 1000,
+        error: String((err as Error)?.message ?? err).split('\n')[0],
+      });
       console.error(`\nsuite '${suite.name}' failed: ${(err as Error)?.stack ?? err}`);
     }
+  }
+  try {
+    const data: BenchResults = {
+      schemaVersion: RESULTS_SCHEMA_VERSION,
+      date: new Date().toISOString(),
+      command: ['attnkit-bench', ...process.argv.slice(2)].join(' '),
+      quick: args.quick,
+      machine: machineInfo(),
+      versions: dependencyVersions(new URL('../', import.meta.url)),
+      suites: ran,
+      results: [...recordedResults()],
+    };
+    mkdirSync(outDir, { recursive: true });
+    const json = join(outDir, 'bench-results.json');
+    writeResults(json, data);
+    validateResults(JSON.parse(readFileSync(json, 'utf8')));
+    writeReport(outDir, data);
+    checkReport(outDir);
+    console.log(`\n(results: ${json}; report: ${join(outDir, 'bench-report.md')})`);
+  } catch (err) {
+    failed++;
+    console.error(`\nwriting the results to ${outDir} failed: ${(err as Error)?.stack ?? err}`);
   }
   return failed ? 1 : 0;
 }

@@ -11,6 +11,8 @@ import {
 } from '@attnkit/tensor-core';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { record } from './cli/results.js';
+import { settings } from './cli/settings.js';
 import { type Contender, jaxMatmul, ortMatmul, tfjsWasmMatmul } from './peers.js';
 
 /**
@@ -20,7 +22,7 @@ import { type Contender, jaxMatmul, ortMatmul, tfjsWasmMatmul } from './peers.js
  * @tensorflow/tfjs-backend-cpu (n = 256 only: it is plain JavaScript). The contenders run
  * interleaved, one call each per round, and each figure is the best round (results are read back
  * inside the timing), so a load that comes and goes hits them all alike. A second table times the
- * single-row products of decoding ([1, k] @ W.T).
+ * single-row products of decoding ([1, k] @ W.T). `--quick`: n = 64 / 128 / 256, 3 rounds.
  */
 export async function benchMatmul(): Promise<void> {
   const cores = new CpuBackend().threads;
@@ -33,7 +35,8 @@ export async function benchMatmul(): Promise<void> {
   const header: string[] = [];
   const rows: string[] = [];
   const g = new Generator(0);
-  for (const n of [256, 512, 1024]) {
+  const sizes = settings.quick ? [64, 128, 256] : [256, 512, 1024];
+  for (const n of sizes) {
     const ha = randn([n, n], { generator: g }).dataSync() as Float32Array;
     const hb = randn([n, n], { generator: g }).dataSync() as Float32Array;
     const contenders: Contender[] = [];
@@ -66,7 +69,7 @@ export async function benchMatmul(): Promise<void> {
       n <= 256 ? await tfjsCpuMatmul(ha, hb, n) : null,
     ];
     for (const p of peers) if (p) contenders.push(p);
-    const best = await interleaved(contenders, n >= 1024 ? 5 : 10);
+    const best = await interleaved(contenders, settings.quick ? 3 : n >= 1024 ? 5 : 10);
     for (const c of contenders) await c.dispose();
     if (header.length === 0)
       header.push(...contenders.filter((c) => !c.label.startsWith('tfjs-backend-cpu')).map((c) => c.label));
@@ -75,6 +78,16 @@ export async function benchMatmul(): Promise<void> {
       return i < 0 ? Number.NaN : (2 * n ** 3) / (best[i] / 1000) / 1e9;
     };
     const ours = gflops(contenders[0].label);
+    for (const c of contenders)
+      record({
+        suite: 'matmul',
+        case: `n=${n}`,
+        implementation: c.label,
+        metric: 'GFLOP/s',
+        value: gflops(c.label),
+        unit: 'GFLOP/s',
+        params: { n },
+      });
     const ort = contenders.find((c) => c.label.startsWith('onnxruntime'));
     const tfCpu = contenders.find((c) => c.label.startsWith('tfjs-backend-cpu'));
     rows.push(
@@ -117,6 +130,19 @@ export async function benchMatmul(): Promise<void> {
     tw.dispose();
     const gOurs = (2 * k * n) / ours / 1e9;
     const gTheirs = (2 * k * n) / theirs / 1e9;
+    for (const [implementation, value] of [
+      ['attnkit backend-cpu', gOurs],
+      ['tfjs-backend-cpu 4.22', gTheirs],
+    ] as const)
+      record({
+        suite: 'matmul',
+        case: `one row, k=${k} n=${n}`,
+        implementation,
+        metric: 'one-row GFLOP/s',
+        value,
+        unit: 'GFLOP/s',
+        params: { k, n },
+      });
     console.log(
       `| ${k} × ${n} | ${gOurs.toFixed(2)} | ${gTheirs.toFixed(2)} | ${(gOurs / gTheirs).toFixed(1)}x |`,
     );
@@ -128,7 +154,8 @@ function bestSeconds(n: number, fn: () => void): number {
   fn();
   let best = Number.POSITIVE_INFINITY;
   const start = performance.now();
-  for (let i = 0; i < (n >= 1024 ? 3 : 8) || performance.now() - start < 1000; i++) {
+  const minMs = settings.quick ? 100 : 1000;
+  for (let i = 0; i < (n >= 1024 ? 3 : 8) || performance.now() - start < minMs; i++) {
     const t0 = performance.now();
     fn();
     best = Math.min(best, performance.now() - t0);

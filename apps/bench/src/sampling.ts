@@ -12,11 +12,14 @@ import {
 import { Generator, manualSeed } from '@attnkit/tensor-core';
 import { init } from '@attnkit/tensor-core/nn';
 import { GPT2LMHeadModel } from '@attnkit/transformer';
+import { record } from './cli/results.js';
+import { settings } from './cli/settings.js';
 
 /**
  * Per-token cost of the sampling stack (repetitionPenalty + temperature + topP, then a seeded draw)
- * at GPT-2's and o200k's vocabulary sizes, beside a straightforward full-sort implementation of the
- * same math (what most JS samplers do) measured in the same run.
+ * against vocabulary size (1,000 and 10,000, then GPT-2's 50,257 and o200k's 200,000), beside a
+ * straightforward full-sort implementation of the same math (what most JS samplers do) measured in
+ * the same run. `--quick`: fewer calls, no speculative-decoding table.
  */
 export async function benchSampling(): Promise<void> {
   console.log(
@@ -24,7 +27,7 @@ export async function benchSampling(): Promise<void> {
   );
   console.log('| vocab | attnkit CPU ms/token | full-sort baseline CPU ms/token | speed-up |');
   console.log('|---|---|---|---|');
-  for (const vocab of [50257, 200000]) {
+  for (const vocab of [1000, 10000, 50257, 200000]) {
     const g = new Generator(1);
     const rows = Array.from({ length: 8 }, () => Float32Array.from({ length: vocab }, () => g.normal() * 3));
     const history = Array.from({ length: 256 }, (_, i) => (i * 7919) % vocab);
@@ -49,8 +52,21 @@ export async function benchSampling(): Promise<void> {
       naiveSample(s, history, g);
     });
     console.log(`| ${vocab} | ${ours.toFixed(3)} | ${naive.toFixed(3)} | ${(naive / ours).toFixed(2)}x |`);
+    for (const [implementation, value] of [
+      ['attnkit sampling', ours],
+      ['full-sort baseline', naive],
+    ] as const)
+      record({
+        suite: 'sampling',
+        case: `vocab=${vocab}`,
+        implementation,
+        metric: 'time per token',
+        value,
+        unit: 'ms/token',
+        params: { vocab },
+      });
   }
-  await benchSpeculative();
+  if (!settings.quick) await benchSpeculative();
 }
 
 /**
@@ -133,10 +149,10 @@ async function benchSpeculative(): Promise<void> {
 
 /** Median of 5 batches of CPU time (user + system) per call: steadier than wall time on a shared machine. */
 function time(fn: () => void): number {
-  for (let i = 0; i < 20; i++) fn();
+  const n = settings.quick ? 5 : 20;
+  for (let i = 0; i < n; i++) fn();
   const runs: number[] = [];
   for (let r = 0; r < 5; r++) {
-    const n = 20;
     const c0 = process.cpuUsage();
     for (let i = 0; i < n; i++) fn();
     const c = process.cpuUsage(c0);

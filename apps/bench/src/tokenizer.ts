@@ -7,6 +7,8 @@ import * as gptO200k from 'gpt-tokenizer/encoding/o200k_base';
 import * as gptR50k from 'gpt-tokenizer/encoding/r50k_base';
 import { getEncoding as tiktokenGetEncoding } from 'js-tiktoken';
 import { measure } from './cli/measure.js';
+import { record } from './cli/results.js';
+import { settings } from './cli/settings.js';
 import { printTable, ratio } from './cli/table.js';
 
 /**
@@ -22,13 +24,14 @@ import { printTable, ratio } from './cli/table.js';
  *   emoji, code), shuffled.
  *
  * Reports encode MB/s (UTF-8 megabytes of input per second, median of runs), decode MB/s, and
- * the heap held by a loaded encoding.
+ * the heap held by a loaded encoding. `--quick`: texts of about 50 kB, timed for about 0.1 s each.
  */
 export async function benchTokenizer(): Promise<void> {
   const english = process.env.ATTNKIT_BENCH_TEXT
     ? readFileSync(process.env.ATTNKIT_BENCH_TEXT, 'utf8')
-    : englishText(1_050_000);
-  const multilingual = multilingualText(1_050_000);
+    : englishText(settings.quick ? 50_000 : 1_050_000);
+  const multilingual = multilingualText(settings.quick ? 50_000 : 1_050_000);
+  const t = (ms: number) => (settings.quick ? Math.min(ms, 100) : ms);
   const texts: Array<[string, string]> = [
     ['English', english],
     ['multilingual', multilingual],
@@ -63,23 +66,37 @@ export async function benchTokenizer(): Promise<void> {
         throw new Error(
           `tokenizer bench: ids differ on ${label} text with ${name} (ours ${a.length}, js-tiktoken ${b.length}, gpt-tokenizer ${c.length} tokens)`,
         );
-      const tOurs = await measure(() => ours.encode(text), { warmup: 2, minRuns: 5, minTimeMs: 1500 });
-      const tGpt = await measure(() => gpt.encode(text), { warmup: 2, minRuns: 5, minTimeMs: 1500 });
+      const tOurs = await measure(() => ours.encode(text), { warmup: 2, minRuns: 5, minTimeMs: t(1500) });
+      const tGpt = await measure(() => gpt.encode(text), { warmup: 2, minRuns: 5, minTimeMs: t(1500) });
       const tTik = await measure(() => tik.encode(text), { warmup: 1, minRuns: 2, minTimeMs: 0 });
       const ro = size / (tOurs.medianMs / 1000);
       const rg = size / (tGpt.medianMs / 1000);
       const rt = size / (tTik.medianMs / 1000);
       encodeRows.push([name, label, String(a.length), ro, rg, rt, ratio(ro, rg), ratio(ro, rt)]);
 
-      const dOurs = await measure(() => ours.decode(a), { warmup: 2, minRuns: 5, minTimeMs: 500 });
-      const dGpt = await measure(() => gpt.decode(a), { warmup: 2, minRuns: 5, minTimeMs: 500 });
-      const dTik = await measure(() => tik.decode(a), { warmup: 1, minRuns: 3, minTimeMs: 300 });
+      const dOurs = await measure(() => ours.decode(a), { warmup: 2, minRuns: 5, minTimeMs: t(500) });
+      const dGpt = await measure(() => gpt.decode(a), { warmup: 2, minRuns: 5, minTimeMs: t(500) });
+      const dTik = await measure(() => tik.decode(a), { warmup: 1, minRuns: 3, minTimeMs: t(300) });
       if (ours.decode(a) !== text)
         throw new Error(`tokenizer bench: decode(encode(text)) !== text for ${label} with ${name}`);
       const d1 = size / (dOurs.medianMs / 1000);
       const d2 = size / (dGpt.medianMs / 1000);
       const d3 = size / (dTik.medianMs / 1000);
       decodeRows.push([name, label, d1, d2, d3, ratio(d1, d2), ratio(d1, d3)]);
+      for (const [metric, values] of [
+        ['encode', [ro, rg, rt]],
+        ['decode', [d1, d2, d3]],
+      ] as const)
+        for (const [i, implementation] of ['attnkit', 'gpt-tokenizer 4.0.0', 'js-tiktoken 1.0.21'].entries())
+          record({
+            suite: 'tokenizer',
+            case: `${name} ${label} ${metric}`,
+            implementation,
+            metric,
+            value: values[i],
+            unit: 'MB/s',
+            params: { encoding: name, text: label },
+          });
     }
   }
   printTable(
@@ -115,6 +132,27 @@ export async function benchTokenizer(): Promise<void> {
     memory.map((m) => [m.name, m.heapMb, m.loadMs]),
     1,
   );
+  for (const m of memory) {
+    const params = { encoding: m.name };
+    record({
+      suite: 'tokenizer',
+      case: `${m.name} loaded`,
+      implementation: 'attnkit',
+      metric: 'heap held',
+      value: m.heapMb,
+      unit: 'MB',
+      params,
+    });
+    record({
+      suite: 'tokenizer',
+      case: `${m.name} loaded`,
+      implementation: 'attnkit',
+      metric: 'load time',
+      value: m.loadMs,
+      unit: 'ms',
+      params,
+    });
+  }
 }
 
 /** Loads each encoding with nothing else held and reports the heap growth after a full GC. */

@@ -4,6 +4,8 @@ import { quantize } from '@attnkit/tensor-core/nn';
 import { exportOnnx, GPT2LMHeadModel } from '@attnkit/transformer';
 import { benchBackends, fullWorkload, printUnavailable } from './backends.js';
 import { progressStep } from './cli/progress.js';
+import { record } from './cli/results.js';
+import { settings } from './cli/settings.js';
 import { benchMoE } from './moe.js';
 
 /**
@@ -19,30 +21,39 @@ import { benchMoE } from './moe.js';
  * backends (SwiftShader, gpu.js CPU mode) the model keeps ATTNKIT_BENCH_SLOW_GPT2_LAYERS layers
  * (default 2; embeddings and the 50257-way head unchanged), decodes 4 tokens instead of 16 and is
  * timed once after the warm-up, unless ATTNKIT_BENCH_FULL=1; the table's "layers" column says so.
+ *
+ * On the CPU a second table sweeps the prompt length (prefill only, the same contenders), and every
+ * decode step's time is recorded, for the report's plots of prefill time against prompt length and
+ * ms/token against tokens generated. `--quick`: a tiny model (2 layers, 128 wide, 4 heads, vocab
+ * 4096), 8 decode tokens, prompts of 16 to 128 tokens, and no MoE table.
  */
 export async function benchTransformer(): Promise<void> {
-  const layers = Number(process.env.ATTNKIT_BENCH_GPT2_LAYERS ?? 12);
+  const layers = Number(process.env.ATTNKIT_BENCH_GPT2_LAYERS ?? (settings.quick ? 2 : 12));
+  const shape = settings.quick
+    ? { nEmbd: 128, nHead: 4, vocabSize: 4096 }
+    : { nEmbd: 768, nHead: 12, vocabSize: 50257 };
   const slowLayers = Math.min(layers, Number(process.env.ATTNKIT_BENCH_SLOW_GPT2_LAYERS ?? 2));
   const prompt = 128;
   const backends = await benchBackends();
   const original = getBackend().name;
   console.log(
-    `\n## transformer: GPT-2-124M shape (${layers} layers, 768 wide, 12 heads, vocab 50257), random weights, float32, on each backend`,
+    `\n## transformer: GPT-2-124M shape (${layers} layers, ${shape.nEmbd} wide, ${shape.nHead} heads, vocab ${shape.vocabSize}), random weights, float32, on each backend`,
   );
   console.log(
     '| backend | layers | prefill 128 tokens ms | prefill tokens/s | decode ms/token (after 128) | decode tokens/s |',
   );
   console.log('|---|---|---|---|---|---|');
+  let printSweep: (() => void) | undefined;
   for (const b of backends.available) {
     const capped = b.slow && !fullWorkload();
     const nLayer = capped ? slowLayers : layers;
-    const decodeTokens = capped ? 4 : 16;
+    const decodeTokens = capped ? 4 : settings.quick ? 8 : 16;
     setBackend(b.name);
     manualSeed(0);
-    const model = new GPT2LMHeadModel({ nLayer, nEmbd: 768, nHead: 12, vocabSize: 50257 }).eval();
+    const model = new GPT2LMHeadModel({ nLayer, ...shape }).eval();
     const g = new Generator(1);
-    const ids = Int32Array.from({ length: prompt }, () => g.randint(0, 50257));
-    const run = async (m: GPT2LMHeadModel = model): Promise<{ prefillMs: number; decodeMs: number }> => {
+    const ids = Int32Array.from({ length: prompt }, () => g.randint(0, shape.vocabSize));
+    const run = async (m: GPT2LMHeadModel = model): Promise<RunTimes> => {
       const input = tensor(ids, [1, prompt], 'int32');
       const t0 = performance.now();
       const out = m.forward({ inputIds: input });
@@ -52,22 +63,25 @@ export async function benchTransformer(): Promise<void> {
       input.dispose();
       const past = out.pastKeyValues;
       let tok = 0;
+      const stepMs: number[] = [];
       const t1 = performance.now();
       for (let i = 0; i < decodeTokens; i++) {
+        const s0 = performance.now();
         const step = tensor([[tok]], undefined, 'int32');
         const o = m.forward({ inputIds: step, pastKeyValues: past });
         const logits: Tensor = o.logits;
         tok = argmaxLast(await logits.data());
         logits.dispose();
         step.dispose();
+        stepMs.push(performance.now() - s0);
       }
       const decodeMs = (performance.now() - t1) / decodeTokens;
       past?.dispose();
       progressStep(`${b.label}: prefill ${prompt} + decode ${decodeTokens} tokens`);
-      return { prefillMs, decodeMs };
+      return { prefillMs, decodeMs, stepMs };
     };
     if (b.name === 'cpu') {
-      await benchCpu(model, run, ids, nLayer, decodeTokens);
+      printSweep = await benchCpu(model, run, ids, nLayer, decodeTokens, shape);
       model.dispose();
       continue;
     }
@@ -75,6 +89,11 @@ export async function benchTransformer(): Promise<void> {
     const runs = capped ? [await run()] : [await run(), await run()];
     const prefillMs = Math.min(...runs.map((r) => r.prefillMs));
     const decodeMs = Math.min(...runs.map((r) => r.decodeMs));
+    recordRun(`attnkit ${b.label}`, prompt, {
+      prefillMs,
+      decodeMs,
+      stepMs: runs[0].stepMs.map((_, i) => Math.min(...runs.map((r) => r.stepMs[i]))),
+    });
     const layerCell = nLayer < layers ? `${nLayer} (capped: software here)` : `${nLayer}`;
     console.log(
       `| attnkit ${b.label} | ${layerCell} | ${prefillMs.toFixed(0)} | ${((prompt / prefillMs) * 1000).toFixed(1)} | ` +
@@ -90,7 +109,8 @@ export async function benchTransformer(): Promise<void> {
       `- capped rows keep ${slowLayers} of the ${layers} layers and decode 4 tokens (timed once); ATTNKIT_BENCH_FULL=1 runs the full model`,
     );
   }
-  await benchMoE(backends);
+  printSweep?.();
+  if (!settings.quick) await benchMoE(backends);
   printUnavailable(backends);
   setBackend(original);
 }
@@ -101,7 +121,56 @@ function argmaxLast(v: ArrayLike<number>): number {
   return best;
 }
 
-type Run = (m?: GPT2LMHeadModel) => Promise<{ prefillMs: number; decodeMs: number }>;
+/** One timed prefill + decode: prefill ms, mean decode ms/token, and each decode step's ms. */
+interface RunTimes {
+  prefillMs: number;
+  decodeMs: number;
+  stepMs: number[];
+}
+
+type Run = (m?: GPT2LMHeadModel) => Promise<RunTimes>;
+
+/** Records a row of the transformer table: prefill time at `prompt` tokens and every decode step. */
+function recordRun(implementation: string, prompt: number, t: RunTimes): void {
+  const suite = 'transformer';
+  record({
+    suite,
+    case: `prefill ${prompt} tokens`,
+    implementation,
+    metric: 'prefill time',
+    value: t.prefillMs,
+    unit: 'ms',
+    params: { prompt },
+  });
+  record({
+    suite,
+    case: `decode after ${prompt} tokens, mean`,
+    implementation,
+    metric: 'decode mean',
+    value: t.decodeMs,
+    unit: 'ms/token',
+  });
+  for (const [i, value] of t.stepMs.entries())
+    record({
+      suite,
+      case: `decode token ${i + 1} after ${prompt}`,
+      implementation,
+      metric: 'decode time',
+      value,
+      unit: 'ms/token',
+      params: { tokens: i + 1 },
+    });
+}
+
+/** Elementwise best of two runs' times. */
+function bestOf(a: RunTimes | null, b: RunTimes): RunTimes {
+  if (!a) return b;
+  return {
+    prefillMs: Math.min(a.prefillMs, b.prefillMs),
+    decodeMs: Math.min(a.decodeMs, b.decodeMs),
+    stepMs: a.stepMs.map((x, i) => Math.min(x, b.stepMs[i])),
+  };
+}
 
 /**
  * The CPU rows, interleaved in rounds so that a load that comes and goes hits every contender
@@ -116,11 +185,12 @@ async function benchCpu(
   ids: Int32Array,
   nLayer: number,
   decodeTokens: number,
-) {
+  shape: { nEmbd: number; nHead: number; vocabSize: number },
+): Promise<() => void> {
   const threads = (getBackend() as CpuBackend).threads;
   await (getBackend() as CpuBackend).ready();
   manualSeed(0);
-  const q8 = quantize(new GPT2LMHeadModel({ nLayer, nEmbd: 768, nHead: 12, vocabSize: 50257 }).eval(), {
+  const q8 = quantize(new GPT2LMHeadModel({ nLayer, ...shape }).eval(), {
     dtype: 'int8',
   });
   // biome-ignore lint/suspicious/noExplicitAny: optional peer, loaded by name
@@ -132,6 +202,8 @@ async function benchCpu(
     session = await ort.InferenceSession.create(exportOnnx(model));
   }
   const best = { f32: [Infinity, Infinity], q8: [Infinity, Infinity], ort: Infinity };
+  let f32Times: RunTimes | null = null;
+  let q8Times: RunTimes | null = null;
   for (let round = -1; round < 2; round++) {
     const a = await run(model);
     const b = await run(q8);
@@ -145,22 +217,100 @@ async function benchCpu(
     best.f32 = [Math.min(best.f32[0], a.prefillMs), Math.min(best.f32[1], a.decodeMs)];
     best.q8 = [Math.min(best.q8[0], b.prefillMs), Math.min(best.q8[1], b.decodeMs)];
     best.ort = Math.min(best.ort, o);
+    f32Times = bestOf(f32Times, a);
+    q8Times = bestOf(q8Times, b);
   }
   const row = (label: string, [p, d]: number[]) =>
     console.log(
       `| ${label} | ${nLayer} | ${p.toFixed(0)} | ${((ids.length / p) * 1000).toFixed(1)} | ${d.toFixed(1)} | ${(1000 / d).toFixed(1)} |`,
     );
-  row(`attnkit cpu float32, ${threads} threads`, best.f32);
-  row(`attnkit cpu int8 weights (quantize, per channel), ${threads} threads`, best.q8);
+  const f32Label = `attnkit cpu float32, ${threads} threads`;
+  const q8Label = `attnkit cpu int8 weights (quantize, per channel), ${threads} threads`;
+  const ortLabel = 'onnxruntime-web 1.30 wasm, 2 threads (exportOnnx)';
+  row(f32Label, best.f32);
+  row(q8Label, best.q8);
+  recordRun(f32Label, ids.length, f32Times!);
+  recordRun(q8Label, ids.length, q8Times!);
   if (session) {
     console.log(
       `| onnxruntime-web 1.30 wasm 2 threads, exportOnnx (this run) | ${nLayer} | ${best.ort.toFixed(0)} | ${((ids.length / best.ort) * 1000).toFixed(1)} | n/a (graph without past key values) | |`,
     );
-    await session.release?.();
+    record({
+      suite: 'transformer',
+      case: `prefill ${ids.length} tokens`,
+      implementation: ortLabel,
+      metric: 'prefill time',
+      value: best.ort,
+      unit: 'ms',
+      params: { prompt: ids.length },
+    });
   } else console.log('| onnxruntime-web (could not be imported: skipped) | | | | | |');
   console.log(
     `- ratios this run (interleaved, ${decodeTokens} decode tokens): prefill attnkit/onnxruntime-web ${(best.ort / best.f32[0]).toFixed(2)}x (speed), ` +
       `int8/float32 decode speed ${(best.f32[1] / best.q8[1]).toFixed(2)}x`,
   );
+
+  // Prefill against prompt length: the same contenders, interleaved, best of 2 after a warm-up
+  // (the prompt of the table above is its point at ids.length).
+  const lengths = settings.quick ? [16, 32, 64] : [32, 64, 256, 512];
+  const g = new Generator(2);
+  const sweep: { prompt: number; f32: number; q8: number; ort: number }[] = [];
+  for (const prompt of lengths) {
+    const p = Int32Array.from({ length: prompt }, () => g.randint(0, shape.vocabSize));
+    const prefill = async (m: GPT2LMHeadModel) => {
+      const input = tensor(p, [1, prompt], 'int32');
+      const t0 = performance.now();
+      const out = m.forward({ inputIds: input });
+      await out.logits.data();
+      const ms = performance.now() - t0;
+      out.logits.dispose();
+      out.pastKeyValues?.dispose();
+      input.dispose();
+      return ms;
+    };
+    const ortFeeds = session ? { input_ids: new ort.Tensor('int32', p, [1, prompt]) } : null;
+    const t = { prompt, f32: Infinity, q8: Infinity, ort: Infinity };
+    for (let round = -1; round < 2; round++) {
+      const a = await prefill(model);
+      const b = await prefill(q8);
+      let o = Infinity;
+      if (session) {
+        const t0 = performance.now();
+        await session.run(ortFeeds);
+        o = performance.now() - t0;
+      }
+      if (round < 0) continue;
+      t.f32 = Math.min(t.f32, a);
+      t.q8 = Math.min(t.q8, b);
+      t.ort = Math.min(t.ort, o);
+    }
+    progressStep(`cpu: prefill ${prompt} tokens`);
+    sweep.push(t);
+    for (const [implementation, value] of [
+      [f32Label, t.f32],
+      [q8Label, t.q8],
+      [ortLabel, t.ort],
+    ] as const)
+      record({
+        suite: 'transformer',
+        case: `prefill ${prompt} tokens`,
+        implementation,
+        metric: 'prefill time',
+        value,
+        unit: 'ms',
+        params: { prompt },
+      });
+  }
+  sweep.push({ prompt: ids.length, f32: best.f32[0], q8: best.q8[0], ort: best.ort });
+  sweep.sort((x, y) => x.prompt - y.prompt);
+  await session?.release?.();
   q8.dispose();
+  // printed after the table the CPU rows belong to
+  return () => {
+    console.log('\n### prefill time against prompt length, cpu, ms (best of 2, interleaved)');
+    console.log('| prompt tokens | attnkit float32 | attnkit int8 weights | onnxruntime-web (exportOnnx) |');
+    console.log('|---|---|---|---|');
+    const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : 'n/a');
+    for (const t of sweep) console.log(`| ${t.prompt} | ${ms(t.f32)} | ${ms(t.q8)} | ${ms(t.ort)} |`);
+  };
 }
