@@ -2,6 +2,7 @@ import { getBackend, manualSeed, setBackend, type Tensor, tensor } from '@attnki
 import { exportOnnx, WhisperFeatureExtractor, WhisperForConditionalGeneration } from '@attnkit/transformer';
 import { benchBackends, fullWorkload, printUnavailable } from './backends.js';
 import { progressStep } from './cli/progress.js';
+import { record } from './cli/results.js';
 
 /**
  * A Whisper-tiny-shaped model (4 + 4 layers, 384 wide, 6 heads, 80 mel bins, vocabulary 51865),
@@ -71,6 +72,14 @@ export async function benchWhisper(): Promise<void> {
     let best = Infinity;
     for (let r = 0; r < repeats; r++) best = Math.min(best, await once());
     console.log(`| attnkit ${b.label} | ${best.toFixed(0)} |`);
+    record({
+      suite: 'whisper',
+      case: 'encoder 30 s',
+      implementation: `attnkit ${b.label}`,
+      metric: 'time',
+      value: best,
+      unit: 'ms',
+    });
     if (b.name === 'cpu') await benchOrt(model, host, feats.shape);
     if (x !== feats) x.dispose();
     model.dispose();
@@ -102,5 +111,13 @@ async function benchOrt(
     best = Math.min(best, performance.now() - t0);
   }
   console.log(`| onnxruntime-web 1.30 wasm 2 threads, exportOnnx encoder (this run) | ${best.toFixed(0)} |`);
+  record({
+    suite: 'whisper',
+    case: 'encoder 30 s',
+    implementation: 'onnxruntime-web 1.30 wasm, 2 threads',
+    metric: 'time',
+    value: best,
+    unit: 'ms',
+  });
   await session.release?.();
 }
