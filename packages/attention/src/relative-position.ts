@@ -5,7 +5,18 @@
 // and after the query, causal attention (T5's decoder) uses them all for keys before it.
 //
 //   j − i ─ relativePositionBucket ─▶ bucket [Lq, Lk] ─ weight [buckets, H] ─▶ bias [1, H, Lq, Lk]
-import { embedding, type Generator, type Tensor, tensor, zeros } from '@attnkit/tensor-core';
+import {
+  arange,
+  clamp,
+  embedding,
+  type Generator,
+  indexSelect,
+  sub,
+  type Tensor,
+  tensor,
+  tidy,
+  zeros,
+} from '@attnkit/tensor-core';
 import { init, Module, Parameter } from '@attnkit/tensor-core/nn';
 import { assertPositiveInt } from './internal.js';
 
@@ -81,20 +92,18 @@ export function relativePositionBuckets(
   if (!Number.isInteger(past) || past < 0) {
     throw new RangeError(`${who}: 'pastLength' must be a non-negative integer, got ${String(past)}`);
   }
-  const cache = new Map<number, number>();
-  const out = new Int32Array(lq * lk);
-  for (let i = 0; i < lq; i++) {
-    for (let j = 0; j < lk; j++) {
-      const rel = j - (i + past);
-      let b = cache.get(rel);
-      if (b === undefined) {
-        b = relativePositionBucket(rel, options);
-        cache.set(rel, b);
-      }
-      out[i * lk + j] = b;
-    }
-  }
-  return tensor(out, [lq, lk], 'int32');
+  // Distances of maxDistance or more share their half's last bucket, so a table over
+  // −maxDistance .. maxDistance covers every pair, whatever the lengths; each pair reads it at its
+  // clamped relative position (key − query), computed with tensor ops.
+  const m = options.maxDistance ?? 128;
+  const table = new Int32Array(2 * m + 1);
+  for (let r = -m; r <= m; r++) table[r + m] = relativePositionBucket(r, options);
+  return tidy(() => {
+    const queries = arange(past, past + lq, 1, 'int32').unsqueeze(1); // [Lq, 1]
+    const keys = arange(0, lk, 1, 'int32').unsqueeze(0); // [1, Lk]
+    const index = clamp(sub(keys, queries), -m, m).add(m); // [Lq, Lk]
+    return indexSelect(tensor(table, [2 * m + 1], 'int32'), 0, index.reshape([lq * lk])).reshape([lq, lk]);
+  });
 }
 
 /** Options of {@link RelativePositionBias}. */

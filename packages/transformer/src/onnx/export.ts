@@ -7,10 +7,10 @@ import { writeFolder } from '@attnkit/hub';
 import { concat, noGrad, type Tensor, tensor } from '@attnkit/tensor-core';
 import { describe } from '../internal.js';
 import { PreTrainedModel } from '../models/base.js';
-import { BertModel } from '../models/bert.js';
+import { BertForMaskedLM, BertModel } from '../models/bert.js';
 import { CLIPTextModel, CLIPTextModelWithProjection } from '../models/clip.js';
+import { T5EncoderModel } from '../models/t5.js';
 import { ViTForImageClassification, ViTModel } from '../models/vit.js';
-import { WhisperForConditionalGeneration, WhisperModel } from '../models/whisper.js';
 import { ONNX_FLOAT, ONNX_INT32, ONNX_INT64, type OnnxGraph } from './graph.js';
 import { type BoundTensor, type GraphInput, type TraceRun, traceToOnnx } from './trace.js';
 
@@ -218,12 +218,12 @@ function namedOutputs(out: Record<string, unknown>): [string, Tensor][] {
     .map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v as Tensor]);
 }
 
-/** Text encoders (BERT, CLIP's text tower): int32 input_ids, attention_mask (and token_type_ids). */
+/** Text encoders (BERT, CLIP's text tower, T5's encoder): int32 input_ids, attention_mask (and token_type_ids). */
 function textEncoderRun(
-  model: BertModel | CLIPTextModel | CLIPTextModelWithProjection,
+  model: BertModel | BertForMaskedLM | CLIPTextModel | CLIPTextModelWithProjection | T5EncoderModel,
   k: number,
 ): () => TraceRun {
-  const withTypes = model instanceof BertModel;
+  const withTypes = model instanceof BertModel || model instanceof BertForMaskedLM;
   return () => {
     const { batch, seq } = SIZES[k];
     const ids = someIds(batch, seq, model.config.vocabSize);
@@ -234,6 +234,7 @@ function textEncoderRun(
       'int32',
     );
     const tt = withTypes ? someIds(batch, seq, (model as BertModel).config.typeVocabSize) : null;
+    const positional = !(model instanceof T5EncoderModel); // T5 has no position ids (relative bias)
     const positions = ramp(batch, seq);
     const dims = ['batch', 'sequence'];
     const given: [string, Tensor][] = [
@@ -245,13 +246,15 @@ function textEncoderRun(
       inputs: given.map(([name]) => ({ name, type: ONNX_INT32, dims, shape: ids.shape })),
       bound: [
         ...given.map(([name, t]) => ({ tensor: t, value: () => name })),
-        { tensor: positions, value: positionsOf('input_ids') },
+        ...(positional ? [{ tensor: positions, value: positionsOf('input_ids') }] : []),
       ],
       forward: () => {
         const inputs = { inputIds: ids, attentionMask: am, positionIds: positions };
         const out = withTypes
           ? (model as BertModel).forward({ ...inputs, tokenTypeIds: tt })
-          : (model as CLIPTextModel).forward(inputs);
+          : model instanceof T5EncoderModel
+            ? model.forward({ inputIds: ids, attentionMask: am })
+            : (model as CLIPTextModel).forward(inputs);
         return namedOutputs(out as unknown as Record<string, unknown>);
       },
     };
@@ -277,27 +280,158 @@ function visionRun(model: ViTModel | ViTForImageClassification, k: number): () =
   };
 }
 
+/** An encoder-decoder's forward (T5, BART, Whisper, the 2017 model), as the exporter calls it. */
+interface Seq2SeqLike extends PreTrainedModel {
+  config: { vocabSize: number; numMelBins?: number; maxSourcePositions?: number };
+  forward(inputs: {
+    inputIds?: Tensor;
+    inputFeatures?: Tensor;
+    attentionMask?: Tensor | null;
+    decoderInputIds: Tensor;
+    encoderOutputs?: Tensor | null;
+    useCache?: boolean;
+  }): { logits: Tensor; encoderLastHiddenState: Tensor };
+  seq2seqDecoder(...args: unknown[]): unknown;
+}
+
+function isSeq2Seq(model: unknown): model is Seq2SeqLike {
+  return (
+    model instanceof PreTrainedModel && typeof (model as unknown as Seq2SeqLike).seq2seqDecoder === 'function'
+  );
+}
+
+/** Whisper's encoder input: float32 log-mel features [batch, mel bins, 2 · max_source_positions]. */
+function audioFeatures(model: Seq2SeqLike, batch: number): { input: GraphInput; features: Tensor } {
+  const mels = model.config.numMelBins as number;
+  const frames = 2 * (model.config.maxSourcePositions as number);
+  const shape = [batch, mels, frames];
+  const features = tensor(
+    Float32Array.from({ length: batch * mels * frames }, (_, i) => Math.sin(i) * 0.5),
+    shape,
+  );
+  return {
+    input: { name: 'input_features', type: ONNX_FLOAT, dims: ['batch', mels, frames], shape },
+    features,
+  };
+}
+
+/** A padding mask [batch, n] with the last key of the first row masked (keeps the mask path in the trace). */
+function paddedMask(batch: number, n: number): Tensor {
+  return tensor(
+    Int32Array.from({ length: batch * n }, (_, i) => (i === n - 1 ? 0 : 1)),
+    [batch, n],
+    'int32',
+  );
+}
+
 /**
- * Whisper's encoder (Optimum's `encoder_model.onnx`): float32 input_features [batch, mel bins,
- * 2 · max_source_positions] → last_hidden_state [batch, max_source_positions, d_model].
+ * An encoder-decoder's encoder (Optimum's `encoder_model.onnx`): `input_ids` + `attention_mask`
+ * (text) or `input_features` (Whisper) → `last_hidden_state`. The decoder the forward also runs
+ * is pruned from the graph (nothing reads it).
  */
-function whisperEncoderRun(model: WhisperForConditionalGeneration | WhisperModel, k: number): () => TraceRun {
+function seq2seqEncoderRun(model: Seq2SeqLike, k: number): () => TraceRun {
   return () => {
-    const { batch } = SIZES[k];
-    const { numMelBins: mels, maxSourcePositions } = model.config;
-    const frames = 2 * maxSourcePositions;
-    const shape = [batch, mels, frames];
-    const features = tensor(
-      Float32Array.from({ length: batch * mels * frames }, (_, i) => Math.sin(i) * 0.5),
-      shape,
-    );
-    const encoder = model instanceof WhisperModel ? model.encoder : model.model.encoder;
+    const { batch, seq } = SIZES[k];
+    const start = tensor(new Int32Array(batch), [batch, 1], 'int32');
+    if (model.config.numMelBins !== undefined) {
+      const { input, features } = audioFeatures(model, batch);
+      return {
+        inputs: [input],
+        bound: [{ tensor: features, value: () => 'input_features' }],
+        forward: () => [
+          [
+            'last_hidden_state',
+            model.forward({ inputFeatures: features, decoderInputIds: start, useCache: false })
+              .encoderLastHiddenState,
+          ],
+        ],
+      };
+    }
+    const ids = someIds(batch, seq, model.config.vocabSize);
+    const am = paddedMask(batch, seq);
     return {
-      inputs: [{ name: 'input_features', type: ONNX_FLOAT, dims: ['batch', mels, frames], shape }],
-      bound: [{ tensor: features, value: () => 'input_features' }],
-      forward: () => [['last_hidden_state', encoder.forward(features)]],
+      inputs: [
+        { name: 'input_ids', type: ONNX_INT32, dims: ['batch', 'encoder_sequence'], shape: ids.shape },
+        { name: 'attention_mask', type: ONNX_INT32, dims: ['batch', 'encoder_sequence'], shape: am.shape },
+      ],
+      bound: [
+        { tensor: ids, value: () => 'input_ids' },
+        { tensor: am, value: () => 'attention_mask' },
+      ],
+      forward: () => [
+        [
+          'last_hidden_state',
+          model.forward({ inputIds: ids, attentionMask: am, decoderInputIds: start, useCache: false })
+            .encoderLastHiddenState,
+        ],
+      ],
     };
   };
+}
+
+/**
+ * An encoder-decoder's decoder without a cache (Optimum's `decoder_model.onnx`): `input_ids`
+ * (the decoder tokens), `encoder_hidden_states` (and `encoder_attention_mask` for text encoders)
+ * → `logits`.
+ */
+function seq2seqDecoderRun(model: Seq2SeqLike, k: number): () => TraceRun {
+  return () => {
+    const { batch, seq, past: dec } = SIZES[k];
+    const audio = model.config.numMelBins !== undefined;
+    const encLen = audio ? (model.config.maxSourcePositions as number) : seq;
+    const width = hiddenWidth(model);
+    const hidden = tensor(
+      Float32Array.from({ length: batch * encLen * width }, (_, i) => Math.cos(i) * 0.5),
+      [batch, encLen, width],
+    );
+    const ids = someIds(batch, dec, model.config.vocabSize);
+    const items: { input: GraphInput; bound: BoundTensor }[] = [
+      {
+        input: { name: 'input_ids', type: ONNX_INT32, dims: ['batch', 'decoder_sequence'], shape: ids.shape },
+        bound: { tensor: ids, value: () => 'input_ids' },
+      },
+      {
+        input: {
+          name: 'encoder_hidden_states',
+          type: ONNX_FLOAT,
+          dims: ['batch', audio ? encLen : 'encoder_sequence', width],
+          shape: hidden.shape,
+        },
+        bound: { tensor: hidden, value: () => 'encoder_hidden_states' },
+      },
+    ];
+    const am = audio ? null : paddedMask(batch, encLen);
+    if (am) {
+      items.push({
+        input: {
+          name: 'encoder_attention_mask',
+          type: ONNX_INT32,
+          dims: ['batch', 'encoder_sequence'],
+          shape: am.shape,
+        },
+        bound: { tensor: am, value: () => 'encoder_attention_mask' },
+      });
+    }
+    return {
+      inputs: items.map((x) => x.input),
+      bound: items.map((x) => x.bound),
+      forward: () => [
+        [
+          'logits',
+          model.forward({ decoderInputIds: ids, encoderOutputs: hidden, attentionMask: am, useCache: false })
+            .logits,
+        ],
+      ],
+    };
+  };
+}
+
+/** The width of an encoder-decoder's hidden states (d_model). */
+function hiddenWidth(model: Seq2SeqLike): number {
+  const c = model.config as unknown as { dModel?: number; hiddenSize?: number };
+  const w = c.dModel ?? c.hiddenSize;
+  if (!w) throw new TypeError(`exportOnnx: cannot tell the hidden size of ${describe(model)}`);
+  return w;
 }
 
 /** Options of {@link exportOnnx}. */
@@ -311,10 +445,12 @@ export interface ExportOnnxOptions {
    */
   pastKeyValues?: boolean;
   /**
-   * Encoder-decoders: which part to export. `'encoder'` (Whisper) writes the encoder alone, as
-   * Optimum's `encoder_model.onnx`; the decoder is not exported yet.
+   * Encoder-decoders (T5, BART, Whisper, the 2017 model): which graph to export, as Optimum lays
+   * them out. `'encoder'` (`encoder_model.onnx`): `input_ids` + `attention_mask`, or Whisper's
+   * `input_features`, → `last_hidden_state`. `'decoder'` (`decoder_model.onnx`, no cache):
+   * `input_ids`, `encoder_hidden_states` (+ `encoder_attention_mask` for text encoders) → `logits`.
    */
-  part?: 'encoder';
+  part?: 'encoder' | 'decoder';
 }
 
 /**
@@ -322,12 +458,12 @@ export interface ExportOnnxOptions {
  * become ONNX nodes, its parameters float32 initializers under their Hugging Face names, and the
  * batch and sequence sizes stay dynamic. Causal LMs (GPT-2, Llama, Mistral, Mixtral, Qwen2) take
  * `input_ids` (int32 [batch, sequence]) and give `logits`, the whole sequence recomputed (no
- * padding input); `{ pastKeyValues: true }` gives the cached decoder graph instead. BertModel takes
+ * padding input); `{ pastKeyValues: true }` gives the cached decoder graph instead. BertModel (and BertForMaskedLM, giving `logits`; T5EncoderModel without token types) takes
  * `input_ids`, `attention_mask` and `token_type_ids`, CLIP's text models `input_ids` and
  * `attention_mask` (int32), and they give `last_hidden_state`, `pooler_output` (and
  * `text_embeds`); ViT models take `pixel_values` (float32 [batch, channels, size, size]) and give
- * `last_hidden_state` / `pooler_output` or `logits`; Whisper with `{ part: 'encoder' }` takes
- * `input_features` and gives the encoder's `last_hidden_state`. The model is traced in eval mode.
+ * `last_hidden_state` / `pooler_output` or `logits`; encoder-decoders export their
+ * encoder and their decoder as two graphs (`part`). The model is traced in eval mode.
  *
  * A forward the trace cannot follow is refused with the reason: host code whose tensors or sizes
  * depend on the input size in a way no input dimension gives, a path that changes with the size,
@@ -353,31 +489,31 @@ export function exportOnnx(model: PreTrainedModel, options: ExportOnnxOptions = 
   else if (past) throw new TypeError(`exportOnnx: pastKeyValues is for causal LMs, got ${describe(model)}`);
   else if (
     model instanceof BertModel ||
+    model instanceof BertForMaskedLM ||
+    model instanceof T5EncoderModel ||
     model instanceof CLIPTextModel ||
     model instanceof CLIPTextModelWithProjection
   ) {
     runs = (k) => textEncoderRun(model, k);
   } else if (model instanceof ViTModel || model instanceof ViTForImageClassification) {
     runs = (k) => visionRun(model, k);
-  } else if (model instanceof WhisperForConditionalGeneration || model instanceof WhisperModel) {
-    if (options.part !== 'encoder') {
+  } else if (isSeq2Seq(model)) {
+    const part = options.part;
+    if (part !== 'encoder' && part !== 'decoder') {
       throw new TypeError(
-        `exportOnnx: Whisper exports its encoder alone: pass { part: 'encoder' } (the decoder is not exported yet), got part ${describe(options.part)}`,
+        `exportOnnx: an encoder-decoder exports in two graphs, as Optimum lays them out: pass { part: 'encoder' } or { part: 'decoder' }, got part ${describe(part)}`,
       );
     }
-    runs = (k) => whisperEncoderRun(model, k);
+    runs = (k) => (part === 'encoder' ? seq2seqEncoderRun(model, k) : seq2seqDecoderRun(model, k));
   }
-  if (
-    options.part !== undefined &&
-    !(model instanceof WhisperForConditionalGeneration || model instanceof WhisperModel)
-  ) {
+  if (options.part !== undefined && !isSeq2Seq(model)) {
     throw new TypeError(
-      `exportOnnx: 'part' is for encoder-decoders (Whisper), got it for ${describe(model)}`,
+      `exportOnnx: 'part' is for encoder-decoders (T5, BART, Whisper), got it for ${describe(model)}`,
     );
   }
   if (!runs) {
     throw new TypeError(
-      `exportOnnx: 'model' must be a causal LM (GPT2LMHeadModel, LlamaForCausalLM, MistralForCausalLM, MixtralForCausalLM, Qwen2ForCausalLM), a BertModel, a CLIPTextModel (with or without projection), a ViT model or Whisper (its encoder), got ${describe(model)}`,
+      `exportOnnx: 'model' must be a causal LM (GPT2LMHeadModel, LlamaForCausalLM, MistralForCausalLM, MixtralForCausalLM, Qwen2ForCausalLM), a BertModel or BertForMaskedLM, a T5EncoderModel, a CLIPTextModel (with or without projection), a ViT model or an encoder-decoder (T5, BART, Whisper, with part 'encoder' or 'decoder'), got ${describe(model)}`,
     );
   }
   const make = runs;

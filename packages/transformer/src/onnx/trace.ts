@@ -205,8 +205,15 @@ function emit(
     /** An int64 [1] value for a size that is v1 in trace 1 and v2 in trace 2. */
     const dim = (v1: number, v2: number): string => {
       if (v1 === v2) return g.int64([v1]);
-      const s = [...local, ...sources].find((d) => d.v1 === v1 && d.v2 === v2);
+      const all = [...local, ...sources];
+      const s = all.find((d) => d.v1 === v1 && d.v2 === v2);
       if (!s) {
+        // an input dimension plus a constant (BART's positions start at an offset of 2): the
+        // smallest such offset, its own inputs' dimensions first
+        const shifted = all
+          .filter((d) => d.v1 !== d.v2 && v1 - d.v1 === v2 - d.v2)
+          .sort((p, q) => Math.abs(v1 - p.v1) - Math.abs(v1 - q.v1))[0];
+        if (shifted) return g.node('Add', [dimOf(shifted.name, shifted.axis), g.int64([v1 - shifted.v1])]);
         throw new Error(
           `${who}: ${ctx} uses a size computed on the host (${v1} at one input size, ${v2} at the other) that matches no input dimension, so it cannot be exported`,
         );
@@ -401,6 +408,26 @@ function emit(
   return g.toModel(graphName);
 
   /** A tensor no traced op made: a parameter (an initializer under its name) or a host-made constant. */
+  /**
+   * A host-made int32 ramp `start .. start + n − 1` (an arange of positions) whose length follows an
+   * input dimension (or a dimension plus a constant): emitted as ONNX Range over that dimension.
+   */
+  function rampOf(x: Tensor, data: ArrayLike<number>, x2: Tensor, data2: ArrayLike<number>): string | null {
+    if (x.dtype !== 'int32' || x.rank !== 1 || x2.rank !== 1 || x.shape[0] === x2.shape[0]) return null;
+    const start = rampStart(data);
+    if (start === null || rampStart(data2) !== start) return null;
+    const [n1, n2] = [x.shape[0], x2.shape[0]];
+    const s =
+      sources.find((d) => d.v1 === n1 && d.v2 === n2) ??
+      sources.find((d) => d.v1 !== d.v2 && n1 - d.v1 === n2 - d.v2);
+    if (!s) return null;
+    let n = dimOf(s.name, s.axis);
+    if (n1 !== s.v1) n = g.node('Add', [n, g.int64([n1 - s.v1])]);
+    const end = g.node('Add', [n, g.int64([start])]);
+    const range = g.node('Range', [g.int64([start], true), g.node('Squeeze', [end]), g.int64([1], true)]);
+    return g.node('Cast', [range], { to: ONNX_INT32 });
+  }
+
   function constant(x: Tensor, x2: Tensor): string {
     const known = params.get(x);
     const data = t1.constants.get(x) ?? (x.dataSync() as ArrayLike<number>);
@@ -408,6 +435,11 @@ function emit(
     if (known !== undefined) name = constTensor(g, known, x, data);
     else {
       const data2 = t2.constants.get(x2) ?? (x2.dataSync() as ArrayLike<number>);
+      const ramp = rampOf(x, data, x2, data2);
+      if (ramp) {
+        names.set(x, ramp);
+        return ramp;
+      }
       if (x.shape.length !== x2.shape.length || x.shape.some((s, k) => s !== x2.shape[k])) {
         throw new Error(
           `${who}: a ${x.dtype} tensor made on the host has shape [${x.shape.join(', ')}] at one input size and [${x2.shape.join(', ')}] at the other (it depends on the input size), so it cannot be exported`,
@@ -425,6 +457,13 @@ function emit(
     names.set(x, name);
     return name;
   }
+}
+
+/** Whether `data` is `start, start + 1, ..., start + n − 1`; returns `start`, or null. */
+function rampStart(data: ArrayLike<number>): number | null {
+  if (data.length === 0) return null;
+  for (let k = 1; k < data.length; k++) if (data[k] !== data[0] + k) return null;
+  return data[0];
 }
 
 function constTensor(g: OnnxGraph, name: string, x: Tensor, data: ArrayLike<number>): string {
