@@ -286,6 +286,20 @@ export {
   lmBatches,
   lmEvalBatches,
 } from './training/data.js';
+export {
+  applyLora,
+  type LoraConfig,
+  LoraLinear,
+  loadLoraAdapter,
+  loraAdapterFiles,
+  loraConfigFromJson,
+  loraLayers,
+  mergeAndUnloadLora,
+  mergeLora,
+  saveLoraAdapter,
+  unloadLora,
+  unmergeLora,
+} from './training/lora.js';
 export { causalLMLoss, type LogitsModel, type Seq2SeqBatch, seq2seqLoss } from './training/losses.js';
 export {
   evaluate,
