@@ -302,6 +302,14 @@ export {
 } from './training/lora.js';
 export { causalLMLoss, type LogitsModel, type Seq2SeqBatch, seq2seqLoss } from './training/losses.js';
 export {
+  type MLMArrays,
+  type MLMBatch,
+  type MLMCollatorOptions,
+  type MLMExample,
+  maskedLMLoss,
+  mlmCollator,
+} from './training/mlm.js';
+export {
   evaluate,
   progressLine,
   type TrainOptions,
