@@ -309,6 +309,7 @@ export {
   maskedLMLoss,
   mlmCollator,
 } from './training/mlm.js';
+export { type SFTBatch, type SFTCollatorOptions, type SFTExample, sftCollator } from './training/sft.js';
 export {
   evaluate,
   progressLine,

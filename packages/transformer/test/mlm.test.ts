@@ -1,6 +1,6 @@
 // The masked-LM collator (BERT's 80/10/10 rule, as transformers' DataCollatorForLanguageModeling),
 // checked by its statistics over many seeded tokens (each share within 5 standard errors of its
-// expected value), and the masked-LM loss against transformers' BertForMaskedLM (scripts/mlm_refs.py).
+// expected value), and the masked-LM loss against transformers' BertForMaskedLM (scripts/loss_refs.py).
 import '@attnkit/backend-cpu';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -169,7 +169,7 @@ describe('mlmCollator', () => {
 
 describe('maskedLMLoss', () => {
   it("equals transformers' BertForMaskedLM loss (cross-entropy over labels, -100 ignored)", async () => {
-    const m = JSON.parse(readFileSync(join(FIXTURES, 'mlm-loss', 'meta.json'), 'utf8'));
+    const m = JSON.parse(readFileSync(join(FIXTURES, 'loss-refs', 'meta.json'), 'utf8')).mlm;
     const model = await loadPretrained(join(FIXTURES, 'lora-bert', 'base'));
     const loss = maskedLMLoss(model, {
       inputIds: tensor(m.input_ids, undefined, 'int32'),
