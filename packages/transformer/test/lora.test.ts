@@ -13,7 +13,9 @@ import {
   applyLora,
   Conv1D,
   causalLMLoss,
+  checkpointFiles,
   GPT2LMHeadModel,
+  LlamaForCausalLM,
   LoraLinear,
   lmBatches,
   loadLoraAdapter,
@@ -146,6 +148,38 @@ describe('LoRA layers', () => {
     expect(maxRelErr(l.forward(x).dataSync(), evalOut)).toBeGreaterThan(1e-3);
     const rs = new LoraLinear(new Linear(6, 4), { r: 4, loraAlpha: 8, loraDropout: 0, useRslora: true });
     expect(rs.scaling).toBe(4);
+  });
+
+  it('adapts Llama attention (Linear q_proj / v_proj): starts equal to the base; saveModel refuses until merged', async () => {
+    manualSeed(4);
+    const llama = new LlamaForCausalLM({
+      vocabSize: 40,
+      hiddenSize: 16,
+      intermediateSize: 32,
+      numHiddenLayers: 2,
+      numAttentionHeads: 4,
+      numKeyValueHeads: 2,
+    }).eval();
+    const ids = [[3, 9, 27, 1, 5]];
+    const before = logits(llama, ids);
+    applyLora(llama, { r: 2, targetModules: ['q_proj', 'v_proj'] });
+    expect(loraLayers(llama).map(([n]) => n)).toEqual([
+      'model.layers.0.self_attn.q_proj',
+      'model.layers.0.self_attn.v_proj',
+      'model.layers.1.self_attn.q_proj',
+      'model.layers.1.self_attn.v_proj',
+    ]);
+    expect(maxRelErr(logits(llama, ids), before)).toBe(0);
+    for (const [, l] of loraLayers(llama)) l.lora_B.weight.copy_(randn(l.lora_B.weight.shape));
+    const adapted = logits(llama, ids);
+    expect(maxRelErr(adapted, before)).toBeGreaterThan(1e-3);
+    await expect(checkpointFiles(llama)).rejects.toThrow(
+      /has LoRA adapters.*saveLoraAdapter.*mergeAndUnloadLora/,
+    );
+    mergeAndUnloadLora(llama);
+    expect(maxRelErr(logits(llama, ids), adapted)).toBeLessThan(1e-5);
+    expect(Object.keys(await checkpointFiles(llama))).toContain('model.safetensors');
+    llama.dispose();
   });
 
   it('Conv1D with a fused activation adds the update before the activation', () => {
