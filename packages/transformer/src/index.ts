@@ -357,7 +357,30 @@ export {
   lmBatches,
   lmEvalBatches,
 } from './training/data.js';
+export {
+  applyLora,
+  type LoraConfig,
+  LoraLinear,
+  loadLoraAdapter,
+  loraAdapterFiles,
+  loraConfigFromJson,
+  loraLayers,
+  mergeAndUnloadLora,
+  mergeLora,
+  saveLoraAdapter,
+  unloadLora,
+  unmergeLora,
+} from './training/lora.js';
 export { causalLMLoss, type LogitsModel, type Seq2SeqBatch, seq2seqLoss } from './training/losses.js';
+export {
+  type MLMArrays,
+  type MLMBatch,
+  type MLMCollatorOptions,
+  type MLMExample,
+  maskedLMLoss,
+  mlmCollator,
+} from './training/mlm.js';
+export { type SFTBatch, type SFTCollatorOptions, type SFTExample, sftCollator } from './training/sft.js';
 export {
   collateSeq2Seq,
   randomSpansNoiseMask,

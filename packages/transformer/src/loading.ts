@@ -32,6 +32,7 @@ import { Qwen2ForCausalLM } from './models/qwen2.js';
 import { T5EncoderModel, T5ForConditionalGeneration } from './models/t5.js';
 import { ViTForImageClassification, ViTModel } from './models/vit.js';
 import { WhisperForConditionalGeneration } from './models/whisper.js';
+import { LoraLinear } from './training/lora.js';
 
 /** One file's contents as a browser or Node program has them (@attnkit/hub's `FileLike`). */
 export type FileLike = HubFileLike;
@@ -545,6 +546,11 @@ export async function loadPretrained(
 export async function checkpointFiles(model: PreTrainedModel): Promise<Record<string, Uint8Array>> {
   if (!model || typeof (model as PreTrainedModel).configJson !== 'function') {
     throw new TypeError(`saveModel: 'model' must be a model of @attnkit/transformer, got ${describe(model)}`);
+  }
+  if (model.modules().some((m) => m instanceof LoraLinear)) {
+    throw new Error(
+      'saveModel: the model has LoRA adapters, which a Hugging Face checkpoint cannot hold; save the adapter alone with saveLoraAdapter, or fold it in with mergeAndUnloadLora first',
+    );
   }
   const state = model.stateDict();
   for (const [alias] of model.tiedWeights()) delete state[alias];

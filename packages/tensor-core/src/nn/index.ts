@@ -23,6 +23,7 @@ export {
   type ConvTranspose2dLayerOptions,
 } from './conv.js';
 export { Embedding, type EmbeddingLayerOptions } from './embedding.js';
+export { countParameters, freeze, type ParameterPattern, unfreeze } from './freeze.js';
 export * as init from './init.js';
 export {
   AvgPool2d,
