@@ -26,6 +26,12 @@ export { alibiBias, alibiSlopes } from './alibi.js';
 export type { AttentionRecord, CapturedAttention } from './capture.js';
 export { captureAttention, isCapturingAttention } from './capture.js';
 export type {
+  DiffAttentionForwardOptions,
+  DiffAttentionOptions,
+  DiffTransformerBlockOptions,
+} from './differential.js';
+export { DiffAttention, DiffTransformerBlock, diffLambdaInit } from './differential.js';
+export type {
   GroupedQueryAttentionForwardOptions,
   GroupedQueryAttentionOptions,
 } from './grouped-query.js';
