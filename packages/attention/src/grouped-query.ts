@@ -16,6 +16,11 @@ export interface GroupedQueryAttentionOptions {
   numHeads: number;
   /** Key/value heads (num_key_value_heads); numHeads by default; 1 is multi-query attention. */
   numKeyValueHeads?: number;
+  /**
+   * Multi-query attention (Shazeer 2019, "Fast Transformer Decoding"): one key/value head shared by
+   * every query head, the same as `numKeyValueHeads: 1`; the KV cache is numHeads times smaller.
+   */
+  multiQuery?: boolean;
   /** Per-head dimension (head_dim); hiddenSize / numHeads by default. */
   headDim?: number;
   /** Biases on q/k/v (Qwen2: true; Llama: false, the default). */
@@ -92,7 +97,19 @@ export class GroupedQueryAttention extends Module {
     }
     assertPositiveInt(options.hiddenSize, 'hiddenSize', who);
     assertPositiveInt(options.numHeads, 'numHeads', who);
-    const kv = options.numKeyValueHeads ?? options.numHeads;
+    if (options.multiQuery !== undefined && typeof options.multiQuery !== 'boolean') {
+      throw new TypeError(`${who}: 'multiQuery' must be a boolean, got ${typeof options.multiQuery}`);
+    }
+    if (
+      options.multiQuery === true &&
+      options.numKeyValueHeads !== undefined &&
+      options.numKeyValueHeads !== 1
+    ) {
+      throw new Error(
+        `${who}: multiQuery means one key/value head, but numKeyValueHeads is ${options.numKeyValueHeads}`,
+      );
+    }
+    const kv = options.multiQuery === true ? 1 : (options.numKeyValueHeads ?? options.numHeads);
     assertPositiveInt(kv, 'numKeyValueHeads', who);
     if (options.numHeads % kv !== 0) {
       throw new Error(

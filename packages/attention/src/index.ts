@@ -23,8 +23,22 @@
 export { linear } from '@attnkit/tensor-core';
 export type { AlibiBiasOptions } from './alibi.js';
 export { alibiBias, alibiSlopes } from './alibi.js';
+export type { BlockSparseLayout } from './block-sparse.js';
+export {
+  bigBirdLayout,
+  blockSparseMask,
+  fixedLayout,
+  longformerLayout,
+  stridedLayout,
+} from './block-sparse.js';
 export type { AttentionRecord, CapturedAttention } from './capture.js';
 export { captureAttention, isCapturingAttention } from './capture.js';
+export type {
+  DiffAttentionForwardOptions,
+  DiffAttentionOptions,
+  DiffTransformerBlockOptions,
+} from './differential.js';
+export { DiffAttention, DiffTransformerBlock, diffLambdaInit } from './differential.js';
 export type {
   GroupedQueryAttentionForwardOptions,
   GroupedQueryAttentionOptions,

@@ -7,7 +7,8 @@
 //
 // Shapes: q [B, H, Lq, D], k [B, Hkv, Lk, D], v [B, Hkv, Lk, Dv], H a multiple of Hkv (query head h
 // uses key/value head floor(h / (H / Hkv)), as HF's repeat_kv). Output [B, H, Lq, Dv].
-import { attention, type Generator, type Tensor } from '@attnkit/tensor-core';
+import { attention, type Generator, logicalAnd, type Tensor, where } from '@attnkit/tensor-core';
+import { type BlockSparseLayout, blockSparseMask } from './block-sparse.js';
 import { isCapturingAttention, recordAttention } from './capture.js';
 
 const FN = 'scaledDotProductAttention';
@@ -36,6 +37,14 @@ export interface ScaledDotProductAttentionOptions {
    * convention: the window counts the query's own position), |j - p| < w without it.
    */
   windowSize?: number | null;
+  /**
+   * A block-sparse layout ({@link stridedLayout}, {@link fixedLayout}, {@link longformerLayout},
+   * {@link bigBirdLayout}): query block i sees only the key blocks `layout.visible[i]`. Combined with
+   * `mask` and `causal`. Computed as dense attention under the equivalent boolean mask (no kernel
+   * skips the invisible blocks yet). Its block size must divide Lq and Lk, and every query block
+   * must see a key block.
+   */
+  layout?: BlockSparseLayout | null;
   /** Also return the softmax weights [B, H, Lq, Lk] (forces the reference path). */
   returnWeights?: boolean;
   /** Label of this call in {@link captureAttention} records. */
@@ -95,7 +104,18 @@ export function scaledDotProductAttention(
     throw new TypeError(`${FN}: 'options' must be an object, got ${got}`);
   }
   const capture = isCapturingAttention();
-  const { name, returnWeights, ...rest } = options;
+  const { name, returnWeights, layout, ...rest } = options;
+  if (layout !== undefined && layout !== null) {
+    const lq = q?.shape?.[q.rank - 2];
+    const lk = k?.shape?.[k.rank - 2];
+    const blocks = blockSparseMask(layout, lq, lk, q.backend, FN);
+    const m = rest.mask;
+    rest.mask = !m
+      ? blocks
+      : m.dtype === 'bool'
+        ? logicalAnd(m, blocks)
+        : where(blocks, m, Number.NEGATIVE_INFINITY);
+  }
   if (!(returnWeights === true || capture)) {
     return attention(q, k, v, { ...rest, opName: FN, backwardBlockElements });
   }

@@ -141,3 +141,43 @@ describe('LayerKVCache', () => {
     kv.dispose();
   });
 });
+
+describe('multi-query attention (one key/value head)', () => {
+  it('multiQuery: true is numKeyValueHeads: 1, and its KV cache is numHeads times smaller', () => {
+    const mqa = new GroupedQueryAttention({ hiddenSize: 32, numHeads: 8, multiQuery: true });
+    expect(mqa.numKeyValueHeads).toBe(1);
+    expect(mqa.k_proj.weight.shape).toEqual([4, 32]);
+    const mha = new GroupedQueryAttention({ hiddenSize: 32, numHeads: 8 });
+    // same weights for the query and output projections, shared k/v head = MHA with repeated k/v
+    const x = randn([1, 6, 32]);
+    const mqaCache = new LayerKVCache();
+    const mhaCache = new LayerKVCache();
+    mqa.forward(x, { cache: mqaCache });
+    mha.forward(x, { cache: mhaCache });
+    const elems = (c: LayerKVCache) => (c.keys?.size ?? 0) + (c.values?.size ?? 0);
+    expect(mqaCache.keys?.shape).toEqual([1, 1, 6, 4]);
+    expect(elems(mhaCache)).toBe(8 * elems(mqaCache));
+  });
+
+  it('equals multi-head attention whose k/v heads are all the same head', () => {
+    const mqa = new GroupedQueryAttention({ hiddenSize: 16, numHeads: 4, multiQuery: true });
+    const mha = new GroupedQueryAttention({ hiddenSize: 16, numHeads: 4 });
+    const sd = mqa.stateDict();
+    const rep = (w: Tensor) => concat([w, w, w, w], 0);
+    mha.loadStateDict({
+      ...sd,
+      'k_proj.weight': rep(sd['k_proj.weight']),
+      'v_proj.weight': rep(sd['v_proj.weight']),
+    });
+    const x = randn([2, 5, 16]);
+    const a = mqa.forward(x).output;
+    const b = mha.forward(x).output;
+    expect(mismatch(a.dataSync(), a.shape, { shape: [...b.shape], data: b.dataSync() })).toBeNull();
+  });
+
+  it('refuses multiQuery with another numKeyValueHeads', () => {
+    expect(
+      () => new GroupedQueryAttention({ hiddenSize: 16, numHeads: 4, numKeyValueHeads: 2, multiQuery: true }),
+    ).toThrow(/multiQuery means one key\/value head, but numKeyValueHeads is 2/);
+  });
+});

@@ -1,0 +1,103 @@
+// Block-sparse layouts: the constructors against the patterns written independently in
+// scripts/reference_block_sparse.py (Sparse Transformer strided/fixed, Longformer), and
+// scaledDotProductAttention({ layout }) against float64 dense attention under the equivalent boolean
+// mask, forward and backward (1e-4 relative); BigBird's seeded random blocks; bad layouts refused.
+import '@attnkit/backend-cpu';
+import { fileURLToPath } from 'node:url';
+import { mul, randn, sum, type Tensor } from '@attnkit/tensor-core';
+import { describe, expect, it } from 'vitest';
+import {
+  type BlockSparseLayout,
+  bigBirdLayout,
+  fixedLayout,
+  longformerLayout,
+  scaledDotProductAttention,
+  stridedLayout,
+} from '../src/index.js';
+import { compare, loadFixture, mismatch } from './helpers.js';
+
+const ROOT = fileURLToPath(new URL('./fixtures/block-sparse/', import.meta.url));
+
+function layoutOf(fx: ReturnType<typeof loadFixture>): BlockSparseLayout {
+  const n = fx.param<number>('num_blocks');
+  const bs = fx.param<number>('block_size');
+  const p = (k: string) => fx.param<never>(k);
+  switch (fx.param<string>('pattern')) {
+    case 'strided':
+      return stridedLayout(n, bs, { stride: p('stride'), causal: p('causal') });
+    case 'fixed':
+      return fixedLayout(n, bs, { stride: p('stride'), c: p('c'), causal: p('causal') });
+    default:
+      return longformerLayout(n, bs, { window: p('window'), globalBlocks: p('global_blocks') });
+  }
+}
+
+describe('block-sparse attention', () => {
+  for (const name of ['strided_causal', 'fixed_causal', 'fixed_bidirectional', 'longformer']) {
+    for (const implementation of ['auto', 'reference'] as const) {
+      it(`${name}: the layout matches the reference pattern, and attention equals the float64 masked reference (${implementation})`, () => {
+        const fx = loadFixture(name, ROOT);
+        const layout = layoutOf(fx);
+        expect(layout.visible).toEqual(fx.param('layout'));
+        const [q, k, v] = ['q', 'k', 'v'].map((key) => {
+          const t = fx.tensor(key);
+          t.requiresGrad = true;
+          return t;
+        });
+        const out = scaledDotProductAttention(q, k, v, { layout, implementation });
+        expect(compare(out, fx.array('output'))).toBeNull();
+        sum(mul(out, fx.tensor('grad_output'))).backward();
+        expect(compare(q.grad as Tensor, fx.array('grad_q'))).toBeNull();
+        expect(compare(k.grad as Tensor, fx.array('grad_k'))).toBeNull();
+        expect(compare(v.grad as Tensor, fx.array('grad_v'))).toBeNull();
+      });
+    }
+  }
+
+  it('bigBirdLayout: window and global blocks plus seeded random blocks, reproducible', () => {
+    const a = bigBirdLayout(8, 4, { window: 1, globalBlocks: [0], randomBlocks: 2, seed: 7 });
+    const b = bigBirdLayout(8, 4, { window: 1, globalBlocks: [0], randomBlocks: 2, seed: 7 });
+    expect(a.visible).toEqual(b.visible);
+    const base = longformerLayout(8, 4, { window: 1, globalBlocks: [0] });
+    expect(a.visible[0]).toEqual(base.visible[0]); // a global block sees everything already
+    for (let i = 1; i < 8; i++) {
+      for (const j of base.visible[i]) expect(a.visible[i]).toContain(j);
+      expect(a.visible[i].length).toBe(Math.min(8, base.visible[i].length + 2));
+      expect(new Set(a.visible[i]).size).toBe(a.visible[i].length);
+    }
+    const q = randn([1, 2, 32, 8]);
+    const k = randn([1, 2, 32, 8]);
+    const v = randn([1, 2, 32, 8]);
+    const sparse = scaledDotProductAttention(q, k, v, { layout: a });
+    const { weights } = scaledDotProductAttention(q, k, v, { layout: a, returnWeights: true });
+    const w = weights.dataSync();
+    for (let i = 0; i < 32; i++) {
+      for (let j = 0; j < 32; j++) {
+        const seen = a.visible[Math.floor(i / 4)].includes(Math.floor(j / 4));
+        if (!seen) expect(w[i * 32 + j]).toBe(0);
+      }
+    }
+    const ref = scaledDotProductAttention(q, k, v, { layout: a, implementation: 'reference' });
+    expect(
+      mismatch(sparse.dataSync(), sparse.shape, { shape: [...ref.shape], data: ref.dataSync() }),
+    ).toBeNull();
+  });
+
+  it('refuses a block size that does not divide the sequence, naming the block', () => {
+    const q = randn([1, 1, 10, 4]);
+    expect(() => scaledDotProductAttention(q, q, q, { layout: stridedLayout(3, 4, { stride: 2 }) })).toThrow(
+      /layout block size 4 does not divide the query length 10; the last query block \(block 2\) would hold 2 positions/,
+    );
+  });
+
+  it('refuses a layout leaving a query block with no visible key, naming the block', () => {
+    const q = randn([1, 1, 8, 4]);
+    const layout = { blockSize: 2, visible: [[0], [0, 1], [], [3]] };
+    expect(() => scaledDotProductAttention(q, q, q, { layout })).toThrow(
+      /query block 2 \(positions 4..5\) sees no key block/,
+    );
+    expect(() =>
+      scaledDotProductAttention(q, q, q, { layout: { blockSize: 2, visible: [[0], [9], [0], [0]] } }),
+    ).toThrow(/query block 1 lists key block 9, outside \[0, 4\)/);
+  });
+});
