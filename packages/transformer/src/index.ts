@@ -327,6 +327,14 @@ export {
   pipelineTasks,
   registerPipeline,
 } from './pipelines/pipeline.js';
+export {
+  type AutomaticSpeechRecognitionModel,
+  type AutomaticSpeechRecognitionOptions,
+  type AutomaticSpeechRecognitionOutput,
+  type AutomaticSpeechRecognitionPipeline,
+  type WhisperGenerationSettings,
+  whisperGenerationSettings,
+} from './pipelines/automatic-speech-recognition.js';
 export type {
   ChatGenerationOutput,
   TextGenerationModel,
