@@ -252,7 +252,8 @@ describe("pipeline('image-classification') matches transformers' labels and scor
 describe("pipeline('automatic-speech-recognition') matches transformers' transcriptions", () => {
   const asr = refs.asr;
   const clips: Float32Array[] = asr.clips.map(
-    (c: { file: string; samples: number }) => new Float32Array(readFileSync(`${dir(asr.folder)}/${c.file}`).buffer.slice(0)),
+    (c: { file: string; samples: number }) =>
+      new Float32Array(readFileSync(`${dir(asr.folder)}/${c.file}`).buffer.slice(0)),
   );
   type Case = { clip: number; options: Record<string, unknown>; what: string; text: string };
   /** transformers' options (snake_case) in attnkit's names, greedy as the references. */
@@ -291,7 +292,9 @@ describe("pipeline('automatic-speech-recognition') matches transformers' transcr
   it('bad audio and options are named', async () => {
     const transcriber = await pipeline('automatic-speech-recognition', dir(asr.folder));
     const clip = clips[1];
-    await expect(transcriber(new Float32Array(0))).rejects.toThrow(/the audio is empty \(expected mono samples at 16000 Hz\)/);
+    await expect(transcriber(new Float32Array(0))).rejects.toThrow(
+      /the audio is empty \(expected mono samples at 16000 Hz\)/,
+    );
     await expect(transcriber(Float64Array.from(clip) as unknown as Float32Array)).rejects.toThrow(
       /the audio must be a Float32Array of mono samples at 16000 Hz, got .*convert it with Float32Array.from/,
     );
@@ -309,7 +312,9 @@ describe("pipeline('automatic-speech-recognition') matches transformers' transcr
     await expect(transcriber(new Float32Array(48001))).rejects.toThrow(
       /holds 48001 samples \(3.00 s\); this model takes at most 48000 \(3 s at 16000 Hz\): long-form transcription is not implemented/,
     );
-    await expect(transcriber(clip, { language: 'klingon' })).rejects.toThrow(/unsupported language 'klingon'/);
+    await expect(transcriber(clip, { language: 'klingon' })).rejects.toThrow(
+      /unsupported language 'klingon'/,
+    );
     await expect(transcriber(clip, { task: 'summarize' as 'translate' })).rejects.toThrow(
       /task must be 'transcribe' or 'translate', got string "summarize"/,
     );
@@ -317,8 +322,52 @@ describe("pipeline('automatic-speech-recognition') matches transformers' transcr
     await expect(transcriber(clip, { maxNewTokens: 21 })).rejects.toThrow(
       /the decoder prompt \(4 tokens\) and maxNewTokens 21 exceed the model's 24 decoder positions/,
     );
-    await expect(transcriber(clip, { max_new_tokens: 3 } as object)).rejects.toThrow(/did you mean 'maxNewTokens'/);
+    await expect(transcriber(clip, { max_new_tokens: 3 } as object)).rejects.toThrow(
+      /did you mean 'maxNewTokens'/,
+    );
     transcriber.dispose();
+  });
+
+  it("the checkpoint's settings: no max_length means the pipeline's 256 new tokens (refused here); an English-only checkpoint takes no language", async () => {
+    const files: Record<string, Uint8Array> = {};
+    for (const name of [
+      'config.json',
+      'model.safetensors',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'preprocessor_config.json',
+    ])
+      files[name] = readFileSync(`${dir(asr.folder)}/${name}`);
+    const gen = JSON.parse(readFileSync(`${dir(asr.folder)}/generation_config.json`, 'utf8'));
+    const write = (json: object) => new TextEncoder().encode(JSON.stringify(json));
+    const { max_length: _, ...noLength } = gen;
+    const unbounded = await pipeline('automatic-speech-recognition', {
+      ...files,
+      'generation_config.json': write(noLength),
+    });
+    await expect(unbounded(clips[0], { numBeams: 1 })).rejects.toThrow(
+      /the decoder prompt \(4 tokens\) and maxNewTokens 256 exceed the model's 24 decoder positions/,
+    );
+    // with maxNewTokens it transcribes as the reference
+    const c = (asr.cases as Case[])[0];
+    expect(await unbounded(clips[c.clip], optionsOf(c.options))).toEqual({ text: c.text });
+    unbounded.dispose();
+    const english = await pipeline('automatic-speech-recognition', {
+      ...files,
+      'generation_config.json': write({ ...gen, is_multilingual: false }),
+    });
+    await expect(english(clips[0], { language: 'de', maxNewTokens: 2 })).rejects.toThrow(
+      /English-only \(is_multilingual false\): leave out language and task/,
+    );
+    english.dispose();
+    await expect(
+      pipeline('automatic-speech-recognition', {
+        ...files,
+        'generation_config.json': write({ ...gen, return_timestamps: true }),
+      }),
+    ).rejects.toThrow(/return_timestamps true; timestamp prediction is not implemented/);
+    const { 'preprocessor_config.json': __, ...noPre } = files;
+    await expect(pipeline('automatic-speech-recognition', noPre)).rejects.toThrow(/preprocessor_config.json/);
   });
 });
 

@@ -56,7 +56,10 @@ export interface AutomaticSpeechRecognitionOutput {
  * ```
  */
 export interface AutomaticSpeechRecognitionPipeline {
-  (audio: Float32Array, options?: AutomaticSpeechRecognitionOptions): Promise<AutomaticSpeechRecognitionOutput>;
+  (
+    audio: Float32Array,
+    options?: AutomaticSpeechRecognitionOptions,
+  ): Promise<AutomaticSpeechRecognitionOutput>;
   (
     audios: Float32Array[],
     options?: AutomaticSpeechRecognitionOptions,
@@ -127,11 +130,14 @@ export function whisperGenerationSettings(
     );
   const multi = j.is_multilingual ?? null;
   if (multi !== null && typeof multi !== 'boolean')
-    throw new TypeError(`${OP}: generation_config.json: 'is_multilingual' must be a boolean, got ${describe(multi)}`);
+    throw new TypeError(
+      `${OP}: generation_config.json: 'is_multilingual' must be a boolean, got ${describe(multi)}`,
+    );
   const str = (k: string) => {
     const v = j[k];
     if (v === undefined || v === null) return null;
-    if (typeof v !== 'string') throw new TypeError(`${OP}: generation_config.json: '${k}' must be a string, got ${describe(v)}`);
+    if (typeof v !== 'string')
+      throw new TypeError(`${OP}: generation_config.json: '${k}' must be a string, got ${describe(v)}`);
     return v;
   };
   return {
@@ -169,7 +175,9 @@ function audioRows(input: unknown, fe: WhisperFeatureExtractor, samplingRate: un
   const sr = fe.config.samplingRate;
   if (samplingRate !== undefined) {
     if (typeof samplingRate !== 'number' || !Number.isFinite(samplingRate))
-      throw new TypeError(`${OP}: samplingRate must be a number of Hz (${sr}), got ${describe(samplingRate)}`);
+      throw new TypeError(
+        `${OP}: samplingRate must be a number of Hz (${sr}), got ${describe(samplingRate)}`,
+      );
     if (samplingRate !== sr)
       throw new RangeError(
         `${OP}: the audio is sampled at ${samplingRate} Hz; this model's feature extractor expects ${sr} Hz (resample it first)`,
@@ -228,16 +236,16 @@ export function automaticSpeechRecognitionPipeline(
   }
 
   /** The decoder prompt, as transformers' WhisperGenerationMixin._retrieve_init_tokens (no timestamps). */
-  async function prompt(
-    features: Tensor,
-    language: string | null,
-    task: string | null,
-  ): Promise<number[]> {
+  async function prompt(features: Tensor, language: string | null, task: string | null): Promise<number[]> {
     const { langToId, taskToId } = settings;
     if (settings.isMultilingual === false && (language !== null || task !== null))
-      throw new Error(`${OP}: this checkpoint is English-only (is_multilingual false): leave out language and task`);
+      throw new Error(
+        `${OP}: this checkpoint is English-only (is_multilingual false): leave out language and task`,
+      );
     if (language !== null && !langToId)
-      throw new Error(`${OP}: language needs generation_config.json's lang_to_id, which this checkpoint lacks`);
+      throw new Error(
+        `${OP}: language needs generation_config.json's lang_to_id, which this checkpoint lacks`,
+      );
     if (task !== null && !taskToId)
       throw new Error(`${OP}: task needs generation_config.json's task_to_id, which this checkpoint lacks`);
     const init: (number | null)[] = [start];
@@ -273,7 +281,8 @@ export function automaticSpeechRecognitionPipeline(
       if (!init.some((t) => t !== null && taskIds.includes(t)) && taskToId.transcribe !== undefined)
         init.push(taskToId.transcribe);
     }
-    if (noTs !== null && settings.noTimestampsTokenId !== null && init[init.length - 1] !== noTs) init.push(noTs);
+    if (noTs !== null && settings.noTimestampsTokenId !== null && init[init.length - 1] !== noTs)
+      init.push(noTs);
     return init.filter((t): t is number => t !== null);
   }
 
@@ -284,7 +293,9 @@ export function automaticSpeechRecognitionPipeline(
     // the pipeline's 256 new tokens, unless the checkpoint sets a length of its own
     const maxLength = gen.maxLength ?? gc.maxLength;
     const maxNew =
-      gen.maxNewTokens ?? gc.maxNewTokens ?? (gc.maxLength !== undefined && gc.maxLength !== 20 ? undefined : 256);
+      gen.maxNewTokens ??
+      gc.maxNewTokens ??
+      (gc.maxLength !== undefined && gc.maxLength !== 20 ? undefined : 256);
     if (maxNew !== undefined) {
       if (maxNew + promptLength > mtp)
         throw new RangeError(
@@ -339,7 +350,9 @@ export function automaticSpeechRecognitionPipeline(
       throw new TypeError(`${OP}: options must be an object, got ${describe(options)}`);
     const { language, task, samplingRate, ...gen } = options;
     if (language !== undefined && language !== null && typeof language !== 'string')
-      throw new TypeError(`${OP}: language must be a language code or name such as 'en', got ${describe(language)}`);
+      throw new TypeError(
+        `${OP}: language must be a language code or name such as 'en', got ${describe(language)}`,
+      );
     if (task !== undefined && task !== null && task !== 'transcribe' && task !== 'translate')
       throw new TypeError(`${OP}: task must be 'transcribe' or 'translate', got ${describe(task)}`);
     if ((gen.numReturnSequences ?? 1) !== 1)

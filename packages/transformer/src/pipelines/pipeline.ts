@@ -11,6 +11,7 @@ import { openFiles, readJson } from '@attnkit/hub';
 import { useBackend } from '@attnkit/tensor-core';
 import { quantize } from '@attnkit/tensor-core/nn';
 import { AutoTokenizer, type PretrainedTokenizer } from '@attnkit/tokenizer';
+import { WhisperFeatureExtractor } from '../audio/whisper-feature-extractor.js';
 import { describe } from '../internal.js';
 import {
   type LoadPretrainedOptions,
@@ -20,7 +21,6 @@ import {
   type PretrainedTask,
   type PretrainedTasks,
 } from '../loading.js';
-import { WhisperFeatureExtractor } from '../audio/whisper-feature-extractor.js';
 import { BertForMaskedLM } from '../models/bert.js';
 import { CLIPVisionModel, CLIPVisionModelWithProjection } from '../models/clip-vision.js';
 import {
