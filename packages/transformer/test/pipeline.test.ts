@@ -255,7 +255,13 @@ describe("pipeline('automatic-speech-recognition') matches transformers' transcr
     (c: { file: string; samples: number }) =>
       new Float32Array(readFileSync(`${dir(asr.folder)}/${c.file}`).buffer.slice(0)),
   );
-  type Case = { clip: number; options: Record<string, unknown>; what: string; text: string };
+  type Case = {
+    clip: number;
+    options: Record<string, unknown>;
+    what: string;
+    text: string;
+    beam5_text?: string;
+  };
   /** transformers' options (snake_case) in attnkit's names, greedy as the references. */
   const optionsOf = (o: Record<string, unknown>): AutomaticSpeechRecognitionOptions => ({
     numBeams: 1,
@@ -285,6 +291,11 @@ describe("pipeline('automatic-speech-recognition') matches transformers' transcr
       );
       expectTypeOf(all).toEqualTypeOf<AutomaticSpeechRecognitionOutput[]>();
       expect(all).toEqual(cases.map((c) => ({ text: c.text })));
+      // without numBeams: the pipeline's default beam search (5 beams), as transformers'
+      const { numBeams: _, ...beamOpts } = opts;
+      for (const c of cases)
+        if (c.beam5_text !== undefined)
+          expect(await transcriber(clips[c.clip], beamOpts)).toEqual({ text: c.beam5_text });
       transcriber.dispose();
     });
   }
