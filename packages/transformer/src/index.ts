@@ -296,6 +296,14 @@ export {
   whisperPromptIds,
 } from './models/whisper-prompt.js';
 export { type ExportOnnxOptions, exportOnnx, onnxFolderFiles, saveOnnxFolder } from './onnx/export.js';
+export {
+  type AutomaticSpeechRecognitionModel,
+  type AutomaticSpeechRecognitionOptions,
+  type AutomaticSpeechRecognitionOutput,
+  type AutomaticSpeechRecognitionPipeline,
+  type WhisperGenerationSettings,
+  whisperGenerationSettings,
+} from './pipelines/automatic-speech-recognition.js';
 export type {
   FeatureExtractionModel,
   FeatureExtractionOptions,

@@ -12,6 +12,8 @@ import { QuantizedLinear } from '@attnkit/tensor-core/nn';
 import type { ChatMessage } from '@attnkit/tokenizer';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
+  type AutomaticSpeechRecognitionOptions,
+  type AutomaticSpeechRecognitionOutput,
   type ChatGenerationOutput,
   type FillMaskOutput,
   GPT2LMHeadModel,
@@ -23,7 +25,10 @@ import {
 import { ATOL, RTOL } from './helpers.js';
 
 const FIX = fileURLToPath(new URL('./fixtures/', import.meta.url));
-const refs = JSON.parse(readFileSync(`${FIX}pipe-refs.json`, 'utf8'));
+const refs = {
+  ...JSON.parse(readFileSync(`${FIX}pipe-refs.json`, 'utf8')),
+  asr: JSON.parse(readFileSync(`${FIX}pipe-asr-refs.json`, 'utf8')),
+};
 const dir = (name: string) => `${FIX}${name}`;
 
 /** |got - want| <= ATOL + RTOL |want| (1e-5 + 1e-4 |want|), the parity tolerance of helpers.ts. */
@@ -244,24 +249,155 @@ describe("pipeline('image-classification') matches transformers' labels and scor
   });
 });
 
+describe("pipeline('automatic-speech-recognition') matches transformers' transcriptions", () => {
+  const asr = refs.asr;
+  const clips: Float32Array[] = asr.clips.map(
+    (c: { file: string; samples: number }) =>
+      new Float32Array(readFileSync(`${dir(asr.folder)}/${c.file}`).buffer.slice(0)),
+  );
+  type Case = {
+    clip: number;
+    options: Record<string, unknown>;
+    what: string;
+    text: string;
+    beam5_text?: string;
+  };
+  /** transformers' options (snake_case) in attnkit's names, greedy as the references. */
+  const optionsOf = (o: Record<string, unknown>): AutomaticSpeechRecognitionOptions => ({
+    numBeams: 1,
+    ...(o.max_new_tokens !== undefined ? { maxNewTokens: o.max_new_tokens as number } : {}),
+    ...(o.language !== undefined ? { language: o.language as string } : {}),
+    ...(o.task !== undefined ? { task: o.task as 'transcribe' | 'translate' } : {}),
+  });
+  const groups = new Map<string, Case[]>();
+  for (const c of asr.cases as Case[]) groups.set(c.what, [...(groups.get(c.what) ?? []), c]);
+
+  it('the clips are 16 kHz Float32Arrays of the recorded lengths', () => {
+    expect(clips.map((c) => c.length)).toEqual(asr.clips.map((c: { samples: number }) => c.samples));
+  });
+
+  for (const [what, cases] of groups) {
+    it(`${what}: each clip alone and the three as a list (exact text)`, async () => {
+      const transcriber = await pipeline('automatic-speech-recognition', dir(asr.folder));
+      const opts = optionsOf(cases[0].options);
+      for (const c of cases) {
+        const out = await transcriber(clips[c.clip], opts);
+        expectTypeOf(out).toEqualTypeOf<AutomaticSpeechRecognitionOutput>();
+        expect(out).toEqual({ text: c.text });
+      }
+      const all = await transcriber(
+        cases.map((c) => clips[c.clip]),
+        opts,
+      );
+      expectTypeOf(all).toEqualTypeOf<AutomaticSpeechRecognitionOutput[]>();
+      expect(all).toEqual(cases.map((c) => ({ text: c.text })));
+      // without numBeams: the pipeline's default beam search (5 beams), as transformers'
+      const { numBeams: _, ...beamOpts } = opts;
+      for (const c of cases)
+        if (c.beam5_text !== undefined)
+          expect(await transcriber(clips[c.clip], beamOpts)).toEqual({ text: c.beam5_text });
+      transcriber.dispose();
+    });
+  }
+
+  it('bad audio and options are named', async () => {
+    const transcriber = await pipeline('automatic-speech-recognition', dir(asr.folder));
+    const clip = clips[1];
+    await expect(transcriber(new Float32Array(0))).rejects.toThrow(
+      /the audio is empty \(expected mono samples at 16000 Hz\)/,
+    );
+    await expect(transcriber(Float64Array.from(clip) as unknown as Float32Array)).rejects.toThrow(
+      /the audio must be a Float32Array of mono samples at 16000 Hz, got .*convert it with Float32Array.from/,
+    );
+    await expect(transcriber([clip, [0.1, 0.2] as unknown as Float32Array])).rejects.toThrow(
+      /clip 1 must be a Float32Array/,
+    );
+    await expect(transcriber([])).rejects.toThrow(/the list of audio clips is empty/);
+    await expect(transcriber(clip, { samplingRate: '16000' as unknown as number })).rejects.toThrow(
+      /samplingRate must be a number of Hz \(16000\), got string "16000"/,
+    );
+    await expect(transcriber(clip, { samplingRate: 44100 })).rejects.toThrow(
+      /sampled at 44100 Hz; this model's feature extractor expects 16000 Hz \(resample it first\)/,
+    );
+    // longer than the feature extractor's chunk (3 s in this checkpoint, 30 s in Whisper's)
+    await expect(transcriber(new Float32Array(48001))).rejects.toThrow(
+      /holds 48001 samples \(3.00 s\); this model takes at most 48000 \(3 s at 16000 Hz\): long-form transcription is not implemented/,
+    );
+    await expect(transcriber(clip, { language: 'klingon' })).rejects.toThrow(
+      /unsupported language 'klingon'/,
+    );
+    await expect(transcriber(clip, { task: 'summarize' as 'translate' })).rejects.toThrow(
+      /task must be 'transcribe' or 'translate', got string "summarize"/,
+    );
+    // 4 prompt tokens + 21 > the 24 decoder positions
+    await expect(transcriber(clip, { maxNewTokens: 21 })).rejects.toThrow(
+      /the decoder prompt \(4 tokens\) and maxNewTokens 21 exceed the model's 24 decoder positions/,
+    );
+    await expect(transcriber(clip, { max_new_tokens: 3 } as object)).rejects.toThrow(
+      /did you mean 'maxNewTokens'/,
+    );
+    transcriber.dispose();
+  });
+
+  it("the checkpoint's settings: no max_length means the pipeline's 256 new tokens (refused here); an English-only checkpoint takes no language", async () => {
+    const files: Record<string, Uint8Array> = {};
+    for (const name of [
+      'config.json',
+      'model.safetensors',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'preprocessor_config.json',
+    ])
+      files[name] = readFileSync(`${dir(asr.folder)}/${name}`);
+    const gen = JSON.parse(readFileSync(`${dir(asr.folder)}/generation_config.json`, 'utf8'));
+    const write = (json: object) => new TextEncoder().encode(JSON.stringify(json));
+    const { max_length: _, ...noLength } = gen;
+    const unbounded = await pipeline('automatic-speech-recognition', {
+      ...files,
+      'generation_config.json': write(noLength),
+    });
+    await expect(unbounded(clips[0], { numBeams: 1 })).rejects.toThrow(
+      /the decoder prompt \(4 tokens\) and maxNewTokens 256 exceed the model's 24 decoder positions/,
+    );
+    // with maxNewTokens it transcribes as the reference
+    const c = (asr.cases as Case[])[0];
+    expect(await unbounded(clips[c.clip], optionsOf(c.options))).toEqual({ text: c.text });
+    unbounded.dispose();
+    const english = await pipeline('automatic-speech-recognition', {
+      ...files,
+      'generation_config.json': write({ ...gen, is_multilingual: false }),
+    });
+    await expect(english(clips[0], { language: 'de', maxNewTokens: 2 })).rejects.toThrow(
+      /English-only \(is_multilingual false\): leave out language and task/,
+    );
+    english.dispose();
+    await expect(
+      pipeline('automatic-speech-recognition', {
+        ...files,
+        'generation_config.json': write({ ...gen, return_timestamps: true }),
+      }),
+    ).rejects.toThrow(/return_timestamps true; timestamp prediction is not implemented/);
+    const { 'preprocessor_config.json': __, ...noPre } = files;
+    await expect(pipeline('automatic-speech-recognition', noPre)).rejects.toThrow(/preprocessor_config.json/);
+  });
+});
+
 describe('pipeline: bad input', () => {
   it('an unknown task lists the tasks there are', async () => {
     const p = pipeline('text-classification' as 'fill-mask', dir('pipe-bert-mlm'));
     await expect(p).rejects.toThrow(
-      /unknown task string "text-classification"; tasks: 'text-generation', 'fill-mask', 'feature-extraction', 'image-classification', 'text-to-image' \(import '@attnkit\/diffusion'/,
+      /unknown task string "text-classification"; tasks: 'text-generation', 'fill-mask', 'feature-extraction', 'image-classification', 'automatic-speech-recognition', 'text-to-image' \(import '@attnkit\/diffusion'/,
     );
     expect(pipelineTasks()).toEqual([
       'text-generation',
       'fill-mask',
       'feature-extraction',
       'image-classification',
+      'automatic-speech-recognition',
     ]);
   });
 
-  it("'automatic-speech-recognition' says Whisper does not exist yet; 'text-to-image' names @attnkit/diffusion", async () => {
-    await expect(pipeline('automatic-speech-recognition' as 'fill-mask', dir('pipe-bert'))).rejects.toThrow(
-      /'automatic-speech-recognition' is not supported: speech recognition needs Whisper .* not implement yet/,
-    );
+  it("'text-to-image' names @attnkit/diffusion", async () => {
     await expect(pipeline('text-to-image' as 'fill-mask', dir('pipe-bert'))).rejects.toThrow(
       /served by @attnkit\/diffusion: import it first/,
     );

@@ -11,6 +11,7 @@ import { openFiles, readJson } from '@attnkit/hub';
 import { useBackend } from '@attnkit/tensor-core';
 import { quantize } from '@attnkit/tensor-core/nn';
 import { AutoTokenizer, type PretrainedTokenizer } from '@attnkit/tokenizer';
+import { WhisperFeatureExtractor } from '../audio/whisper-feature-extractor.js';
 import { describe } from '../internal.js';
 import {
   type LoadPretrainedOptions,
@@ -22,6 +23,11 @@ import {
 } from '../loading.js';
 import { BertForMaskedLM } from '../models/bert.js';
 import { CLIPVisionModel, CLIPVisionModelWithProjection } from '../models/clip-vision.js';
+import {
+  type AutomaticSpeechRecognitionPipeline,
+  automaticSpeechRecognitionPipeline,
+  whisperGenerationSettings,
+} from './automatic-speech-recognition.js';
 import {
   type FeatureExtractionPipeline,
   type FillMaskPipeline,
@@ -60,6 +66,7 @@ export interface Pipelines {
   'fill-mask': FillMaskPipeline;
   'feature-extraction': FeatureExtractionPipeline;
   'image-classification': ImageClassificationPipeline;
+  'automatic-speech-recognition': AutomaticSpeechRecognitionPipeline;
 }
 
 /** A task name of {@link Pipelines}. */
@@ -77,10 +84,7 @@ type Factories = { [T in PipelineTask]?: PipelineFactory<T> };
 const ELSEWHERE: Record<string, string> = { 'text-to-image': '@attnkit/diffusion' };
 
 /** Tasks transformers.js has that attnkit does not yet, with the reason. */
-const NOT_YET: Record<string, string> = {
-  'automatic-speech-recognition':
-    'speech recognition needs Whisper (an audio encoder-decoder), which attnkit does not implement yet',
-};
+const NOT_YET: Record<string, string> = {};
 
 /** Loads the task's model with the pipeline options (backend, dtype, progress). */
 async function loadFor<T extends PretrainedTask>(
@@ -150,6 +154,23 @@ const FACTORIES: Factories = {
     const processor = json ? imageProcessorFromJson(json, `${where}: preprocessor_config.json`) : null;
     return imageClassificationPipeline(await loadFor('image-classification', source, options), processor);
   },
+  'automatic-speech-recognition': async (source, options) => {
+    const where = "pipeline('automatic-speech-recognition')";
+    const model = await loadFor('automatic-speech-recognition', source, options);
+    try {
+      const files = openFiles(source, where);
+      const featureExtractor = WhisperFeatureExtractor.fromJson(
+        await readJson(files, 'preprocessor_config.json', where),
+      );
+      const generation = await readJson(files, 'generation_config.json', where, { optional: true });
+      const settings = whisperGenerationSettings(generation, model.config.extra);
+      const tokenizer = await AutoTokenizer.fromPretrained(source);
+      return automaticSpeechRecognitionPipeline(model, tokenizer, featureExtractor, settings);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+  },
 };
 
 /**
@@ -176,10 +197,11 @@ const DTYPES: readonly string[] = ['fp32', 'q8'];
 /**
  * Loads a ready-to-call pipeline for a task, as transformers.js' `pipeline(task, model, options)`:
  * 'text-generation' (text or chats, streaming), 'fill-mask', 'feature-extraction' (pooling,
- * normalize), 'image-classification', and 'text-to-image' once @attnkit/diffusion is imported.
+ * normalize), 'image-classification', 'automatic-speech-recognition' (Whisper, 16 kHz audio up to
+ * 30 s), and 'text-to-image' once @attnkit/diffusion is imported.
  * The source is a checkpoint folder (Node), a URL base or a map of files, holding config.json, the
- * weights and the tokenizer files (tokenizer.json, tokenizer_config.json, chat_template.jinja) or
- * preprocessor_config.json.
+ * weights and the tokenizer files (tokenizer.json, tokenizer_config.json, chat_template.jinja),
+ * preprocessor_config.json (images, audio) and generation_config.json.
  *
  * @throws when the task is unknown (the message lists the tasks there are), or when the
  *   checkpoint's architecture does not serve the task
