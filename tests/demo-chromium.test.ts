@@ -50,7 +50,8 @@ beforeAll(async () => {
     headless: true,
     args: [
       '--no-sandbox',
-      '--disable-gpu',
+      // WebGPU on Chromium's software Vulkan adapter (SwiftShader) where the machine has no GPU
+      '--enable-unsafe-webgpu',
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
@@ -226,7 +227,7 @@ describe('demo app in headless Chromium', () => {
     await open('attention');
     await expect.poll(() => page.locator('#backend option').allTextContents()).toContain('gpujs');
     const offered = await page.locator('#backend option').allTextContents();
-    expect(offered[0]).toBe('cpu');
+    expect(offered).toEqual(['cpu', 'webgpu', 'gpujs']);
     expect(await page.locator('body').getAttribute('data-backend')).toBe('cpu');
     await page.locator('#attn-grid button.attn-map').nth(11).click();
     const cpu = await shownMap();
@@ -247,7 +248,18 @@ describe('demo app in headless Chromium', () => {
       }
       await screenshot(`attention-${name}`);
     }
-  }, 240_000);
+    // Switching while the tiny GPT is writing stops that run (no error from work left on the old
+    // engine) and writes again on the new one.
+    await page.selectOption('#backend', 'cpu');
+    await page.waitForSelector('body[data-backend="cpu"][data-ready="attention"]');
+    await page.click('nav a[data-page="generation"]');
+    await page.waitForSelector('#gpt-output[data-state="running"] .char');
+    await page.selectOption('#backend', 'webgpu');
+    await page.waitForSelector('body[data-backend="webgpu"][data-ready="generation"]', { timeout: 120_000 });
+    await page.waitForSelector('#gpt-output[data-state="done"]', { timeout: 200_000 });
+    expect(await page.locator('#gpt-output .char').count()).toBe(200);
+    expect(await page.locator('#gpt-stats').textContent()).toMatch(/^200\/200 characters/);
+  }, 360_000);
 
   it('reaches every view by URL and by keyboard', async () => {
     for (const view of ['tensors', 'embeddings', 'training'] as const) {
@@ -268,6 +280,19 @@ describe('demo app in headless Chromium', () => {
     await page.focus('#attn-grid button.attn-map >> nth=5');
     await page.keyboard.press('Enter');
     await page.waitForSelector('#attention-map[data-layer="1"][data-head="1"]');
+    // Dark mode at a phone's width: the page follows prefers-color-scheme and nothing is wider
+    // than the screen.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      const bg = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+      expect(bg).toBe('rgb(20, 23, 27)');
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await screenshot('attention-phone-dark');
+    } finally {
+      await page.emulateMedia({ colorScheme: 'light' });
+      await page.setViewportSize({ width: 1280, height: 720 });
+    }
   }, 120_000);
 
   it('shows positional patterns with sliders and the nearest neighbours in the embedding table', async () => {

@@ -83,15 +83,14 @@ async function show(id: string, focus = false): Promise<void> {
 async function changeBackend(name: BackendName): Promise<void> {
   backendSelect.disabled = true;
   delete document.body.dataset.ready;
+  backendTime.textContent = `switching to ${name}…`;
+  // Views render again on the new engine: take every rendered view out first, so that work still
+  // running in one (generation, denoising, training) sees it is detached and stops before the switch.
+  for (const section of rendered.values()) section.remove();
+  rendered.clear();
   try {
     await switchBackend(name);
     document.body.dataset.backend = name;
-    for (const [id, section] of rendered) {
-      if (id !== current?.id) {
-        section.remove();
-        rendered.delete(id);
-      }
-    }
     const page = current ?? pages[0];
     const ms = await render(page);
     for (const s of rendered.values()) s.hidden = s !== rendered.get(page.id);

@@ -27,6 +27,11 @@ export function slider(
   return { input, wrap: el('label', { class: 'slider' }, `${label} `, input, ' ', out) };
 }
 
+/** True when the page is in dark mode (the OS's prefers-color-scheme). */
+function prefersDark(): boolean {
+  return typeof matchMedia === 'function' && matchMedia('(prefers-color-scheme: dark)').matches;
+}
+
 /**
  * The colour of `v`: sequential (0 → light/dark background, 1 → saturated blue) for `min = 0`,
  * diverging (negative orange, positive blue) when `min < 0`. Returns [r, g, b].
@@ -46,8 +51,16 @@ export function heatColour(v: number, min: number, max: number): [number, number
     ];
   }
   const t = Math.max(0, Math.min(1, (v - min) / (max - min || 1)));
-  // light yellow-white (250, 250, 240) → deep blue (20, 60, 170)
-  return [250 - 230 * t, 250 - 190 * t, 240 - 70 * t].map(Math.round) as [number, number, number];
+  const [from, to] = prefersDark()
+    ? [
+        [28, 32, 38],
+        [110, 165, 255],
+      ] // the dark surface → bright blue
+    : [
+        [250, 250, 240],
+        [20, 60, 170],
+      ]; // light yellow-white → deep blue
+  return from.map((f, i) => Math.round(f + (to[i] - f) * t)) as [number, number, number];
 }
 
 /**

@@ -157,7 +157,9 @@ export const diffusionPage: Page = {
           numInferenceSteps: numSteps,
           generator: new Generator(Math.max(0, Math.floor(Number(seed.value)) || 0)),
           onStep: async ({ step, numSteps: total, timestep, sample: x, predOriginalSample }) => {
-            if (mine !== version || !root.isConnected) return;
+            // the view was taken away (backend switch): stop denoising
+            if (!root.isConnected) throw new Error('the diffusion view was closed');
+            if (mine !== version) return;
             const values = await x.data();
             const guess = await predOriginalSample.data();
             labels.forEach((_, b) => {
@@ -214,7 +216,14 @@ export const diffusionPage: Page = {
         if (mine === version) run.disabled = false;
       }
     };
-    run.addEventListener('click', () => void start());
-    void start();
+    // A failure shows in the view; a view taken away (backend switch) just stops.
+    const launch = () =>
+      start().catch((err: unknown) => {
+        if (!root.isConnected) return;
+        status.textContent = `failed: ${(err as Error).message}`;
+        console.error(err);
+      });
+    run.addEventListener('click', () => void launch());
+    void launch();
   },
 };

@@ -203,7 +203,14 @@ export const generationPage: Page = {
       }
       if (mine === version) output.dataset.state = 'done';
     };
-    run.addEventListener('click', () => void start());
-    void start();
+    // A failure shows in the view; a view taken away (backend switch) just stops.
+    const launch = () =>
+      start().catch((err: unknown) => {
+        if (!root.isConnected) return;
+        stats.textContent = `failed: ${(err as Error).message}`;
+        console.error(err);
+      });
+    run.addEventListener('click', () => void launch());
+    void launch();
   },
 };
