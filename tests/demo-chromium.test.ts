@@ -388,6 +388,29 @@ describe('demo app in headless Chromium', () => {
       /^step 50\/50 · loss \d\.\d{3} nats\/char · \d+\.\d steps\/s on cpu$/,
     );
     await screenshot('training');
+
+    // On text of one's own: its own alphabet, and the loss falls on it too.
+    await page.selectOption('#train-corpus', 'mine');
+    await page.fill('#train-text', 'to be or not to be, that is the question. '.repeat(8));
+    await page.fill('#train-steps', '50');
+    await page.click('#train-run');
+    await page.waitForSelector('#training .body[data-state="done"]', { timeout: 300_000 });
+    const own: number[] = JSON.parse((await page.locator('#train-loss').getAttribute('data-losses')) ?? '[]');
+    expect(own).toHaveLength(50);
+    // 15 distinct characters: the untrained loss is near ln 15 ≈ 2.7
+    expect(mean(own.slice(0, 5))).toBeGreaterThan(2.4);
+    expect(mean(own.slice(-5))).toBeLessThan(mean(own.slice(0, 5)) - 0.5);
+    const ownSample = (await page.locator('#train-samples li code').last().textContent()) ?? '';
+    expect(ownSample.startsWith('t')).toBe(true);
+    expect([...ownSample].every((ch) => 'to be or not to be, that is the question. '.includes(ch))).toBe(
+      true,
+    );
+    // Too little text is refused with a message.
+    await page.fill('#train-text', 'too short');
+    await page.click('#train-run');
+    await expect
+      .poll(() => page.locator('#train-status').textContent())
+      .toBe('paste at least 64 characters to train on (got 9)');
   }, 360_000);
 
   it('streams text from the embedded tiny GPT, every character in its vocabulary', async () => {

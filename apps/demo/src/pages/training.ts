@@ -13,6 +13,8 @@ const WIDTH = 640;
 const HEIGHT = 220;
 const PAD = 36;
 const SAMPLE_PROMPT = 'THE ';
+/** Shortest text to train on: a few 32-character windows. */
+const MIN_TEXT = 64;
 
 /** An SVG element with attributes. */
 function svg<K extends keyof SVGElementTagNameMap>(
@@ -74,8 +76,22 @@ export const trainingPage: Page = {
   summary:
     'Training is next-character prediction: cross-entropy on random windows of the text, its gradient by backpropagation, and an AdamW step, over and over.',
   async render(root) {
-    const tokenizer = CharTokenizer.fromText(fables);
-    const tokens = tokenizer.encode(fables);
+    const fableChars = CharTokenizer.fromText(fables).vocabSize;
+    const corpus = el('select', { id: 'train-corpus', 'aria-label': 'Training text' });
+    corpus.append(
+      el('option', { value: 'fables' }, 'the fables'),
+      el('option', { value: 'mine' }, 'my text'),
+    );
+    const ownText = el('textarea', {
+      id: 'train-text',
+      rows: '4',
+      'aria-label': 'Your training text',
+      placeholder: `Paste at least ${MIN_TEXT} characters to train on.`,
+    });
+    ownText.hidden = true;
+    corpus.addEventListener('change', () => {
+      ownText.hidden = corpus.value !== 'mine';
+    });
     const steps = slider('train-steps', 'steps', 10, 1000, 10, 200);
     const every = slider('train-every', 'sample every', 5, 200, 5, 25);
     const lr = slider('train-lr', 'learning rate (log₁₀)', -4, -2, 0.1, -2.5, (v) =>
@@ -103,8 +119,10 @@ export const trainingPage: Page = {
       el(
         'p',
         { class: 'note' },
-        `A fresh GPT-2 (2 blocks, width 48, 4 heads, 32-character windows, batches of 16) on the ${fables.length.toLocaleString('en-US')} characters of fables the embedded model learned from (${tokenizer.vocabSize} distinct characters, so the untrained loss is near ln ${tokenizer.vocabSize} = ${Math.log(tokenizer.vocabSize).toFixed(2)} nats/char).`,
+        `A fresh GPT-2 (2 blocks, width 48, 4 heads, 32-character windows, batches of 16, one id per distinct character) on the ${fables.length.toLocaleString('en-US')} characters of fables the embedded model learned from (${fableChars} distinct characters, so the untrained loss is near ln ${fableChars} = ${Math.log(fableChars).toFixed(2)} nats/char), or on text you paste.`,
       ),
+      el('div', { class: 'controls' }, el('label', {}, 'train on ', corpus)),
+      ownText,
       el(
         'div',
         { class: 'controls' },
@@ -120,7 +138,7 @@ export const trainingPage: Page = {
       el('h3', {}, 'Samples while it learns'),
       samples,
     );
-    drawLoss(chart, [], Number(steps.input.value), Math.log(tokenizer.vocabSize));
+    drawLoss(chart, [], Number(steps.input.value), Math.log(fableChars));
 
     let stopped = false;
     stop.addEventListener('click', () => {
@@ -132,6 +150,21 @@ export const trainingPage: Page = {
       stop.disabled = false;
       root.dataset.state = 'running';
       samples.replaceChildren();
+      const text = corpus.value === 'mine' ? ownText.value : fables;
+      if (Array.from(text).length < MIN_TEXT) {
+        status.textContent = `paste at least ${MIN_TEXT} characters to train on (got ${Array.from(text).length})`;
+        root.dataset.state = 'failed';
+        start.disabled = false;
+        stop.disabled = true;
+        return;
+      }
+      const tokenizer = CharTokenizer.fromText(text);
+      const tokens = tokenizer.encode(text);
+      // the samples start from "THE " where the text has those characters, else from its first one
+      const known = new Set(tokenizer.chars);
+      const prompt = Array.from(SAMPLE_PROMPT).every((ch) => known.has(ch))
+        ? SAMPLE_PROMPT
+        : Array.from(text)[0];
       const maxSteps = Number(steps.input.value);
       const sampleEvery = Number(every.input.value);
       const s = Math.max(0, Math.floor(Number(seed.value)) || 0);
@@ -149,7 +182,7 @@ export const trainingPage: Page = {
       const losses: number[] = [];
       const where = backendName();
       const sample = async (step: number) => {
-        const { sequences } = await generate(model, [tokenizer.encode(SAMPLE_PROMPT)], {
+        const { sequences } = await generate(model, [tokenizer.encode(prompt)], {
           maxNewTokens: 48,
           doSample: true,
           temperature: 0.8,
