@@ -2,17 +2,23 @@
 // packages, as a user gets them), serve it with `vite preview` on a free localhost port, and drive
 // Debian's headless Chromium through playwright-core (no browser download). Run after `pnpm build`
 // (the root `test` script builds first).
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { build, type PreviewServer, preview } from 'vite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import '@attnkit/backend-cpu';
+import { captureAttention } from '@attnkit/attention';
+import { tensor } from '@attnkit/tensor-core';
+import { loadTinyGPT } from '@attnkit/transformer';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const demo = join(root, 'apps/demo');
 const CHROMIUM = '/usr/bin/chromium'; // Debian's package; no browser download
+// Screenshots of every view land here (git-ignored), for a person to look at.
+const ARTIFACTS = join(root, 'tests/.artifacts');
 
 let outDir = '';
 let server: PreviewServer | undefined;
@@ -44,7 +50,8 @@ beforeAll(async () => {
     headless: true,
     args: [
       '--no-sandbox',
-      '--disable-gpu',
+      // WebGPU on Chromium's software Vulkan adapter (SwiftShader) where the machine has no GPU
+      '--enable-unsafe-webgpu',
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
@@ -64,11 +71,28 @@ afterAll(async () => {
   if (outDir) rmSync(outDir, { recursive: true, force: true });
 });
 
+type View = 'tokenizer' | 'tensors' | 'embeddings' | 'attention' | 'generation' | 'training' | 'diffusion';
+
+/** Saves a full-page screenshot of the current view to tests/.artifacts/demo-<name>.png. */
+async function screenshot(name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `demo-${name}.png`), fullPage: true });
+}
+
+/** The weights of the attention map shown in the detail table, row by row. */
+async function shownMap(): Promise<number[][]> {
+  return page
+    .locator('#attention-map tr')
+    .evaluateAll((rows) =>
+      rows.slice(1).map((r) => Array.from(r.querySelectorAll('td'), (td) => Number(td.dataset.w))),
+    );
+}
+
 /**
  * Opens the app fresh (each test stands alone, in any order: CI shuffles them) and, unless it is
  * the first page, goes to `name` through the navigation bar.
  */
-async function open(name: 'tokenizer' | 'attention' | 'generation' | 'diffusion'): Promise<void> {
+async function open(name: View): Promise<void> {
   await page.goto(url);
   await page.waitForSelector('body[data-ready="tokenizer"]');
   if (name === 'tokenizer') return;
@@ -85,16 +109,19 @@ describe('demo app in headless Chromium', () => {
   it('renders the title and the tokenizer page first', async () => {
     await page.goto(url);
     await expect.poll(() => page.locator('#app-title').textContent()).toBe('attnkit');
-    expect(await page.title()).toBe('attnkit demo');
+    expect(await page.title()).toBe('Tokens · attnkit demo'); // each view names itself in the title
     await page.waitForSelector('body[data-ready="tokenizer"]');
     expect(await page.locator('section#tokenizer h2').textContent()).toBe('Tokens');
     expect(await page.locator('nav a').allTextContents()).toEqual([
       'Tokens',
       'Tensors',
+      'Embeddings',
       'Attention',
       'Generation',
+      'Training',
       'Diffusion',
     ]);
+    await screenshot('tokenizer');
   });
 
   it('tokenizes typed text into coloured tokens with their ids', async () => {
@@ -115,17 +142,276 @@ describe('demo app in headless Chromium', () => {
       .toEqual(['70429', '374', '682', '499', '1205', '13']);
   });
 
-  it('shows a causal attention map whose first query attends only to itself', async () => {
+  it('shows the tiny GPT attention maps of every layer and head on the prompt, and one query softmax', async () => {
     await open('attention');
-    const rows = page.locator('#attention-map tr');
-    expect(await rows.count()).toBe(7); // header + 6 queries
-    const first = await rows.nth(1).locator('td').allTextContents();
-    // Softmax over the one visible key is exactly 1; every later key is masked (empty cell).
-    expect(first).toEqual(['1.00', '', '', '', '', '']);
-    const last = (await rows.nth(6).locator('td').allTextContents()).map(Number);
-    expect(last).toHaveLength(6);
-    expect(last.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 1);
-  });
+    const prompt = 'THE FOX AND THE CROW';
+    const L = prompt.length;
+    expect(await page.inputValue('#attn-prompt')).toBe(prompt);
+    // 3 layers × 4 heads, each an L×L map.
+    const maps = page.locator('#attn-grid button.attn-map');
+    expect(await maps.count()).toBe(12);
+    const shapes = await maps.evaluateAll((bs) =>
+      bs.map((b) => {
+        const c = b.querySelector('canvas') as HTMLCanvasElement;
+        return `${(b as HTMLElement).dataset.layer}/${(b as HTMLElement).dataset.head} ${c.dataset.rows}x${c.dataset.cols}`;
+      }),
+    );
+    expect(shapes).toEqual([0, 1, 2].flatMap((l) => [0, 1, 2, 3].map((h) => `${l}/${h} ${L}x${L}`)));
+
+    // The same forward in Node (the package sources, CPU backend): the page shows these weights.
+    const { model, tokenizer } = await loadTinyGPT();
+    const ids = tensor([tokenizer.encode(prompt)], undefined, 'int32');
+    const node = captureAttention(() => model.forward({ inputIds: ids }));
+    const nodeWeights = await Promise.all(
+      node.attentions.map(async (r) => Array.from(await r.weights.data())),
+    );
+    node.dispose();
+    expect(nodeWeights).toHaveLength(3);
+
+    for (let i = 0; i < 12; i++) {
+      const layer = Math.floor(i / 4);
+      const head = i % 4;
+      await maps.nth(i).click();
+      await page.waitForSelector(`#attention-map[data-layer="${layer}"][data-head="${head}"]`);
+      expect(await maps.nth(i).getAttribute('aria-pressed')).toBe('true');
+      const w = await shownMap();
+      expect(w).toHaveLength(L);
+      for (let q = 0; q < L; q++) {
+        expect(w[q]).toHaveLength(L);
+        // every row is a distribution over the visible keys; the future (upper triangle) gets 0
+        expect(w[q].reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+        expect(w[q].slice(q + 1).every((v) => v === 0)).toBe(true);
+        for (let k = 0; k < L; k++) {
+          expect(Math.abs(w[q][k] - nodeWeights[layer][(head * L + q) * L + k])).toBeLessThan(1e-5);
+        }
+      }
+    }
+    // The first query sees only itself.
+    expect((await shownMap())[0][0]).toBe(1);
+
+    // The softmax step of the last query (layer 2, head 3 still chosen): recomputed from q·k/√d and
+    // the mask, it equals the model's own weights; the masked keys get 0.
+    const softmaxRows = async () =>
+      page
+        .locator('#attn-softmax tr')
+        .evaluateAll((rows) =>
+          rows
+            .slice(1)
+            .map((r) => Array.from(r.querySelectorAll('td'), (td) => td.dataset.v ?? td.textContent ?? '')),
+        );
+    let rows = await softmaxRows();
+    expect(rows).toHaveLength(L);
+    expect(rows.map((r) => r[1])).toEqual(new Array(L).fill('0'));
+    const probs = rows.map((r) => Number(r[2]));
+    const used = rows.map((r) => Number(r[3]));
+    expect(probs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    for (let k = 0; k < L; k++) expect(Math.abs(probs[k] - used[k])).toBeLessThan(1e-5);
+    // softmax is monotone in the score: the highest score has the highest weight
+    const scores = rows.map((r) => Number(r[0]));
+    expect(probs.indexOf(Math.max(...probs))).toBe(scores.indexOf(Math.max(...scores)));
+    await page.fill('#attn-query', '3');
+    await page.waitForSelector('#attn-softmax-box[data-query="3"]');
+    rows = await softmaxRows();
+    expect(rows.map((r) => r[1])).toEqual(['0', '0', '0', '0', ...new Array(L - 4).fill('−∞')]);
+    expect(rows.slice(4).every((r) => Number(r[2]) === 0)).toBe(true);
+    await screenshot('attention');
+
+    // A new prompt: new maps of its length.
+    await page.fill('#attn-prompt', 'THE LION');
+    await page.press('#attn-prompt', 'Enter');
+    await expect.poll(() => page.locator('#attn-grid canvas').first().getAttribute('data-rows')).toBe('8');
+    expect((await shownMap()).map((r) => r.length)).toEqual(new Array(8).fill(8));
+  }, 240_000);
+
+  it('switches the backend in the header and re-runs the view with the same numbers', async () => {
+    await open('attention');
+    await expect.poll(() => page.locator('#backend option').allTextContents()).toContain('gpujs');
+    const offered = await page.locator('#backend option').allTextContents();
+    expect(offered).toEqual(['cpu', 'webgpu', 'gpujs']);
+    expect(await page.locator('body').getAttribute('data-backend')).toBe('cpu');
+    await page.locator('#attn-grid button.attn-map').nth(11).click();
+    const cpu = await shownMap();
+    for (const name of offered.filter((n) => n !== 'cpu')) {
+      await page.selectOption('#backend', name);
+      await page.waitForSelector(`body[data-backend="${name}"][data-ready="attention"]`, {
+        timeout: 120_000,
+      });
+      expect(await page.locator('#backend-time').textContent()).toMatch(
+        new RegExp(`^Attention: \\d+ ms on ${name}$`),
+      );
+      expect(await page.locator('#attn-info').textContent()).toContain(`on ${name}.`);
+      await page.locator('#attn-grid button.attn-map').nth(11).click();
+      const other = await shownMap();
+      expect(other).toHaveLength(cpu.length);
+      for (let q = 0; q < cpu.length; q++) {
+        for (let k = 0; k < cpu.length; k++) expect(Math.abs(other[q][k] - cpu[q][k])).toBeLessThan(1e-3);
+      }
+      await screenshot(`attention-${name}`);
+    }
+    // Switching while the tiny GPT is writing stops that run (no error from work left on the old
+    // engine) and writes again on the new one.
+    await page.selectOption('#backend', 'cpu');
+    await page.waitForSelector('body[data-backend="cpu"][data-ready="attention"]');
+    await page.click('nav a[data-page="generation"]');
+    await page.waitForSelector('#gpt-output[data-state="running"] .char');
+    await page.selectOption('#backend', 'webgpu');
+    await page.waitForSelector('body[data-backend="webgpu"][data-ready="generation"]', { timeout: 120_000 });
+    await page.waitForSelector('#gpt-output[data-state="done"]', { timeout: 200_000 });
+    expect(await page.locator('#gpt-output .char').count()).toBe(200);
+    expect(await page.locator('#gpt-stats').textContent()).toMatch(/^200\/200 characters/);
+  }, 360_000);
+
+  it('reaches every view by URL and by keyboard', async () => {
+    for (const view of ['tensors', 'embeddings', 'training'] as const) {
+      await page.goto(`${url}#${view}`);
+      await page.waitForSelector(`body[data-ready="${view}"]`);
+      expect(await page.locator(`section#${view}`).isVisible()).toBe(true);
+      expect(await page.locator(`nav a[aria-current="page"]`).getAttribute('data-page')).toBe(view);
+      expect(await page.title()).toMatch(/^[A-Z][a-z]+ · attnkit demo$/);
+      await screenshot(view);
+    }
+    // Keyboard: focus the Attention link, Enter follows it and moves focus to the view's heading.
+    await page.focus('nav a[data-page="attention"]');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('body[data-ready="attention"]');
+    expect(await page.evaluate(() => location.hash)).toBe('#attention');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Attention');
+    // Tab reaches the maps; Enter on one picks it.
+    await page.focus('#attn-grid button.attn-map >> nth=5');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#attention-map[data-layer="1"][data-head="1"]');
+    // Dark mode at a phone's width: the page follows prefers-color-scheme and nothing is wider
+    // than the screen.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      const bg = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+      expect(bg).toBe('rgb(20, 23, 27)');
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await screenshot('attention-phone-dark');
+    } finally {
+      await page.emulateMedia({ colorScheme: 'light' });
+      await page.setViewportSize({ width: 1280, height: 720 });
+    }
+  }, 120_000);
+
+  it('shows positional patterns with sliders and the nearest neighbours in the embedding table', async () => {
+    await open('embeddings');
+    await page.waitForSelector('#embeddings .body[data-state="done"]');
+    const neighbours = await page.locator('#emb-neighbours li').evaluateAll((lis) =>
+      lis.map((li) => ({
+        char: (li as HTMLElement).dataset.char,
+        cos: Number((li as HTMLElement).dataset.cos),
+      })),
+    );
+    expect(neighbours).toHaveLength(8);
+    expect(neighbours.map((n) => n.char)).not.toContain('a');
+    for (let i = 0; i < 8; i++) {
+      expect(neighbours[i].cos).toBeLessThanOrEqual(1);
+      expect(neighbours[i].cos).toBeGreaterThanOrEqual(-1);
+      if (i > 0) expect(neighbours[i].cos).toBeLessThanOrEqual(neighbours[i - 1].cos);
+    }
+    // The same cosine similarities from the embedding table read in Node.
+    const { model, tokenizer } = await loadTinyGPT();
+    const table = Array.from(await model.transformer.wte.weight.data());
+    const e = model.config.nEmbd;
+    const row = (i: number) => table.slice(i * e, (i + 1) * e);
+    const cos = (a: number[], b: number[]) => {
+      let ab = 0;
+      let aa = 0;
+      let bb = 0;
+      for (let i = 0; i < a.length; i++) {
+        ab += a[i] * b[i];
+        aa += a[i] * a[i];
+        bb += b[i] * b[i];
+      }
+      return ab / Math.sqrt(aa * bb);
+    };
+    const a = row(tokenizer.chars.indexOf('a'));
+    const expected = tokenizer.chars
+      .map((ch, i) => ({ char: ch, cos: cos(a, row(i)) }))
+      .filter((x) => x.char !== 'a')
+      .sort((x, y) => y.cos - x.cos)
+      .slice(0, 8);
+    expect(neighbours.map((n) => n.char)).toEqual(expected.map((x) => x.char));
+    for (let i = 0; i < 8; i++) expect(neighbours[i].cos).toBeCloseTo(expected[i].cos, 4);
+
+    // Sliders: positions 16, dimension 8, base 10^2; the sinusoidal row of position 1 follows the formula.
+    await page.fill('#pos-positions', '16');
+    await page.fill('#pos-dims', '8');
+    await page.fill('#pos-base', '2');
+    await expect
+      .poll(
+        async () => JSON.parse((await page.locator('#embeddings .body').getAttribute('data-pe')) ?? '{}').D,
+      )
+      .toBe(8);
+    const pe = JSON.parse((await page.locator('#embeddings .body').getAttribute('data-pe')) ?? '{}');
+    expect(pe.L).toBe(16);
+    expect(pe.theta).toBeCloseTo(100, 6);
+    for (let i = 0; i < 8; i += 2) {
+      expect(pe.first[i]).toBeCloseTo(Math.sin(1 / 100 ** (i / 8)), 5);
+      expect(pe.first[i + 1]).toBeCloseTo(Math.cos(1 / 100 ** (i / 8)), 5);
+    }
+    expect(await page.locator('#pos-sinusoidal-canvas').getAttribute('data-rows')).toBe('16');
+    expect(await page.locator('#pos-sinusoidal-canvas').getAttribute('data-cols')).toBe('8');
+    expect(await page.locator('#pos-rope-canvas').getAttribute('data-rows')).toBe('16');
+    expect(await page.locator('#pos-alibi-canvas').getAttribute('data-cols')).toBe('16');
+    // ALiBi with 8 heads: head 0's slope is 2^-1.
+    await page.fill('#pos-heads', '8');
+    await page.fill('#pos-alibi-head', '0');
+    await expect.poll(() => page.locator('#pos-alibi + figcaption').textContent()).toContain('slope 0.500');
+    await screenshot('embeddings');
+  }, 120_000);
+
+  it('trains a small GPT on the fables in the page and the loss falls within 50 steps', async () => {
+    await open('training');
+    await page.fill('#train-steps', '50');
+    await page.fill('#train-every', '25');
+    await page.click('#train-run');
+    await page.waitForSelector('#training .body[data-state="done"]', { timeout: 300_000 });
+    const losses: number[] = JSON.parse(
+      (await page.locator('#train-loss').getAttribute('data-losses')) ?? '[]',
+    );
+    expect(losses).toHaveLength(50);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    // from about ln(vocab) ≈ 4 nats/char at the start to well below it after 50 steps
+    expect(mean(losses.slice(0, 5))).toBeGreaterThan(3.5);
+    expect(mean(losses.slice(-5))).toBeLessThan(mean(losses.slice(0, 5)) - 0.5);
+    expect(await page.locator('#train-loss polyline').getAttribute('points')).toMatch(
+      /^(\d+\.\d,\d+\.\d ?){50}$/,
+    );
+    const samples = await page
+      .locator('#train-samples li')
+      .evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.step));
+    expect(samples).toEqual(['25', '50']);
+    expect(await page.locator('#train-status').textContent()).toMatch(
+      /^step 50\/50 · loss \d\.\d{3} nats\/char · \d+\.\d steps\/s on cpu$/,
+    );
+    await screenshot('training');
+
+    // On text of one's own: its own alphabet, and the loss falls on it too.
+    await page.selectOption('#train-corpus', 'mine');
+    await page.fill('#train-text', 'to be or not to be, that is the question. '.repeat(8));
+    await page.fill('#train-steps', '50');
+    await page.click('#train-run');
+    await page.waitForSelector('#training .body[data-state="done"]', { timeout: 300_000 });
+    const own: number[] = JSON.parse((await page.locator('#train-loss').getAttribute('data-losses')) ?? '[]');
+    expect(own).toHaveLength(50);
+    // 15 distinct characters: the untrained loss is near ln 15 ≈ 2.7
+    expect(mean(own.slice(0, 5))).toBeGreaterThan(2.4);
+    expect(mean(own.slice(-5))).toBeLessThan(mean(own.slice(0, 5)) - 0.5);
+    const ownSample = (await page.locator('#train-samples li code').last().textContent()) ?? '';
+    expect(ownSample.startsWith('t')).toBe(true);
+    expect([...ownSample].every((ch) => 'to be or not to be, that is the question. '.includes(ch))).toBe(
+      true,
+    );
+    // Too little text is refused with a message.
+    await page.fill('#train-text', 'too short');
+    await page.click('#train-run');
+    await expect
+      .poll(() => page.locator('#train-status').textContent())
+      .toBe('paste at least 64 characters to train on (got 9)');
+  }, 360_000);
 
   it('streams text from the embedded tiny GPT, every character in its vocabulary', async () => {
     // The model's alphabet, read from the shipped asset (not from the page).
@@ -179,6 +465,7 @@ describe('demo app in headless Chromium', () => {
     expect(percents.every((p) => Number.isFinite(p) && p >= 0 && p <= 100)).toBe(true);
     expect(percents.reduce((a, b) => a + b, 0)).toBeGreaterThan(99);
     expect(percents.reduce((a, b) => a + b, 0)).toBeLessThan(101);
+    await screenshot('generation');
   }, 240_000);
 
   it('denoises the embedded tiny shapes model step by step on a canvas', async () => {
@@ -219,5 +506,6 @@ describe('demo app in headless Chromium', () => {
     const recognised = Number(/recognised (\d+)\/10/.exec(status)?.[1]);
     // The package's own test finds 94/100 DDIM-20 samples recognised; 8 of these 10 is the floor.
     expect(recognised).toBeGreaterThanOrEqual(8);
+    await screenshot('diffusion');
   }, 240_000);
 });

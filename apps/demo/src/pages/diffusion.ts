@@ -1,4 +1,3 @@
-import '@attnkit/backend-cpu';
 import {
   type ClassConditionalPipeline,
   loadShapeClassifier,
@@ -7,6 +6,7 @@ import {
   TINY_SHAPES_CLASSES,
 } from '@attnkit/diffusion';
 import { Generator, type Tensor } from '@attnkit/tensor-core';
+import { onCurrentBackend } from '../backend.js';
 import { el, type Page } from '../page.js';
 
 const SCALE = 5; // screen pixels per image pixel
@@ -70,6 +70,8 @@ export const diffusionPage: Page = {
     const info = el('p', { id: 'diff-info', class: 'stats' }, 'loading the tiny shapes model…');
     root.append(info);
     const { pipe, classifier } = await loadModels();
+    await onCurrentBackend(pipe.unet);
+    await onCurrentBackend(classifier);
     const unet = pipe.unet;
     const side = Array.isArray(unet.config.sampleSize) ? unet.config.sampleSize[0] : unet.config.sampleSize;
     if (typeof side !== 'number') throw new Error('diffusion page: the U-Net config has no sample size');
@@ -155,6 +157,8 @@ export const diffusionPage: Page = {
           numInferenceSteps: numSteps,
           generator: new Generator(Math.max(0, Math.floor(Number(seed.value)) || 0)),
           onStep: async ({ step, numSteps: total, timestep, sample: x, predOriginalSample }) => {
+            // the view was taken away (backend switch): stop denoising
+            if (!root.isConnected) throw new Error('the diffusion view was closed');
             if (mine !== version) return;
             const values = await x.data();
             const guess = await predOriginalSample.data();
@@ -212,7 +216,14 @@ export const diffusionPage: Page = {
         if (mine === version) run.disabled = false;
       }
     };
-    run.addEventListener('click', () => void start());
-    void start();
+    // A failure shows in the view; a view taken away (backend switch) just stops.
+    const launch = () =>
+      start().catch((err: unknown) => {
+        if (!root.isConnected) return;
+        status.textContent = `failed: ${(err as Error).message}`;
+        console.error(err);
+      });
+    run.addEventListener('click', () => void launch());
+    void launch();
   },
 };

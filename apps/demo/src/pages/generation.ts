@@ -1,41 +1,11 @@
-import '@attnkit/backend-cpu';
 import { type Candidate, type GenerationConfig, type ProcessorTrace, stream } from '@attnkit/sampling';
 import { Generator } from '@attnkit/tensor-core';
-import {
-  type CharTokenizer,
-  type GPT2LMHeadModel,
-  loadTinyGPT,
-  type TinyGPTReport,
-  tinyGPTReport,
-} from '@attnkit/transformer';
+import type { CharTokenizer } from '@attnkit/transformer';
+import { tinyGPT } from '../model.js';
 import { el, type Page } from '../page.js';
 
 const DEFAULT_PROMPT = 'THE FOX AND THE ';
 const TOP_N = 8;
-
-interface TinyGPT {
-  model: GPT2LMHeadModel;
-  tokenizer: CharTokenizer;
-  training: TinyGPTReport | null;
-}
-
-let loading: Promise<TinyGPT> | undefined;
-
-/**
- * Loads the tiny GPT once. loadTinyGPT names each embedded file with a literal
- * `new URL(..., import.meta.url)`, so Vite copies them into the app (dev server or dist/) and the
- * model loads with no network beyond the app itself.
- */
-function loadModel(): Promise<TinyGPT> {
-  loading ??= (async () => {
-    const [{ model, tokenizer }, training] = await Promise.all([
-      loadTinyGPT(),
-      tinyGPTReport().catch(() => null),
-    ]);
-    return { model, tokenizer, training };
-  })();
-  return loading;
-}
 
 /** A readable label for one character: whitespace made visible. */
 function visible(ch: string): string {
@@ -105,7 +75,7 @@ export const generationPage: Page = {
   async render(root) {
     const info = el('p', { id: 'gpt-info', class: 'stats' }, 'loading the tiny GPT…');
     root.append(info);
-    const { model, tokenizer, training } = await loadModel();
+    const { model, tokenizer, training } = await tinyGPT();
     const c = model.config;
     const alphabet = new Set(tokenizer.chars);
     const loss = training?.finalValidationLoss;
@@ -205,7 +175,7 @@ export const generationPage: Page = {
       const keep = Math.max(1, Math.floor((c.nPositions * 2) / 3));
       let step = 0;
       while (step < total) {
-        if (mine !== version) return;
+        if (mine !== version || !root.isConnected) return;
         const context = ids.slice(-keep);
         const config: GenerationConfig = {
           maxNewTokens: Math.min(total - step, c.nPositions - context.length),
@@ -218,7 +188,7 @@ export const generationPage: Page = {
         const k = Number(topK.input.value);
         if (k > 0) config.topK = k;
         for await (const chunk of stream(model, [context], config)) {
-          if (mine !== version) return;
+          if (mine !== version || !root.isConnected) return;
           const id = chunk.tokenIds[0];
           ids = ids.concat(id);
           traces.push({ trace: chunk.trace?.[0] ?? [], chosen: id });
@@ -233,7 +203,14 @@ export const generationPage: Page = {
       }
       if (mine === version) output.dataset.state = 'done';
     };
-    run.addEventListener('click', () => void start());
-    void start();
+    // A failure shows in the view; a view taken away (backend switch) just stops.
+    const launch = () =>
+      start().catch((err: unknown) => {
+        if (!root.isConnected) return;
+        stats.textContent = `failed: ${(err as Error).message}`;
+        console.error(err);
+      });
+    run.addEventListener('click', () => void launch());
+    void launch();
   },
 };
