@@ -227,12 +227,7 @@ function textEncoderRun(
   return () => {
     const { batch, seq } = SIZES[k];
     const ids = someIds(batch, seq, model.config.vocabSize);
-    // a padded last key keeps the padding-mask path in the trace (an all-ones mask skips it)
-    const am = tensor(
-      Int32Array.from({ length: batch * seq }, (_, i) => (i === seq - 1 ? 0 : 1)),
-      [batch, seq],
-      'int32',
-    );
+    const am = paddedMask(batch, seq);
     const tt = withTypes ? someIds(batch, seq, (model as BertModel).config.typeVocabSize) : null;
     const positional = !(model instanceof T5EncoderModel); // T5 has no position ids (relative bias)
     const positions = ramp(batch, seq);
@@ -315,7 +310,10 @@ function audioFeatures(model: Seq2SeqLike, batch: number): { input: GraphInput; 
   };
 }
 
-/** A padding mask [batch, n] with the last key of the first row masked (keeps the mask path in the trace). */
+/**
+ * A padding mask [batch, n] with the last key of the first row masked: it keeps the padding-mask
+ * path in the trace (an all-ones mask skips it).
+ */
 function paddedMask(batch: number, n: number): Tensor {
   return tensor(
     Int32Array.from({ length: batch * n }, (_, i) => (i === n - 1 ? 0 : 1)),
