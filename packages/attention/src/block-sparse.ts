@@ -1,21 +1,24 @@
 // Block-sparse attention layouts: which key blocks each query block sees. Constructors for the
 // Sparse Transformer's strided and fixed patterns (Child et al. 2019), Longformer's sliding window
 // plus global tokens (Beltagy et al. 2020) and BigBird's window + global + random blocks (Zaheer et
-// al. 2020), all in units of blocks. scaledDotProductAttention turns a layout into the equivalent
-// boolean mask (no fused path skips the invisible blocks yet: cost is still dense).
-import { type Backend, fromValues, Generator, type Tensor } from '@attnkit/tensor-core';
+// al. 2020), all in units of blocks. scaledDotProductAttention hands a layout to tensor-core's
+// attention op, whose fused kernel (backend-cpu, backend-webgpu) walks only the visible blocks.
+import {
+  type Backend,
+  blockSparseIndex,
+  type BlockSparseLayout as CoreBlockSparseLayout,
+  fromValues,
+  Generator,
+  type Tensor,
+} from '@attnkit/tensor-core';
 import { assertPositiveInt } from './internal.js';
 
 /**
  * A block-sparse attention pattern: the sequence is cut into blocks of `blockSize` positions, and
  * query block i sees the key blocks `visible[i]` (sorted, no duplicates). Query and key sequences
- * have `visible.length · blockSize` positions.
+ * have `visible.length · blockSize` positions. (tensor-core's type, which its attention op takes.)
  */
-export interface BlockSparseLayout {
-  readonly blockSize: number;
-  /** For each query block, the indices of the key blocks it sees. */
-  readonly visible: readonly (readonly number[])[];
-}
+export type BlockSparseLayout = CoreBlockSparseLayout;
 
 function build(fn: string, blockSize: number, numBlocks: number, see: (i: number, j: number) => boolean) {
   assertPositiveInt(blockSize, 'blockSize', fn);
@@ -154,41 +157,13 @@ export function blockSparseMask(
   backend?: Backend,
   fn = 'blockSparseMask',
 ): Tensor {
-  if (!layout || typeof layout !== 'object' || !Array.isArray(layout.visible)) {
-    throw new TypeError(`${fn}: 'layout' must be a BlockSparseLayout { blockSize, visible }`);
-  }
-  const bs = layout.blockSize;
-  assertPositiveInt(bs, 'layout.blockSize', fn);
-  for (const [what, len] of [
-    ['query', lq],
-    ['key', lk],
-  ] as const) {
-    if (len % bs !== 0) {
-      throw new Error(
-        `${fn}: layout block size ${bs} does not divide the ${what} length ${len}; the last ${what} block (block ${Math.floor(len / bs)}) would hold ${len % bs} positions`,
-      );
-    }
-  }
-  const nq = lq / bs;
-  const nk = lk / bs;
-  if (layout.visible.length !== nq) {
-    throw new Error(
-      `${fn}: layout has ${layout.visible.length} query blocks, the query length ${lq} needs ${nq} (block size ${bs})`,
-    );
-  }
+  const { blockSize: bs, rowStart, cols } = blockSparseIndex(layout, lq, lk, fn);
   const data = new Uint8Array(lq * lk);
-  layout.visible.forEach((row, i) => {
-    if (!Array.isArray(row) || row.length === 0) {
-      throw new Error(
-        `${fn}: query block ${i} (positions ${i * bs}..${(i + 1) * bs - 1}) sees no key block; every query row needs a visible key`,
-      );
-    }
-    for (const j of row) {
-      if (!Number.isInteger(j) || j < 0 || j >= nk) {
-        throw new RangeError(`${fn}: query block ${i} lists key block ${String(j)}, outside [0, ${nk})`);
-      }
+  for (let i = 0; i < lq / bs; i++) {
+    for (let e = rowStart[i]; e < rowStart[i + 1]; e++) {
+      const j = cols[e];
       for (let r = i * bs; r < (i + 1) * bs; r++) data.fill(1, r * lk + j * bs, r * lk + (j + 1) * bs);
     }
-  });
+  }
   return fromValues(data, [lq, lk], 'bool', backend);
 }

@@ -7,8 +7,8 @@
 //
 // Shapes: q [B, H, Lq, D], k [B, Hkv, Lk, D], v [B, Hkv, Lk, Dv], H a multiple of Hkv (query head h
 // uses key/value head floor(h / (H / Hkv)), as HF's repeat_kv). Output [B, H, Lq, Dv].
-import { attention, type Generator, logicalAnd, type Tensor, where } from '@attnkit/tensor-core';
-import { type BlockSparseLayout, blockSparseMask } from './block-sparse.js';
+import { type AttentionOptions, attention, type Generator, type Tensor } from '@attnkit/tensor-core';
+import type { BlockSparseLayout } from './block-sparse.js';
 import { isCapturingAttention, recordAttention } from './capture.js';
 
 const FN = 'scaledDotProductAttention';
@@ -40,9 +40,11 @@ export interface ScaledDotProductAttentionOptions {
   /**
    * A block-sparse layout ({@link stridedLayout}, {@link fixedLayout}, {@link longformerLayout},
    * {@link bigBirdLayout}): query block i sees only the key blocks `layout.visible[i]`. Combined with
-   * `mask` and `causal`. Computed as dense attention under the equivalent boolean mask (no kernel
-   * skips the invisible blocks yet). Its block size must divide Lq and Lk, and every query block
-   * must see a key block.
+   * `mask` and `causal`. On a backend with a block-sparse kernel (backend-cpu, backend-webgpu) the
+   * fused forward walks only the visible blocks, so time and memory grow with their number, not
+   * Lq·Lk; elsewhere, and on the reference path, it is dense attention under the equivalent boolean
+   * mask ({@link blockSparseMask}). Its block size must divide Lq and Lk, and every query block must
+   * see a key block (errors name the offending block).
    */
   layout?: BlockSparseLayout | null;
   /** Also return the softmax weights [B, H, Lq, Lk] (forces the reference path). */
@@ -104,18 +106,9 @@ export function scaledDotProductAttention(
     throw new TypeError(`${FN}: 'options' must be an object, got ${got}`);
   }
   const capture = isCapturingAttention();
-  const { name, returnWeights, layout, ...rest } = options;
-  if (layout !== undefined && layout !== null) {
-    const lq = q?.shape?.[q.rank - 2];
-    const lk = k?.shape?.[k.rank - 2];
-    const blocks = blockSparseMask(layout, lq, lk, q.backend, FN);
-    const m = rest.mask;
-    rest.mask = !m
-      ? blocks
-      : m.dtype === 'bool'
-        ? logicalAnd(m, blocks)
-        : where(blocks, m, Number.NEGATIVE_INFINITY);
-  }
+  const { name, returnWeights, layout, ...rest }: ScaledDotProductAttentionOptions & AttentionOptions =
+    options;
+  if (layout !== undefined && layout !== null) rest.blockSparse = layout;
   if (!(returnWeights === true || capture)) {
     return attention(q, k, v, { ...rest, opName: FN, backwardBlockElements });
   }

@@ -2,10 +2,22 @@
 // scripts/reference_block_sparse.py (Sparse Transformer strided/fixed, Longformer), and
 // scaledDotProductAttention({ layout }) against float64 dense attention under the equivalent boolean
 // mask, forward and backward (1e-4 relative); BigBird's seeded random blocks; bad layouts refused.
+// The larger `tiles_*` cases cross the cpu kernel's query/key tiles, and the fused path must go
+// through backend-cpu's blockSparseAttention (the kernel that skips invisible blocks); a backend
+// without that kernel gets the same values through the dense-mask fallback.
 import '@attnkit/backend-cpu';
 import { fileURLToPath } from 'node:url';
-import { mul, randn, sum, type Tensor } from '@attnkit/tensor-core';
-import { describe, expect, it } from 'vitest';
+import {
+  type Backend,
+  getBackend,
+  mul,
+  randn,
+  registerBackend,
+  setBackend,
+  sum,
+  type Tensor,
+} from '@attnkit/tensor-core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type BlockSparseLayout,
   bigBirdLayout,
@@ -27,10 +39,32 @@ function layoutOf(fx: ReturnType<typeof loadFixture>): BlockSparseLayout {
       return stridedLayout(n, bs, { stride: p('stride'), causal: p('causal') });
     case 'fixed':
       return fixedLayout(n, bs, { stride: p('stride'), c: p('c'), causal: p('causal') });
+    case 'listed':
+      return { blockSize: bs, visible: p('layout') };
     default:
       return longformerLayout(n, bs, { window: p('window'), globalBlocks: p('global_blocks') });
   }
 }
+
+/** Forward and gradients of q, k, v against the fixture (1e-4 relative). */
+function checkCase(name: string, implementation: 'auto' | 'fused' | 'reference') {
+  const fx = loadFixture(name, ROOT);
+  const layout = layoutOf(fx);
+  const [q, k, v] = ['q', 'k', 'v'].map((key) => {
+    const t = fx.tensor(key);
+    t.requiresGrad = true;
+    return t;
+  });
+  const causal = fx.param<boolean>('causal_flag');
+  const out = scaledDotProductAttention(q, k, v, { layout, causal, implementation });
+  expect(compare(out, fx.array('output'))).toBeNull();
+  sum(mul(out, fx.tensor('grad_output'))).backward();
+  expect(compare(q.grad as Tensor, fx.array('grad_q'))).toBeNull();
+  expect(compare(k.grad as Tensor, fx.array('grad_k'))).toBeNull();
+  expect(compare(v.grad as Tensor, fx.array('grad_v'))).toBeNull();
+}
+
+const TILES = ['tiles_longformer_b16', 'tiles_strided_b96', 'tiles_random_gqa_causal'];
 
 describe('block-sparse attention', () => {
   for (const name of ['strided_causal', 'fixed_causal', 'fixed_bidirectional', 'longformer']) {
@@ -53,6 +87,41 @@ describe('block-sparse attention', () => {
       });
     }
   }
+
+  describe('across the fused kernel tiles', () => {
+    const cpu = getBackend();
+    afterEach(() => {
+      vi.restoreAllMocks();
+      setBackend(cpu.name);
+    });
+    for (const name of TILES) {
+      it(`${name}: the fused block-sparse kernel equals the float64 reference, forward and backward`, () => {
+        const spy = vi.spyOn(cpu, 'blockSparseAttention' as never);
+        const dense = vi.spyOn(cpu, 'attention' as never);
+        checkCase(name, 'fused');
+        expect(spy).toHaveBeenCalled();
+        expect(dense).not.toHaveBeenCalled();
+      });
+      it(`${name}: the reference composition equals the float64 reference`, () => {
+        checkCase(name, 'reference');
+      });
+      it(`${name}: a backend without blockSparseAttention falls back to the dense mask`, () => {
+        const plain = new Proxy(cpu, {
+          get: (t, prop, r) =>
+            prop === 'blockSparseAttention'
+              ? undefined
+              : prop === 'name'
+                ? 'cpu-dense'
+                : Reflect.get(t, prop, r),
+        }) as Backend;
+        registerBackend('cpu-dense', () => plain, -1);
+        setBackend('cpu-dense');
+        const dense = vi.spyOn(cpu, 'attention' as never);
+        checkCase(name, 'fused');
+        expect(dense).toHaveBeenCalled();
+      });
+    }
+  });
 
   it('bigBirdLayout: window and global blocks plus seeded random blocks, reproducible', () => {
     const a = bigBirdLayout(8, 4, { window: 1, globalBlocks: [0], randomBlocks: 2, seed: 7 });
@@ -99,5 +168,8 @@ describe('block-sparse attention', () => {
     expect(() =>
       scaledDotProductAttention(q, q, q, { layout: { blockSize: 2, visible: [[0], [9], [0], [0]] } }),
     ).toThrow(/query block 1 lists key block 9, outside \[0, 4\)/);
+    expect(() =>
+      scaledDotProductAttention(q, q, q, { layout: { blockSize: 2, visible: [[0], [1, 0], [2], [3]] } }),
+    ).toThrow(/query block 1 lists key blocks out of order \(1 then 0\)/);
   });
 });

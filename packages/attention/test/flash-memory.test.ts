@@ -1,9 +1,11 @@
 // The fused (flash-style) path never materialises the Lq×Lk scores: the peak of live backend
-// storage during a forward is counted exactly by a wrapper around the cpu backend.
+// storage during a forward is counted exactly by a wrapper around the cpu backend. The block-sparse
+// kernel's forward stays at its output at a length whose dense scores would take 64 MiB.
 import '@attnkit/backend-cpu';
 import {
   type Backend,
   getBackend,
+  memory,
   noGrad,
   randn,
   registerBackend,
@@ -12,15 +14,16 @@ import {
   tidy,
 } from '@attnkit/tensor-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { scaledDotProductAttention } from '../src/index.js';
+import { longformerLayout, scaledDotProductAttention } from '../src/index.js';
 
-function counting(inner: Backend) {
+function counting(inner: Backend, name = 'cpu-peak', hide: string | null = null) {
   const sizes = new WeakMap<Storage, number>();
   let live = 0;
   let peak = 0;
   const backend = new Proxy(inner, {
     get(target, prop, receiver) {
-      if (prop === 'name') return 'cpu-peak';
+      if (prop === 'name') return name;
+      if (prop === hide) return undefined;
       const value = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
       if (prop === 'free') {
@@ -104,5 +107,41 @@ describe('flash-style attention memory', () => {
       ),
     );
     expect(fused).toBeLessThanOrEqual(2 * h * d * 4); // output (plus its per-batch part for GQA)
+  });
+
+  it('block-sparse: the fused forward at L = 4096 holds its output only, far below the L·L scores', () => {
+    const [l, d, bs] = [4096, 16, 64];
+    const layout = longformerLayout(l / bs, bs, { window: 1, globalBlocks: [0] });
+    const visibleBlocks = layout.visible.reduce((n, row) => n + row.length, 0);
+    const q = randn([1, 1, l, d]);
+    const k = randn([1, 1, l, d]);
+    const v = randn([1, 1, l, d]);
+    const outBytes = l * d * 4;
+    const before = memory()['cpu-peak'].numBytes;
+    const sparse = c.peakSince(() =>
+      noGrad(() =>
+        tidy(() => scaledDotProductAttention(q, k, v, { layout, implementation: 'fused' }).dataSync()),
+      ),
+    );
+    expect(sparse).toBe(outBytes);
+    // below even the visible scores alone (visible blocks × bs² floats), let alone L² (64 MiB)
+    expect(sparse).toBeLessThan((visibleBlocks * bs * bs * 4) / 8);
+    expect(memory()['cpu-peak'].numBytes).toBe(before);
+
+    // the same call on a backend without the kernel: the dense boolean mask (L² bytes) exists
+    const dense = counting(base, 'cpu-dense-peak', 'blockSparseAttention');
+    registerBackend('cpu-dense-peak', () => dense.backend, -1);
+    setBackend('cpu-dense-peak');
+    try {
+      const [qd, kd, vd] = [q, k, v].map(() => randn([1, 1, l, d]));
+      const peak = dense.peakSince(() =>
+        noGrad(() =>
+          tidy(() => scaledDotProductAttention(qd, kd, vd, { layout, implementation: 'fused' }).dataSync()),
+        ),
+      );
+      expect(peak).toBeGreaterThanOrEqual(l * l);
+    } finally {
+      setBackend('cpu-peak');
+    }
   });
 });

@@ -3,6 +3,7 @@ import {
   allocArray,
   type Backend,
   type BinaryOp,
+  type BlockSparseAttentionParams,
   type Conv2dParams,
   type DType,
   fromFloat16Bits,
@@ -850,6 +851,30 @@ export class CpuBackend implements Backend {
         params.scale,
         params.causal,
         alloc,
+      ),
+    );
+  }
+
+  /**
+   * Fused block-sparse attention (kernels/attention.ts): the flash loop over only the key blocks
+   * each query block sees.
+   */
+  blockSparseAttention(q: View, k: View, v: View, params: BlockSparseAttentionParams): Storage {
+    const mask = params.mask;
+    return heapOutput((alloc) =>
+      attentionKernel(
+        q,
+        arr(q),
+        k,
+        arr(k),
+        v,
+        arr(v),
+        mask,
+        mask ? arr(mask) : null,
+        params.scale,
+        params.causal,
+        alloc,
+        params.blocks,
       ),
     );
   }

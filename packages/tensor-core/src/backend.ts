@@ -94,6 +94,13 @@ export interface Backend {
    */
   attention?(q: View, k: View, v: View, params: AttentionParams): Storage;
   /**
+   * Fused block-sparse attention: {@link Backend.attention} restricted to the key blocks
+   * `params.blocks` lists for each query block, walking only those (work and scratch grow with the
+   * visible blocks, not Lq·Lk). The result equals `attention` under the equivalent boolean mask.
+   * tensor-core falls back to that mask on `attention` (or the reference composition) when absent.
+   */
+  blockSparseAttention?(q: View, k: View, v: View, params: BlockSparseAttentionParams): Storage;
+  /**
    * Fused `activation(a @ b + bias)` (a matmul epilogue): `a`, `b`, `batch`, `m`, `k`, `n` as in
    * {@link Backend.matmul}; `bias` a 1-D view of length `n` added to every row, or null;
    * `activation` applied last, or null. Output [...batch, M, N] float32. tensor-core's `linear`
@@ -215,4 +222,23 @@ export interface AttentionParams {
   scale: number;
   causal: boolean;
   mask: View | null;
+}
+
+/**
+ * A block-sparse layout in compressed-row form: query block i (positions i·blockSize to
+ * (i+1)·blockSize − 1) sees the key blocks `cols[rowStart[i]]` to `cols[rowStart[i+1] − 1]`,
+ * ascending. tensor-core has checked it: blockSize divides Lq and Lk, every query block sees at
+ * least one key block, every index is in range.
+ */
+export interface BlockSparseIndex {
+  blockSize: number;
+  /** Lq / blockSize + 1 offsets into `cols`. */
+  rowStart: Int32Array;
+  /** The visible key blocks, row after row. */
+  cols: Int32Array;
+}
+
+/** Parameters of the optional fused block-sparse attention kernel. */
+export interface BlockSparseAttentionParams extends AttentionParams {
+  blocks: BlockSparseIndex;
 }

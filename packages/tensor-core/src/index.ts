@@ -18,6 +18,8 @@ export type {
   AttentionParams,
   Backend,
   BinaryOp,
+  BlockSparseAttentionParams,
+  BlockSparseIndex,
   Conv2dParams,
   Operand,
   ReduceOp,

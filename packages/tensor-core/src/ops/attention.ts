@@ -10,9 +10,15 @@
 // [N, L, D]), H a multiple of Hkv: query head h uses key/value head floor(h / (H / Hkv)), as HF's
 // repeat_kv. Causal masking is aligned bottom-right (the queries are the last Lq positions, the
 // layout of a KV cache). A query that sees no key gives zeros, not NaN. Output [B, H, Lq, Dv].
+//
+// A block-sparse layout (`blockSparse`) restricts each block of queries to a list of key blocks. On
+// a backend with the optional `blockSparseAttention` kernel the forward walks only those blocks
+// (time and scratch grow with the visible blocks, not Lq·Lk); everywhere else the layout becomes
+// the equivalent boolean mask. The fused path's backward recomputes the weights per block of
+// queries under that mask (dense in Lk per block: [B, H, block, Lk] at a time).
 import { isGradEnabled, noGrad, record } from '../autograd.js';
-import type { Backend, View } from '../backend.js';
-import { tensor, zeros } from '../creation.js';
+import type { Backend, BlockSparseIndex, View } from '../backend.js';
+import { fromValues, tensor, zeros } from '../creation.js';
 import { opScope, tidy } from '../memory.js';
 import { type Generator, getDefaultGenerator } from '../random.js';
 import type { Tensor } from '../tensor.js';
@@ -41,6 +47,12 @@ export interface AttentionOptions {
    * counts the query's own position), |j - p| < w without it.
    */
   windowSize?: number | null;
+  /**
+   * A block-sparse layout: query block i sees only the key blocks `visible[i]` (combined with
+   * `mask`, `causal` and `windowSize`). Its block size must divide Lq and Lk and every query block
+   * must see a key block. Skipped blocks cost nothing on a backend with `blockSparseAttention`.
+   */
+  blockSparse?: BlockSparseLayout | null;
   /** Dropout probability on the weights (forces the reference composition). */
   dropoutP?: number;
   /** Generator for dropout; the global one by default. */
@@ -59,6 +71,17 @@ export interface AttentionOptions {
   backwardBlockElements?: number;
   /** Name used in error messages (a wrapper such as `scaledDotProductAttention` passes its own). */
   opName?: string;
+}
+
+/**
+ * A block-sparse attention pattern: the sequence is cut into blocks of `blockSize` positions, and
+ * query block i sees the key blocks `visible[i]` (sorted, no duplicates). `@attnkit/attention`
+ * builds the usual ones (Sparse Transformer, Longformer, BigBird).
+ */
+export interface BlockSparseLayout {
+  readonly blockSize: number;
+  /** For each query block, the indices of the key blocks it sees. */
+  readonly visible: readonly (readonly number[])[];
 }
 
 /** Output and weights of {@link attention} with `returnWeights: true`. */
@@ -99,6 +122,14 @@ export function attention(
   options: AttentionOptions = {},
 ): Tensor | AttentionResult {
   const mark = traceMark();
+  if (mark >= 0 && options?.blockSparse) {
+    // a traced call (ONNX export) records the layout as the equivalent mask, an input of the op
+    const lq = q?.shape?.[q.rank - 2];
+    const lk = k?.shape?.[k.rank - 2];
+    const blocks = blockSparseIndex(options.blockSparse, lq, lk, options.opName ?? 'attention');
+    const mask = options.mask ? to4d(options.mask) : null;
+    options = { ...options, blockSparse: null, mask: withLayoutMask(mask, blocks, 0, lq, lk, q.backend) };
+  }
   // Intermediates are freed by the scope unless the result carries a graph that may read them.
   const result = opScope((): Tensor | AttentionResult => {
     const p = prepare(q, k, v, options);
@@ -114,7 +145,13 @@ export function attention(
           : 'weights, dropout or a mask gradient were requested, which need the reference path';
       throw new Error(`${p.op}: implementation 'fused' is not available: ${why}`);
     }
-    if (impl !== 'reference' && fusedOk) return fused(p, q, k, v);
+    const useFused = impl !== 'reference' && fusedOk;
+    // Without the sparse kernel (or off the fused path) the layout is the equivalent boolean mask.
+    if (p.blocks !== null && !(useFused && typeof b.blockSparseAttention === 'function')) {
+      p.mask = withLayoutMask(p.mask, p.blocks, 0, p.lq, p.lk, b);
+      p.blocks = null;
+    }
+    if (useFused) return fused(p, q, k, v);
     const { output, weights } = reference(p);
     const out = output.reshape(outShape(p, q));
     if (!wantWeights) return out;
@@ -144,6 +181,8 @@ interface Prepared {
   v4: Tensor;
   /** Mask broadcastable to [B, H, Lq, Lk] (rank 4, float32 or bool), or null. */
   mask: Tensor | null;
+  /** The block-sparse layout, checked and in compressed-row form, or null. */
+  blocks: BlockSparseIndex | null;
   causal: boolean;
   window: number | null;
   scale: number;
@@ -279,12 +318,17 @@ function prepare(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions): Prepared
     }
     mask = m4.dtype === 'float16' ? m4.cast('float32') : m4;
   }
+  const blocks =
+    o.blockSparse === undefined || o.blockSparse === null
+      ? null
+      : blockSparseIndex(o.blockSparse, lq, lk, op);
   return {
     op,
     q4,
     k4,
     v4,
     mask,
+    blocks,
     causal: o.causal === true,
     window,
     scale,
@@ -300,6 +344,97 @@ function prepare(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions): Prepared
     dv,
     qShift: lk - lq,
   };
+}
+
+/**
+ * Checks a block-sparse layout against the sequence lengths and returns it in compressed-row form:
+ * the block size must divide Lq and Lk, the layout must have Lq / blockSize query blocks, each
+ * seeing at least one key block, with key blocks ascending in [0, Lk / blockSize). Errors name the
+ * offending block; `op` names the caller.
+ */
+export function blockSparseIndex(
+  layout: BlockSparseLayout,
+  lq: number,
+  lk: number,
+  op = 'blockSparseIndex',
+): BlockSparseIndex {
+  if (!layout || typeof layout !== 'object' || !Array.isArray(layout.visible)) {
+    throw new TypeError(`${op}: 'layout' must be a BlockSparseLayout { blockSize, visible }`);
+  }
+  const bs = positiveInt(layout.blockSize, 'layout.blockSize', op);
+  for (const [what, len] of [
+    ['query', lq],
+    ['key', lk],
+  ] as const) {
+    if (len % bs !== 0) {
+      throw new Error(
+        `${op}: layout block size ${bs} does not divide the ${what} length ${len}; the last ${what} block (block ${Math.floor(len / bs)}) would hold ${len % bs} positions`,
+      );
+    }
+  }
+  const nq = lq / bs;
+  const nk = lk / bs;
+  if (layout.visible.length !== nq) {
+    throw new Error(
+      `${op}: layout has ${layout.visible.length} query blocks, the query length ${lq} needs ${nq} (block size ${bs})`,
+    );
+  }
+  const rowStart = new Int32Array(nq + 1);
+  const cols: number[] = [];
+  layout.visible.forEach((row, i) => {
+    if (!Array.isArray(row) || row.length === 0) {
+      throw new Error(
+        `${op}: query block ${i} (positions ${i * bs}..${(i + 1) * bs - 1}) sees no key block; every query row needs a visible key`,
+      );
+    }
+    let prev = -1;
+    for (const j of row) {
+      if (!Number.isInteger(j) || j < 0 || j >= nk) {
+        throw new RangeError(`${op}: query block ${i} lists key block ${String(j)}, outside [0, ${nk})`);
+      }
+      if (j <= prev) {
+        throw new Error(
+          `${op}: query block ${i} lists key blocks out of order (${prev} then ${j}); list them ascending, without duplicates`,
+        );
+      }
+      prev = j;
+      cols.push(j);
+    }
+    rowStart[i + 1] = cols.length;
+  });
+  return { blockSize: bs, rowStart, cols: Int32Array.from(cols) };
+}
+
+/** The boolean mask [1, 1, rows, Lk] of the layout's query rows i0 .. i0 + rows − 1 (1 = visible). */
+export function blockSparseRows(
+  blocks: BlockSparseIndex,
+  i0: number,
+  rows: number,
+  lk: number,
+  b: Backend,
+): Tensor {
+  const { blockSize: bs, rowStart, cols } = blocks;
+  const data = new Uint8Array(rows * lk);
+  for (let r = 0; r < rows; r++) {
+    const qb = Math.floor((i0 + r) / bs);
+    for (let e = rowStart[qb]; e < rowStart[qb + 1]; e++)
+      data.fill(1, r * lk + cols[e] * bs, r * lk + (cols[e] + 1) * bs);
+  }
+  return fromValues(data, [1, 1, rows, lk], 'bool', b);
+}
+
+/** `mask` (rows i0 .. i0 + rows − 1 of it) combined with the layout's boolean mask of those rows. */
+function withLayoutMask(
+  mask: Tensor | null,
+  blocks: BlockSparseIndex,
+  i0: number,
+  rows: number,
+  lk: number,
+  b: Backend,
+): Tensor {
+  const layout = blockSparseRows(blocks, i0, rows, lk, b);
+  if (!mask) return layout;
+  return mask.dtype === 'bool' ? logicalAnd(mask, layout) : where(layout, mask, Number.NEGATIVE_INFINITY);
 }
 
 function positiveInt(v: unknown, arg: string, op: string): number {
@@ -425,7 +560,11 @@ function fusedMask(p: Prepared): Tensor | null {
 function fusedForward(p: Prepared): Tensor {
   const { batch, heads, kvHeads, lq, lk, d, dv } = p;
   const b = p.q4.backend;
-  const kernel = b.attention as NonNullable<Backend['attention']>;
+  const blocks = p.blocks;
+  // the sparse kernel walks only the layout's blocks; params carry them through `...params` below
+  const kernel = (blocks ? b.blockSparseAttention : b.attention) as NonNullable<
+    Backend['blockSparseAttention']
+  >;
   return noGrad(() =>
     tidy(() => {
       const q = toF32(p.q4);
@@ -433,7 +572,7 @@ function fusedForward(p: Prepared): Tensor {
       const v = toF32(p.v4);
       const maskT = fusedMask(p);
       const mask = maskT ? broadcastView(maskT, [batch, heads, lq, lk]) : null;
-      const params = { scale: p.scale, causal: p.causal, mask };
+      const params = { scale: p.scale, causal: p.causal, mask, blocks: blocks as BlockSparseIndex };
       if (kvHeads === heads)
         return wrap(b, kernel.call(b, q, k, v, params), [batch, heads, lq, dv], 'float32');
       // Grouped heads: per batch element, view queries as [Hkv, G, Lq, D] and broadcast each
@@ -505,7 +644,8 @@ function fusedBackward(p: Prepared, gOut: Tensor, q: Tensor, k: Tensor, v: Tenso
     // each block's intermediates live in its own scope
     const dQb = tidy(() => {
       const qb = qf.sliceDim(2, i0, i0 + rows);
-      const mask = p.mask && p.mask.shape[2] === lq ? p.mask.sliceDim(2, i0, i0 + rows) : p.mask;
+      let mask = p.mask && p.mask.shape[2] === lq ? p.mask.sliceDim(2, i0, i0 + rows) : p.mask;
+      if (p.blocks) mask = withLayoutMask(mask, p.blocks, i0, rows, lk, qf.backend);
       const w = reference({ ...p, q4: qb, mask, lq: rows, qShift: p.qShift + i0, dropoutP: 0 }).weights;
       const gb = g4.sliceDim(2, i0, i0 + rows);
       const split = (t: Tensor, last: number) => t.reshape([batch, kvHeads, groups, rows, last]);
