@@ -3,6 +3,7 @@ import type {
   AttentionParams,
   Backend,
   BinaryOp,
+  BlockSparseAttentionParams,
   Conv2dParams,
   DType,
   LinearActivation,
@@ -587,6 +588,15 @@ ${MAIN_1D} {
   attention(q: View, k: View, v: View, params: AttentionParams): Storage {
     this.check('attention');
     return attentionKernel(this.ctx, q, k, v, params);
+  }
+
+  /**
+   * Fused block-sparse attention (kernels/attention.ts): the same kernel, each workgroup walking
+   * only the key blocks its query block sees.
+   */
+  blockSparseAttention(q: View, k: View, v: View, params: BlockSparseAttentionParams): Storage {
+    this.check('blockSparseAttention');
+    return attentionKernel(this.ctx, q, k, v, params, params.blocks);
   }
 
   // ---- helpers ----

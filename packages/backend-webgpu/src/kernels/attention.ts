@@ -1,4 +1,4 @@
-import type { AttentionParams, View } from '@attnkit/tensor-core';
+import type { AttentionParams, BlockSparseIndex, View } from '@attnkit/tensor-core';
 import { type GpuStorage, gridItems, type KernelContext } from '../context.js';
 import { computeType, convert, declare, loader, META_DECL, Meta, mi, mu } from '../layout.js';
 
@@ -29,6 +29,11 @@ const REG_DV = 128;
  * matrix ever exists. Causal tiles past a block's last visible key are
  * skipped. Which scores are visible travels as a bit mask rather than as -Infinity, so the kernel
  * never relies on infinite arithmetic (which WGSL lets implementations assume away).
+ *
+ * With a block-sparse layout (`blocks`, compressed rows of visible key blocks, appended to the meta
+ * words) a workgroup's queries stay inside one layout block (⌈blockSize / 64⌉ workgroups per block)
+ * and it walks only that block's visible key blocks: the work grows with the visible blocks, not
+ * Lq·Lk.
  */
 export function attentionKernel(
   ctx: KernelContext,
@@ -36,6 +41,7 @@ export function attentionKernel(
   k: View,
   v: View,
   params: AttentionParams,
+  blocks: BlockSparseIndex | null = null,
 ): GpuStorage {
   const [B, H, Lq, D] = q.shape;
   const Lk = k.shape[2];
@@ -44,7 +50,10 @@ export function attentionKernel(
   const out = ctx.alloc('float32', total);
   if (total === 0) return out;
   const mask = params.mask;
-  const nqb = Math.ceil(Lq / BQ);
+  const bs = blocks ? blocks.blockSize : 0;
+  // workgroups per layout block (sparse), and query tiles per (batch, head)
+  const tpb = blocks ? Math.ceil(bs / BQ) : 0;
+  const nqb = blocks ? (Lq / bs) * tpb : Math.ceil(Lq / BQ);
   const groups = B * H * nqb;
   const meta = new Meta();
   meta.u(groups); // 0
@@ -66,13 +75,23 @@ export function attentionKernel(
   layout(k); // 15..19
   layout(v); // 20..24
   layout(mask); // 25..29
+  if (blocks) {
+    const nblk = Lq / bs;
+    meta.i(bs); // 30
+    meta.i(tpb); // 31
+    meta.i(34 + nblk); // 32: where cols start
+    for (const e of blocks.rowStart) meta.i(e); // 33..33+nblk inclusive
+    for (const c of blocks.cols) meta.i(c);
+  }
   const maskKind = mask === null ? 'none' : mask.dtype === 'bool' ? 'bool' : 'float';
   const buffers = [out.buffer, (q.storage as GpuStorage).buffer, (k.storage as GpuStorage).buffer];
   buffers.push((v.storage as GpuStorage).buffer);
   if (mask) buffers.push((mask.storage as GpuStorage).buffer);
   // Dv up to REG_DV: the output row accumulates in registers; beyond, in the output buffer itself.
   const reg = Dv <= REG_DV;
-  const key = `attention:${q.dtype}:${k.dtype}:${v.dtype}:${mask ? mask.dtype : 'none'}:${reg}:${BQ},${BK},${DC}`;
+  const sparse = blocks !== null;
+  const key = `attention:${q.dtype}:${k.dtype}:${v.dtype}:${mask ? mask.dtype : 'none'}:${reg}:${sparse}:${BQ},${BK},${DC}`;
+  const P = (expr: string) => `bitcast<i32>(prm[u32(${expr})])`;
   const O = (idx: string) => (reg ? `o[${idx}]` : `out[orow + ${idx}]`);
   const f = (expr: string, x: View) => convert(expr, computeType(x.dtype), 'f32');
   const code = () => `${META_DECL}
@@ -100,8 +119,16 @@ var<workgroup> tile: array<f32, ${BK * DC}>;
   let causal = ${mu(7)} != 0u;
   let scale = bitcast<f32>(${mu(8)});
   let shift = ${mi(9)};
-  let i0 = qblk * ${BQ};
-  let rows = min(${BQ}, Lq - i0);
+  ${
+    sparse
+      ? `let bs = ${mi(30)};
+  let qb = qblk / ${mi(31)};
+  let sub = qblk % ${mi(31)};
+  let i0 = qb * bs + sub * ${BQ};
+  let rows = min(${BQ}, bs - sub * ${BQ});`
+      : `let i0 = qblk * ${BQ};
+  let rows = min(${BQ}, Lq - i0);`
+  }
   // keys visible to the block's last query bound the walk (uniform across the workgroup)
   var end = Lk;
   if (causal) { end = min(Lk, i0 + rows + shift); }
@@ -120,8 +147,18 @@ var<workgroup> tile: array<f32, ${BK * DC}>;
   var l = 0.0;
   var started = false;
   var nan = false;
-  for (var j0 = 0; j0 < end; j0 += ${BK}) {
-    let n = min(${BK}, end - j0);
+  ${
+    sparse
+      ? `// the visible key blocks of this query block, each clipped to the causal bound
+  for (var e = ${P('33 + qb')}; e < ${P('34 + qb')}; e++) {
+    let a = ${P(`${mi(32)} + e`)} * bs;
+    let z = min(end, a + bs);`
+      : `{
+    let a = 0;
+    let z = end;`
+  }
+  for (var j0 = a; j0 < z; j0 += ${BK}) {
+    let n = min(${BK}, z - j0);
     for (var j = 0; j < ${BK}; j++) { s[j] = 0.0; }
     // S = q · kᵀ, the keys staged ${DC} columns at a time
     for (var c0 = 0; c0 < D; c0 += ${DC}) {
@@ -206,6 +243,7 @@ var<workgroup> tile: array<f32, ${BK * DC}>;
       l = l * corr + lsum;
       started = true;
     }
+  }
   }
   if (live) {
     if (nan) {
