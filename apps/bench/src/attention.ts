@@ -185,7 +185,7 @@ export async function benchAttention(): Promise<void> {
 }
 
 /** Median wall time of `fn` over `runs` awaited calls, after one warm-up call. */
-async function medianMs(runs: number, fn: () => Promise<void>): Promise<number> {
+export async function medianMs(runs: number, fn: () => Promise<void>): Promise<number> {
   await fn(); // warm-up (shader compilation on GPU backends)
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -199,9 +199,13 @@ async function medianMs(runs: number, fn: () => Promise<void>): Promise<number> 
 
 /**
  * Wraps a backend so that every storage it hands out and frees is counted: `live` bytes now and the
- * `peak` since the last reset. Calls go straight to the wrapped backend.
+ * `peak` since the last reset. Calls go straight to the wrapped backend. The wrapper is named
+ * `<backend>-<suffix>`.
  */
-function countingBackend(inner: Backend): { backend: Backend; readonly peak: number; resetPeak(): void } {
+export function countingBackend(
+  inner: Backend,
+  suffix = 'counted',
+): { backend: Backend; readonly peak: number; readonly live: number; resetPeak(): void } {
   const sizes = new WeakMap<Storage, number>();
   let live = 0;
   let peak = 0;
@@ -215,7 +219,7 @@ function countingBackend(inner: Backend): { backend: Backend; readonly peak: num
   };
   const backend = new Proxy(inner, {
     get(target, prop, receiver) {
-      if (prop === 'name') return `${target.name}-counted`;
+      if (prop === 'name') return `${target.name}-${suffix}`;
       const value = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
       if (prop === 'free') {
@@ -240,6 +244,9 @@ function countingBackend(inner: Backend): { backend: Backend; readonly peak: num
     backend,
     get peak() {
       return peak;
+    },
+    get live() {
+      return live;
     },
     resetPeak() {
       peak = live;

@@ -19,6 +19,7 @@ import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchAttention } from './attention.js';
+import { benchAttentionVariants } from './attention-variants.js';
 import { parseArgs } from './cli/args.js';
 import { runWithProgress } from './cli/progress.js';
 import { checkReport, writeReport } from './cli/report.js';
@@ -73,6 +74,13 @@ const suites: Suite[] = [
     description:
       'attention time and peak memory vs sequence length, plain vs flash-style, on cpu/webgpu/gpujs (ATTNKIT_SWIFTSHADER=1 without a GPU)',
     run: benchAttention,
+    quick: true,
+  },
+  {
+    name: 'attention-variants',
+    description:
+      'dense, flash, sliding-window, block-sparse and differential attention: time and peak memory vs L = 1K…16K on cpu/webgpu/gpujs (capped in software); multi-query KV-cache bytes per token vs MHA',
+    run: benchAttentionVariants,
     quick: true,
   },
   {
