@@ -114,7 +114,7 @@ export async function benchAttentionVariants(): Promise<void> {
           progressStep(`${b.label} L=${L} ${variant}`);
           let skip: string | null = null;
           if (variant === 'dense' && 4 * H * L * L * 4 > denseMaxBytes) skip = 'skipped (scores too large)';
-          else if (variant !== 'dense' && !fused) skip = 'n/a';
+          else if (variant !== 'dense' && variant !== 'differential' && !fused) skip = 'n/a';
           if (skip) {
             cells.push(skip, '');
             continue;
