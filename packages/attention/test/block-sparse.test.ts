@@ -16,11 +16,13 @@ import {
   setBackend,
   sum,
   type Tensor,
+  traceOps,
 } from '@attnkit/tensor-core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type BlockSparseLayout,
   bigBirdLayout,
+  blockSparseMask,
   fixedLayout,
   longformerLayout,
   scaledDotProductAttention,
@@ -121,6 +123,19 @@ describe('block-sparse attention', () => {
         expect(dense).toHaveBeenCalled();
       });
     }
+  });
+
+  it('a traced call (ONNX export) records the layout as the mask input of the attention op', () => {
+    const layout = longformerLayout(4, 2, { window: 0, globalBlocks: [1] });
+    const q = randn([1, 2, 8, 4]);
+    const { ops, constants } = traceOps(() => scaledDotProductAttention(q, q, q, { layout }));
+    const att = ops.filter((o) => o.op === 'attention');
+    expect(att).toHaveLength(1);
+    const mask = att[0].inputs[3] as Tensor;
+    expect(mask).not.toBeNull();
+    expect(Array.from(constants.get(mask) ?? mask.dataSync(), Number)).toEqual(
+      Array.from(blockSparseMask(layout, 8, 8).dataSync(), Number),
+    );
   });
 
   it('bigBirdLayout: window and global blocks plus seeded random blocks, reproducible', () => {
