@@ -10,6 +10,15 @@ const BK = 32;
 const DC = 32;
 /** Largest value head size whose output row is accumulated in registers. */
 const REG_DV = 128;
+/** Most layout words (row offsets and key blocks) one block-sparse dispatch carries in its meta. */
+let sparseMetaWords = 8192;
+
+/** @internal For tests: sets the layout words per block-sparse dispatch; returns the old value. */
+export function setSparseMetaWords(n: number): number {
+  const old = sparseMetaWords;
+  sparseMetaWords = n;
+  return old;
+}
 
 /**
  * Flash-style fused attention: out = softmax(q kᵀ · scale + mask) v on strided views, float32 out.
@@ -53,36 +62,42 @@ export function attentionKernel(
   const bs = blocks ? blocks.blockSize : 0;
   // workgroups per layout block (sparse), and query tiles per (batch, head)
   const tpb = blocks ? Math.ceil(bs / BQ) : 0;
-  const nqb = blocks ? (Lq / bs) * tpb : Math.ceil(Lq / BQ);
-  const groups = B * H * nqb;
-  const meta = new Meta();
-  meta.u(groups); // 0
-  meta.u(nqb); // 1
-  meta.u(H); // 2
-  meta.i(Lq); // 3
-  meta.i(Lk); // 4
-  meta.i(D); // 5
-  meta.i(Dv); // 6
-  meta.u(params.causal ? 1 : 0); // 7
-  meta.f(params.scale); // 8
-  meta.i(Lk - Lq); // 9
-  const layout = (x: View | null) => {
-    const s = x ? x.strides : [0, 0, 0, 0];
-    for (const st of s) meta.i(st);
-    meta.i(x ? x.offset : 0);
+  // Meta of the dispatch over query blocks first .. first + count − 1 (sparse) or every query (dense)
+  const metaFor = (first: number, count: number) => {
+    const nqb = blocks ? count * tpb : Math.ceil(Lq / BQ);
+    const groups = B * H * nqb;
+    const meta = new Meta();
+    meta.u(groups); // 0
+    meta.u(nqb); // 1
+    meta.u(H); // 2
+    meta.i(Lq); // 3
+    meta.i(Lk); // 4
+    meta.i(D); // 5
+    meta.i(Dv); // 6
+    meta.u(params.causal ? 1 : 0); // 7
+    meta.f(params.scale); // 8
+    meta.i(Lk - Lq); // 9
+    const layout = (x: View | null) => {
+      const s = x ? x.strides : [0, 0, 0, 0];
+      for (const st of s) meta.i(st);
+      meta.i(x ? x.offset : 0);
+    };
+    layout(q); // 10..14
+    layout(k); // 15..19
+    layout(v); // 20..24
+    layout(mask); // 25..29
+    if (blocks) {
+      const { rowStart, cols } = blocks;
+      meta.i(bs); // 30
+      meta.i(tpb); // 31
+      meta.i(35 + count); // 32: where this dispatch's key blocks start
+      meta.i(first); // 33: its first query block
+      const e0 = rowStart[first];
+      for (let i = first; i <= first + count; i++) meta.i(rowStart[i] - e0); // 34..34+count
+      for (let e = e0; e < rowStart[first + count]; e++) meta.i(cols[e]);
+    }
+    return { meta, groups };
   };
-  layout(q); // 10..14
-  layout(k); // 15..19
-  layout(v); // 20..24
-  layout(mask); // 25..29
-  if (blocks) {
-    const nblk = Lq / bs;
-    meta.i(bs); // 30
-    meta.i(tpb); // 31
-    meta.i(34 + nblk); // 32: where cols start
-    for (const e of blocks.rowStart) meta.i(e); // 33..33+nblk inclusive
-    for (const c of blocks.cols) meta.i(c);
-  }
   const maskKind = mask === null ? 'none' : mask.dtype === 'bool' ? 'bool' : 'float';
   const buffers = [out.buffer, (q.storage as GpuStorage).buffer, (k.storage as GpuStorage).buffer];
   buffers.push((v.storage as GpuStorage).buffer);
@@ -122,7 +137,8 @@ var<workgroup> tile: array<f32, ${BK * DC}>;
   ${
     sparse
       ? `let bs = ${mi(30)};
-  let qb = qblk / ${mi(31)};
+  let qbl = qblk / ${mi(31)};
+  let qb = ${mi(33)} + qbl;
   let sub = qblk % ${mi(31)};
   let i0 = qb * bs + sub * ${BQ};
   let rows = min(${BQ}, bs - sub * ${BQ});`
@@ -150,7 +166,7 @@ var<workgroup> tile: array<f32, ${BK * DC}>;
   ${
     sparse
       ? `// the visible key blocks of this query block, each clipped to the causal bound
-  for (var e = ${P('33 + qb')}; e < ${P('34 + qb')}; e++) {
+  for (var e = ${P('34 + qbl')}; e < ${P('35 + qbl')}; e++) {
     let a = ${P(`${mi(32)} + e`)} * bs;
     let z = min(end, a + bs);`
       : `{
@@ -258,6 +274,21 @@ var<workgroup> tile: array<f32, ${BK * DC}>;
     }
   }
 }`;
-  ctx.dispatch({ label: 'attention', key, code, buffers, meta, groups: gridItems(groups) });
+  if (!blocks) {
+    const { meta, groups } = metaFor(0, 0);
+    ctx.dispatch({ label: 'attention', key, code, buffers, meta, groups: gridItems(groups) });
+    return out;
+  }
+  // Layouts too large for one dispatch's meta go in runs of query blocks (at least one each).
+  const nblk = Lq / bs;
+  for (let first = 0; first < nblk; ) {
+    let count = 1;
+    const e0 = blocks.rowStart[first];
+    while (first + count < nblk && count + 2 + blocks.rowStart[first + count + 1] - e0 <= sparseMetaWords)
+      count++;
+    const { meta, groups } = metaFor(first, count);
+    ctx.dispatch({ label: 'attention', key, code, buffers, meta, groups: gridItems(groups) });
+    first += count;
+  }
   return out;
 }
