@@ -9,6 +9,8 @@ import '@attnkit/backend-cpu';
 import { fileURLToPath } from 'node:url';
 import {
   type Backend,
+  fromValues,
+  Generator,
   getBackend,
   mul,
   randn,
@@ -122,6 +124,40 @@ describe('block-sparse attention', () => {
         checkCase(name, 'fused');
         expect(dense).toHaveBeenCalled();
       });
+    }
+  });
+
+  it('with a float mask, a key-padding mask, causal and a window, the fused forward and block-skipping backward equal the reference composition', () => {
+    const layout = bigBirdLayout(8, 8, { window: 1, globalBlocks: [0], randomBlocks: 1, seed: 3 });
+    const floatMask = randn([64, 64]);
+    const padding = fromValues(
+      Array.from({ length: 64 }, (_, j) => (j % 7 === 3 ? 0 : 1)),
+      [1, 1, 1, 64],
+      'bool',
+    );
+    for (const mask of [floatMask, padding]) {
+      const runs = (['fused', 'reference'] as const).map((implementation) => {
+        const [q, k, v] = [1, 2, 3].map((seed) => {
+          const t = randn([1, 4, 64, 8], { generator: new Generator(seed) });
+          t.requiresGrad = true;
+          return t;
+        });
+        // grouped heads: k and v have 2 heads for q's 4
+        const [k2, v2] = [k, v].map((t) => t.sliceDim(1, 0, 2));
+        const out = scaledDotProductAttention(q, k2, v2, {
+          layout,
+          mask,
+          causal: true,
+          windowSize: 20,
+          implementation,
+        });
+        sum(mul(out, randn(out.shape, { generator: new Generator(9) }))).backward();
+        return [out, q.grad, k.grad, v.grad].map((t) => ({
+          shape: [...(t as Tensor).shape],
+          data: (t as Tensor).dataSync(),
+        }));
+      });
+      for (let i = 0; i < 4; i++) expect(mismatch(runs[0][i].data, runs[0][i].shape, runs[1][i])).toBeNull();
     }
   });
 

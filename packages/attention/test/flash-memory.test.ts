@@ -11,6 +11,7 @@ import {
   registerBackend,
   type Storage,
   setBackend,
+  type Tensor,
   tidy,
 } from '@attnkit/tensor-core';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -143,5 +144,30 @@ describe('flash-style attention memory', () => {
     } finally {
       setBackend('cpu-peak');
     }
+  });
+
+  it('block-sparse: the backward at L = 4096 skips the invisible blocks too, far below the L·L mask', () => {
+    const [l, d, bs] = [4096, 16, 64];
+    const layout = longformerLayout(l / bs, bs, { window: 1, globalBlocks: [0] });
+    const [q, k, v] = [0, 1, 2].map(() => {
+      const t = randn([1, 1, l, d]);
+      t.requiresGrad = true;
+      return t;
+    });
+    const g = randn([1, 1, l, d]);
+    const backwardPeak = (options: { layout?: typeof layout }) =>
+      c.peakSince(() =>
+        tidy(() => {
+          for (const t of [q, k, v]) t.grad = null;
+          scaledDotProductAttention(q, k, v, { ...options, implementation: 'fused' }).backward(g);
+        }),
+      );
+    const sparse = backwardPeak({ layout });
+    const dense = backwardPeak({});
+    // the global block's 64 rows see all 4096 keys (1 MiB of weights per intermediate); the dense
+    // backward recomputes 1024 rows × 4096 keys at a time, and the fallback's mask alone is l² bytes
+    expect(sparse).toBeLessThan(l * l);
+    expect(sparse).toBeLessThan(dense / 8);
+    for (const t of [q, k, v]) expect((t.grad as Tensor).shape).toEqual([1, 1, l, d]);
   });
 });

@@ -14,8 +14,9 @@
 // A block-sparse layout (`blockSparse`) restricts each block of queries to a list of key blocks. On
 // a backend with the optional `blockSparseAttention` kernel the forward walks only those blocks
 // (time and scratch grow with the visible blocks, not Lq·Lk); everywhere else the layout becomes
-// the equivalent boolean mask. The fused path's backward recomputes the weights per block of
-// queries under that mask (dense in Lk per block: [B, H, block, Lk] at a time).
+// the equivalent boolean mask. The fused path's backward recomputes the weights per layout query
+// block against only its visible key blocks (gathered, adjacent ones merged), so it skips the
+// invisible blocks too.
 import { isGradEnabled, noGrad, record } from '../autograd.js';
 import type { Backend, BlockSparseIndex, View } from '../backend.js';
 import { fromValues, tensor, zeros } from '../creation.js';
@@ -634,46 +635,113 @@ function fusedBackward(p: Prepared, gOut: Tensor, q: Tensor, k: Tensor, v: Tenso
   const qf = toF32(p.q4);
   const kf = toF32(p.k4);
   const vf = toF32(p.v4);
-  const block = Math.max(1, Math.min(lq, Math.floor(p.blockElements / Math.max(1, batch * heads * lk))));
   const dQs: Tensor[] = [];
   // running sums over the query blocks, accumulated in place
   const dK = zeros([batch, kvHeads, lk, d], { backend: qf.backend });
   const dV = zeros([batch, kvHeads, lk, dv], { backend: qf.backend });
-  for (let i0 = 0; i0 < lq; i0 += block) {
-    const rows = Math.min(block, lq - i0);
-    // each block's intermediates live in its own scope
-    const dQb = tidy(() => {
+  /**
+   * Gradients of query rows i0 .. i0 + rows − 1 against the keys in `runs` ([start, end) position
+   * ranges; all keys when null): dQ of those rows is returned, dK and dV accumulate in place.
+   */
+  const rowsGrad = (i0: number, rows: number, runs: [number, number][] | null): Tensor =>
+    tidy(() => {
       const qb = qf.sliceDim(2, i0, i0 + rows);
+      const gather = (t: Tensor, dim: number) =>
+        runs === null
+          ? t
+          : runs.length === 1
+            ? t.sliceDim(dim, runs[0][0], runs[0][1])
+            : concat(
+                runs.map(([a, z]) => t.sliceDim(dim, a, z)),
+                dim,
+              );
+      const kb = gather(kf, 2);
+      const vb = gather(vf, 2);
+      const n = runs === null ? lk : runs.reduce((m, [a, z]) => m + z - a, 0);
       let mask = p.mask && p.mask.shape[2] === lq ? p.mask.sliceDim(2, i0, i0 + rows) : p.mask;
-      if (p.blocks) mask = withLayoutMask(mask, p.blocks, i0, rows, lk, qf.backend);
-      const w = reference({ ...p, q4: qb, mask, lq: rows, qShift: p.qShift + i0, dropoutP: 0 }).weights;
+      let w: Tensor;
+      if (runs === null) {
+        w = reference({ ...p, q4: qb, mask, lq: rows, qShift: p.qShift + i0, dropoutP: 0 }).weights;
+      } else {
+        // the gathered keys are not contiguous: causal and window become a mask of their positions
+        if (mask && mask.shape[3] === lk) mask = gather(mask, 3);
+        if (p.causal || p.window !== null) {
+          const vis = new Uint8Array(rows * n);
+          for (let r = 0; r < rows; r++) {
+            const pos = i0 + r + p.qShift;
+            let c = 0;
+            for (const [a, z] of runs) {
+              for (let j = a; j < z; j++, c++) {
+                let ok = !p.causal || j <= pos;
+                if (ok && p.window !== null)
+                  ok = p.causal ? j > pos - p.window : Math.abs(j - pos) < p.window;
+                vis[r * n + c] = ok ? 1 : 0;
+              }
+            }
+          }
+          const pv = fromValues(vis, [1, 1, rows, n], 'bool', qf.backend);
+          mask = !mask
+            ? pv
+            : mask.dtype === 'bool'
+              ? logicalAnd(mask, pv)
+              : where(pv, mask, Number.NEGATIVE_INFINITY);
+        }
+        const sub4 = { ...p, q4: qb, k4: kb, v4: vb, mask, lq: rows, lk: n, causal: false, window: null };
+        w = reference({ ...sub4, qShift: 0, dropoutP: 0 }).weights;
+      }
       const gb = g4.sliceDim(2, i0, i0 + rows);
       const split = (t: Tensor, last: number) => t.reshape([batch, kvHeads, groups, rows, last]);
       let dW: Tensor;
       let dVb: Tensor;
       if (groups === 1) {
-        dW = matmul(gb, vf.transpose(-1, -2));
+        dW = matmul(gb, vb.transpose(-1, -2));
         dVb = matmul(w.transpose(-1, -2), gb);
       } else {
-        dW = matmul(split(gb, dv), vf.unsqueeze(2).transpose(-1, -2)).reshape([batch, heads, rows, lk]);
-        dVb = sum(matmul(split(w, lk).transpose(-1, -2), split(gb, dv)), 2);
+        dW = matmul(split(gb, dv), vb.unsqueeze(2).transpose(-1, -2)).reshape([batch, heads, rows, n]);
+        dVb = sum(matmul(split(w, n).transpose(-1, -2), split(gb, dv)), 2);
       }
       const dS = mul(w, sub(dW, sum(mul(dW, w), -1, true)));
       let dKb: Tensor;
       let dQ: Tensor;
       if (groups === 1) {
-        dQ = mul(matmul(dS, kf), p.scale);
+        dQ = mul(matmul(dS, kb), p.scale);
         dKb = mul(matmul(dS.transpose(-1, -2), qb), p.scale);
       } else {
-        const dS5 = split(dS, lk);
-        dQ = mul(matmul(dS5, kf.unsqueeze(2)), p.scale).reshape([batch, heads, rows, d]);
+        const dS5 = split(dS, n);
+        dQ = mul(matmul(dS5, kb.unsqueeze(2)), p.scale).reshape([batch, heads, rows, d]);
         dKb = mul(sum(matmul(dS5.transpose(-1, -2), split(qb, d)), 2), p.scale);
       }
-      copyInto(dK, add(dK, dKb));
-      copyInto(dV, add(dV, dVb));
+      if (runs === null) {
+        copyInto(dK, add(dK, dKb));
+        copyInto(dV, add(dV, dVb));
+      } else {
+        let c = 0;
+        for (const [a, z] of runs) {
+          const dk = dK.sliceDim(2, a, z);
+          const dvv = dV.sliceDim(2, a, z);
+          copyInto(dk, add(dk, dKb.sliceDim(2, c, c + z - a)));
+          copyInto(dvv, add(dvv, dVb.sliceDim(2, c, c + z - a)));
+          c += z - a;
+        }
+      }
       return dQ;
     });
-    dQs.push(dQb);
+  if (p.blocks) {
+    // Block-sparse: per layout query block, only its visible key blocks (adjacent ones merged)
+    const { blockSize: bs, rowStart, cols } = p.blocks;
+    for (let i = 0; i < lq / bs; i++) {
+      const runs: [number, number][] = [];
+      for (let e = rowStart[i]; e < rowStart[i + 1]; e++) {
+        const a = cols[e] * bs;
+        const last = runs[runs.length - 1];
+        if (last && last[1] === a) last[1] = a + bs;
+        else runs.push([a, a + bs]);
+      }
+      dQs.push(rowsGrad(i * bs, bs, runs));
+    }
+  } else {
+    const block = Math.max(1, Math.min(lq, Math.floor(p.blockElements / Math.max(1, batch * heads * lk))));
+    for (let i0 = 0; i0 < lq; i0 += block) dQs.push(rowsGrad(i0, Math.min(block, lq - i0), null));
   }
   const dQ = dQs.length === 1 ? dQs[0] : concat(dQs, 2);
   return [dQ.reshape([...q.shape]), dK.reshape([...k.shape]), dV.reshape([...v.shape])];
