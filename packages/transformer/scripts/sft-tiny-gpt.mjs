@@ -92,8 +92,8 @@ async function report(label) {
     for (const p of ps) if ((await answer(p.title)) === p.moral) n++;
     return n;
   };
-  const trainLoss = answerLoss(trainPairs);
-  const heldLoss = answerLoss(heldOut);
+  const trainLoss = await answerLoss(trainPairs);
+  const heldLoss = await answerLoss(heldOut);
   console.log(`\n== ${label}`);
   console.log(
     `answer-only loss: train ${trainLoss.toFixed(4)}, held out ${heldLoss.toFixed(4)} (nats/char); exact morals (greedy): train ${await exact(trainPairs)}/${trainPairs.length}, held out ${await exact(heldOut)}/${heldOut.length}`,

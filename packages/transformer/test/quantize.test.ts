@@ -24,7 +24,7 @@ describe('quantize(model, { dtype: int8 })', () => {
       const { model, val } = await heldOut();
       model.eval();
       const batches = lmEvalBatches(val, { batchSize: 12, blockSize: model.config.nPositions });
-      const lossF32 = evaluate(model, batches, causalLMLoss as never);
+      const lossF32 = await evaluate(model, batches, causalLMLoss as never);
       const probe = tensor([val.slice(0, model.config.nPositions)], undefined, 'int32');
       const logitsF32 = model.forward({ inputIds: probe }).logits.dataSync();
 
@@ -39,7 +39,7 @@ describe('quantize(model, { dtype: int8 })', () => {
         (t.wte as unknown as QuantizedEmbedding).qweight,
       );
 
-      const lossI8 = evaluate(model, batches, causalLMLoss as never);
+      const lossI8 = await evaluate(model, batches, causalLMLoss as never);
       const pplRatio = Math.exp(lossI8) / Math.exp(lossF32);
       expect(Math.abs(pplRatio - 1)).toBeLessThan(0.02);
 

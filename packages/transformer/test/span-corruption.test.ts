@@ -112,7 +112,7 @@ describe('span corruption', () => {
       tieWordEmbeddings: false,
       decoderStartTokenId: 0,
     });
-    const before = evaluate(model.eval(), evalBatches, seq2seqLoss as never);
+    const before = await evaluate(model.eval(), evalBatches, seq2seqLoss as never);
     model.train();
     await train(model, {
       batches: trainBatches,
@@ -121,7 +121,7 @@ describe('span corruption', () => {
       lr: 3e-3,
       warmupSteps: 20,
     });
-    const after = evaluate(model.eval(), evalBatches, seq2seqLoss as never);
+    const after = await evaluate(model.eval(), evalBatches, seq2seqLoss as never);
     console.log(
       `span corruption: unigram ${unigram.toFixed(3)}, before ${before.toFixed(3)}, after ${after.toFixed(3)} nats/token`,
     );

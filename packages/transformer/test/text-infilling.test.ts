@@ -99,7 +99,7 @@ describe('text infilling', () => {
     });
     const batches = textInfillingBatches(ids.slice(0, split), { ...opts, batchSize: 16, seed: 1 });
     await train(model, { batches, loss: seq2seqLoss as never, maxSteps: 250, lr: 3e-3, warmupSteps: 20 });
-    const after = evaluate(model.eval(), evalBatches, seq2seqLoss as never);
+    const after = await evaluate(model.eval(), evalBatches, seq2seqLoss as never);
     console.log(`text infilling: unigram ${unigram.toFixed(3)}, after ${after.toFixed(3)} nats/token`);
     expect(after).toBeLessThan(0.75 * unigram);
     for (const b of evalBatches) for (const t of Object.values(b)) t.dispose();

@@ -49,7 +49,7 @@ describe('embedded tiny GPT', () => {
     expect(base.unigram).toBeCloseTo(report.baselines.unigramAdd1, 6);
     expect(base.bigram).toBeCloseTo(report.baselines.bigramAdd1, 6);
     const batches = lmEvalBatches(val, { batchSize: 12, blockSize: model.config.nPositions });
-    const loss = evaluate(model, batches, causalLMLoss as never);
+    const loss = await evaluate(model, batches, causalLMLoss as never);
     expect(loss).toBeCloseTo(report.finalValidationLoss, 3);
     expect(loss).toBeLessThan(base.bigram);
     expect(loss).toBeLessThan(base.unigram);

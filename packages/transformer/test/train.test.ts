@@ -97,4 +97,15 @@ describe('train', () => {
     ).rejects.toThrow(/must return a scalar tensor/);
     expect(() => lmBatches([1, 2], { batchSize: 1, blockSize: 4 })).toThrow(/need more than blockSize/);
   });
+
+  it('stops at a non-finite loss before the optimizer steps, leaving the parameters as they were', async () => {
+    const model = freshModel();
+    const before = Array.from(model.weight.dataSync());
+    const nanLoss = (m: Module, b: XY) => mseLoss((m as Linear).forward(b.x), b.y).mul(Number.NaN);
+    await expect(
+      train(model, { batches: () => collate([0, 1]), loss: nanLoss as never, maxSteps: 3 }),
+    ).rejects.toThrow(/the loss is NaN at step 1/);
+    expect(Array.from(model.weight.dataSync())).toEqual(before);
+    expect(model.weight.grad).toBeNull();
+  });
 });

@@ -220,12 +220,7 @@ export const trainingPage: Page = {
       } catch (err) {
         const message = (err as Error).message;
         root.dataset.state = message === 'stopped' ? 'stopped' : 'failed';
-        if (message !== 'stopped') {
-          // train() reads each step's loss synchronously, which a backend that reads asynchronously
-          // (webgpu) cannot do: say so and point to the backends that train.
-          const hint = /reads asynchronously/.test(message) ? ' (training needs cpu or gpujs)' : '';
-          status.textContent = `training failed on ${where}${hint}: ${message}`;
-        }
+        if (message !== 'stopped') status.textContent = `training failed on ${where}: ${message}`;
       } finally {
         model.dispose();
         start.disabled = false;

@@ -2,7 +2,7 @@
 // norms), linear warmup then cosine (or linear / constant) decay, gradient clipping, gradient
 // accumulation, periodic evaluation, checkpoints, a progress callback and a terminal progress bar.
 // Each micro-step runs inside tidy, so memory stays flat however long it trains.
-import { noGrad, type Tensor, tidy } from '@attnkit/tensor-core';
+import { add, keep, noGrad, type Tensor, tidy } from '@attnkit/tensor-core';
 import type { Module, Parameter } from '@attnkit/tensor-core/nn';
 import {
   AdamW,
@@ -91,17 +91,30 @@ function disposeDeep(x: unknown): void {
   else for (const v of Object.values(x)) disposeDeep(v);
 }
 
-/** Mean loss over `batches` in eval mode without gradients. */
-export function evaluate<B>(model: Module, batches: readonly B[], loss: (m: Module, b: B) => Tensor): number {
+/**
+ * Mean loss over `batches` in eval mode without gradients. The losses are summed on the device and
+ * read once, with the asynchronous read, so it runs on every backend (WebGPU included).
+ */
+export async function evaluate<B>(
+  model: Module,
+  batches: readonly B[],
+  loss: (m: Module, b: B) => Tensor,
+): Promise<number> {
+  if (!batches.length) return Number.NaN;
   const was = model.training;
   model.eval();
-  let total = 0;
+  let total: Tensor | null = null;
   try {
-    for (const b of batches) total += tidy(() => noGrad(() => loss(model, b).itemSync()));
+    for (const b of batches) {
+      const prev: Tensor | null = total;
+      total = tidy(() => noGrad(() => (prev ? add(prev, loss(model, b)) : loss(model, b).detach())));
+      prev?.dispose();
+    }
+    return (await (total as Tensor).item()) / batches.length;
   } finally {
+    total?.dispose();
     model.train(was);
   }
-  return batches.length ? total / batches.length : Number.NaN;
 }
 
 /** One line of a progress bar: `[#####.....] 120/500  loss 2.31  eval 2.40  lr 3.0e-4  12.3 it/s`. */
@@ -185,37 +198,56 @@ export async function train<B>(model: Module, options: TrainOptions<B>): Promise
   try {
     for (let step = 1; step <= maxSteps; step++) {
       const lr = opt.paramGroups[0].lr;
-      let stepLoss = 0;
       opt.zeroGrad();
-      for (let a = 0; a < accum; a++) {
-        const batch = options.batches(micro++);
-        try {
-          stepLoss += tidy(() => {
-            const loss = options.loss(model, batch);
-            if (loss?.size !== 1) {
-              throw new Error(`${who}: the loss function must return a scalar tensor, got ${describe(loss)}`);
-            }
-            const v = loss.itemSync();
-            if (!Number.isFinite(v)) throw new Error(`${who}: the loss is ${v} at step ${step}`);
-            (accum > 1 ? loss.div(accum) : loss).backward();
-            return v;
-          });
-        } finally {
-          if (disposeBatches) disposeDeep(batch);
+      // The micro-batch losses are summed on the device (detached) and read once per step with the
+      // asynchronous read, after every backward is queued: no synchronous read, so this runs on
+      // backends that read asynchronously (WebGPU), and the device is awaited once per step.
+      let lossSum: Tensor | null = null;
+      let loss: number;
+      try {
+        for (let a = 0; a < accum; a++) {
+          const batch = options.batches(micro++);
+          const prev: Tensor | null = lossSum;
+          try {
+            lossSum = tidy(() => {
+              const l = options.loss(model, batch);
+              if (l?.size !== 1) {
+                throw new Error(`${who}: the loss function must return a scalar tensor, got ${describe(l)}`);
+              }
+              (accum > 1 ? l.div(accum) : l).backward();
+              const v = l.detach().reshape([]);
+              return prev ? noGrad(() => add(prev, v)) : v;
+            });
+          } finally {
+            if (disposeBatches) disposeDeep(batch);
+          }
+          if (prev && prev !== lossSum) prev.dispose();
         }
+        // read before the optimizer steps, so a non-finite loss leaves the parameters untouched
+        loss = (await (lossSum as Tensor).item()) / accum;
+      } finally {
+        lossSum?.dispose();
       }
-      let gradNorm: number | null = null;
+      if (!Number.isFinite(loss)) throw new Error(`${who}: the loss is ${loss} at step ${step}`);
+      let norm: Tensor | null = null;
       tidy(() => {
-        if (maxNorm !== null) gradNorm = clipGradNorm(params, maxNorm).itemSync();
+        if (maxNorm !== null) norm = keep(clipGradNorm(params, maxNorm));
         opt.step();
       });
       sched.step();
-      const loss = stepLoss / accum;
+      let gradNorm: number | null = null;
+      if (norm !== null) {
+        try {
+          gradNorm = await (norm as Tensor).item();
+        } finally {
+          (norm as Tensor).dispose();
+        }
+      }
       losses.push(loss);
       const progress: TrainProgress = { step, maxSteps, loss, lr, gradNorm, elapsedMs: Date.now() - t0 };
       const every = options.evalEvery ?? 0;
       if (options.evalBatches?.length && ((every > 0 && step % every === 0) || step === maxSteps)) {
-        progress.evalLoss = evaluate(model, options.evalBatches, options.loss);
+        progress.evalLoss = await evaluate(model, options.evalBatches, options.loss);
         evalLosses.push([step, progress.evalLoss]);
         lastEval = progress.evalLoss;
         model.train();
