@@ -381,6 +381,7 @@ export {
 export {
   type AnswerBatch,
   answerLogProbsFromLogits,
+  type LogProbModel,
   referenceKL,
   sequenceLogProbs,
 } from './training/logprobs.js';

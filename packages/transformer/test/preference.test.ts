@@ -177,7 +177,7 @@ describe('RewardModel against GPT2ForSequenceClassification + TRL RewardTrainer'
       expectClose([loss], [c.loss], 1e-5);
       expectClose(rm.score.weight.grad!.dataSync(), c.grad_score_weight.flat(), 1e-4, 1e-6);
       const body = (rm as unknown as { transformer: GPT2LMHeadModel['transformer'] }).transformer;
-      expectClose(body.ln_f.weight.grad!.dataSync(), c.grad_ln_f_weight, 1e-4, 1e-6);
+      expectClose(body.ln_f.weight!.grad!.dataSync(), c.grad_ln_f_weight, 1e-4, 1e-6);
       expectClose(body.h[0].attn.c_attn.weight.grad!.dataSync(), c.grad_h0_c_attn_weight.flat(), 1e-4, 1e-6);
       rm.dispose();
     });

@@ -7,8 +7,7 @@ import { div, mean, mul, noGrad, softplus, sub, type Tensor, tensor, tidy } from
 import type { Module } from '@attnkit/tensor-core/nn';
 import { assertTensorArg, describe } from '../internal.js';
 import { exampleBatches } from './data.js';
-import { answerLogProbsFromLogits } from './logprobs.js';
-import type { LogitsModel } from './losses.js';
+import { answerLogProbsFromLogits, type LogProbModel } from './logprobs.js';
 import {
   checkPreferencePairs,
   type PreferenceBatch,
@@ -165,8 +164,8 @@ function answerLengths(batch: PreferenceBatch): Tensor {
  * policy's answer log-probs (with gradient) against the reference's (without), and the implicit rewards.
  */
 export function dpoBatchLoss(
-  policy: LogitsModel,
-  reference: LogitsModel,
+  policy: LogProbModel,
+  reference: LogProbModel,
   batch: PreferenceBatch,
   options: DPOLossOptions = {},
 ): DPOLossOutput {
@@ -199,7 +198,7 @@ export interface DPOTrainOptions
   extends Omit<TrainOptions<PreferenceBatch>, 'batches' | 'loss' | 'evalBatches' | 'onProgress'>,
     Omit<DPOLossOptions, 'chosenLengths' | 'rejectedLengths'> {
   /** The frozen reference model (required): usually a second copy of the starting checkpoint. */
-  reference: LogitsModel;
+  reference: Module & LogProbModel;
   /** Training pairs (token ids). */
   pairs: readonly PreferenceExample[];
   /** Pairs whose mean DPO loss is the evaluation loss. */
@@ -236,7 +235,7 @@ export interface DPOTrainResult extends TrainResult {
  * ```
  */
 export async function dpoTrain(
-  policy: Module & LogitsModel,
+  policy: Module & LogProbModel,
   options: DPOTrainOptions,
 ): Promise<DPOTrainResult> {
   const who = 'dpoTrain';
@@ -289,7 +288,7 @@ export async function dpoTrain(
       evalBatches,
       disposeBatches: true,
       loss: (model, batch) => {
-        const out = dpoBatchLoss(model as LogitsModel, reference, batch, lossOptions);
+        const out = dpoBatchLoss(model as LogProbModel, reference, batch, lossOptions);
         if (model.training) pending.push(dpoStats(out));
         return out.loss;
       },

@@ -15,7 +15,11 @@ import {
   where,
 } from '@attnkit/tensor-core';
 import { assertTensorArg, describe } from '../internal.js';
-import type { LogitsModel } from './losses.js';
+
+/** A causal LM as the log-prob functions need it (GPT2LMHeadModel, LlamaForCausalLM, ...). */
+export interface LogProbModel {
+  forward(inputs: { inputIds: Tensor; attentionMask?: Tensor; useCache?: boolean }): { logits: Tensor };
+}
 
 /** Rows of prompt + answer with the answer's labels (sftCollator's and preferenceCollator's batches). */
 export interface AnswerBatch {
@@ -81,7 +85,7 @@ export function answerLogProbsFromLogits(logits: Tensor, labels: Tensor): Tensor
  * const [chosenLogp, rejectedLogp] = sequenceLogProbs(model, batch).dataSync();
  * ```
  */
-export function sequenceLogProbs(model: LogitsModel, batch: AnswerBatch): Tensor {
+export function sequenceLogProbs(model: LogProbModel, batch: AnswerBatch): Tensor {
   const who = 'sequenceLogProbs';
   if (!model || typeof model.forward !== 'function')
     throw new TypeError(`${who}: 'model' must be a causal LM, got ${describe(model)}`);
@@ -107,7 +111,7 @@ export function sequenceLogProbs(model: LogitsModel, batch: AnswerBatch): Tensor
  * console.log(referenceKL(policy, reference, batch)); // nats per token
  * ```
  */
-export function referenceKL(policy: LogitsModel, reference: LogitsModel, batch: AnswerBatch): number {
+export function referenceKL(policy: LogProbModel, reference: LogProbModel, batch: AnswerBatch): number {
   const who = 'referenceKL';
   for (const [name, m] of [
     ['policy', policy],

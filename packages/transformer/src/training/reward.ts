@@ -195,13 +195,16 @@ export function bradleyTerryLoss(chosen: Tensor, rejected: Tensor, margin?: Tens
  * `centerRewardsCoefficient` adds c * mean((r_chosen + r_rejected)^2), as TRL's option of that name.
  */
 export function rewardModelLoss(
-  model: RewardModel,
+  model: Module,
   batch: PreferenceBatch,
   options: { centerRewardsCoefficient?: number } = {},
 ): Tensor {
   if (!(model instanceof RewardModel))
     throw new TypeError(`rewardModelLoss: 'model' must be a RewardModel, got ${describe(model)}`);
-  const { rewards } = model.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask });
+  const { rewards } = (model as RewardModel).forward({
+    inputIds: batch.inputIds,
+    attentionMask: batch.attentionMask,
+  });
   const chosen = rewards.sliceDim(0, 0, batch.pairs);
   const rejected = rewards.sliceDim(0, batch.pairs, 2 * batch.pairs);
   const loss = bradleyTerryLoss(chosen, rejected, batch.margin);
