@@ -358,6 +358,7 @@ export {
   TinyT5Tokenizer,
   tinyT5Report,
 } from './tiny-t5.js';
+export { type BestOfNOptions, type BestOfNResult, bestOfN } from './training/best-of-n.js';
 export {
   type BatchSource,
   exampleBatches,
@@ -365,6 +366,25 @@ export {
   lmBatches,
   lmEvalBatches,
 } from './training/data.js';
+export {
+  type DPOLossOptions,
+  type DPOLossOutput,
+  type DPOStats,
+  type DPOTrainOptions,
+  type DPOTrainProgress,
+  type DPOTrainResult,
+  dpoBatchLoss,
+  dpoLoss,
+  dpoStats,
+  dpoTrain,
+} from './training/dpo.js';
+export {
+  type AnswerBatch,
+  answerLogProbsFromLogits,
+  type LogProbModel,
+  referenceKL,
+  sequenceLogProbs,
+} from './training/logprobs.js';
 export {
   applyLora,
   type LoraConfig,
@@ -388,6 +408,22 @@ export {
   maskedLMLoss,
   mlmCollator,
 } from './training/mlm.js';
+export {
+  checkPreferencePairs,
+  type PreferenceBatch,
+  type PreferenceCollatorOptions,
+  type PreferenceExample,
+  preferenceCollator,
+} from './training/preference.js';
+export {
+  bradleyTerryLoss,
+  evaluateRewardModel,
+  type RewardEvaluation,
+  RewardModel,
+  type RewardModelOptions,
+  type RewardOutput,
+  rewardModelLoss,
+} from './training/reward.js';
 export { type SFTBatch, type SFTCollatorOptions, type SFTExample, sftCollator } from './training/sft.js';
 export {
   collateSeq2Seq,
