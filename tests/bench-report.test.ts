@@ -99,6 +99,44 @@ describe('linePlot', () => {
     expect(svg).toContain('n (log scale)');
   });
 
+  it('points-only and line-only series, with given log ticks (a fit over measurements)', () => {
+    const svg = linePlot({
+      title: 'scaling',
+      xLabel: 'N',
+      yLabel: 'loss',
+      logX: true,
+      logY: true,
+      xTicks: [1e3, 1e4, 1e5],
+      yTicks: [2, 3],
+      series: [
+        {
+          name: 'measured',
+          style: 'points',
+          points: [
+            [1e3, 3],
+            [1e4, 2.5],
+            [1e5, 2],
+          ],
+        },
+        {
+          name: 'fit',
+          style: 'line',
+          points: [
+            [1e3, 3],
+            [1e5, 2],
+          ],
+        },
+      ],
+    });
+    checkSvg(svg);
+    // the measurements are markers only, the fit a line only: one polyline, three data circles + a legend circle
+    expect(polylines(svg)).toEqual(['72,36 608,316']);
+    expect(svg.match(/<circle /g)).toHaveLength(4);
+    expect(svg).toMatch(/<circle class="legend"/);
+    expect(texts(svg, 'xtick')).toEqual(['1000', '10000', '100000']);
+    expect(texts(svg, 'ytick')).toEqual(['2', '3']);
+  });
+
   it('log y: ticks at powers of ten around the data', () => {
     const svg = linePlot({
       title: 't',

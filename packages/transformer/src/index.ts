@@ -388,6 +388,12 @@ export {
   maskedLMLoss,
   mlmCollator,
 } from './training/mlm.js';
+export {
+  type FitPowerLawOptions,
+  fitPowerLaw,
+  type PowerLawFit,
+  powerLaw,
+} from './training/scaling-laws.js';
 export { type SFTBatch, type SFTCollatorOptions, type SFTExample, sftCollator } from './training/sft.js';
 export {
   collateSeq2Seq,
