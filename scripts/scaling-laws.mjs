@@ -2,7 +2,7 @@
 // Scaling laws on the fables corpus (packages/transformer/assets/corpus/fables.txt), at toy scale:
 // character-level GPT-2s trained seeded on the CPU backend, three sweeps as in Kaplan et al. 2020
 // and Hoffmann et al. 2022 (Chinchilla):
-//   size     models of 7 sizes (~7K to ~2.7M non-embedding parameters), the same token budget each;
+//   size     models of 6 sizes (~7K to ~2.2M non-embedding parameters), the same token budget each;
 //            fits L(N) = E + A / N^alpha
 //   data     one model, evaluated every few steps of a constant-learning-rate run; fits
 //            L(D) = E + B / D^beta over the tokens seen
@@ -78,14 +78,13 @@ const full = {
     [32, 2, 2],
     [48, 3, 4],
     [64, 4, 4],
-    [96, 5, 4],
-    [128, 6, 4],
-    [192, 6, 6],
+    [128, 4, 4],
+    [192, 5, 6],
   ],
   sizeSteps: 100,
-  data: { model: [48, 3, 4], steps: 400, evalEvery: 25, warmupSteps: 20, fitFromStep: 50 },
-  // the budget: the 559K model for 48 steps
-  compute: { sizes: [1, 2, 3, 4, 5], budgetSize: 4, budgetSteps: 48 },
+  data: { model: [32, 2, 2], steps: 300, evalEvery: 20, warmupSteps: 20, fitFromStep: 40 },
+  // the budget: the 200K model for 40 steps
+  compute: { sizes: [1, 2, 3, 4], budgetSize: 3, budgetSteps: 40 },
 };
 const small = {
   batchSize: 4,

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fitPowerLaw } from '@attnkit/transformer';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkSvg } from '../apps/bench/src/cli/plot.js';
 
@@ -93,6 +94,25 @@ describe('scripts/scaling-laws.mjs', () => {
       checkSvg(svg);
       expect(svg).toContain('validation loss');
     }
+  });
+
+  it('the committed full run (docs/bench) is complete, spans 10K to 2M parameters and matches its own fits', () => {
+    const r = JSON.parse(readFileSync(join(root, 'docs/bench/scaling-laws.json'), 'utf8')) as Report;
+    checkReport(r, false);
+    const n = r.sizeSweep.runs.map((run) => run.nonEmbeddingParameters);
+    expect(Math.min(...n)).toBeLessThan(1e4);
+    expect(Math.max(...n)).toBeGreaterThan(2e6);
+    const refit = fitPowerLaw(
+      n,
+      r.sizeSweep.runs.map((run) => run.valLoss),
+    );
+    expect(refit.alpha).toBeCloseTo(r.sizeSweep.fit.alpha, 6);
+    expect(refit.stdErr.alpha).toBeCloseTo(r.sizeSweep.fit.stdErr.alpha, 6);
+    // bigger models reach lower loss on the same tokens: the exponent is positive, beyond its error
+    expect(r.sizeSweep.fit.alpha).toBeGreaterThan(2 * r.sizeSweep.fit.stdErr.alpha);
+    expect(r.dataSweep.fit.alpha).toBeGreaterThan(2 * r.dataSweep.fit.stdErr.alpha);
+    for (const name of ['params', 'data', 'compute'])
+      checkSvg(readFileSync(join(root, `docs/bench/scaling-laws-${name}.svg`), 'utf8'));
   });
 
   it('refuses an unknown option by name', () => {
