@@ -2,9 +2,10 @@
 // line plot (coordinates, ticks, legend, escaping, refusals), the bench-results.json schema check
 // and writer, the Markdown report with its plots, and the --quick / --out options. Times are never
 // asserted: the figures here are made up.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseArgs } from '../apps/bench/src/cli/args.js';
 import { checkSvg, linePlot, niceTicks } from '../apps/bench/src/cli/plot.js';
@@ -28,6 +29,13 @@ function tempDir(): string {
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+function tempDirWithReport(): string {
+  const dir = tempDir();
+  writeReport(dir, sample());
+  return dir;
+}
 
 function polylines(svg: string): string[] {
   return [...svg.matchAll(/<polyline [^>]*points="([^"]*)"/g)].map((m) => m[1]);
@@ -97,6 +105,44 @@ describe('linePlot', () => {
     expect(xs).toEqual([72, 340, 608]);
     expect(texts(svg, 'xtick')).toEqual(['256', '512', '1024']);
     expect(svg).toContain('n (log scale)');
+  });
+
+  it('points-only and line-only series, with given log ticks (a fit over measurements)', () => {
+    const svg = linePlot({
+      title: 'scaling',
+      xLabel: 'N',
+      yLabel: 'loss',
+      logX: true,
+      logY: true,
+      xTicks: [1e3, 1e4, 1e5],
+      yTicks: [2, 3],
+      series: [
+        {
+          name: 'measured',
+          style: 'points',
+          points: [
+            [1e3, 3],
+            [1e4, 2.5],
+            [1e5, 2],
+          ],
+        },
+        {
+          name: 'fit',
+          style: 'line',
+          points: [
+            [1e3, 3],
+            [1e5, 2],
+          ],
+        },
+      ],
+    });
+    checkSvg(svg);
+    // the measurements are markers only, the fit a line only: one polyline, three data circles + a legend circle
+    expect(polylines(svg)).toEqual(['72,36 608,316']);
+    expect(svg.match(/<circle /g)).toHaveLength(4);
+    expect(svg).toMatch(/<circle class="legend"/);
+    expect(texts(svg, 'xtick')).toEqual(['1000', '10000', '100000']);
+    expect(texts(svg, 'ytick')).toEqual(['2', '3']);
   });
 
   it('log y: ticks at powers of ten around the data', () => {
@@ -336,6 +382,28 @@ describe('bench-report.md', () => {
     expect(md).toContain('| decode mean | attnkit | decode mean | 4.00 | ms/token |');
     const svg = readFileSync(join(dir, 'matmul-gflops.svg'), 'utf8');
     expect(svg).toContain('peer | x');
+  });
+
+  it('shows the scaling laws (exponents and plots) when the folder holds scaling-laws.json', () => {
+    const dir = tempDir();
+    for (const f of [
+      'scaling-laws.json',
+      'scaling-laws-params.svg',
+      'scaling-laws-data.svg',
+      'scaling-laws-compute.svg',
+    ])
+      copyFileSync(join(root, 'docs/bench', f), join(dir, f));
+    writeReport(dir, sample());
+    expect(checkReport(dir)).toBe(5);
+    const md = readFileSync(join(dir, 'bench-report.md'), 'utf8');
+    const r = JSON.parse(readFileSync(join(dir, 'scaling-laws.json'), 'utf8'));
+    expect(md).toContain('## Scaling laws');
+    expect(md).toContain(
+      `L(N) = E + A / N^alpha: alpha = ${r.sizeSweep.fit.alpha.toFixed(3)} ± ${r.sizeSweep.fit.stdErr.alpha.toFixed(3)}`,
+    );
+    expect(md).toContain('![Loss against model size](./scaling-laws-params.svg)');
+    // without the JSON: no section
+    expect(readFileSync(join(tempDirWithReport(), 'bench-report.md'), 'utf8')).not.toContain('Scaling laws');
   });
 
   it('plotSeries groups by implementation (or the spec’s series) and orders points by x', () => {

@@ -424,6 +424,12 @@ export {
   type RewardOutput,
   rewardModelLoss,
 } from './training/reward.js';
+export {
+  type FitPowerLawOptions,
+  fitPowerLaw,
+  type PowerLawFit,
+  powerLaw,
+} from './training/scaling-laws.js';
 export { type SFTBatch, type SFTCollatorOptions, type SFTExample, sftCollator } from './training/sft.js';
 export {
   collateSeq2Seq,

@@ -9,6 +9,11 @@
 export interface PlotSeries {
   name: string;
   points: readonly (readonly [number, number])[];
+  /**
+   * How the points are drawn: 'line+points' (default) joins markers with a line, 'points' draws
+   * markers only (measurements), 'line' a line only (a fitted curve).
+   */
+  style?: 'line+points' | 'points' | 'line';
 }
 
 /** What {@link linePlot} draws. */
@@ -26,6 +31,10 @@ export interface PlotOptions {
    * (tokenizer encodings, for instance).
    */
   categories?: readonly string[];
+  /** Ticks of a log x axis (default: the measured x values, at most 8). */
+  xTicks?: readonly number[];
+  /** Ticks of a log y axis (default: powers of ten); the axis spans them. */
+  yTicks?: readonly number[];
   /** Width of the whole image in px (default 640). */
   width?: number;
   /** Height of the plot area in px (default 280); the legend adds a line per series below it. */
@@ -119,11 +128,15 @@ export function linePlot(options: PlotOptions): string {
     xLo = Math.log2(Math.min(...xs));
     xHi = Math.log2(Math.max(...xs));
     // ticks at the measured x values (sizes that double, or a few chosen sizes), at most 8
-    const distinct = [...new Set(xs)].sort((a, b) => a - b);
-    const every = Math.ceil(distinct.length / 8);
+    const distinct = [...new Set(options.xTicks ?? xs)].sort((a, b) => a - b);
+    const every = options.xTicks ? 1 : Math.ceil(distinct.length / 8);
     xTicks = distinct
       .filter((_, i) => i % every === 0)
       .map((v) => ({ v: Math.log2(v), label: formatTick(v) }));
+    if (options.xTicks) {
+      xLo = Math.min(xLo, xTicks[0].v);
+      xHi = Math.max(xHi, xTicks[xTicks.length - 1].v);
+    }
   } else {
     xLo = Math.min(...xs);
     xHi = Math.max(...xs);
@@ -142,7 +155,12 @@ export function linePlot(options: PlotOptions): string {
   let yHi: number;
   let yTicks: { v: number; label: string }[];
   const fy = logY ? Math.log10 : (v: number) => v;
-  if (logY) {
+  if (logY && options.yTicks?.length) {
+    const given = [...options.yTicks].sort((a, b) => a - b);
+    yLo = Math.min(Math.log10(given[0]), Math.log10(Math.min(...ys)));
+    yHi = Math.max(Math.log10(given[given.length - 1]), Math.log10(Math.max(...ys)));
+    yTicks = given.map((v) => ({ v: Math.log10(v), label: formatTick(v) }));
+  } else if (logY) {
     yLo = Math.floor(Math.log10(Math.min(...ys)));
     yHi = Math.ceil(Math.log10(Math.max(...ys)));
     if (yHi === yLo) yHi++;
@@ -203,18 +221,23 @@ export function linePlot(options: PlotOptions): string {
     const color = PLOT_COLORS[i % PLOT_COLORS.length];
     const pts = s.points.map(([x, y]) => `${r(px(x))},${r(py(y))}`);
     out.push(`<g class="series" data-name="${escapeXml(s.name)}">`);
-    if (pts.length > 1)
+    const style = s.style ?? 'line+points';
+    if (pts.length > 1 && style !== 'points')
       out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.join(' ')}"/>`);
-    for (const p of pts) {
-      const [cx, cy] = p.split(',');
-      out.push(`<circle cx="${cx}" cy="${cy}" r="3" fill="${color}"/>`);
-    }
+    if (style !== 'line')
+      for (const p of pts) {
+        const [cx, cy] = p.split(',');
+        out.push(`<circle cx="${cx}" cy="${cy}" r="${style === 'points' ? 4 : 3}" fill="${color}"/>`);
+      }
     out.push('</g>');
     // legend entry
     const ly = y0 + m.bottom + legendLine * i + 4;
-    out.push(
-      `<line class="legend" x1="${m.left}" y1="${ly}" x2="${m.left + 24}" y2="${ly}" stroke="${color}" stroke-width="2"/>`,
-    );
+    if (style === 'points')
+      out.push(`<circle class="legend" cx="${m.left + 12}" cy="${ly}" r="4" fill="${color}"/>`);
+    else
+      out.push(
+        `<line class="legend" x1="${m.left}" y1="${ly}" x2="${m.left + 24}" y2="${ly}" stroke="${color}" stroke-width="2"/>`,
+      );
     out.push(`<text x="${m.left + 32}" y="${ly + 4}">${escapeXml(s.name)}</text>`);
   });
   out.push('</svg>');

@@ -196,6 +196,7 @@ export function writeReport(dir: string, data: BenchResults, note = ''): string[
     }
     lines.push('', `Values in ${unit}.`);
   }
+  lines.push(...scalingLawsSection(dir));
   lines.push('', '## Every figure of the run');
   for (const suite of [...new Set(data.results.map((r) => r.suite))]) {
     lines.push(
@@ -214,6 +215,39 @@ export function writeReport(dir: string, data: BenchResults, note = ''): string[
   writeFileSync(report, `${lines.join('\n')}\n`);
   written.push(report);
   return written;
+}
+
+/**
+ * The report's section on scaling laws when `dir` holds the output of `scripts/scaling-laws.mjs`
+ * (scaling-laws.json and its three plots): the fitted exponents with their standard errors and the
+ * plots; no lines when it does not.
+ */
+export function scalingLawsSection(dir: string): string[] {
+  const path = join(dir, 'scaling-laws.json');
+  if (!existsSync(path)) return [];
+  const r = JSON.parse(readFileSync(path, 'utf8'));
+  type Fit = { E: number; A: number; alpha: number; stdErr: { E: number; alpha: number }; error?: string };
+  const law = (f: Fit, sym: string, exp: string) =>
+    f.error
+      ? `no fit (${md(f.error)})`
+      : `L(${sym}) = E + A / ${sym}^${exp}: ${exp} = ${f.alpha.toFixed(3)} ± ${f.stdErr.alpha.toFixed(3)}, E = ${f.E.toFixed(3)} ± ${f.stdErr.E.toFixed(3)}`;
+  const cs = r.computeSweep;
+  return [
+    '',
+    '## Scaling laws',
+    '',
+    `Produced by \`${r.command}\` (${r.wallSeconds} s): character-level GPTs on the fables corpus, N in non-embedding parameters; see the guide docs/guides/15-pretraining-and-scaling-laws.md.`,
+    '',
+    `- size sweep (${r.sizeSweep.runs.length} sizes, ${r.sizeSweep.tokens} tokens each): ${law(r.sizeSweep.fit, 'N', 'alpha')}`,
+    `- data sweep (N = ${r.dataSweep.run.nonEmbeddingParameters}): ${law(r.dataSweep.fit, 'D', 'beta')}`,
+    `- fixed compute C = ${cs.flops.toExponential(2)} FLOPs: loss-minimising N ≈ ${cs.optimalN ? Math.round(cs.optimalN) : 'none (no minimum)'}`,
+    '',
+    '![Loss against model size](./scaling-laws-params.svg)',
+    '',
+    '![Loss against tokens seen](./scaling-laws-data.svg)',
+    '',
+    '![IsoFLOP profile](./scaling-laws-compute.svg)',
+  ];
 }
 
 /**

@@ -1,0 +1,126 @@
+// scripts/scaling-laws.mjs --quick: the three sweeps at tiny sizes, run as CI would (against the
+// built packages: `pnpm build` first), then the shape of scaling-laws.json and the SVG plots.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fitPowerLaw } from '@attnkit/transformer';
+import { afterAll, describe, expect, it } from 'vitest';
+import { checkSvg } from '../apps/bench/src/cli/plot.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'attnkit-scaling-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Run {
+  width: number;
+  layers: number;
+  parameters: number;
+  nonEmbeddingParameters: number;
+  steps: number;
+  tokens: number;
+  flops: number;
+  valLoss: number;
+  evalLosses?: [number, number][];
+}
+interface Fit {
+  E: number;
+  A: number;
+  alpha: number;
+  stdErr: { E: number; A: number; alpha: number };
+  error?: string;
+}
+interface Report {
+  complete: boolean;
+  settings: { tokensPerStep: number; quick: boolean };
+  sizeSweep: { tokens: number; runs: Run[]; fit: Fit };
+  dataSweep: { run: Run; fitFromTokens: number; fit: Fit };
+  computeSweep: {
+    flops: number;
+    runs: Run[];
+    parabola: { a: number; b: number; c: number };
+    optimalN: number | null;
+  };
+}
+
+/** Checks what every report holds, quick or full. */
+function checkReport(r: Report, quick: boolean): void {
+  expect(r.complete).toBe(true);
+  expect(r.settings.quick).toBe(quick);
+  const size = r.sizeSweep.runs;
+  expect(size.length).toBeGreaterThanOrEqual(6);
+  for (let i = 0; i < size.length; i++) {
+    const run = size[i];
+    expect(run.tokens).toBe(r.sizeSweep.tokens);
+    expect(run.tokens).toBe(run.steps * r.settings.tokensPerStep);
+    expect(run.flops).toBe(6 * run.nonEmbeddingParameters * run.tokens);
+    expect(run.nonEmbeddingParameters).toBeLessThan(run.parameters);
+    expect(Number.isFinite(run.valLoss)).toBe(true);
+    if (i > 0) expect(run.nonEmbeddingParameters).toBeGreaterThan(size[i - 1].nonEmbeddingParameters);
+  }
+  for (const fit of [r.sizeSweep.fit, r.dataSweep.fit]) {
+    if (fit.error) continue;
+    for (const k of ['E', 'A', 'alpha'] as const) {
+      expect(Number.isFinite(fit[k])).toBe(true);
+      expect(fit.stdErr[k]).toBeGreaterThanOrEqual(0);
+    }
+  }
+  const points = r.dataSweep.run.evalLosses ?? [];
+  expect(points.length).toBeGreaterThanOrEqual(4);
+  for (let i = 1; i < points.length; i++) expect(points[i][0]).toBeGreaterThan(points[i - 1][0]);
+  const cs = r.computeSweep;
+  expect(cs.runs.length).toBeGreaterThanOrEqual(4);
+  // D = C / 6N, to the rounding of whole steps
+  for (const run of cs.runs)
+    expect(Math.abs(run.flops - cs.flops) / cs.flops).toBeLessThan(
+      run.steps > 4 ? 0.5 / run.steps + 1e-9 : 1,
+    );
+  for (const k of ['a', 'b', 'c'] as const) expect(Number.isFinite(cs.parabola[k])).toBe(true);
+}
+
+describe('scripts/scaling-laws.mjs', () => {
+  it('--quick writes a complete report of the three sweeps and three well-formed plots', () => {
+    const stdout = execFileSync(
+      process.execPath,
+      [join(root, 'scripts/scaling-laws.mjs'), '--quick', '--quiet', '--out', dir],
+      { encoding: 'utf8' },
+    );
+    expect(stdout).toMatch(/L\(N\) = E \+ A \/ N\^alpha: /);
+    const r = JSON.parse(readFileSync(join(dir, 'scaling-laws.json'), 'utf8')) as Report;
+    checkReport(r, true);
+    for (const name of ['params', 'data', 'compute']) {
+      const svg = readFileSync(join(dir, `scaling-laws-${name}.svg`), 'utf8');
+      checkSvg(svg);
+      expect(svg).toContain('validation loss');
+    }
+  });
+
+  it('the committed full run (docs/bench) is complete, spans 10K to 2M parameters and matches its own fits', () => {
+    const r = JSON.parse(readFileSync(join(root, 'docs/bench/scaling-laws.json'), 'utf8')) as Report;
+    checkReport(r, false);
+    const n = r.sizeSweep.runs.map((run) => run.nonEmbeddingParameters);
+    expect(Math.min(...n)).toBeLessThan(1e4);
+    expect(Math.max(...n)).toBeGreaterThan(2e6);
+    const refit = fitPowerLaw(
+      n,
+      r.sizeSweep.runs.map((run) => run.valLoss),
+    );
+    expect(refit.alpha).toBeCloseTo(r.sizeSweep.fit.alpha, 6);
+    expect(refit.stdErr.alpha).toBeCloseTo(r.sizeSweep.fit.stdErr.alpha, 6);
+    // bigger models reach lower loss on the same tokens: the exponent is positive, beyond its error
+    expect(r.sizeSweep.fit.alpha).toBeGreaterThan(2 * r.sizeSweep.fit.stdErr.alpha);
+    expect(r.dataSweep.fit.alpha).toBeGreaterThan(2 * r.dataSweep.fit.stdErr.alpha);
+    for (const name of ['params', 'data', 'compute'])
+      checkSvg(readFileSync(join(root, `docs/bench/scaling-laws-${name}.svg`), 'utf8'));
+  });
+
+  it('refuses an unknown option by name', () => {
+    expect(() =>
+      execFileSync(process.execPath, [join(root, 'scripts/scaling-laws.mjs'), '--sizes', '3'], {
+        encoding: 'utf8',
+        stdio: 'pipe',
+      }),
+    ).toThrow(/unknown option --sizes/);
+  });
+});
