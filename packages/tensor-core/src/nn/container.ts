@@ -19,7 +19,7 @@ function checkModule(op: string, m: unknown, i: number): Module {
  * @example
  * ```ts
  * const mlp = new Sequential(new Linear(2, 16), new ReLU(), new Linear(16, 2));
- * mlp.forward(x);
+ * mlp.forward(randn([8, 2])).shape; // => [8, 2]
  * ```
  */
 export class Sequential extends Module {
@@ -63,8 +63,10 @@ export class Sequential extends Module {
  *
  * @example
  * ```ts
- * const blocks = new ModuleList(Array.from({ length: 12 }, () => new Block(config)));
+ * const blocks = new ModuleList(Array.from({ length: 12 }, () => new Linear(16, 16)));
+ * let x = randn([2, 16]);
  * for (const b of blocks) x = b.forward(x);
+ * Object.keys(blocks.stateDict()).length; // => 24
  * ```
  */
 export class ModuleList extends Module {
