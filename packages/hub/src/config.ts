@@ -200,6 +200,7 @@ export function refuseKeys(who: string, json: Record<string, unknown>, refuse: R
  * @throws ConfigError naming the field, its config.json name, what it got and what was expected
  * @example
  * ```ts
+ * import type { FieldTable } from '@attnkit/hub';
  * const TABLE: FieldTable = {
  *   hiddenSize: sizeField('hidden_size', 768, LIMITS.hidden, { aliases: ['n_embd'] }),
  *   hiddenAct: { json: 'hidden_act', default: 'gelu', kind: 'string' },

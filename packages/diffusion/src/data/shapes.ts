@@ -282,7 +282,7 @@ export function randomShapeParams(size: number, generator: Generator): ShapePara
  * ```ts
  * const { images, labels } = makeShapes(1000, { generator: new Generator(1) });
  * images.shape;                         // => [1000, 1, 16, 16]
- * (await labels.array()).slice(0, 12); // => [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
+ * Array.from(await labels.data()).slice(0, 12); // => [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
  * ```
  */
 export function makeShapes(n: number, options: ShapesOptions = {}): ShapesData {

@@ -144,7 +144,7 @@ function assemble(image: RgbaImage, idat: Uint8Array): Uint8Array {
  * const png = await encodePng(image);
  * Array.from(png.subarray(1, 4), (c) => String.fromCharCode(c)).join(''); // => 'PNG'
  * await writeFile(join(tmpdir(), 'sample.png'), png);                       // Node
- * const url = URL.createObjectURL(new Blob([png], { type: 'image/png' })); // browser
+ * const url = URL.createObjectURL(await pngBlob(image)); // browser: a Blob of type image/png
  * ```
  */
 export async function encodePng(image: RgbaImage): Promise<Uint8Array> {

@@ -28,6 +28,7 @@ export interface ClassConditionalOptions extends DDPMPipelineOptions {
  *
  * @example
  * ```ts
+ * import type { RgbaImage } from '@attnkit/diffusion';
  * const pipe = await loadTinyShapesPipeline();
  * const previews: RgbaImage[][] = []; // what a page would draw after each step
  * const { images } = await pipe.generate({

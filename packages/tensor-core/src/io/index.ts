@@ -70,7 +70,7 @@ export type { ByteSource } from './source.js';
  * ```ts
  * // in a browser: readSafetensors(await fetch('/model.safetensors')); here a Response of bytes
  * const bytes = await writeSafetensors({ 'lm_head.weight': randn([10, 4]) });
- * const w = await readSafetensors(new Response(bytes));
+ * const w = await readSafetensors(new Response(Uint8Array.from(bytes)));
  * w['lm_head.weight'].shape; // => [10, 4]
  * ```
  */

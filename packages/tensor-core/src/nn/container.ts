@@ -63,9 +63,10 @@ export class Sequential extends Module {
  *
  * @example
  * ```ts
- * const blocks = new ModuleList(Array.from({ length: 12 }, () => new Linear(16, 16)));
+ * const layers = Array.from({ length: 12 }, () => new Linear(16, 16));
+ * const blocks = new ModuleList(layers); // registers them as blocks 0..11
  * let x = randn([2, 16]);
- * for (const b of blocks) x = b.forward(x);
+ * for (const layer of layers) x = layer.forward(x);
  * Object.keys(blocks.stateDict()).length; // => 24
  * ```
  */

@@ -89,7 +89,7 @@ const NON_PERSISTENT = Symbol('nonPersistent');
  * class Mlp extends Module {
  *   fc1 = new Linear(2, 16);
  *   fc2 = new Linear(16, 2);
- *   forward(x: Tensor): Tensor {
+ *   override forward(x: Tensor): Tensor {
  *     return this.fc2.forward(relu(this.fc1.forward(x)));
  *   }
  * }

@@ -544,7 +544,8 @@ export class BartModel extends PreTrainedModel {
  * @example
  * ```ts
  * import { generate } from '@attnkit/sampling';
- * const bart = await loadPretrained('packages/transformer/test/fixtures/seq2seq-bart'); // a tiny random BART
+ * // a tiny random BART
+ * const bart = await loadPretrained('packages/transformer/test/fixtures/seq2seq-bart', { architecture: 'BartForConditionalGeneration' });
  * const inputIds = [[0, 5, 6, 7, 2]];
  * const { sequences } = await generate(bart, inputIds, { numBeams: 4, maxNewTokens: 10 });
  * sequences.length; // => 1

@@ -250,7 +250,7 @@ export interface WhisperPromptOptions {
  * const tokenizer = await AutoTokenizer.fromPretrained(dir);
  * // <|startoftranscript|> <|en|> <|transcribe|> <|notimestamps|>: [50258, 50259, 50359, 50363] with whisper-tiny's tokenizer
  * const prompt = whisperPromptIds(tokenizer, { language: 'en', task: 'transcribe' }); // => [289, 290, 391, 395]
- * const whisper = await loadPretrained(dir);
+ * const whisper = await loadPretrained(dir, { architecture: 'WhisperForConditionalGeneration' });
  * const fe = await loadFeatureExtractor(dir);
  * const features = fe.call(new Float32Array(16000), { samplingRate: 16000 }); // 1 s of silence
  * const { sequences } = await generate(whisper, features, { decoderPromptIds: prompt, maxNewTokens: 8 });

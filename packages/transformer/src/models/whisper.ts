@@ -471,7 +471,7 @@ export interface WhisperInputs {
  * import { generate } from '@attnkit/sampling';
  * import { AutoTokenizer } from '@attnkit/tokenizer';
  * const dir = 'packages/transformer/test/fixtures/pipe-whisper'; // a tiny random Whisper; whisper-tiny loads the same way
- * const whisper = await loadPretrained(dir);
+ * const whisper = await loadPretrained(dir, { architecture: 'WhisperForConditionalGeneration' });
  * const fe = await loadFeatureExtractor(dir);
  * const waveform = new Float32Array(16000); // 1 s at 16 kHz
  * const features = fe.call(waveform, { samplingRate: 16000 });

@@ -82,7 +82,7 @@ function prob(op: string, name: string, v: unknown): number {
  * const [cls, sep, pad] = ['[CLS]', '[SEP]', '[PAD]'].map((t) => tok.tokenToId(t) as number);
  * const text = 'the cat sat on the mat and the dog ran home while the sun was hot and the birds sang';
  * const encodings = Array.from({ length: 8 }, () => tok.encode(text).ids);
- * const collate = mlmCollator({ maskTokenId: tok.tokenToId('[MASK]'), vocabSize: tok.getVocabSize(),
+ * const collate = mlmCollator({ maskTokenId: tok.tokenToId('[MASK]') as number, vocabSize: tok.getVocabSize(),
  *   specialTokenIds: [cls, sep, pad], seed: 0 });
  * const batches = exampleBatches(encodings, 4, collate, { seed: 0 });
  * const { losses } = await train(bert, { batches, loss: maskedLMLoss, maxSteps: 3 });
