@@ -101,7 +101,8 @@ console.log(`held-out exact match ${exact} in ${((Date.now() - t0) / 1000).toFix
 mkdirSync(out, { recursive: true });
 await saveModel(model, out);
 writeFileSync(join(out, 'vocab.json'), `${JSON.stringify({ type: 'char', pad: 0, eos: 1, chars })}\n`);
-const parameters = Object.values(model.stateDict()).reduce((a, t) => a + t.size, 0);
+// each tensor once (the state dict lists the shared embedding under shared., encoder. and decoder.)
+const parameters = model.numParameters();
 const report = {
   task: 'an integer 0-999 in English words (numberToWords)',
   parameters,

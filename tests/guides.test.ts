@@ -3,17 +3,12 @@
 // packages' sources (the root vitest aliases). A ```text block right after a ```ts block (blank lines
 // and an "Output:" line may stand between) is that block's printed output: what its console.log
 // calls print must equal it, line for line.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-
-// WebGPU in Node without a GPU runs on SwiftShader (the guide on backends uses it), as the other
-// WebGPU tests set it up: before Dawn loads.
-const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD))
-  process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+import { CPU_PRELUDE, hoistImports } from './doc-runner.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const guidesDir = join(root, 'docs/guides');
@@ -72,16 +67,11 @@ function runnable(markdown: string): { code: Block; output: string | null }[] {
 function pageModule(blocks: Block[]): string {
   const imports = new Map<string, string>();
   const bodies = blocks.map((b, i) => {
-    const body = b.code.replace(/^import\s[^;]*?;[ \t]*$/gms, (stmt) => {
-      imports.set(stmt.replace(/\s+/g, ' '), stmt);
-      return '';
-    });
+    const body = hoistImports(b.code, imports);
     return `globalThis.__guideBlock(${i});\n${body}`;
   });
   // every page starts on the CPU backend, whatever the page before it chose
-  const prelude =
-    "import '@attnkit/backend-cpu';\nimport { setBackend as __setBackend } from '@attnkit/tensor-core';\n";
-  return `${prelude}${[...imports.values()].join('\n')}\n__setBackend('cpu');\n${bodies.join('\n')}\nexport {};\n`;
+  return `${CPU_PRELUDE}${[...imports.values()].join('\n')}\n__setBackend('cpu');\n${bodies.join('\n')}\nexport {};\n`;
 }
 
 const pages = readdirSync(guidesDir)

@@ -10,7 +10,7 @@ import { assertPositiveInt } from './internal.js';
  *
  * @example
  * ```ts
- * alibiSlopes(8); // [0.5, 0.25, 0.125, ..., 0.00390625]
+ * alibiSlopes(8); // => [0.5, 0.25, 0.125, 0.0625, 0.0313, 0.0156, 0.0078, 0.0039]
  * ```
  */
 export function alibiSlopes(numHeads: number): number[] {
@@ -41,7 +41,10 @@ export interface AlibiBiasOptions {
  *
  * @example
  * ```ts
+ * const [lq, lk] = [6, 6];
+ * const q = randn([1, 12, lq, 16]), k = randn([1, 12, lk, 16]), v = randn([1, 12, lk, 16]);
  * const y = scaledDotProductAttention(q, k, v, { mask: alibiBias(12, lq, lk), causal: true });
+ * y.shape; // => [1, 12, 6, 16]
  * ```
  */
 export function alibiBias(numHeads: number, lq: number, lk: number, options: AlibiBiasOptions = {}): Tensor {

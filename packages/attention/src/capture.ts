@@ -44,8 +44,10 @@ export function recordAttention(name: string | undefined, weights: Tensor): void
  *
  * @example
  * ```ts
- * const { result, attentions, dispose } = captureAttention(() => model.forward(ids));
- * for (const { name, weights } of attentions) console.log(name, weights.shape); // [B, H, Lq, Lk]
+ * const mha = new MultiHeadAttention({ embedDim: 16, numHeads: 4 });
+ * const x = randn([1, 5, 16]);
+ * const { result, attentions, dispose } = captureAttention(() => mha.forward(x, x, x));
+ * attentions.map(({ name, weights }) => [name, weights.shape]); // => [['attention.0', [1, 4, 5, 5]]]
  * dispose();
  * ```
  */

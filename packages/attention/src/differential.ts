@@ -80,7 +80,8 @@ export interface DiffAttentionForwardOptions {
  * @example
  * ```ts
  * const attn = new DiffAttention({ hiddenSize: 64, numHeads: 2, layerIndex: 0 });
- * const { output } = attn.forward(randn([1, 10, 64])); // [1, 10, 64]
+ * const { output } = attn.forward(randn([1, 10, 64]));
+ * output.shape;                                          // => [1, 10, 64]
  * attn.lambda().item();                                  // λ = exp(λq1·λk1) − exp(λq2·λk2) + 0.2
  * ```
  */
@@ -230,7 +231,9 @@ export interface DiffTransformerBlockOptions extends DiffAttentionOptions {
  * ```ts
  * const layers = [0, 1, 2].map((i) =>
  *   new DiffTransformerBlock({ hiddenSize: 64, numHeads: 2, layerIndex: i, intermediateSize: 172 }));
+ * const x = randn([1, 10, 64]);
  * let h = x; for (const layer of layers) h = layer.forward(h);
+ * h.shape; // => [1, 10, 64]
  * ```
  */
 export class DiffTransformerBlock extends Module {

@@ -64,8 +64,12 @@ export interface GroupedQueryAttentionForwardOptions {
  * const attn = new GroupedQueryAttention({ hiddenSize: 512, numHeads: 8, numKeyValueHeads: 2,
  *   rope: { rotaryDim: 64, theta: 10000 } });
  * const cache = new LayerKVCache();
- * const { output } = attn.forward(prompt, { cache });   // [1, L, 512]
- * attn.forward(nextToken, { cache });                   // continues at position L
+ * const prompt = randn([1, 7, 512]);
+ * const nextToken = randn([1, 1, 512]);
+ * const { output } = attn.forward(prompt, { cache });
+ * output.shape;                                         // => [1, 7, 512]
+ * attn.forward(nextToken, { cache });                   // continues at position 7
+ * cache.position;                                       // => 8
  * ```
  */
 export class GroupedQueryAttention extends Module {

@@ -9,7 +9,8 @@
  * import { randn } from '@attnkit/tensor-core';
  * import { scaledDotProductAttention } from '@attnkit/attention';
  * const q = randn([1, 4, 8, 16]), k = randn([1, 4, 8, 16]), v = randn([1, 4, 8, 16]);
- * const y = scaledDotProductAttention(q, k, v, { causal: true }); // [1, 4, 8, 16]
+ * const y = scaledDotProductAttention(q, k, v, { causal: true });
+ * y.shape; // => [1, 4, 8, 16]
  * ```
  * @packageDocumentation
  */

@@ -46,10 +46,12 @@ export interface CachedKeysValues {
  *
  * @example
  * ```ts
+ * const [q, k, v] = [randn([1, 8, 12, 64]), randn([1, 8, 12, 64]), randn([1, 8, 12, 64])];
+ * const [kStep, vStep] = [randn([1, 8, 1, 64]), randn([1, 8, 1, 64])];
  * const cache = new LayerKVCache();
- * const { keys, values } = cache.append(k, v);          // prompt: [1, 8, 12, 64]
+ * const { keys, values } = cache.append(k, v);          // the prompt
  * scaledDotProductAttention(q, keys, values, { causal: true });
- * cache.append(kStep, vStep);                          // one token: length 13
+ * cache.append(kStep, vStep).keys.shape;                // => [1, 8, 13, 64]
  * ```
  */
 export class LayerKVCache {
@@ -259,8 +261,11 @@ export class LayerKVCache {
  *
  * @example
  * ```ts
+ * const blocks = Array.from({ length: 12 }, () => new GroupedQueryAttention({ hiddenSize: 64, numHeads: 4, numKeyValueHeads: 2 }));
+ * let x = randn([1, 5, 64]);
  * const cache = new KVCache({ numLayers: 12 });
- * for (const [i, block] of blocks.entries()) x = block.forward(x, { cache: cache.layer(i) });
+ * for (const [i, block] of blocks.entries()) x = block.forward(x, { cache: cache.layer(i) }).output;
+ * cache.position; // => 5
  * cache.reset(); // next prompt
  * ```
  */

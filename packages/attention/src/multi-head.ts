@@ -90,9 +90,16 @@ const FN = 'MultiHeadAttention';
  *
  * @example
  * ```ts
- * const mha = new MultiHeadAttention({ embedDim: 16, numHeads: 4 });
- * mha.loadStateDict(readSafetensors(bytes)); // a torch nn.MultiheadAttention state_dict
- * const { output, weights } = mha.forward(x, x, x, { keyPaddingMask }); // [B, L, 16], [B, L, L]
+ * import { readFileSync } from 'node:fs';
+ * import { readSafetensors } from '@attnkit/tensor-core/io';
+ * const mha = new MultiHeadAttention({ embedDim: 16, numHeads: 2 });
+ * // a torch nn.MultiheadAttention(16, 2, batch_first=True) state_dict
+ * const bytes = readFileSync('packages/attention/test/fixtures/torch/mha_self_key_padding/state_dict.safetensors');
+ * mha.loadStateDict(await readSafetensors(bytes));
+ * const x = randn([2, 5, 16]);
+ * const keyPaddingMask = tensor([[0, 0, 0, 1, 1], [0, 0, 0, 0, 0]], undefined, 'bool'); // true = padding
+ * const { output, weights } = mha.forward(x, x, x, { keyPaddingMask });
+ * [output.shape, weights?.shape]; // => [[2, 5, 16], [2, 5, 5]]
  * ```
  */
 export class MultiHeadAttention extends Module {

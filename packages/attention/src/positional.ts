@@ -18,6 +18,7 @@ export interface SinusoidalOptions {
  * @example
  * ```ts
  * const pe = sinusoidalPositionalEncoding(512, 64); // add pe.sliceDim(0, 0, L) to the embeddings
+ * pe.shape; // => [512, 64]
  * ```
  */
 export function sinusoidalPositionalEncoding(
@@ -63,7 +64,11 @@ export interface LearnedPositionalEmbeddingOptions {
  * @example
  * ```ts
  * const wpe = new LearnedPositionalEmbedding({ maxPositions: 1024, dim: 768 });
- * const h = add(tokenEmbeddings, wpe.forward(seqLen, { offset: cache.position })); // [L, 768]
+ * const cache = new LayerKVCache();
+ * const seqLen = 4;
+ * const tokenEmbeddings = randn([seqLen, 768]);
+ * const h = add(tokenEmbeddings, wpe.forward(seqLen, { offset: cache.position }));
+ * h.shape; // => [4, 768]
  * ```
  */
 export class LearnedPositionalEmbedding extends Module {

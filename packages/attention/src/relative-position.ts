@@ -41,8 +41,8 @@ const f32 = Math.fround;
  *
  * @example
  * ```ts
- * relativePositionBucket(-3, { bidirectional: false, numBuckets: 32, maxDistance: 128 }); // 3
- * relativePositionBucket(200, { numBuckets: 32, maxDistance: 128 }); // 31
+ * relativePositionBucket(-3, { bidirectional: false, numBuckets: 32, maxDistance: 128 }); // => 3
+ * relativePositionBucket(200, { numBuckets: 32, maxDistance: 128 }); // => 31
  * ```
  */
 export function relativePositionBucket(
@@ -129,7 +129,10 @@ export interface RelativePositionBiasOptions {
  * @example
  * ```ts
  * const rpb = new RelativePositionBias({ numHeads: 8, numBuckets: 32, maxDistance: 128, bidirectional: true });
- * const bias = rpb.forward(lq, lk); // [1, 8, lq, lk]
+ * const [lq, lk] = [5, 7];
+ * const q = randn([1, 8, lq, 16]), k = randn([1, 8, lk, 16]), v = randn([1, 8, lk, 16]);
+ * const bias = rpb.forward(lq, lk);
+ * bias.shape; // => [1, 8, 5, 7]
  * const y = scaledDotProductAttention(q, k, v, { mask: bias, scale: 1 });
  * ```
  */

@@ -40,7 +40,10 @@ const FN = 'RotaryEmbedding';
  * @example
  * ```ts
  * const rope = new RotaryEmbedding({ rotaryDim: 64, theta: 10000 });
- * const q2 = rope.apply(q, { offset: cache.position }); // q [1, 32, 1, 64] while decoding
+ * const cache = new LayerKVCache();
+ * const q = randn([1, 32, 1, 64]); // one query position while decoding
+ * const q2 = rope.apply(q, { offset: cache.position });
+ * q2.shape; // => [1, 32, 1, 64]
  * ```
  */
 export class RotaryEmbedding {

@@ -79,8 +79,10 @@ export interface AttentionOutput {
  * @example
  * ```ts
  * const q = randn([1, 8, 16, 64]), k = randn([1, 2, 16, 64]), v = randn([1, 2, 16, 64]);
- * const y = scaledDotProductAttention(q, k, v, { causal: true }); // [1, 8, 16, 64], GQA 8:2
+ * const y = scaledDotProductAttention(q, k, v, { causal: true }); // GQA 8:2
+ * y.shape; // => [1, 8, 16, 64]
  * const { output, weights } = scaledDotProductAttention(q, k, v, { returnWeights: true });
+ * weights.shape; // => [1, 8, 16, 16]
  * ```
  */
 export function scaledDotProductAttention(

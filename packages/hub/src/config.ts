@@ -200,11 +200,14 @@ export function refuseKeys(who: string, json: Record<string, unknown>, refuse: R
  * @throws ConfigError naming the field, its config.json name, what it got and what was expected
  * @example
  * ```ts
+ * import type { FieldTable } from '@attnkit/hub';
  * const TABLE: FieldTable = {
  *   hiddenSize: sizeField('hidden_size', 768, LIMITS.hidden, { aliases: ['n_embd'] }),
  *   hiddenAct: { json: 'hidden_act', default: 'gelu', kind: 'string' },
  * };
+ * const json = { n_embd: 256 }; // a config.json that uses GPT-2's legacy name
  * const c = resolveConfig<{ hiddenSize: number; hiddenAct: string }>('MyConfig', TABLE, json, true);
+ * [c.hiddenSize, c.hiddenAct]; // => [256, 'gelu']
  * ```
  */
 export function resolveConfig<T>(

@@ -263,9 +263,10 @@ function folderSource(root: string, fn: string): FileSource {
  * @throws TypeError when `source` is none of the accepted kinds
  * @example
  * ```ts
- * const src = openFiles('./models/gpt2', 'loadPretrained');
+ * const src = openFiles('packages/transformer/test/fixtures/bert-tiny', 'loadPretrained');
  * const config = await readJson(src, 'config.json', 'loadPretrained');        // throws when absent
- * const gen = await readJson(src, 'generation_config.json', 'loadPretrained', { optional: true }); // null when absent
+ * const gen = await readJson(src, 'generation_config.json', 'loadPretrained', { optional: true });
+ * gen; // => null
  * ```
  */
 export function openFiles(source: FilesSource, fn = 'openFiles'): FileSource {
@@ -305,7 +306,8 @@ export function isFilesSource(x: unknown): x is FilesSource {
  * @throws ConfigError naming the location when it cannot be read (missing file, HTTP error)
  * @example
  * ```ts
- * const bytes = await readFile('./model.safetensors', 'readSafetensors');
+ * const bytes = await readFile('packages/transformer/test/fixtures/gpt2-tiny/model.safetensors', 'readSafetensors');
+ * bytes instanceof Uint8Array; // => true
  * ```
  */
 export async function readFile(location: string | URL, fn = 'readFile'): Promise<Uint8Array> {

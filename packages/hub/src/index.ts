@@ -15,11 +15,12 @@
  * @example
  * ```ts
  * import { openFiles, readJson, resolveConfig, sizeField, LIMITS } from '@attnkit/hub';
- * const src = openFiles('./models/tiny-llama', 'loadMyModel');
+ * const src = openFiles('packages/transformer/test/fixtures/llama-tiny', 'loadMyModel');
  * const json = await readJson(src, 'config.json', 'loadMyModel');
  * const config = resolveConfig<{ hiddenSize: number }>('MyConfig', {
  *   hiddenSize: sizeField('hidden_size', 4096, LIMITS.hidden),
  * }, json, true, { refuse: { sliding_window: { why: 'sliding-window attention' } } });
+ * config.hiddenSize; // => 32
  * ```
  * @packageDocumentation
  */

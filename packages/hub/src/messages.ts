@@ -13,7 +13,8 @@ export function fmtShape(shape: readonly number[]): string {
  *
  * @example
  * ```ts
- * throw new TypeError(`matmul: 'a' must be a Tensor, got ${describe(a)}`);
+ * const a = [1, 2];
+ * `matmul: 'a' must be a Tensor, got ${describe(a)}`; // => 'matmul: \'a\' must be a Tensor, got an array of length 2'
  * ```
  */
 export function describe(v: unknown): string {
@@ -36,7 +37,14 @@ export function describe(v: unknown): string {
  *
  * @example
  * ```ts
- * check(heads > 0 && hidden % heads === 0, 'GPT2Config', `n_embd ${hidden} must be divisible by n_head ${heads}`);
+ * const [hidden, heads] = [768, 5];
+ * let message = '';
+ * try {
+ *   check(heads > 0 && hidden % heads === 0, 'GPT2Config', `n_embd ${hidden} must be divisible by n_head ${heads}`);
+ * } catch (e) {
+ *   message = (e as Error).message;
+ * }
+ * message; // => 'GPT2Config: n_embd 768 must be divisible by n_head 5'
  * ```
  */
 export function check(cond: boolean, who: string, msg: string): asserts cond {

@@ -37,8 +37,7 @@ export const ROPE_KEYS = ['rope_parameters', 'rope_scaling', 'rope_theta', 'part
  *   outside `supported`, a non-finite or non-positive theta or factor
  * @example
  * ```ts
- * standardRope({ rope_theta: 500000, rope_scaling: { type: 'linear', factor: 2 } }, 'LlamaConfig');
- * // { rope_type: 'linear', rope_theta: 500000, factor: 2, type: 'linear' }
+ * standardRope({ rope_theta: 500000, rope_scaling: { type: 'linear', factor: 2 } }, 'LlamaConfig'); // => { type: 'linear', factor: 2, rope_type: 'linear', rope_theta: 500000 }
  * ```
  */
 export function standardRope(

@@ -47,7 +47,10 @@ export function shardFiles(index: Record<string, unknown>, indexName: string, at
  * @throws ConfigError naming the missing file or the tensors missing from their shards
  * @example
  * ```ts
+ * import { readSafetensors } from '@attnkit/tensor-core/io';
+ * const src = openFiles('packages/transformer/test/fixtures/gpt2-bf16-sharded'); // three shards and an index
  * const weights = await readWeightFiles(src, 'loadPretrained', (bytes) => readSafetensors(bytes));
+ * Object.keys(weights).length > 0; // => true
  * ```
  */
 export async function readWeightFiles<T extends WeightLike>(

@@ -44,8 +44,11 @@ export interface StreamChunk {
  *
  * @example
  * ```ts
- * const out = await generate(model, [[464, 3290]], { maxNewTokens: 20, doSample: true, topP: 0.9, seed: 1 });
- * console.log(out.sequences[0]);
+ * import { loadTinyGPT } from '@attnkit/transformer';
+ * const { model, tokenizer } = await loadTinyGPT();
+ * const prompt = tokenizer.encode('THE ');
+ * const out = await generate(model, [prompt], { maxNewTokens: 20, doSample: true, topP: 0.9, seed: 1 });
+ * out.sequences[0].length; // => 24
  * ```
  */
 export async function generate(
@@ -140,7 +143,12 @@ async function openDecoder(
  *
  * @example
  * ```ts
- * for await (const chunk of stream(model, prompt, { maxNewTokens: 50, tokenizer })) process.stdout.write(chunk.text![0]);
+ * import { loadTinyGPT } from '@attnkit/transformer';
+ * const { model, tokenizer } = await loadTinyGPT();
+ * const prompt = [tokenizer.encode('THE FOX ')];
+ * let text = '';
+ * for await (const chunk of stream(model, prompt, { maxNewTokens: 20, tokenizer })) text += chunk.text?.[0] ?? '';
+ * text.length; // => 20
  * ```
  */
 export async function* stream(

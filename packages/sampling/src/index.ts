@@ -5,8 +5,12 @@
  *
  * @example
  * ```ts
+ * import '@attnkit/backend-cpu';
  * import { generate } from '@attnkit/sampling';
- * const { sequences } = await generate(model, [[15496, 11]], { maxNewTokens: 16, doSample: true, temperature: 0.8, topP: 0.95, seed: 0 });
+ * import { loadTinyGPT } from '@attnkit/transformer';
+ * const { model, tokenizer } = await loadTinyGPT(); // a 0.2M-parameter GPT-2 trained on fables
+ * const { sequences } = await generate(model, [tokenizer.encode('THE ')], { maxNewTokens: 16, doSample: true, temperature: 0.8, topP: 0.95, seed: 0 });
+ * sequences[0].length; // => 20
  * ```
  * @packageDocumentation
  */

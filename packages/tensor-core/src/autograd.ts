@@ -23,7 +23,9 @@ export function isGradEnabled(): boolean {
  *
  * @example
  * ```ts
- * const y = noGrad(() => model.forward(x));
+ * const model = new Linear(4, 2);
+ * const y = noGrad(() => model.forward(randn([3, 4])));
+ * y.requiresGrad; // => false
  * ```
  */
 export function noGrad<T>(fn: () => T): T {

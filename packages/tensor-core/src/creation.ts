@@ -64,9 +64,10 @@ function backendFrom(op: string, b: Backend | string | undefined): Backend {
  *
  * @example
  * ```ts
- * tensor([[1, 2], [3, 4]]);            // float32 [2, 2]
- * tensor([1, 2, 3], [3], 'int32');
- * tensor(new Float32Array(6), [2, 3]);
+ * tensor([[1, 2], [3, 4]]).dtype;            // => 'float32'
+ * tensor([1, 2, 3], [3], 'int32').dtype;     // => 'int32'
+ * tensor(new Float32Array(6), [2, 3]).shape; // => [2, 3]
+ * const q = randn([1, 4, 8, 16]);
  * tensor([0, 1], [2], { dtype: 'int32', backend: q.backend }); // beside q, wherever q lives
  * ```
  */

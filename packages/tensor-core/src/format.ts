@@ -14,7 +14,7 @@ const LINE_WIDTH = 80;
  *
  * @example
  * ```ts
- * formatTensor(tensor([1.5, -2.25])); // 'tensor([ 1.5000, -2.2500], shape=[2], dtype=float32)'
+ * tensor([1.5, -2.25]).toString(); // => 'tensor([ 1.5000, -2.2500], shape=[2], dtype=float32)'
  * ```
  */
 export function formatTensor(t: Tensor): string {

@@ -7,7 +7,7 @@
  * import '@attnkit/backend-cpu';
  * import { tensor, matmul } from '@attnkit/tensor-core';
  * const y = matmul(tensor([[1, 2]]), tensor([[3], [4]]));
- * console.log(y.toString()); // tensor([[11.]], shape=[1, 1], dtype=float32)
+ * y.toString(); // => 'tensor([[11.]], shape=[1, 1], dtype=float32)'
  * ```
  * @packageDocumentation
  */

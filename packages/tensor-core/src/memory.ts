@@ -58,9 +58,12 @@ export interface MemoryInfo {
  *
  * @example
  * ```ts
+ * const x = randn([2, 3]);
  * const before = memory().cpu.numTensors;
- * tidy(() => add(x, 1));
- * memory().cpu.numTensors === before; // true
+ * tidy(() => {
+ *   add(x, 1); // freed when tidy returns (a tensor the callback returns would be kept)
+ * });
+ * memory().cpu.numTensors === before; // => true
  * ```
  */
 export function memory(backends?: Iterable<Backend>): Record<string, MemoryInfo> {
@@ -84,7 +87,10 @@ export type TensorContainer = Tensor | TensorContainer[] | { [key: string]: Tens
  *
  * @example
  * ```ts
+ * const x = randn([2, 3]);
+ * const w = randn([3, 4]);
  * const y = tidy(() => relu(matmul(x, w)).sum()); // the matmul result is freed, y stays
+ * y.shape; // => []
  * ```
  */
 export function tidy<T>(fn: () => T): T {

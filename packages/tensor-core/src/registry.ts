@@ -63,10 +63,13 @@ function start(entry: Entry): Backend | Promise<Backend> {
  *
  * @example
  * ```ts
- * registerBackend('my-backend', () => new MyBackend(), 0);
+ * import { CpuBackend } from '@attnkit/backend-cpu';
+ * registerBackend('my-backend', () => new CpuBackend(), 0);
  * setBackend('my-backend');
- * registerBackend('my-gpu', async () => MyGpuBackend.create(await navigator.gpu.requestAdapter()));
+ * // a backend that needs a device is created asynchronously, on first use
+ * registerBackend('my-gpu', async () => new CpuBackend());
  * await useBackend('my-gpu');
+ * listBackends().includes('my-gpu'); // => true
  * ```
  */
 export function registerBackend(name: string, factory: () => Backend | Promise<Backend>, priority = 0): void {

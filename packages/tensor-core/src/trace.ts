@@ -84,8 +84,10 @@ export function traceOp(
  *
  * @example
  * ```ts
+ * const x = randn([2, 3]);
+ * const w = randn([3, 4]);
  * const { result, ops } = traceOps(() => add(matmul(x, w), 1));
- * ops.map((o) => o.op); // ['matmul', 'add']
+ * ops.map((o) => o.op); // => ['matmul', 'add']
  * ```
  */
 export function traceOps<T>(fn: () => T): Trace & { result: T } {

@@ -160,8 +160,10 @@ export function readTokenizerConfig(
  *
  * @example
  * ```ts
- * const tok = await AutoTokenizer.fromPretrained('./Qwen2-0.5B-Instruct');
- * const prompt = tok.applyChatTemplate([{ role: 'user', content: 'Hi' }], { addGenerationPrompt: true });
+ * const tok = await AutoTokenizer.fromPretrained('packages/tokenizer/test/fixtures/chat/qwen2'); // a small tokenizer with Qwen2's chat template
+ * const messages = [{ role: 'user', content: 'Hi' }];
+ * const prompt = tok.applyChatTemplate(messages, { addGenerationPrompt: true });
+ * prompt; // => '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n'
  * const ids = tok.applyChatTemplate(messages, { addGenerationPrompt: true, tokenize: true });
  * ```
  */
@@ -287,8 +289,11 @@ export class AutoTokenizer {
    * chat_template.jinja (each optional) from a folder path, a URL or a map of files.
    * @example
    * ```ts
-   * const tok = await AutoTokenizer.fromPretrained('https://huggingface.co/Qwen/Qwen2-0.5B-Instruct/resolve/main/');
+   * import { readFileSync } from 'node:fs';
+   * // a folder, a URL base ('https://huggingface.co/Qwen/Qwen2-0.5B-Instruct/resolve/main/') or a map of files
+   * const file = readFileSync('packages/tokenizer/test/fixtures/chat/qwen2/tokenizer.json', 'utf8');
    * const tok2 = await AutoTokenizer.fromPretrained(new Map([['tokenizer.json', file]]));
+   * tok2.encode('Hello world').tokens; // => ['H', 'e', 'll', 'o', 'Ġw', 'o', 'r', 'l', 'd']
    * ```
    */
   static async fromPretrained(source: FileSource): Promise<PretrainedTokenizer> {

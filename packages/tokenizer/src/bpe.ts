@@ -42,7 +42,7 @@ function rankMap(table: RankTable): Map<string, number> {
  * @example
  * ```ts
  * const enc = await getEncoding('cl100k_base');
- * bytePairMerge(new TextEncoder().encode(' hello'), enc.ranks); // [24748]
+ * bytePairMerge(new TextEncoder().encode(' hello'), enc.ranks); // => [24748]
  * ```
  */
 export function bytePairMerge(piece: Uint8Array, table: RankTable): number[] {

@@ -73,8 +73,8 @@ function escapeRegExp(s: string): string {
  * @example
  * ```ts
  * const enc = await getEncoding('cl100k_base');
- * const ids = enc.encode('hello world'); // [15339, 1917]
- * enc.decode(ids); // 'hello world'
+ * const ids = enc.encode('hello world'); // => [15339, 1917]
+ * enc.decode(ids); // => 'hello world'
  * ```
  */
 export class Encoding {
@@ -316,7 +316,8 @@ export class Encoding {
    * @throws TypeError when `text` is not a string; Error when it holds a disallowed special token.
    * @example
    * ```ts
-   * enc.encode('hi<|endoftext|>', { allowedSpecial: ['<|endoftext|>'] }); // [6151, 100257]
+   * const enc = await getEncoding('cl100k_base');
+   * enc.encode('hi<|endoftext|>', { allowedSpecial: ['<|endoftext|>'] }); // => [6151, 100257]
    * ```
    */
   encode(text: string, options?: SpecialTokenOptions): number[] {
@@ -342,8 +343,9 @@ export class Encoding {
    * as the limit is passed, so checking a long text against a small limit is cheap.
    * @example
    * ```ts
-   * enc.isWithinTokenLimit('hello world', 5); // 2
-   * enc.isWithinTokenLimit('hello world', 1); // false
+   * const enc = await getEncoding('cl100k_base');
+   * enc.isWithinTokenLimit('hello world', 5); // => 2
+   * enc.isWithinTokenLimit('hello world', 1); // => false
    * ```
    */
   isWithinTokenLimit(text: string, limit: number, options?: SpecialTokenOptions): number | false {
@@ -415,7 +417,9 @@ export class Encoding {
    * U+FFFD) and its UTF-16 span in the input: what a token viewer needs.
    * @example
    * ```ts
-   * enc.tokenize('hi 👋').map((t) => t.text); // ['hi', ' \ufffd', '\ufffd'] (the emoji spans two tokens)
+   * const enc = await getEncoding('cl100k_base');
+   * // the emoji spans two tokens, neither of them valid UTF-8 alone
+   * enc.tokenize('hi 👋').map((t) => t.text); // => ['hi', ' �', '�']
    * ```
    */
   tokenize(text: string, options?: SpecialTokenOptions): TokenInfo[] {
@@ -472,7 +476,7 @@ const tables = new Map<string, Promise<RankTable>>();
  * @example
  * ```ts
  * const enc = await getEncoding('o200k_base');
- * enc.encode('Hello, world!'); // [13225, 11, 2375, 0]
+ * enc.encode('Hello, world!'); // => [13225, 11, 2375, 0]
  * ```
  */
 export function getEncoding(name: EncodingName): Promise<Encoding> {
@@ -511,7 +515,7 @@ export function getEncoding(name: EncodingName): Promise<Encoding> {
  * @example
  * ```ts
  * const enc = await encodingForModel('gpt-4o');
- * enc.name; // 'o200k_base'
+ * enc.name; // => 'o200k_base'
  * ```
  */
 export function encodingForModel(model: string): Promise<Encoding> {

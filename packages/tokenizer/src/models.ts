@@ -130,7 +130,7 @@ const PREFIX_TO_ENCODING: ReadonlyArray<[string, EncodingName]> = [
  * @throws Error naming the model when it is unknown.
  * @example
  * ```ts
- * encodingNameForModel('gpt-4o-mini'); // 'o200k_base'
+ * encodingNameForModel('gpt-4o-mini'); // => 'o200k_base'
  * ```
  */
 export function encodingNameForModel(model: string): EncodingName {

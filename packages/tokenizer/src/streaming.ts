@@ -16,8 +16,8 @@ import { describe } from './models.js';
  * @example
  * ```ts
  * const d = new Utf8StreamDecoder();
- * d.push(new Uint8Array([0xe4, 0xb8])); // ''
- * d.push(new Uint8Array([0x96]));       // '世'
+ * d.push(new Uint8Array([0xe4, 0xb8])); // => ''
+ * d.push(new Uint8Array([0x96]));       // => '世'
  * ```
  */
 export class Utf8StreamDecoder {
@@ -112,8 +112,10 @@ export interface TokenByteSource {
  * ```ts
  * const enc = await getEncoding('cl100k_base');
  * const stream = new StreamingDecoder(enc);
- * for (const id of enc.encode('👋 hello')) process.stdout.write(stream.push(id));
- * process.stdout.write(stream.flush());
+ * let text = '';
+ * for (const id of enc.encode('👋 hello')) text += stream.push(id); // never half a character
+ * text += stream.flush();
+ * text; // => '👋 hello'
  * ```
  */
 export class StreamingDecoder {

@@ -42,8 +42,13 @@ export interface TrainedBPE {
  * with the smaller ids) until the vocabulary is full or no pair is frequent enough.
  * @example
  * ```ts
- * const { tokenizer, toJSON } = trainBPE(texts, { vocabSize: 1000, specialTokens: ['<|endoftext|>'] });
- * writeFileSync('tokenizer.json', toJSON());
+ * import { mkdtempSync, writeFileSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const texts = ['the cat sat on the mat', 'the dog sat on the log'];
+ * const { tokenizer, toJSON } = trainBPE(texts, { vocabSize: 300, specialTokens: ['<|endoftext|>'] });
+ * writeFileSync(join(mkdtempSync(join(tmpdir(), 'attnkit-')), 'tokenizer.json'), toJSON());
+ * tokenizer.decode(tokenizer.encode('the cat').ids); // => 'the cat'
  * ```
  */
 export function trainBPE(texts: Iterable<string>, options: TrainBPEOptions): TrainedBPE {
@@ -239,8 +244,8 @@ export interface CharTokenizerJSON {
  * @example
  * ```ts
  * const tok = CharTokenizer.fromText('hello world');
- * tok.encode('hold'); // [3, 5, 4, 1]
- * tok.decode([3, 5, 4, 1]); // 'hold'
+ * tok.encode('hold'); // => [3, 5, 4, 1]
+ * tok.decode([3, 5, 4, 1]); // => 'hold'
  * ```
  */
 export class CharTokenizer {

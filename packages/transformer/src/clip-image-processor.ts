@@ -363,9 +363,12 @@ function resizedSize(height: number, width: number, shortest: number): [number, 
  *
  * @example
  * ```ts
- * const processor = await CLIPImageProcessor.fromPretrained('./clip-vit-base-patch32');
- * const { pixelValues } = processor.preprocess(imageData); // [1, 3, 224, 224]
- * const { logitsPerImage } = clip.forward({ inputIds, pixelValues });
+ * // a CLIP folder's preprocessor_config.json (clip-vit-base-patch32: 224×224; this one: 20×20)
+ * const processor = await CLIPImageProcessor.fromPretrained('packages/transformer/test/fixtures/hfclip-image-processor-down');
+ * const imageData = { data: new Uint8Array(40 * 30 * 3).fill(200), width: 40, height: 30, channels: 3 }; // RGB bytes
+ * const { pixelValues } = processor.preprocess(imageData);
+ * pixelValues.shape; // => [1, 3, 20, 20]
+ * // then: clip.forward({ inputIds, pixelValues }) with the CLIPModel of the same folder
  * ```
  */
 export class CLIPImageProcessor {

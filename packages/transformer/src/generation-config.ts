@@ -100,8 +100,7 @@ function valid(kind: Kind, v: unknown): boolean {
  *
  * @example
  * ```ts
- * generationConfigFromJson({ eos_token_id: [2, 32000], do_sample: true, top_p: 0.9 });
- * // → { eosTokenId: [2, 32000], doSample: true, topP: 0.9 }
+ * generationConfigFromJson({ eos_token_id: [2, 32000], do_sample: true, top_p: 0.9 }); // => { doSample: true, topP: 0.9, eosTokenId: [2, 32000] }
  * ```
  */
 export function generationConfigFromJson(json: Record<string, unknown>): GenerationDefaults {

@@ -8,8 +8,10 @@
  * import '@attnkit/backend-cpu';
  * import { generate } from '@attnkit/sampling';
  * import { loadPretrained, type GPT2LMHeadModel } from '@attnkit/transformer';
- * const model = (await loadPretrained('./models/gpt2')) as GPT2LMHeadModel;
- * const { sequences } = await generate(model, [[464, 3290]], { maxNewTokens: 20 });
+ * // a Hugging Face folder (config.json + model.safetensors), here a tiny random GPT-2
+ * const model = (await loadPretrained('packages/transformer/test/fixtures/gpt2-tiny')) as GPT2LMHeadModel;
+ * const { sequences } = await generate(model, [[4, 6, 8]], { maxNewTokens: 20 });
+ * sequences[0].length; // => 23
  * ```
  * @packageDocumentation
  */

@@ -454,12 +454,17 @@ function matchCheckpoint(
  * ```ts
  * import '@attnkit/backend-cpu';
  * import { generate } from '@attnkit/sampling';
- * const gpt2 = await loadPretrained('./models/gpt2');                       // a folder (Node)
- * const llama = await loadPretrained('https://example.com/tiny-llama/');    // a URL base
- * const bert = await loadPretrained({ 'config.json': f1, 'model.safetensors': f2 }); // Files
- * const lm = await loadPretrained('./models/gpt2', { task: 'text-generation' }); // typed: GPT2LMHeadModel | LlamaForCausalLM
- * const out = await generate(lm, [[464, 3290]], { maxNewTokens: 20 });           // no cast
- * const g = await loadPretrained('./models/gpt2', { architecture: 'GPT2LMHeadModel' }); // typed: GPT2LMHeadModel
+ * import { readFileSync } from 'node:fs';
+ * const dir = 'packages/transformer/test/fixtures'; // tiny random checkpoints that transformers saved
+ * const gpt2 = await loadPretrained(`${dir}/gpt2-tiny`);                    // a folder (Node)
+ * // a URL base works the same: loadPretrained('https://huggingface.co/<repo>/resolve/main/')
+ * const f1 = readFileSync(`${dir}/bert-tiny/config.json`);
+ * const f2 = readFileSync(`${dir}/bert-tiny/model.safetensors`);
+ * const bert = await loadPretrained({ 'config.json': f1, 'model.safetensors': f2 }); // Files (or bytes)
+ * bert.constructor.name; // => 'BertModel'
+ * const lm = await loadPretrained(`${dir}/gpt2-tiny`, { task: 'text-generation' }); // typed: GPT2LMHeadModel | LlamaForCausalLM | …
+ * const out = await generate(lm, [[4, 6, 8]], { maxNewTokens: 20 });           // no cast
+ * const g = await loadPretrained(`${dir}/gpt2-tiny`, { architecture: 'GPT2LMHeadModel' }); // typed: GPT2LMHeadModel
  * ```
  */
 export async function loadPretrained<A extends keyof PretrainedArchitectures>(
@@ -572,8 +577,14 @@ export async function checkpointFiles(model: PreTrainedModel): Promise<Record<st
  *
  * @example
  * ```ts
- * await saveModel(model, './my-gpt');
- * const again = await loadPretrained('./my-gpt');
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const model = new GPT2LMHeadModel({ nLayer: 2, nEmbd: 64, nHead: 4, vocabSize: 100 });
+ * const dir = join(mkdtempSync(join(tmpdir(), 'attnkit-')), 'my-gpt');
+ * await saveModel(model, dir);
+ * const again = await loadPretrained(dir);
+ * again.constructor.name; // => 'GPT2LMHeadModel'
  * ```
  */
 export async function saveModel(model: PreTrainedModel, dir: string): Promise<void> {
@@ -611,8 +622,10 @@ function autoModel<T extends PretrainedTask>(task: T, name: string) {
  *
  * @example
  * ```ts
- * const lm = await AutoModelForCausalLM.fromPretrained('./models/gpt2');
- * const out = await generate(lm, [[464, 3290]], { maxNewTokens: 20 });
+ * import { generate } from '@attnkit/sampling';
+ * const lm = await AutoModelForCausalLM.fromPretrained('packages/transformer/test/fixtures/llama-tiny');
+ * const out = await generate(lm, [[4, 6, 8]], { maxNewTokens: 20 });
+ * lm.constructor.name; // => 'LlamaForCausalLM'
  * ```
  */
 export const AutoModelForCausalLM = autoModel('text-generation', 'AutoModelForCausalLM');

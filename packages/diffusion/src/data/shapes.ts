@@ -205,6 +205,7 @@ function segmentDistance(px: number, py: number, a: Point, b: Point): number {
  * @example
  * ```ts
  * const px = drawShape(0, { cx: 8, cy: 8, radius: 5, angle: 0, thickness: 1.5, brightness: 1 }, 16);
+ * px.length; // => 256
  * ```
  */
 export function drawShape(
@@ -280,7 +281,8 @@ export function randomShapeParams(size: number, generator: Generator): ShapePara
  * @example
  * ```ts
  * const { images, labels } = makeShapes(1000, { generator: new Generator(1) });
- * // images [1000, 1, 16, 16]; labels 0, 1, ..., 9, 0, 1, ...
+ * images.shape;                         // => [1000, 1, 16, 16]
+ * Array.from(await labels.data()).slice(0, 12); // => [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
  * ```
  */
 export function makeShapes(n: number, options: ShapesOptions = {}): ShapesData {

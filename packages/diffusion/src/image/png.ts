@@ -137,9 +137,14 @@ function assemble(image: RgbaImage, idat: Uint8Array): Uint8Array {
  *
  * @example
  * ```ts
+ * import { writeFile } from 'node:fs/promises';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const [image] = await tensorToRgba(rand([1, 3, 16, 16]).mul(2).sub(1)); // [-1, 1] → RGBA
  * const png = await encodePng(image);
- * await writeFile('sample.png', png);                       // Node
- * const url = URL.createObjectURL(new Blob([png], { type: 'image/png' })); // browser
+ * Array.from(png.subarray(1, 4), (c) => String.fromCharCode(c)).join(''); // => 'PNG'
+ * await writeFile(join(tmpdir(), 'sample.png'), png);                       // Node
+ * const url = URL.createObjectURL(await pngBlob(image)); // browser: a Blob of type image/png
  * ```
  */
 export async function encodePng(image: RgbaImage): Promise<Uint8Array> {

@@ -24,8 +24,10 @@ export interface TensorToRgbaOptions {
  *
  * @example
  * ```ts
+ * const sample = zeros([1, 3, 8, 8]); // [B, C, H, W] in [-1, 1]: mid grey
  * const [img] = await tensorToRgba(sample);
- * ctx.putImageData(new ImageData(img.data, img.width, img.height), 0, 0); // browser
+ * [img.width, img.height, Array.from(img.data.subarray(0, 4))]; // => [8, 8, [128, 128, 128, 255]]
+ * // in a browser: ctx.putImageData(new ImageData(img.data, img.width, img.height), 0, 0)
  * ```
  */
 export async function tensorToRgba(images: Tensor, options: TensorToRgbaOptions = {}): Promise<RgbaImage[]> {

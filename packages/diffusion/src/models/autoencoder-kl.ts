@@ -56,9 +56,14 @@ export const AUTOENCODER_KL_DEFAULTS: AutoencoderKLConfig = Object.freeze({
  *
  * @example
  * ```ts
- * const vae = await AutoencoderKL.fromPretrained('sd/vae');
+ * // a diffusers folder (config.json + diffusion_pytorch_model.safetensors), e.g. a pipeline's vae/
+ * const vae = await AutoencoderKL.fromPretrained('packages/diffusion/test/fixtures/models/vae_tiny');
+ * const generator = new Generator(0);
+ * const image = rand([1, 3, 8, 8]).mul(2).sub(1);
  * const z = vae.encode(image).latentDist.sample(generator).mul(vae.config.scalingFactor);
- * const back = vae.decode(z.div(vae.config.scalingFactor)); // [B, 3, H, W] in [−1, 1]
+ * z.shape; // => [1, 4, 4, 4]
+ * const back = vae.decode(z.div(vae.config.scalingFactor));
+ * back.shape; // => [1, 3, 8, 8]
  * ```
  */
 export class AutoencoderKL extends Module {

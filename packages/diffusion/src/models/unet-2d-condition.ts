@@ -89,8 +89,12 @@ export const UNET_2D_CONDITION_DEFAULTS: UNet2DConditionConfig = Object.freeze({
  *
  * @example
  * ```ts
- * const unet = await UNet2DConditionModel.fromPretrained('sd/unet');
- * const eps = unet.forward(latents, 981, textEmbeddings); // [B, 4, h, w]
+ * // a diffusers folder, e.g. a Stable Diffusion pipeline's unet/ (this one: cross-attention dim 12)
+ * const unet = await UNet2DConditionModel.fromPretrained('packages/diffusion/test/fixtures/models/unet2d_condition_tiny');
+ * const latents = randn([1, 4, 8, 8]);
+ * const textEmbeddings = randn([1, 5, 12]);
+ * const eps = unet.forward(latents, 981, textEmbeddings);
+ * eps.shape; // => [1, 4, 8, 8]
  * ```
  */
 export class UNet2DConditionModel extends Module {

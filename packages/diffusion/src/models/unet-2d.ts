@@ -88,7 +88,9 @@ export const UNET_2D_DEFAULTS: UNet2DConfig = Object.freeze({
  * const unet = new UNet2DModel({ sampleSize: 32, inChannels: 1, outChannels: 1, blockOutChannels: [32, 64],
  *   downBlockTypes: ['DownBlock2D', 'AttnDownBlock2D'], upBlockTypes: ['AttnUpBlock2D', 'UpBlock2D'],
  *   normNumGroups: 8, layersPerBlock: 1 });
- * const eps = unet.forward(noisy, 999); // [B, 1, 32, 32]
+ * const noisy = randn([2, 1, 32, 32]);
+ * const eps = unet.forward(noisy, 999);
+ * eps.shape; // => [2, 1, 32, 32]
  * ```
  */
 export class UNet2DModel extends Module implements Denoiser {

@@ -46,10 +46,20 @@ export interface DDPMPipelineOutput {
  *
  * @example
  * ```ts
- * const pipe = await DDPMPipeline.fromPretrained('ddpm-cifar10-32');
- * const { images } = await pipe.generate({ generator: new Generator(0), numInferenceSteps: 50,
- *   onStep: ({ step, numSteps }) => console.log(`${step + 1}/${numSteps}`) });
- * await savePng('sample.png', images[0]);
+ * import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * // a diffusers folder: unet/ and scheduler/scheduler_config.json (here a tiny U-Net on 2×8×8 images)
+ * const dir = mkdtempSync(join(tmpdir(), 'attnkit-ddpm-'));
+ * cpSync('packages/diffusion/test/fixtures/models/unet2d_tiny', join(dir, 'unet'), { recursive: true });
+ * mkdirSync(join(dir, 'scheduler'));
+ * writeFileSync(join(dir, 'scheduler', 'scheduler_config.json'), JSON.stringify(new DDPMScheduler().toJSON()));
+ * const pipe = await DDPMPipeline.fromPretrained(dir);
+ * const steps: string[] = [];
+ * const { images } = await pipe.generate({ generator: new Generator(0), numInferenceSteps: 5,
+ *   onStep: ({ step, numSteps }) => { steps.push(`${step + 1}/${numSteps}`); } });
+ * steps.at(-1); // => '5/5'
+ * await savePng(join(dir, 'sample.png'), images[0]);
  * ```
  */
 export class DDPMPipeline {

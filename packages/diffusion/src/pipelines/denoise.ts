@@ -63,7 +63,11 @@ export function checkLatents(op: string, latents: unknown, shape: readonly (numb
  * @returns the final sample (caller owns it)
  * @example
  * ```ts
- * const x = await denoise((x, t) => unet.forward(x, t), { scheduler, numInferenceSteps: 50, shape: [1, 3, 32, 32], generator });
+ * const unet = await UNet2DModel.fromPretrained('packages/diffusion/test/fixtures/models/unet2d_tiny');
+ * const scheduler = new DDIMScheduler();
+ * const generator = new Generator(0);
+ * const x = await denoise((x, t) => unet.forward(x, t), { scheduler, numInferenceSteps: 10, shape: [1, 2, 8, 8], generator });
+ * x.shape; // => [1, 2, 8, 8]
  * ```
  */
 export async function denoise(

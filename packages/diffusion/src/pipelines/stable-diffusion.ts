@@ -95,8 +95,20 @@ function asList(op: string, name: string, v: string | string[] | undefined, n: n
  *
  * @example
  * ```ts
- * const pipe = new StableDiffusionPipeline({ unet, vae, scheduler, textEncoder: clip, tokenize: (t) => tok.encode(t) });
- * const { images } = await pipe.generate({ prompt: 'a red circle', generator: new Generator(0), numInferenceSteps: 25 });
+ * import { CharTokenizer } from '@attnkit/tokenizer';
+ * import { CLIPTextModel } from '@attnkit/transformer';
+ * const fixtures = 'packages/diffusion/test/fixtures/models';
+ * const unet = await UNet2DConditionModel.fromPretrained(`${fixtures}/unet2d_condition_tiny`); // cross-attention dim 12
+ * const vae = await AutoencoderKL.fromPretrained(`${fixtures}/vae_tiny`);
+ * const scheduler = new DDIMScheduler();
+ * const tok = CharTokenizer.fromText('abcdefghijklmnopqrstuvwxyz ');
+ * // any text encoder with the U-Net's hidden size; here an untrained CLIP text model
+ * const clip = new CLIPTextModel({ vocabSize: tok.vocabSize, hiddenSize: 12, intermediateSize: 24, numHiddenLayers: 1,
+ *   numAttentionHeads: 3, maxPositionEmbeddings: 16 }).eval();
+ * const pipe = new StableDiffusionPipeline({ unet, vae, scheduler, textEncoder: clip, tokenize: (t) => tok.encode(t),
+ *   padTokenId: 0 });
+ * const { images } = await pipe.generate({ prompt: 'a red circle', generator: new Generator(0), numInferenceSteps: 5 });
+ * [images.length, images[0].width]; // => [1, 16]
  * ```
  */
 export class StableDiffusionPipeline {
@@ -115,7 +127,22 @@ export class StableDiffusionPipeline {
    *
    * @example
    * ```ts
-   * const pipe = await StableDiffusionPipeline.fromPretrained('./stable-diffusion-v1-5', { scheduler: 'DDIMScheduler' });
+   * import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+   * import { tmpdir } from 'node:os';
+   * import { join } from 'node:path';
+   * import { CLIPTextModel, saveModel } from '@attnkit/transformer';
+   * // a diffusers folder such as stable-diffusion-v1-5, assembled here from tiny parts
+   * const dir = mkdtempSync(join(tmpdir(), 'attnkit-sd-'));
+   * cpSync('packages/diffusion/test/fixtures/models/unet2d_condition_tiny', join(dir, 'unet'), { recursive: true });
+   * cpSync('packages/diffusion/test/fixtures/models/vae_tiny', join(dir, 'vae'), { recursive: true });
+   * cpSync('packages/transformer/test/fixtures/clip-tokenizer/tokenizer.json', join(dir, 'tokenizer', 'tokenizer.json'));
+   * await saveModel(new CLIPTextModel({ vocabSize: 634, hiddenSize: 12, intermediateSize: 24, numHiddenLayers: 1,
+   *   numAttentionHeads: 3, maxPositionEmbeddings: 16, eosTokenId: 633 }), join(dir, 'text_encoder'));
+   * mkdirSync(join(dir, 'scheduler'));
+   * writeFileSync(join(dir, 'scheduler', 'scheduler_config.json'), JSON.stringify({ _class_name: 'PNDMScheduler',
+   *   beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012, skip_prk_steps: true, steps_offset: 1 }));
+   * const pipe = await StableDiffusionPipeline.fromPretrained(dir, { scheduler: 'DDIMScheduler' });
+   * pipe.scheduler.constructor.name; // => 'DDIMScheduler'
    * ```
    */
   static async fromPretrained<T extends typeof StableDiffusionPipeline>(

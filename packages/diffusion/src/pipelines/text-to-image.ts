@@ -32,8 +32,23 @@ export type TextToImageOptions = Omit<StableDiffusionOptions, 'prompt'>;
  * import '@attnkit/diffusion'; // registers 'text-to-image'
  * import { pipeline } from '@attnkit/transformer';
  * import { Generator } from '@attnkit/tensor-core';
- * const draw = await pipeline('text-to-image', './stable-diffusion-v1-5', { scheduler: 'DDIMScheduler' });
- * const [image] = await draw('a red circle', { numInferenceSteps: 25, generator: new Generator(0) });
+ * import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * import { CLIPTextModel, saveModel } from '@attnkit/transformer';
+ * // a diffusers folder such as stable-diffusion-v1-5, assembled here from tiny parts
+ * const dir = mkdtempSync(join(tmpdir(), 'attnkit-sd-'));
+ * cpSync('packages/diffusion/test/fixtures/models/unet2d_condition_tiny', join(dir, 'unet'), { recursive: true });
+ * cpSync('packages/diffusion/test/fixtures/models/vae_tiny', join(dir, 'vae'), { recursive: true });
+ * cpSync('packages/transformer/test/fixtures/clip-tokenizer/tokenizer.json', join(dir, 'tokenizer', 'tokenizer.json'));
+ * await saveModel(new CLIPTextModel({ vocabSize: 634, hiddenSize: 12, intermediateSize: 24, numHiddenLayers: 1,
+ *   numAttentionHeads: 3, maxPositionEmbeddings: 16, eosTokenId: 633 }), join(dir, 'text_encoder'));
+ * mkdirSync(join(dir, 'scheduler'));
+ * writeFileSync(join(dir, 'scheduler', 'scheduler_config.json'), JSON.stringify({ _class_name: 'PNDMScheduler',
+ *   beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012, skip_prk_steps: true, steps_offset: 1 }));
+ * const draw = await pipeline('text-to-image', dir, { scheduler: 'DDIMScheduler' });
+ * const [image] = await draw('a red circle', { numInferenceSteps: 5, generator: new Generator(0) });
+ * [image.width, image.height]; // => [16, 16]
  * ```
  */
 export interface TextToImagePipeline {

@@ -28,11 +28,14 @@ export interface ClassConditionalOptions extends DDPMPipelineOptions {
  *
  * @example
  * ```ts
+ * import type { RgbaImage } from '@attnkit/diffusion';
  * const pipe = await loadTinyShapesPipeline();
+ * const previews: RgbaImage[][] = []; // what a page would draw after each step
  * const { images } = await pipe.generate({
- *   classLabels: [0, 1, 2], numInferenceSteps: 25, generator: new Generator(0),
- *   onStep: async ({ step, predOriginalSample }) => show(step, await tensorToRgba(predOriginalSample)),
+ *   classLabels: [0, 1, 2], numInferenceSteps: 10, generator: new Generator(0),
+ *   onStep: async ({ predOriginalSample }) => { previews.push(await tensorToRgba(predOriginalSample)); },
  * });
+ * [previews.length, images.length]; // => [10, 3]
  * ```
  */
 export class ClassConditionalPipeline extends DDPMPipeline {

@@ -74,7 +74,9 @@ function readConfig(op: string, raw: Record<string, unknown>): ShapeClassifierCo
  * @example
  * ```ts
  * const clf = await loadShapeClassifier();
+ * const { images } = makeShapes(10, { generator: new Generator(0) }); // classes 0, 1, ..., 9
  * const predicted = await clf.predict(images); // Int32Array, one class per image
+ * predicted; // => [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
  * ```
  */
 export class ShapeClassifier extends Module {

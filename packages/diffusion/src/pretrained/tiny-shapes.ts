@@ -107,8 +107,11 @@ export async function loadTinyShapesPipeline(
  *
  * @example
  * ```ts
+ * const pipe = await loadTinyShapesPipeline();
+ * const { sample } = await pipe.generate({ classLabels: [3], numInferenceSteps: 25, generator: new Generator(1) });
  * const clf = await loadShapeClassifier();
  * const classes = await clf.predict(sample); // sample [B, 1, 16, 16] in [−1, 1]
+ * classes; // => [3]
  * ```
  */
 export async function loadShapeClassifier(options: TinyShapesLoadOptions = {}): Promise<ShapeClassifier> {

@@ -61,8 +61,14 @@ export const DDIM_DEFAULTS: DDIMSchedulerConfig = Object.freeze({
  *
  * @example
  * ```ts
- * const scheduler = DDIMScheduler.fromConfig(await (await fetch(url)).json());
- * scheduler.setTimesteps(50);
+ * import { readFileSync } from 'node:fs';
+ * // a diffusers scheduler_config.json (in a browser: await (await fetch(url)).json())
+ * const config = { _class_name: 'DDIMScheduler', beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012 };
+ * const scheduler = DDIMScheduler.fromConfig(config);
+ * scheduler.setTimesteps(10);
+ * scheduler.timesteps; // => [900, 800, 700, 600, 500, 400, 300, 200, 100, 0]
+ * const unet = await UNet2DModel.fromPretrained('packages/diffusion/test/fixtures/models/unet2d_tiny');
+ * let x = randn([1, 2, 8, 8], { generator: new Generator(0) });
  * for (const t of scheduler.timesteps) x = scheduler.step(unet.forward(x, t), t, x, { eta: 0 }).prevSample;
  * ```
  */

@@ -66,9 +66,11 @@ export const DDPM_DEFAULTS: DDPMSchedulerConfig = Object.freeze({
  *
  * @example
  * ```ts
+ * const unet = await UNet2DModel.fromPretrained('packages/diffusion/test/fixtures/models/unet2d_tiny');
+ * const generator = new Generator(0);
  * const scheduler = new DDPMScheduler({ numTrainTimesteps: 1000 });
- * scheduler.setTimesteps(50);
- * let x = randn([1, 3, 32, 32], { generator });
+ * scheduler.setTimesteps(10);
+ * let x = randn([1, 2, 8, 8], { generator });
  * for (const t of scheduler.timesteps) {
  *   const eps = unet.forward(x, t);
  *   x = scheduler.step(eps, t, x, { generator }).prevSample;

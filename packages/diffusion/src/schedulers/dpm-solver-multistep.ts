@@ -85,7 +85,9 @@ function alphaSigma(sigma: number): [number, number] {
  * @example
  * ```ts
  * const s = new DPMSolverMultistepScheduler({ betaSchedule: 'scaled_linear', betaStart: 0.00085, betaEnd: 0.012 });
- * s.setTimesteps(20);
+ * s.setTimesteps(10);
+ * const unet = await UNet2DModel.fromPretrained('packages/diffusion/test/fixtures/models/unet2d_tiny');
+ * let x = randn([1, 2, 8, 8], { generator: new Generator(0) });
  * for (const t of s.timesteps) x = s.step(unet.forward(x, t), t, x).prevSample;
  * ```
  */

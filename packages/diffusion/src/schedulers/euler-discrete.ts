@@ -67,9 +67,11 @@ export interface EulerStepOptions extends SchedulerStepOptions {
  *
  * @example
  * ```ts
+ * const unet = await UNet2DModel.fromPretrained('packages/diffusion/test/fixtures/models/unet2d_tiny');
+ * const generator = new Generator(0);
  * const s = new EulerDiscreteScheduler();
- * s.setTimesteps(25);
- * let x = mul(randn(shape, { generator }), s.initNoiseSigma);
+ * s.setTimesteps(10);
+ * let x = mul(randn([1, 2, 8, 8], { generator }), s.initNoiseSigma);
  * for (const t of s.timesteps) x = s.step(unet.forward(s.scaleModelInput(x, t), t), t, x).prevSample;
  * ```
  */

@@ -17,8 +17,11 @@ const CLASSES = {
  *
  * @example
  * ```ts
- * const json = JSON.parse(readFileSync('scheduler/scheduler_config.json', 'utf8'));
+ * // a pipeline's scheduler/scheduler_config.json, here SD 1.x's (PNDMScheduler is not implemented)
+ * const json = { _class_name: 'PNDMScheduler', beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012,
+ *   num_train_timesteps: 1000, set_alpha_to_one: false, skip_prk_steps: true, steps_offset: 1, clip_sample: false };
  * const scheduler = schedulerFromConfig(json, 'DDIMScheduler');
+ * scheduler.constructor.name; // => 'DDIMScheduler'
  * ```
  */
 export function schedulerFromConfig(config: unknown, className?: keyof typeof CLASSES): Scheduler {

@@ -27,8 +27,14 @@ export interface EMAOptions {
  *
  * @example
  * ```ts
+ * import { AdamW } from '@attnkit/tensor-core/optim';
+ * const model = new MLPDenoiser({ dim: 2, hidden: 16 });
+ * const opt = new AdamW(model.parameters(), { lr: 1e-3 });
  * const ema = new EMAModel(model.parameters(), { decay: 0.999 });
- * for (...) { opt.step(); ema.step(model.parameters()); }
+ * for (let step = 0; step < 10; step++) {
+ *   opt.step(); // after loss.backward()
+ *   ema.step(model.parameters());
+ * }
  * ema.copyTo(model.parameters()); // sample with the averaged weights
  * ```
  */

@@ -29,7 +29,9 @@ export interface MLPDenoiserOptions {
  * @example
  * ```ts
  * const model = new MLPDenoiser({ dim: 2, hidden: 128 });
- * const eps = model.forward(noisyPoints, [999, 10, ...]);
+ * const noisyPoints = randn([3, 2]);
+ * const eps = model.forward(noisyPoints, [999, 10, 0]); // one timestep per point
+ * eps.shape; // => [3, 2]
  * ```
  */
 export class MLPDenoiser extends Module implements Denoiser {

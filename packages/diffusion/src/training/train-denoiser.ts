@@ -100,10 +100,12 @@ export interface TrainDenoiserResult {
  *
  * @example
  * ```ts
- * const data = makeMoons(4000, { generator: new Generator(1) });
- * const model = new MLPDenoiser({ dim: 2 });
+ * const data = makeMoons(1000, { generator: new Generator(1) });
+ * const model = new MLPDenoiser({ dim: 2, hidden: 32 });
  * const scheduler = new DDPMScheduler({ numTrainTimesteps: 1000 });
- * const { losses, ema } = await trainDenoiser({ model, scheduler, data, steps: 2000, batchSize: 256 });
+ * // the demo trains 2000 steps of 256 points; a few steps here
+ * const { losses, ema } = await trainDenoiser({ model, scheduler, data, steps: 20, batchSize: 64 });
+ * losses.length; // => 20
  * ema?.copyTo(model.parameters());
  * ```
  */

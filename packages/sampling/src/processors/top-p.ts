@@ -18,6 +18,7 @@ export const TOP_P_FAST_MIN = 512;
  * ```ts
  * const scores = Float32Array.from([2, 1, 0, -1]);
  * new TopPWarper(0.8).process([], scores); // keeps tokens 0 and 1 (mass 0.64 + 0.24 > 0.8)
+ * scores; // => [2, 1, -Infinity, -Infinity]
  * ```
  */
 export class TopPWarper implements LogitsProcessor {

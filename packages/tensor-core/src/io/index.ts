@@ -5,10 +5,17 @@
  * @example
  * ```ts
  * import '@attnkit/backend-cpu';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
  * import { readSafetensors, saveSafetensors } from '@attnkit/tensor-core/io';
- * const state = await readSafetensors('model.safetensors'); // Record<string, Tensor>
- * model.loadStateDict(state);
- * await saveSafetensors('copy.safetensors', model.stateDict(), { format: 'pt' });
+ * import { Linear } from '@attnkit/tensor-core/nn';
+ * const model = new Linear(3, 2);
+ * const file = join(mkdtempSync(join(tmpdir(), 'attnkit-')), 'model.safetensors');
+ * await saveSafetensors(file, model.stateDict(), { format: 'pt' });
+ * const state = await readSafetensors(file); // Record<string, Tensor>
+ * Object.keys(state).sort(); // => ['bias', 'weight']
+ * new Linear(3, 2).loadStateDict(state);
  * ```
  * @packageDocumentation
  */
@@ -61,8 +68,10 @@ export type { ByteSource } from './source.js';
  *   (no tensor is created when the file is bad)
  * @example
  * ```ts
- * const w = await readSafetensors(await fetch('/model.safetensors'));
- * console.log(Object.keys(w), w['lm_head.weight'].shape);
+ * // in a browser: readSafetensors(await fetch('/model.safetensors')); here a Response of bytes
+ * const bytes = await writeSafetensors({ 'lm_head.weight': randn([10, 4]) });
+ * const w = await readSafetensors(new Response(Uint8Array.from(bytes)));
+ * w['lm_head.weight'].shape; // => [10, 4]
  * ```
  */
 export async function readSafetensors(
@@ -88,7 +97,10 @@ export async function readSafetensorsWithMetadata(
  *
  * @example
  * ```ts
- * await saveSafetensors('weights.safetensors', { w: randn([4, 4]) }, { format: 'pt' });
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * await saveSafetensors(join(mkdtempSync(join(tmpdir(), 'attnkit-')), 'weights.safetensors'), { w: randn([4, 4]) }, { format: 'pt' });
  * ```
  */
 export async function saveSafetensors(

@@ -690,6 +690,7 @@ function rawFloat16(t: Tensor): Uint16Array | null {
  * ```ts
  * const bytes = await writeSafetensors({ weight: randn([2, 3]) }, { format: 'pt' });
  * const back = await readSafetensors(bytes);
+ * back.weight.shape; // => [2, 3]
  * ```
  */
 export async function writeSafetensors(

@@ -33,7 +33,7 @@ const FUNCTIONS: Record<CanonicalActivation, (x: Tensor) => Tensor> = {
  * @example
  * ```ts
  * const act = activationByName('gelu_new');
- * const y = act(x);
+ * act(tensor([-1, 0, 1])); // => [-0.1588, 0, 0.8412]
  * ```
  */
 export function activationByName(name: string, who = 'activationByName'): (x: Tensor) => Tensor {

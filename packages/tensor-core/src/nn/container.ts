@@ -19,7 +19,7 @@ function checkModule(op: string, m: unknown, i: number): Module {
  * @example
  * ```ts
  * const mlp = new Sequential(new Linear(2, 16), new ReLU(), new Linear(16, 2));
- * mlp.forward(x);
+ * mlp.forward(randn([8, 2])).shape; // => [8, 2]
  * ```
  */
 export class Sequential extends Module {
@@ -63,8 +63,11 @@ export class Sequential extends Module {
  *
  * @example
  * ```ts
- * const blocks = new ModuleList(Array.from({ length: 12 }, () => new Block(config)));
- * for (const b of blocks) x = b.forward(x);
+ * const layers = Array.from({ length: 12 }, () => new Linear(16, 16));
+ * const blocks = new ModuleList(layers); // registers them as blocks 0..11
+ * let x = randn([2, 16]);
+ * for (const layer of layers) x = layer.forward(x);
+ * Object.keys(blocks.stateDict()).length; // => 24
  * ```
  */
 export class ModuleList extends Module {

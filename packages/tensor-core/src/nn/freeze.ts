@@ -50,9 +50,10 @@ function setRequiresGrad(op: string, model: Module, pattern: ParameterPattern | 
  * @throws Error when a pattern matches no parameter (listing how the parameters are named)
  * @example
  * ```ts
- * freeze(model);                              // everything
- * unfreeze(model, /^transformer\.h\.1\./);    // then train only the last block
- * freeze(model, 'transformer.wte');           // the token embeddings
+ * const model = new Sequential(new Linear(4, 4), new ReLU(), new Linear(4, 2));
+ * freeze(model);                  // everything
+ * unfreeze(model, /^2\./);        // then train only the last layer
+ * model.parameters().filter((p) => p.requiresGrad).length; // => 2
  * ```
  */
 export function freeze(model: Module, pattern?: ParameterPattern): string[] {

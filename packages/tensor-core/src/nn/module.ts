@@ -89,7 +89,7 @@ const NON_PERSISTENT = Symbol('nonPersistent');
  * class Mlp extends Module {
  *   fc1 = new Linear(2, 16);
  *   fc2 = new Linear(16, 2);
- *   forward(x: Tensor): Tensor {
+ *   override forward(x: Tensor): Tensor {
  *     return this.fc2.forward(relu(this.fc1.forward(x)));
  *   }
  * }
@@ -288,8 +288,12 @@ export class Module {
    *
    * @example
    * ```ts
-   * model.loadStateDict(await readSafetensors('model.safetensors'));
+   * import { readSafetensors, writeSafetensors } from '@attnkit/tensor-core/io';
+   * const model = new Linear(3, 2);
+   * model.loadStateDict(await readSafetensors(await writeSafetensors(new Linear(3, 2).stateDict())));
+   * const partial = { weight: randn([2, 3]) };
    * const { missingKeys } = model.loadStateDict(partial, { strict: false });
+   * missingKeys; // => ['bias']
    * ```
    */
   loadStateDict(stateDict: Record<string, Tensor>, options: LoadStateDictOptions = {}): LoadStateDictResult {
@@ -375,7 +379,10 @@ export class Module {
    *
    * @example
    * ```ts
+   * import '@attnkit/backend-webgpu';
+   * const model = new Linear(3, 2);
    * await model.to('webgpu');
+   * model.weight.backend.name; // => 'webgpu'
    * ```
    */
   async to(backend: string | Backend): Promise<this> {

@@ -28,7 +28,7 @@ export interface LayerNormOptions {
  * @example
  * ```ts
  * const ln = new LayerNorm(768);
- * ln.forward(x); // x: [batch, seq, 768]
+ * ln.forward(randn([2, 5, 768])).shape; // => [2, 5, 768]
  * ```
  */
 export class LayerNorm extends Module {

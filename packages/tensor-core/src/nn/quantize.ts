@@ -152,7 +152,8 @@ function isQuantizable(m: unknown): m is Module & Quantizable {
  *
  * @example
  * ```ts
- * const model = new GPT2LMHeadModel(config).eval();
+ * import { GPT2LMHeadModel } from '@attnkit/transformer';
+ * const model = new GPT2LMHeadModel({ nLayer: 2, nEmbd: 64, nHead: 4, vocabSize: 100 }).eval();
  * quantize(model, { dtype: 'int8', groupSize: 64 }); // 4x smaller weights; decode reads a quarter of the bytes
  * ```
  */

@@ -15,7 +15,10 @@ import { assertTensor, wrap } from './util.js';
  *
  * @example
  * ```ts
- * const h = dropout(x, 0.1, model.training);
+ * const model = new Linear(4, 4).eval();
+ * const x = randn([2, 4]);
+ * const h = dropout(x, 0.1, model.training); // identity in evaluation mode
+ * Array.from(await h.data()).join() === Array.from(await x.data()).join(); // => true
  * ```
  */
 export function dropout(x: Tensor, p = 0.5, training = true, generator?: Generator): Tensor {

@@ -47,7 +47,7 @@ function computeDtype(x: Tensor): Tensor {
  *
  * @example
  * ```ts
- * gather(tensor([[1, 2], [3, 4]]), 1, tensor([[0, 0], [1, 0]], undefined, 'int32')); // [[1, 1], [4, 3]]
+ * gather(tensor([[1, 2], [3, 4]]), 1, tensor([[0, 0], [1, 0]], undefined, 'int32')); // => [[1, 1], [4, 3]]
  * ```
  */
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
@@ -133,7 +133,7 @@ function alongDim(index: Tensor, shape: readonly number[], dim: number): Tensor 
  *
  * @example
  * ```ts
- * indexSelect(tensor([[1, 2], [3, 4], [5, 6]]), 0, tensor([2, 0], undefined, 'int32')); // [[5, 6], [1, 2]]
+ * indexSelect(tensor([[1, 2], [3, 4], [5, 6]]), 0, tensor([2, 0], undefined, 'int32')); // => [[5, 6], [1, 2]]
  * ```
  */
 export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
@@ -175,7 +175,7 @@ export interface EmbeddingOptions {
  *
  * @example
  * ```ts
- * embedding(tensor([[0, 2]], undefined, 'int32'), randn([10, 4])); // [1, 2, 4]
+ * embedding(tensor([[0, 2]], undefined, 'int32'), randn([10, 4])).shape; // => [1, 2, 4]
  * ```
  */
 export function embedding(input: Tensor, weight: Tensor, options: EmbeddingOptions = {}): Tensor {
@@ -263,7 +263,9 @@ export function oneHot(indices: Tensor, numClasses = -1): Tensor {
  *
  * @example
  * ```ts
- * maskedFill(scores, causalMask, -Infinity);
+ * const scores = ones([3, 3]);
+ * const causalMask = tensor([[0, 1, 1], [0, 0, 1], [0, 0, 0]], undefined, 'bool');
+ * maskedFill(scores, causalMask, -Infinity); // => [[1, -Infinity, -Infinity], [1, 1, -Infinity], [1, 1, 1]]
  * ```
  */
 export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {

@@ -39,8 +39,9 @@ const LINEAR_RANK: Record<string, number> = { linear: 3, bilinear: 4, trilinear:
  *
  * @example
  * ```ts
- * interpolate(x, { scaleFactor: 2 });                        // nearest, [N, C, 2H, 2W]
- * interpolate(x, { size: [7, 9], mode: 'bilinear' });        // [N, C, 7, 9]
+ * const x = randn([1, 3, 4, 4]);
+ * interpolate(x, { scaleFactor: 2 }).shape;                   // => [1, 3, 8, 8]
+ * interpolate(x, { size: [7, 9], mode: 'bilinear' }).shape;   // => [1, 3, 7, 9]
  * ```
  */
 export function interpolate(input: Tensor, options: InterpolateOptions = {}): Tensor {

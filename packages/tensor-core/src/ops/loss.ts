@@ -175,7 +175,8 @@ function checkClassTarget(op: string, input: Tensor, target: Tensor): number[] {
  * ```ts
  * const logits = randn([4, 10]);
  * const target = tensor([1, 0, 9, -100], [4], 'int32');
- * crossEntropy(logits, target, { labelSmoothing: 0.1 }); // scalar, ignores the last row
+ * // a scalar; the last row (-100) is ignored
+ * crossEntropy(logits, target, { labelSmoothing: 0.1 }).shape; // => []
  * ```
  */
 export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
@@ -261,7 +262,7 @@ function pairwise(op: string, input: Tensor, target: Tensor): void {
  *
  * @example
  * ```ts
- * mseLoss(tensor([1, 2]), tensor([0, 0])); // 2.5
+ * mseLoss(tensor([1, 2]), tensor([0, 0])); // => 2.5
  * ```
  */
 export function mseLoss(input: Tensor, target: Tensor, options: ReductionOptions = {}): Tensor {
@@ -307,7 +308,10 @@ function checkBroadcastWeight(
  *
  * @example
  * ```ts
- * binaryCrossEntropyWithLogits(logits, labels, { posWeight: tensor([3]) });
+ * const logits = tensor([0, 2]);
+ * const labels = tensor([1, 0]);
+ * // mean of 3·log(1 + e⁰) and log(1 + e²)
+ * binaryCrossEntropyWithLogits(logits, labels, { posWeight: tensor([3]) }); // => 2.1032
  * ```
  */
 export function binaryCrossEntropyWithLogits(

@@ -16,7 +16,7 @@ export type { LinearActivation } from '../backend.js';
  *
  * @example
  * ```ts
- * matmul(randn([8, 2, 3]), randn([3, 4])); // [8, 2, 4]
+ * matmul(randn([8, 2, 3]), randn([3, 4])).shape; // => [8, 2, 4]
  * ```
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
@@ -86,7 +86,11 @@ export interface LinearFnOptions {
  *
  * @example
  * ```ts
+ * const x = randn([2, 768]);
+ * const w1 = randn([3072, 768]);
+ * const b1 = zeros([3072]);
  * const h = linear(x, w1, b1, { activation: 'gelu' }); // x [batch, 768], w1 [3072, 768], b1 [3072]
+ * h.shape; // => [2, 3072]
  * ```
  */
 export function linear(

@@ -27,7 +27,9 @@ export interface MultinomialOptions {
  *
  * @example
  * ```ts
+ * const logits = tensor([[0, 0, 10], [10, 0, 0]]);
  * const next = multinomial(softmax(logits), 1, { generator: new Generator(42) }); // [B, 1]
+ * next.shape; // => [2, 1]
  * ```
  */
 export function multinomial(probs: Tensor, numSamples: number, options: MultinomialOptions = {}): Tensor {

@@ -65,8 +65,11 @@ function flat1d(t: Tensor | null, n: number): Tensor | null {
  *
  * @example
  * ```ts
- * layerNorm(x, [768], gamma, beta); // x: [batch, seq, 768]
- * layerNorm(x, 768);                // no affine parameters
+ * const x = randn([2, 5, 768]);
+ * const gamma = ones([768]);
+ * const beta = zeros([768]);
+ * layerNorm(x, [768], gamma, beta).shape; // => [2, 5, 768]
+ * layerNorm(tensor([1, 2, 3]), 3);        // => [-1.2247, 0, 1.2247]
  * ```
  */
 export function layerNorm(
@@ -132,7 +135,8 @@ export function layerNorm(
  *
  * @example
  * ```ts
- * rmsNorm(x, [4096], weight, 1e-5);
+ * const weight = ones([4]);
+ * rmsNorm(tensor([1, 1, 1, 1]).mul(3), [4], weight, 1e-5); // => [1, 1, 1, 1]
  * ```
  */
 export function rmsNorm(
@@ -181,7 +185,10 @@ export function rmsNorm(
  *
  * @example
  * ```ts
- * groupNorm(images, 32, gamma, beta); // images: [N, 256, H, W]
+ * const images = randn([2, 256, 4, 4]);
+ * const gamma = ones([256]);
+ * const beta = zeros([256]);
+ * groupNorm(images, 32, gamma, beta).shape; // => [2, 256, 4, 4]
  * ```
  */
 export function groupNorm(

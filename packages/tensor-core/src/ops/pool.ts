@@ -186,8 +186,8 @@ function windowArgmax(b: Backend, g: Geometry): Tensor {
  *
  * @example
  * ```ts
- * maxPool2d(randn([1, 3, 8, 8]), 2);                            // [1, 3, 4, 4]
- * maxPool2d(randn([1, 3, 9, 9]), 3, { stride: 2, padding: 1 }); // [1, 3, 5, 5]
+ * maxPool2d(randn([1, 3, 8, 8]), 2).shape;                            // => [1, 3, 4, 4]
+ * maxPool2d(randn([1, 3, 9, 9]), 3, { stride: 2, padding: 1 }).shape; // => [1, 3, 5, 5]
  * ```
  */
 export function maxPool2d(input: Tensor, kernelSize: Size2, options: MaxPool2dOptions = {}): Tensor {
@@ -243,7 +243,7 @@ export function maxPool2dWithIndices(
  *
  * @example
  * ```ts
- * avgPool2d(randn([1, 3, 8, 8]), 2); // [1, 3, 4, 4]
+ * avgPool2d(randn([1, 3, 8, 8]), 2).shape; // => [1, 3, 4, 4]
  * ```
  */
 export function avgPool2d(input: Tensor, kernelSize: Size2, options: AvgPool2dOptions = {}): Tensor {

@@ -26,7 +26,8 @@ export interface Int8Weight {
  *
  * @example
  * ```ts
- * const { q, scales } = quantizeInt8(randn([3072, 768]), 128); // q int8 [3072, 768], scales [3072, 6]
+ * const { q, scales } = quantizeInt8(randn([3072, 768]), 128);
+ * [q.dtype, q.shape, scales.shape]; // => ['int8', [3072, 768], [3072, 6]]
  * ```
  */
 export function quantizeInt8(w: Tensor, groupSize?: number): Int8Weight {
@@ -71,8 +72,12 @@ export function dequantizeInt8(w: Int8Weight): Tensor {
  *
  * @example
  * ```ts
+ * const w = randn([32, 128]);
+ * const b = zeros([32]);
+ * const x = randn([4, 128]);
  * const w8 = quantizeInt8(w, 64);
  * const y = linearInt8(x, w8, b, { activation: 'gelu_tanh' }); // x [batch, in] → [batch, out]
+ * y.shape; // => [4, 32]
  * ```
  */
 export function linearInt8(

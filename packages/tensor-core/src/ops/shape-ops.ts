@@ -33,8 +33,8 @@ function intArange(b: Backend, values: ArrayLike<number>): Tensor {
  *
  * @example
  * ```ts
- * concat([ones([2, 3]), zeros([1, 3])]); // [3, 3]
- * concat([ones([2, 3]), zeros([2, 1])], 1); // [2, 4]
+ * concat([ones([2, 3]), zeros([1, 3])]).shape; // => [3, 3]
+ * concat([ones([2, 3]), zeros([2, 1])], 1).shape; // => [2, 4]
  * ```
  */
 export function concat(tensors: readonly Tensor[], dim = 0): Tensor {
@@ -91,8 +91,8 @@ export const cat = concat;
  *
  * @example
  * ```ts
- * stack([tensor([1, 2]), tensor([3, 4])]); // [[1, 2], [3, 4]]
- * stack([tensor([1, 2]), tensor([3, 4])], 1); // [[1, 3], [2, 4]]
+ * stack([tensor([1, 2]), tensor([3, 4])]); // => [[1, 2], [3, 4]]
+ * stack([tensor([1, 2]), tensor([3, 4])], 1); // => [[1, 3], [2, 4]]
  * ```
  */
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
@@ -121,8 +121,8 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
  *
  * @example
  * ```ts
- * split(arange(5), 2); // [0,1], [2,3], [4]
- * split(arange(5), [1, 4]); // [0], [1,2,3,4]
+ * split(arange(5), 2); // => [[0, 1], [2, 3], [4]]
+ * split(arange(5), [1, 4]); // => [[0], [1, 2, 3, 4]]
  * ```
  */
 export function split(x: Tensor, splitSizeOrSections: number | readonly number[], dim = 0): Tensor[] {
@@ -188,8 +188,9 @@ export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
  *
  * @example
  * ```ts
- * pad(ones([2, 3]), [1, 1]); // [2, 5], zeros on each side of every row
- * pad(x, [1, 1, 2, 2], 'reflect'); // pads the last two dims of an image
+ * pad(ones([1, 2]), [1, 1]); // => [[0, 1, 1, 0]]
+ * const x = randn([1, 3, 8, 8]);
+ * pad(x, [1, 1, 2, 2], 'reflect').shape; // => [1, 3, 12, 10]
  * ```
  */
 export function pad(x: Tensor, padding: readonly number[], mode: PadMode = 'constant', value = 0): Tensor {
@@ -291,7 +292,7 @@ function padConstant(x: Tensor, lo: number[], hi: number[], shape: number[], val
  *
  * @example
  * ```ts
- * flip(tensor([[1, 2], [3, 4]]), [1]); // [[2, 1], [4, 3]]
+ * flip(tensor([[1, 2], [3, 4]]), [1]); // => [[2, 1], [4, 3]]
  * ```
  */
 export function flip(x: Tensor, dims: number | readonly number[]): Tensor {
@@ -357,7 +358,7 @@ export function triu(x: Tensor, diagonal = 0): Tensor {
  *
  * @example
  * ```ts
- * repeat(tensor([1, 2]), [2, 2]); // [[1, 2, 1, 2], [1, 2, 1, 2]]
+ * repeat(tensor([1, 2]), [2, 2]); // => [[1, 2, 1, 2], [1, 2, 1, 2]]
  * ```
  */
 export function repeat(x: Tensor, sizes: readonly number[]): Tensor {

@@ -44,8 +44,9 @@ function softmaxImpl(op: 'softmax' | 'logSoftmax', x: Tensor, dim: number): Tens
  *
  * @example
  * ```ts
- * softmax(tensor([1, 2, 3])); // [0.0900, 0.2447, 0.6652]
- * softmax(scores, 1);
+ * softmax(tensor([1, 2, 3])); // => [0.09, 0.2447, 0.6652]
+ * const scores = randn([2, 3, 4]);
+ * softmax(scores, 1).sum(1); // => [[1, 1, 1, 1], [1, 1, 1, 1]]
  * ```
  */
 export function softmax(x: Tensor, dim = -1): Tensor {

@@ -67,7 +67,8 @@ function scatterBack(x: Tensor, d: number, indices: Tensor, g: Tensor): Tensor {
  *
  * @example
  * ```ts
- * const { values, indices } = sort(tensor([3, 1, 2]), { descending: true }); // [3,2,1], [0,2,1]
+ * const { values, indices } = sort(tensor([3, 1, 2]), { descending: true });
+ * [values, indices]; // => [[3, 2, 1], [0, 2, 1]]
  * ```
  */
 export function sort(x: Tensor, dim: number | SortOptions = -1, descending = false): SortResult {
@@ -98,7 +99,9 @@ export function argsort(x: Tensor, dim: number | SortOptions = -1, descending = 
  *
  * @example
  * ```ts
+ * const logits = randn([2, 1000]);
  * const { values, indices } = topk(logits, 50); // along the last dim
+ * [values.shape, indices.shape]; // => [[2, 50], [2, 50]]
  * ```
  */
 export function topk(x: Tensor, k: number, dim = -1, largest = true, sorted = true): SortResult {
@@ -129,7 +132,7 @@ export function topk(x: Tensor, k: number, dim = -1, largest = true, sorted = tr
  *
  * @example
  * ```ts
- * cumsum(tensor([1, 2, 3]), 0); // [1, 3, 6]
+ * cumsum(tensor([1, 2, 3]), 0); // => [1, 3, 6]
  * ```
  */
 export function cumsum(x: Tensor, dim: number): Tensor {

@@ -14,8 +14,10 @@ import { assertTensor, broadcastTo } from './util.js';
  *
  * @example
  * ```ts
+ * const k = ones([1, 4, 3, 16]);
  * const buf = zeros([1, 4, 64, 16]);
  * copyInto(buf.narrow(2, 0, 3), k); // the first 3 positions now hold k [1, 4, 3, 16]
+ * buf.sum(); // => 192
  * ```
  */
 export function copyInto(dst: Tensor, src: Tensor | number, op = 'copyInto'): Tensor {
@@ -55,7 +57,12 @@ export function copyInto(dst: Tensor, src: Tensor | number, op = 'copyInto'): Te
  *
  * @example
  * ```ts
+ * import '@attnkit/backend-webgpu';
+ * await useBackend('webgpu');
+ * setBackend('cpu');
+ * const x = tensor([1, 2]);
  * const g = await toBackend(x, 'webgpu');
+ * g.backend.name; // => 'webgpu'
  * ```
  */
 export async function toBackend(x: Tensor, backend: string | Backend): Promise<Tensor> {

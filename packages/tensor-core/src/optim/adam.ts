@@ -83,7 +83,10 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
  *
  * @example
  * ```ts
+ * const model = new Linear(4, 1);
  * const opt = new Adam(model.parameters(), { lr: 1e-3 });
+ * mseLoss(model.forward(randn([8, 4])), zeros([8, 1])).backward();
+ * opt.step();
  * ```
  */
 export class Adam extends AdamBase {
@@ -98,6 +101,7 @@ export class Adam extends AdamBase {
  *
  * @example
  * ```ts
+ * const model = new Sequential(new Linear(4, 8), new ReLU(), new Linear(8, 1));
  * const params = model.namedParameters();
  * const opt = new AdamW([
  *   { params: params.filter(([n]) => !n.endsWith('bias')).map(([, p]) => p) },

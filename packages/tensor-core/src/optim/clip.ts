@@ -14,8 +14,11 @@ import type { Tensor } from '../tensor.js';
  *
  * @example
  * ```ts
+ * const model = new Linear(4, 1);
+ * const optimizer = new SGD(model.parameters(), { lr: 0.1 });
+ * const loss = mseLoss(model.forward(randn([8, 4])), ones([8, 1]).mul(100));
  * loss.backward();
- * const norm = clipGradNorm(model.parameters(), 1.0);
+ * const norm = clipGradNorm(model.parameters(), 1.0); // the norm before clipping
  * optimizer.step();
  * ```
  */

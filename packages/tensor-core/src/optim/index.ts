@@ -4,10 +4,15 @@
  *
  * @example
  * ```ts
+ * import { crossEntropy, randn, tensor, tidy } from '@attnkit/tensor-core';
+ * import { Linear } from '@attnkit/tensor-core/nn';
  * import { AdamW, clipGradNorm, getCosineScheduleWithWarmup } from '@attnkit/tensor-core/optim';
+ * const model = new Linear(8, 3);
+ * const x = randn([16, 8]);
+ * const y = tensor(Array.from({ length: 16 }, (_, i) => i % 3), [16], 'int32');
  * const opt = new AdamW(model.parameters(), { lr: 3e-4, weightDecay: 0.1 });
- * const sched = getCosineScheduleWithWarmup(opt, 100, 5000);
- * for (let step = 0; step < 5000; step++) {
+ * const sched = getCosineScheduleWithWarmup(opt, 10, 50);
+ * for (let step = 0; step < 50; step++) {
  *   tidy(() => {
  *     opt.zeroGrad();
  *     crossEntropy(model.forward(x), y).backward();

@@ -10,8 +10,12 @@ export type LrLambda = (step: number) => number;
  *
  * @example
  * ```ts
+ * const opt = new SGD(new Linear(4, 1).parameters(), { lr: 0.1 });
  * const sched = new LambdaLR(opt, (step) => Math.min(1, (step + 1) / 100));
- * for (...) { ...; opt.step(); sched.step(); }
+ * for (let step = 0; step < 10; step++) {
+ *   opt.step(); // after loss.backward()
+ *   sched.step();
+ * }
  * ```
  */
 export class LambdaLR {
@@ -111,6 +115,7 @@ export function linearWithWarmupLambda(numWarmupSteps: number, numTrainingSteps:
  *
  * @example
  * ```ts
+ * const model = new Linear(4, 1);
  * const opt = new AdamW(model.parameters(), { lr: 3e-4 });
  * const sched = getCosineScheduleWithWarmup(opt, 100, 10_000);
  * // each step: opt.step(); sched.step();

@@ -22,7 +22,9 @@ export interface SGDOptions extends BaseOptions {
  *
  * @example
  * ```ts
+ * const model = new Linear(4, 1);
  * const opt = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+ * const loss = mseLoss(model.forward(randn([8, 4])), zeros([8, 1]));
  * loss.backward(); opt.step(); opt.zeroGrad();
  * ```
  */

@@ -9,7 +9,8 @@
  * @example
  * ```ts
  * import { nodeFiles } from '@attnkit/tensor-core/platform';
- * const bytes = await nodeFiles('loadPretrained').readFile('model/config.json');
+ * const bytes = await nodeFiles('loadPretrained').readFile('packages/transformer/test/fixtures/gpt2-tiny/config.json');
+ * JSON.parse(new TextDecoder().decode(bytes)).model_type; // => 'gpt2'
  * ```
  * @packageDocumentation
  */

@@ -42,10 +42,16 @@ export const conformanceCases: ConformanceCase[] = [
  *
  * @example
  * ```ts
- * import { describe, it } from 'vitest';
+ * // in a test file, with vitest's describe and it (here a stand-in that counts the cases)
  * import '@attnkit/backend-cpu';
  * import { defineConformanceSuite } from '@attnkit/tensor-core/testing';
+ * let cases = 0;
+ * const describe = (_name: string, body: () => void) => body();
+ * const it = () => {
+ *   cases++;
+ * };
  * defineConformanceSuite('cpu', { describe, it });
+ * cases > 100; // => true
  * ```
  */
 export function defineConformanceSuite(

@@ -184,10 +184,12 @@ function detectByteLevel(pre: unknown): { scan: PieceScanner | null; regex: RegE
  *
  * @example
  * ```ts
- * const tok = Tokenizer.fromJSON(readFileSync('tokenizer.json', 'utf8'));
+ * import { readFileSync } from 'node:fs';
+ * const tok = Tokenizer.fromJSON(readFileSync('packages/tokenizer/test/fixtures/bert-wordpiece.tokenizer.json', 'utf8'));
  * const enc = tok.encode('Hello world', 'How are you?');
- * enc.ids; enc.typeIds; enc.attentionMask; enc.offsets;
- * tok.decode(enc.ids, { skipSpecialTokens: true });
+ * enc.typeIds; // => [0, 0, 0, 0, 1, 1, 1, 1, 1]
+ * enc.ids; enc.attentionMask; enc.offsets;
+ * tok.decode(enc.ids, { skipSpecialTokens: true }); // => 'hello world how are you?'
  * ```
  */
 export class Tokenizer {

@@ -92,8 +92,12 @@ export function melFilterBank(
  *
  * @example
  * ```ts
- * const fe = await loadFeatureExtractor('./whisper-tiny');
- * const inputFeatures = fe.call(waveform, { samplingRate: 16000 }); // [1, 80, 3000]
+ * // a Whisper folder's preprocessor_config.json (here a tiny model's, 80 mel bins like whisper-tiny)
+ * const fe = await loadFeatureExtractor('packages/transformer/test/fixtures/pipe-whisper');
+ * const waveform = new Float32Array(16000).map((_, i) => Math.sin((2 * Math.PI * 440 * i) / 16000)); // 1 s of A4
+ * // padded to the model's window: 3000 frames (30 s) for whisper-tiny, 300 for this tiny one
+ * const inputFeatures = fe.call(waveform, { samplingRate: 16000 });
+ * inputFeatures.shape; // => [1, 80, 300]
  * ```
  */
 export class WhisperFeatureExtractor {

@@ -29,7 +29,11 @@ export interface DecoderBlockForwardOptions {
  * @example
  * ```ts
  * const block = new DecoderBlock(512, 8);
- * const y = block.forward(tgt, memory, { memoryKeyPaddingMask }); // tgt [B, Lt, 512], memory [B, Ls, 512]
+ * const tgt = randn([2, 4, 512]); // [B, Lt, 512]
+ * const memory = randn([2, 6, 512]); // [B, Ls, 512], the encoder's output
+ * const memoryKeyPaddingMask = tensor([[0, 0, 0, 0, 1, 1], [0, 0, 0, 0, 0, 0]], undefined, 'bool'); // true = padding
+ * const y = block.forward(tgt, memory, { memoryKeyPaddingMask });
+ * y.shape; // => [2, 4, 512]
  * ```
  */
 export class DecoderBlock extends Module {

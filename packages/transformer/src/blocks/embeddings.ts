@@ -30,7 +30,10 @@ export function zeroParameter(shape: number[]): Parameter {
  *
  * @example
  * ```ts
- * const head = new LMHead(768, 50257, { tiedTo: wte.weight }); // shares wte's matrix
+ * import { Embedding } from '@attnkit/tensor-core/nn';
+ * const wte = new Embedding(1000, 64);
+ * const head = new LMHead(64, 1000, { tiedTo: wte.weight }); // shares wte's matrix
+ * head.weight === wte.weight; // => true
  * ```
  */
 export class LMHead extends Module {
@@ -79,8 +82,11 @@ export function tokenEmbedding(vocab: number, dim: number, std = 0.02): Embeddin
  *
  * @example
  * ```ts
+ * const vocab = 100;
  * const emb = new SinusoidalEmbeddings(vocab, 128, 512);
- * const h = emb.forward(ids); // [B, L, 128]
+ * const ids = tensor([[1, 2, 3]], undefined, 'int32');
+ * const h = emb.forward(ids);
+ * h.shape; // => [1, 3, 128]
  * ```
  */
 export class SinusoidalEmbeddings extends Module {

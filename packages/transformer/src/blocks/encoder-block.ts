@@ -51,7 +51,10 @@ export function ffn(
  * @example
  * ```ts
  * const block = new EncoderBlock(512, 8);                 // the 2017 paper's layer
- * const y = block.forward(x, { keyPaddingMask });         // x [B, L, 512]
+ * const x = randn([2, 5, 512]);                           // [B, L, 512]
+ * const keyPaddingMask = tensor([[0, 0, 0, 1, 1], [0, 0, 0, 0, 0]], undefined, 'bool'); // true = padding
+ * const y = block.forward(x, { keyPaddingMask });
+ * y.shape; // => [2, 5, 512]
  * ```
  */
 export class EncoderBlock extends Module {

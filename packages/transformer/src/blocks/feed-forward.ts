@@ -26,7 +26,7 @@ export type ActivationName =
  * @example
  * ```ts
  * const act = activation('gelu_new');
- * const y = act(x);
+ * act(tensor([-1, 0, 1])); // => [-0.1588, 0, 0.8412]
  * ```
  */
 export function activation(name: string, who = 'activation'): (x: Tensor) => Tensor {
@@ -51,7 +51,8 @@ export interface FeedForwardOptions {
  * @example
  * ```ts
  * const ffn = new FeedForward(512, 2048, { activation: 'gelu' });
- * const y = ffn.forward(x); // [B, L, 512] → [B, L, 512]
+ * const y = ffn.forward(randn([2, 5, 512]));
+ * y.shape; // => [2, 5, 512]
  * ```
  */
 export class FeedForward extends Module {
@@ -84,8 +85,9 @@ export class FeedForward extends Module {
  *
  * @example
  * ```ts
- * const mlp = new SwiGLU(4096, 11008);
- * const y = mlp.forward(x); // [B, L, 4096]
+ * const mlp = new SwiGLU(256, 688); // Llama-7B's is SwiGLU(4096, 11008)
+ * const y = mlp.forward(randn([1, 3, 256]));
+ * y.shape; // => [1, 3, 256]
  * ```
  */
 export class SwiGLU extends Module {

@@ -77,7 +77,8 @@ export interface MixtureOfExpertsOutput {
  *
  * @example
  * ```ts
- * const aux = loadBalancingLoss(routerLogits, 8, 2); // scalar
+ * const routerLogits = zeros([16, 8]); // [tokens, experts]: a uniform router
+ * loadBalancingLoss(routerLogits, 8, 2); // => 2
  * ```
  */
 export function loadBalancingLoss(routerLogits: Tensor, numExperts: number, topK: number): Tensor {
@@ -104,7 +105,10 @@ export function loadBalancingLoss(routerLogits: Tensor, numExperts: number, topK
  * @example
  * ```ts
  * const moe = new MixtureOfExperts(64, 128, { numExperts: 4, topK: 2 });
- * const { output, auxLoss } = moe.forward(x);           // x [B, L, 64]
+ * const x = randn([2, 5, 64]);
+ * const { output, auxLoss } = moe.forward(x);
+ * output.shape; // => [2, 5, 64]
+ * const taskLoss = mul(output, output).mean();
  * const loss = add(taskLoss, mul(auxLoss, 0.01));
  * ```
  */

@@ -13,8 +13,12 @@ import { type BlockOptions, EncoderBlock } from './encoder-block.js';
  *
  * @example
  * ```ts
+ * import { KVCache } from '@attnkit/attention';
  * const block = new PreLNBlock(256, 4, { activation: 'gelu' });
- * const y = block.forward(x, { cache: kv.layer(0) }); // x [B, L, 256]
+ * const kv = new KVCache({ numLayers: 1 });
+ * const y = block.forward(randn([1, 5, 256]), { cache: kv.layer(0) });
+ * y.shape; // => [1, 5, 256]
+ * kv.position; // => 5
  * ```
  */
 export class PreLNBlock extends EncoderBlock {

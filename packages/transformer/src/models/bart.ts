@@ -406,7 +406,10 @@ export interface BartInputs {
  * ```ts
  * const bart = new BartModel({ vocabSize: 100, dModel: 64, encoderLayers: 2, decoderLayers: 2,
  *   encoderAttentionHeads: 4, decoderAttentionHeads: 4, encoderFfnDim: 128, decoderFfnDim: 128 }).eval();
+ * const inputIds = tensor([[0, 5, 6, 7, 2]], undefined, 'int32');
+ * const attentionMask = tensor([[1, 1, 1, 1, 1]], undefined, 'int32');
  * const { lastHiddenState } = bart.forward({ inputIds, attentionMask }); // decoder inputs: inputIds shifted right
+ * lastHiddenState.shape; // => [1, 5, 64]
  * ```
  */
 export class BartModel extends PreTrainedModel {
@@ -540,8 +543,12 @@ export class BartModel extends PreTrainedModel {
  *
  * @example
  * ```ts
- * const bart = await loadPretrained('./bart-base');
- * const { sequences } = await generate(bart, inputIds, { numBeams: 4, maxNewTokens: 40 }, attentionMask);
+ * import { generate } from '@attnkit/sampling';
+ * // a tiny random BART
+ * const bart = await loadPretrained('packages/transformer/test/fixtures/seq2seq-bart', { architecture: 'BartForConditionalGeneration' });
+ * const inputIds = [[0, 5, 6, 7, 2]];
+ * const { sequences } = await generate(bart, inputIds, { numBeams: 4, maxNewTokens: 10 });
+ * sequences.length; // => 1
  * ```
  */
 export class BartForConditionalGeneration extends PreTrainedModel implements Seq2SeqLM {

@@ -331,8 +331,11 @@ export interface BertOutputs {
  *
  * @example
  * ```ts
- * const bert = (await loadPretrained('./bert-base-uncased')) as BertModel;
+ * const bert = (await loadPretrained('packages/transformer/test/fixtures/bert-tiny')) as BertModel;
+ * const inputIds = tensor([[2, 7, 8, 3]], undefined, 'int32');
+ * const attentionMask = tensor([[1, 1, 1, 1]], undefined, 'int32');
  * const { lastHiddenState, poolerOutput } = bert.forward({ inputIds, attentionMask });
+ * [lastHiddenState.shape, poolerOutput?.shape]; // => [[1, 4, 32], [1, 32]]
  * ```
  */
 export class BertModel extends PreTrainedModel {
@@ -471,7 +474,11 @@ export class BertOnlyMLMHead extends Module {
  *
  * @example
  * ```ts
+ * const mlm = (await loadPretrained('packages/transformer/test/fixtures/pipe-bert-mlm')) as BertForMaskedLM;
+ * const inputIds = tensor([[2, 7, 8, 3]], undefined, 'int32');
+ * const attentionMask = tensor([[1, 1, 1, 1]], undefined, 'int32');
  * const { logits } = mlm.forward({ inputIds, attentionMask }); // [B, L, vocab]
+ * logits.shape[1]; // => 4
  * ```
  */
 export class BertForMaskedLM extends PreTrainedModel {

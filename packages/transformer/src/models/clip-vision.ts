@@ -266,8 +266,11 @@ const IGNORED_BY_VISION_MODELS = [
  *
  * @example
  * ```ts
- * const vision = (await loadPretrained('./clip-vit-base-patch32', { architecture: 'CLIPVisionModel' })) as CLIPVisionModel;
- * const { lastHiddenState, poolerOutput } = vision.forward({ pixelValues }); // [B, 50, 768], [B, 768]
+ * // clip-vit-base-patch32 gives [B, 50, 768], [B, 768]; this tiny one has 16×16 images in 4×4 patches
+ * const vision = (await loadPretrained('packages/transformer/test/fixtures/hfclip-vision', { architecture: 'CLIPVisionModel' })) as CLIPVisionModel;
+ * const pixelValues = randn([2, 3, 16, 16]);
+ * const { lastHiddenState, poolerOutput } = vision.forward({ pixelValues });
+ * [lastHiddenState.shape, poolerOutput.shape]; // => [[2, 17, 32], [2, 32]]
  * ```
  */
 export class CLIPVisionModel extends PreTrainedModel {
@@ -330,7 +333,9 @@ export interface CLIPVisionModelWithProjectionOutputs extends CLIPVisionOutputs 
  *
  * @example
  * ```ts
- * const { imageEmbeds } = model.forward({ pixelValues }); // [B, projection_dim]
+ * const model = (await loadPretrained('packages/transformer/test/fixtures/hfclip-vision-proj')) as CLIPVisionModelWithProjection;
+ * const { imageEmbeds } = model.forward({ pixelValues: randn([2, 3, 16, 16]) }); // [B, projection_dim]
+ * imageEmbeds.shape; // => [2, 12]
  * ```
  */
 export class CLIPVisionModelWithProjection extends PreTrainedModel {
@@ -476,8 +481,12 @@ function l2Normalize(x: Tensor): Tensor {
  *
  * @example
  * ```ts
+ * const clip = (await loadPretrained('packages/transformer/test/fixtures/hfclip-model')) as CLIPModel;
+ * const inputIds = tensor([[0, 5, 6, 1], [0, 7, 8, 1]], undefined, 'int32'); // two captions
+ * const pixelValues = randn([2, 3, 16, 16]); // their two images
  * const { logitsPerText } = clip.forward({ inputIds, pixelValues });
- * const loss = clipLoss(logitsPerText); // scalar
+ * const loss = clipLoss(logitsPerText);
+ * loss.shape; // => []
  * ```
  */
 export function clipLoss(logitsPerText: Tensor): Tensor {
@@ -502,9 +511,13 @@ export function clipLoss(logitsPerText: Tensor): Tensor {
  *
  * @example
  * ```ts
- * const clip = (await loadPretrained('./clip-vit-base-patch32')) as CLIPModel;
+ * const clip = (await loadPretrained('packages/transformer/test/fixtures/hfclip-model')) as CLIPModel;
+ * const inputIds = tensor([[0, 5, 6, 1, 1], [0, 7, 8, 9, 1]], undefined, 'int32');
+ * const attentionMask = tensor([[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]], undefined, 'int32');
+ * const pixelValues = randn([3, 3, 16, 16]);
  * const { logitsPerImage } = clip.forward({ inputIds, attentionMask, pixelValues });
  * const probs = softmax(logitsPerImage, -1); // zero-shot: each image over the texts
+ * probs.shape; // => [3, 2]
  * ```
  */
 export class CLIPModel extends PreTrainedModel {

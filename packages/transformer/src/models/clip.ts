@@ -415,8 +415,11 @@ const IGNORED_BY_TEXT_MODELS = [
  *
  * @example
  * ```ts
- * const clip = (await loadPretrained('./stable-diffusion/text_encoder')) as CLIPTextModel;
- * const { lastHiddenState, poolerOutput } = clip.forward({ inputIds }); // [B, 77, 768], [B, 768]
+ * // Stable Diffusion's text_encoder/ gives [B, 77, 768], [B, 768]; this is a tiny one
+ * const clip = (await loadPretrained('packages/transformer/test/fixtures/clip-text-sd')) as CLIPTextModel;
+ * const inputIds = tensor([[0, 5, 6, 1]], undefined, 'int32');
+ * const { lastHiddenState, poolerOutput } = clip.forward({ inputIds });
+ * [lastHiddenState.shape, poolerOutput.shape]; // => [[1, 4, 32], [1, 32]]
  * ```
  */
 export class CLIPTextModel extends PreTrainedModel {
@@ -477,7 +480,9 @@ export interface CLIPTextModelWithProjectionOutputs extends CLIPTextOutputs {
  *
  * @example
  * ```ts
- * const { textEmbeds } = model.forward({ inputIds }); // [B, projection_dim]
+ * const model = (await loadPretrained('packages/transformer/test/fixtures/clip-text-projection-padded')) as CLIPTextModelWithProjection;
+ * const { textEmbeds } = model.forward({ inputIds: tensor([[0, 5, 6, 1]], undefined, 'int32') }); // [B, projection_dim]
+ * textEmbeds.shape; // => [1, 16]
  * ```
  */
 export class CLIPTextModelWithProjection extends PreTrainedModel {

@@ -168,7 +168,10 @@ export interface Seq2SeqOutputs {
  * ```ts
  * const model = new EncoderDecoderModel({ vocabSize: 14, dModel: 64, nhead: 4, numEncoderLayers: 2,
  *   numDecoderLayers: 2, dimFeedforward: 128, dropout: 0 });
- * const { logits } = model.forward({ inputIds: src, decoderInputIds: tgtIn }); // [B, Lt, 14]
+ * const src = tensor([[3, 4, 5, 2]], undefined, 'int32');
+ * const tgtIn = tensor([[1, 5, 4]], undefined, 'int32');
+ * const { logits } = model.forward({ inputIds: src, decoderInputIds: tgtIn });
+ * logits.shape; // => [1, 3, 14]
  * const out = model.greedyGenerate(src, { maxNewTokens: 10 }); // number[][]
  * ```
  */

@@ -179,7 +179,9 @@ export function mixtralAuxLoss(
  * ```ts
  * const model = new MixtralForCausalLM({ hiddenSize: 64, intermediateSize: 128, numHiddenLayers: 2,
  *   numAttentionHeads: 4, numKeyValueHeads: 2, vocabSize: 100, numLocalExperts: 8, numExpertsPerTok: 2 });
+ * const inputIds = tensor([[1, 2, 3]], undefined, 'int32');
  * const { logits, auxLoss } = model.forward({ inputIds, outputRouterLogits: true });
+ * auxLoss?.shape; // => []
  * ```
  */
 export class MixtralForCausalLM extends DecoderForCausalLM<MixtralConfig> {

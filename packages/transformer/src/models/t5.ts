@@ -517,8 +517,12 @@ abstract class T5Base extends PreTrainedModel {
  * ```ts
  * const model = new T5ForConditionalGeneration({ vocabSize: 100, dModel: 64, dKv: 16, dFf: 128,
  *   numLayers: 2, numHeads: 4, feedForwardProj: 'gated-gelu' }).eval();
- * const { logits } = model.forward({ inputIds: src, decoderInputIds: tgt }); // [B, Lt, 100]
- * const { sequences } = await generate(model, src, { maxNewTokens: 10, numBeams: 4 });
+ * import { generate } from '@attnkit/sampling';
+ * const src = tensor([[5, 6, 7, 1]], undefined, 'int32');
+ * const tgt = tensor([[0, 8, 9]], undefined, 'int32');
+ * const { logits } = model.forward({ inputIds: src, decoderInputIds: tgt });
+ * logits.shape; // => [1, 3, 100]
+ * const { sequences } = await generate(model, [[5, 6, 7, 1]], { maxNewTokens: 10, numBeams: 4 });
  * ```
  */
 export class T5ForConditionalGeneration extends T5Base implements Seq2SeqLM {
@@ -662,7 +666,10 @@ export class T5ForConditionalGeneration extends T5Base implements Seq2SeqLM {
  * @example
  * ```ts
  * const enc = new T5EncoderModel({ vocabSize: 100, dModel: 64, dKv: 16, dFf: 128, numLayers: 2, numHeads: 4 }).eval();
- * const { lastHiddenState } = enc.forward({ inputIds, attentionMask }); // [B, L, 64]
+ * const inputIds = tensor([[5, 6, 7, 1]], undefined, 'int32');
+ * const attentionMask = tensor([[1, 1, 1, 1]], undefined, 'int32');
+ * const { lastHiddenState } = enc.forward({ inputIds, attentionMask });
+ * lastHiddenState.shape; // => [1, 4, 64]
  * ```
  */
 export class T5EncoderModel extends T5Base {

@@ -343,8 +343,11 @@ export interface ViTModelOutputs {
  *
  * @example
  * ```ts
- * const vit = (await loadPretrained('./vit-base-patch16-224-in21k')) as ViTModel;
- * const { lastHiddenState, poolerOutput } = vit.forward({ pixelValues }); // [B, 197, 768], [B, 768]
+ * // vit-base-patch16-224-in21k gives [B, 197, 768], [B, 768]; this tiny one has 16 patches of 32 features
+ * const vit = (await loadPretrained('packages/transformer/test/fixtures/hf-vit-model')) as ViTModel;
+ * const pixelValues = randn([2, 3, 16, 16]);
+ * const { lastHiddenState, poolerOutput } = vit.forward({ pixelValues });
+ * [lastHiddenState.shape, poolerOutput?.shape]; // => [[2, 17, 32], [2, 32]]
  * ```
  */
 export class ViTModel extends PreTrainedModel {
@@ -420,7 +423,9 @@ export class ViTModel extends PreTrainedModel {
  * ```ts
  * const vit = new ViTForImageClassification({ imageSize: 32, patchSize: 4, hiddenSize: 64,
  *   numHiddenLayers: 2, numAttentionHeads: 4, intermediateSize: 128, id2label: { 0: 'cat', 1: 'dog' } });
- * const { logits } = vit.forward({ pixelValues }); // pixelValues [B, 3, 32, 32] → [B, 2]
+ * const pixelValues = randn([4, 3, 32, 32]);
+ * const { logits } = vit.forward({ pixelValues });
+ * logits.shape; // => [4, 2]
  * ```
  */
 export class ViTForImageClassification extends PreTrainedModel {

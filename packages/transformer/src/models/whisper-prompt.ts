@@ -244,9 +244,16 @@ export interface WhisperPromptOptions {
  *
  * @example
  * ```ts
- * const tokenizer = await AutoTokenizer.fromPretrained('./whisper-tiny');
- * const prompt = whisperPromptIds(tokenizer, { language: 'en', task: 'transcribe' }); // [50258, 50259, 50359, 50363]
- * const { sequences } = await generate(whisper, features, { decoderPromptIds: prompt, maxNewTokens: 64 });
+ * import { generate } from '@attnkit/sampling';
+ * import { AutoTokenizer } from '@attnkit/tokenizer';
+ * const dir = 'packages/transformer/test/fixtures/pipe-whisper'; // a tiny Whisper and a small multilingual tokenizer
+ * const tokenizer = await AutoTokenizer.fromPretrained(dir);
+ * // <|startoftranscript|> <|en|> <|transcribe|> <|notimestamps|>: [50258, 50259, 50359, 50363] with whisper-tiny's tokenizer
+ * const prompt = whisperPromptIds(tokenizer, { language: 'en', task: 'transcribe' }); // => [289, 290, 391, 395]
+ * const whisper = await loadPretrained(dir, { architecture: 'WhisperForConditionalGeneration' });
+ * const fe = await loadFeatureExtractor(dir);
+ * const features = fe.call(new Float32Array(16000), { samplingRate: 16000 }); // 1 s of silence
+ * const { sequences } = await generate(whisper, features, { decoderPromptIds: prompt, maxNewTokens: 8 });
  * ```
  */
 export function whisperPromptIds(tokenizer: TokenIdLookup, options: WhisperPromptOptions = {}): number[] {

@@ -468,10 +468,17 @@ export interface WhisperInputs {
  *
  * @example
  * ```ts
- * const whisper = await loadPretrained('./whisper-tiny');
- * const fe = await loadFeatureExtractor('./whisper-tiny');
+ * import { generate } from '@attnkit/sampling';
+ * import { AutoTokenizer } from '@attnkit/tokenizer';
+ * const dir = 'packages/transformer/test/fixtures/pipe-whisper'; // a tiny random Whisper; whisper-tiny loads the same way
+ * const whisper = await loadPretrained(dir, { architecture: 'WhisperForConditionalGeneration' });
+ * const fe = await loadFeatureExtractor(dir);
+ * const waveform = new Float32Array(16000); // 1 s at 16 kHz
  * const features = fe.call(waveform, { samplingRate: 16000 });
- * const { sequences } = await generate(whisper, features, { decoderPromptIds: [50258, 50259, 50359, 50363], maxNewTokens: 64 });
+ * // whisper-tiny's prompt is [50258, 50259, 50359, 50363]; whisperPromptIds finds it in any Whisper tokenizer
+ * const prompt = whisperPromptIds(await AutoTokenizer.fromPretrained(dir), { language: 'en', task: 'transcribe' });
+ * const { sequences } = await generate(whisper, features, { decoderPromptIds: prompt, maxNewTokens: 8 });
+ * sequences[0].slice(0, 4); // => [289, 290, 391, 395]
  * ```
  */
 export class WhisperForConditionalGeneration extends PreTrainedModel implements Seq2SeqLM {

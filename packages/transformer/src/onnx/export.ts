@@ -471,9 +471,12 @@ export interface ExportOnnxOptions {
  * @example
  * ```ts
  * import * as ort from 'onnxruntime-web';
+ * const model = (await loadPretrained('packages/transformer/test/fixtures/gpt2-tiny')).eval();
  * const bytes = exportOnnx(model);
  * const session = await ort.InferenceSession.create(bytes);
+ * const ids = Int32Array.from([4, 6, 8]);
  * const { logits } = await session.run({ input_ids: new ort.Tensor('int32', ids, [1, ids.length]) });
+ * logits.dims; // => [1, 3, 64]
  * ```
  */
 export function exportOnnx(model: PreTrainedModel, options: ExportOnnxOptions = {}): Uint8Array {
@@ -532,7 +535,9 @@ export function exportOnnx(model: PreTrainedModel, options: ExportOnnxOptions = 
  *
  * @example
  * ```ts
- * const files = onnxFolderFiles(model); // { 'config.json': …, 'generation_config.json': …, 'onnx/model.onnx': … }
+ * const model = new GPT2LMHeadModel({ nLayer: 2, nEmbd: 64, nHead: 4, vocabSize: 100 }).eval();
+ * const files = onnxFolderFiles(model);
+ * Object.keys(files); // => ['config.json', 'generation_config.json', 'onnx/model.onnx']
  * ```
  */
 export function onnxFolderFiles(model: PreTrainedModel): Record<string, Uint8Array> {
@@ -559,7 +564,11 @@ export function onnxFolderFiles(model: PreTrainedModel): Record<string, Uint8Arr
  *
  * @example
  * ```ts
- * await saveOnnxFolder(model, './tiny-gpt-onnx');
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const { model } = await loadTinyGPT();
+ * await saveOnnxFolder(model, join(mkdtempSync(join(tmpdir(), 'attnkit-')), 'tiny-gpt-onnx'));
  * ```
  */
 export async function saveOnnxFolder(model: PreTrainedModel, dir: string): Promise<void> {

@@ -50,9 +50,13 @@ export interface AutomaticSpeechRecognitionOutput {
  *
  * @example
  * ```ts
- * const transcriber = await pipeline('automatic-speech-recognition', './whisper-tiny');
- * const { text } = await transcriber(samples, { language: 'en', numBeams: 1 });
- * const texts = await transcriber([a, b], { task: 'translate', language: 'fr', maxNewTokens: 64 });
+ * // a Whisper folder: here a tiny random one (its transcripts are noise); whisper-tiny loads the same way
+ * const transcriber = await pipeline('automatic-speech-recognition', 'packages/transformer/test/fixtures/pipe-whisper');
+ * const samples = new Float32Array(16000); // 1 s at 16 kHz
+ * const { text } = await transcriber(samples, { language: 'en', numBeams: 1, maxNewTokens: 8 });
+ * const [a, b] = [samples, new Float32Array(8000)];
+ * const texts = await transcriber([a, b], { task: 'translate', language: 'fr', maxNewTokens: 8 });
+ * texts.length; // => 2
  * ```
  */
 export interface AutomaticSpeechRecognitionPipeline {

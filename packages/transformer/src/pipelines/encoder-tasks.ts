@@ -82,8 +82,10 @@ export interface FillMaskOutput {
  *
  * @example
  * ```ts
- * const unmasker = await pipeline('fill-mask', './bert-base-uncased');
+ * // a BertForMaskedLM folder with its tokenizer (here a tiny random one; bert-base-uncased loads the same way)
+ * const unmasker = await pipeline('fill-mask', 'packages/transformer/test/fixtures/pipe-bert-mlm');
  * const out = await unmasker('The capital of France is [MASK].');
+ * out.length; // => 5
  * console.log(out[0].token_str, out[0].score);
  * ```
  */
@@ -197,8 +199,10 @@ export interface FeatureExtractionOptions {
  *
  * @example
  * ```ts
- * const extractor = await pipeline('feature-extraction', './all-MiniLM-L6-v2');
- * const emb = await extractor(['a cat', 'a dog'], { pooling: 'mean', normalize: true }); // [2, 384]
+ * // all-MiniLM-L6-v2 gives [2, 384]; this tiny BERT has 32 features
+ * const extractor = await pipeline('feature-extraction', 'packages/transformer/test/fixtures/pipe-bert');
+ * const emb = await extractor(['a cat', 'a dog'], { pooling: 'mean', normalize: true });
+ * emb.shape; // => [2, 32]
  * ```
  */
 export interface FeatureExtractionPipeline {

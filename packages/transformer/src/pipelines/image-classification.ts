@@ -32,7 +32,9 @@ export interface ImageClassificationOutput {
  *
  * @example
  * ```ts
- * const classify = await pipeline('image-classification', './vit-base-patch16-224');
+ * // a ViTForImageClassification folder with preprocessor_config.json (here a tiny random one)
+ * const classify = await pipeline('image-classification', 'packages/transformer/test/fixtures/pipe-vit');
+ * const rgbBytes = new Uint8Array(640 * 480 * 3).fill(128);
  * const [best] = await classify({ data: rgbBytes, width: 640, height: 480, channels: 3 });
  * console.log(best.label, best.score);
  * ```

@@ -209,11 +209,14 @@ const DTYPES: readonly string[] = ['fp32', 'q8'];
  * ```ts
  * import '@attnkit/backend-cpu';
  * import { pipeline } from '@attnkit/transformer';
- * const gen = await pipeline('text-generation', './Qwen2-0.5B-Instruct');
- * const out = await gen([{ role: 'user', content: 'Hi' }], { maxNewTokens: 32 });
- * const unmasker = await pipeline('fill-mask', './bert-base-uncased', { dtype: 'q8' });
- * const extractor = await pipeline('feature-extraction', './bert-base-uncased');
+ * // model folders with their tokenizer files (here tiny random ones; Qwen2-0.5B-Instruct, bert-base-uncased load the same way)
+ * const dir = 'packages/transformer/test/fixtures';
+ * const gen = await pipeline('text-generation', `${dir}/pipe-gpt2`);
+ * const out = await gen([{ role: 'user', content: 'Hi' }], { maxNewTokens: 8 });
+ * const unmasker = await pipeline('fill-mask', `${dir}/pipe-bert-mlm`, { dtype: 'q8' });
+ * const extractor = await pipeline('feature-extraction', `${dir}/pipe-bert`);
  * const emb = await extractor('Hello', { pooling: 'mean', normalize: true });
+ * emb.shape; // => [1, 32]
  * ```
  */
 export async function pipeline<T extends PipelineTask>(

@@ -45,11 +45,13 @@ export interface ChatGenerationOutput {
  *
  * @example
  * ```ts
- * const gen = await pipeline('text-generation', './tiny-gpt2');
+ * // a causal LM folder with tokenizer files and a chat template (here a tiny random GPT-2)
+ * const gen = await pipeline('text-generation', 'packages/transformer/test/fixtures/pipe-gpt2');
  * const [out] = await gen('Once upon a time', { maxNewTokens: 20 });
  * const chat = await gen([{ role: 'user', content: 'Hi' }], { maxNewTokens: 20 });
- * console.log(chat[0].generated_text.at(-1)?.content);
- * for await (const piece of gen.stream('Once upon a time')) process.stdout.write(piece);
+ * chat[0].generated_text.at(-1)?.role; // => 'assistant'
+ * let streamed = '';
+ * for await (const piece of gen.stream('Once upon a time', { maxNewTokens: 20 })) streamed += piece;
  * ```
  */
 export interface TextGenerationPipeline {

@@ -17,8 +17,10 @@ export interface LMBatch {
  *
  * @example
  * ```ts
+ * const tokens = Array.from({ length: 5000 }, (_, i) => i % 50); // a tokenized corpus
  * const batches = lmBatches(tokens, { batchSize: 16, blockSize: 64, seed: 1 });
- * const { inputIds, labels } = batches(0); // [16, 64] each
+ * const { inputIds, labels } = batches(0);
+ * [inputIds.shape, labels.shape]; // => [[16, 64], [16, 64]]
  * ```
  */
 export function lmBatches(
@@ -82,7 +84,10 @@ export function lmEvalBatches(
  *
  * @example
  * ```ts
+ * const pairs = Array.from({ length: 100 }, (_, i) => [i, 2 * i]);
+ * const toTensors = (rows: number[][]) => tensor(rows.flat(), [rows.length, 2], 'int32');
  * const batches = exampleBatches(pairs, 32, (rows) => toTensors(rows), { seed: 0 });
+ * batches(0).shape; // => [32, 2]
  * ```
  */
 export function exampleBatches<E, B>(

@@ -223,8 +223,10 @@ function linearNames(model: Module): string[] {
  *   match is not a Linear/Conv1D, or when the model already has adapters
  * @example
  * ```ts
+ * import { countParameters } from '@attnkit/tensor-core/nn';
+ * const model = new GPT2LMHeadModel({ nLayer: 2, nEmbd: 64, nHead: 4, vocabSize: 100, nPositions: 64 });
  * applyLora(model, { r: 8, loraAlpha: 16, loraDropout: 0.05, targetModules: ['c_attn'] });
- * countParameters(model); // { trainable: 24576, total: 148224, fraction: 0.166 }
+ * countParameters(model); // => { trainable: 4096, total: 114688, fraction: 0.0357 }
  * ```
  */
 export function applyLora<M extends Module>(model: M, config: LoraConfig): M {
@@ -460,8 +462,9 @@ export function loraConfigFromJson(json: Record<string, unknown>, where = 'adapt
  *
  * @example
  * ```ts
- * const model = await loadPretrained('./tiny-gpt2');
- * await loadLoraAdapter(model, './my-adapter');
+ * // a base model and a PEFT adapter folder (adapter_config.json + adapter_model.safetensors)
+ * const model = await loadPretrained('packages/transformer/test/fixtures/lora-gpt2/base');
+ * await loadLoraAdapter(model, 'packages/transformer/test/fixtures/lora-gpt2/adapter');
  * ```
  */
 export async function loadLoraAdapter<M extends Module>(model: M, source: FilesSource): Promise<M> {

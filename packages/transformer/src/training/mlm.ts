@@ -74,10 +74,19 @@ function prob(op: string, name: string, v: unknown): number {
  *   or whole-word masking without wordIds or with random replacement
  * @example
  * ```ts
- * const collate = mlmCollator({ maskTokenId: tok.tokenToId('[MASK]'), vocabSize: tok.vocabSize,
+ * import { readFileSync } from 'node:fs';
+ * import { Tokenizer } from '@attnkit/tokenizer';
+ * const dir = 'packages/transformer/test/fixtures/pipe-bert-mlm'; // a tiny BertForMaskedLM and its tokenizer
+ * const tok = Tokenizer.fromJSON(readFileSync(`${dir}/tokenizer.json`, 'utf8'));
+ * const bert = await loadPretrained(dir);
+ * const [cls, sep, pad] = ['[CLS]', '[SEP]', '[PAD]'].map((t) => tok.tokenToId(t) as number);
+ * const text = 'the cat sat on the mat and the dog ran home while the sun was hot and the birds sang';
+ * const encodings = Array.from({ length: 8 }, () => tok.encode(text).ids);
+ * const collate = mlmCollator({ maskTokenId: tok.tokenToId('[MASK]') as number, vocabSize: tok.getVocabSize(),
  *   specialTokenIds: [cls, sep, pad], seed: 0 });
- * const batches = exampleBatches(encodings, 32, collate, { seed: 0 });
- * await train(bert, { batches, loss: maskedLMLoss, maxSteps: 1000 });
+ * const batches = exampleBatches(encodings, 4, collate, { seed: 0 });
+ * const { losses } = await train(bert, { batches, loss: maskedLMLoss, maxSteps: 3 });
+ * losses.length; // => 3
  * ```
  */
 export function mlmCollator(

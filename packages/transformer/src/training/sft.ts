@@ -34,9 +34,12 @@ export interface SFTBatch extends LMBatch {
  * @throws RangeError for an empty answer or a row longer than maxLength (naming the row)
  * @example
  * ```ts
+ * const { model, tokenizer: tok } = await loadTinyGPT();
+ * const pairs = [['WHO? ', 'THE FOX.'], ['WHAT? ', 'A GRAPE.']];
  * const collate = sftCollator({ maxLength: model.config.nPositions });
- * const batches = exampleBatches(pairs.map(([q, a]) => ({ prompt: tok.encode(q), answer: tok.encode(a) })), 8, collate);
- * await train(model, { batches, loss: causalLMLoss, maxSteps: 200 });
+ * const batches = exampleBatches(pairs.map(([q, a]) => ({ prompt: tok.encode(q), answer: tok.encode(a) })), 2, collate);
+ * const { losses } = await train(model, { batches, loss: causalLMLoss, maxSteps: 3 });
+ * losses.length; // => 3
  * ```
  */
 export function sftCollator(options: SFTCollatorOptions = {}): (rows: SFTExample[]) => SFTBatch {

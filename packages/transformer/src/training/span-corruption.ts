@@ -78,8 +78,10 @@ export function randomSpansNoiseMask(
  *
  * @example
  * ```ts
+ * const ids = Array.from({ length: 20 }, (_, i) => 100 + i);
  * const g = new Generator(0);
  * const { input, target } = spanCorruption(ids, { sentinelId: (i) => 32099 - i, eosTokenId: 1, generator: g });
+ * input.includes(32099) && target[0] === 32099; // => true
  * ```
  */
 export function spanCorruption(

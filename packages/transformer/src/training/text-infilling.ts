@@ -40,7 +40,9 @@ function poisson(lambda: number, g: Generator): number {
  *
  * @example
  * ```ts
+ * const ids = Array.from({ length: 20 }, (_, i) => 100 + i);
  * const { input } = textInfilling(ids, { maskTokenId: 50264, generator: new Generator(0) });
+ * input.includes(50264); // => true
  * ```
  */
 export function textInfilling(

@@ -134,13 +134,16 @@ export function progressLine(p: TrainProgress, lastEval: number | undefined, wid
  * @example
  * ```ts
  * const model = new GPT2LMHeadModel({ vocabSize: 65, nPositions: 64, nEmbd: 64, nLayer: 2, nHead: 4 });
+ * const tokens = Array.from({ length: 4000 }, (_, i) => (i * 7) % 65); // a tokenized corpus
+ * const valTokens = tokens.slice(0, 1200);
  * const result = await train(model, {
- *   batches: lmBatches(tokens, { batchSize: 16, blockSize: 64, seed: 1 }),
+ *   batches: lmBatches(tokens, { batchSize: 4, blockSize: 32, seed: 1 }),
  *   loss: causalLMLoss,
- *   maxSteps: 500, lr: 1e-3, warmupSteps: 50,
- *   evalBatches: lmEvalBatches(valTokens, { batchSize: 16, blockSize: 64 }), evalEvery: 100,
- *   progressBar: process.stderr,
+ *   maxSteps: 10, lr: 1e-3, warmupSteps: 2,
+ *   evalBatches: lmEvalBatches(valTokens, { batchSize: 4, blockSize: 32 }), evalEvery: 5,
+ *   progressBar: null, // process.stderr draws a bar
  * });
+ * result.losses.length; // => 10
  * ```
  */
 export async function train<B>(model: Module, options: TrainOptions<B>): Promise<TrainResult> {
