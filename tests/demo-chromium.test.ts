@@ -71,7 +71,15 @@ afterAll(async () => {
   if (outDir) rmSync(outDir, { recursive: true, force: true });
 });
 
-type View = 'tokenizer' | 'tensors' | 'embeddings' | 'attention' | 'generation' | 'training' | 'diffusion';
+type View =
+  | 'overview'
+  | 'tokenizer'
+  | 'tensors'
+  | 'embeddings'
+  | 'attention'
+  | 'generation'
+  | 'training'
+  | 'diffusion';
 
 /** Saves a full-page screenshot of the current view to tests/.artifacts/demo-<name>.png. */
 async function screenshot(name: string): Promise<void> {
@@ -94,8 +102,8 @@ async function shownMap(): Promise<number[][]> {
  */
 async function open(name: View): Promise<void> {
   await page.goto(url);
-  await page.waitForSelector('body[data-ready="tokenizer"]');
-  if (name === 'tokenizer') return;
+  await page.waitForSelector('body[data-ready="overview"]');
+  if (name === 'overview') return;
   await page.click(`nav a[data-page="${name}"]`);
   await page.waitForSelector(`body[data-ready="${name}"]`);
 }
@@ -106,13 +114,14 @@ afterEach(() => {
 });
 
 describe('demo app in headless Chromium', () => {
-  it('renders the title and the tokenizer page first', async () => {
+  it('renders the title and the overview page first', async () => {
     await page.goto(url);
     await expect.poll(() => page.locator('#app-title').textContent()).toBe('attnkit');
-    expect(await page.title()).toBe('Tokens · attnkit demo'); // each view names itself in the title
-    await page.waitForSelector('body[data-ready="tokenizer"]');
-    expect(await page.locator('section#tokenizer h2').textContent()).toBe('Tokens');
+    expect(await page.title()).toBe('Overview · attnkit demo'); // each view names itself in the title
+    await page.waitForSelector('body[data-ready="overview"]');
+    expect(await page.locator('section#overview h2').textContent()).toBe('Overview');
     expect(await page.locator('nav a').allTextContents()).toEqual([
+      'Overview',
       'Tokens',
       'Tensors',
       'Embeddings',
@@ -121,8 +130,84 @@ describe('demo app in headless Chromium', () => {
       'Training',
       'Diffusion',
     ]);
-    await screenshot('tokenizer');
+    await screenshot('overview');
   });
+
+  it('draws the tiny GPT as a diagram whose parts hold the prompt’s real tensors', async () => {
+    await open('overview');
+    const prompt = 'THE FOX AND THE CROW';
+    const L = prompt.length;
+    expect(await page.inputValue('#ov-prompt')).toBe(prompt);
+    const { model, tokenizer } = await loadTinyGPT();
+    const { nLayer, nEmbd: E, vocabSize: V } = model.config;
+    const ids = tokenizer.encode(prompt);
+    // One box per stage: wte, wpe, their sum, attention and MLP of every block, ln_f, logits.
+    const expectedParts = [
+      'wte',
+      'wpe',
+      'h0',
+      ...Array.from({ length: nLayer }, (_, i) => [`h.${i}.attn`, `h.${i}.mlp`]).flat(),
+      'ln_f',
+      'logits',
+    ];
+    const parts = page.locator('#ov-svg g.part[role="button"]');
+    expect(await parts.evaluateAll((gs) => gs.map((g) => (g as SVGGElement).dataset.part))).toEqual(
+      expectedParts,
+    );
+    // Each box states its tensor's shape.
+    const shapes = await parts.evaluateAll((gs) => gs.map((g) => g.querySelector('text.shape')?.textContent));
+    expect(shapes).toEqual(
+      expectedParts.map((p) => (p === 'logits' ? `[1, ${L}, ${V}]` : `[1, ${L}, ${E}]`)),
+    );
+
+    const shown = async (part: string) => {
+      await page.locator(`#ov-svg g.part[data-part="${part}"]`).click();
+      await page.waitForSelector(`#ov-panel[data-part="${part}"]`);
+      expect(await page.locator(`#ov-svg g.part[data-part="${part}"]`).getAttribute('aria-pressed')).toBe(
+        'true',
+      );
+      const canvas = page.locator('#ov-heatmap');
+      expect(await canvas.getAttribute('data-rows')).toBe(String(L));
+      return JSON.parse((await page.locator('#ov-panel').getAttribute('data-values')) ?? '[]') as number[];
+    };
+    const close = (got: number[], want: ArrayLike<number>, tol: number) => {
+      expect(got).toHaveLength(want.length);
+      let worst = 0;
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+      expect(worst).toBeLessThan(tol);
+    };
+    // The embeddings are rows of the tables read in Node: wte at the ids, wpe at 0..L-1.
+    const wte = await model.transformer.wte.weight.data();
+    const wpe = await model.transformer.wpe.weight.data();
+    close(
+      await shown('wte'),
+      ids.flatMap((id) => Array.from(wte.slice(id * E, (id + 1) * E))),
+      1e-7,
+    );
+    close(await shown('wpe'), Array.from(wpe.slice(0, L * E)), 1e-7);
+    // The logits at the end of the diagram equal the whole forward run in Node.
+    const out = model.forward({ inputIds: tensor([ids], undefined, 'int32') });
+    const logits = await out.logits.data();
+    out.logits.dispose();
+    out.pastKeyValues?.dispose();
+    close(await shown('logits'), logits, 1e-4);
+    // The predicted next character is the argmax of the last row.
+    const last = Array.from(logits.slice((L - 1) * V));
+    const top = JSON.parse((await page.locator('#ov-next').getAttribute('data-top')) ?? '[]') as number[];
+    expect(top[0]).toBe(last.indexOf(Math.max(...last)));
+    for (const part of expectedParts)
+      expect((await shown(part)).length).toBe(part === 'logits' ? L * V : L * E);
+    await screenshot('overview-logits');
+    // An attention box links to the attention view.
+    await shown('h.1.attn');
+    await page.click('#ov-open-view');
+    await page.waitForSelector('body[data-ready="attention"]');
+    // A new prompt re-runs the diagram at its length.
+    await page.click('nav a[data-page="overview"]');
+    await page.fill('#ov-prompt', 'THE LION');
+    await page.press('#ov-prompt', 'Enter');
+    await expect.poll(() => page.locator('#ov-heatmap').getAttribute('data-rows')).toBe('8');
+  }, 240_000);
 
   it('tokenizes typed text into coloured tokens with their ids', async () => {
     await open('tokenizer');
