@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import '@attnkit/backend-cpu';
 import { captureAttention } from '@attnkit/attention';
 import { tensor } from '@attnkit/tensor-core';
+import { getEncoding, trainBPE } from '@attnkit/tokenizer';
 import { loadTinyGPT } from '@attnkit/transformer';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -226,6 +227,61 @@ describe('demo app in headless Chromium', () => {
       .poll(() => page.locator('#tok-output .token .id').allTextContents())
       .toEqual(['70429', '374', '682', '499', '1205', '13']);
   });
+
+  it('puts four tokenizers side by side and trains BPE on the text merge by merge', async () => {
+    await open('tokenizer');
+    const text = 'the cat sat on the mat, the cat ate the hat. the cat sat in the café.';
+    await page.fill('#tok-input', text);
+    const rowIds = async (name: string) =>
+      JSON.parse(
+        (await page.locator(`#tok-compare .compare-row[data-encoding="${name}"]`).getAttribute('data-ids')) ??
+          '[]',
+      ) as number[];
+    // The ids of each tiktoken encoding equal the tokenizer package's in Node.
+    for (const name of ['r50k_base', 'cl100k_base', 'o200k_base'] as const) {
+      const want = (await getEncoding(name)).encode(text);
+      await expect.poll(() => rowIds(name)).toEqual(want);
+    }
+    const { tokenizer } = await loadTinyGPT();
+    const tiny = await rowIds('tiny GPT characters');
+    expect(tiny).toEqual(
+      [...text].map((c) => (tokenizer.chars.includes(c) ? tokenizer.chars.indexOf(c) : -1)),
+    );
+    expect(tiny).toContain(-1); // é is outside the tiny GPT's alphabet
+    // Each token shows its UTF-8 bytes: cl100k's first token is "the".
+    expect(
+      await page
+        .locator('#tok-compare .compare-row[data-encoding="cl100k_base"] .token .bytes')
+        .first()
+        .textContent(),
+    ).toBe('74 68 65');
+
+    // BPE on this text: the merges learnt equal trainBPE's in Node, and stepping to the last merge
+    // gives the tokens the trained tokenizer produces.
+    await page.fill('#bpe-merges', '12');
+    await page.click('#bpe-train');
+    const trained = trainBPE([text], { vocabSize: 256 + 12, minFrequency: 2 });
+    expect(trained.merges.length).toBeGreaterThan(3);
+    await expect
+      .poll(async () =>
+        JSON.parse((await page.locator('#bpe-merges-list').getAttribute('data-merges')) ?? '[]'),
+      )
+      .toEqual(trained.merges);
+    const tokensAt = async () =>
+      JSON.parse((await page.locator('#bpe-words').getAttribute('data-tokens')) ?? '[]') as string[];
+    await page.fill('#bpe-step', '0');
+    await page.waitForSelector('#bpe-words[data-step="0"]');
+    expect(await tokensAt()).toHaveLength(new TextEncoder().encode(text).length);
+    await page.fill('#bpe-step', '1');
+    await page.waitForSelector('#bpe-words[data-step="1"]');
+    const [a, b] = trained.merges[0];
+    expect(await page.locator('#bpe-info').textContent()).toContain(`“${a}” + “${b}” → “${a}${b}”`);
+    expect((await tokensAt()).filter((t) => t === a + b).length).toBeGreaterThan(1);
+    await page.fill('#bpe-step', String(trained.merges.length));
+    await page.waitForSelector(`#bpe-words[data-step="${trained.merges.length}"]`);
+    expect(await tokensAt()).toEqual(trained.tokenizer.encode(text).tokens);
+    await screenshot('tokenizer-bpe');
+  }, 240_000);
 
   it('shows the tiny GPT attention maps of every layer and head on the prompt, and one query softmax', async () => {
     await open('attention');
