@@ -364,6 +364,76 @@ describe('demo app in headless Chromium', () => {
     expect((await shownMap()).map((r) => r.length)).toEqual(new Array(8).fill(8));
   }, 240_000);
 
+  it('shows the causal and sliding-window masks and the KV cache growing token by token', async () => {
+    await open('attention');
+    const prompt = 'THE FOX AND THE CROW';
+    const L = prompt.length;
+    const { model, tokenizer } = await loadTinyGPT();
+    const ids = tokenizer.encode(prompt);
+    const node = captureAttention(() => model.forward({ inputIds: tensor([ids], undefined, 'int32') }));
+    const causalW = Array.from(await node.attentions[2].weights.data());
+    node.result.logits.dispose();
+    node.dispose();
+    // Layer 2, head 3, causal with a window of 4: each row is the causal row restricted to the
+    // last 4 keys and renormalised (softmax over a subset of the same scores).
+    await page.locator('#attn-grid button.attn-map').nth(11).click();
+    await page.fill('#mask-window', '4');
+    await page.waitForSelector('#mask-box[data-key="causal:4"][data-layer="2"][data-head="3"]');
+    const shown = JSON.parse(
+      (await page.locator('#mask-box').getAttribute('data-weights')) ?? '[]',
+    ) as number[];
+    expect(shown).toHaveLength(L * L);
+    for (let i = 0; i < L; i++) {
+      const row = causalW.slice((3 * L + i) * L, (3 * L + i + 1) * L);
+      const kept = row.map((v, j) => (j <= i && j > i - 4 ? v : 0));
+      const z = kept.reduce((a, b) => a + b, 0);
+      for (let j = 0; j < L; j++) expect(Math.abs(shown[i * L + j] - kept[j] / z)).toBeLessThan(1e-5);
+    }
+    // Without the causal mask and no window, every query sees every key: no zero weight.
+    await page.fill('#mask-window', '0');
+    await page.uncheck('#mask-causal');
+    await page.waitForSelector('#mask-box[data-key="full:0"]');
+    const full = JSON.parse(
+      (await page.locator('#mask-box').getAttribute('data-weights')) ?? '[]',
+    ) as number[];
+    expect(full.every((v) => v > 0)).toBe(true);
+    for (let i = 0; i < L; i++)
+      expect(full.slice(i * L, (i + 1) * L).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+
+    // The KV cache: the prompt's rows first, then one more per step; greedy text and cached keys
+    // equal the same steps in Node.
+    await page.waitForSelector(`#kv-box[data-len="${L}"]`);
+    for (let n = 1; n <= 3; n++) {
+      await page.click('#kv-step');
+      await page.waitForSelector(`#kv-box[data-len="${L + n}"]`);
+    }
+    expect(await page.locator('#kv-canvas').getAttribute('data-rows')).toBe(String(L + 3));
+    let out = model.forward({ inputIds: tensor([ids], undefined, 'int32') });
+    const cache = out.pastKeyValues;
+    let text = prompt;
+    for (let n = 0; n < 3; n++) {
+      const all = await out.logits.data();
+      const last = Array.from(all.slice(all.length - model.config.vocabSize));
+      const next = last.indexOf(Math.max(...last));
+      text += tokenizer.decode([next]);
+      out.logits.dispose();
+      out = model.forward({ inputIds: tensor([[next]], undefined, 'int32'), pastKeyValues: cache });
+    }
+    out.logits.dispose();
+    expect(await page.locator('#kv-box').getAttribute('data-text')).toBe(text);
+    const keys = cache?.layer(0).keys;
+    if (!keys) throw new Error('no cached keys in Node');
+    const nodeKeys = Array.from(await keys.sliceDim(1, 0, 1).data());
+    cache?.dispose();
+    const pageKeys = JSON.parse(
+      (await page.locator('#kv-box').getAttribute('data-keys')) ?? '[]',
+    ) as number[];
+    expect(pageKeys).toHaveLength(nodeKeys.length);
+    expect(nodeKeys.length).toBe((L + 3) * (model.config.nEmbd / model.config.nHead));
+    for (let i = 0; i < nodeKeys.length; i++) expect(Math.abs(pageKeys[i] - nodeKeys[i])).toBeLessThan(1e-4);
+    await screenshot('attention-mask-cache');
+  }, 240_000);
+
   it('switches the backend in the header and re-runs the view with the same numbers', async () => {
     await open('attention');
     await expect.poll(() => page.locator('#backend option').allTextContents()).toContain('gpujs');
