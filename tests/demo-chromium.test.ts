@@ -11,9 +11,11 @@ import { build, type PreviewServer, preview } from 'vite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import '@attnkit/backend-cpu';
 import { captureAttention } from '@attnkit/attention';
-import { tensor } from '@attnkit/tensor-core';
+import { generate } from '@attnkit/sampling';
+import { Generator, tensor } from '@attnkit/tensor-core';
 import { getEncoding, trainBPE } from '@attnkit/tokenizer';
 import { loadTinyGPT } from '@attnkit/transformer';
+import { truncatedDraft } from '../apps/demo/src/draft.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const demo = join(root, 'apps/demo');
@@ -678,6 +680,75 @@ describe('demo app in headless Chromium', () => {
     expect(percents.reduce((a, b) => a + b, 0)).toBeLessThan(101);
     await screenshot('generation');
   }, 240_000);
+
+  it('draws beam search as a tree, runs speculative decoding, and samples with penalties as Node does', async () => {
+    await open('generation');
+    const { model, tokenizer } = await loadTinyGPT();
+    const ids = tokenizer.encode('THE FOX AND THE ');
+    // Beam search: the page's beams and scores are generate()'s in Node.
+    await page.waitForSelector('#beam-box[data-sequences]');
+    const beams = await generate(model, [ids], {
+      numBeams: 3,
+      numReturnSequences: 3,
+      maxNewTokens: 12,
+      doSample: false,
+    });
+    expect(JSON.parse((await page.locator('#beam-box').getAttribute('data-sequences')) ?? '[]')).toEqual(
+      beams.sequences,
+    );
+    const scores = JSON.parse(
+      (await page.locator('#beam-box').getAttribute('data-scores')) ?? '[]',
+    ) as number[];
+    expect(scores).toHaveLength(3);
+    for (const [i, v] of (beams.sequencesScores ?? []).entries())
+      expect(Math.abs(scores[i] - v)).toBeLessThan(1e-4);
+    expect(await page.locator('#beam-tree text.shape').count()).toBe(3); // one leaf per beam
+
+    // Speculative decoding with a one-block draft: the same text and acceptance rate as in Node, and
+    // the text is the target's own greedy output.
+    await page.waitForSelector('#spec-output[data-rate]');
+    const spec = await generate(model, [ids], {
+      maxNewTokens: 40,
+      doSample: false,
+      assistantModel: truncatedDraft(model, 1),
+      numAssistantTokens: 4,
+    });
+    const greedy = await generate(model, [ids], { maxNewTokens: 40, doSample: false });
+    const pageSeq = JSON.parse((await page.locator('#spec-output').getAttribute('data-sequence')) ?? '[]');
+    expect(pageSeq).toEqual(spec.sequences[0]);
+    expect(pageSeq).toEqual(greedy.sequences[0]);
+    const rate = Number(await page.locator('#spec-output').getAttribute('data-rate'));
+    expect(rate).toBeGreaterThan(0);
+    expect(rate).toBeLessThan(1);
+    expect(rate).toBeCloseTo(spec.acceptanceRate ?? Number.NaN, 6);
+    expect(await page.locator('#spec-output .char.accepted').count()).toBeGreaterThan(0);
+    expect(await page.locator('#spec-output .char.rejected').count()).toBeGreaterThan(0);
+
+    // Sampling with repetition and presence penalties, seed 5: the streamed text equals generate()
+    // in Node with the same settings and seed.
+    await page.waitForSelector('#gpt-output[data-state="done"]', { timeout: 120_000 });
+    await page.fill('#gpt-length', '30');
+    await page.fill('#gpt-temperature', '0.9');
+    await page.fill('#gpt-top-p', '0.9');
+    await page.fill('#gpt-repetition', '1.3');
+    await page.fill('#gpt-presence', '0.5');
+    await page.fill('#gpt-seed', '5');
+    await page.click('#gpt-run');
+    await page.waitForSelector('#gpt-output[data-state="done"]', { timeout: 60_000 });
+    const shownText = (await page.locator('#gpt-output .char').allTextContents()).join('');
+    const settings = { maxNewTokens: 30, doSample: true, temperature: 0.9, topP: 0.9 };
+    const node = await generate(model, [ids], {
+      ...settings,
+      repetitionPenalty: 1.3,
+      presencePenalty: 0.5,
+      generator: new Generator(5),
+    });
+    expect(shownText).toBe(tokenizer.decode(node.sequences[0].slice(ids.length)));
+    // the penalties change the text: without them the same seed writes something else
+    const plain = await generate(model, [ids], { ...settings, generator: new Generator(5) });
+    expect(tokenizer.decode(plain.sequences[0].slice(ids.length))).not.toBe(shownText);
+    await screenshot('generation-decoding');
+  }, 300_000);
 
   it('denoises the embedded tiny shapes model step by step on a canvas', async () => {
     await open('diffusion');
