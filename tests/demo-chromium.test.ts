@@ -11,8 +11,17 @@ import { build, type PreviewServer, preview } from 'vite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import '@attnkit/backend-cpu';
 import { captureAttention } from '@attnkit/attention';
+import {
+  DDIMScheduler,
+  DDPMScheduler,
+  DPMSolverMultistepScheduler,
+  denoise,
+  EulerDiscreteScheduler,
+  loadTinyShapesPipeline,
+  type Scheduler,
+} from '@attnkit/diffusion';
 import { generate } from '@attnkit/sampling';
-import { Generator, tensor } from '@attnkit/tensor-core';
+import { Generator, randn, tensor } from '@attnkit/tensor-core';
 import { getEncoding, trainBPE } from '@attnkit/tokenizer';
 import { loadTinyGPT } from '@attnkit/transformer';
 import { truncatedDraft } from '../apps/demo/src/draft.js';
@@ -790,4 +799,74 @@ describe('demo app in headless Chromium', () => {
     expect(recognised).toBeGreaterThanOrEqual(8);
     await screenshot('diffusion');
   }, 240_000);
+
+  it('noises an image over t with the schedule curves and compares four samplers at one seed', async () => {
+    await open('diffusion');
+    await page.waitForSelector('#noise-box[data-t="250"]');
+    const pipe = await loadTinyShapesPipeline();
+    const train = pipe.scheduler;
+    const attr = async (name: string) =>
+      JSON.parse((await page.locator('#noise-box').getAttribute(name)) ?? 'null');
+    // x_t = √ᾱ x0 + √(1−ᾱ) ε, with ᾱ from the model's training scheduler read in Node.
+    for (const t of [0, 250, 700, 999]) {
+      await page.fill('#noise-t', String(t));
+      await page.waitForSelector(`#noise-box[data-t="${t}"]`);
+      const ab = train.alphasCumprod[t];
+      expect(Number(await page.locator('#noise-box').getAttribute('data-alpha-bar'))).toBeCloseTo(ab, 12);
+      const [x0, eps, xt] = [
+        await attr('data-x0'),
+        await attr('data-noise'),
+        await attr('data-xt'),
+      ] as number[][];
+      expect(xt).toHaveLength(256);
+      for (let i = 0; i < xt.length; i++) {
+        expect(Math.abs(xt[i] - (Math.sqrt(ab) * x0[i] + Math.sqrt(1 - ab) * eps[i]))).toBeLessThan(1e-5);
+      }
+      expect(await page.locator('#noise-curves').textContent()).toContain(`ᾱ ${ab.toFixed(3)}`);
+    }
+    // The four samplers: each image equals denoise() in Node with the same scheduler, seed and
+    // steps, and is far from its starting noise.
+    await page.waitForSelector('#samplers-box[data-key="0:10:1"]', { timeout: 120_000 });
+    const results = JSON.parse((await page.locator('#samplers-box').getAttribute('data-results')) ?? '{}');
+    const base = {
+      numTrainTimesteps: 1000,
+      betaSchedule: 'squaredcos_cap_v2',
+      predictionType: 'sample',
+      timestepSpacing: 'trailing',
+    } as const;
+    const makers: [string, Scheduler][] = [
+      ['DDPM', new DDPMScheduler({ ...base, clipSample: true })],
+      ['DDIM', new DDIMScheduler({ ...base, clipSample: true })],
+      ['Euler', new EulerDiscreteScheduler(base)],
+      ['DPM-Solver++', new DPMSolverMultistepScheduler(base)],
+    ];
+    const cls = tensor(Int32Array.from([0]), [1], 'int32');
+    const noise = randn([1, 1, 16, 16], { generator: new Generator(1) });
+    const start = Array.from(await noise.data());
+    noise.dispose();
+    const samples: number[][] = [];
+    for (const [name, scheduler] of makers) {
+      const x = await denoise((s, t) => pipe.unet.forward(s, t, cls), {
+        scheduler,
+        numInferenceSteps: 10,
+        shape: [1, 1, 16, 16],
+        generator: new Generator(1),
+      });
+      const want = Array.from(await x.data());
+      x.dispose();
+      const got = results[name] as number[];
+      expect(got).toHaveLength(256);
+      let worst = 0;
+      for (let i = 0; i < 256; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+      expect(worst).toBeLessThan(1e-4);
+      // measured: mean |x0 − noise| of a denoised 16×16 image is far above zero
+      const moved = got.reduce((a, v, i) => a + Math.abs(v - start[i]), 0) / 256;
+      expect(moved).toBeGreaterThan(0.3);
+      samples.push(got);
+    }
+    cls.dispose();
+    // the samplers do differ from each other (DDPM is stochastic, the others follow other ODE steps)
+    expect(samples[0]).not.toEqual(samples[1]);
+    await screenshot('diffusion-samplers');
+  }, 300_000);
 });
