@@ -310,7 +310,7 @@ export const attentionPage: Page = {
     // The mask: causal and sliding window, applied by scaledDotProductAttention to the chosen
     // layer/head's own q, k, v.
     const causal = el('input', { id: 'mask-causal', type: 'checkbox', checked: '' });
-    const win = slider('mask-window', 'sliding window (0 = none)', 0, c.nPositions, 1, 0);
+    const win = slider('mask-window', 'window (0 = off)', 0, c.nPositions, 1, 0);
     const maskBox = el('div', { id: 'mask-box', class: 'map-pair' });
     let maskVersion = 0;
     const showMask = async () => {
