@@ -8,11 +8,13 @@ import { attentionPage } from './pages/attention.js';
 import { diffusionPage } from './pages/diffusion.js';
 import { embeddingsPage } from './pages/embeddings.js';
 import { generationPage } from './pages/generation.js';
+import { overviewPage } from './pages/overview.js';
 import { tensorsPage } from './pages/tensors.js';
 import { tokenizerPage } from './pages/tokenizer.js';
 import { trainingPage } from './pages/training.js';
 
 const pages: Page[] = [
+  overviewPage,
   tokenizerPage,
   tensorsPage,
   embeddingsPage,

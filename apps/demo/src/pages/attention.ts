@@ -1,5 +1,5 @@
-import { captureAttention } from '@attnkit/attention';
-import { add, keep, matmul, mul, softmax, type Tensor, tensor } from '@attnkit/tensor-core';
+import { captureAttention, scaledDotProductAttention } from '@attnkit/attention';
+import { add, keep, matmul, mul, noGrad, softmax, type Tensor, tensor, tidy } from '@attnkit/tensor-core';
 import { backendName } from '../backend.js';
 import { tinyGPT } from '../model.js';
 import { el, type Page } from '../page.js';
@@ -130,6 +130,8 @@ export const attentionPage: Page = {
       };
     };
 
+    /** Runs after the chosen map changes (the mask section follows the chosen layer and head). */
+    let afterDetail = () => {};
     const showDetail = () => {
       if (!cap) return;
       const L = cap.chars.length;
@@ -171,6 +173,7 @@ export const attentionPage: Page = {
         );
       }
       void showSoftmax();
+      afterDetail();
     };
 
     let softmaxVersion = 0;
@@ -303,6 +306,172 @@ export const attentionPage: Page = {
       if (ev.key === 'Enter') void update();
     });
     query.input.addEventListener('input', () => void showSoftmax());
+
+    // The mask: causal and sliding window, applied by scaledDotProductAttention to the chosen
+    // layer/head's own q, k, v.
+    const causal = el('input', { id: 'mask-causal', type: 'checkbox', checked: '' });
+    const win = slider('mask-window', 'window (0 = off)', 0, c.nPositions, 1, 0);
+    const maskBox = el('div', { id: 'mask-box', class: 'map-pair' });
+    let maskVersion = 0;
+    const showMask = async () => {
+      if (!cap) return;
+      const mine = ++maskVersion;
+      const L = cap.chars.length;
+      const w = Number(win.input.value) || null;
+      let scale = c.scaleAttnWeights ? 1 / Math.sqrt(d) : 1;
+      if (c.scaleAttnByInverseLayerIdx) scale /= layer + 1;
+      const qkv = cap.qkv[layer];
+      const weightsT = noGrad(() =>
+        tidy(() => {
+          const part = (o: number) => qkv.sliceDim(-1, o + head * d, o + (head + 1) * d).reshape(1, 1, L, d);
+          return scaledDotProductAttention(part(0), part(e), part(2 * e), {
+            causal: causal.checked,
+            windowSize: w,
+            scale,
+            returnWeights: true,
+          }).weights;
+        }),
+      );
+      const weights = Float32Array.from(await weightsT.data());
+      weightsT.dispose();
+      if (mine !== maskVersion) return;
+      const visible = new Float32Array(L * L);
+      for (let i = 0; i < L; i++) {
+        for (let j = 0; j < L; j++) {
+          let ok = !causal.checked || j <= i;
+          if (ok && w !== null) ok = causal.checked ? j > i - w : Math.abs(j - i) < w;
+          visible[i * L + j] = ok ? 1 : 0;
+        }
+      }
+      const cell = Math.max(4, Math.min(14, Math.floor(240 / L)));
+      maskBox.dataset.weights = JSON.stringify(Array.from(weights));
+      maskBox.dataset.layer = String(layer);
+      maskBox.dataset.head = String(head);
+      maskBox.dataset.key = `${causal.checked ? 'causal' : 'full'}:${w ?? 0}`;
+      maskBox.replaceChildren(
+        el(
+          'figure',
+          {},
+          heatmapCanvas(visible, L, L, {
+            cell,
+            min: 0,
+            max: 1,
+            label: 'which keys each query sees',
+            id: 'mask-canvas',
+          }),
+          el(
+            'figcaption',
+            {},
+            `mask: ${causal.checked ? 'causal' : 'bidirectional'}${w ? `, window ${w}` : ''}`,
+          ),
+        ),
+        el(
+          'figure',
+          {},
+          heatmapCanvas(weights, L, L, {
+            cell,
+            min: 0,
+            max: 1,
+            label: 'weights under this mask',
+            id: 'mask-weights',
+          }),
+          el('figcaption', {}, `layer ${layer}, head ${head}: softmax weights under this mask`),
+        ),
+      );
+    };
+    causal.addEventListener('change', () => void showMask());
+    win.input.addEventListener('input', () => void showMask());
+
+    // The KV cache: each step feeds one new token; every layer appends its key and value rows.
+    const stepBtn = el('button', { id: 'kv-step', type: 'button' }, 'Generate one token');
+    const resetBtn = el('button', { id: 'kv-reset', type: 'button' }, 'Restart from the prompt');
+    const kvInfo = el('p', { id: 'kv-info', class: 'stats' });
+    const kvBox = el('div', { id: 'kv-box', class: 'scroll' });
+    let kvCache: {
+      dispose(): void;
+      length: number;
+      layer(i: number): { keys: Tensor | null; capacity: number };
+    } | null = null;
+    let kvLogits: Tensor | null = null;
+    let kvText = '';
+    let kvPrompt = 0;
+    const showCache = async () => {
+      if (!kvCache) return;
+      const keys = kvCache.layer(0).keys; // [1, H, len, d]
+      if (!keys) return;
+      const len = kvCache.length;
+      const k0 = keys.sliceDim(1, 0, 1);
+      const data = Float32Array.from(await k0.data());
+      k0.dispose();
+      kvBox.dataset.len = String(len);
+      kvBox.dataset.text = kvText;
+      kvBox.dataset.keys = JSON.stringify(Array.from(data));
+      kvInfo.textContent = `${len} cached positions (${kvPrompt} from the prompt, ${len - kvPrompt} generated) in each of ${c.nLayer} layers · buffer capacity ${kvCache.layer(0).capacity} · text “${kvText}”`;
+      kvBox.replaceChildren(
+        heatmapCanvas(data, len, d, {
+          cell: 8,
+          label: `layer 0, head 0 cached keys: ${len} × ${d}`,
+          id: 'kv-canvas',
+        }),
+      );
+    };
+    const kvRestart = async () => {
+      kvCache?.dispose();
+      kvLogits?.dispose();
+      kvText = cap ? cap.chars.join('') : DEFAULT_PROMPT;
+      kvPrompt = kvText.length;
+      const input = tensor([tokenizer.encode(kvText)], undefined, 'int32');
+      const out = model.forward({ inputIds: input });
+      input.dispose();
+      kvCache = out.pastKeyValues as unknown as typeof kvCache;
+      kvLogits = out.logits;
+      await showCache();
+    };
+    const kvStep = async () => {
+      if (!kvCache || !kvLogits) await kvRestart();
+      if (!kvCache || !kvLogits) return;
+      if (kvCache.length >= c.nPositions) {
+        kvInfo.textContent = `the cache is full: the model has ${c.nPositions} positions`;
+        return;
+      }
+      const V = c.vocabSize;
+      const all = await kvLogits.data();
+      const last = all.subarray(all.length - V);
+      let best = 0;
+      for (let i = 1; i < V; i++) if (last[i] > last[best]) best = i;
+      kvText += tokenizer.decode([best]);
+      const input = tensor([[best]], undefined, 'int32');
+      const out = model.forward({ inputIds: input, pastKeyValues: kvCache });
+      input.dispose();
+      kvLogits.dispose();
+      kvLogits = out.logits;
+      await showCache();
+    };
+    stepBtn.addEventListener('click', () => void kvStep());
+    resetBtn.addEventListener('click', () => void kvRestart());
+
+    root.append(
+      el('h3', {}, 'Masks: causal and sliding window'),
+      el(
+        'p',
+        { class: 'note' },
+        'Left: which keys (columns) each query (rows) may see. Right: the chosen head’s weights recomputed by scaledDotProductAttention under that mask from the model’s own q, k, v.',
+      ),
+      el('div', { class: 'controls' }, el('label', {}, causal, ' causal'), win.wrap),
+      maskBox,
+      el('h3', {}, 'The KV cache while generating'),
+      el(
+        'p',
+        { class: 'note' },
+        'Each step runs the model on one new token only: its keys and values are appended to the cache, and its query attends over all cached rows. Shown: layer 0, head 0’s cached keys, one row per position (greedy decoding).',
+      ),
+      el('div', { class: 'controls' }, stepBtn, resetBtn),
+      kvInfo,
+      kvBox,
+    );
+    afterDetail = () => void showMask();
     await update();
+    await showMask();
+    await kvRestart();
   },
 };

@@ -8,6 +8,7 @@ import {
 import { Generator, type Tensor } from '@attnkit/tensor-core';
 import { onCurrentBackend } from '../backend.js';
 import { el, type Page } from '../page.js';
+import { diffusionSections } from './diffusion-extras.js';
 
 const SCALE = 5; // screen pixels per image pixel
 const GAP = 6;
@@ -225,5 +226,6 @@ export const diffusionPage: Page = {
       });
     run.addEventListener('click', () => void launch());
     void launch();
+    await diffusionSections(root, pipe, side);
   },
 };

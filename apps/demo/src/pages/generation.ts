@@ -3,6 +3,7 @@ import { Generator } from '@attnkit/tensor-core';
 import type { CharTokenizer } from '@attnkit/transformer';
 import { tinyGPT } from '../model.js';
 import { el, type Page } from '../page.js';
+import { decodingSections } from './decoding.js';
 
 const DEFAULT_PROMPT = 'THE FOX AND THE ';
 const TOP_N = 8;
@@ -94,6 +95,8 @@ export const generationPage: Page = {
     const temperature = slider('gpt-temperature', 'temperature', 0.1, 2, 0.05, 0.8);
     const topP = slider('gpt-top-p', 'top-p', 0.05, 1, 0.01, 0.95);
     const topK = slider('gpt-top-k', 'top-k (0 = off)', 0, tokenizer.vocabSize, 1, 0);
+    const repetition = slider('gpt-repetition', 'repetition penalty', 1, 2, 0.05, 1);
+    const presence = slider('gpt-presence', 'presence penalty', 0, 2, 0.05, 0);
     const seed = el('input', { id: 'gpt-seed', type: 'number', value: '7', min: '0', 'aria-label': 'Seed' });
     const length = el('input', {
       id: 'gpt-length',
@@ -123,6 +126,8 @@ export const generationPage: Page = {
         temperature.wrap,
         topP.wrap,
         topK.wrap,
+        repetition.wrap,
+        presence.wrap,
         el('label', {}, 'seed ', seed),
         el('label', {}, 'characters ', length),
         run,
@@ -187,6 +192,10 @@ export const generationPage: Page = {
         };
         const k = Number(topK.input.value);
         if (k > 0) config.topK = k;
+        const rep = Number(repetition.input.value);
+        if (rep !== 1) config.repetitionPenalty = rep;
+        const pres = Number(presence.input.value);
+        if (pres !== 0) config.presencePenalty = pres;
         for await (const chunk of stream(model, [context], config)) {
           if (mine !== version || !root.isConnected) return;
           const id = chunk.tokenIds[0];
@@ -212,5 +221,12 @@ export const generationPage: Page = {
       });
     run.addEventListener('click', () => void launch());
     void launch();
+    const promptIds = () => {
+      const text = Array.from(prompt.value)
+        .filter((ch) => alphabet.has(ch))
+        .join('');
+      return tokenizer.encode(text.length ? text : DEFAULT_PROMPT);
+    };
+    await decodingSections(root, model, tokenizer, promptIds);
   },
 };
