@@ -19,7 +19,13 @@ import {
 } from '@attnkit/tensor-core';
 import { getHeap, type WasmHeap } from './heap.js';
 import { attentionKernel } from './kernels/attention.js';
-import { conv2dKernel } from './kernels/conv2d.js';
+import {
+  ATTN_BQ,
+  ATTN_PARAMS,
+  attentionScratchBytes,
+  writeAttentionParams,
+} from './kernels/attention-threads.js';
+import { type ConvProduct, conv2dKernel } from './kernels/conv2d.js';
 import { gemmScratchBytes, matmulKernel } from './kernels/matmul.js';
 import { GEMV_MAX_ROWS, type HeapProduct, planProduct } from './kernels/matmul-threads.js';
 import { layerNormKernel, rmsNormKernel } from './kernels/norm.js';
@@ -82,6 +88,11 @@ function getPool(): WorkerPool | null {
 }
 /** gemm workspaces per thread index, allocated on first use and kept. */
 const workspaces: number[] = [];
+/** Thread t's gemm workspace. */
+function gemmWorkspace(p: WorkerPool, t: number): number {
+  if (workspaces[t] === undefined) workspaces[t] = (heap as WasmHeap).alloc(p.kernels.gemm_ws_bytes());
+  return workspaces[t];
+}
 
 /** Options of {@link CpuBackend}. */
 export interface CpuBackendOptions {
@@ -815,7 +826,10 @@ export class CpuBackend implements Backend {
 
   conv2d(x: View, w: View, p: Conv2dParams): Storage {
     const f32 = (v: View) => ({ ...v, data: arr(v) as Float32Array });
-    return heapOutput((alloc) => conv2dKernel(f32(x), f32(w), p, alloc));
+    const pool = getPool();
+    return heapOutput((alloc) =>
+      conv2dKernel(f32(x), f32(w), p, alloc, pool ? this.convProduct(pool) : undefined),
+    );
   }
 
   // ---- fused kernels ----
@@ -838,6 +852,9 @@ export class CpuBackend implements Backend {
   /** Fused flash-style attention (kernels/attention.ts): tiles keys with an online softmax. */
   attention(q: View, k: View, v: View, params: AttentionParams): Storage {
     const mask = params.mask;
+    const p = getPool();
+    const isF32 = (x: View) => x.dtype === 'float32' && arr(x) instanceof Float32Array;
+    if (p && isF32(q) && isF32(k) && isF32(v)) return this.heapAttention(p, q, k, v, params);
     return heapOutput((alloc) =>
       attentionKernel(
         q,
@@ -877,6 +894,121 @@ export class CpuBackend implements Backend {
         params.blocks,
       ),
     );
+  }
+
+  /**
+   * Attention on the heap (kernels/attention-threads.ts): units of (batch, head, block of queries)
+   * interleaved across threads; operands outside the heap are copied in (their whole storage, so
+   * views keep their strides), a bool mask as float32 1/0. Runs the same code on one thread.
+   */
+  private heapAttention(p: WorkerPool, q: View, k: View, v: View, params: AttentionParams): Storage {
+    const h = heap as WasmHeap;
+    const [B, H, Lq, D] = q.shape;
+    const Lk = k.shape[2];
+    const Dv = v.shape[3];
+    const out = heapStorage('float32', B * H * Lq * Dv);
+    if (B * H * Lq * Dv === 0 || Lk === 0) return out;
+    const temps: [number, number][] = [];
+    /** Byte address of element 0 of the view's storage in the heap (copied in when elsewhere). */
+    const base = (x: View): number => {
+      const st = x.storage as CpuStorage;
+      if (st.ptr >= 0 && st.data instanceof Float32Array) return st.ptr;
+      const src = st.data;
+      const bytes = Math.max(1, src.length) * 4;
+      const ptr = h.alloc(bytes);
+      temps.push([ptr, bytes]);
+      const dst = h.f32(ptr, src.length);
+      if (src instanceof Float32Array) dst.set(src);
+      else for (let i = 0; i < src.length; i++) dst[i] = src[i] ? 1 : 0;
+      return ptr;
+    };
+    try {
+      const addr = (x: View): [number, number[]] => [base(x) + x.offset * 4, [...x.strides]];
+      const mask = params.mask;
+      const paramsPtr = h.alloc(ATTN_PARAMS * 8);
+      temps.push([paramsPtr, ATTN_PARAMS * 8]);
+      writeAttentionParams(new Float64Array(h.memory.buffer, paramsPtr, ATTN_PARAMS), {
+        shape: [B, H, Lq, Lk, D, Dv],
+        q: addr(q),
+        k: addr(k),
+        v: addr(v),
+        mask: mask ? addr(mask) : null,
+        boolMask: mask !== null && mask.dtype === 'bool',
+        scale: params.scale,
+        causal: params.causal,
+        out: out.ptr,
+      });
+      const units = B * H * Math.ceil(Lq / ATTN_BQ);
+      const work = B * H * Lq * Lk * (D + Dv);
+      let threads = 1;
+      if (this.threads > 1 && units > 1 && work >= 2 * MIN_SPLIT_WORK) {
+        p.ensureWorkers(this.threads - 1);
+        threads = Math.min(units, 1 + p.readyWorkers(this.threads - 1), Math.floor(work / MIN_SPLIT_WORK));
+      }
+      const scratchBytes = attentionScratchBytes(Dv);
+      const tasks: Task[] = [];
+      for (let t = 0; t < threads; t++) {
+        const scratch = h.alloc(scratchBytes);
+        temps.push([scratch, scratchBytes]);
+        tasks.push({
+          kernel: 'attention',
+          args: [paramsPtr, t, threads, scratch, gemmWorkspace(p, t)],
+          act: 0,
+          c: 0,
+          ldc: 0,
+          m: 0,
+          n: 0,
+        });
+      }
+      p.run(tasks);
+    } finally {
+      for (const [ptr, bytes] of temps) h.release(ptr, bytes);
+    }
+    return out;
+  }
+
+  /** conv2d's GEMMs on the heap's kernels, split across threads like matmul (kernels/conv2d.ts). */
+  private convProduct(p: WorkerPool): ConvProduct {
+    const h = heap as WasmHeap;
+    const temps: [number, number][] = [];
+    return {
+      scratch: (n) => {
+        const bytes = Math.max(1, n) * 4;
+        const ptr = h.alloc(bytes);
+        temps.push([ptr, bytes]);
+        return h.f32(ptr, n);
+      },
+      product: (A, ao, Bm, C, co, m, k, n) => {
+        const inHeapArr = (x: Float32Array) => x.buffer instanceof SharedArrayBuffer;
+        if (!inHeapArr(A) || !inHeapArr(Bm) || !inHeapArr(C)) {
+          matmulKernel(A, ao, k, 1, Bm, 0, n, 1, C, co, m, k, n);
+          return;
+        }
+        let threads = 1;
+        if (this.threads > 1 && m * n * k >= 2 * MIN_SPLIT_WORK) {
+          p.ensureWorkers(this.threads - 1);
+          threads = 1 + p.readyWorkers(this.threads - 1);
+        }
+        const prod: HeapProduct = {
+          a: A.byteOffset + ao * 4,
+          sam: k,
+          sak: 1,
+          b: Bm.byteOffset,
+          sbk: n,
+          sbn: 1,
+          c: C.byteOffset + co * 4,
+          m,
+          k,
+          n,
+          bias: 0,
+          act: 0,
+        };
+        p.run(planProduct(prod, threads, (t) => gemmWorkspace(p, t)));
+      },
+      done: () => {
+        for (const [ptr, bytes] of temps.splice(0)) h.release(ptr, bytes);
+      },
+    };
   }
 }
 

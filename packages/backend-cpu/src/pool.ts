@@ -18,11 +18,15 @@
  * Kernels: a task calls one export of gemm.wat with int32 arguments, then applies the linear
  * epilogue's activation to its output rectangle in JavaScript (the functions of math.ts).
  */
+import { attentionUnits } from './kernels/attention-threads.js';
 import { GEMM_WASM, GEMM_WASM_UNSHARED } from './kernels/gemm-wasm.js';
 import { erfc, gelu, geluTanh, sigmoid } from './math.js';
 
-/** Kernels a task can run, by index. */
-export const KERNELS = ['gemm', 'gemv_t', 'gemv_n', 'gemv_q8', 'dequant_q8'] as const;
+/**
+ * Kernels a task can run, by index: exports of gemm.wat, and `attention`, the JavaScript driver of
+ * kernels/attention-threads.ts (which calls gemm.wat for its tile products).
+ */
+export const KERNELS = ['gemm', 'gemv_t', 'gemv_n', 'gemv_q8', 'dequant_q8', 'attention'] as const;
 export type KernelName = (typeof KERNELS)[number];
 
 /** Activation codes of the epilogue (0: none). */
@@ -131,12 +135,15 @@ ${gelu.toString()}
 ${geluTanh.toString()}
 ${sigmoid.toString()}
 ${applyActivation.toString()}
+${attentionUnits.toString()}
 const ACT_FNS = [(x) => x, (x) => (x > 0 || Number.isNaN(x) ? x : 0), gelu, geluTanh, (x) => x * sigmoid(x), sigmoid, Math.tanh];
 const KERNELS = ${JSON.stringify(KERNELS)};
 function start(msg) {
   const { id, module, memory } = msg;
   const ex = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
-  const fns = KERNELS.map((k) => ex[k]);
+  const fns = KERNELS.map((k) =>
+    k === 'attention' ? (...a) => attentionUnits(memory, ex, ...a) : ex[k],
+  );
   const ctl = new Int32Array(memory.buffer, 0, ${SLOT + MAX_WORKERS * SLOT_INTS});
   const slot = ${SLOT} + id * ${SLOT_INTS};
   let f = new Float32Array(memory.buffer);
@@ -324,7 +331,10 @@ export class WorkerPool {
 
   /** Runs one task on the calling thread. */
   runHere(task: Task): void {
-    (this.exports[task.kernel] as (...a: number[]) => void)(...task.args);
+    if (task.kernel === 'attention') {
+      const [params, start, step, scratch, ws] = task.args;
+      attentionUnits(this.memory, this.exports, params, start, step, scratch, ws);
+    } else (this.exports[task.kernel] as (...a: number[]) => void)(...task.args);
     if (task.act) {
       if (this.f.buffer.byteLength !== this.memory.buffer.byteLength)
         this.f = new Float32Array(this.memory.buffer);

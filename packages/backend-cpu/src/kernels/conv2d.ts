@@ -9,6 +9,34 @@ export interface StridedF32 {
   offset: number;
 }
 
+/**
+ * Where conv2d's GEMMs run: the default multiplies on the calling thread (matmulKernel over plain
+ * arrays); the backend passes one over the heap that splits each product across the worker pool.
+ */
+export interface ConvProduct {
+  /** A float32 scratch array of `n` elements that `product` reads in place (freed by `done`). */
+  scratch(n: number): Float32Array;
+  /** C[co + i*n + j] = Σ_q A[ao + i*k + q] · B[q*n + j] for i < m, j < n (C zero before). */
+  product(
+    A: Float32Array,
+    ao: number,
+    B: Float32Array,
+    C: Float32Array,
+    co: number,
+    m: number,
+    k: number,
+    n: number,
+  ): void;
+  /** Releases the scratch arrays. */
+  done(): void;
+}
+
+const plainProduct: ConvProduct = {
+  scratch: (n) => new Float32Array(n),
+  product: (A, ao, B, C, co, m, k, n) => matmulKernel(A, ao, k, 1, B, 0, n, 1, C, co, m, k, n),
+  done: () => {},
+};
+
 /** Most floats the im2col buffer holds at once (16 MiB); larger images go in bands of output rows. */
 const COLS_MAX = 1 << 22;
 
@@ -16,13 +44,29 @@ const COLS_MAX = 1 << 22;
  * 2-D convolution (torch semantics) as im2col + GEMM: for each image and group, the receptive
  * fields of a band of output rows are unrolled into a [Cg·kH·kW, rows·outW] matrix (zeros where
  * the window reads padding) and multiplied by the group's weights [Og, Cg·kH·kW] with the blocked
- * GEMM. x [N, C, H, W] and w [O, C/groups, kH, kW] may have any strides. Returns [N, O, outH, outW].
+ * GEMM (`gemm`; by default on the calling thread). x [N, C, H, W] and w [O, C/groups, kH, kW]
+ * may have any strides. Returns [N, O, outH, outW].
  */
 export function conv2dKernel(
   x: StridedF32,
   w: StridedF32,
   p: Conv2dParams,
   alloc: (n: number) => Float32Array = (n) => new Float32Array(n),
+  gemm: ConvProduct = plainProduct,
+): Float32Array {
+  try {
+    return conv2dWith(x, w, p, alloc, gemm);
+  } finally {
+    gemm.done();
+  }
+}
+
+function conv2dWith(
+  x: StridedF32,
+  w: StridedF32,
+  p: Conv2dParams,
+  alloc: (n: number) => Float32Array,
+  gemm: ConvProduct,
 ): Float32Array {
   const [N, , H, W] = x.shape;
   const [O, Cg, KH, KW] = w.shape;
@@ -38,7 +82,7 @@ export function conv2dKernel(
   const K = Cg * KH * KW;
   const Og = O / G;
   // Weights as a contiguous [O, K] matrix.
-  const Wm = new Float32Array(O * K);
+  const Wm = gemm.scratch(O * K);
   {
     const [w0, w1, w2, w3] = w.strides;
     let q = 0;
@@ -58,8 +102,8 @@ export function conv2dKernel(
   const X = x.data;
   const [xs0, xs1, xs2, xs3] = x.strides;
   const band = Math.max(1, Math.min(OH, Math.floor(COLS_MAX / Math.max(1, K * OW))));
-  const cols = new Float32Array(K * band * OW);
-  const tmp = band < OH ? new Float32Array(Og * band * OW) : null;
+  const cols = gemm.scratch(K * band * OW);
+  const tmp = band < OH ? gemm.scratch(Og * band * OW) : null;
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < G; g++) {
       for (let oh0 = 0; oh0 < OH; oh0 += band) {
@@ -91,10 +135,10 @@ export function conv2dKernel(
         }
         const outBase = (n * O + g * Og) * L;
         if (!tmp) {
-          matmulKernel(Wm, g * Og * K, K, 1, cols, 0, Lb, 1, out, outBase, Og, K, Lb);
+          gemm.product(Wm, g * Og * K, cols, out, outBase, Og, K, Lb);
         } else {
           tmp.fill(0, 0, Og * Lb);
-          matmulKernel(Wm, g * Og * K, K, 1, cols, 0, Lb, 1, tmp, 0, Og, K, Lb);
+          gemm.product(Wm, g * Og * K, cols, tmp, 0, Og, K, Lb);
           for (let o = 0; o < Og; o++)
             out.set(tmp.subarray(o * Lb, (o + 1) * Lb), outBase + o * L + oh0 * OW);
         }
