@@ -30,7 +30,14 @@ export interface BestOfNResult {
  *
  * @example
  * ```ts
- * const { best, scores } = await bestOfN(policy, rm, tok.encode('THE FOX '), { n: 8, maxNewTokens: 40, seed: 1 });
+ * import '@attnkit/backend-cpu';
+ * const { model: policy, tokenizer } = await loadTinyGPT();
+ * const { model: body } = await loadTinyGPT();
+ * const rm = new RewardModel(body);
+ * const { answers, scores, bestIndex } = await bestOfN(policy, rm, tokenizer.encode('THE FOX '), {
+ *   n: 4, maxNewTokens: 12, seed: 1,
+ * });
+ * [answers.length, scores.length, scores[bestIndex] === Math.max(...scores)]; // => [4, 4, true]
  * ```
  */
 export async function bestOfN(

@@ -71,8 +71,12 @@ function lengthsArg(x: Tensor | readonly number[] | undefined, name: string, b: 
  *
  * @example
  * ```ts
- * const { loss, chosenRewards } = dpoLoss(piChosen, piRejected, refChosen, refRejected, { beta: 0.1 });
+ * import '@attnkit/backend-cpu';
+ * const piChosen = tensor([-4, -6]).requiresGrad_();
+ * const piRejected = tensor([-5, -5]).requiresGrad_();
+ * const { loss, chosenRewards } = dpoLoss(piChosen, piRejected, tensor([-5, -6]), tensor([-5, -5]), { beta: 0.1 });
  * loss.backward();
+ * Array.from(chosenRewards.dataSync()).map((r) => +r.toFixed(3)); // => [0.1, 0]
  * ```
  */
 export function dpoLoss(
@@ -228,10 +232,14 @@ export interface DPOTrainResult extends TrainResult {
  * @throws TypeError without a reference model, or when it is the policy itself or shares trainable parameters with it
  * @example
  * ```ts
- * const { model: policy } = await loadTinyGPT();
+ * import '@attnkit/backend-cpu';
+ * const { model: policy, tokenizer } = await loadTinyGPT();
  * const { model: reference } = await loadTinyGPT();
- * const result = await dpoTrain(policy, { reference, pairs, beta: 0.1, maxSteps: 50, lr: 1e-4 });
- * result.stats.at(-1).rewardAccuracy;
+ * const pairs = [{
+ *   prompt: tokenizer.encode('THE FOX '), chosen: tokenizer.encode('SAID'), rejected: tokenizer.encode('SAW '),
+ * }];
+ * const result = await dpoTrain(policy, { reference, pairs, beta: 0.1, maxSteps: 3, lr: 1e-3 });
+ * result.stats.length; // => 3
  * ```
  */
 export async function dpoTrain(

@@ -81,8 +81,12 @@ export function answerLogProbsFromLogits(logits: Tensor, labels: Tensor): Tensor
  *
  * @example
  * ```ts
+ * import '@attnkit/backend-cpu';
+ * const { model, tokenizer } = await loadTinyGPT();
+ * const [prompt, chosen, rejected] = ['THE FOX ', 'SAID', 'SAW '].map((s) => tokenizer.encode(s));
  * const batch = preferenceCollator()([{ prompt, chosen, rejected }]);
- * const [chosenLogp, rejectedLogp] = sequenceLogProbs(model, batch).dataSync();
+ * const [chosenLogp, rejectedLogp] = sequenceLogProbs(model.eval(), batch).dataSync();
+ * [chosenLogp < 0, rejectedLogp < 0]; // => [true, true]
  * ```
  */
 export function sequenceLogProbs(model: LogProbModel, batch: AnswerBatch): Tensor {
@@ -107,8 +111,11 @@ export function sequenceLogProbs(model: LogProbModel, batch: AnswerBatch): Tenso
  *
  * @example
  * ```ts
- * const batch = sftCollator()(samples.map((s) => ({ prompt, answer: s.slice(prompt.length) })));
- * console.log(referenceKL(policy, reference, batch)); // nats per token
+ * import '@attnkit/backend-cpu';
+ * const { model: policy, tokenizer } = await loadTinyGPT();
+ * const { model: reference } = await loadTinyGPT();
+ * const batch = sftCollator()([{ prompt: tokenizer.encode('THE FOX '), answer: tokenizer.encode('SAID') }]);
+ * referenceKL(policy.eval(), reference.eval(), batch); // => 0
  * ```
  */
 export function referenceKL(policy: LogProbModel, reference: LogProbModel, batch: AnswerBatch): number {

@@ -55,11 +55,15 @@ export interface RewardOutput {
  *
  * @example
  * ```ts
- * const { model } = await loadTinyGPT();
+ * import '@attnkit/backend-cpu';
+ * const { model, tokenizer } = await loadTinyGPT();
  * const rm = new RewardModel(model);
- * const batches = exampleBatches(pairs, 8, preferenceCollator(), { seed: 1 });
- * await train(rm, { batches, loss: rewardModelLoss, maxSteps: 100, lr: 1e-3 });
- * rm.rewards([[1, 2, 3], [1, 2, 4]]); // [r0, r1]
+ * const pairs = [{
+ *   prompt: tokenizer.encode('THE FOX '), chosen: tokenizer.encode('SAID'), rejected: tokenizer.encode('SAW '),
+ * }];
+ * const batches = exampleBatches(pairs, 1, preferenceCollator(), { seed: 1 });
+ * await train(rm, { batches, loss: rewardModelLoss as never, maxSteps: 3, lr: 1e-3 });
+ * rm.rewards([[1, 2, 3], [1, 2, 4]]).length; // => 2
  * ```
  */
 export class RewardModel extends Module {
