@@ -851,25 +851,10 @@ export class CpuBackend implements Backend {
 
   /** Fused flash-style attention (kernels/attention.ts): tiles keys with an online softmax. */
   attention(q: View, k: View, v: View, params: AttentionParams): Storage {
-    const mask = params.mask;
     const p = getPool();
     const isF32 = (x: View) => x.dtype === 'float32' && arr(x) instanceof Float32Array;
     if (p && isF32(q) && isF32(k) && isF32(v)) return this.heapAttention(p, q, k, v, params);
-    return heapOutput((alloc) =>
-      attentionKernel(
-        q,
-        arr(q),
-        k,
-        arr(k),
-        v,
-        arr(v),
-        mask,
-        mask ? arr(mask) : null,
-        params.scale,
-        params.causal,
-        alloc,
-      ),
-    );
+    return flashAttention(q, k, v, params);
   }
 
   /**
@@ -877,23 +862,7 @@ export class CpuBackend implements Backend {
    * each query block sees.
    */
   blockSparseAttention(q: View, k: View, v: View, params: BlockSparseAttentionParams): Storage {
-    const mask = params.mask;
-    return heapOutput((alloc) =>
-      attentionKernel(
-        q,
-        arr(q),
-        k,
-        arr(k),
-        v,
-        arr(v),
-        mask,
-        mask ? arr(mask) : null,
-        params.scale,
-        params.causal,
-        alloc,
-        params.blocks,
-      ),
-    );
+    return flashAttention(q, k, v, params, params.blocks);
   }
 
   /**
@@ -1124,4 +1093,31 @@ function converter(from: DType, to: DType): ((v: number) => number) | null {
   if (to === 'bool') return (v) => (v !== 0 ? 1 : 0);
   if (to === 'int32') return (v) => (Number.isFinite(v) ? Math.trunc(v) : 0);
   return null;
+}
+
+/** The single-threaded flash kernel (kernels/attention.ts), over only the listed key blocks when given. */
+function flashAttention(
+  q: View,
+  k: View,
+  v: View,
+  params: AttentionParams,
+  blocks?: BlockSparseAttentionParams['blocks'],
+): Storage {
+  const mask = params.mask;
+  return heapOutput((alloc) =>
+    attentionKernel(
+      q,
+      arr(q),
+      k,
+      arr(k),
+      v,
+      arr(v),
+      mask,
+      mask ? arr(mask) : null,
+      params.scale,
+      params.causal,
+      alloc,
+      blocks,
+    ),
+  );
 }
