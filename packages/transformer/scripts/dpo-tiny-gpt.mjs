@@ -125,7 +125,7 @@ manualSeed(seed);
 const { model: rmBase } = await loadTinyGPT();
 const rm = new RewardModel(rmBase);
 const collate = preferenceCollator({ maxLength: policy.config.nPositions });
-const before = evaluateRewardModel(rm, heldOutPairs);
+const before = await evaluateRewardModel(rm, heldOutPairs);
 const rmResult = await train(rm, {
   batches: exampleBatches(trainPairs, 8, collate, { seed }),
   loss: rewardModelLoss,
@@ -134,8 +134,8 @@ const rmResult = await train(rm, {
   warmupSteps: 10,
   weightDecay: 0,
 });
-const rmEval = evaluateRewardModel(rm, heldOutPairs);
-const rmTrain = evaluateRewardModel(rm, trainPairs);
+const rmEval = await evaluateRewardModel(rm, heldOutPairs);
+const rmTrain = await evaluateRewardModel(rm, trainPairs);
 console.log(
   `\n== reward model (${rmSteps} steps, final train loss ${rmResult.losses.at(-1).toFixed(4)}, ${secs()})\n` +
     `pair accuracy: train ${pct(rmTrain.accuracy)}, held out ${pct(rmEval.accuracy)} (before training ${pct(before.accuracy)}); held-out loss ${rmEval.loss.toFixed(4)}, margin ${rmEval.margin.toFixed(3)}`,
@@ -191,7 +191,7 @@ const result = await dpoTrain(policy, {
   },
 });
 const afterSamples = await fresh(policy);
-const kl = referenceKL(
+const kl = await referenceKL(
   policy,
   reference,
   sftCollator()(afterSamples.map((s) => ({ prompt: s.promptIds, answer: s.answer }))),

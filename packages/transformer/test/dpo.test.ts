@@ -104,7 +104,7 @@ describe('preference tuning of the tiny GPT', () => {
       warmupSteps: 5,
       weightDecay: 0,
     });
-    const { accuracy } = evaluateRewardModel(rm, heldOutPairs);
+    const { accuracy } = await evaluateRewardModel(rm, heldOutPairs);
     expect(accuracy).toBeGreaterThan(0.75);
     let single = 0;
     let picked = 0;
@@ -153,10 +153,10 @@ describe('preference tuning of the tiny GPT', () => {
     expect(result.stats[3 * k - 1].rewardAccuracy).toBeGreaterThan(0.5);
     const after = await sample(policy.eval(), tok, [...PROMPTS, ...HELD_OUT], 16, 9);
     expect(rate(after)).toBeGreaterThan(before + 0.2);
-    const kl = referenceKL(policy, reference, sftCollator()(after.flat()));
+    const kl = await referenceKL(policy, reference, sftCollator()(after.flat()));
     expect(Number.isFinite(kl)).toBe(true);
     expect(kl).toBeGreaterThan(1e-3);
-    expect(referenceKL(reference, reference, sftCollator()(after.flat()))).toBeLessThan(1e-6);
+    expect(await referenceKL(reference, reference, sftCollator()(after.flat()))).toBeLessThan(1e-6);
     policy.dispose();
     reference.dispose();
   }, 600_000);

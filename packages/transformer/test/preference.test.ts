@@ -67,7 +67,7 @@ describe('DPO against TRL', () => {
   });
 
   for (const c of refs.dpo.cases) {
-    it(`${c.loss_type} beta=${c.beta} label smoothing ${c.label_smoothing}: loss, gradient and rewards`, () => {
+    it(`${c.loss_type} beta=${c.beta} label smoothing ${c.label_smoothing}: loss, gradient and rewards`, async () => {
       const policy = new FixedLogits(d.logits);
       const b = batch();
       const opts = { beta: c.beta, lossType: c.loss_type, labelSmoothing: c.label_smoothing };
@@ -87,7 +87,7 @@ describe('DPO against TRL', () => {
       out.loss.backward();
       expectClose(policy.logits.grad!.dataSync(), c.grad_logits.flat(2), 1e-4, 1e-7);
       if (c.rewards_chosen !== undefined) {
-        const s = dpoStats(out);
+        const s = await dpoStats(out);
         expectClose(
           [s.chosenReward, s.rejectedReward, s.rewardAccuracy, s.rewardMargin],
           [c.rewards_chosen, c.rewards_rejected, c.rewards_accuracies, c.rewards_margins],
@@ -103,6 +103,30 @@ describe('DPO against TRL', () => {
     const out = dpoBatchLoss(policy, same, batch(), { beta: 0.1 });
     expect(out.loss.itemSync()).toBeCloseTo(Math.log(2), 6);
     expect(Array.from(out.chosenRewards.dataSync())).toEqual([0, 0, 0]);
+  });
+
+  it("dpoBatchLoss with 'ipo' divides each log-ratio by the row's answer length (TRL's completion mask)", () => {
+    const policy = new FixedLogits(d.logits);
+    const zeros = (d.logits as number[][][]).map((r) => r.map((t) => t.map(() => 0)));
+    const reference = { forward: () => ({ logits: tensor(zeros) }) } as unknown as LogitsModel;
+    const b = batch();
+    const out = dpoBatchLoss(policy, reference, b, { beta: 0.1, lossType: 'ipo' });
+    const lengths = (d.completion_mask as number[][]).map((r) => r.reduce((s, v) => s + v, 0));
+    const lp = answerLogProbsFromLogits(tensor(d.logits), b.labels);
+    const ref = answerLogProbsFromLogits(tensor(zeros), b.labels);
+    const want = dpoLoss(
+      lp.sliceDim(0, 0, 3),
+      lp.sliceDim(0, 3, 6),
+      ref.sliceDim(0, 0, 3),
+      ref.sliceDim(0, 3, 6),
+      {
+        beta: 0.1,
+        lossType: 'ipo',
+        chosenLengths: lengths.slice(0, 3),
+        rejectedLengths: lengths.slice(3),
+      },
+    );
+    expectClose([out.loss.itemSync()], [want.loss.itemSync()], 1e-6);
   });
 
   it('refuses bad options and inputs', () => {
@@ -167,7 +191,7 @@ describe('RewardModel against GPT2ForSequenceClassification + TRL RewardTrainer'
       const rm = await rewardModel();
       const withMargin = c.margin ? pairs.map((p, i) => ({ ...p, margin: c.margin[i] })) : pairs;
       const batch = preferenceCollator()(withMargin);
-      expectClose(rm.rewards(rows), c.rewards, 1e-4, 1e-5);
+      expectClose(await rm.rewards(rows), c.rewards, 1e-4, 1e-5);
       rm.train();
       const loss = tidy(() => {
         const l = rewardModelLoss(rm, batch);

@@ -26,7 +26,8 @@ export interface BestOfNResult {
 
 /**
  * Samples `n` answers to `prompt` from `policy` (generate() with doSample) and returns the one
- * `rewardModel` scores highest (on prompt + answer), with every answer and score.
+ * `rewardModel` scores highest (on prompt + answer), with every answer and score. Every read is
+ * asynchronous, so it runs on every backend (WebGPU included).
  *
  * @example
  * ```ts
@@ -67,7 +68,7 @@ export async function bestOfN(
     const end = a.findIndex((t) => eos.includes(t));
     return end >= 0 ? a.slice(0, end + 1) : a;
   });
-  const scores = rewardModel.rewards(answers.map((a) => [...prompt, ...a]));
+  const scores = await rewardModel.rewards(answers.map((a) => [...prompt, ...a]));
   let bestIndex = 0;
   for (let i = 1; i < n; i++) if (scores[i] > scores[bestIndex]) bestIndex = i;
   return { best: answers[bestIndex], bestIndex, scores, answers };

@@ -3,7 +3,22 @@
 // reference model, with the loss -log sigmoid(beta * ((log pi(y_w) - log ref(y_w)) - (log pi(y_l) -
 // log ref(y_l)))), as TRL's DPOTrainer ('sigmoid'; 'ipo' is Azar et al.'s squared loss on
 // length-normalised log-ratios). beta * (log pi - log ref) is each answer's implicit reward.
-import { div, mean, mul, noGrad, softplus, sub, type Tensor, tensor, tidy } from '@attnkit/tensor-core';
+import {
+  div,
+  gt,
+  keep,
+  mean,
+  mul,
+  ne,
+  noGrad,
+  softplus,
+  stack,
+  sub,
+  sum,
+  type Tensor,
+  tensor,
+  tidy,
+} from '@attnkit/tensor-core';
 import type { Module } from '@attnkit/tensor-core/nn';
 import { assertTensorArg, describe } from '../internal.js';
 import { exampleBatches } from './data.js';
@@ -76,7 +91,7 @@ function lengthsArg(x: Tensor | readonly number[] | undefined, name: string, b: 
  * const piRejected = tensor([-5, -5]).requiresGrad_();
  * const { loss, chosenRewards } = dpoLoss(piChosen, piRejected, tensor([-5, -6]), tensor([-5, -5]), { beta: 0.1 });
  * loss.backward();
- * Array.from(chosenRewards.dataSync()).map((r) => +r.toFixed(3)); // => [0.1, 0]
+ * Array.from(await chosenRewards.data()).map((r) => +r.toFixed(3)); // => [0.1, 0]
  * ```
  */
 export function dpoLoss(
@@ -130,37 +145,70 @@ export function dpoLoss(
   };
 }
 
-/** Reads TRL's DPO figures (accuracy, margin, mean rewards, loss) from a {@link dpoLoss} output (a synchronous read). */
-export function dpoStats(out: DPOLossOutput): DPOStats {
-  const c = out.chosenRewards.dataSync();
-  const r = out.rejectedRewards.dataSync();
-  let acc = 0;
-  let margin = 0;
-  let cs = 0;
-  let rs = 0;
-  for (let i = 0; i < c.length; i++) {
-    if (c[i] > r[i]) acc++;
-    margin += c[i] - r[i];
-    cs += c[i];
-    rs += r[i];
-  }
-  const n = c.length;
+/**
+ * TRL's DPO figures of a {@link dpoLoss} output on the device, without a gradient: float32 [5] =
+ * [loss, reward accuracy, reward margin, chosen reward, rejected reward] (see {@link DPOStats}).
+ */
+function dpoStatsTensor(out: DPOLossOutput): Tensor {
+  return tidy(() =>
+    noGrad(() => {
+      const c = out.chosenRewards;
+      const r = out.rejectedRewards;
+      return stack([
+        out.loss.detach().reshape([]),
+        mean(gt(c, r).cast('float32')),
+        mean(sub(c, r)),
+        mean(c),
+        mean(r),
+      ]);
+    }),
+  );
+}
+
+/** The figures of a [5] tensor from dpoStatsTensor, as numbers. */
+function statsOf(v: ArrayLike<number>, offset = 0): DPOStats {
   return {
-    loss: out.loss.itemSync(),
-    rewardAccuracy: acc / n,
-    rewardMargin: margin / n,
-    chosenReward: cs / n,
-    rejectedReward: rs / n,
+    loss: v[offset],
+    rewardAccuracy: v[offset + 1],
+    rewardMargin: v[offset + 2],
+    chosenReward: v[offset + 3],
+    rejectedReward: v[offset + 4],
   };
+}
+
+/**
+ * Reads TRL's DPO figures (accuracy, margin, mean rewards, loss) from a {@link dpoLoss} output. They
+ * are reduced on the device and read once, with the asynchronous read, so this runs on every
+ * backend (WebGPU included).
+ *
+ * @example
+ * ```ts
+ * import '@attnkit/backend-cpu';
+ * const out = dpoLoss(tensor([-4, -6]), tensor([-5, -5]), tensor([-5, -6]), tensor([-5, -5]), { beta: 0.1 });
+ * const { rewardAccuracy, rewardMargin } = await dpoStats(out);
+ * [rewardAccuracy, +rewardMargin.toFixed(3)]; // => [0.5, 0.05]
+ * ```
+ */
+export async function dpoStats(out: DPOLossOutput): Promise<DPOStats> {
+  if (!out || typeof out !== 'object')
+    throw new TypeError(
+      `dpoStats: expected dpoLoss's output { loss, chosenRewards, rejectedRewards }, got ${describe(out)}`,
+    );
+  assertTensorArg(out.loss, 'loss', 'dpoStats');
+  assertTensorArg(out.chosenRewards, 'chosenRewards', 'dpoStats');
+  assertTensorArg(out.rejectedRewards, 'rejectedRewards', 'dpoStats');
+  const t = dpoStatsTensor(out);
+  try {
+    return statsOf(await t.data());
+  } finally {
+    t.dispose();
+  }
 }
 
 /** The answer lengths (tokens whose next label is an answer token) of a batch's rows: float [2B]. */
 function answerLengths(batch: PreferenceBatch): Tensor {
-  const labels = batch.labels.dataSync();
-  const [rows, l] = batch.labels.shape;
-  const n = new Float32Array(rows);
-  for (let i = 0; i < rows; i++) for (let t = 1; t < l; t++) if (labels[i * l + t] !== -100) n[i]++;
-  return tensor(n, [rows]);
+  const l = batch.labels.shape[1];
+  return sum(ne(batch.labels.sliceDim(1, 1, l), -100).cast('float32'), 1);
 }
 
 /**
@@ -286,7 +334,8 @@ export async function dpoTrain(
       )
     : undefined;
   reference.eval();
-  const pending: DPOStats[] = [];
+  // each training micro-batch's figures, [5] on the device, read once per step after train() read its loss
+  const pending: Tensor[] = [];
   const stats: DPOStats[] = [];
   const { reference: _r, pairs, evalPairs: _e, onProgress, ...trainOptions } = options;
   try {
@@ -297,26 +346,30 @@ export async function dpoTrain(
       disposeBatches: true,
       loss: (model, batch) => {
         const out = dpoBatchLoss(model as LogProbModel, reference, batch, lossOptions);
-        if (model.training) pending.push(dpoStats(out));
+        if (model.training) pending.push(keep(dpoStatsTensor(out)));
         return out.loss;
       },
       onProgress: async (p) => {
-        const n = pending.length || 1;
-        const avg = (k: keyof DPOStats) => pending.reduce((s, x) => s + x[k], 0) / n;
-        const step: DPOStats = {
-          loss: avg('loss'),
-          rewardAccuracy: avg('rewardAccuracy'),
-          rewardMargin: avg('rewardMargin'),
-          chosenReward: avg('chosenReward'),
-          rejectedReward: avg('rejectedReward'),
-        };
-        pending.length = 0;
+        const micro = pending.splice(0);
+        let step: DPOStats;
+        try {
+          // mean over the step's micro-batches, on the device
+          const avg = micro.length > 1 ? tidy(() => noGrad(() => mean(stack(micro), 0))) : micro[0];
+          try {
+            step = statsOf(await avg.data());
+          } finally {
+            if (avg !== micro[0]) avg.dispose();
+          }
+        } finally {
+          for (const t of micro) t.dispose();
+        }
         stats.push(step);
         await onProgress?.({ ...p, dpo: step });
       },
     });
     return { ...result, stats };
   } finally {
+    for (const t of pending.splice(0)) t.dispose();
     for (const b of evalBatches ?? [])
       for (const t of [b.inputIds, b.attentionMask, b.labels, b.margin]) t?.dispose();
   }

@@ -8,6 +8,7 @@ import {
   mul,
   ne,
   noGrad,
+  stack,
   sub,
   sum,
   type Tensor,
@@ -85,7 +86,7 @@ export function answerLogProbsFromLogits(logits: Tensor, labels: Tensor): Tensor
  * const { model, tokenizer } = await loadTinyGPT();
  * const [prompt, chosen, rejected] = ['THE FOX ', 'SAID', 'SAW '].map((s) => tokenizer.encode(s));
  * const batch = preferenceCollator()([{ prompt, chosen, rejected }]);
- * const [chosenLogp, rejectedLogp] = sequenceLogProbs(model.eval(), batch).dataSync();
+ * const [chosenLogp, rejectedLogp] = await sequenceLogProbs(model.eval(), batch).data();
  * [chosenLogp < 0, rejectedLogp < 0]; // => [true, true]
  * ```
  */
@@ -106,8 +107,9 @@ export function sequenceLogProbs(model: LogProbModel, batch: AnswerBatch): Tenso
  * Mean per-token KL(policy || reference) over the answer tokens of a batch: at each answer position
  * the full-vocabulary divergence sum_v p(v) (log p(v) - log q(v)) of the policy's next-token
  * distribution p from the reference's q, averaged over all answer tokens of all rows. Computed
- * without gradients; 0 when the two models agree. Use it on the policy's own samples (prompt +
- * sampled answer rows from sftCollator) to see how far tuning moved the model.
+ * without gradients and read once with the asynchronous read (so it runs on every backend, WebGPU
+ * included); 0 when the two models agree. Use it on the policy's own samples (prompt + sampled
+ * answer rows from sftCollator) to see how far tuning moved the model.
  *
  * @example
  * ```ts
@@ -115,10 +117,14 @@ export function sequenceLogProbs(model: LogProbModel, batch: AnswerBatch): Tenso
  * const { model: policy, tokenizer } = await loadTinyGPT();
  * const { model: reference } = await loadTinyGPT();
  * const batch = sftCollator()([{ prompt: tokenizer.encode('THE FOX '), answer: tokenizer.encode('SAID') }]);
- * referenceKL(policy.eval(), reference.eval(), batch); // => 0
+ * await referenceKL(policy.eval(), reference.eval(), batch); // => 0
  * ```
  */
-export function referenceKL(policy: LogProbModel, reference: LogProbModel, batch: AnswerBatch): number {
+export async function referenceKL(
+  policy: LogProbModel,
+  reference: LogProbModel,
+  batch: AnswerBatch,
+): Promise<number> {
   const who = 'referenceKL';
   for (const [name, m] of [
     ['policy', policy],
@@ -128,15 +134,23 @@ export function referenceKL(policy: LogProbModel, reference: LogProbModel, batch
       throw new TypeError(`${who}: '${name}' must be a causal LM, got ${describe(m)}`);
   }
   checkBatch(batch, who);
-  return tidy(() =>
+  // [summed KL over answer tokens, answer tokens], reduced on the device and read once
+  const sums = tidy(() =>
     noGrad(() => {
       const inputs = { inputIds: batch.inputIds, attentionMask: batch.attentionMask, useCache: false };
       const p = shifted(policy.forward(inputs).logits, batch.labels);
       const q = shifted(reference.forward(inputs).logits, batch.labels);
       const kl = sum(mul(exp(p.logp), sub(p.logp, q.logp)), 2); // [B, L-1]
-      const tokens = sum(p.mask).itemSync();
-      if (tokens === 0) throw new RangeError(`${who}: the batch has no answer tokens (every label is -100)`);
-      return sum(mul(kl, p.mask)).itemSync() / tokens;
+      return stack([sum(mul(kl, p.mask)), sum(p.mask)]);
     }),
   );
+  let total: number;
+  let tokens: number;
+  try {
+    [total, tokens] = await sums.data();
+  } finally {
+    sums.dispose();
+  }
+  if (tokens === 0) throw new RangeError(`${who}: the batch has no answer tokens (every label is -100)`);
+  return total / tokens;
 }

@@ -63,7 +63,7 @@ export interface RewardOutput {
  * }];
  * const batches = exampleBatches(pairs, 1, preferenceCollator(), { seed: 1 });
  * await train(rm, { batches, loss: rewardModelLoss as never, maxSteps: 3, lr: 1e-3 });
- * rm.rewards([[1, 2, 3], [1, 2, 4]]).length; // => 2
+ * (await rm.rewards([[1, 2, 3], [1, 2, 4]])).length; // => 2
  * ```
  */
 export class RewardModel extends Module {
@@ -140,14 +140,20 @@ export class RewardModel extends Module {
 
   /**
    * Rewards of token sequences (lists of ids, any lengths; right-padded here), without gradients,
-   * `batchSize` rows per forward (32).
+   * `batchSize` rows per forward (32). Each batch's rewards are read with the asynchronous read, so
+   * this runs on every backend (WebGPU included).
    */
-  rewards(sequences: readonly (readonly number[])[], options: { batchSize?: number } = {}): number[] {
+  async rewards(
+    sequences: readonly (readonly number[])[],
+    options: { batchSize?: number } = {},
+  ): Promise<number[]> {
     const who = 'RewardModel.rewards';
     if (!Array.isArray(sequences) || sequences.some((s) => !Array.isArray(s) || s.length === 0)) {
       throw new TypeError(`${who}: expected an array of non-empty token-id arrays`);
     }
     const bs = options.batchSize ?? 32;
+    if (!Number.isInteger(bs) || bs < 1)
+      throw new RangeError(`${who}: batchSize must be a positive integer, got ${String(options.batchSize)}`);
     const out: number[] = [];
     for (let i = 0; i < sequences.length; i += bs) {
       const rows = sequences.slice(i, i + bs);
@@ -160,15 +166,20 @@ export class RewardModel extends Module {
           mask[b * L + t] = 1;
         }
       });
-      const values = tidy(() =>
-        noGrad(() =>
-          this.forward({
-            inputIds: tensor(ids, [rows.length, L], 'int32'),
-            attentionMask: tensor(mask, [rows.length, L], 'int32'),
-          }).rewards.dataSync(),
+      const rewards = tidy(() =>
+        noGrad(
+          () =>
+            this.forward({
+              inputIds: tensor(ids, [rows.length, L], 'int32'),
+              attentionMask: tensor(mask, [rows.length, L], 'int32'),
+            }).rewards,
         ),
       );
-      out.push(...Array.from(values));
+      try {
+        out.push(...(await rewards.data()));
+      } finally {
+        rewards.dispose();
+      }
     }
     return out;
   }
@@ -228,18 +239,32 @@ export interface RewardEvaluation {
   loss: number;
 }
 
-/** Accuracy, mean margin and loss of `model` on `pairs`, without gradients. */
-export function evaluateRewardModel(
+/**
+ * Accuracy, mean margin and loss of `model` on `pairs`, without gradients (read asynchronously, so
+ * on every backend).
+ *
+ * @example
+ * ```ts
+ * import '@attnkit/backend-cpu';
+ * const { model } = await loadTinyGPT();
+ * const rm = new RewardModel(model);
+ * const { accuracy } = await evaluateRewardModel(rm, [{ prompt: [1, 2], chosen: [3], rejected: [4] }]);
+ * [0, 1].includes(accuracy); // => true
+ * ```
+ */
+export async function evaluateRewardModel(
   model: RewardModel,
   pairs: readonly PreferenceExample[],
   options: { batchSize?: number } = {},
-): RewardEvaluation {
+): Promise<RewardEvaluation> {
+  if (!(model instanceof RewardModel))
+    throw new TypeError(`evaluateRewardModel: 'model' must be a RewardModel, got ${describe(model)}`);
   checkPreferencePairs(pairs, 'evaluateRewardModel');
-  const chosen = model.rewards(
+  const chosen = await model.rewards(
     pairs.map((p) => [...p.prompt, ...p.chosen]),
     options,
   );
-  const rejected = model.rewards(
+  const rejected = await model.rewards(
     pairs.map((p) => [...p.prompt, ...p.rejected]),
     options,
   );
