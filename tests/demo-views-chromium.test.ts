@@ -268,7 +268,14 @@ describe('demo views in headless Chromium', () => {
     // On webgpu (SwiftShader) the view runs again with the same outputs and maps within 1e-3.
     await writeNumber(page, '342');
     const cpuCross = await allT5Maps(page, 'cross');
+    const cpuEncoder = await allT5Maps(page, 'encoder');
     const cpuGreedy = await page.locator('#t5-greedy').getAttribute('data-ids');
+    const beamRows = page.locator('#t5-table tr.t5-beam');
+    const beamsOf = () =>
+      beamRows.evaluateAll((rs) =>
+        rs.map((r) => [(r as HTMLElement).dataset.text, Number((r as HTMLElement).dataset.score)] as const),
+      );
+    const cpuBeams = await beamsOf();
     await expect.poll(() => page.locator('#backend option').allTextContents()).toContain('webgpu');
     await page.selectOption('#backend', 'webgpu');
     await page.waitForSelector('body[data-backend="webgpu"][data-ready="t5"]', { timeout: 120_000 });
@@ -276,6 +283,11 @@ describe('demo views in headless Chromium', () => {
     expect(await page.locator('#t5-greedy').getAttribute('data-ids')).toBe(cpuGreedy);
     const gpuCross = await allT5Maps(page, 'cross');
     expect(maxDiff(gpuCross, cpuCross)).toBeLessThan(1e-3);
+    expect(maxDiff(await allT5Maps(page, 'encoder'), cpuEncoder)).toBeLessThan(1e-3);
+    const gpuBeams = await beamsOf();
+    expect(gpuBeams.map((b) => b[0])).toEqual(cpuBeams.map((b) => b[0]));
+    for (let i = 0; i < gpuBeams.length; i++)
+      expect(Math.abs(gpuBeams[i][1] - cpuBeams[i][1])).toBeLessThan(1e-3);
     await screenshot(page, 't5-webgpu');
   }, 480_000);
 
@@ -292,6 +304,16 @@ describe('demo views in headless Chromium', () => {
     await page.keyboard.press('Enter');
     await page.waitForSelector('section#t5 .body[data-number="19"][data-state="done"]');
     expect(await page.locator('#t5-greedy').getAttribute('data-text')).toBe('nineteen');
+    // Dark mode at a phone's width: nothing is wider than the screen (wide maps scroll in their box).
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await screenshot(page, 't5-phone-dark');
+    } finally {
+      await page.emulateMedia({ colorScheme: 'light' });
+      await page.setViewportSize({ width: 1280, height: 720 });
+    }
   }, 240_000);
 
   it('works offline after one online visit: reload with the server gone renders views and computes', async () => {
