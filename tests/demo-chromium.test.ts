@@ -140,6 +140,7 @@ describe('demo app in headless Chromium', () => {
       'Attention',
       'Generation',
       'Training',
+      'T5',
       'Diffusion',
     ]);
     await screenshot('overview');

@@ -9,6 +9,7 @@ import { diffusionPage } from './pages/diffusion.js';
 import { embeddingsPage } from './pages/embeddings.js';
 import { generationPage } from './pages/generation.js';
 import { overviewPage } from './pages/overview.js';
+import { t5Page } from './pages/t5.js';
 import { tensorsPage } from './pages/tensors.js';
 import { tokenizerPage } from './pages/tokenizer.js';
 import { trainingPage } from './pages/training.js';
@@ -21,6 +22,7 @@ const pages: Page[] = [
   attentionPage,
   generationPage,
   trainingPage,
+  t5Page,
   diffusionPage,
 ];
 
@@ -121,4 +123,23 @@ document.querySelector('a.skip')?.addEventListener('click', (e) => {
 });
 
 window.addEventListener('hashchange', () => void show(location.hash.slice(1), true));
-void show(location.hash.slice(1));
+
+// Offline: builds register the service worker that vite.config.ts generates and names in
+// VITE_SERVICE_WORKER (it precaches the whole build), once the first view has rendered, so that its
+// 9 MB download does not compete with the first render; the dev server has none. body[data-offline="ready"] once it
+// controls this page, i.e. once every file is cached.
+function registerServiceWorker(): void {
+  const script: string | undefined = import.meta.env.VITE_SERVICE_WORKER;
+  if (!script || !('serviceWorker' in navigator)) return;
+  const sw = navigator.serviceWorker;
+  const controlled = () => {
+    if (sw.controller) document.body.dataset.offline = 'ready';
+  };
+  sw.addEventListener('controllerchange', controlled);
+  controlled();
+  sw.register(script).catch((err: Error) => {
+    console.warn(`offline use is off: the service worker did not register (${err.message})`);
+  });
+}
+
+void show(location.hash.slice(1)).finally(registerServiceWorker);
