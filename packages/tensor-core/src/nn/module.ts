@@ -1,6 +1,6 @@
 import { noGrad } from '../autograd.js';
 import type { Backend } from '../backend.js';
-import { isFloat } from '../dtype.js';
+import { isFloat, isHalf } from '../dtype.js';
 import { keep, type StorageRef } from '../memory.js';
 import { copyInto } from '../ops/transfer.js';
 import { loadBackend } from '../registry.js';
@@ -391,7 +391,7 @@ export class Module {
     const move = async (t: Tensor): Promise<Tensor> => {
       const done = moved.get(t);
       if (done) return done;
-      const src = t.dtype === 'float16' ? noGrad(() => t.cast('float32')) : t;
+      const src = isHalf(t.dtype) ? noGrad(() => t.cast('float32')) : t;
       const host = await src.data();
       let out = Tensor.fromStorage(target, target.upload(host, src.dtype), [...t.shape], src.dtype);
       if (src !== t) src.dispose();
