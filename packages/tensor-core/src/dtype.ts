@@ -126,8 +126,9 @@ export function fromFloat16Bits(h: number): number {
  *
  * @example
  * ```ts
- * toBfloat16Bits(1); // => 0x3f80
- * fromBfloat16Bits(toBfloat16Bits(1 + 2 ** -8)); // => 1 (a tie rounds to the even neighbour)
+ * toBfloat16Bits(1).toString(16); // => '3f80'
+ * // a tie rounds to the even neighbour
+ * fromBfloat16Bits(toBfloat16Bits(1 + 2 ** -8)); // => 1
  * ```
  */
 export function toBfloat16Bits(value: number): number {
