@@ -478,10 +478,20 @@
         (v128.or (local.get $f)
           (i32x4.shl (v128.and (local.get $h) (i32x4.splat (i32.const 0x8000))) (i32.const 16))))))
 
-  ;; Σ_q x[q]·w[q] for q < len, w 16-bit floats widened to float32 (16 at a time, then one at a time).
-  (func $dot16 (param $x i32) (param $w i32) (param $len i32) (param $kind i32) (result f32)
+  ;; Σ_q x[q]·w[q] for q < len, w float16 widened to float32 in the loop (16 at a time, then one at a time).
+  ;; The widening here is the magic multiply with the sign carried through it: h << 16 >> 3
+  ;; (arithmetic) puts the sign at bit 31 and exponent and mantissa at bits 27..13 (the copies of
+  ;; the sign in bits 30..28 are masked off). A nan is not made quiet here (its payload cannot
+  ;; show: a product with it is a quiet nan anyway).
+  (func $dot_f16 (param $x i32) (param $w i32) (param $len i32) (result f32)
     (local $q i32) (local $end16 i32) (local $v v128) (local $u v128) (local $xp i32) (local $wp i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
     (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $sum f32)
+    (local $t v128) (local $em v128) (local $magic v128) (local $infnan v128) (local $expo v128)
+    (local.set $em (i32x4.splat (i32.const 0x8fffe000)))
+    (local.set $magic (f32x4.splat (f32.const 0x1p112)))
+    (local.set $infnan (f32x4.splat (f32.const 65536)))
+    (local.set $expo (i32x4.splat (i32.const 0x7f800000)))
     (local.set $end16 (i32.and (local.get $len) (i32.const -16)))
     (block $done16
       (loop $l16
@@ -490,14 +500,34 @@
         (local.set $v (v128.load (local.get $wp)))
         (local.set $u (v128.load offset=16 (local.get $wp)))
         (local.set $xp (i32.add (local.get $x) (i32.shl (local.get $q) (i32.const 2))))
+        (local.set $a0 (i32x4.extend_low_i16x8_u (local.get $v)))
+        (local.set $a1 (i32x4.extend_high_i16x8_u (local.get $v)))
+        (local.set $a2 (i32x4.extend_low_i16x8_u (local.get $u)))
+        (local.set $a3 (i32x4.extend_high_i16x8_u (local.get $u)))
         (local.set $s0 (f32x4.add (local.get $s0)
-          (f32x4.mul (call $widen16 (i32x4.extend_low_i16x8_u (local.get $v)) (local.get $kind)) (v128.load (local.get $xp)))))
+          (f32x4.mul (block (result v128)
+            (local.set $t (f32x4.mul (local.get $magic) (v128.and (local.get $em)
+              (i32x4.shr_s (i32x4.shl (local.get $a0) (i32.const 16)) (i32.const 3)))))
+            (v128.or (local.get $t)
+              (v128.and (f32x4.ge (f32x4.abs (local.get $t)) (local.get $infnan)) (local.get $expo)))) (v128.load (local.get $xp)))))
         (local.set $s1 (f32x4.add (local.get $s1)
-          (f32x4.mul (call $widen16 (i32x4.extend_high_i16x8_u (local.get $v)) (local.get $kind)) (v128.load offset=16 (local.get $xp)))))
+          (f32x4.mul (block (result v128)
+            (local.set $t (f32x4.mul (local.get $magic) (v128.and (local.get $em)
+              (i32x4.shr_s (i32x4.shl (local.get $a1) (i32.const 16)) (i32.const 3)))))
+            (v128.or (local.get $t)
+              (v128.and (f32x4.ge (f32x4.abs (local.get $t)) (local.get $infnan)) (local.get $expo)))) (v128.load offset=16 (local.get $xp)))))
         (local.set $s2 (f32x4.add (local.get $s2)
-          (f32x4.mul (call $widen16 (i32x4.extend_low_i16x8_u (local.get $u)) (local.get $kind)) (v128.load offset=32 (local.get $xp)))))
+          (f32x4.mul (block (result v128)
+            (local.set $t (f32x4.mul (local.get $magic) (v128.and (local.get $em)
+              (i32x4.shr_s (i32x4.shl (local.get $a2) (i32.const 16)) (i32.const 3)))))
+            (v128.or (local.get $t)
+              (v128.and (f32x4.ge (f32x4.abs (local.get $t)) (local.get $infnan)) (local.get $expo)))) (v128.load offset=32 (local.get $xp)))))
         (local.set $s3 (f32x4.add (local.get $s3)
-          (f32x4.mul (call $widen16 (i32x4.extend_high_i16x8_u (local.get $u)) (local.get $kind)) (v128.load offset=48 (local.get $xp)))))
+          (f32x4.mul (block (result v128)
+            (local.set $t (f32x4.mul (local.get $magic) (v128.and (local.get $em)
+              (i32x4.shr_s (i32x4.shl (local.get $a3) (i32.const 16)) (i32.const 3)))))
+            (v128.or (local.get $t)
+              (v128.and (f32x4.ge (f32x4.abs (local.get $t)) (local.get $infnan)) (local.get $expo)))) (v128.load offset=48 (local.get $xp)))))
         (local.set $q (i32.add (local.get $q) (i32.const 16)))
         (br $l16)))
     (local.set $s0 (f32x4.add (f32x4.add (local.get $s0) (local.get $s1)) (f32x4.add (local.get $s2) (local.get $s3))))
@@ -510,11 +540,61 @@
         (local.set $sum (f32.add (local.get $sum) (f32.mul
           (f32x4.extract_lane 0 (call $widen16
             (i32x4.splat (i32.load16_u (i32.add (local.get $w) (i32.shl (local.get $q) (i32.const 1)))))
-            (local.get $kind)))
+            (i32.const 0)))
           (f32.load (i32.add (local.get $x) (i32.shl (local.get $q) (i32.const 2)))))))
         (local.set $q (i32.add (local.get $q) (i32.const 1)))
         (br $l1)))
     (local.get $sum))
+
+  ;; Σ_q x[q]·w[q] for q < len, w bfloat16 widened to float32 in the loop (16 at a time, then one at a time).
+  (func $dot_bf16 (param $x i32) (param $w i32) (param $len i32) (result f32)
+    (local $q i32) (local $end16 i32) (local $v v128) (local $u v128) (local $xp i32) (local $wp i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $sum f32)
+    (local.set $end16 (i32.and (local.get $len) (i32.const -16)))
+    (block $done16
+      (loop $l16
+        (br_if $done16 (i32.ge_u (local.get $q) (local.get $end16)))
+        (local.set $wp (i32.add (local.get $w) (i32.shl (local.get $q) (i32.const 1))))
+        (local.set $v (v128.load (local.get $wp)))
+        (local.set $u (v128.load offset=16 (local.get $wp)))
+        (local.set $xp (i32.add (local.get $x) (i32.shl (local.get $q) (i32.const 2))))
+        (local.set $a0 (i32x4.extend_low_i16x8_u (local.get $v)))
+        (local.set $a1 (i32x4.extend_high_i16x8_u (local.get $v)))
+        (local.set $a2 (i32x4.extend_low_i16x8_u (local.get $u)))
+        (local.set $a3 (i32x4.extend_high_i16x8_u (local.get $u)))
+        (local.set $s0 (f32x4.add (local.get $s0)
+          (f32x4.mul (i32x4.shl (local.get $a0) (i32.const 16)) (v128.load (local.get $xp)))))
+        (local.set $s1 (f32x4.add (local.get $s1)
+          (f32x4.mul (i32x4.shl (local.get $a1) (i32.const 16)) (v128.load offset=16 (local.get $xp)))))
+        (local.set $s2 (f32x4.add (local.get $s2)
+          (f32x4.mul (i32x4.shl (local.get $a2) (i32.const 16)) (v128.load offset=32 (local.get $xp)))))
+        (local.set $s3 (f32x4.add (local.get $s3)
+          (f32x4.mul (i32x4.shl (local.get $a3) (i32.const 16)) (v128.load offset=48 (local.get $xp)))))
+        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (br $l16)))
+    (local.set $s0 (f32x4.add (f32x4.add (local.get $s0) (local.get $s1)) (f32x4.add (local.get $s2) (local.get $s3))))
+    (local.set $sum (f32.add
+      (f32.add (f32x4.extract_lane 0 (local.get $s0)) (f32x4.extract_lane 1 (local.get $s0)))
+      (f32.add (f32x4.extract_lane 2 (local.get $s0)) (f32x4.extract_lane 3 (local.get $s0)))))
+    (block $done1
+      (loop $l1
+        (br_if $done1 (i32.ge_u (local.get $q) (local.get $len)))
+        (local.set $sum (f32.add (local.get $sum) (f32.mul
+          (f32x4.extract_lane 0 (call $widen16
+            (i32x4.splat (i32.load16_u (i32.add (local.get $w) (i32.shl (local.get $q) (i32.const 1)))))
+            (i32.const 1)))
+          (f32.load (i32.add (local.get $x) (i32.shl (local.get $q) (i32.const 2)))))))
+        (local.set $q (i32.add (local.get $q) (i32.const 1)))
+        (br $l1)))
+    (local.get $sum))
+
+  ;; The dot product of a float16 (kind 0) or bfloat16 (kind 1) row: one loop per kind, so the
+  ;; widening is inlined in it.
+  (func $dot16 (param $x i32) (param $w i32) (param $len i32) (param $kind i32) (result f32)
+    (if (result f32) (local.get $kind)
+      (then (call $dot_bf16 (local.get $x) (local.get $w) (local.get $len)))
+      (else (call $dot_f16 (local.get $x) (local.get $w) (local.get $len)))))
 
   ;; y[i, j] (row stride ldy) = x[i, :k] · W[j, :k] (+ bias[j]) for i < m, j < n: W 16-bit floats
   ;; [n, k] with row stride ldw (elements), read in place; each W row is read once for all m rows.
