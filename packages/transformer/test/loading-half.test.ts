@@ -1,13 +1,15 @@
 // loadPretrained's `dtype`: tiny GPT-2 checkpoints that transformers saved in bfloat16 and float16
 // (packages/transformer/scripts/half_refs.py) load with their matrices kept 16-bit (Linear16 /
 // Embedding16, half the bytes) and give transformers' logits, computed in float32 from the same
-// 16-bit weights, within the 1e-4 parity tolerance; float32 stays the default; bad input refused.
+// 16-bit weights, within the 1e-4 parity tolerance; so do the parity suite's 16-bit GPT-2, Llama
+// and BERT checkpoints; float32 stays the default; bad input refused.
 import '@attnkit/backend-cpu';
 import { generate } from '@attnkit/sampling';
+import { memory } from '@attnkit/tensor-core';
 import { Embedding16, Linear16 } from '@attnkit/tensor-core/nn';
 import { describe, expect, it } from 'vitest';
 import { type GPT2LMHeadModel, loadPretrained, saveModel } from '../src/index.js';
-import { closeness, loadFixture } from './helpers.js';
+import { closeness, forwardOutputs, loadFixture, modelInputs, realTokens } from './helpers.js';
 
 /** Bytes of a model's state (each storage once: tied matrices count once). */
 function stateBytes(model: GPT2LMHeadModel): number {
@@ -52,6 +54,38 @@ describe('loadPretrained(..., { dtype }) of 16-bit checkpoints saved by transfor
         wide.dispose();
       });
     }
+  }
+
+  // the 16-bit checkpoints of the parity suite (GPT-2, Llama with GQA / head_dim, BERT; expected
+  // values from transformers on the representable 16-bit weights, scripts/reference/
+  // transformer_gen_refs.py) loaded 16-bit: every Linear, embedding and head in the file's dtype
+  for (const [name, dtype] of [
+    ['gpt2-untied-f16', 'float16'],
+    ['gpt2-bf16-sharded', 'bfloat16'],
+    ['llama-bf16-padded', 'bfloat16'],
+    ['llama-f16-headdim', 'float16'],
+    ['bert-f16', 'float16'],
+  ] as const) {
+    it(`${name} with dtype 'auto': ${dtype} matrices, transformers' outputs within 1e-4, nothing leaked`, async () => {
+      const before = memory().cpu?.numTensors ?? 0;
+      const fx = loadFixture(name);
+      const model = await loadPretrained(fx.dir, { dtype: 'auto' });
+      const layers = model.modules().filter((m) => m instanceof Linear16 || m instanceof Embedding16);
+      expect(layers.length).toBeGreaterThan(4);
+      for (const m of layers) expect((m as Linear16).weight.dtype).toBe(dtype);
+      const inputs = modelInputs(fx);
+      const mask = fx.has('attention_mask') ? fx.array('attention_mask') : null;
+      for (const [key, got, onlyReal] of forwardOutputs(fx, model, inputs)) {
+        const want = fx.array(key);
+        const inner = want.shape.slice(2).reduce((a, b) => a * b, 1);
+        const c = closeness(got.dataSync(), want.data, onlyReal ? realTokens(mask, inner) : undefined);
+        expect(c.ratio, `${name} ${key}: worst element ${c.worst}`).toBeLessThanOrEqual(1);
+        got.dispose();
+      }
+      for (const t of Object.values(inputs)) t.dispose();
+      model.dispose();
+      expect(memory().cpu.numTensors).toBe(before);
+    });
   }
 
   it("dtype 'auto' keeps a float32 checkpoint float32", async () => {
