@@ -1,4 +1,5 @@
 import './setup.js';
+import '@attnkit/backend-cpu';
 import { initWebGPU } from '@attnkit/backend-webgpu';
 import {
   fromBfloat16Bits,
@@ -62,6 +63,16 @@ describe('16-bit weights on webgpu', () => {
           expect(Math.abs(y[i * n + j] - s)).toBeLessThanOrEqual((k + 3) * 2 ** -23 * mag);
         }
       }
+      // a layer made on the CPU moves with its 16-bit weight (raw bits) and gives the same output
+      setBackend('cpu');
+      const onCpu = new Linear16(fromValues(w, [n, k], 'float32').cast(dtype), null);
+      const yCpu = await onCpu.forward(fromValues(x, [m, k], 'float32')).data();
+      await onCpu.to('webgpu');
+      setBackend('webgpu');
+      expect(onCpu.weight.backend.name).toBe('webgpu');
+      expect(onCpu.weight.dtype).toBe(dtype);
+      const yGpu = await onCpu.forward(fromValues(x, [m, k], 'float32')).data();
+      for (let i = 0; i < m * n; i++) expect(Math.abs(yGpu[i] - yCpu[i])).toBeLessThanOrEqual(1e-5 * k);
       const emb = new Embedding16(wt);
       const rows = await emb.forward(tensor([4, 0, 20, 4], [2, 2], 'int32')).data();
       const want = [4, 0, 20, 4].flatMap((r) => w.slice(r * k, r * k + k).map((v) => dec(enc(v))));
