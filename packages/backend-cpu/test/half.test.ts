@@ -231,21 +231,23 @@ describe('linear() with a float16 / bfloat16 weight on the CPU kernels', () => {
 
   it('float16 inf and NaN weights give inf and NaN outputs (gemv_h and widen_h + GEMM)', () => {
     for (const m of [1, 9]) {
-      const [k, n] = [40, 6];
+      // m·n·k above the size that runs on the host: the WebAssembly kernels, with infinities and a
+      // NaN in the first and second blocks of 16 and in the scalar tail (k = 6·16 + 8)
+      const [k, n] = [104, 6];
       const x = new Float32Array(m * k).fill(0.5);
       const w = new Float32Array(n * k).fill(0.25);
       w[1 * k + 3] = Number.POSITIVE_INFINITY;
-      w[2 * k + 39] = Number.NEGATIVE_INFINITY;
+      w[2 * k + 103] = Number.NEGATIVE_INFINITY;
       w[4 * k + 17] = Number.NaN;
       w[5 * k] = 70000; // overflows float16 to inf
       setBackend('cpu-half-single');
       const y = linear(tensor(x, [m, k]), tensor(w, [n, k], 'float16')).dataSync();
       for (let i = 0; i < m; i++) {
         expect([...y.slice(i * n, i * n + n)]).toEqual([
-          5,
+          13,
           Number.POSITIVE_INFINITY,
           Number.NEGATIVE_INFINITY,
-          5,
+          13,
           Number.NaN,
           Number.POSITIVE_INFINITY,
         ]);

@@ -479,16 +479,18 @@
           (i32x4.shl (v128.and (local.get $h) (i32x4.splat (i32.const 0x8000))) (i32.const 16))))))
 
   ;; Σ_q x[q]·w[q] for q < len, w float16 widened to float32 in the loop (16 at a time, then one at a time).
-  ;; The widening here is the magic multiply with the sign carried through it: h << 16 >> 3
-  ;; (arithmetic) puts the sign at bit 31 and exponent and mantissa at bits 27..13 (the copies of
-  ;; the sign in bits 30..28 are masked off). A nan is not made quiet here (its payload cannot
-  ;; show: a product with it is a quiet nan anyway).
+  ;; The widening here is the magic multiply with the sign carried through it: h sign-extended to
+  ;; 32 bits and shifted left 13 has the sign at bit 31 and exponent and mantissa at bits 27..13
+  ;; (the copies of the sign in bits 30..28 are masked off). The inf / nan fix runs only for blocks
+  ;; of 16 that hold an exponent of 31, and a nan is not made quiet here (its payload cannot show:
+  ;; a product with it is a quiet nan anyway).
   (func $dot_f16 (param $x i32) (param $w i32) (param $len i32) (result f32)
     (local $q i32) (local $end16 i32) (local $v v128) (local $u v128) (local $xp i32) (local $wp i32)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
     (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $sum f32)
-    (local $t v128) (local $em v128) (local $magic v128) (local $infnan v128) (local $expo v128)
+    (local $em v128) (local $magic v128) (local $infnan v128) (local $expo v128) (local $e16 v128)
     (local.set $em (i32x4.splat (i32.const 0x8fffe000)))
+    (local.set $e16 (i16x8.splat (i32.const 0x7c00)))
     (local.set $magic (f32x4.splat (f32.const 0x1p112)))
     (local.set $infnan (f32x4.splat (f32.const 65536)))
     (local.set $expo (i32x4.splat (i32.const 0x7f800000)))
@@ -500,34 +502,31 @@
         (local.set $v (v128.load (local.get $wp)))
         (local.set $u (v128.load offset=16 (local.get $wp)))
         (local.set $xp (i32.add (local.get $x) (i32.shl (local.get $q) (i32.const 2))))
-        (local.set $a0 (i32x4.extend_low_i16x8_u (local.get $v)))
-        (local.set $a1 (i32x4.extend_high_i16x8_u (local.get $v)))
-        (local.set $a2 (i32x4.extend_low_i16x8_u (local.get $u)))
-        (local.set $a3 (i32x4.extend_high_i16x8_u (local.get $u)))
-        (local.set $s0 (f32x4.add (local.get $s0)
-          (f32x4.mul (block (result v128)
-            (local.set $t (f32x4.mul (local.get $magic) (v128.and (local.get $em)
-              (i32x4.shr_s (i32x4.shl (local.get $a0) (i32.const 16)) (i32.const 3)))))
-            (v128.or (local.get $t)
-              (v128.and (f32x4.ge (f32x4.abs (local.get $t)) (local.get $infnan)) (local.get $expo)))) (v128.load (local.get $xp)))))
-        (local.set $s1 (f32x4.add (local.get $s1)
-          (f32x4.mul (block (result v128)
-            (local.set $t (f32x4.mul (local.get $magic) (v128.and (local.get $em)
-              (i32x4.shr_s (i32x4.shl (local.get $a1) (i32.const 16)) (i32.const 3)))))
-            (v128.or (local.get $t)
-              (v128.and (f32x4.ge (f32x4.abs (local.get $t)) (local.get $infnan)) (local.get $expo)))) (v128.load offset=16 (local.get $xp)))))
-        (local.set $s2 (f32x4.add (local.get $s2)
-          (f32x4.mul (block (result v128)
-            (local.set $t (f32x4.mul (local.get $magic) (v128.and (local.get $em)
-              (i32x4.shr_s (i32x4.shl (local.get $a2) (i32.const 16)) (i32.const 3)))))
-            (v128.or (local.get $t)
-              (v128.and (f32x4.ge (f32x4.abs (local.get $t)) (local.get $infnan)) (local.get $expo)))) (v128.load offset=32 (local.get $xp)))))
-        (local.set $s3 (f32x4.add (local.get $s3)
-          (f32x4.mul (block (result v128)
-            (local.set $t (f32x4.mul (local.get $magic) (v128.and (local.get $em)
-              (i32x4.shr_s (i32x4.shl (local.get $a3) (i32.const 16)) (i32.const 3)))))
-            (v128.or (local.get $t)
-              (v128.and (f32x4.ge (f32x4.abs (local.get $t)) (local.get $infnan)) (local.get $expo)))) (v128.load offset=48 (local.get $xp)))))
+        (local.set $a0 (f32x4.mul (local.get $magic) (v128.and (local.get $em)
+          (i32x4.shl (i32x4.extend_low_i16x8_s (local.get $v)) (i32.const 13)))))
+        (local.set $a1 (f32x4.mul (local.get $magic) (v128.and (local.get $em)
+          (i32x4.shl (i32x4.extend_high_i16x8_s (local.get $v)) (i32.const 13)))))
+        (local.set $a2 (f32x4.mul (local.get $magic) (v128.and (local.get $em)
+          (i32x4.shl (i32x4.extend_low_i16x8_s (local.get $u)) (i32.const 13)))))
+        (local.set $a3 (f32x4.mul (local.get $magic) (v128.and (local.get $em)
+          (i32x4.shl (i32x4.extend_high_i16x8_s (local.get $u)) (i32.const 13)))))
+        ;; exponent 31 (inf, nan) among these 16: set those lanes' float32 exponent to all ones
+        (if (v128.any_true (v128.or
+              (i16x8.eq (v128.and (local.get $v) (local.get $e16)) (local.get $e16))
+              (i16x8.eq (v128.and (local.get $u) (local.get $e16)) (local.get $e16))))
+          (then
+            (local.set $a0 (v128.or (local.get $a0)
+              (v128.and (f32x4.ge (f32x4.abs (local.get $a0)) (local.get $infnan)) (local.get $expo))))
+            (local.set $a1 (v128.or (local.get $a1)
+              (v128.and (f32x4.ge (f32x4.abs (local.get $a1)) (local.get $infnan)) (local.get $expo))))
+            (local.set $a2 (v128.or (local.get $a2)
+              (v128.and (f32x4.ge (f32x4.abs (local.get $a2)) (local.get $infnan)) (local.get $expo))))
+            (local.set $a3 (v128.or (local.get $a3)
+              (v128.and (f32x4.ge (f32x4.abs (local.get $a3)) (local.get $infnan)) (local.get $expo))))))
+        (local.set $s0 (f32x4.add (local.get $s0) (f32x4.mul (local.get $a0) (v128.load (local.get $xp)))))
+        (local.set $s1 (f32x4.add (local.get $s1) (f32x4.mul (local.get $a1) (v128.load offset=16 (local.get $xp)))))
+        (local.set $s2 (f32x4.add (local.get $s2) (f32x4.mul (local.get $a2) (v128.load offset=32 (local.get $xp)))))
+        (local.set $s3 (f32x4.add (local.get $s3) (f32x4.mul (local.get $a3) (v128.load offset=48 (local.get $xp)))))
         (local.set $q (i32.add (local.get $q) (i32.const 16)))
         (br $l16)))
     (local.set $s0 (f32x4.add (f32x4.add (local.get $s0) (local.get $s1)) (f32x4.add (local.get $s2) (local.get $s3))))
