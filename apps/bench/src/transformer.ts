@@ -193,6 +193,8 @@ async function benchCpu(
   const q8 = quantize(new GPT2LMHeadModel({ nLayer, ...shape }).eval(), {
     dtype: 'int8',
   });
+  // bfloat16 weights (the float16 kernel is the same loop with another widening)
+  const h16 = quantize(new GPT2LMHeadModel({ nLayer, ...shape }).eval(), { dtype: 'bfloat16' });
   // biome-ignore lint/suspicious/noExplicitAny: optional peer, loaded by name
   const ort: any = await import('onnxruntime-web').catch(() => null);
   let session: { run: (f: unknown) => Promise<unknown>; release?: () => Promise<void> } | null = null;
@@ -201,12 +203,18 @@ async function benchCpu(
     ort.env.wasm.numThreads = 2;
     session = await ort.InferenceSession.create(exportOnnx(model));
   }
-  const best = { f32: [Infinity, Infinity], q8: [Infinity, Infinity], ort: Infinity };
+  const best = {
+    f32: [Infinity, Infinity],
+    q8: [Infinity, Infinity],
+    h16: [Infinity, Infinity],
+    ort: Infinity,
+  };
   let f32Times: RunTimes | null = null;
   let q8Times: RunTimes | null = null;
   for (let round = -1; round < 2; round++) {
     const a = await run(model);
     const b = await run(q8);
+    const h = await run(h16);
     let o = Infinity;
     if (session) {
       const t0 = performance.now();
@@ -216,6 +224,7 @@ async function benchCpu(
     if (round < 0) continue; // warm-up
     best.f32 = [Math.min(best.f32[0], a.prefillMs), Math.min(best.f32[1], a.decodeMs)];
     best.q8 = [Math.min(best.q8[0], b.prefillMs), Math.min(best.q8[1], b.decodeMs)];
+    best.h16 = [Math.min(best.h16[0], h.prefillMs), Math.min(best.h16[1], h.decodeMs)];
     best.ort = Math.min(best.ort, o);
     f32Times = bestOf(f32Times, a);
     q8Times = bestOf(q8Times, b);
@@ -229,6 +238,7 @@ async function benchCpu(
   const ortLabel = 'onnxruntime-web 1.30 wasm, 2 threads (exportOnnx)';
   row(f32Label, best.f32);
   row(q8Label, best.q8);
+  row(`attnkit cpu bfloat16 weights (quantize), ${threads} threads`, best.h16);
   recordRun(f32Label, ids.length, f32Times!);
   recordRun(q8Label, ids.length, q8Times!);
   if (session) {
@@ -247,7 +257,7 @@ async function benchCpu(
   } else console.log('| onnxruntime-web (could not be imported: skipped) | | | | | |');
   console.log(
     `- ratios this run (interleaved, ${decodeTokens} decode tokens): prefill attnkit/onnxruntime-web ${(best.ort / best.f32[0]).toFixed(2)}x (speed), ` +
-      `int8/float32 decode speed ${(best.f32[1] / best.q8[1]).toFixed(2)}x`,
+      `int8/float32 decode speed ${(best.f32[1] / best.q8[1]).toFixed(2)}x, bfloat16/float32 decode speed ${(best.f32[1] / best.h16[1]).toFixed(2)}x`,
   );
 
   // Prefill against prompt length: the same contenders, interleaved, best of 2 after a warm-up
@@ -305,6 +315,7 @@ async function benchCpu(
   sweep.sort((x, y) => x.prompt - y.prompt);
   await session?.release?.();
   q8.dispose();
+  h16.dispose();
   // printed after the table the CPU rows belong to
   return () => {
     console.log('\n### prefill time against prompt length, cpu, ms (best of 2, interleaved)');

@@ -1,6 +1,6 @@
 // Small helpers shared inside @attnkit/attention. Not exported from the package.
 import { fmtShape } from '@attnkit/hub';
-import type { Tensor } from '@attnkit/tensor-core';
+import { isFloat, type Tensor } from '@attnkit/tensor-core';
 
 /** `[2, 3]` for error messages (one copy for every package, in @attnkit/hub). */
 export { fmtShape };
@@ -14,10 +14,10 @@ export function assertTensorArg(x: unknown, arg: string, fn: string): asserts x 
   if ((x as Tensor).isDisposed) throw new Error(`${fn}: '${arg}' was disposed`);
 }
 
-/** Checks a float tensor (float32 or float16). */
+/** Checks a float tensor (float32, or float16 / bfloat16). */
 export function assertFloatArg(x: Tensor, arg: string, fn: string): void {
-  if (x.dtype !== 'float32' && x.dtype !== 'float16') {
-    throw new TypeError(`${fn}: '${arg}' must be a float32 (or float16) tensor, got ${x.dtype}`);
+  if (!isFloat(x.dtype)) {
+    throw new TypeError(`${fn}: '${arg}' must be a float32 (or float16, bfloat16) tensor, got ${x.dtype}`);
   }
 }
 

@@ -5,6 +5,7 @@ import {
   concat,
   type Generator,
   getDefaultGenerator,
+  isFloat,
   linear,
   logicalAnd,
   logicalNot,
@@ -418,7 +419,7 @@ export class MultiHeadAttention extends Module {
 function torchMaskToSdpa(m: Tensor, who: string, arg: string): Tensor {
   if (m.dtype === 'bool') return logicalNot(m);
   if (m.dtype === 'int32') return logicalNot(m.cast('bool'));
-  if (m.dtype === 'float32' || m.dtype === 'float16') return m.dtype === 'float32' ? m : m.cast('float32');
+  if (isFloat(m.dtype)) return m.dtype === 'float32' ? m : m.cast('float32');
   throw new TypeError(`${who}: '${arg}' must be a bool or float tensor, got ${m.dtype}`);
 }
 

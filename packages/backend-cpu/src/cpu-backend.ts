@@ -6,14 +6,15 @@ import {
   type BlockSparseAttentionParams,
   type Conv2dParams,
   type DType,
-  fromFloat16Bits,
+  halfDecoder,
+  halfEncoder,
+  isHalf,
   type LinearActivation,
   type Operand,
   type ReduceOp,
   type Storage,
   sizeOf,
   type TypedArray,
-  toFloat16Bits,
   type UnaryOp,
   type View,
 } from '@attnkit/tensor-core';
@@ -53,16 +54,17 @@ export class CpuStorage implements Storage {
 const HEAP_MIN_BYTES = 1024;
 const heap: WasmHeap | null = getHeap();
 
-type HeapDType = 'float32' | 'float16' | 'int8';
-const HEAP_BYTES: Record<HeapDType, number> = { float32: 4, float16: 2, int8: 1 };
-const isHeapDType = (d: DType): d is HeapDType => d === 'float32' || d === 'float16' || d === 'int8';
+type HeapDType = 'float32' | 'float16' | 'bfloat16' | 'int8';
+const HEAP_BYTES: Record<HeapDType, number> = { float32: 4, float16: 2, bfloat16: 2, int8: 1 };
+const isHeapDType = (d: DType): d is HeapDType =>
+  d === 'float32' || d === 'float16' || d === 'bfloat16' || d === 'int8';
 
-/** A heap storage of `n` float32 (float16, int8) elements, zeroed unless `zero` is false. */
+/** A heap storage of `n` float32 (float16, bfloat16, int8) elements, zeroed unless `zero` is false. */
 function heapStorage(dtype: HeapDType, n: number, zero = true): CpuStorage {
   const h = heap as WasmHeap;
   const bytes = Math.max(n, 1) * HEAP_BYTES[dtype];
   const ptr = h.alloc(bytes);
-  const data = dtype === 'float32' ? h.f32(ptr, n) : dtype === 'float16' ? h.u16(ptr, n) : h.i8(ptr, n);
+  const data = dtype === 'float32' ? h.f32(ptr, n) : isHalf(dtype) ? h.u16(ptr, n) : h.i8(ptr, n);
   if (zero) data.fill(0);
   const st = new CpuStorage(data, ptr);
   h.track(st, ptr, bytes);
@@ -226,7 +228,7 @@ export class CpuBackend implements Backend {
 
   fill(shape: readonly number[], value: number, dtype: DType): Storage {
     const st = alloc(dtype, sizeOf(shape));
-    const v = dtype === 'float16' ? toFloat16Bits(value) : dtype === 'bool' ? (value ? 1 : 0) : value;
+    const v = isHalf(dtype) ? halfEncoder(dtype)(value) : dtype === 'bool' ? (value ? 1 : 0) : value;
     if (v !== 0) st.data.fill(v);
     return st;
   }
@@ -260,7 +262,7 @@ export class CpuBackend implements Backend {
     const last = dst.shape.length ? dst.shape[dst.shape.length - 1] : 1;
     const sd = dst.shape.length ? dst.strides[dst.strides.length - 1] : 0;
     if (typeof src === 'number') {
-      const v = dst.dtype === 'float16' ? toFloat16Bits(src) : src;
+      const v = isHalf(dst.dtype) ? halfEncoder(dst.dtype)(src) : src;
       forEachRow(dst.shape, [dst], (o) => {
         let off = o[0];
         for (let i = 0; i < last; i++, off += sd) out[off] = v;
@@ -554,6 +556,108 @@ export class CpuBackend implements Backend {
       for (const [ptr, bytes] of temps) h.release(ptr, bytes);
     }
     return out;
+  }
+
+  /**
+   * `activation(a @ Wᵀ + bias)` for a float16 or bfloat16 W [n, k] (contiguous): few rows run
+   * `gemv_h` (weights widened to float32 inside the kernel, read in place); more rows widen W into
+   * a float32 block (`widen_h`, split across threads) and run the GEMM. Float32 accumulation.
+   */
+  linear16(
+    a: View,
+    w: View,
+    batch: readonly number[],
+    m: number,
+    k: number,
+    n: number,
+    bias: View | null,
+    activation: LinearActivation | null,
+  ): Storage {
+    const p = getPool();
+    const nb = sizeOf(batch);
+    const kind = w.dtype === 'bfloat16' ? 1 : 0;
+    const denseView = (storage: CpuStorage): View => ({
+      storage,
+      dtype: 'float32',
+      shape: [...batch, k, n],
+      strides: [...batch.map(() => 0), 1, k],
+      offset: 0,
+    });
+    if (!p || m * n * k < HEAP_PRODUCT_MIN_WORK) {
+      // Without the heap: widen on the host, then the plain product and epilogue.
+      const src = arr(w);
+      const dec = halfDecoder(w.dtype as 'float16' | 'bfloat16');
+      const dense = new Float32Array(n * k);
+      for (let i = 0; i < n * k; i++) dense[i] = dec(src[w.offset + i]);
+      const st = this.plainMatmul(a, denseView(new CpuStorage(dense)), batch, m, k, n);
+      if (bias || activation) epilogue(st.data as Float32Array, m * nb, n, bias, activation);
+      return st;
+    }
+    const h = heap as WasmHeap;
+    const temps: [number, number][] = [];
+    const W = inHeapHalves(h, w, n * k, temps);
+    let threads = 1;
+    if (this.threads > 1 && m * n * k >= 2 * MIN_SPLIT_WORK) {
+      p.ensureWorkers(this.threads - 1);
+      threads = 1 + p.readyWorkers(this.threads - 1);
+    }
+    try {
+      if (m >= GEMV_MAX_ROWS) {
+        const dense = heapStorage('float32', n * k, false);
+        try {
+          const parts = Math.max(1, Math.min(threads, Math.floor((n * k) / MIN_SPLIT_WORK)));
+          const rows = Math.ceil(n / parts);
+          const tasks: Task[] = [];
+          for (let r0 = 0; r0 < n; r0 += rows) {
+            const rr = Math.min(rows, n - r0);
+            tasks.push({
+              kernel: 'widen_h',
+              args: [W + r0 * k * 2, k, kind, dense.ptr + r0 * k * 4, rr, k],
+              act: 0,
+              c: 0,
+              ldc: 0,
+              m: 0,
+              n: 0,
+            });
+          }
+          p.run(tasks);
+          return this.heapProduct(p, a, denseView(dense), batch, m, k, n, bias, activation);
+        } finally {
+          this.free(dense);
+        }
+      }
+      const out = heapStorage('float32', nb * m * n, false);
+      const rank = batch.length;
+      const ao = offsetsOf({ shape: batch, strides: a.strides.slice(0, rank), offset: a.offset });
+      const biasOp = bias ? inHeap(h, bias, bias.offset, 1, n, 0, bias.strides[0] ?? 1, temps, true) : null;
+      const act = activation ? ACTIVATIONS.indexOf(activation) : 0;
+      const parts = Math.max(1, Math.min(threads, Math.floor((m * n * k) / MIN_SPLIT_WORK)));
+      const cols = Math.ceil(n / parts / 4) * 4;
+      for (let i = 0; i < nb; i++) {
+        const kept = temps.length;
+        const A = inHeap(h, a, ao[i], m, k, a.strides[rank], a.strides[rank + 1], temps, true);
+        const c = out.ptr + i * m * n * 4;
+        const tasks: Task[] = [];
+        for (let j0 = 0; j0 < n; j0 += cols) {
+          const nn = Math.min(cols, n - j0);
+          const b = biasOp ? biasOp.ptr + j0 * 4 : 0;
+          tasks.push({
+            kernel: 'gemv_h',
+            args: [A.ptr, A.s0, W + j0 * k * 2, k, k, kind, c + j0 * 4, n, m, nn, b],
+            act,
+            c: c + j0 * 4,
+            ldc: n,
+            m,
+            n: nn,
+          });
+        }
+        p.run(tasks);
+        for (const [ptr, bytes] of temps.splice(kept)) h.release(ptr, bytes);
+      }
+      return out;
+    } finally {
+      for (const [ptr, bytes] of temps) h.release(ptr, bytes);
+    }
   }
 
   /**
@@ -1007,6 +1111,17 @@ function inHeapBytes(h: WasmHeap, v: View, count: number, temps: [number, number
   return ptr;
 }
 
+/** Address of `count` contiguous 16-bit elements of view `v` in the heap (copied into a temporary block when elsewhere). */
+function inHeapHalves(h: WasmHeap, v: View, count: number, temps: [number, number][]): number {
+  const st = v.storage as CpuStorage;
+  if (st.ptr >= 0 && st.data instanceof Uint16Array) return st.ptr + v.offset * 2;
+  const bytes = Math.max(1, count) * 2;
+  const ptr = h.alloc(bytes);
+  temps.push([ptr, bytes]);
+  h.u16(ptr, count).set((st.data as Uint16Array).subarray(v.offset, v.offset + count));
+  return ptr;
+}
+
 /**
  * Address and strides of a [rows, cols] operand (element (i, j) at offset + i*s0 + j*s1) in the
  * heap: in place when its storage is there, else copied into a temporary block (pushed on `temps`).
@@ -1031,7 +1146,7 @@ function inHeap(
   temps.push([ptr, bytes]);
   const dst = h.f32(ptr, rows * cols);
   const src = st.data;
-  const conv = v.dtype === 'float16' ? fromFloat16Bits : null;
+  const conv = isHalf(v.dtype) ? halfDecoder(v.dtype) : null;
   for (let i = 0; i < rows; i++) {
     const o = offset + i * s0;
     if (s1 === 1 && !conv && src instanceof Float32Array) dst.set(src.subarray(o, o + cols), i * cols);
@@ -1060,7 +1175,7 @@ function epilogue(
   const bv = bias ? arr(bias) : null;
   const bo = bias ? bias.offset : 0;
   const bs = bias ? (bias.strides[0] ?? 1) : 0;
-  const bf = bias?.dtype === 'float16' ? fromFloat16Bits : (x: number) => x;
+  const bf = bias && isHalf(bias.dtype) ? halfDecoder(bias.dtype) : (x: number) => x;
   const f = activation ? EPILOGUE[activation] : null;
   for (let i = 0; i < rows; i++) {
     const row = i * n;
@@ -1084,12 +1199,17 @@ function contiguous(shape: readonly number[]): number[] {
 
 function converter(from: DType, to: DType): ((v: number) => number) | null {
   if (from === to) return null;
-  if (from === 'float16') {
-    if (to === 'float32') return fromFloat16Bits;
-    if (to === 'int32' || to === 'int8') return (v) => Math.trunc(fromFloat16Bits(v)) | 0;
-    return (v) => (fromFloat16Bits(v) !== 0 ? 1 : 0);
+  if (isHalf(from)) {
+    const dec = halfDecoder(from);
+    if (to === 'float32') return dec;
+    if (isHalf(to)) {
+      const enc = halfEncoder(to);
+      return (v) => enc(dec(v));
+    }
+    if (to === 'int32' || to === 'int8') return (v) => Math.trunc(dec(v)) | 0;
+    return (v) => (dec(v) !== 0 ? 1 : 0);
   }
-  if (to === 'float16') return toFloat16Bits;
+  if (isHalf(to)) return halfEncoder(to);
   if (to === 'bool') return (v) => (v !== 0 ? 1 : 0);
   if (to === 'int32') return (v) => (Number.isFinite(v) ? Math.trunc(v) : 0);
   return null;

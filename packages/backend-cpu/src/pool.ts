@@ -26,7 +26,16 @@ import { erfc, gelu, geluTanh, sigmoid } from './math.js';
  * Kernels a task can run, by index: exports of gemm.wat, and `attention`, the JavaScript driver of
  * kernels/attention-threads.ts (which calls gemm.wat for its tile products).
  */
-export const KERNELS = ['gemm', 'gemv_t', 'gemv_n', 'gemv_q8', 'dequant_q8', 'attention'] as const;
+export const KERNELS = [
+  'gemm',
+  'gemv_t',
+  'gemv_n',
+  'gemv_q8',
+  'dequant_q8',
+  'gemv_h',
+  'widen_h',
+  'attention',
+] as const;
 export type KernelName = (typeof KERNELS)[number];
 
 /** Activation codes of the epilogue (0: none). */
@@ -88,6 +97,8 @@ export interface GemmExports {
   gemv_n: (...args: number[]) => void;
   gemv_q8: (...args: number[]) => void;
   dequant_q8: (...args: number[]) => void;
+  gemv_h: (...args: number[]) => void;
+  widen_h: (...args: number[]) => void;
   gemm_ws_bytes: () => number;
 }
 

@@ -55,9 +55,9 @@ export function offsetExpr(l: Layout, p = 'c', dims?: readonly number[]): string
   return terms.join(' + ');
 }
 
-/** Expression converting the value expression `v` of dtype `from` to dtype `to` (float16 is handled on the host). */
+/** Expression converting the value expression `v` of dtype `from` to dtype `to` (float16 and bfloat16 are rounded on the host). */
 export function castExpr(v: string, from: DType, to: DType): string {
-  if (from === to || to === 'float32' || to === 'float16') return v;
+  if (from === to || to === 'float32' || to === 'float16' || to === 'bfloat16') return v;
   if (to === 'bool') return `(${v} !== 0 ? 1 : 0)`;
   // to int32: truncate toward zero; NaN and infinities become 0 (as the CPU backend).
   if (from === 'bool' || from === 'int32') return v;

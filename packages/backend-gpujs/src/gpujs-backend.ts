@@ -4,13 +4,14 @@ import {
   type Conv2dParams,
   contiguousStrides,
   type DType,
-  fromFloat16Bits,
+  halfDecoder,
+  halfEncoder,
+  isHalf,
   type Operand,
   type ReduceOp,
   type Storage,
   sizeOf,
   type TypedArray,
-  toFloat16Bits,
   type UnaryOp,
   type View,
 } from '@attnkit/tensor-core';
@@ -29,7 +30,7 @@ import type { GpuJsInstance, GpuJsKernel, GpuJsTexture } from './gpujs-types.js'
 /**
  * A gpu.js storage: float32 values, held as a host `Float32Array` (gpu.js' CPU mode) or as a
  * gpu.js texture on the device (WebGL modes, kernels run with `pipeline: true`). Every dtype is
- * held as float32 values: int32 exactly up to 2^24 in magnitude, bool as 0/1, float16 decoded.
+ * held as float32 values: int32 exactly up to 2^24 in magnitude, bool as 0/1, float16 and bfloat16 decoded.
  */
 export class GpuJsStorage implements Storage {
   /** @internal */
@@ -67,11 +68,17 @@ const REDUCE_CHUNK = 8192;
 
 const isHost = (d: Data): d is Float32Array => d instanceof Float32Array;
 
-/** Rounds every value to the nearest float16 (what a float16 storage holds). */
-function roundToHalf(a: Float32Array): Float32Array {
-  for (let i = 0; i < a.length; i++) a[i] = fromFloat16Bits(toFloat16Bits(a[i]));
+/** Rounds every value to the nearest float16 or bfloat16 (what such a storage holds). */
+function roundToHalf(a: Float32Array, dtype: 'float16' | 'bfloat16'): Float32Array {
+  const dec = halfDecoder(dtype);
+  const enc = halfEncoder(dtype);
+  for (let i = 0; i < a.length; i++) a[i] = dec(enc(a[i]));
   return a;
 }
+
+/** `value` as a storage of `dtype` holds it (rounded for float16 and bfloat16). */
+const asStored = (value: number, dtype: DType): number =>
+  isHalf(dtype) ? halfDecoder(dtype)(halfEncoder(dtype)(value)) : value;
 
 const layoutKey = (l: Layout) => `${l.shape.join(',')}/${l.strides.join(',')}/${l.offset}`;
 
@@ -81,8 +88,8 @@ const layoutKey = (l: Layout) => `${l.shape.join(',')}/${l.strides.join(',')}/${
  * to make them contiguous) and cached by source and sizes. gpu.js runs kernels as WebGL shaders
  * (WebGL2 in browsers, headless-gl in Node) or, without a GL context, as JavaScript (its CPU mode).
  *
- * gpu.js computes in float32: int32 tensors are exact up to 2^24 in magnitude, float16 tensors
- * are decoded on upload and rounded on the host when cast to float16.
+ * gpu.js computes in float32: int32 tensors are exact up to 2^24 in magnitude, float16 and
+ * bfloat16 tensors are decoded on upload and rounded on the host when cast to those dtypes.
  */
 export class GpuJsBackend implements Backend {
   readonly interfaceVersion = 1 as const;
@@ -199,9 +206,10 @@ export class GpuJsBackend implements Backend {
 
   upload(data: TypedArray, dtype: DType): Storage {
     let values: Float32Array;
-    if (dtype === 'float16') {
+    if (isHalf(dtype)) {
+      const dec = halfDecoder(dtype);
       values = new Float32Array(data.length);
-      for (let i = 0; i < data.length; i++) values[i] = fromFloat16Bits(data[i]);
+      for (let i = 0; i < data.length; i++) values[i] = dec(data[i]);
     } else if (data instanceof Float32Array) {
       values = data;
     } else {
@@ -226,7 +234,8 @@ export class GpuJsBackend implements Backend {
       case 'bool':
         return Uint8Array.from(v, (x) => (x !== 0 ? 1 : 0));
       case 'float16':
-        return Uint16Array.from(v, toFloat16Bits);
+      case 'bfloat16':
+        return Uint16Array.from(v, halfEncoder(dtype));
       case 'int8':
         return Int8Array.from(v);
     }
@@ -248,7 +257,7 @@ export class GpuJsBackend implements Backend {
   fill(shape: readonly number[], value: number, dtype: DType): Storage {
     const n = sizeOf(shape);
     let v = value;
-    if (dtype === 'float16') v = fromFloat16Bits(toFloat16Bits(value));
+    if (isHalf(dtype)) v = asStored(value, dtype);
     else if (dtype === 'bool') v = value ? 1 : 0;
     else if (dtype === 'int32') v = Number.isFinite(value) ? Math.trunc(value) : 0;
     if (!this.device) return new GpuJsStorage(new Float32Array(n).fill(v), n);
@@ -261,11 +270,11 @@ export class GpuJsBackend implements Backend {
     const out = this.run(kernelSource(['x'], body, castExpr('v', x.dtype, to)), n, [
       x.storage as GpuJsStorage,
     ]);
-    return to === 'float16' && x.dtype !== 'float16' ? this.roundHalf(out) : out;
+    return isHalf(to) && x.dtype !== to ? this.roundHalf(out, to) : out;
   }
 
-  private roundHalf(s: GpuJsStorage): GpuJsStorage {
-    const values = roundToHalf(this.host(s).slice());
+  private roundHalf(s: GpuJsStorage, dtype: 'float16' | 'bfloat16'): GpuJsStorage {
+    const values = roundToHalf(this.host(s).slice(), dtype);
     this.free(s);
     return this.fromHost(values);
   }
@@ -304,13 +313,13 @@ export class GpuJsBackend implements Backend {
     let value = 0;
     if (typeof src === 'number') {
       value = src;
-      if (dst.dtype === 'float16') value = fromFloat16Bits(toFloat16Bits(src));
+      if (isHalf(dst.dtype)) value = asStored(src, dst.dtype);
       else if (dst.dtype === 'bool') value = src ? 1 : 0;
       else if (dst.dtype === 'int32') value = Number.isFinite(src) ? Math.trunc(src) : 0;
-    } else if (dst.dtype === 'float16' && src.dtype !== 'float16') {
-      tmp = this.copy(src, 'float16') as GpuJsStorage;
+    } else if (isHalf(dst.dtype) && src.dtype !== dst.dtype) {
+      tmp = this.copy(src, dst.dtype) as GpuJsStorage;
       srcStorage = tmp;
-      srcView = { ...src, storage: tmp, strides: contiguousStrides(src.shape), offset: 0, dtype: 'float16' };
+      srcView = { ...src, storage: tmp, strides: contiguousStrides(src.shape), offset: 0, dtype: dst.dtype };
     } else {
       srcStorage = src.storage as GpuJsStorage;
       srcView = src;
@@ -337,7 +346,7 @@ export class GpuJsBackend implements Backend {
 
   unary(op: UnaryOp, x: View, outDtype: DType): Storage {
     const out = this.unaryRaw(op, x, outDtype);
-    return outDtype === 'float16' ? this.roundHalf(out) : out;
+    return isHalf(outDtype) ? this.roundHalf(out, outDtype) : out;
   }
 
   private unaryRaw(op: UnaryOp, x: View, outDtype: DType): GpuJsStorage {
@@ -375,7 +384,7 @@ export class GpuJsBackend implements Backend {
     body.push(...binaryCode(op, av, bv, 'y'));
     const result = outDtype === 'int32' && computeDtype !== 'int32' ? castExpr('y', 'float32', 'int32') : 'y';
     const out = this.run(kernelSource(args, body, result), sizeOf(outShape), vals);
-    return outDtype === 'float16' ? this.roundHalf(out) : out;
+    return isHalf(outDtype) ? this.roundHalf(out, outDtype) : out;
   }
 
   where(cond: View, a: Operand, b: Operand, outShape: readonly number[], dtype: DType): Storage {
@@ -385,7 +394,7 @@ export class GpuJsBackend implements Backend {
     const operand = (o: Operand, name: string): string => {
       args.push(name);
       if (typeof o === 'number') {
-        vals.push(dtype === 'float16' ? fromFloat16Bits(toFloat16Bits(o)) : o);
+        vals.push(asStored(o, dtype));
         return name;
       }
       vals.push(o.storage as GpuJsStorage);

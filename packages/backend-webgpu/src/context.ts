@@ -3,7 +3,7 @@ import type { DType, Storage } from '@attnkit/tensor-core';
 import type { Meta } from './layout.js';
 
 /**
- * A storage of the WebGPU backend: a GPU buffer holding `length` elements. float16 is packed two
+ * A storage of the WebGPU backend: a GPU buffer holding `length` elements. float16 and bfloat16 are packed two
  * elements per 32-bit word; bool takes one 32-bit word per element (0 or 1).
  */
 export class GpuStorage implements Storage {

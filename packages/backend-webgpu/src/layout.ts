@@ -52,16 +52,27 @@ export function computeType(dtype: DType): ScalarType {
 }
 
 /**
- * The WGSL array element type a storage of `dtype` is declared with. float16 is packed two per u32
- * word (decoded with unpack2x16float), bool takes one u32 per element.
+ * The WGSL array element type a storage of `dtype` is declared with. float16 and bfloat16 are
+ * packed two per u32 word (decoded with unpack2x16float, or as the top half of an f32), bool takes
+ * one u32 per element.
  */
 export function storageElem(dtype: DType): string {
   return dtype === 'float32' ? 'f32' : dtype === 'int32' ? 'i32' : 'u32';
 }
 
+/** True for the dtypes stored two per u32 word (float16, bfloat16). */
+export function isPacked(dtype: DType): dtype is 'float16' | 'bfloat16' {
+  return dtype === 'float16' || dtype === 'bfloat16';
+}
+
+/** The PRELUDE function encoding an f32 as the 16 bits of a packed dtype. */
+export function halfBitsFn(dtype: 'float16' | 'bfloat16'): string {
+  return dtype === 'float16' ? 'f16bits' : 'bf16bits';
+}
+
 /** Bytes per element in GPU memory. */
 export function gpuBytesPerElement(dtype: DType): number {
-  return dtype === 'float16' ? 2 : 4;
+  return dtype === 'float16' || dtype === 'bfloat16' ? 2 : 4;
 }
 
 /** Declares binding `binding` as a storage array of `dtype`. */
@@ -73,7 +84,11 @@ export function declare(binding: number, name: string, dtype: DType, access: 're
 export function loader(fname: string, buf: string, dtype: DType): string {
   const t = computeType(dtype);
   const body =
-    dtype === 'float16' ? `return unpack2x16float(${buf}[u32(o) >> 1u])[u32(o) & 1u];` : `return ${buf}[o];`;
+    dtype === 'float16'
+      ? `return unpack2x16float(${buf}[u32(o) >> 1u])[u32(o) & 1u];`
+      : dtype === 'bfloat16'
+        ? `let w = ${buf}[u32(o) >> 1u]; return bitcast<f32>(select(w << 16u, w & 0xffff0000u, (u32(o) & 1u) == 1u));`
+        : `return ${buf}[o];`;
   return `fn ${fname}(o: i32) -> ${t} { ${body} }`;
 }
 
@@ -120,6 +135,12 @@ fn f16bits(v: f32) -> u32 {
   let rem = mant & 0x1fffu;
   if (rem > 0x1000u || (rem == 0x1000u && (h & 1u) != 0u)) { h += 1u; }
   return sign | h;
+}
+// float32 -> bfloat16 bits (the top half), round to nearest even; NaN stays a quiet NaN.
+fn bf16bits(v: f32) -> u32 {
+  let x = bitcast<u32>(v);
+  if ((x & 0x7fffffffu) > 0x7f800000u) { return (x >> 16u) | 0x40u; }
+  return (x + 0x7fffu + ((x >> 16u) & 1u)) >> 16u;
 }
 fn pinf() -> f32 { return bitcast<f32>(PINF_BITS); }
 fn ninf() -> f32 { return bitcast<f32>(NINF_BITS); }

@@ -30,6 +30,8 @@ import { sortKernel } from './kernels/sort.js';
 import {
   computeType,
   gpuBytesPerElement,
+  halfBitsFn,
+  isPacked,
   MAIN_1D,
   META_DECL,
   Meta,
@@ -281,7 +283,7 @@ export class WebGPUBackend implements Backend {
     const s = this.alloc(dtype, n);
     let src: ArrayBufferView;
     if (dtype === 'bool') src = Uint32Array.from(data as Uint8Array, (v) => (v ? 1 : 0));
-    else if (dtype === 'float16' && n % 2 === 1) {
+    else if (isPacked(dtype) && n % 2 === 1) {
       const p = new Uint16Array(n + 1);
       p.set(data as Uint16Array);
       src = p;
@@ -325,6 +327,7 @@ export class WebGPUBackend implements Backend {
       case 'int32':
         return new Int32Array(bytes, 0, n);
       case 'float16':
+      case 'bfloat16':
         return new Uint16Array(bytes, 0, n);
       case 'bool':
         return Uint8Array.from(new Uint32Array(bytes, 0, n), (v) => (v ? 1 : 0));
@@ -364,20 +367,21 @@ export class WebGPUBackend implements Backend {
     const words = Math.ceil(s.byteLength / 4);
     const meta = new Meta();
     meta.u(words);
-    if (dtype === 'float16') {
+    const packed = isPacked(dtype);
+    if (packed) {
       const h = scalarBits(value, 'f32');
       meta.u(h); // packed in the shader
     } else meta.u(scalarBits(value, computeType(dtype)));
-    const packed = dtype === 'float16';
+    const enc = packed ? halfBitsFn(dtype) : '';
     this.dispatch({
       label: 'fill',
-      key: `fill:${packed}`,
+      key: `fill:${enc}`,
       code: () => `${META_DECL}
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
 ${MAIN_1D} {
   let i = gid.x + gid.y * (nwg.x * 256u);
   if (i >= prm[0u]) { return; }
-  ${packed ? 'let h = f16bits(bitcast<f32>(prm[1u])); out[i] = h | (h << 16u);' : 'out[i] = prm[1u];'}
+  ${packed ? `let h = ${enc}(bitcast<f32>(prm[1u])); out[i] = h | (h << 16u);` : 'out[i] = prm[1u];'}
 }`,
       buffers: [s.buffer],
       meta,
@@ -601,12 +605,12 @@ ${MAIN_1D} {
 
   // ---- helpers ----
 
-  /** Runs `fn` in float32 when `dtype` is float16 (kernels never write packed halves), then packs. */
+  /** Runs `fn` in float32 when `dtype` is float16 or bfloat16 (kernels never write packed halves), then packs. */
   private viaF32(dtype: DType, fn: (dt: DType) => GpuStorage): GpuStorage {
-    if (dtype !== 'float16') return fn(dtype);
+    if (!isPacked(dtype)) return fn(dtype);
     const tmp = fn('float32');
     const shape = [tmp.length];
-    return this.castOwned(tmp, 'float32', 'float16', shape);
+    return this.castOwned(tmp, 'float32', dtype, shape);
   }
 
   /** Casts a fresh contiguous storage to `to`, freeing it (returns it unchanged when `from === to`). */

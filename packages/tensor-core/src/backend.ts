@@ -118,6 +118,23 @@ export interface Backend {
     activation: LinearActivation | null,
   ): Storage;
   /**
+   * {@link Backend.linear} with a 16-bit float weight widened inside the kernel: `w` float16 or
+   * bfloat16 [N, K] (rows of a Linear weight, contiguous, its dtype saying which), read in place;
+   * `a` [...batch, M, K] float32 (a view); float32 accumulation. tensor-core's `linear` calls it for
+   * such weights when no gradient is recorded, and casts the weight to float32 when a backend
+   * lacks it.
+   */
+  linear16?(
+    a: View,
+    w: View,
+    batch: readonly number[],
+    m: number,
+    k: number,
+    n: number,
+    bias: View | null,
+    activation: LinearActivation | null,
+  ): Storage;
+  /**
    * {@link Backend.linear} with int8 weights dequantised inside the kernel: `w` int8 [N, K] (rows
    * of a Linear weight, contiguous), `scales` float32 [N, K / groupSize] (contiguous), so that the
    * weight is `w[j, q] * scales[j, floor(q / groupSize)]`; `a` [...batch, M, K] float32 (a view).

@@ -1,5 +1,5 @@
 import type { Backend } from './backend.js';
-import { allocArray, assertDType, type DType, type TypedArray, toFloat16Bits } from './dtype.js';
+import { allocArray, assertDType, type DType, halfEncoder, isHalf, type TypedArray } from './dtype.js';
 import { type Generator, getDefaultGenerator } from './random.js';
 import { findBackend, getBackend } from './registry.js';
 import { checkShape, fmt, sizeOf } from './shape.js';
@@ -159,8 +159,10 @@ export function fromValues(
 ): Tensor {
   const n = sizeOf(shape);
   const arr = allocArray(dtype, n);
-  if (dtype === 'float16') for (let i = 0; i < n; i++) arr[i] = toFloat16Bits(values[i]);
-  else if (dtype === 'bool') for (let i = 0; i < n; i++) arr[i] = values[i] ? 1 : 0;
+  if (isHalf(dtype)) {
+    const enc = halfEncoder(dtype);
+    for (let i = 0; i < n; i++) arr[i] = enc(values[i]);
+  } else if (dtype === 'bool') for (let i = 0; i < n; i++) arr[i] = values[i] ? 1 : 0;
   else if (dtype === 'int32') {
     for (let i = 0; i < n; i++) {
       const v = values[i];

@@ -1,9 +1,9 @@
 /**
- * Element types. `float32`, `int32` and `bool` are compute types; `float16` and `int8` are storage
- * formats for weights (`int8` holds quantised weights, see nn's `quantize`): every op reads them as
- * float32.
+ * Element types. `float32`, `int32` and `bool` are compute types; `float16`, `bfloat16` and `int8`
+ * are storage formats for weights (`int8` holds quantised weights, see nn's `quantize`): every op
+ * reads them as float32.
  */
-export type DType = 'float32' | 'int32' | 'bool' | 'float16' | 'int8';
+export type DType = 'float32' | 'int32' | 'bool' | 'float16' | 'bfloat16' | 'int8';
 
 /** The typed array that holds each dtype on the host. */
 export interface DTypeArray {
@@ -11,13 +11,14 @@ export interface DTypeArray {
   int32: Int32Array;
   bool: Uint8Array;
   float16: Uint16Array;
+  bfloat16: Uint16Array;
   int8: Int8Array;
 }
 
 /** Any host array that can back a tensor. */
 export type TypedArray = Float32Array | Int32Array | Uint8Array | Uint16Array | Int8Array;
 
-const DTYPES: readonly DType[] = ['float32', 'int32', 'bool', 'float16', 'int8'];
+const DTYPES: readonly DType[] = ['float32', 'int32', 'bool', 'float16', 'bfloat16', 'int8'];
 
 /** Bytes per element of each dtype. */
 export const BYTES_PER_ELEMENT: Record<DType, number> = {
@@ -25,6 +26,7 @@ export const BYTES_PER_ELEMENT: Record<DType, number> = {
   int32: 4,
   bool: 1,
   float16: 2,
+  bfloat16: 2,
   int8: 1,
 };
 
@@ -47,6 +49,7 @@ export function allocArray<D extends DType>(dtype: D, n: number): DTypeArray[D] 
     case 'bool':
       return new Uint8Array(n) as DTypeArray[D];
     case 'float16':
+    case 'bfloat16':
       return new Uint16Array(n) as DTypeArray[D];
     case 'int8':
       return new Int8Array(n) as DTypeArray[D];
@@ -54,18 +57,26 @@ export function allocArray<D extends DType>(dtype: D, n: number): DTypeArray[D] 
   throw new TypeError(`allocArray: unknown dtype ${dtype}`);
 }
 
-/** The dtype an op computes in when it mixes `a` and `b` (torch's promotion for these four types). */
+/**
+ * The dtype an op computes in when it mixes `a` and `b` (torch's promotion, except that the storage
+ * types int8, float16 and bfloat16 compute in float32).
+ */
 export function promoteTypes(a: DType, b: DType): DType {
   if (a === 'int8' || b === 'int8') return 'float32';
-  if (a === b) return a === 'float16' ? 'float32' : a;
-  if (a === 'float32' || b === 'float32' || a === 'float16' || b === 'float16') return 'float32';
+  if (a === b) return isHalf(a) ? 'float32' : a;
+  if (isFloat(a) || isFloat(b)) return 'float32';
   if (a === 'int32' || b === 'int32') return 'int32';
   return 'bool';
 }
 
-/** True for dtypes that hold real numbers (float32, float16). */
+/** True for dtypes that hold real numbers (float32, float16, bfloat16). */
 export function isFloat(dtype: DType): boolean {
-  return dtype === 'float32' || dtype === 'float16';
+  return dtype === 'float32' || dtype === 'float16' || dtype === 'bfloat16';
+}
+
+/** True for the 16-bit float storage dtypes (float16, bfloat16), which ops read as float32. */
+export function isHalf(dtype: DType): dtype is 'float16' | 'bfloat16' {
+  return dtype === 'float16' || dtype === 'bfloat16';
 }
 
 // float16 <-> float32 conversion (IEEE 754 binary16, round to nearest even).
@@ -107,6 +118,40 @@ export function fromFloat16Bits(h: number): number {
   if (exp === 0) return sign * mant * 2 ** -24;
   if (exp === 0x1f) return mant ? Number.NaN : sign * Number.POSITIVE_INFINITY;
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+/**
+ * Converts a number to its bfloat16 bit pattern: the float32 value rounded to 8 significant bits,
+ * to nearest with ties to even (as torch's `.to(torch.bfloat16)`); NaN stays a quiet NaN.
+ *
+ * @example
+ * ```ts
+ * toBfloat16Bits(1).toString(16); // => '3f80'
+ * // a tie rounds to the even neighbour
+ * fromBfloat16Bits(toBfloat16Bits(1 + 2 ** -8)); // => 1
+ * ```
+ */
+export function toBfloat16Bits(value: number): number {
+  f32[0] = value;
+  const x = u32[0];
+  if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) return (x >>> 16) | 0x40; // quiet NaN
+  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** Converts a bfloat16 bit pattern to a number (exact: the top half of a float32). */
+export function fromBfloat16Bits(b: number): number {
+  u32[0] = (b & 0xffff) << 16;
+  return f32[0];
+}
+
+/** The bit-pattern → number conversion of a 16-bit float dtype. */
+export function halfDecoder(dtype: 'float16' | 'bfloat16'): (bits: number) => number {
+  return dtype === 'float16' ? fromFloat16Bits : fromBfloat16Bits;
+}
+
+/** The number → bit-pattern conversion of a 16-bit float dtype (round to nearest even). */
+export function halfEncoder(dtype: 'float16' | 'bfloat16'): (value: number) => number {
+  return dtype === 'float16' ? toFloat16Bits : toBfloat16Bits;
 }
 
 /** Converts bfloat16 bit patterns to float32 values. */

@@ -34,9 +34,14 @@ export {
   assertDType,
   BYTES_PER_ELEMENT,
   bfloat16ToFloat32,
+  fromBfloat16Bits,
   fromFloat16Bits,
+  halfDecoder,
+  halfEncoder,
   isFloat,
+  isHalf,
   promoteTypes,
+  toBfloat16Bits,
   toFloat16Bits,
 } from './dtype.js';
 export type { MemoryInfo, TensorContainer } from './memory.js';

@@ -2,7 +2,7 @@
 // Tensor implements Disposable (`using`): consumers type-check Symbol.dispose through this lib.
 import { type GradNode, noGrad, record } from './autograd.js';
 import type { Backend, Storage, View } from './backend.js';
-import { assertDType, type DType, isFloat, type TypedArray } from './dtype.js';
+import { assertDType, type DType, isFloat, isHalf, type TypedArray } from './dtype.js';
 import { formatTensor } from './format.js';
 import { keep, StorageRef, tidy, trackTensor } from './memory.js';
 import { contiguousStrides, fmt, normalizeAxis, type Shape, sizeOf } from './shape.js';
@@ -134,8 +134,8 @@ export class Tensor implements View {
 
   private contiguousForRead(): Tensor {
     this.live('data');
-    const plain = this.isContiguous && this.offset === 0 && this.dtype !== 'float16';
-    return plain ? this : noGrad(() => this.contiguous(this.dtype === 'float16' ? 'float32' : this.dtype));
+    const plain = this.isContiguous && this.offset === 0 && !isHalf(this.dtype);
+    return plain ? this : noGrad(() => this.contiguous(isHalf(this.dtype) ? 'float32' : this.dtype));
   }
 
   private finishRead(c: Tensor, raw: TypedArray): TypedArray {
@@ -203,7 +203,7 @@ export class Tensor implements View {
     const out = Tensor.fromStorage(this.backend, this.backend.copy(this, dtype), this.shape, dtype);
     if (mark >= 0) traceOp(mark, 'cast', [this], out, { dtype });
     if (!isFloat(dtype)) return out;
-    return record(out, 'cast', [this], (g) => [g.cast(this.dtype === 'float16' ? 'float32' : this.dtype)]);
+    return record(out, 'cast', [this], (g) => [g.cast(isHalf(this.dtype) ? 'float32' : this.dtype)]);
   }
 
   /**

@@ -21,7 +21,7 @@ import {
   type UnaryOp,
   type View,
 } from '@attnkit/tensor-core';
-import { allocArray, fromFloat16Bits, toFloat16Bits } from '../src/dtype.js';
+import { allocArray, halfDecoder, halfEncoder, isHalf } from '../src/dtype.js';
 import { erf64, roundHalfEven64 } from '../src/testing/cases/ref-util.js';
 
 interface RefStorage extends Storage {
@@ -69,7 +69,7 @@ function stridesOf(shape: readonly number[], zero: readonly number[] = []): numb
 }
 
 function get(data: TypedArray, dtype: DType, i: number): number {
-  return dtype === 'float16' ? fromFloat16Bits(data[i]) : data[i];
+  return isHalf(dtype) ? halfDecoder(dtype)(data[i]) : data[i];
 }
 
 /** Values of a view (or a broadcast number) in row-major order of `shape`. */
@@ -77,8 +77,7 @@ function values(x: Operand, shape: readonly number[]): Float64Array {
   const n = sizeOf(shape);
   if (typeof x === 'number') return new Float64Array(n).fill(x);
   const data = (x.storage as RefStorage).data;
-  if (x.dtype !== 'float16' && isContiguous(x))
-    return Float64Array.from(data.subarray(x.offset, x.offset + n));
+  if (!isHalf(x.dtype) && isContiguous(x)) return Float64Array.from(data.subarray(x.offset, x.offset + n));
   const offs = offsets(x);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = get(data, x.dtype, offs[i]);
@@ -97,7 +96,7 @@ function store(vals: ArrayLike<number>, dtype: DType): RefStorage {
 }
 
 function encode(v: number, dtype: DType): number {
-  if (dtype === 'float16') return toFloat16Bits(v);
+  if (isHalf(dtype)) return halfEncoder(dtype)(v);
   if (dtype === 'bool') return v !== 0 && !Number.isNaN(v) ? 1 : 0;
   if (dtype === 'int32') return Number.isFinite(v) ? Math.trunc(v) | 0 : 0;
   return v;
@@ -327,7 +326,7 @@ export class ReferenceBackend implements Backend {
     const base = offsets({ shape: index.shape, strides: stridesOf(x.shape, [dim]), offset: 0 });
     const out = new Float64Array(vi.length);
     for (let i = 0; i < vi.length; i++) out[i] = vx[base[i] + vi[i] * xs[dim]];
-    return store(out, x.dtype === 'float16' ? 'float32' : x.dtype);
+    return store(out, isHalf(x.dtype) ? 'float32' : x.dtype);
   }
   scatterAdd(target: View, dim: number, index: View, src: View): Storage {
     const out = values(target, target.shape);

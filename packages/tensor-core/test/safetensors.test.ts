@@ -116,6 +116,31 @@ describe('readSafetensors: files written by PyTorch (scripts/reference/safetenso
     disposeAll(t);
   });
 
+  it('keeps BF16 as bfloat16 storage on request, and writes it back bit for bit', async () => {
+    const bytes = new Uint8Array(fixture('dtypes.safetensors'));
+    const t = await readSafetensors(bytes, { bfloat16: 'keep' });
+    const w = t['bfloat16.weight'];
+    expect(w.dtype).toBe('bfloat16');
+    expect(Array.from(w.dataSync())).toEqual(expected.tensors['bfloat16.weight'].values);
+    const back = readSafetensorsSync(writeSafetensorsSync({ w }));
+    expect(back.storedDtypes.w).toBe('BF16');
+    // the raw bits of the file's tensor are what was written
+    const src = readSafetensorsSync(bytes);
+    const raw = (name: string, file: Uint8Array) => {
+      const n = new DataView(file.buffer, file.byteOffset).getUint32(0, true);
+      const h = JSON.parse(new TextDecoder().decode(file.subarray(8, 8 + n)))[name].data_offsets;
+      return file.subarray(8 + n + h[0], 8 + n + h[1]);
+    };
+    const written = writeSafetensorsSync({ w });
+    expect(raw('w', written)).toEqual(raw('bfloat16.weight', bytes));
+    expect(() => readSafetensorsSync(bytes, { bfloat16: 'half' as never })).toThrow(
+      /option bfloat16 must be 'keep' or 'float32', got 'half'/,
+    );
+    disposeAll(t);
+    disposeAll(back.tensors);
+    disposeAll(src.tensors);
+  });
+
   it('rejects an I64 value outside int32, naming the tensor and the value, creating no tensor', async () => {
     const before = liveTensors();
     await expect(readSafetensors(join(DIR, 'i64_overflow.safetensors'))).rejects.toThrow(

@@ -16,6 +16,7 @@ import {
 } from '@attnkit/hub';
 import type { Tensor } from '@attnkit/tensor-core';
 import { readSafetensors, writeSafetensors } from '@attnkit/tensor-core/io';
+import { Embedding16, Linear16, quantize } from '@attnkit/tensor-core/nn';
 import { generationConfigFromJson, generationConfigToJson } from './generation-config.js';
 import { configJsonText, describe, fmtShape } from './internal.js';
 import { BartForConditionalGeneration, BartModel } from './models/bart.js';
@@ -258,6 +259,32 @@ export interface LoadPretrainedOptions {
   onProgress?: (event: LoadProgress) => void;
   /** Draw a progress line on this stream (e.g. process.stderr); off by default. */
   progressBar?: { write(s: string): unknown; isTTY?: boolean } | null;
+  /**
+   * The dtype of the weight matrices in memory (transformers' `dtype` / `torch_dtype`,
+   * transformers.js' `dtype`): 'float32' (the default) widens 16-bit files; 'float16' or
+   * 'bfloat16' keeps every Linear, Conv1D, embedding and head matrix in that dtype (2 bytes a
+   * weight; biases and norms stay float32) and runs them with the 16-bit linear kernels, as
+   * nn's `quantize` does; 'auto' keeps the file's dtype (F16 → float16, BF16 → bfloat16, F32 →
+   * float32). A 16-bit model is for inference: its forward refuses training mode (load float32
+   * to train, as transformers keeps float32 master weights).
+   */
+  dtype?: 'float32' | 'float16' | 'bfloat16' | 'auto';
+}
+
+const LOAD_DTYPES = ['float32', 'float16', 'bfloat16', 'auto'] as const;
+
+/** The 16-bit dtype of a checkpoint's floating-point matrices, 'float32' when it has none, for dtype 'auto'. */
+function fileDtype(weights: Record<string, Tensor>, where: string): 'float32' | 'float16' | 'bfloat16' {
+  const halves = new Set<string>();
+  for (const t of Object.values(weights)) {
+    if (t.dtype === 'float16' || t.dtype === 'bfloat16') halves.add(t.dtype);
+  }
+  if (halves.size > 1) {
+    throw new Error(
+      `${FN}(${where}): dtype 'auto': the checkpoint mixes float16 and bfloat16 tensors; pass dtype 'float16', 'bfloat16' or 'float32'`,
+    );
+  }
+  return halves.size ? (halves.values().next().value as 'float16' | 'bfloat16') : 'float32';
 }
 
 /** A progress event of {@link loadPretrained} (the shape of transformers.js' progress_callback). */
@@ -445,8 +472,9 @@ function matchCheckpoint(
  * Loads a Hugging Face checkpoint: config.json picks the class (`architectures`, then
  * `model_type`: GPT-2, Llama, BERT, ...) and model.safetensors (or the shards of
  * model.safetensors.index.json) fills it. Parameter names may carry the class prefix or not; tied
- * heads may be stored or not; float16 and bfloat16 files load into float32 parameters. The model is
- * returned in eval mode.
+ * heads may be stored or not; float16 and bfloat16 files load into float32 parameters unless
+ * `dtype` keeps them 16-bit (`{ dtype: 'auto' }` keeps the file's dtype). The model is returned in
+ * eval mode.
  *
  * @throws one error listing every missing, unexpected and mis-shaped tensor; errors naming the
  *   missing or malformed file otherwise
@@ -465,6 +493,8 @@ function matchCheckpoint(
  * const lm = await loadPretrained(`${dir}/gpt2-tiny`, { task: 'text-generation' }); // typed: GPT2LMHeadModel | LlamaForCausalLM | …
  * const out = await generate(lm, [[4, 6, 8]], { maxNewTokens: 20 });           // no cast
  * const g = await loadPretrained(`${dir}/gpt2-tiny`, { architecture: 'GPT2LMHeadModel' }); // typed: GPT2LMHeadModel
+ * const bf = await loadPretrained(`${dir}/gpt2-bf16-sharded`, { task: 'text-generation', dtype: 'auto' });
+ * bf.stateDict()['lm_head.weight'].dtype; // => 'bfloat16'
  * ```
  */
 export async function loadPretrained<A extends keyof PretrainedArchitectures>(
@@ -492,6 +522,12 @@ export async function loadPretrained(
   if (max !== undefined && (typeof max !== 'number' || !(max > 0))) {
     throw new TypeError(`${FN}: 'maxParameters' must be a positive number, got ${describe(max)}`);
   }
+  if (options.dtype !== undefined && !LOAD_DTYPES.includes(options.dtype)) {
+    throw new TypeError(
+      `${FN}: 'dtype' must be one of ${LOAD_DTYPES.map((d) => `'${d}'`).join(', ')}, got ${describe(options.dtype)}`,
+    );
+  }
+  const wanted = options.dtype ?? 'float32';
   const src = reporting(openFiles(source, FN), options);
   const config = await readJson(src, 'config.json', FN);
   const cls = modelClassFor(config, options.architecture);
@@ -532,8 +568,15 @@ export async function loadPretrained(
     // optional: a server that answers other than 404 for a missing file counts as "none"
     const gen = await readJson(src, 'generation_config.json', FN, { optional: true }).catch(() => null);
     model.generationConfig = gen ? generationConfigFromJson(gen) : model.defaultGenerationConfig();
-    weights = await readWeightFiles(src, FN, (bytes) => readSafetensors(bytes));
+    // 16-bit tensors stay 16-bit on the host until they are copied into the parameters
+    const read = wanted === 'float32' ? {} : { bfloat16: 'keep' as const };
+    weights = await readWeightFiles(src, FN, (bytes) => readSafetensors(bytes, read));
     loadCheckpointInto(model, weights, src.where);
+    const target = wanted === 'auto' ? fileDtype(weights, src.where) : wanted;
+    for (const t of Object.values(weights)) t.dispose();
+    weights = {};
+    // the float32 matrices (exact widenings of the file's values) become 16-bit again
+    if (target !== 'float32') quantize(model.eval(), { dtype: target });
   } catch (e) {
     model.dispose();
     throw e;
@@ -551,6 +594,11 @@ export async function loadPretrained(
 export async function checkpointFiles(model: PreTrainedModel): Promise<Record<string, Uint8Array>> {
   if (!model || typeof (model as PreTrainedModel).configJson !== 'function') {
     throw new TypeError(`saveModel: 'model' must be a model of @attnkit/transformer, got ${describe(model)}`);
+  }
+  if (model.modules().some((m) => m instanceof Linear16 || m instanceof Embedding16)) {
+    throw new Error(
+      "saveModel: the model has 16-bit layers (Linear16 / Embedding16, from quantize or a load with dtype 'float16' / 'bfloat16'), which hold weights in their own layout; save the float32 model, or load the checkpoint with dtype 'float32'",
+    );
   }
   if (model.modules().some((m) => m instanceof LoraLinear)) {
     throw new Error(

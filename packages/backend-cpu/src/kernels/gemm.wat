@@ -12,6 +12,7 @@
 ;; gemv_t y[i, j] = x[i, :] · W[j, :] (+ bias[j]): few rows times a weight matrix read in place
 ;;        (`x @ W.T` for W [n, k] with row stride ldw), the decoding product.
 ;; gemv_n y[i, j] = Σ_q x[i, q] B[q, j] (+ bias[j]) for B [k, n] with row stride ldb.
+;; gemv_h, widen_h: gemv_t, and widening to a float32 block, for float16 and bfloat16 weights.
 ;; gemv_q8, dequant_q8: the same for int8 weights with per-row, per-group float32 scales.
 (module
   (import "env" "mem" (memory 1 65536 shared))
@@ -453,6 +454,209 @@
         (br $next_i)))
     (if (local.get $bias)
       (then (call $addBias (local.get $y) (local.get $ldy) (local.get $m) (local.get $n) (local.get $bias)))))
+
+  ;; ---- 16-bit float weights (float16, bfloat16; kind 0 = float16, 1 = bfloat16) ----
+  ;; Widened to float32 inside the kernels: bfloat16 is the top half of a float32 (shift left 16);
+  ;; float16 by the magic multiply: the exponent and mantissa bits moved to float32's place read
+  ;; as a float32 of exponent e - 127 (a subnormal for e = 0), times 2^112 is exactly the half's
+  ;; value, subnormals included; a result >= 2^16 came from exponent 31 (inf, nan), whose float32
+  ;; exponent is then set to all ones, a nan (> 2^16) also made quiet with its payload kept (as x86's
+  ;; vcvtph2ps, and so torch, widen); the sign goes back last.
+
+  ;; Four 16-bit patterns (the low halves of h's i32 lanes) as four float32.
+  (func $widen16 (param $h v128) (param $kind i32) (result v128)
+    (local $f v128)
+    (if (result v128) (local.get $kind)
+      (then (i32x4.shl (local.get $h) (i32.const 16)))
+      (else
+        (local.set $f (f32x4.mul
+          (i32x4.shl (v128.and (local.get $h) (i32x4.splat (i32.const 0x7fff))) (i32.const 13))
+          (f32x4.splat (f32.const 0x1p112))))
+        (local.set $f (v128.or (local.get $f) (v128.or
+          (v128.and (f32x4.ge (local.get $f) (f32x4.splat (f32.const 65536))) (i32x4.splat (i32.const 0x7f800000)))
+          (v128.and (f32x4.gt (local.get $f) (f32x4.splat (f32.const 65536))) (i32x4.splat (i32.const 0x00400000))))))
+        (v128.or (local.get $f)
+          (i32x4.shl (v128.and (local.get $h) (i32x4.splat (i32.const 0x8000))) (i32.const 16))))))
+
+  ;; Σ_q x[q]·w[q] for q < len, w float16 widened to float32 in the loop (16 at a time, then one at a time).
+  ;; The widening here is the magic multiply with the sign carried through it: h sign-extended to
+  ;; 32 bits and shifted left 13 has the sign at bit 31 and exponent and mantissa at bits 27..13
+  ;; (the copies of the sign in bits 30..28 are masked off). The inf / nan fix runs only for blocks
+  ;; of 16 that hold an exponent of 31, and a nan is not made quiet here (its payload cannot show:
+  ;; a product with it is a quiet nan anyway).
+  (func $dot_f16 (param $x i32) (param $w i32) (param $len i32) (result f32)
+    (local $q i32) (local $end16 i32) (local $v v128) (local $u v128) (local $xp i32) (local $wp i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $sum f32)
+    (local $em v128) (local $magic v128) (local $infnan v128) (local $expo v128) (local $e16 v128)
+    (local.set $em (i32x4.splat (i32.const 0x8fffe000)))
+    (local.set $e16 (i16x8.splat (i32.const 0x7c00)))
+    (local.set $magic (f32x4.splat (f32.const 0x1p112)))
+    (local.set $infnan (f32x4.splat (f32.const 65536)))
+    (local.set $expo (i32x4.splat (i32.const 0x7f800000)))
+    (local.set $end16 (i32.and (local.get $len) (i32.const -16)))
+    (block $done16
+      (loop $l16
+        (br_if $done16 (i32.ge_u (local.get $q) (local.get $end16)))
+        (local.set $wp (i32.add (local.get $w) (i32.shl (local.get $q) (i32.const 1))))
+        (local.set $v (v128.load (local.get $wp)))
+        (local.set $u (v128.load offset=16 (local.get $wp)))
+        (local.set $xp (i32.add (local.get $x) (i32.shl (local.get $q) (i32.const 2))))
+        (local.set $a0 (f32x4.mul (local.get $magic) (v128.and (local.get $em)
+          (i32x4.shl (i32x4.extend_low_i16x8_s (local.get $v)) (i32.const 13)))))
+        (local.set $a1 (f32x4.mul (local.get $magic) (v128.and (local.get $em)
+          (i32x4.shl (i32x4.extend_high_i16x8_s (local.get $v)) (i32.const 13)))))
+        (local.set $a2 (f32x4.mul (local.get $magic) (v128.and (local.get $em)
+          (i32x4.shl (i32x4.extend_low_i16x8_s (local.get $u)) (i32.const 13)))))
+        (local.set $a3 (f32x4.mul (local.get $magic) (v128.and (local.get $em)
+          (i32x4.shl (i32x4.extend_high_i16x8_s (local.get $u)) (i32.const 13)))))
+        ;; exponent 31 (inf, nan) among these 16: set those lanes' float32 exponent to all ones
+        (if (v128.any_true (v128.or
+              (i16x8.eq (v128.and (local.get $v) (local.get $e16)) (local.get $e16))
+              (i16x8.eq (v128.and (local.get $u) (local.get $e16)) (local.get $e16))))
+          (then
+            (local.set $a0 (v128.or (local.get $a0)
+              (v128.and (f32x4.ge (f32x4.abs (local.get $a0)) (local.get $infnan)) (local.get $expo))))
+            (local.set $a1 (v128.or (local.get $a1)
+              (v128.and (f32x4.ge (f32x4.abs (local.get $a1)) (local.get $infnan)) (local.get $expo))))
+            (local.set $a2 (v128.or (local.get $a2)
+              (v128.and (f32x4.ge (f32x4.abs (local.get $a2)) (local.get $infnan)) (local.get $expo))))
+            (local.set $a3 (v128.or (local.get $a3)
+              (v128.and (f32x4.ge (f32x4.abs (local.get $a3)) (local.get $infnan)) (local.get $expo))))))
+        (local.set $s0 (f32x4.add (local.get $s0) (f32x4.mul (local.get $a0) (v128.load (local.get $xp)))))
+        (local.set $s1 (f32x4.add (local.get $s1) (f32x4.mul (local.get $a1) (v128.load offset=16 (local.get $xp)))))
+        (local.set $s2 (f32x4.add (local.get $s2) (f32x4.mul (local.get $a2) (v128.load offset=32 (local.get $xp)))))
+        (local.set $s3 (f32x4.add (local.get $s3) (f32x4.mul (local.get $a3) (v128.load offset=48 (local.get $xp)))))
+        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (br $l16)))
+    (local.set $s0 (f32x4.add (f32x4.add (local.get $s0) (local.get $s1)) (f32x4.add (local.get $s2) (local.get $s3))))
+    (local.set $sum (f32.add
+      (f32.add (f32x4.extract_lane 0 (local.get $s0)) (f32x4.extract_lane 1 (local.get $s0)))
+      (f32.add (f32x4.extract_lane 2 (local.get $s0)) (f32x4.extract_lane 3 (local.get $s0)))))
+    (block $done1
+      (loop $l1
+        (br_if $done1 (i32.ge_u (local.get $q) (local.get $len)))
+        (local.set $sum (f32.add (local.get $sum) (f32.mul
+          (f32x4.extract_lane 0 (call $widen16
+            (i32x4.splat (i32.load16_u (i32.add (local.get $w) (i32.shl (local.get $q) (i32.const 1)))))
+            (i32.const 0)))
+          (f32.load (i32.add (local.get $x) (i32.shl (local.get $q) (i32.const 2)))))))
+        (local.set $q (i32.add (local.get $q) (i32.const 1)))
+        (br $l1)))
+    (local.get $sum))
+
+  ;; Σ_q x[q]·w[q] for q < len, w bfloat16 widened to float32 in the loop (16 at a time, then one at a time).
+  (func $dot_bf16 (param $x i32) (param $w i32) (param $len i32) (result f32)
+    (local $q i32) (local $end16 i32) (local $v v128) (local $u v128) (local $xp i32) (local $wp i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $sum f32)
+    (local.set $end16 (i32.and (local.get $len) (i32.const -16)))
+    (block $done16
+      (loop $l16
+        (br_if $done16 (i32.ge_u (local.get $q) (local.get $end16)))
+        (local.set $wp (i32.add (local.get $w) (i32.shl (local.get $q) (i32.const 1))))
+        (local.set $v (v128.load (local.get $wp)))
+        (local.set $u (v128.load offset=16 (local.get $wp)))
+        (local.set $xp (i32.add (local.get $x) (i32.shl (local.get $q) (i32.const 2))))
+        (local.set $a0 (i32x4.extend_low_i16x8_u (local.get $v)))
+        (local.set $a1 (i32x4.extend_high_i16x8_u (local.get $v)))
+        (local.set $a2 (i32x4.extend_low_i16x8_u (local.get $u)))
+        (local.set $a3 (i32x4.extend_high_i16x8_u (local.get $u)))
+        (local.set $s0 (f32x4.add (local.get $s0)
+          (f32x4.mul (i32x4.shl (local.get $a0) (i32.const 16)) (v128.load (local.get $xp)))))
+        (local.set $s1 (f32x4.add (local.get $s1)
+          (f32x4.mul (i32x4.shl (local.get $a1) (i32.const 16)) (v128.load offset=16 (local.get $xp)))))
+        (local.set $s2 (f32x4.add (local.get $s2)
+          (f32x4.mul (i32x4.shl (local.get $a2) (i32.const 16)) (v128.load offset=32 (local.get $xp)))))
+        (local.set $s3 (f32x4.add (local.get $s3)
+          (f32x4.mul (i32x4.shl (local.get $a3) (i32.const 16)) (v128.load offset=48 (local.get $xp)))))
+        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (br $l16)))
+    (local.set $s0 (f32x4.add (f32x4.add (local.get $s0) (local.get $s1)) (f32x4.add (local.get $s2) (local.get $s3))))
+    (local.set $sum (f32.add
+      (f32.add (f32x4.extract_lane 0 (local.get $s0)) (f32x4.extract_lane 1 (local.get $s0)))
+      (f32.add (f32x4.extract_lane 2 (local.get $s0)) (f32x4.extract_lane 3 (local.get $s0)))))
+    (block $done1
+      (loop $l1
+        (br_if $done1 (i32.ge_u (local.get $q) (local.get $len)))
+        (local.set $sum (f32.add (local.get $sum) (f32.mul
+          (f32x4.extract_lane 0 (call $widen16
+            (i32x4.splat (i32.load16_u (i32.add (local.get $w) (i32.shl (local.get $q) (i32.const 1)))))
+            (i32.const 1)))
+          (f32.load (i32.add (local.get $x) (i32.shl (local.get $q) (i32.const 2)))))))
+        (local.set $q (i32.add (local.get $q) (i32.const 1)))
+        (br $l1)))
+    (local.get $sum))
+
+  ;; The dot product of a float16 (kind 0) or bfloat16 (kind 1) row: one loop per kind, so the
+  ;; widening is inlined in it.
+  (func $dot16 (param $x i32) (param $w i32) (param $len i32) (param $kind i32) (result f32)
+    (if (result f32) (local.get $kind)
+      (then (call $dot_bf16 (local.get $x) (local.get $w) (local.get $len)))
+      (else (call $dot_f16 (local.get $x) (local.get $w) (local.get $len)))))
+
+  ;; y[i, j] (row stride ldy) = x[i, :k] · W[j, :k] (+ bias[j]) for i < m, j < n: W 16-bit floats
+  ;; [n, k] with row stride ldw (elements), read in place; each W row is read once for all m rows.
+  (func (export "gemv_h")
+    (param $x i32) (param $ldx i32) (param $w i32) (param $ldw i32) (param $k i32) (param $kind i32)
+    (param $y i32) (param $ldy i32) (param $m i32) (param $n i32) (param $bias i32)
+    (local $i i32) (local $j i32) (local $row i32) (local $b f32)
+    (block $done_j
+      (loop $next_j
+        (br_if $done_j (i32.ge_s (local.get $j) (local.get $n)))
+        (local.set $row (i32.add (local.get $w) (i32.shl (i32.mul (local.get $j) (local.get $ldw)) (i32.const 1))))
+        (local.set $b (f32.const 0))
+        (if (local.get $bias)
+          (then (local.set $b (f32.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2)))))))
+        (local.set $i (i32.const 0))
+        (block $done_i
+          (loop $next_i
+            (br_if $done_i (i32.ge_s (local.get $i) (local.get $m)))
+            (f32.store
+              (i32.add (local.get $y) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $ldy)) (local.get $j)) (i32.const 2)))
+              (f32.add
+                (call $dot16
+                  (i32.add (local.get $x) (i32.shl (i32.mul (local.get $i) (local.get $ldx)) (i32.const 2)))
+                  (local.get $row) (local.get $k) (local.get $kind))
+                (local.get $b)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $next_i)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $next_j))))
+
+  ;; out[j, q] = float32(w[j, q]) for j < rows, q < cols: W 16-bit floats with row stride ldw
+  ;; (elements), out float32 contiguous [rows, cols].
+  (func (export "widen_h")
+    (param $w i32) (param $ldw i32) (param $kind i32) (param $out i32) (param $rows i32) (param $cols i32)
+    (local $j i32) (local $q i32) (local $src i32) (local $end8 i32) (local $v v128)
+    (local.set $end8 (i32.and (local.get $cols) (i32.const -8)))
+    (block $done_j
+      (loop $next_j
+        (br_if $done_j (i32.ge_s (local.get $j) (local.get $rows)))
+        (local.set $src (i32.add (local.get $w) (i32.shl (i32.mul (local.get $j) (local.get $ldw)) (i32.const 1))))
+        (local.set $q (i32.const 0))
+        (block $done8
+          (loop $next8
+            (br_if $done8 (i32.ge_s (local.get $q) (local.get $end8)))
+            (local.set $v (v128.load (i32.add (local.get $src) (i32.shl (local.get $q) (i32.const 1)))))
+            (v128.store (local.get $out) (call $widen16 (i32x4.extend_low_i16x8_u (local.get $v)) (local.get $kind)))
+            (v128.store offset=16 (local.get $out) (call $widen16 (i32x4.extend_high_i16x8_u (local.get $v)) (local.get $kind)))
+            (local.set $out (i32.add (local.get $out) (i32.const 32)))
+            (local.set $q (i32.add (local.get $q) (i32.const 8)))
+            (br $next8)))
+        (block $done1
+          (loop $next1
+            (br_if $done1 (i32.ge_s (local.get $q) (local.get $cols)))
+            (f32.store (local.get $out) (f32x4.extract_lane 0 (call $widen16
+              (i32x4.splat (i32.load16_u (i32.add (local.get $src) (i32.shl (local.get $q) (i32.const 1)))))
+              (local.get $kind))))
+            (local.set $out (i32.add (local.get $out) (i32.const 4)))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br $next1)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $next_j))))
+
+  ;; ---- end of 16-bit float weights ----
 
   ;; ---- int8 weights (symmetric, float32 scale per row and group of columns) ----
 

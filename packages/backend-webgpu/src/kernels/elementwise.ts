@@ -8,7 +8,9 @@ import {
   declare,
   decompose,
   dot,
+  halfBitsFn,
   isContiguous,
+  isPacked,
   LINEAR_ID,
   loader,
   MAIN_1D,
@@ -109,7 +111,8 @@ export function elementwise(
     reads.push(convert(`ld${k}(${off})`, computeType(x.dtype), as));
   });
   const ot = computeType(outDtype);
-  const packed = outDtype === 'float16';
+  const packed = isPacked(outDtype);
+  const enc = packed ? halfBitsFn(outDtype) : '';
   const key = `ew:${spec.op}:${rank}:${keyParts.join(',')}:${spec.result}>${outDtype}:${into ? (outContig ? 'ic' : 'is') : 'n'}`;
   const code = () => {
     const value = `fn value(i: u32) -> ${spec.result} {
@@ -133,7 +136,7 @@ export function elementwise(
   let a = ${convert('value(2u * w)', spec.result, 'f32')};
   var b = 0.0;
   if (2u * w + 1u < n) { b = ${convert('value(2u * w + 1u)', spec.result, 'f32')}; }
-  out[w] = f16bits(a) | (f16bits(b) << 16u);
+  out[w] = ${enc}(a) | (${enc}(b) << 16u);
 }`;
     } else if (packed) {
       outDecl = '@group(0) @binding(1) var<storage, read_write> out: array<atomic<u32>>;';
@@ -144,7 +147,7 @@ export function elementwise(
   ${needCoords && !outContig ? decompose('i', rank, shapeAt, 'c') : ''}
   let o = u32(${outOffset});
   let sh = (o & 1u) * 16u;
-  let bits = f16bits(v) << sh;
+  let bits = ${enc}(v) << sh;
   atomicAnd(&out[o >> 1u], ~(0xffffu << sh));
   atomicOr(&out[o >> 1u], bits);
 }`;

@@ -2,7 +2,7 @@
  * The reverse-diffusion sampling loop shared by the pipelines: start from Gaussian noise scaled by
  * the scheduler's `initNoiseSigma`, then for each timestep scale the input, ask the model, and step.
  */
-import { type Generator, keep, mul, noGrad, randn, Tensor, tidy } from '@attnkit/tensor-core';
+import { type Generator, isFloat, keep, mul, noGrad, randn, Tensor, tidy } from '@attnkit/tensor-core';
 import type { Scheduler } from '../schedulers/scheduler.js';
 
 /** What the per-step callback receives. The tensors are valid only during the call. */
@@ -47,7 +47,7 @@ export function checkLatents(op: string, latents: unknown, shape: readonly (numb
     const got = latents === null ? 'null' : Array.isArray(latents) ? 'an array' : typeof latents;
     throw new TypeError(`${op}: options.latents must be a float32 Tensor of shape ${want}, got ${got}`);
   }
-  if (latents.dtype !== 'float32' && latents.dtype !== 'float16') {
+  if (!isFloat(latents.dtype)) {
     throw new TypeError(`${op}: options.latents must be a float tensor, got dtype ${latents.dtype}`);
   }
   const s = latents.shape;

@@ -60,7 +60,7 @@ export type { ByteSource } from './source.js';
  * each tensor is copied once into the backend (typed-array views on the file where aligned).
  *
  * Dtypes: F32 → float32; F16 → float16 storage (or float32 with `{ float16: 'float32' }`);
- * BF16 → float32 (exact); F64 → float32 (rounded; see `notes` of the metadata variant);
+ * BF16 → float32 (exact; or bfloat16 storage with `{ bfloat16: 'keep' }`); F64 → float32 (rounded; see `notes` of the metadata variant);
  * I32, I16, I8, U16, U8 → int32; I64, U32, U64 → int32 when every value fits (else an error);
  * BOOL → bool.
  *

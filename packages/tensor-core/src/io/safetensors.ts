@@ -1,5 +1,5 @@
 import type { DType, TypedArray } from '../dtype.js';
-import { toFloat16Bits } from '../dtype.js';
+import { isFloat, isHalf, toBfloat16Bits, toFloat16Bits } from '../dtype.js';
 import { opScope } from '../memory.js';
 import { getBackend } from '../registry.js';
 import { Tensor } from '../tensor.js';
@@ -7,7 +7,8 @@ import { type JsonObject, JsonSyntaxError, type JsonValue, parseJsonStrict } fro
 
 /**
  * Element types of the safetensors format that attnkit reads. Each maps to an attnkit dtype:
- * `F32` → float32; `F16` → float16 (kept as float16 storage); `BF16`, `F64` → float32
+ * `F32` → float32; `F16` → float16 (kept as float16 storage); `BF16` → float32 (or bfloat16
+ * storage with `{ bfloat16: 'keep' }`); `F64` → float32
  * (F64 loses precision: a note is recorded); `I32`, `I8`, `I16`, `U8`, `U16` → int32;
  * `I64`, `U32`, `U64` → int32 when every value fits (else an error); `BOOL` → bool.
  */
@@ -255,6 +256,8 @@ export function parseSafetensorsHeader(bytes: Uint8Array, where = '<buffer>'): S
 export interface ReadSafetensorsOptions {
   /** F16 tensors: keep them as float16 storage (default) or convert to float32. */
   float16?: 'keep' | 'float32';
+  /** BF16 tensors: convert to float32 (default) or keep them as bfloat16 storage. */
+  bfloat16?: 'keep' | 'float32';
 }
 
 /** @internal Refuses read options that are not objects, unknown keys and bad values, by name. */
@@ -265,12 +268,12 @@ export function checkReadOptions(fn: string, options: unknown): asserts options 
     );
   }
   for (const [key, value] of Object.entries(options)) {
-    if (key !== 'float16') {
-      throw new TypeError(`${fn}: unknown option '${key}'; the read options are: float16`);
+    if (key !== 'float16' && key !== 'bfloat16') {
+      throw new TypeError(`${fn}: unknown option '${key}'; the read options are: float16, bfloat16`);
     }
     if (value !== undefined && value !== 'keep' && value !== 'float32') {
       throw new TypeError(
-        `${fn}: option float16 must be 'keep' or 'float32', got ${typeof value === 'string' ? `'${value}'` : String(value)}`,
+        `${fn}: option ${key} must be 'keep' or 'float32', got ${typeof value === 'string' ? `'${value}'` : String(value)}`,
       );
     }
   }
@@ -355,6 +358,8 @@ function decode(
       return { data: fresh(bits), dtype: 'float16' };
     }
     case 'BF16': {
+      if (options.bfloat16 === 'keep')
+        return { data: fresh(elements(Uint16Array, data, off, n)), dtype: 'bfloat16' };
       const bits = elements(Uint16Array, data, off, n).arr;
       const out = new Float32Array(n);
       const u = new Uint32Array(out.buffer);
@@ -489,7 +494,7 @@ function toBytes(bytes: unknown, fn: string): Uint8Array {
 export interface WriteSafetensorsOptions {
   /**
    * Stored dtype per tensor name, when it should differ from the tensor's own (float32 → F32,
-   * float16 → F16, int32 → I32, bool → BOOL). Floats may be stored as F32, F16, BF16 or F64;
+   * float16 → F16, bfloat16 → BF16, int32 → I32, bool → BOOL). Floats may be stored as F32, F16, BF16 or F64;
    * int32 and bool as any integer type (values are range-checked) and bool also as BOOL.
    */
   dtypes?: Record<string, SafetensorsDType>;
@@ -501,6 +506,7 @@ export type TensorRecord = Record<string, Tensor> | Map<string, Tensor>;
 const DEFAULT_STORED: Record<DType, SafetensorsDType> = {
   float32: 'F32',
   float16: 'F16',
+  bfloat16: 'BF16',
   int32: 'I32',
   bool: 'BOOL',
   int8: 'I8',
@@ -557,7 +563,7 @@ function checkWriteArgs(
         `${fn}: tensor "${name}": unknown stored dtype ${JSON.stringify(stored)}; expected one of ${Object.keys(ELEMENT_BYTES).join(', ')}`,
       );
     }
-    const isFloatSrc = t.dtype === 'float32' || t.dtype === 'float16';
+    const isFloatSrc = isFloat(t.dtype);
     const isFloatDst = stored === 'F32' || stored === 'F16' || stored === 'BF16' || stored === 'F64';
     if (isFloatSrc !== isFloatDst || (stored === 'BOOL' && t.dtype !== 'bool')) {
       throw new Error(
@@ -593,16 +599,9 @@ function encode(
       return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     }
     case 'BF16': {
-      const f = Float32Array.from(values);
-      const u = new Uint32Array(f.buffer);
-      const out = new Uint16Array(n);
-      for (let i = 0; i < n; i++) {
-        const x = u[i];
-        if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff)
-          out[i] = (x >>> 16) | 0x40; // quiet NaN
-        else out[i] = (x + 0x7fff + ((x >>> 16) & 1)) >>> 16; // round to nearest even
-      }
-      return new Uint8Array(out.buffer);
+      const out = raw16 ?? new Uint16Array(n);
+      if (!raw16) for (let i = 0; i < n; i++) out[i] = toBfloat16Bits(values[i]); // round to nearest even
+      return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     }
     case 'BOOL': {
       const out = new Uint8Array(n);
@@ -669,11 +668,13 @@ function assemble(
   return out;
 }
 
-function rawFloat16(t: Tensor): Uint16Array | null {
-  if (t.dtype !== 'float16' || !t.backend.readSync) return null;
+/** The bit patterns of a float16 (bfloat16) tensor stored as F16 (BF16), or null for another pair. */
+function rawHalf(t: Tensor, stored: SafetensorsDType): Uint16Array | null {
+  const same = (t.dtype === 'float16' && stored === 'F16') || (t.dtype === 'bfloat16' && stored === 'BF16');
+  if (!same || !isHalf(t.dtype) || !t.backend.readSync) return null;
   return opScope(() => {
     const c = t.contiguous();
-    const raw = c.backend.readSync?.(c.storage, 'float16') as Uint16Array;
+    const raw = c.backend.readSync?.(c.storage, c.dtype) as Uint16Array;
     return raw.length === t.size ? raw : raw.slice(0, t.size);
   });
 }
@@ -701,7 +702,7 @@ export async function writeSafetensors(
   const list = checkWriteArgs('writeSafetensors', tensors, metadata, options);
   const parts: [string, readonly number[], SafetensorsDType, Uint8Array][] = [];
   for (const [name, t, stored] of list) {
-    const raw = stored === 'F16' ? rawFloat16(t) : null;
+    const raw = rawHalf(t, stored);
     const values = raw ? new Float32Array(0) : await t.data();
     parts.push([name, t.shape, stored, encode(name, values, raw, stored, 'writeSafetensors')]);
   }
@@ -717,7 +718,7 @@ export function writeSafetensorsSync(
   const list = checkWriteArgs('writeSafetensorsSync', tensors, metadata, options);
   const parts: [string, readonly number[], SafetensorsDType, Uint8Array][] = [];
   for (const [name, t, stored] of list) {
-    const raw = stored === 'F16' ? rawFloat16(t) : null;
+    const raw = rawHalf(t, stored);
     const values = raw ? new Float32Array(0) : t.dataSync();
     parts.push([name, t.shape, stored, encode(name, values, raw, stored, 'writeSafetensorsSync')]);
   }

@@ -54,6 +54,8 @@ export {
   type RMSNormOptions,
 } from './normalization.js';
 export {
+  Embedding16,
+  Linear16,
   type Quantizable,
   QuantizeContext,
   QuantizedEmbedding,

@@ -1,3 +1,4 @@
+import { isFloat } from '../dtype.js';
 import { opScope } from '../memory.js';
 import { type Generator, getDefaultGenerator } from '../random.js';
 import { fmt } from '../shape.js';
@@ -36,7 +37,7 @@ export interface KaimingOptions extends InitOptions {
 }
 
 function fill(t: Tensor, draw: (i: number) => number, op: string): Tensor {
-  if (t.dtype !== 'float32' && t.dtype !== 'float16') {
+  if (!isFloat(t.dtype)) {
     throw new TypeError(`${op}: expected a float tensor, got ${t.dtype} ${fmt(t.shape)}`);
   }
   const n = t.size;

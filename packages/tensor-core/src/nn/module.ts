@@ -1,8 +1,8 @@
 import { noGrad } from '../autograd.js';
 import type { Backend } from '../backend.js';
-import { isFloat } from '../dtype.js';
+import { isFloat, isHalf } from '../dtype.js';
 import { keep, type StorageRef } from '../memory.js';
-import { copyInto } from '../ops/transfer.js';
+import { copyInto, toBackend } from '../ops/transfer.js';
 import { loadBackend } from '../registry.js';
 import { fmt } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -391,7 +391,13 @@ export class Module {
     const move = async (t: Tensor): Promise<Tensor> => {
       const done = moved.get(t);
       if (done) return done;
-      const src = t.dtype === 'float16' ? noGrad(() => t.cast('float32')) : t;
+      if (!(t instanceof Parameter) && isHalf(t.dtype)) {
+        // a 16-bit buffer (Linear16's weight) keeps its dtype: its raw bits move
+        const out = keep(await toBackend(t, target));
+        moved.set(t, out);
+        return out;
+      }
+      const src = isHalf(t.dtype) ? noGrad(() => t.cast('float32')) : t;
       const host = await src.data();
       let out = Tensor.fromStorage(target, target.upload(host, src.dtype), [...t.shape], src.dtype);
       if (src !== t) src.dispose();

@@ -1,10 +1,11 @@
 // Weight quantisation of a trained model: Linear and Embedding layers (and any module that knows
-// how to quantise itself) are replaced by layers that keep int8 weights with float32 scales.
+// how to quantise itself) are replaced by layers that keep int8 weights with float32 scales, or
+// float16 / bfloat16 weights.
 
 import { tidy } from '../memory.js';
 import { mul } from '../ops/elementwise.js';
 import { embedding } from '../ops/indexing.js';
-import type { LinearActivation } from '../ops/matmul.js';
+import { type LinearActivation, linear } from '../ops/matmul.js';
 import { type Int8Weight, linearInt8, quantizeInt8 } from '../ops/quantized.js';
 import type { Tensor } from '../tensor.js';
 import { Embedding } from './embedding.js';
@@ -13,11 +14,15 @@ import { Module, type Parameter } from './module.js';
 
 /** Options of {@link quantize}. */
 export interface QuantizeOptions {
-  /** Storage type of the quantised weights. Only 'int8' is implemented so far. */
+  /**
+   * Storage type of the weights: 'int8' (symmetric, with float32 scales), or 'float16' /
+   * 'bfloat16' (each weight rounded to nearest even; no scales).
+   */
   dtype: 'int8' | 'float16' | 'bfloat16';
   /**
-   * Input features sharing one scale (symmetric per-group quantisation); by default one scale per
-   * output channel (per row of the weight). Must divide every quantised layer's width.
+   * int8 only: input features sharing one scale (symmetric per-group quantisation); by default
+   * one scale per output channel (per row of the weight). Must divide every quantised layer's
+   * width.
    */
   groupSize?: number;
 }
@@ -29,6 +34,7 @@ export interface QuantizeOptions {
  */
 export class QuantizeContext {
   private readonly cache = new Map<Tensor, Map<string, Int8Weight>>();
+  private readonly halves = new Map<Tensor, Map<boolean, Tensor>>();
   /** Source weights that were quantised (freed by quantize once no layer uses them). */
   readonly sources = new Set<Tensor>();
 
@@ -61,6 +67,126 @@ export class QuantizeContext {
       this.sources.add(weight);
     }
     return w;
+  }
+
+  /**
+   * The float16 / bfloat16 form (the options' dtype) of `weight` seen as [rows, cols]
+   * (`transpose` for weights stored [in, out]), contiguous; made once per source weight.
+   */
+  half(weight: Tensor, transpose = false): Tensor {
+    const dtype = this.options.dtype as 'float16' | 'bfloat16';
+    let byKey = this.halves.get(weight);
+    if (!byKey) {
+      byKey = new Map();
+      this.halves.set(weight, byKey);
+    }
+    let w = byKey.get(transpose);
+    if (!w) {
+      const made = tidy(() => (transpose ? weight.T : weight).detach().cast(dtype).contiguous());
+      w = made;
+      byKey.set(transpose, w);
+      if (w !== weight) this.sources.add(weight);
+    }
+    return w;
+  }
+
+  /**
+   * The layer that replaces a linear map with weight `weight` ([out, in], or [in, out] with
+   * `transpose`) and `bias`: a {@link QuantizedLinear} for int8, a {@link Linear16} for 16-bit.
+   */
+  linear(weight: Tensor, bias: Parameter | null, layer: string, transpose = false): Module {
+    if (this.options.dtype === 'int8') return new QuantizedLinear(this.int8(weight, layer, transpose), bias);
+    return new Linear16(this.half(weight, transpose), bias);
+  }
+
+  /** The layer that replaces an embedding table: {@link QuantizedEmbedding} or {@link Embedding16}. */
+  embedding(weight: Tensor, layer: string): Module {
+    if (this.options.dtype === 'int8') return new QuantizedEmbedding(this.int8(weight, layer));
+    return new Embedding16(this.half(weight));
+  }
+}
+
+/** Refuses running a 16-bit layer in training mode (its weights are buffers and get no gradient). */
+function inferenceOnly(m: Module, dtype: string): void {
+  if (m.training) {
+    throw new Error(
+      `${m.constructor.name}: ${dtype} weights are for inference (they get no gradients); call model.eval(), or load / keep float32 weights to train (as transformers needs float32 master weights)`,
+    );
+  }
+}
+
+/**
+ * nn.Linear with a float16 or bfloat16 weight: `activation(x Wᵀ + b)`, W widened to float32
+ * inside the kernel on backends that have one (the CPU's `gemv_h`), float32 accumulation. Made
+ * by {@link quantize} and by loading a 16-bit checkpoint with its dtype; inference only (the
+ * weight is a buffer, and forward in training mode throws).
+ *
+ * @example
+ * ```ts
+ * const layer = new Linear16(randn([32, 64]).cast('bfloat16'), null);
+ * layer.weight.dtype; // => 'bfloat16'
+ * layer.forward(randn([4, 64])).shape; // => [4, 32]
+ * ```
+ */
+export class Linear16 extends Module {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  /** float16 or bfloat16 [outFeatures, inFeatures] */
+  weight!: Tensor;
+  /** [outFeatures], or null. */
+  bias: Parameter | null;
+
+  constructor(weight: Tensor, bias: Parameter | null) {
+    super();
+    if (!weight || (weight.dtype !== 'float16' && weight.dtype !== 'bfloat16') || weight.rank !== 2) {
+      throw new TypeError(
+        `Linear16: weight must be a float16 or bfloat16 matrix [out, in], got ${weight ? `${weight.dtype} [${weight.shape.join(', ')}]` : String(weight)}`,
+      );
+    }
+    [this.outFeatures, this.inFeatures] = weight.shape;
+    this.registerBuffer('weight', weight);
+    this.bias = bias;
+    this.training = false;
+  }
+
+  /** x [..., in] → [..., out]; `activation` is applied in the same kernel. */
+  override forward(x: Tensor, activation: LinearActivation | null = null): Tensor {
+    inferenceOnly(this, this.weight.dtype);
+    return linear(x, this.weight, this.bias, { activation });
+  }
+
+  override extraRepr(): string {
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, dtype=${this.weight.dtype}`;
+  }
+}
+
+/** nn.Embedding with a float16 or bfloat16 table: the looked-up rows are widened to float32. Made by {@link quantize}. */
+export class Embedding16 extends Module {
+  readonly numEmbeddings: number;
+  readonly embeddingDim: number;
+  /** float16 or bfloat16 [numEmbeddings, embeddingDim] */
+  weight!: Tensor;
+
+  constructor(weight: Tensor) {
+    super();
+    if (!weight || (weight.dtype !== 'float16' && weight.dtype !== 'bfloat16') || weight.rank !== 2) {
+      throw new TypeError(
+        `Embedding16: weight must be a float16 or bfloat16 matrix [num, dim], got ${weight ? `${weight.dtype} [${weight.shape.join(', ')}]` : String(weight)}`,
+      );
+    }
+    [this.numEmbeddings, this.embeddingDim] = weight.shape;
+    this.registerBuffer('weight', weight);
+    this.training = false;
+  }
+
+  /** ids (int32, any shape) → [...ids.shape, embeddingDim] float32 */
+  override forward(ids: Tensor): Tensor {
+    inferenceOnly(this, this.weight.dtype);
+    return embedding(ids, this.weight);
+  }
+
+  override extraRepr(): string {
+    return `${this.numEmbeddings}, ${this.embeddingDim}, dtype=${this.weight.dtype}`;
   }
 }
 
@@ -145,30 +271,37 @@ function isQuantizable(m: unknown): m is Module & Quantizable {
 
 /**
  * Replaces, in place, every Linear and Embedding of an evaluation-mode model (and every module
- * with a `toQuantized` method, such as GPT-2's Conv1D and language-model heads) by an int8 layer:
- * symmetric int8 weights with a float32 scale per output channel, or per group of `groupSize`
- * input features. Weights tied between layers stay shared; the float32 weights are freed once no
- * layer uses them. Returns the model.
+ * with a `toQuantized` method, such as GPT-2's Conv1D and language-model heads) by a layer with
+ * smaller weights: for 'int8', symmetric int8 weights with a float32 scale per output channel, or
+ * per group of `groupSize` input features ({@link QuantizedLinear}, {@link QuantizedEmbedding});
+ * for 'float16' / 'bfloat16', the weights rounded to that dtype ({@link Linear16},
+ * {@link Embedding16}; no groups). Weights tied between layers stay shared; the float32 weights
+ * are freed once no layer uses them. Biases and norms stay float32. Returns the model.
  *
  * @example
  * ```ts
  * import { GPT2LMHeadModel } from '@attnkit/transformer';
  * const model = new GPT2LMHeadModel({ nLayer: 2, nEmbd: 64, nHead: 4, vocabSize: 100 }).eval();
  * quantize(model, { dtype: 'int8', groupSize: 64 }); // 4x smaller weights; decode reads a quarter of the bytes
+ * const half = new GPT2LMHeadModel({ nLayer: 2, nEmbd: 64, nHead: 4, vocabSize: 100 }).eval();
+ * quantize(half, { dtype: 'bfloat16' }); // 2x smaller weights, widened inside the kernels
+ * half.lm_head.constructor.name; // => 'Linear16'
  * ```
  */
 export function quantize<M extends Module>(model: M, options: QuantizeOptions): M {
   if (!(model instanceof Module)) throw new TypeError('quantize: expected a Module');
   if (!options || typeof options !== 'object')
-    throw new TypeError("quantize: options { dtype: 'int8', groupSize? } are required");
-  if (options.dtype === 'float16' || options.dtype === 'bfloat16') {
-    throw new Error(
-      `quantize: dtype '${options.dtype}' is not implemented yet; 'int8' is (load 16-bit checkpoints with their dtype to keep them 16-bit)`,
+    throw new TypeError(
+      "quantize: options { dtype: 'int8' | 'float16' | 'bfloat16', groupSize? } are required",
     );
-  }
-  if (options.dtype !== 'int8') {
+  if (options.dtype !== 'int8' && options.dtype !== 'float16' && options.dtype !== 'bfloat16') {
     throw new TypeError(
       `quantize: dtype must be 'int8', 'float16' or 'bfloat16', got ${JSON.stringify(options.dtype)}`,
+    );
+  }
+  if (options.dtype !== 'int8' && options.groupSize !== undefined) {
+    throw new TypeError(
+      `quantize: groupSize applies to int8 only (it groups weights under one scale); ${options.dtype} weights have no scales, so leave groupSize out (got ${JSON.stringify(options.groupSize)})`,
     );
   }
   const g = options.groupSize;
@@ -186,8 +319,8 @@ export function quantize<M extends Module>(model: M, options: QuantizeOptions): 
     const prev = done.get(m);
     if (prev) return prev;
     let out: Module | null = null;
-    if (m instanceof Linear) out = new QuantizedLinear(ctx.int8(m.weight, name), m.bias);
-    else if (m instanceof Embedding) out = new QuantizedEmbedding(ctx.int8(m.weight, name));
+    if (m instanceof Linear) out = ctx.linear(m.weight, m.bias, name);
+    else if (m instanceof Embedding) out = ctx.embedding(m.weight, name);
     else if (isQuantizable(m)) out = m.toQuantized(ctx, name);
     if (out) {
       out.training = false;

@@ -17,9 +17,11 @@
 // the equivalent boolean mask. The fused path's backward recomputes the weights per layout query
 // block against only its visible key blocks (gathered, adjacent ones merged), so it skips the
 // invisible blocks too.
+
 import { isGradEnabled, noGrad, record } from '../autograd.js';
 import type { Backend, BlockSparseIndex, View } from '../backend.js';
 import { fromValues, tensor, zeros } from '../creation.js';
+import { isFloat, isHalf } from '../dtype.js';
 import { opScope, tidy } from '../memory.js';
 import { type Generator, getDefaultGenerator } from '../random.js';
 import type { Tensor } from '../tensor.js';
@@ -235,8 +237,8 @@ function prepare(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions): Prepared
     ['k', k],
     ['v', v],
   ] as const) {
-    if (t.dtype !== 'float32' && t.dtype !== 'float16') {
-      throw new TypeError(`${op}: '${name}' must be a float32 (or float16) tensor, got ${t.dtype}`);
+    if (!isFloat(t.dtype)) {
+      throw new TypeError(`${op}: '${name}' must be a float32 (or float16, bfloat16) tensor, got ${t.dtype}`);
     }
     if (t.rank < 2 || t.rank > 4) {
       throw new Error(`${op}: '${name}' must have shape [B, H, L, D] (rank 2 to 4), got ${shapeOf(t.shape)}`);
@@ -298,7 +300,7 @@ function prepare(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions): Prepared
   if (o.mask !== undefined && o.mask !== null) {
     assertArg(o.mask, 'mask', op);
     const m = o.mask;
-    if (m.dtype !== 'bool' && m.dtype !== 'float32' && m.dtype !== 'float16') {
+    if (m.dtype !== 'bool' && !isFloat(m.dtype)) {
       throw new TypeError(
         `${op}: 'mask' must be a bool tensor (true = attend) or a float tensor (added to the scores), got ${m.dtype}`,
       );
@@ -317,7 +319,7 @@ function prepare(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions): Prepared
         );
       }
     }
-    mask = m4.dtype === 'float16' ? m4.cast('float32') : m4;
+    mask = isHalf(m4.dtype) ? m4.cast('float32') : m4;
   }
   const blocks =
     o.blockSparse === undefined || o.blockSparse === null

@@ -1,6 +1,6 @@
 import { record } from '../autograd.js';
 import type { Backend, Conv2dParams, View } from '../backend.js';
-import type { DType } from '../dtype.js';
+import { type DType, isHalf } from '../dtype.js';
 import { opScope, tidy } from '../memory.js';
 import { contiguousStrides, fmt } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -200,7 +200,7 @@ function rawConv2d(x: Tensor, w: Tensor, p: Conv2dParams): Tensor {
 
 function asFloat(op: string, t: Tensor, arg: string): Tensor {
   if (t.dtype === 'float32') return t;
-  if (t.dtype === 'float16') return t.cast('float32');
+  if (isHalf(t.dtype)) return t.cast('float32');
   throw new TypeError(`${op}: argument '${arg}' must be a float tensor, got ${t.dtype}`);
 }
 

@@ -1,6 +1,7 @@
 // Dropout: zeroes elements with probability p and scales the survivors by 1 / (1 - p). The mask is
 // drawn on the host from a seeded Generator, so a seed gives the same mask on every backend.
 
+import { isFloat } from '../dtype.js';
 import { opScope } from '../memory.js';
 import { type Generator, getDefaultGenerator } from '../random.js';
 import { fmt } from '../shape.js';
@@ -26,7 +27,7 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator?: Generat
   if (typeof p !== 'number' || !(p >= 0 && p <= 1)) {
     throw new RangeError(`dropout: p must be a probability in [0, 1], got ${p}`);
   }
-  if (x.dtype !== 'float32' && x.dtype !== 'float16') {
+  if (!isFloat(x.dtype)) {
     throw new TypeError(`dropout: expected a float input, got ${x.dtype} ${fmt(x.shape)}`);
   }
   if (!training || p === 0) return x;

@@ -1,6 +1,6 @@
 import { record } from '../autograd.js';
 import type { BinaryOp, UnaryOp } from '../backend.js';
-import { type DType, isFloat, promoteTypes } from '../dtype.js';
+import { type DType, isFloat, isHalf, promoteTypes } from '../dtype.js';
 import { opScope } from '../memory.js';
 import { broadcastShapes } from '../shape.js';
 import { reduceToShape, Tensor } from '../tensor.js';
@@ -22,7 +22,7 @@ function unaryOp(
   if (op === 'not') {
     if (x.dtype !== 'bool') throw new TypeError(`${name}: expected a bool tensor, got ${x.dtype}`);
   } else if (op === 'isnan') {
-    if (x.dtype === 'float16') cast = 'float32';
+    if (isHalf(x.dtype)) cast = 'float32';
   } else if (!(intOk && x.dtype === 'int32')) {
     if (x.dtype === 'bool') throw new TypeError(`${name}: expected a float tensor, got bool`);
     if (x.dtype !== 'float32') cast = 'float32';
@@ -206,7 +206,7 @@ function binaryOp(
 function scalarType(v: number, other: DType): DType {
   if (other === 'bool') return Number.isInteger(v) ? 'int32' : 'float32';
   if (other === 'int32' && !Number.isInteger(v)) return 'float32';
-  return other === 'float16' ? 'float32' : other;
+  return isHalf(other) ? 'float32' : other;
 }
 
 function fromScalarLike(v: number, like: Tensor): Tensor {

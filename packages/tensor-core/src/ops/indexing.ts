@@ -2,7 +2,7 @@
 // gather/scatterAdd primitives; gradients of a gather are a scatterAdd and vice versa.
 import { record } from '../autograd.js';
 import type { Backend } from '../backend.js';
-import type { DType } from '../dtype.js';
+import { type DType, isHalf } from '../dtype.js';
 import { opScope } from '../memory.js';
 import { broadcastShapes, fmt, normalizeAxis } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -38,7 +38,7 @@ function checkRange(op: string, arg: string, index: Tensor, limit: number, what:
 }
 
 function computeDtype(x: Tensor): Tensor {
-  return x.dtype === 'float16' ? x.cast('float32') : x;
+  return isHalf(x.dtype) ? x.cast('float32') : x;
 }
 
 /**
@@ -202,8 +202,13 @@ export function embedding(input: Tensor, weight: Tensor, options: EmbeddingOptio
     const n = flat.shape[0];
     const idx = alongDim(flat, [n, dimE], 0);
     const y = opScope(() => {
-      const src = computeDtype(weight);
-      return wrap(b, b.gather(src, 0, idx), [n, dimE], src.dtype).reshape([...input.shape, dimE]);
+      // a 16-bit table: the rows are gathered in 16 bits, and only they are widened
+      const src = isHalf(weight.dtype) ? weight : computeDtype(weight);
+      const rows = wrap(b, b.gather(src, 0, idx), [n, dimE], src.dtype);
+      return (src === weight && isHalf(src.dtype) ? rows.cast('float32') : rows).reshape([
+        ...input.shape,
+        dimE,
+      ]);
     });
     return record(y, 'embedding', [weight], (g) => {
       const gw = wrap(

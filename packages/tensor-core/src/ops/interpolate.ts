@@ -1,4 +1,5 @@
 import { record } from '../autograd.js';
+import { isFloat } from '../dtype.js';
 import { tidy } from '../memory.js';
 import { fmt } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -58,7 +59,7 @@ export function interpolate(input: Tensor, options: InterpolateOptions = {}): Te
       `${op}: expected input [N, C, ...spatial] with 1 to 3 spatial dims, got ${fmt(input.shape)}`,
     );
   }
-  if (input.dtype !== 'float32' && input.dtype !== 'float16') {
+  if (!isFloat(input.dtype)) {
     throw new TypeError(`${op}: expected a float input, got ${input.dtype}`);
   }
   const linear = mode in LINEAR_RANK;

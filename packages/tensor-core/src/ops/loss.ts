@@ -1,4 +1,5 @@
 import { record } from '../autograd.js';
+import { isFloat } from '../dtype.js';
 import { fmt } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { abs, add, clamp, log, mul, ne, neg, softplus, sub, where } from './elementwise.js';
@@ -67,7 +68,7 @@ function reduce(loss: Tensor, reduction: Reduction): Tensor {
 }
 
 function assertFloat(op: string, t: Tensor, arg: string): void {
-  if (t.dtype !== 'float32' && t.dtype !== 'float16') {
+  if (!isFloat(t.dtype)) {
     throw new TypeError(`${op}: argument '${arg}' must be a float tensor, got ${t.dtype}`);
   }
 }
@@ -198,7 +199,7 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
   const weight = checkWeight(op, options.weight, c);
   const x = classesLast(input.dtype === 'float32' ? input : input.cast('float32'));
   const logp = logSoftmax(x, 1);
-  if (target.dtype === 'float32' || target.dtype === 'float16') {
+  if (isFloat(target.dtype)) {
     // Class probabilities.
     if (target.rank !== input.rank || target.shape.some((s, i) => s !== input.shape[i])) {
       throw new Error(

@@ -1,5 +1,6 @@
 import { isGradEnabled, record } from '../autograd.js';
 import type { Backend, LinearActivation } from '../backend.js';
+import { isHalf } from '../dtype.js';
 import { opScope } from '../memory.js';
 import { broadcastShapes, fmt } from '../shape.js';
 import { reduceToShape, Tensor } from '../tensor.js';
@@ -83,6 +84,8 @@ export interface LinearFnOptions {
  * x [..., in], weight [out, in], bias [out] (or null). Backends with a fused matmul epilogue
  * (`Backend.linear`) compute it in one kernel when no gradient is recorded; otherwise, and on
  * backends without it, it is `matmul`, `add` and the activation (same values, with gradients).
+ * A float16 or bfloat16 weight is read in place and widened to float32 inside the kernel on
+ * backends that have `Backend.linear16` (the CPU), else cast to float32 first.
  *
  * @example
  * ```ts
@@ -133,6 +136,21 @@ function linearImpl(
   act: LinearActivation | null,
 ): Tensor {
   const needsGrad = isGradEnabled() && (x.requiresGrad || weight.requiresGrad || bias?.requiresGrad === true);
+  if (be.linear16 && isHalf(weight.dtype) && !needsGrad) {
+    const fused = be.linear16;
+    // a 16-bit weight is read in place by the kernel (widened to float32 there)
+    return opScope(() => {
+      const x2 = x.rank === 1 ? x.unsqueeze(0) : x;
+      const batch = x2.shape.slice(0, -2);
+      const m = x2.shape[x2.rank - 2];
+      const k = x2.shape[x2.rank - 1];
+      const fx = x2.dtype === 'float32' ? x2 : x2.cast('float32');
+      const cw = weight.contiguous();
+      const fb = !bias || bias.dtype === 'float32' ? bias : bias.cast('float32');
+      const y = wrap(be, fused.call(be, fx, cw, batch, m, k, n, fb, act), [...batch, m, n], 'float32');
+      return x.rank === 1 ? y.reshape([n]) : y;
+    });
+  }
   if (be.linear && !needsGrad) {
     const fused = be.linear;
     // casts and views of the operands are intermediates of the scope

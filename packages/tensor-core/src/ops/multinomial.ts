@@ -1,6 +1,8 @@
 // Sampling indices from categorical distributions. Uniforms are drawn on the host from a seeded
 // Generator and uploaded; the search runs in ops, so a seed gives the same samples on every backend.
+
 import { noGrad } from '../autograd.js';
+import { isFloat } from '../dtype.js';
 import { opScope } from '../memory.js';
 import { type Generator, getDefaultGenerator } from '../random.js';
 import { fmt } from '../shape.js';
@@ -37,7 +39,7 @@ export function multinomial(probs: Tensor, numSamples: number, options: Multinom
   if (probs.rank !== 1 && probs.rank !== 2) {
     throw new Error(`multinomial: probs must be 1-D or 2-D, got ${fmt(probs.shape)}`);
   }
-  if (probs.dtype !== 'float32' && probs.dtype !== 'float16') {
+  if (!isFloat(probs.dtype)) {
     throw new TypeError(`multinomial: probs must be a float tensor, got ${probs.dtype}`);
   }
   const replacement = options.replacement ?? false;

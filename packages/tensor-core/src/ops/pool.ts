@@ -1,5 +1,6 @@
 import { record } from '../autograd.js';
 import type { Backend } from '../backend.js';
+import { isFloat } from '../dtype.js';
 import { opScope, tidy } from '../memory.js';
 import { fmt } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -93,7 +94,7 @@ function geometry(
       `${op}: expected input of shape [N, C, H, W] (or [C, H, W] unbatched), got ${fmt(input.shape)}`,
     );
   }
-  if (input.dtype !== 'float32' && input.dtype !== 'float16') {
+  if (!isFloat(input.dtype)) {
     throw new TypeError(`${op}: expected a float input, got ${input.dtype}`);
   }
   const k = pair(op, 'kernelSize', kernelSize, 1);

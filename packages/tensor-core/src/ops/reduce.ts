@@ -1,6 +1,6 @@
 import { record } from '../autograd.js';
 import type { ReduceOp } from '../backend.js';
-import type { DType } from '../dtype.js';
+import { type DType, isFloat, isHalf } from '../dtype.js';
 import { opScope } from '../memory.js';
 import { normalizeAxis, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -29,7 +29,7 @@ function outShape(x: Tensor, axes: number[], keepdim: boolean): number[] {
 
 function rawReduce(op: ReduceOp, x: Tensor, axes: number[], outDtype: DType): Tensor {
   const b = x.backend;
-  const needsCast = x.dtype === 'float16' || (x.dtype === 'bool' && op !== 'max' && op !== 'min');
+  const needsCast = isHalf(x.dtype) || (x.dtype === 'bool' && op !== 'max' && op !== 'min');
   return opScope(() =>
     wrap(b, b.reduce(op, needsCast ? x.cast(outDtype) : x, axes, outDtype), keptShape(x, axes), outDtype),
   );
@@ -39,7 +39,7 @@ function rawReduce(op: ReduceOp, x: Tensor, axes: number[], outDtype: DType): Te
 export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   assertTensor(x, 'input', 'sum');
   const axes = axesOf('sum', x, dim);
-  const dt: DType = x.dtype === 'float32' || x.dtype === 'float16' ? 'float32' : 'int32';
+  const dt: DType = isFloat(x.dtype) ? 'float32' : 'int32';
   const mark = traceMark();
   const y = rawReduce('sum', x, axes, dt).reshape(outShape(x, axes, keepdim));
   if (mark >= 0) traceOp(mark, 'sum', [x], y, { axes, keepdim });
@@ -49,8 +49,7 @@ export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
 /** Mean over `dim` (all dims by default). */
 export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   assertTensor(x, 'input', 'mean');
-  if (x.dtype !== 'float32' && x.dtype !== 'float16')
-    throw new TypeError(`mean: expected a float tensor, got ${x.dtype}; cast it first`);
+  if (!isFloat(x.dtype)) throw new TypeError(`mean: expected a float tensor, got ${x.dtype}; cast it first`);
   const axes = axesOf('mean', x, dim);
   const n = sizeOf(axes.map((a) => x.shape[a]));
   return div(sum(x, axes, keepdim), n);
@@ -78,7 +77,7 @@ function minmax(op: 'max' | 'min', x: Tensor, dim: Dims, keepdim: boolean): Tens
   assertTensor(x, 'input', op);
   const axes = axesOf(op, x, dim);
   for (const a of axes) if (x.shape[a] === 0) throw new Error(`${op}: cannot reduce over dim ${a} of size 0`);
-  const dt: DType = x.dtype === 'float16' ? 'float32' : x.dtype;
+  const dt: DType = isHalf(x.dtype) ? 'float32' : x.dtype;
   const mark = traceMark();
   const kept = rawReduce(op, x, axes, dt);
   const y = kept.reshape(outShape(x, axes, keepdim));

@@ -3,7 +3,7 @@
 // views of it (backend.write); the rest are views or gathers.
 import { record } from '../autograd.js';
 import type { Backend, View } from '../backend.js';
-import { type DType, promoteTypes } from '../dtype.js';
+import { type DType, isHalf, promoteTypes } from '../dtype.js';
 import { opScope } from '../memory.js';
 import { fmt, normalizeAxis, sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -46,7 +46,7 @@ export function concat(tensors: readonly Tensor[], dim = 0): Tensor {
   const rank = first.rank;
   if (rank === 0) throw new Error('concat: zero-dimensional tensors cannot be concatenated; use stack');
   const d = normalizeAxis('concat', dim, rank);
-  let dtype: DType = first.dtype === 'float16' ? 'float32' : first.dtype;
+  let dtype: DType = isHalf(first.dtype) ? 'float32' : first.dtype;
   let total = 0;
   tensors.forEach((t: Tensor, i: number) => {
     if (t.rank !== rank || t.shape.some((s, j) => j !== d && s !== first.shape[j])) {
@@ -251,7 +251,7 @@ export function pad(x: Tensor, padding: readonly number[], mode: PadMode = 'cons
 
 function padConstant(x: Tensor, lo: number[], hi: number[], shape: number[], value: number): Tensor {
   const b = x.backend;
-  const dtype: DType = x.dtype === 'float16' ? 'float32' : x.dtype;
+  const dtype: DType = isHalf(x.dtype) ? 'float32' : x.dtype;
   const out = filled(b, shape, value, dtype);
   // The part of x that survives (negative pads crop) and where it lands in the output.
   const cropLo = lo.map((p) => Math.max(-p, 0));

@@ -1,7 +1,7 @@
 // Order statistics and scans: sort, argsort, topk (on the sort primitive, which sorts the last dim of
 // a strided view, so any dim is a transposed view), and cumsum (on the cumulative primitive).
 import { record } from '../autograd.js';
-import type { DType } from '../dtype.js';
+import { type DType, isFloat, isHalf } from '../dtype.js';
 import { opScope } from '../memory.js';
 import { fmt, normalizeAxis } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -27,7 +27,7 @@ export interface SortOptions {
 
 function rawSort(x: Tensor, d: number, descending: boolean): SortResult {
   const b = x.backend;
-  const dtype: DType = x.dtype === 'float16' ? 'float32' : x.dtype === 'bool' ? 'int32' : x.dtype;
+  const dtype: DType = isHalf(x.dtype) ? 'float32' : x.dtype === 'bool' ? 'int32' : x.dtype;
   return opScope(() => {
     const src = x.dtype === dtype ? x : x.cast(dtype);
     const last = src.rank - 1;
@@ -139,7 +139,7 @@ export function cumsum(x: Tensor, dim: number): Tensor {
   assertTensor(x, 'input', 'cumsum');
   const d = normalizeAxis('cumsum', dim, x.rank);
   if (x.rank === 0) return cumsum(x.reshape([1]), 0).reshape([]);
-  const dtype: DType = x.dtype === 'float32' || x.dtype === 'float16' ? 'float32' : 'int32';
+  const dtype: DType = isFloat(x.dtype) ? 'float32' : 'int32';
   const b = x.backend;
   const y = opScope(() =>
     wrap(b, b.cumulative('cumsum', x.dtype === dtype ? x : x.cast(dtype), d), x.shape, dtype),

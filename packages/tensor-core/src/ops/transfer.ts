@@ -1,4 +1,5 @@
 import type { Backend } from '../backend.js';
+import { isHalf } from '../dtype.js';
 import { opScope, tidy } from '../memory.js';
 import { loadBackend } from '../registry.js';
 import { fmt } from '../shape.js';
@@ -39,7 +40,7 @@ export function copyInto(dst: Tensor, src: Tensor | number, op = 'copyInto'): Te
     const b = dst.backend;
     let s = src;
     if (src.backend !== b) {
-      const data = src.dtype === 'float16' ? src.cast('float32') : src;
+      const data = isHalf(src.dtype) ? src.cast('float32') : src;
       s = Tensor.fromStorage(b, b.upload(data.dataSync(), data.dtype), data.shape, data.dtype);
     } else if (src.storage === dst.storage) {
       // overlapping ranges of one storage: read everything before writing
@@ -51,7 +52,7 @@ export function copyInto(dst: Tensor, src: Tensor | number, op = 'copyInto'): Te
 }
 
 /**
- * Copies a tensor to another backend (by name or instance), keeping its dtype (float16 included).
+ * Copies a tensor to another backend (by name or instance), keeping its dtype (float16 and bfloat16 included).
  * Reads are awaited, so it works from GPU backends too; a backend registered for asynchronous
  * initialisation (WebGPU) is initialised by the first call. The result has no gradient history.
  *
@@ -72,7 +73,7 @@ export async function toBackend(x: Tensor, backend: string | Backend): Promise<T
   // a contiguous copy when needed (its own scope keeps it past the synchronous part only)
   const src = x.isContiguous && x.offset === 0 ? x : opScope(() => x.detach().contiguous());
   try {
-    // read raw storage bits so float16 stays float16
+    // read raw storage bits so float16 and bfloat16 stay 16-bit
     const raw = await src.backend.read(src.storage, src.dtype);
     const data = raw.length === src.size ? raw : raw.slice(0, src.size);
     return Tensor.fromStorage(target, target.upload(data, src.dtype), [...x.shape], x.dtype);

@@ -2,14 +2,7 @@
 // vocabulary (often tied to the token embedding: the same matrix read the other way).
 import { sinusoidalPositionalEncoding } from '@attnkit/attention';
 import { add, embedding, matmul, mul, type Tensor, zeros } from '@attnkit/tensor-core';
-import {
-  Embedding,
-  init,
-  Module,
-  Parameter,
-  type QuantizeContext,
-  QuantizedLinear,
-} from '@attnkit/tensor-core/nn';
+import { Embedding, init, Module, Parameter, type QuantizeContext } from '@attnkit/tensor-core/nn';
 import { fmtShape } from '../internal.js';
 
 /** A new parameter of `shape` drawn from N(0, std²), as GPT-2/BERT/Llama initialise their weights. */
@@ -63,9 +56,9 @@ export class LMHead extends Module {
     return this.bias ? add(y, this.bias) : y;
   }
 
-  /** The int8 head for nn's `quantize` (a tied head shares the embedding's int8 matrix). */
+  /** The int8 (or 16-bit) head for nn's `quantize` (a tied head shares the embedding's matrix). */
   toQuantized(ctx: QuantizeContext, name: string): Module {
-    return new QuantizedLinear(ctx.int8(this.weight, name), this.bias);
+    return ctx.linear(this.weight, this.bias, name);
   }
 }
 

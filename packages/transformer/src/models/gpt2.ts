@@ -17,7 +17,6 @@ import {
   Module,
   type Parameter,
   type QuantizeContext,
-  QuantizedLinear,
 } from '@attnkit/tensor-core/nn';
 import {
   attend,
@@ -204,9 +203,9 @@ export class Conv1D extends Module {
     return linear(x, this.weight.T, this.bias, { activation });
   }
 
-  /** The int8 layer for nn's `quantize`: the weight read as [nf, nx], as nn.Linear stores it. */
+  /** The int8 (or 16-bit) layer for nn's `quantize`: the weight read as [nf, nx], as nn.Linear stores it. */
   toQuantized(ctx: QuantizeContext, name: string): Module {
-    return new QuantizedLinear(ctx.int8(this.weight, name, true), this.bias);
+    return ctx.linear(this.weight, this.bias, name, true);
   }
 }
 

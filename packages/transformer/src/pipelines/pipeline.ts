@@ -39,10 +39,10 @@ import { imageProcessorFromJson } from './image-processor.js';
 import { type TextGenerationPipeline, textGenerationPipeline } from './text-generation.js';
 
 /** Weight formats of {@link PipelineOptions.dtype} (transformers.js' names). */
-export type PipelineDType = 'fp32' | 'q8';
+export type PipelineDType = 'fp32' | 'fp16' | 'bf16' | 'q8';
 
 /** Options of {@link pipeline}. */
-export interface PipelineOptions extends Omit<LoadPretrainedOptions, 'task' | 'architecture'> {
+export interface PipelineOptions extends Omit<LoadPretrainedOptions, 'task' | 'architecture' | 'dtype'> {
   /**
    * The backend to run on ('cpu', 'webgpu', 'gpujs', ...; imported beforehand). It is made the
    * current backend (`await useBackend(name)`) before the model loads, as transformers.js'
@@ -50,8 +50,9 @@ export interface PipelineOptions extends Omit<LoadPretrainedOptions, 'task' | 'a
    */
   backend?: string;
   /**
-   * 'fp32' (default): float32 weights. 'q8': int8 weights with a float32 scale per output channel
-   * (nn.quantize), for every Linear and Embedding.
+   * 'fp32' (default): float32 weights. 'fp16' / 'bf16': float16 / bfloat16 weight matrices
+   * (loadPretrained's `dtype`), widened inside the linear kernels. 'q8': int8 weights with a
+   * float32 scale per output channel (nn.quantize), for every Linear and Embedding.
    */
   dtype?: PipelineDType;
 }
@@ -94,7 +95,8 @@ async function loadFor<T extends PretrainedTask>(
 ): Promise<PretrainedTasks[T]> {
   const { backend, dtype, ...load } = options;
   if (backend !== undefined) await useBackend(backend);
-  const model = await loadPretrained(source, { ...load, task, architecture: undefined });
+  const half = dtype === 'fp16' ? 'float16' : dtype === 'bf16' ? 'bfloat16' : 'float32';
+  const model = await loadPretrained(source, { ...load, task, architecture: undefined, dtype: half });
   if (dtype === 'q8') quantize(model, { dtype: 'int8' });
   return model;
 }
@@ -192,7 +194,7 @@ export function pipelineTasks(): string[] {
   return Object.keys(FACTORIES);
 }
 
-const DTYPES: readonly string[] = ['fp32', 'q8'];
+const DTYPES: readonly string[] = ['fp32', 'fp16', 'bf16', 'q8'];
 
 /**
  * Loads a ready-to-call pipeline for a task, as transformers.js' `pipeline(task, model, options)`:

@@ -1,4 +1,4 @@
-import { mul } from '../../index.js';
+import { minimum, mul } from '../../index.js';
 import { type ConformanceCase, ref, seeded } from '../case.js';
 import { at, build, permuteRef, sliceRef, transposeRef } from './ref-util.js';
 
@@ -93,6 +93,18 @@ export const viewCases: ConformanceCase[] = [
         .add(x.cast('bool').cast('float32'))
         .add(x.cast('float16').cast('float32')),
     ref: () => ref([5], [1 + 1 + 1.7001953125, -1 + 1 - 1.7001953125, 0, 65504 + 1 + 65504, 0 + 1 + 0]),
+  },
+  {
+    op: 'cast',
+    // values from torch: x.to(torch.bfloat16).float() (ties to even: 1 + 2^-8 -> 1, 1 + 3·2^-8 ->
+    // 1 + 2^-6), then bfloat16 -> float16 (1e30 overflows to inf) and back
+    name: 'float32 -> bfloat16 rounds to nearest even, bfloat16 -> float16 -> float32',
+    inputs: [ref([6], [1 + 2 ** -8, 1 + 3 * 2 ** -8, -3.3, 1e30, 0, 2.5])],
+    run: (x) => {
+      const b = x.cast('bfloat16');
+      return b.cast('float32').add(minimum(b.cast('float16').cast('float32'), 1e31));
+    },
+    ref: () => ref([6], [2, 2 * 1.015625, 2 * -3.296875, 1.0002555517425873e30 + 1e31, 0, 5]),
   },
   {
     op: 'cast',
