@@ -34,6 +34,16 @@ function tinyUNet(nullClass: boolean): UNet2DModel {
   });
 }
 
+const N_SAMPLES = 50;
+const GUIDED_SCALE = 2;
+
+/** n choose k, exactly for the small n used here. */
+function binomial(n: number, k: number): number {
+  let r = 1;
+  for (let i = 1; i <= k; i++) r = (r * (n - k + i)) / i;
+  return r;
+}
+
 const scheduler = () => new DDIMScheduler({ betaSchedule: 'squaredcos_cap_v2', clipSample: false });
 
 describe('ClassConditionalPipeline guidanceScale', () => {
@@ -192,4 +202,52 @@ describe('trainDenoiser labelDropout (class dropout for classifier-free guidance
     for (const t of [data, labels]) t.dispose();
     unet.dispose();
   }, 120_000);
+});
+
+describe('guidance on the embedded tiny shapes model', () => {
+  it('loads with its null class recorded in the config', async () => {
+    const { unet } = await loadTinyShapesModel();
+    expect(unet.config.numClassEmbeds).toBe(11);
+    expect(unet.config.nullClassIndex).toBe(10);
+    unet.dispose();
+  });
+
+  it('raises the classifier’s probability of the wanted class (paired over the same noises)', async () => {
+    const pipe = await loadTinyShapesPipeline();
+    const clf = await loadShapeClassifier();
+    const wanted = Array.from({ length: N_SAMPLES }, (_, i) => i % 10);
+    /** p(wanted class) of each sample at scale s, from the same starting noises (seed 31). */
+    const probs = async (s: number): Promise<number[]> => {
+      const { sample } = await pipe.generate({
+        classLabels: wanted,
+        numInferenceSteps: 20,
+        guidanceScale: s,
+        generator: new Generator(31),
+      });
+      const logits = await clf.forward(sample).data();
+      sample.dispose();
+      return wanted.map((c, b) => {
+        const row = Array.from(logits.subarray(b * 10, (b + 1) * 10));
+        const m = Math.max(...row);
+        return Math.exp(row[c] - m) / row.reduce((a, v) => a + Math.exp(v - m), 0);
+      });
+    };
+    const plain = await probs(1);
+    const guided = await probs(GUIDED_SCALE);
+    const d = guided.map((p, i) => p - plain[i]);
+    const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+    // A sign test on the paired differences: without an effect, each sample is as likely to gain
+    // as to lose, so the number of gains is Binomial(n, 1/2) (ties dropped).
+    const gains = d.filter((v) => v > 0).length;
+    const n = d.filter((v) => v !== 0).length;
+    let tail = 0; // P(X ≥ gains) for X ~ Binomial(n, 1/2)
+    for (let k = gains; k <= n; k++) tail += binomial(n, k) / 2 ** n;
+    console.log(
+      `tiny shapes, ${N_SAMPLES} DDIM-20 samples: mean p(wanted class) ${mean(plain).toFixed(4)} at s = 1, ${mean(guided).toFixed(4)} at s = ${GUIDED_SCALE}; ${gains}/${n} samples gain (one-sided sign test p = ${tail.toExponential(2)})`,
+    );
+    expect(mean(guided)).toBeGreaterThan(mean(plain));
+    expect(tail).toBeLessThan(1e-3);
+    pipe.unet.dispose();
+    clf.dispose();
+  }, 600_000);
 });
