@@ -26,6 +26,17 @@ export interface ClassConditionalOptions extends DDPMPipelineOptions {
    * diffusers' pipelines do. Guidance is off when s ≤ 1 (diffusers' `do_classifier_free_guidance`):
    * one conditional pass, no unconditional one. s > 1 needs a U-Net with `nullClassIndex`.
    * Default 1.
+   *
+   * @example
+   * ```ts
+   * const pipe = await loadTinyShapesPipeline(); // its U-Net has the null class (row 10)
+   * const clf = await loadShapeClassifier();
+   * const ask = { classLabels: [0, 3, 5], numInferenceSteps: 20 };
+   * const plain = await pipe.generate({ ...ask, generator: new Generator(1) });
+   * const guided = await pipe.generate({ ...ask, guidanceScale: 2, generator: new Generator(1) });
+   * const seen = await clf.predict(plain.sample); // => [0, 8, 5]
+   * const seenGuided = await clf.predict(guided.sample); // => [0, 3, 5]
+   * ```
    */
   guidanceScale?: number;
 }
