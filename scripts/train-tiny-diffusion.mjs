@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 // Trains attnkit's embedded default diffusion model and its judge, seeded, on the CPU backend:
 //   1. a shape classifier (ShapeClassifier, a small CNN) on makeShapes images (16×16, 10 classes),
-//   2. a class-conditional UNet2DModel with trainDenoiser (x0 ("sample") objective, cosine β schedule, EMA),
-// then samples 100 class-conditioned images with DDIM and counts how many the classifier recognises.
+//   2. a class-conditional UNet2DModel with trainDenoiser (x0 ("sample") objective, cosine β schedule, EMA)
+//      and class dropout: 10% of the labels are replaced by the null class (the 11th embedding row,
+//      `null_class_index` in unet/config.json), so the model also predicts unconditionally and
+//      classifier-free guidance works (Ho and Salimans 2022),
+// then samples 100 class-conditioned images with DDIM, unguided and guided, and counts how many the
+// classifier recognises.
 // Writes packages/diffusion/assets/tiny-shapes/ in diffusers' pipeline layout:
 //   model_index.json, unet/{config.json, diffusion_pytorch_model.safetensors (float16)},
 //   scheduler/scheduler_config.json, classifier/{config.json, model.safetensors}, training.json
@@ -10,9 +14,14 @@
 //   pnpm --filter "@attnkit/diffusion..." build && node scripts/train-tiny-diffusion.mjs   # the committed model
 //   node scripts/train-tiny-diffusion.mjs --steps 50 --clf-steps 50 --out /tmp/tiny      # a quick try
 //
-// Options: --steps N (diffusion steps, default 420), --clf-steps N (600), --seed S (1), --out DIR, --quiet.
+// Options: --steps N (diffusion steps, default 420), --clf-steps N (600), --seed S (1),
+//          --p-uncond P (class dropout, 0.1), --lr LR (2e-3), --out DIR, --quiet,
+//          --init-from DIR: continue from the U-Net of an earlier tiny-shapes folder instead of training
+//          from scratch (its class rows are kept, a missing null row starts as their mean) and keep
+//          that folder's classifier instead of training one (the committed model was made this way:
+//          see training.json's `command`).
 // Same seed and Node version → the same weights (every random draw comes from seeded Generators).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import '../packages/backend-cpu/dist/index.js';
@@ -30,11 +39,13 @@ import {
 } from '../packages/diffusion/dist/index.js';
 import {
   add,
+  concat,
   crossEntropy,
   Generator,
   indexSelect,
   keep,
   manualSeed,
+  mean as meanOf,
   mul,
   randn,
   tensor,
@@ -52,7 +63,14 @@ const opt = (name, def) => {
 const steps = Number(opt('steps', 420));
 const clfSteps = Number(opt('clf-steps', 600));
 const seed = Number(opt('seed', 1));
+const pUncond = Number(opt('p-uncond', 0.1));
+const lr = Number(opt('lr', 2e-3));
+const initFrom = opt('init-from', undefined);
 const out = opt('out', join(root, 'packages/diffusion/assets/tiny-shapes'));
+const command = `node scripts/train-tiny-diffusion.mjs${args
+  .filter((a) => a !== '--quiet')
+  .map((a) => ` ${a}`)
+  .join('')}`;
 const quiet = args.includes('--quiet');
 const log = (...a) => {
   if (!quiet) console.log(...a);
@@ -66,49 +84,60 @@ const train = makeShapes(6000, { generator: new Generator(seed * 1000 + 1), size
 const heldOut = makeShapes(1000, { generator: new Generator(seed * 1000 + 2), size: SIZE });
 const nTrain = train.images.shape[0];
 
-// ---- 1. classifier
-manualSeed(seed * 1000 + 3);
-const clfConfig = {
-  inChannels: 1,
-  sampleSize: SIZE,
-  channels: [16, 32],
-  hiddenSize: 64,
-  numClasses: SHAPE_CLASSES.length,
-  id2label: Object.fromEntries(SHAPE_CLASSES.map((c, i) => [String(i), c])),
-};
-const clf = new ShapeClassifier(clfConfig);
-const clfRng = new Generator(seed * 1000 + 4);
-const clfOpt = new AdamW(clf.parameters(), { lr: 3e-3, weightDecay: 1e-4 });
-const clfSched = getCosineScheduleWithWarmup(clfOpt, 20, clfSteps);
-const t0 = performance.now();
-clf.train();
-for (let step = 0; step < clfSteps; step++) {
-  const loss = tidy(() => {
-    const idx = Int32Array.from({ length: 64 }, () => clfRng.randint(0, nTrain));
-    const it = tensor(idx, [64], 'int32');
-    // Light Gaussian pixel noise (σ up to 0.15) so the judge does not hinge on perfectly clean renders.
-    const sigma = 0.15 * clfRng.uniform();
-    const x = add(
-      indexSelect(train.images, 0, it),
-      mul(randn([64, 1, SIZE, SIZE], { generator: clfRng }), sigma),
-    );
-    const l = crossEntropy(clf.forward(x), indexSelect(train.labels, 0, it));
-    clfOpt.zeroGrad();
-    l.backward();
-    clfOpt.step();
-    return keep(l.detach());
-  });
-  clfSched.step();
-  const v = await loss.item();
-  loss.dispose();
-  if (step % 100 === 0 || step === clfSteps - 1) log(`classifier step ${step} loss ${v.toFixed(4)}`);
+// ---- 1. classifier (or the earlier folder's, with --init-from)
+let clfSeconds = 0;
+let previous = null;
+if (initFrom) {
+  previous = JSON.parse(readFileSync(join(initFrom, 'training.json'), 'utf8'));
+  clfSeconds = previous.classifier.seconds;
+  mkdirSync(join(out, 'classifier'), { recursive: true });
+  for (const f of ['classifier/config.json', 'classifier/model.safetensors']) {
+    if (join(initFrom, f) !== join(out, f)) copyFileSync(join(initFrom, f), join(out, f));
+  }
+} else {
+  manualSeed(seed * 1000 + 3);
+  const clfConfig = {
+    inChannels: 1,
+    sampleSize: SIZE,
+    channels: [16, 32],
+    hiddenSize: 64,
+    numClasses: SHAPE_CLASSES.length,
+    id2label: Object.fromEntries(SHAPE_CLASSES.map((c, i) => [String(i), c])),
+  };
+  const clf = new ShapeClassifier(clfConfig);
+  const clfRng = new Generator(seed * 1000 + 4);
+  const clfOpt = new AdamW(clf.parameters(), { lr: 3e-3, weightDecay: 1e-4 });
+  const clfSched = getCosineScheduleWithWarmup(clfOpt, 20, clfSteps);
+  const t0 = performance.now();
+  clf.train();
+  for (let step = 0; step < clfSteps; step++) {
+    const loss = tidy(() => {
+      const idx = Int32Array.from({ length: 64 }, () => clfRng.randint(0, nTrain));
+      const it = tensor(idx, [64], 'int32');
+      // Light Gaussian pixel noise (σ up to 0.15) so the judge does not hinge on perfectly clean renders.
+      const sigma = 0.15 * clfRng.uniform();
+      const x = add(
+        indexSelect(train.images, 0, it),
+        mul(randn([64, 1, SIZE, SIZE], { generator: clfRng }), sigma),
+      );
+      const l = crossEntropy(clf.forward(x), indexSelect(train.labels, 0, it));
+      clfOpt.zeroGrad();
+      l.backward();
+      clfOpt.step();
+      return keep(l.detach());
+    });
+    clfSched.step();
+    const v = await loss.item();
+    loss.dispose();
+    if (step % 100 === 0 || step === clfSteps - 1) log(`classifier step ${step} loss ${v.toFixed(4)}`);
+  }
+  clf.eval();
+  clfSeconds = secondsSince(t0);
+  mkdirSync(join(out, 'classifier'), { recursive: true });
+  writeFileSync(join(out, 'classifier/config.json'), `${JSON.stringify(clfConfig, null, 2)}\n`);
+  await saveSafetensors(join(out, 'classifier/model.safetensors'), clf.stateDict(), { format: 'pt' });
+  clf.dispose();
 }
-clf.eval();
-const clfSeconds = secondsSince(t0);
-mkdirSync(join(out, 'classifier'), { recursive: true });
-writeFileSync(join(out, 'classifier/config.json'), `${JSON.stringify(clfConfig, null, 2)}\n`);
-await saveSafetensors(join(out, 'classifier/model.safetensors'), clf.stateDict(), { format: 'pt' });
-clf.dispose();
 
 // Score the saved copy, exactly what loadShapeClassifier returns.
 const judge = await loadShapeClassifier({ baseUrl: out });
@@ -137,7 +166,9 @@ const unetConfig = {
   layers_per_block: 1,
   add_attention: false,
   norm_num_groups: 8,
-  num_class_embeds: SHAPE_CLASSES.length,
+  // one row per class plus the null class (the last row), which class dropout trains
+  num_class_embeds: SHAPE_CLASSES.length + 1,
+  null_class_index: SHAPE_CLASSES.length,
 };
 const schedulerConfig = {
   _class_name: 'DDPMScheduler',
@@ -148,6 +179,19 @@ const schedulerConfig = {
   timestep_spacing: 'trailing',
 };
 const unet = new UNet2DModel(unetConfig);
+if (initFrom) {
+  // the earlier U-Net's weights; its class rows stay, the null row (if new) starts as their mean
+  const old = await UNet2DModel.fromPretrained(join(initFrom, 'unet'));
+  const rows = old.config.numClassEmbeds;
+  const state = { ...old.stateDict() };
+  if (rows === SHAPE_CLASSES.length) {
+    const w = state['class_embedding.weight'];
+    state['class_embedding.weight'] = concat([w, meanOf(w, 0, true)], 0);
+  }
+  unet.loadStateDict(state);
+  old.dispose();
+  log(`continuing from ${initFrom}/unet (${rows} class rows)`);
+}
 const scheduler = DDPMScheduler.fromConfig(schedulerConfig);
 const t1 = performance.now();
 const { losses, ema } = await trainDenoiser({
@@ -155,9 +199,11 @@ const { losses, ema } = await trainDenoiser({
   scheduler,
   data: train.images,
   labels: train.labels,
+  labelDropout: pUncond,
+  nullLabel: unetConfig.null_class_index,
   steps,
   batchSize: 32,
-  lr: 2e-3,
+  lr,
   lrSchedule: 'cosine',
   lrWarmupSteps: 20,
   maxGradNorm: 1,
@@ -201,18 +247,27 @@ unet.dispose();
 const loaded = await loadTinyShapesModel({ baseUrl: out });
 const pipe = new ClassConditionalPipeline(loaded.unet, DDIMScheduler.fromConfig(loaded.scheduler.toJSON()));
 const wanted = Array.from({ length: 100 }, (_, i) => i % SHAPE_CLASSES.length);
-const t2 = performance.now();
-const { sample } = await pipe.generate({
-  classLabels: wanted,
-  numInferenceSteps: 25,
-  generator: new Generator(seed * 1000 + 7),
-});
-const sampleSeconds = secondsSince(t2);
-const recognised = await accuracy(sample, tensor(Int32Array.from(wanted), [100], 'int32'));
-sample.dispose();
-log(
-  `generated: ${(100 * recognised).toFixed(0)}% of 100 DDIM-25 samples recognised as their class (${sampleSeconds.toFixed(1)} s)`,
-);
+const wantedTensor = tensor(Int32Array.from(wanted), [100], 'int32');
+// The same 100 starting noises at every guidance scale (guidanceScale 1: no guidance).
+const GUIDANCE_SCALES = [1, 3];
+const evaluation = {};
+let sampleSeconds = 0;
+for (const guidanceScale of GUIDANCE_SCALES) {
+  const t2 = performance.now();
+  const { sample } = await pipe.generate({
+    classLabels: wanted,
+    numInferenceSteps: 25,
+    guidanceScale,
+    generator: new Generator(seed * 1000 + 7),
+  });
+  if (guidanceScale === 1) sampleSeconds = secondsSince(t2);
+  evaluation[guidanceScale] = await accuracy(sample, wantedTensor);
+  sample.dispose();
+  log(
+    `generated: ${(100 * evaluation[guidanceScale]).toFixed(0)}% of 100 DDIM-25 samples at guidance scale ${guidanceScale} recognised as their class (${secondsSince(t2).toFixed(1)} s)`,
+  );
+}
+const recognised = evaluation[1];
 
 const every = (a, k) =>
   Array.from({ length: Math.ceil(a.length / k) }, (_, i) => mean(a.slice(i * k, (i + 1) * k)));
@@ -220,12 +275,13 @@ writeFileSync(
   join(out, 'training.json'),
   `${JSON.stringify(
     {
-      command: 'node scripts/train-tiny-diffusion.mjs',
+      command,
+      ...(previous ? { continuedFrom: { command: previous.command, unet: previous.unet } } : {}),
       seed,
       node: process.version,
       data: { train: nTrain, heldOut: heldOut.images.shape[0], size: SIZE, classes: SHAPE_CLASSES },
       classifier: {
-        steps: clfSteps,
+        steps: previous ? previous.classifier.steps : clfSteps,
         batchSize: 64,
         seconds: Math.round(clfSeconds),
         heldOutAccuracy: clfHeldOut,
@@ -233,6 +289,9 @@ writeFileSync(
       unet: {
         steps,
         batchSize: 32,
+        lr,
+        classDropout: pUncond,
+        nullClassIndex: unetConfig.null_class_index,
         seconds: Math.round(unetSeconds),
         parameters: nParams,
         lossFirst20: mean(losses.slice(0, 20)),
@@ -243,6 +302,11 @@ writeFileSync(
         samples: 100,
         scheduler: 'DDIMScheduler (from the DDPM config), 25 steps, eta 0',
         recognisedByClassifier: recognised,
+        seconds: Number(sampleSeconds.toFixed(1)),
+        guided: GUIDANCE_SCALES.slice(1).map((guidanceScale) => ({
+          guidanceScale,
+          recognisedByClassifier: evaluation[guidanceScale],
+        })),
       },
     },
     null,

@@ -139,7 +139,8 @@ describe('the embedded tiny shapes diffusion model', () => {
     const index = JSON.parse(readFileSync(`${assets}model_index.json`, 'utf8'));
     expect(index.unet).toEqual(['diffusers', 'UNet2DModel']);
     const pipe = await DDPMPipeline.fromPretrained(assets);
-    expect(pipe.unet.config.numClassEmbeds).toBe(10);
+    expect(pipe.unet.config.numClassEmbeds).toBe(11); // ten classes and the null class
+    expect(pipe.unet.config.nullClassIndex).toBe(10);
     expect(pipe.unet.config.sampleSize).toBe(16);
     pipe.unet.dispose();
   });

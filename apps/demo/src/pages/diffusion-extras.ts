@@ -211,7 +211,7 @@ export async function diffusionSections(root: HTMLElement, pipe: ClassConditiona
     el(
       'p',
       { class: 'note' },
-      `DDPM (stochastic), DDIM (deterministic), Euler and DPM-Solver++ (2nd order) on the same U-Net from the same seed. Classifier-free guidance needs an unconditional mode: this model has ${TINY_SHAPES_CLASSES.length} class embeddings and no null class, so it has none.`,
+      'DDPM (stochastic), DDIM (deterministic), Euler and DPM-Solver++ (2nd order) on the same U-Net from the same seed, without guidance (classifier-free guidance follows below).',
     ),
     el(
       'div',

@@ -9,6 +9,7 @@ import { Generator, type Tensor } from '@attnkit/tensor-core';
 import { onCurrentBackend } from '../backend.js';
 import { el, type Page } from '../page.js';
 import { diffusionSections } from './diffusion-extras.js';
+import { guidanceSection } from './diffusion-guidance.js';
 
 const SCALE = 5; // screen pixels per image pixel
 const GAP = 6;
@@ -227,5 +228,6 @@ export const diffusionPage: Page = {
     run.addEventListener('click', () => void launch());
     void launch();
     await diffusionSections(root, pipe, side);
+    await guidanceSection(root, pipe, classifier, side);
   },
 };

@@ -47,6 +47,13 @@ export interface UNet2DConfig {
   /** Class conditioning: a learned embedding of `numClassEmbeds` labels added to the time embedding. */
   classEmbedType: null;
   numClassEmbeds: number | null;
+  /**
+   * The class label that means "no class", the unconditional row of the class embedding that
+   * classifier-free guidance needs (`null_class_index` in config.json; an attnkit key that diffusers
+   * ignores, as DiT's `LabelEmbedding` keeps its null class in the last row). It must be the last
+   * row, `numClassEmbeds − 1`. Default null: the model has no unconditional mode.
+   */
+  nullClassIndex: number | null;
   numTrainTimesteps: number | null;
 }
 
@@ -75,6 +82,7 @@ export const UNET_2D_DEFAULTS: UNet2DConfig = Object.freeze({
   addAttention: true,
   classEmbedType: null,
   numClassEmbeds: null,
+  nullClassIndex: null,
   numTrainTimesteps: null,
 }) as UNet2DConfig;
 
@@ -121,6 +129,13 @@ export class UNet2DModel extends Module implements Denoiser {
       );
     }
     checkActivation(op, c.actFn);
+    if (c.nullClassIndex !== null) {
+      if (c.numClassEmbeds === null || c.numClassEmbeds < 2 || c.nullClassIndex !== c.numClassEmbeds - 1) {
+        throw new Error(
+          `${op}: config.nullClassIndex must be the last class embedding row (numClassEmbeds − 1 = ${c.numClassEmbeds === null ? 'none, numClassEmbeds is null' : c.numClassEmbeds - 1}), got ${JSON.stringify(c.nullClassIndex)}`,
+        );
+      }
+    }
     for (const ch of boc) {
       if (ch % c.normNumGroups !== 0) {
         throw new Error(

@@ -36,6 +36,14 @@ export interface TrainDenoiserOptions {
   data: Tensor;
   /** Class labels [N] (int32) passed to the model with each batch, for class-conditional models. */
   labels?: Tensor;
+  /**
+   * Classifier-free guidance training (Ho and Salimans 2022): each label of a batch is replaced by
+   * `nullLabel` with this probability, so the model also learns the unconditional prediction.
+   * Needs `labels` and `nullLabel`. Default 0 (no dropout; the random draws are then unchanged).
+   */
+  labelDropout?: number;
+  /** The label that stands for "no class" (the model's unconditional embedding row). */
+  nullLabel?: number;
   /** Optimizer steps. */
   steps: number;
   /** Batch size. Default 64. */
@@ -131,6 +139,21 @@ export async function trainDenoiser(options: TrainDenoiserOptions): Promise<Trai
       `${op}: options.labels must have shape [${n}] (one per data row), got [${labels.shape.join(', ')}]`,
     );
   }
+  const dropout = options.labelDropout ?? 0;
+  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
+    throw new RangeError(`${op}: options.labelDropout must be a number in [0, 1), got ${String(dropout)}`);
+  }
+  let hostLabels: Int32Array | null = null;
+  if (dropout > 0) {
+    if (!labels) throw new Error(`${op}: options.labelDropout needs options.labels`);
+    const nl = options.nullLabel;
+    if (nl === undefined || !Number.isInteger(nl) || nl < 0) {
+      throw new RangeError(
+        `${op}: options.labelDropout needs options.nullLabel, a non-negative integer label, got ${String(nl)}`,
+      );
+    }
+    hostLabels = Int32Array.from(await labels.data());
+  }
   const steps = options.steps;
   if (!Number.isInteger(steps) || steps < 1)
     throw new RangeError(`${op}: options.steps must be a positive integer, got ${steps}`);
@@ -168,7 +191,12 @@ export async function trainDenoiser(options: TrainDenoiserOptions): Promise<Trai
       const idx = Int32Array.from({ length: batchSize }, () => rng.randint(0, n));
       const it = tensor(idx, [batchSize], 'int32');
       const x0 = indexSelect(data, 0, it);
-      const y = labels ? indexSelect(labels, 0, it) : undefined;
+      let y = labels ? indexSelect(labels, 0, it) : undefined;
+      if (hostLabels) {
+        const nullLabel = options.nullLabel as number;
+        const dropped = Int32Array.from(idx, (i) => (rng.uniform() < dropout ? nullLabel : hostLabels[i]));
+        y = tensor(dropped, [batchSize], 'int32');
+      }
       const noise = randn(x0.shape, { generator: rng });
       const t = Array.from({ length: batchSize }, () => rng.randint(0, nTrain));
       const noisy = scheduler.addNoise(x0, noise, t);
