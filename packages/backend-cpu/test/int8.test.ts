@@ -1,7 +1,7 @@
 // int8 weights: quantizeInt8 against the definition (round(w / scale), scale = max|w| / 127 per
 // row and group), and linearInt8 on the CPU kernels (gemv_q8 for few rows, dequant_q8 + GEMM for
 // more) against a float64 product with the dequantised weights, on 1 and several threads; and the
-// kernels themselves: gemv_q8's four-row blocks give each row exactly what the one-row path gives,
+// kernels themselves: gemv_q8's eight-row blocks give each row exactly what the one-row path gives,
 // and dequant_q8 gives exactly w · scale.
 import { CpuBackend } from '@attnkit/backend-cpu';
 import {
@@ -82,15 +82,16 @@ describe('gemv_q8 and dequant_q8 (the WebAssembly kernels themselves)', () => {
     >;
     return { mem, ex };
   };
-  // [m, k, n, groupSize]: rows in blocks of four and a tail of n mod 4, groups with and without a
+  // [m, k, n, groupSize]: rows in blocks of eight and a tail of n mod 8, groups with and without a
   // scalar rest after the 16-weight steps
   for (const [m, k, n, g] of [
-    [1, 768, 11, 768],
-    [2, 100, 7, 20],
+    [1, 768, 19, 768],
+    [2, 100, 15, 20],
     [3, 48, 6, 12],
-    [1, 35, 9, 35],
+    [1, 35, 17, 35],
+    [4, 64, 24, 16],
   ]) {
-    it(`[${m}, ${k}] x int8 [${n}, ${k}] group ${g}: each row of a four-row block equals that row alone, bit for bit, and the float64 product`, () => {
+    it(`[${m}, ${k}] x int8 [${n}, ${k}] group ${g}: each row of an eight-row block equals that row alone, bit for bit, and the float64 product`, () => {
       const { mem, ex } = kernels();
       const r = rng(k + n);
       const groups = k / g;
@@ -143,7 +144,7 @@ describe('linearInt8 on the CPU kernels', () => {
     [2, 72, 513, 12],
     [20, 96, 130, 32],
     [9, 768, 64, undefined],
-    // n mod 4 = 3 (three rows after the four-row blocks), groups of 16 + 4 and 96 + 4 weights
+    // n mod 8 = 3 (three rows after the eight-row blocks), groups of 16 + 4 and 96 + 4 weights
     [1, 100, 259, 20],
     [5, 100, 1027, undefined],
     // dequantise + GEMM with groups of 16 + 16 + 8 weights
