@@ -13,9 +13,10 @@ import { benchMoE } from './moe.js';
  * prefill of 128 tokens and per-token decode with the KV cache, in tokens/s, on every backend of
  * {@link benchBackends} (cpu, webgpu, gpujs; logits read with `await data()`, so asynchronous
  * backends finish their work inside the timing), beside onnxruntime-web (wasm, 2 threads) running
- * the same weights through exportOnnx, when the `onnxruntime-web` package can be imported (the
- * exported graph has no KV-cache inputs, so only its prefill is comparable). The reference
- * machine's onnxruntime figures (REFERENCES.md) are printed for the order of magnitude.
+ * the same weights through exportOnnx, when the `onnxruntime-web` package can be imported: the
+ * plain graph for prefill, and the graph with past key values (`{ pastKeyValues: true }`, the
+ * transformers.js layout) for prefill plus KV-cached decode. The reference machine's onnxruntime
+ * figures (REFERENCES.md) are printed for the order of magnitude.
  *
  * Settings: ATTNKIT_BENCH_GPT2_LAYERS (default 12) shrinks the model for quick runs. On software
  * backends (SwiftShader, gpu.js CPU mode) the model keeps ATTNKIT_BENCH_SLOW_GPT2_LAYERS layers
@@ -130,6 +131,76 @@ interface RunTimes {
 
 type Run = (m?: GPT2LMHeadModel) => Promise<RunTimes>;
 
+/** onnxruntime-web's thread count in the CPU rows. */
+const ORT_THREADS = 2;
+
+/** The part of an onnxruntime-web InferenceSession the KV-cached decode uses. */
+interface OrtKvSession {
+  run: (feeds: Record<string, unknown>) => Promise<Record<string, { data: ArrayLike<number> }>>;
+  release?: () => Promise<void>;
+}
+
+/**
+ * onnxruntime-web's prefill and KV-cached decode on the exportOnnx `{ pastKeyValues: true }` graph
+ * (the transformers.js layout): the prompt with an empty past, then `decodeTokens` greedy steps of
+ * one token, each feeding `present.N.key/value` back as `past_key_values.N.key/value`.
+ */
+async function ortKvRun(
+  // biome-ignore lint/suspicious/noExplicitAny: optional peer, loaded by name
+  ort: any,
+  session: OrtKvSession,
+  ids: Int32Array,
+  nLayer: number,
+  shape: { nEmbd: number; nHead: number },
+  decodeTokens: number,
+): Promise<RunTimes> {
+  const i64 = (values: ArrayLike<number>, dims: number[]) =>
+    new ort.Tensor('int64', BigInt64Array.from(Array.from(values, BigInt)), dims);
+  const headDim = shape.nEmbd / shape.nHead;
+  let past: Record<string, unknown> = {};
+  for (let i = 0; i < nLayer; i++)
+    for (const kind of ['key', 'value'])
+      past[`past_key_values.${i}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [
+        1,
+        shape.nHead,
+        0,
+        headDim,
+      ]);
+  const feedsFor = (tokens: ArrayLike<number>, total: number) => ({
+    ...past,
+    input_ids: i64(tokens, [1, tokens.length]),
+    attention_mask: i64(new Array(total).fill(1), [1, total]),
+    position_ids: i64(
+      Array.from({ length: tokens.length }, (_, j) => total - tokens.length + j),
+      [1, tokens.length],
+    ),
+  });
+  const keep = (out: Record<string, unknown>) => {
+    past = {};
+    for (let i = 0; i < nLayer; i++)
+      for (const kind of ['key', 'value']) past[`past_key_values.${i}.${kind}`] = out[`present.${i}.${kind}`];
+  };
+  let total = ids.length;
+  const t0 = performance.now();
+  let out = await session.run(feedsFor(ids, total));
+  const prefillMs = performance.now() - t0;
+  let tok = 0; // as attnkit's decode above: the first step feeds token 0
+  keep(out);
+  const stepMs: number[] = [];
+  const t1 = performance.now();
+  for (let i = 0; i < decodeTokens; i++) {
+    const s0 = performance.now();
+    total += 1;
+    out = await session.run(feedsFor([tok], total));
+    tok = argmaxLast(out.logits.data);
+    keep(out);
+    stepMs.push(performance.now() - s0);
+  }
+  const decodeMs = (performance.now() - t1) / decodeTokens;
+  progressStep(`onnxruntime-web: prefill ${ids.length} + decode ${decodeTokens} tokens (KV cache)`);
+  return { prefillMs, decodeMs, stepMs };
+}
+
 /** Records a row of the transformer table: prefill time at `prompt` tokens and every decode step. */
 function recordRun(implementation: string, prompt: number, t: RunTimes): void {
   const suite = 'transformer';
@@ -176,8 +247,9 @@ function bestOf(a: RunTimes | null, b: RunTimes): RunTimes {
  * The CPU rows, interleaved in rounds so that a load that comes and goes hits every contender
  * alike: attnkit float32 (all cores), attnkit with int8 weights (nn.quantize, per channel) on a
  * second model with the same weights, and onnxruntime-web (wasm, 2 threads) running the same
- * float32 weights through exportOnnx. That graph has no past-key-value inputs, so onnxruntime's
- * prefill is compared here and its KV-cached decode is the REFERENCES.md figure.
+ * float32 weights through exportOnnx: the plain graph's prefill, and the graph with past key values
+ * for prefill and KV-cached decode (present fed back as past each step; onnx-kv.test.ts checks that
+ * this graph's logits equal attnkit's step by step).
  */
 async function benchCpu(
   model: GPT2LMHeadModel,
@@ -199,18 +271,22 @@ async function benchCpu(
   const ort: any = await import('onnxruntime-web').catch(() => null);
   let session: { run: (f: unknown) => Promise<unknown>; release?: () => Promise<void> } | null = null;
   const feeds = ort ? { input_ids: new ort.Tensor('int32', ids, [1, ids.length]) } : null;
+  let kvSession: OrtKvSession | null = null;
   if (ort) {
-    ort.env.wasm.numThreads = 2;
+    ort.env.wasm.numThreads = ORT_THREADS;
     session = await ort.InferenceSession.create(exportOnnx(model));
+    kvSession = await ort.InferenceSession.create(exportOnnx(model, { pastKeyValues: true }));
   }
   const best = {
     f32: [Infinity, Infinity],
     q8: [Infinity, Infinity],
     h16: [Infinity, Infinity],
     ort: Infinity,
+    ortKv: [Infinity, Infinity],
   };
   let f32Times: RunTimes | null = null;
   let q8Times: RunTimes | null = null;
+  let kvTimes: RunTimes | null = null;
   for (let round = -1; round < 2; round++) {
     const a = await run(model);
     const b = await run(q8);
@@ -221,11 +297,16 @@ async function benchCpu(
       await session.run(feeds);
       o = performance.now() - t0;
     }
+    const kv = kvSession ? await ortKvRun(ort, kvSession, ids, nLayer, shape, decodeTokens) : null;
     if (round < 0) continue; // warm-up
     best.f32 = [Math.min(best.f32[0], a.prefillMs), Math.min(best.f32[1], a.decodeMs)];
     best.q8 = [Math.min(best.q8[0], b.prefillMs), Math.min(best.q8[1], b.decodeMs)];
     best.h16 = [Math.min(best.h16[0], h.prefillMs), Math.min(best.h16[1], h.decodeMs)];
     best.ort = Math.min(best.ort, o);
+    if (kv) {
+      best.ortKv = [Math.min(best.ortKv[0], kv.prefillMs), Math.min(best.ortKv[1], kv.decodeMs)];
+      kvTimes = bestOf(kvTimes, kv);
+    }
     f32Times = bestOf(f32Times, a);
     q8Times = bestOf(q8Times, b);
   }
@@ -235,7 +316,8 @@ async function benchCpu(
     );
   const f32Label = `attnkit cpu float32, ${threads} threads`;
   const q8Label = `attnkit cpu int8 weights (quantize, per channel), ${threads} threads`;
-  const ortLabel = 'onnxruntime-web 1.30 wasm, 2 threads (exportOnnx)';
+  const ortLabel = `onnxruntime-web 1.30 wasm, ${ORT_THREADS} threads (exportOnnx)`;
+  const ortKvLabel = `onnxruntime-web 1.30 wasm, ${ORT_THREADS} threads, KV cache (exportOnnx pastKeyValues)`;
   row(f32Label, best.f32);
   row(q8Label, best.q8);
   row(`attnkit cpu bfloat16 weights (quantize), ${threads} threads`, best.h16);
@@ -243,7 +325,7 @@ async function benchCpu(
   recordRun(q8Label, ids.length, q8Times!);
   if (session) {
     console.log(
-      `| onnxruntime-web 1.30 wasm 2 threads, exportOnnx (this run) | ${nLayer} | ${best.ort.toFixed(0)} | ${((ids.length / best.ort) * 1000).toFixed(1)} | n/a (graph without past key values) | |`,
+      `| onnxruntime-web 1.30 wasm 2 threads, exportOnnx (this run) | ${nLayer} | ${best.ort.toFixed(0)} | ${((ids.length / best.ort) * 1000).toFixed(1)} | n/a (no past key values: see the KV-cache row) | |`,
     );
     record({
       suite: 'transformer',
@@ -255,8 +337,14 @@ async function benchCpu(
       params: { prompt: ids.length },
     });
   } else console.log('| onnxruntime-web (could not be imported: skipped) | | | | | |');
+  if (kvSession && kvTimes) {
+    row(ortKvLabel, best.ortKv);
+    recordRun(ortKvLabel, ids.length, kvTimes);
+  }
   console.log(
-    `- ratios this run (interleaved, ${decodeTokens} decode tokens): prefill attnkit/onnxruntime-web ${(best.ort / best.f32[0]).toFixed(2)}x (speed), ` +
+    `- ratios this run (interleaved, ${decodeTokens} decode tokens; attnkit ${threads} threads, onnxruntime-web ${ORT_THREADS} threads): ` +
+      `prefill attnkit/onnxruntime-web ${(best.ort / best.f32[0]).toFixed(2)}x (speed), ` +
+      `float32 decode attnkit/onnxruntime-web KV-cached ${(best.ortKv[1] / best.f32[1]).toFixed(2)}x (speed), ` +
       `int8/float32 decode speed ${(best.f32[1] / best.q8[1]).toFixed(2)}x, bfloat16/float32 decode speed ${(best.f32[1] / best.h16[1]).toFixed(2)}x`,
   );
 
@@ -314,6 +402,7 @@ async function benchCpu(
   sweep.push({ prompt: ids.length, f32: best.f32[0], q8: best.q8[0], ort: best.ort });
   sweep.sort((x, y) => x.prompt - y.prompt);
   await session?.release?.();
+  await kvSession?.release?.();
   q8.dispose();
   h16.dispose();
   // printed after the table the CPU rows belong to

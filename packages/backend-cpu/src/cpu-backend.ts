@@ -742,7 +742,7 @@ export class CpuBackend implements Backend {
       const biasOp = bias ? inHeap(h, bias, bias.offset, 1, n, 0, bias.strides[0] ?? 1, temps, true) : null;
       const act = activation ? ACTIVATIONS.indexOf(activation) : 0;
       const parts = Math.max(1, Math.min(threads, Math.floor((m * n * k) / MIN_SPLIT_WORK)));
-      const cols = Math.ceil(n / parts / 4) * 4;
+      const cols = Math.ceil(n / parts / 8) * 8; // whole blocks of gemv_q8's eight rows
       for (let i = 0; i < nb; i++) {
         const kept = temps.length;
         const A = inHeap(h, a, ao[i], m, k, a.strides[rank], a.strides[rank + 1], temps, true);

@@ -1,6 +1,8 @@
 // int8 weights: quantizeInt8 against the definition (round(w / scale), scale = max|w| / 127 per
 // row and group), and linearInt8 on the CPU kernels (gemv_q8 for few rows, dequant_q8 + GEMM for
-// more) against a float64 product with the dequantised weights, on 1 and several threads.
+// more) against a float64 product with the dequantised weights, on 1 and several threads; and the
+// kernels themselves: gemv_q8's eight-row blocks give each row exactly what the one-row path gives,
+// and dequant_q8 gives exactly w · scale.
 import { CpuBackend } from '@attnkit/backend-cpu';
 import {
   dequantizeInt8,
@@ -12,6 +14,7 @@ import {
   tensor,
 } from '@attnkit/tensor-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GEMM_WASM_UNSHARED } from '../src/kernels/gemm-wasm.js';
 import { availableCores } from '../src/pool.js';
 
 function rng(seed: number): () => number {
@@ -69,6 +72,68 @@ describe('quantizeInt8', () => {
   });
 });
 
+describe('gemv_q8 and dequant_q8 (the WebAssembly kernels themselves)', () => {
+  const kernels = () => {
+    const mem = new WebAssembly.Memory({ initial: 64, maximum: 65536 });
+    const mod = new WebAssembly.Module(Buffer.from(GEMM_WASM_UNSHARED, 'base64'));
+    const ex = new WebAssembly.Instance(mod, { env: { mem } }).exports as Record<
+      string,
+      (...a: number[]) => void
+    >;
+    return { mem, ex };
+  };
+  // [m, k, n, groupSize]: rows in blocks of eight and a tail of n mod 8, groups with and without a
+  // scalar rest after the 16-weight steps
+  for (const [m, k, n, g] of [
+    [1, 768, 19, 768],
+    [2, 100, 15, 20],
+    [3, 48, 6, 12],
+    [1, 35, 17, 35],
+    [4, 64, 24, 16],
+  ]) {
+    it(`[${m}, ${k}] x int8 [${n}, ${k}] group ${g}: each row of an eight-row block equals that row alone, bit for bit, and the float64 product`, () => {
+      const { mem, ex } = kernels();
+      const r = rng(k + n);
+      const groups = k / g;
+      const [X, W, S, B, Y, Y1] = [0, 1, 2, 3, 4, 5].map((i) => 65536 + i * 65536);
+      const x = new Float32Array(mem.buffer, X, m * k);
+      const w = new Int8Array(mem.buffer, W, n * k);
+      const sc = new Float32Array(mem.buffer, S, n * groups);
+      const b = new Float32Array(mem.buffer, B, n);
+      x.set(values(m * k, r));
+      for (let i = 0; i < n * k; i++) w[i] = Math.round(r() * 254) - 127;
+      w[0] = -127;
+      w[1] = 127;
+      sc.set(Float32Array.from({ length: n * groups }, () => r() * 0.02 + 1e-3));
+      b.set(values(n, r));
+      ex.gemv_q8(X, k, W, k, S, groups, g, Y, n, m, n, B);
+      // row by row: every call has n = 1, so every row takes the one-row path
+      for (let j = 0; j < n; j++)
+        ex.gemv_q8(X, k, W + j * k, k, S + j * groups * 4, groups, g, Y1 + j * 4, n, m, 1, B + j * 4);
+      const y = new Float32Array(mem.buffer, Y, m * n);
+      expect(y).toEqual(new Float32Array(mem.buffer, Y1, m * n));
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let s = b[j];
+          let mag = Math.abs(b[j]);
+          for (let q = 0; q < k; q++) {
+            const p = x[i * k + q] * w[j * k + q] * sc[j * groups + Math.floor(q / g)];
+            s += p;
+            mag += Math.abs(p);
+          }
+          expect(Math.abs(y[i * n + j] - s)).toBeLessThanOrEqual((k + groups + 2) * 2 ** -24 * mag);
+        }
+      }
+      // dequant_q8: exactly w · scale
+      ex.dequant_q8(W, k, S, groups, g, Y, n);
+      const d = new Float32Array(mem.buffer, Y, n * k);
+      for (let j = 0; j < n; j++)
+        for (let q = 0; q < k; q++)
+          expect(d[j * k + q]).toBe(Math.fround(w[j * k + q] * sc[j * groups + Math.floor(q / g)]));
+    });
+  }
+});
+
 describe('linearInt8 on the CPU kernels', () => {
   // [m, k, n, groupSize]: gemv_q8 (m < 8) with vector and scalar parts of each group, and the
   // dequantise + GEMM path (m >= 8)
@@ -79,6 +144,11 @@ describe('linearInt8 on the CPU kernels', () => {
     [2, 72, 513, 12],
     [20, 96, 130, 32],
     [9, 768, 64, undefined],
+    // n mod 8 = 3 (three rows after the eight-row blocks), groups of 16 + 4 and 96 + 4 weights
+    [1, 100, 259, 20],
+    [5, 100, 1027, undefined],
+    // dequantise + GEMM with groups of 16 + 16 + 8 weights
+    [12, 120, 37, 40],
   ];
   for (const [m, k, n, g] of cases) {
     for (const act of [null, 'gelu_tanh'] as (LinearActivation | null)[]) {

@@ -1,23 +1,26 @@
 // The decode loop holds memory flat: 1,000 greedy tokens with the KV cache on the CPU backend
 // (fused linear epilogue, heap storages, worker threads) leave the live tensor count unchanged
 // after every step, and once the cache has reached its final capacity, the live bytes and the
-// backend's overhead (heap free lists, kernel workspaces) do not move either.
+// backend's overhead (heap free lists, kernel workspaces) do not move either; with float32 weights
+// and with int8 weights (quantize).
 import '@attnkit/backend-cpu';
 import { findBackend, memory, tensor, tidy } from '@attnkit/tensor-core';
+import { quantize } from '@attnkit/tensor-core/nn';
 import { describe, expect, it } from 'vitest';
 import { GPT2LMHeadModel } from '../src/index.js';
 
-describe('decode memory', () => {
-  it('1,000 generated tokens: tensors flat every step, bytes and overhead flat at a fixed cache capacity', () => {
-    const cpu = findBackend('cpu');
-    if (!cpu) throw new Error('cpu backend missing');
-    const model = new GPT2LMHeadModel({
-      nLayer: 2,
-      nEmbd: 64,
-      nHead: 4,
-      vocabSize: 300,
-      nPositions: 1100,
-    }).eval();
+function decodeThousand(int8: boolean): void {
+  const cpu = findBackend('cpu');
+  if (!cpu) throw new Error('cpu backend missing');
+  const f32 = new GPT2LMHeadModel({
+    nLayer: 2,
+    nEmbd: 64,
+    nHead: 4,
+    vocabSize: 300,
+    nPositions: 1100,
+  }).eval();
+  const model = int8 ? quantize(f32, { dtype: 'int8' }) : f32;
+  {
     const first = model.forward({ inputIds: tensor([[1, 2, 3, 4, 5, 6, 7, 8]], undefined, 'int32') });
     const past = first.pastKeyValues;
     let logits = first.logits;
@@ -46,5 +49,15 @@ describe('decode memory', () => {
     logits.dispose();
     past?.dispose();
     model.dispose();
+  }
+}
+
+describe('decode memory', () => {
+  it('1,000 generated tokens: tensors flat every step, bytes and overhead flat at a fixed cache capacity', () => {
+    decodeThousand(false);
+  }, 300_000);
+
+  it('the same with int8 weights (quantize: linearInt8 on gemv_q8, the tied head int8 too)', () => {
+    decodeThousand(true);
   }, 300_000);
 });

@@ -659,59 +659,283 @@
   ;; ---- end of 16-bit float weights ----
 
   ;; ---- int8 weights (symmetric, float32 scale per row and group of columns) ----
+  ;;
+  ;; The kernels widen int8 weights without the i8 → i16 → i32 chain: a constant byte shuffle puts
+  ;; four weights in the top bytes of four i32 lanes (the other bytes zero), and the conversion gives
+  ;; w·2^24 exactly. Products and sums of w·2^24 are those of w scaled by a power of two, so a
+  ;; group's sum times scale·2^-24 is exactly what widening w itself and multiplying by scale gives.
 
-  ;; Σ_q x[q]·w[q] for q < len, w int8 widened to float32 (16 at a time, then one at a time).
+  ;; Σ_q x[q]·(w[q]·2^24) for q < len, one row: each 16 weights add ((p0 + p1) + (p2 + p3)) of
+  ;; their four f32x4 products to one accumulator, whose lanes are summed (l0 + l1) + (l2 + l3);
+  ;; the rest come one at a time. $dot8_q8 computes eight rows in exactly this order.
   (func $dot_q8 (param $x i32) (param $w i32) (param $len i32) (result f32)
-    (local $q i32) (local $end16 i32) (local $v v128) (local $lo v128) (local $hi v128) (local $xp i32)
-    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $sum f32)
+    (local $q i32) (local $end16 i32) (local $v v128) (local $xp i32) (local $acc v128) (local $sum f32)
     (local.set $end16 (i32.and (local.get $len) (i32.const -16)))
     (block $done16
       (loop $l16
         (br_if $done16 (i32.ge_u (local.get $q) (local.get $end16)))
         (local.set $v (v128.load (i32.add (local.get $w) (local.get $q))))
-        (local.set $lo (i16x8.extend_low_i8x16_s (local.get $v)))
-        (local.set $hi (i16x8.extend_high_i8x16_s (local.get $v)))
         (local.set $xp (i32.add (local.get $x) (i32.shl (local.get $q) (i32.const 2))))
-        (local.set $s0 (f32x4.add (local.get $s0)
-          (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $lo))) (v128.load (local.get $xp)))))
-        (local.set $s1 (f32x4.add (local.get $s1)
-          (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $lo))) (v128.load offset=16 (local.get $xp)))))
-        (local.set $s2 (f32x4.add (local.get $s2)
-          (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $hi))) (v128.load offset=32 (local.get $xp)))))
-        (local.set $s3 (f32x4.add (local.get $s3)
-          (f32x4.mul (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $hi))) (v128.load offset=48 (local.get $xp)))))
+        (local.set $acc (f32x4.add (local.get $acc)
+          (f32x4.add
+            (f32x4.add
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 0 0x80 0x80 0x80 1 0x80 0x80 0x80 2 0x80 0x80 0x80 3))) (v128.load offset=0 (local.get $xp)))
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 4 0x80 0x80 0x80 5 0x80 0x80 0x80 6 0x80 0x80 0x80 7))) (v128.load offset=16 (local.get $xp))))
+            (f32x4.add
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 8 0x80 0x80 0x80 9 0x80 0x80 0x80 10 0x80 0x80 0x80 11))) (v128.load offset=32 (local.get $xp)))
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 12 0x80 0x80 0x80 13 0x80 0x80 0x80 14 0x80 0x80 0x80 15))) (v128.load offset=48 (local.get $xp)))))))
         (local.set $q (i32.add (local.get $q) (i32.const 16)))
         (br $l16)))
-    (local.set $s0 (f32x4.add (f32x4.add (local.get $s0) (local.get $s1)) (f32x4.add (local.get $s2) (local.get $s3))))
     (local.set $sum (f32.add
-      (f32.add (f32x4.extract_lane 0 (local.get $s0)) (f32x4.extract_lane 1 (local.get $s0)))
-      (f32.add (f32x4.extract_lane 2 (local.get $s0)) (f32x4.extract_lane 3 (local.get $s0)))))
+        (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
+        (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc)))))
     (block $done1
       (loop $l1
         (br_if $done1 (i32.ge_u (local.get $q) (local.get $len)))
         (local.set $sum (f32.add (local.get $sum) (f32.mul
-          (f32.convert_i32_s (i32.load8_s (i32.add (local.get $w) (local.get $q))))
-          (f32.load (i32.add (local.get $x) (i32.shl (local.get $q) (i32.const 2)))))))
+            (f32.convert_i32_s (i32.shl (i32.load8_s (i32.add (local.get $w) (local.get $q))) (i32.const 24)))
+            (f32.load (i32.add (local.get $x) (i32.shl (local.get $q) (i32.const 2)))))))
         (local.set $q (i32.add (local.get $q) (i32.const 1)))
         (br $l1)))
     (local.get $sum))
 
+  ;; $dot_q8 for the eight rows w + r·ldw (r < 8) at once, as lanes 0..3 of the first result and
+  ;; 4..7 of the second; every lane equals $dot_q8 of its row bit for bit. Eight rows per pass keep
+  ;; eight streams of W in flight, which hides more of the memory latency than fewer rows do.
+  (func $dot8_q8 (param $x i32) (param $w i32) (param $ldw i32) (param $len i32) (result v128 v128)
+    (local $q i32) (local $end16 i32) (local $xp i32) (local $wp i32) (local $v v128) (local $xs f32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128)
+    (local $s0 f32) (local $s1 f32) (local $s2 f32) (local $s3 f32) (local $s4 f32) (local $s5 f32) (local $s6 f32) (local $s7 f32)
+    (local.set $end16 (i32.and (local.get $len) (i32.const -16)))
+    (block $done16
+      (loop $l16
+        (br_if $done16 (i32.ge_u (local.get $q) (local.get $end16)))
+        (local.set $xp (i32.add (local.get $x) (i32.shl (local.get $q) (i32.const 2))))
+        (local.set $wp (i32.add (local.get $w) (local.get $q)))
+        (local.set $v (v128.load (local.get $wp)))
+        (local.set $a0 (f32x4.add (local.get $a0)
+          (f32x4.add
+            (f32x4.add
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 0 0x80 0x80 0x80 1 0x80 0x80 0x80 2 0x80 0x80 0x80 3))) (v128.load offset=0 (local.get $xp)))
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 4 0x80 0x80 0x80 5 0x80 0x80 0x80 6 0x80 0x80 0x80 7))) (v128.load offset=16 (local.get $xp))))
+            (f32x4.add
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 8 0x80 0x80 0x80 9 0x80 0x80 0x80 10 0x80 0x80 0x80 11))) (v128.load offset=32 (local.get $xp)))
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 12 0x80 0x80 0x80 13 0x80 0x80 0x80 14 0x80 0x80 0x80 15))) (v128.load offset=48 (local.get $xp)))))))
+        (local.set $wp (i32.add (local.get $wp) (local.get $ldw)))
+        (local.set $v (v128.load (local.get $wp)))
+        (local.set $a1 (f32x4.add (local.get $a1)
+          (f32x4.add
+            (f32x4.add
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 0 0x80 0x80 0x80 1 0x80 0x80 0x80 2 0x80 0x80 0x80 3))) (v128.load offset=0 (local.get $xp)))
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 4 0x80 0x80 0x80 5 0x80 0x80 0x80 6 0x80 0x80 0x80 7))) (v128.load offset=16 (local.get $xp))))
+            (f32x4.add
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 8 0x80 0x80 0x80 9 0x80 0x80 0x80 10 0x80 0x80 0x80 11))) (v128.load offset=32 (local.get $xp)))
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 12 0x80 0x80 0x80 13 0x80 0x80 0x80 14 0x80 0x80 0x80 15))) (v128.load offset=48 (local.get $xp)))))))
+        (local.set $wp (i32.add (local.get $wp) (local.get $ldw)))
+        (local.set $v (v128.load (local.get $wp)))
+        (local.set $a2 (f32x4.add (local.get $a2)
+          (f32x4.add
+            (f32x4.add
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 0 0x80 0x80 0x80 1 0x80 0x80 0x80 2 0x80 0x80 0x80 3))) (v128.load offset=0 (local.get $xp)))
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 4 0x80 0x80 0x80 5 0x80 0x80 0x80 6 0x80 0x80 0x80 7))) (v128.load offset=16 (local.get $xp))))
+            (f32x4.add
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 8 0x80 0x80 0x80 9 0x80 0x80 0x80 10 0x80 0x80 0x80 11))) (v128.load offset=32 (local.get $xp)))
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 12 0x80 0x80 0x80 13 0x80 0x80 0x80 14 0x80 0x80 0x80 15))) (v128.load offset=48 (local.get $xp)))))))
+        (local.set $wp (i32.add (local.get $wp) (local.get $ldw)))
+        (local.set $v (v128.load (local.get $wp)))
+        (local.set $a3 (f32x4.add (local.get $a3)
+          (f32x4.add
+            (f32x4.add
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 0 0x80 0x80 0x80 1 0x80 0x80 0x80 2 0x80 0x80 0x80 3))) (v128.load offset=0 (local.get $xp)))
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 4 0x80 0x80 0x80 5 0x80 0x80 0x80 6 0x80 0x80 0x80 7))) (v128.load offset=16 (local.get $xp))))
+            (f32x4.add
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 8 0x80 0x80 0x80 9 0x80 0x80 0x80 10 0x80 0x80 0x80 11))) (v128.load offset=32 (local.get $xp)))
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 12 0x80 0x80 0x80 13 0x80 0x80 0x80 14 0x80 0x80 0x80 15))) (v128.load offset=48 (local.get $xp)))))))
+        (local.set $wp (i32.add (local.get $wp) (local.get $ldw)))
+        (local.set $v (v128.load (local.get $wp)))
+        (local.set $a4 (f32x4.add (local.get $a4)
+          (f32x4.add
+            (f32x4.add
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 0 0x80 0x80 0x80 1 0x80 0x80 0x80 2 0x80 0x80 0x80 3))) (v128.load offset=0 (local.get $xp)))
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 4 0x80 0x80 0x80 5 0x80 0x80 0x80 6 0x80 0x80 0x80 7))) (v128.load offset=16 (local.get $xp))))
+            (f32x4.add
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 8 0x80 0x80 0x80 9 0x80 0x80 0x80 10 0x80 0x80 0x80 11))) (v128.load offset=32 (local.get $xp)))
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 12 0x80 0x80 0x80 13 0x80 0x80 0x80 14 0x80 0x80 0x80 15))) (v128.load offset=48 (local.get $xp)))))))
+        (local.set $wp (i32.add (local.get $wp) (local.get $ldw)))
+        (local.set $v (v128.load (local.get $wp)))
+        (local.set $a5 (f32x4.add (local.get $a5)
+          (f32x4.add
+            (f32x4.add
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 0 0x80 0x80 0x80 1 0x80 0x80 0x80 2 0x80 0x80 0x80 3))) (v128.load offset=0 (local.get $xp)))
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 4 0x80 0x80 0x80 5 0x80 0x80 0x80 6 0x80 0x80 0x80 7))) (v128.load offset=16 (local.get $xp))))
+            (f32x4.add
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 8 0x80 0x80 0x80 9 0x80 0x80 0x80 10 0x80 0x80 0x80 11))) (v128.load offset=32 (local.get $xp)))
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 12 0x80 0x80 0x80 13 0x80 0x80 0x80 14 0x80 0x80 0x80 15))) (v128.load offset=48 (local.get $xp)))))))
+        (local.set $wp (i32.add (local.get $wp) (local.get $ldw)))
+        (local.set $v (v128.load (local.get $wp)))
+        (local.set $a6 (f32x4.add (local.get $a6)
+          (f32x4.add
+            (f32x4.add
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 0 0x80 0x80 0x80 1 0x80 0x80 0x80 2 0x80 0x80 0x80 3))) (v128.load offset=0 (local.get $xp)))
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 4 0x80 0x80 0x80 5 0x80 0x80 0x80 6 0x80 0x80 0x80 7))) (v128.load offset=16 (local.get $xp))))
+            (f32x4.add
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 8 0x80 0x80 0x80 9 0x80 0x80 0x80 10 0x80 0x80 0x80 11))) (v128.load offset=32 (local.get $xp)))
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 12 0x80 0x80 0x80 13 0x80 0x80 0x80 14 0x80 0x80 0x80 15))) (v128.load offset=48 (local.get $xp)))))))
+        (local.set $wp (i32.add (local.get $wp) (local.get $ldw)))
+        (local.set $v (v128.load (local.get $wp)))
+        (local.set $a7 (f32x4.add (local.get $a7)
+          (f32x4.add
+            (f32x4.add
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 0 0x80 0x80 0x80 1 0x80 0x80 0x80 2 0x80 0x80 0x80 3))) (v128.load offset=0 (local.get $xp)))
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 4 0x80 0x80 0x80 5 0x80 0x80 0x80 6 0x80 0x80 0x80 7))) (v128.load offset=16 (local.get $xp))))
+            (f32x4.add
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 8 0x80 0x80 0x80 9 0x80 0x80 0x80 10 0x80 0x80 0x80 11))) (v128.load offset=32 (local.get $xp)))
+              (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 12 0x80 0x80 0x80 13 0x80 0x80 0x80 14 0x80 0x80 0x80 15))) (v128.load offset=48 (local.get $xp)))))))
+        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (br $l16)))
+    (local.set $s0 (f32.add
+      (f32.add (f32x4.extract_lane 0 (local.get $a0)) (f32x4.extract_lane 1 (local.get $a0)))
+      (f32.add (f32x4.extract_lane 2 (local.get $a0)) (f32x4.extract_lane 3 (local.get $a0)))))
+    (local.set $s1 (f32.add
+      (f32.add (f32x4.extract_lane 0 (local.get $a1)) (f32x4.extract_lane 1 (local.get $a1)))
+      (f32.add (f32x4.extract_lane 2 (local.get $a1)) (f32x4.extract_lane 3 (local.get $a1)))))
+    (local.set $s2 (f32.add
+      (f32.add (f32x4.extract_lane 0 (local.get $a2)) (f32x4.extract_lane 1 (local.get $a2)))
+      (f32.add (f32x4.extract_lane 2 (local.get $a2)) (f32x4.extract_lane 3 (local.get $a2)))))
+    (local.set $s3 (f32.add
+      (f32.add (f32x4.extract_lane 0 (local.get $a3)) (f32x4.extract_lane 1 (local.get $a3)))
+      (f32.add (f32x4.extract_lane 2 (local.get $a3)) (f32x4.extract_lane 3 (local.get $a3)))))
+    (local.set $s4 (f32.add
+      (f32.add (f32x4.extract_lane 0 (local.get $a4)) (f32x4.extract_lane 1 (local.get $a4)))
+      (f32.add (f32x4.extract_lane 2 (local.get $a4)) (f32x4.extract_lane 3 (local.get $a4)))))
+    (local.set $s5 (f32.add
+      (f32.add (f32x4.extract_lane 0 (local.get $a5)) (f32x4.extract_lane 1 (local.get $a5)))
+      (f32.add (f32x4.extract_lane 2 (local.get $a5)) (f32x4.extract_lane 3 (local.get $a5)))))
+    (local.set $s6 (f32.add
+      (f32.add (f32x4.extract_lane 0 (local.get $a6)) (f32x4.extract_lane 1 (local.get $a6)))
+      (f32.add (f32x4.extract_lane 2 (local.get $a6)) (f32x4.extract_lane 3 (local.get $a6)))))
+    (local.set $s7 (f32.add
+      (f32.add (f32x4.extract_lane 0 (local.get $a7)) (f32x4.extract_lane 1 (local.get $a7)))
+      (f32.add (f32x4.extract_lane 2 (local.get $a7)) (f32x4.extract_lane 3 (local.get $a7)))))
+    (block $done1
+      (loop $l1
+        (br_if $done1 (i32.ge_u (local.get $q) (local.get $len)))
+        (local.set $xs (f32.load (i32.add (local.get $x) (i32.shl (local.get $q) (i32.const 2)))))
+        (local.set $wp (i32.add (local.get $w) (local.get $q)))
+        (local.set $s0 (f32.add (local.get $s0) (f32.mul
+          (f32.convert_i32_s (i32.shl (i32.load8_s (local.get $wp)) (i32.const 24))) (local.get $xs))))
+        (local.set $wp (i32.add (local.get $wp) (local.get $ldw)))
+        (local.set $s1 (f32.add (local.get $s1) (f32.mul
+          (f32.convert_i32_s (i32.shl (i32.load8_s (local.get $wp)) (i32.const 24))) (local.get $xs))))
+        (local.set $wp (i32.add (local.get $wp) (local.get $ldw)))
+        (local.set $s2 (f32.add (local.get $s2) (f32.mul
+          (f32.convert_i32_s (i32.shl (i32.load8_s (local.get $wp)) (i32.const 24))) (local.get $xs))))
+        (local.set $wp (i32.add (local.get $wp) (local.get $ldw)))
+        (local.set $s3 (f32.add (local.get $s3) (f32.mul
+          (f32.convert_i32_s (i32.shl (i32.load8_s (local.get $wp)) (i32.const 24))) (local.get $xs))))
+        (local.set $wp (i32.add (local.get $wp) (local.get $ldw)))
+        (local.set $s4 (f32.add (local.get $s4) (f32.mul
+          (f32.convert_i32_s (i32.shl (i32.load8_s (local.get $wp)) (i32.const 24))) (local.get $xs))))
+        (local.set $wp (i32.add (local.get $wp) (local.get $ldw)))
+        (local.set $s5 (f32.add (local.get $s5) (f32.mul
+          (f32.convert_i32_s (i32.shl (i32.load8_s (local.get $wp)) (i32.const 24))) (local.get $xs))))
+        (local.set $wp (i32.add (local.get $wp) (local.get $ldw)))
+        (local.set $s6 (f32.add (local.get $s6) (f32.mul
+          (f32.convert_i32_s (i32.shl (i32.load8_s (local.get $wp)) (i32.const 24))) (local.get $xs))))
+        (local.set $wp (i32.add (local.get $wp) (local.get $ldw)))
+        (local.set $s7 (f32.add (local.get $s7) (f32.mul
+          (f32.convert_i32_s (i32.shl (i32.load8_s (local.get $wp)) (i32.const 24))) (local.get $xs))))
+        (local.set $q (i32.add (local.get $q) (i32.const 1)))
+        (br $l1)))
+    (f32x4.replace_lane 3
+      (f32x4.replace_lane 2
+        (f32x4.replace_lane 1 (f32x4.splat (local.get $s0)) (local.get $s1))
+        (local.get $s2))
+      (local.get $s3))
+    (f32x4.replace_lane 3
+      (f32x4.replace_lane 2
+        (f32x4.replace_lane 1 (f32x4.splat (local.get $s4)) (local.get $s5))
+        (local.get $s6))
+      (local.get $s7)))
+
   ;; y[i, j] (row stride ldy) = Σ_groups scales[j, g] · (x[i, group g] · w[j, group g]) (+ bias[j])
   ;; for i < m, j < n: W int8 [n, k] with row stride ldw (bytes), scales float32 [n, groups]
-  ;; contiguous, groups of gsize columns (groups * gsize = k). Each W row is read once for all m rows.
+  ;; contiguous, groups of gsize columns (groups * gsize = k). Rows of W go eight at a time through
+  ;; $dot8_q8 (each x load shared), the last n mod 8 one at a time through $dot_q8; both give a row
+  ;; the same sums, so a row's result does not depend on how the columns were split across threads.
   (func (export "gemv_q8")
     (param $x i32) (param $ldx i32) (param $w i32) (param $ldw i32) (param $scales i32) (param $groups i32)
     (param $gsize i32) (param $y i32) (param $ldy i32) (param $m i32) (param $n i32) (param $bias i32)
     (local $i i32) (local $j i32) (local $g i32) (local $row i32) (local $srow i32) (local $xi i32)
-    (local $b f32) (local $sum f32)
+    (local $b f32) (local $sum f32) (local $n8 i32) (local $ldg i32) (local $sp i32) (local $yp i32)
+    (local $t0 v128) (local $t1 v128) (local $d0 v128) (local $d1 v128)
+    (local.set $n8 (i32.and (local.get $n) (i32.const -8)))
+    (local.set $ldg (i32.shl (local.get $groups) (i32.const 2)))
+    (block $done_j8
+      (loop $next_j8
+        (br_if $done_j8 (i32.ge_s (local.get $j) (local.get $n8)))
+        (local.set $row (i32.add (local.get $w) (i32.mul (local.get $j) (local.get $ldw))))
+        (local.set $srow (i32.add (local.get $scales) (i32.mul (local.get $j) (local.get $ldg))))
+        (local.set $i (i32.const 0))
+        (block $done_i8
+          (loop $next_i8
+            (br_if $done_i8 (i32.ge_s (local.get $i) (local.get $m)))
+            (local.set $xi (i32.add (local.get $x) (i32.shl (i32.mul (local.get $i) (local.get $ldx)) (i32.const 2))))
+            (local.set $t0 (v128.const i32x4 0 0 0 0))
+            (local.set $t1 (v128.const i32x4 0 0 0 0))
+            (local.set $g (i32.const 0))
+            (block $done_g8
+              (loop $next_g8
+                (br_if $done_g8 (i32.ge_s (local.get $g) (local.get $groups)))
+                (call $dot8_q8
+                  (i32.add (local.get $xi) (i32.shl (i32.mul (local.get $g) (local.get $gsize)) (i32.const 2)))
+                  (i32.add (local.get $row) (i32.mul (local.get $g) (local.get $gsize)))
+                  (local.get $ldw) (local.get $gsize))
+                (local.set $d1)
+                (local.set $d0)
+                ;; the eight rows' scales of group g, times 2^-24
+                (local.set $sp (i32.add (local.get $srow) (i32.shl (local.get $g) (i32.const 2))))
+                (local.set $t0 (f32x4.add (local.get $t0) (f32x4.mul (local.get $d0)
+                  (f32x4.mul
+                  (f32x4.replace_lane 3
+                    (f32x4.replace_lane 2
+                      (f32x4.replace_lane 1
+                        (f32x4.splat (f32.load (local.get $sp)))
+                        (f32.load (i32.add (local.get $sp) (i32.mul (local.get $ldg) (i32.const 1)))))
+                      (f32.load (i32.add (local.get $sp) (i32.mul (local.get $ldg) (i32.const 2)))))
+                    (f32.load (i32.add (local.get $sp) (i32.mul (local.get $ldg) (i32.const 3)))))
+                  (v128.const f32x4 0x1p-24 0x1p-24 0x1p-24 0x1p-24)))))
+                (local.set $t1 (f32x4.add (local.get $t1) (f32x4.mul (local.get $d1)
+                  (f32x4.mul
+                  (f32x4.replace_lane 3
+                    (f32x4.replace_lane 2
+                      (f32x4.replace_lane 1
+                        (f32x4.splat (f32.load (i32.add (local.get $sp) (i32.mul (local.get $ldg) (i32.const 4)))))
+                        (f32.load (i32.add (local.get $sp) (i32.mul (local.get $ldg) (i32.const 5)))))
+                      (f32.load (i32.add (local.get $sp) (i32.mul (local.get $ldg) (i32.const 6)))))
+                    (f32.load (i32.add (local.get $sp) (i32.mul (local.get $ldg) (i32.const 7)))))
+                  (v128.const f32x4 0x1p-24 0x1p-24 0x1p-24 0x1p-24)))))
+                (local.set $g (i32.add (local.get $g) (i32.const 1)))
+                (br $next_g8)))
+            (if (local.get $bias)
+              (then
+                (local.set $t0 (f32x4.add (local.get $t0)
+                  (v128.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))))
+                (local.set $t1 (f32x4.add (local.get $t1)
+                  (v128.load offset=16 (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))))))
+            (local.set $yp
+              (i32.add (local.get $y) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $ldy)) (local.get $j)) (i32.const 2))))
+            (v128.store (local.get $yp) (local.get $t0))
+            (v128.store offset=16 (local.get $yp) (local.get $t1))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $next_i8)))
+        (local.set $j (i32.add (local.get $j) (i32.const 8)))
+        (br $next_j8)))
     (block $done_j
       (loop $next_j
         (br_if $done_j (i32.ge_s (local.get $j) (local.get $n)))
         (local.set $row (i32.add (local.get $w) (i32.mul (local.get $j) (local.get $ldw))))
-        (local.set $srow (i32.add (local.get $scales) (i32.shl (i32.mul (local.get $j) (local.get $groups)) (i32.const 2))))
-        (local.set $b (f32.const 0))
-        (if (local.get $bias)
-          (then (local.set $b (f32.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2)))))))
+        (local.set $srow (i32.add (local.get $scales) (i32.mul (local.get $j) (local.get $ldg))))
         (local.set $i (i32.const 0))
         (block $done_i
           (loop $next_i
@@ -727,23 +951,29 @@
                     (i32.add (local.get $xi) (i32.shl (i32.mul (local.get $g) (local.get $gsize)) (i32.const 2)))
                     (i32.add (local.get $row) (i32.mul (local.get $g) (local.get $gsize)))
                     (local.get $gsize))
-                  (f32.load (i32.add (local.get $srow) (i32.shl (local.get $g) (i32.const 2)))))))
+                  (f32.mul
+                    (f32.load (i32.add (local.get $srow) (i32.shl (local.get $g) (i32.const 2))))
+                    (f32.const 0x1p-24)))))
                 (local.set $g (i32.add (local.get $g) (i32.const 1)))
                 (br $next_g)))
+            (if (local.get $bias)
+              (then (local.set $sum (f32.add (local.get $sum)
+                (f32.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))))))
             (f32.store
               (i32.add (local.get $y) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $ldy)) (local.get $j)) (i32.const 2)))
-              (f32.add (local.get $sum) (local.get $b)))
+              (local.get $sum))
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (br $next_i)))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $next_j))))
 
   ;; out[j, q] = w[j, q] · scales[j, q / gsize] for j < rows, q < groups*gsize: W int8 with row
-  ;; stride ldw (bytes), out float32 contiguous [rows, groups*gsize].
+  ;; stride ldw (bytes), out float32 contiguous [rows, groups*gsize]. 16 weights at a time
+  ;; (w·2^24 times scale·2^-24, exactly w·scale), the rest of each group one at a time.
   (func (export "dequant_q8")
     (param $w i32) (param $ldw i32) (param $scales i32) (param $groups i32) (param $gsize i32)
     (param $out i32) (param $rows i32)
-    (local $j i32) (local $g i32) (local $q i32) (local $src i32) (local $dst i32) (local $s f32)
+    (local $j i32) (local $g i32) (local $q i32) (local $src i32) (local $s f32) (local $sv v128) (local $v v128)
     (block $done_j
       (loop $next_j
         (br_if $done_j (i32.ge_s (local.get $j) (local.get $rows)))
@@ -752,14 +982,27 @@
         (block $done_g
           (loop $next_g
             (br_if $done_g (i32.ge_s (local.get $g) (local.get $groups)))
-            (local.set $s (f32.load (local.get $scales)))
+            (local.set $s (f32.mul (f32.load (local.get $scales)) (f32.const 0x1p-24)))
+            (local.set $sv (f32x4.splat (local.get $s)))
             (local.set $scales (i32.add (local.get $scales) (i32.const 4)))
             (local.set $q (i32.const 0))
+            (block $done_q16
+              (loop $next_q16
+                (br_if $done_q16 (i32.gt_s (i32.add (local.get $q) (i32.const 16)) (local.get $gsize)))
+                (local.set $v (v128.load (local.get $src)))
+                (v128.store offset=0 (local.get $out) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 0 0x80 0x80 0x80 1 0x80 0x80 0x80 2 0x80 0x80 0x80 3))) (local.get $sv)))
+                (v128.store offset=16 (local.get $out) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 4 0x80 0x80 0x80 5 0x80 0x80 0x80 6 0x80 0x80 0x80 7))) (local.get $sv)))
+                (v128.store offset=32 (local.get $out) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 8 0x80 0x80 0x80 9 0x80 0x80 0x80 10 0x80 0x80 0x80 11))) (local.get $sv)))
+                (v128.store offset=48 (local.get $out) (f32x4.mul (f32x4.convert_i32x4_s (i8x16.swizzle (local.get $v) (v128.const i8x16 0x80 0x80 0x80 12 0x80 0x80 0x80 13 0x80 0x80 0x80 14 0x80 0x80 0x80 15))) (local.get $sv)))
+                (local.set $out (i32.add (local.get $out) (i32.const 64)))
+                (local.set $src (i32.add (local.get $src) (i32.const 16)))
+                (local.set $q (i32.add (local.get $q) (i32.const 16)))
+                (br $next_q16)))
             (block $done_q
               (loop $next_q
                 (br_if $done_q (i32.ge_s (local.get $q) (local.get $gsize)))
                 (f32.store (local.get $out)
-                  (f32.mul (f32.convert_i32_s (i32.load8_s (local.get $src))) (local.get $s)))
+                  (f32.mul (f32.convert_i32_s (i32.shl (i32.load8_s (local.get $src)) (i32.const 24))) (local.get $s)))
                 (local.set $out (i32.add (local.get $out) (i32.const 4)))
                 (local.set $src (i32.add (local.get $src) (i32.const 1)))
                 (local.set $q (i32.add (local.get $q) (i32.const 1)))
