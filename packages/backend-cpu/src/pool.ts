@@ -291,6 +291,10 @@ export class WorkerPool {
   /**
    * Runs `tasks[0]` on the calling thread and the others on ready workers 0.., and returns when all
    * are done. The caller passes at most `readyWorkers(...) + 1` tasks.
+   *
+   * @throws when a task fails (a WebAssembly trap, an exception): the error of the calling thread's
+   *   task, or one saying that a worker's failed. It is thrown only once every task of the call has
+   *   finished, so no worker still writes into the memory and the next call starts clean.
    */
   run(tasks: readonly Task[]): void {
     const others = tasks.length - 1;
@@ -315,7 +319,12 @@ export class WorkerPool {
       Atomics.store(this.ctl, GEN, gen);
       Atomics.notify(this.ctl, GEN);
     }
-    this.runHere(tasks[0]);
+    let failure: { error: unknown } | null = null;
+    try {
+      this.runHere(tasks[0]);
+    } catch (error) {
+      failure = { error }; // thrown once the workers' tasks are done too
+    }
     if (others > 0) {
       for (;;) {
         const d = Atomics.load(this.ctl, DONE);
@@ -324,9 +333,10 @@ export class WorkerPool {
       }
       if (Atomics.load(this.ctl, FAILED)) {
         Atomics.store(this.ctl, FAILED, 0);
-        throw new Error('backend-cpu: a worker thread failed while running a kernel');
+        failure ??= { error: new Error('backend-cpu: a worker thread failed while running a kernel') };
       }
     }
+    if (failure) throw failure.error;
   }
 
   /** Runs one task on the calling thread. */
