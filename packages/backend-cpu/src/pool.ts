@@ -19,14 +19,16 @@
  * epilogue's activation to its output rectangle in JavaScript (the functions of math.ts).
  */
 import { attentionUnits } from './kernels/attention-threads.js';
+import { convUnits } from './kernels/conv2d-threads.js';
 import { GEMM_WASM, GEMM_WASM_UNSHARED } from './kernels/gemm-wasm.js';
 import { erfc, gelu, geluTanh, sigmoid } from './math.js';
 
 /**
- * Kernels a task can run, by index: exports of gemm.wat, and `attention`, the JavaScript driver of
- * kernels/attention-threads.ts (which calls gemm.wat for its tile products).
+ * Kernels a task can run, by index: exports of gemm.wat, `attention`, the JavaScript driver of
+ * kernels/attention-threads.ts (which calls gemm.wat for its tile products), and `conv`, conv2d's
+ * im2col and direct loops (kernels/conv2d-threads.ts).
  */
-export const KERNELS = ['gemm', 'gemv_t', 'gemv_n', 'gemv_q8', 'dequant_q8', 'attention'] as const;
+export const KERNELS = ['gemm', 'gemv_t', 'gemv_n', 'gemv_q8', 'dequant_q8', 'attention', 'conv'] as const;
 export type KernelName = (typeof KERNELS)[number];
 
 /** Activation codes of the epilogue (0: none). */
@@ -136,13 +138,18 @@ ${geluTanh.toString()}
 ${sigmoid.toString()}
 ${applyActivation.toString()}
 ${attentionUnits.toString()}
+${convUnits.toString()}
 const ACT_FNS = [(x) => x, (x) => (x > 0 || Number.isNaN(x) ? x : 0), gelu, geluTanh, (x) => x * sigmoid(x), sigmoid, Math.tanh];
 const KERNELS = ${JSON.stringify(KERNELS)};
 function start(msg) {
   const { id, module, memory } = msg;
   const ex = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
   const fns = KERNELS.map((k) =>
-    k === 'attention' ? (...a) => attentionUnits(memory, ex, ...a) : ex[k],
+    k === 'attention'
+      ? (...a) => attentionUnits(memory, ex, ...a)
+      : k === 'conv'
+        ? (...a) => convUnits(memory, ...a)
+        : ex[k],
   );
   const ctl = new Int32Array(memory.buffer, 0, ${SLOT + MAX_WORKERS * SLOT_INTS});
   const slot = ${SLOT} + id * ${SLOT_INTS};
@@ -344,6 +351,9 @@ export class WorkerPool {
     if (task.kernel === 'attention') {
       const [params, start, step, scratch, ws] = task.args;
       attentionUnits(this.memory, this.exports, params, start, step, scratch, ws);
+    } else if (task.kernel === 'conv') {
+      const [params, start, step] = task.args;
+      convUnits(this.memory, params, start, step);
     } else (this.exports[task.kernel] as (...a: number[]) => void)(...task.args);
     if (task.act) {
       if (this.f.buffer.byteLength !== this.memory.buffer.byteLength)

@@ -1,6 +1,8 @@
 // Attention and conv2d across the worker pool: the threaded results equal the single-threaded ones
 // bit for bit (attention splits into whole units of (batch, head, query block); conv2d's GEMMs split
-// output rectangles, each summed in the same order), and both equal float64 references.
+// output rectangles, each summed in the same order, its im2col splits rows of the column matrix and
+// its direct loop for small groups (depthwise) whole output planes), and both equal float64
+// references.
 import { CpuBackend } from '@attnkit/backend-cpu';
 import { attention, conv2d, registerBackend, setBackend, type Tensor, tensor } from '@attnkit/tensor-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -184,6 +186,36 @@ const convCases: ConvCase[] = [
     padding: 2,
     dilation: 2,
     groups: 2,
+  },
+  {
+    name: 'im2col split across threads (288 rows of 4096 columns)',
+    x: [1, 32, 64, 64],
+    o: 32,
+    kh: 3,
+    stride: 1,
+    padding: 1,
+    dilation: 1,
+    groups: 1,
+  },
+  {
+    name: 'depthwise (the direct loop split by image and channel)',
+    x: [2, 32, 48, 48],
+    o: 32,
+    kh: 3,
+    stride: 1,
+    padding: 1,
+    dilation: 1,
+    groups: 32,
+  },
+  {
+    name: 'depthwise, channel multiplier 2, stride 2, dilation 2',
+    x: [2, 24, 61, 57],
+    o: 48,
+    kh: 5,
+    stride: 2,
+    padding: 3,
+    dilation: 2,
+    groups: 24,
   },
   {
     name: 'bands of output rows (large image)',
