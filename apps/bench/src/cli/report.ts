@@ -104,7 +104,7 @@ export const REPORT_PLOTS: readonly PlotSpec[] = [
   },
   {
     file: 'speculative-speedup.svg',
-    title: 'speculative decoding: wall-clock speed-up over cached greedy decoding of a 12-layer target',
+    title: 'speculative decoding: speed-up over cached decoding of a 12-layer target, measured and expected',
     suite: 'speculative',
     metric: 'speed-up',
     xParam: 'k',
