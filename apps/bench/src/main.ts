@@ -37,6 +37,7 @@ import { benchDiffusion } from './diffusion.js';
 import { benchGpujs } from './gpujs.js';
 import { benchMatmul } from './matmul.js';
 import { benchSampling } from './sampling.js';
+import { benchSpeculative } from './speculative.js';
 import { benchTokenizer } from './tokenizer.js';
 import { benchTransformer } from './transformer.js';
 import { benchWebgpu } from './webgpu.js';
@@ -85,9 +86,15 @@ const suites: Suite[] = [
   },
   {
     name: 'sampling',
-    description:
-      'per-token cost of the sampling stack at vocab 1,000 to 200,000 vs a full-sort baseline; speculative decoding',
+    description: 'per-token cost of the sampling stack at vocab 1,000 to 200,000 vs a full-sort baseline',
     run: benchSampling,
+    quick: true,
+  },
+  {
+    name: 'speculative',
+    description:
+      'speculative decoding (both KV caches) vs cached greedy decoding of a trained 12-layer GPT-2: a distilled 2-layer draft and a self-draft at acceptance 1.0, k = 2/4/6; acceptance and speed-up measured beside the expected (Leviathan et al.)',
+    run: benchSpeculative,
     quick: true,
   },
   {

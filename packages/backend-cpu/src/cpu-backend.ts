@@ -26,7 +26,8 @@ import {
   attentionScratchBytes,
   writeAttentionParams,
 } from './kernels/attention-threads.js';
-import { type ConvProduct, conv2dKernel } from './kernels/conv2d.js';
+import { type ConvProduct, conv2dKernel, type StridedF32 } from './kernels/conv2d.js';
+import { CONV_PARAMS, type ConvCall, writeConvParams } from './kernels/conv2d-threads.js';
 import { gemmScratchBytes, matmulKernel } from './kernels/matmul.js';
 import { GEMV_MAX_ROWS, type HeapProduct, planProduct } from './kernels/matmul-threads.js';
 import { layerNormKernel, rmsNormKernel } from './kernels/norm.js';
@@ -1043,7 +1044,8 @@ export class CpuBackend implements Backend {
   /** conv2d's GEMMs on the heap's kernels, split across threads like matmul (kernels/conv2d.ts). */
   private convProduct(p: WorkerPool): ConvProduct {
     const h = heap as WasmHeap;
-    const temps: [number, number][] = [];
+    /** Heap blocks to release when the call is done: [address, bytes, the array copied in]. */
+    const temps: [number, number, Float32Array?][] = [];
     return {
       scratch: (n) => {
         const bytes = Math.max(1, n) * 4;
@@ -1078,12 +1080,79 @@ export class CpuBackend implements Backend {
         };
         p.run(planProduct(prod, threads, (t) => gemmWorkspace(p, t)));
       },
+      im2col: (x, cols, geometry, n, g, oh0, rows) =>
+        this.convLoops(p, x, cols, 0, { mode: 'im2col', geometry, band: { n, g, oh0, rows } }, temps),
+      direct: (x, Wm, out, geometry) =>
+        Wm.buffer instanceof SharedArrayBuffer &&
+        this.convLoops(p, x, out, Wm.byteOffset, { mode: 'direct', geometry, band: IDLE_BAND }, temps),
       done: () => {
         for (const [ptr, bytes] of temps.splice(0)) h.release(ptr, bytes);
       },
     };
   }
+
+  /**
+   * conv2d's im2col or direct loop split across threads (kernels/conv2d-threads.ts), writing `out`
+   * in the heap; x is read in place when it is in the heap, else copied in once per call (kept in
+   * `temps` until the conv2d call is done). Returns false, leaving the loop to the calling thread,
+   * when it is too small to split, `out` (or the weights) are not in the heap, or no worker is ready.
+   */
+  private convLoops(
+    p: WorkerPool,
+    x: StridedF32,
+    out: Float32Array,
+    wm: number,
+    call: Omit<ConvCall, 'x' | 'wm' | 'out'>,
+    temps: [number, number, Float32Array?][],
+  ): boolean {
+    const g = call.geometry;
+    const direct = call.mode === 'direct';
+    const work = direct
+      ? g.N * g.O * g.Cg * g.KH * g.KW * g.OH * g.OW
+      : g.Cg * g.KH * g.KW * call.band.rows * g.OW;
+    const units = direct ? g.N * g.O : g.Cg * g.KH * g.KW;
+    const minWork = direct ? MIN_SPLIT_WORK : MIN_SPLIT_COPIES;
+    if (this.threads < 2 || units < 2 || work < 2 * minWork) return false;
+    if (!(out.buffer instanceof SharedArrayBuffer)) return false;
+    p.ensureWorkers(this.threads - 1);
+    const threads = Math.min(units, 1 + p.readyWorkers(this.threads - 1), Math.floor(work / minWork));
+    if (threads < 2) return false;
+    const h = heap as WasmHeap;
+    let xa: number;
+    if (x.data.buffer instanceof SharedArrayBuffer) xa = x.data.byteOffset;
+    else {
+      const cached = temps.find((t) => t[2] === x.data);
+      if (cached) xa = cached[0];
+      else {
+        const bytes = Math.max(1, x.data.length) * 4;
+        xa = h.alloc(bytes);
+        h.f32(xa, x.data.length).set(x.data);
+        temps.push([xa, bytes, x.data]);
+      }
+    }
+    const paramsPtr = h.alloc(CONV_PARAMS * 8);
+    try {
+      writeConvParams(new Float64Array(h.memory.buffer, paramsPtr, CONV_PARAMS), {
+        ...call,
+        x: [xa + x.offset * 4, x.strides],
+        wm,
+        out: out.byteOffset,
+      });
+      const tasks: Task[] = [];
+      for (let t = 0; t < threads; t++)
+        tasks.push({ kernel: 'conv', args: [paramsPtr, t, threads], act: 0, c: 0, ldc: 0, m: 0, n: 0 });
+      p.run(tasks);
+    } finally {
+      h.release(paramsPtr, CONV_PARAMS * 8);
+    }
+    return true;
+  }
 }
+
+/** The band of a direct conv2d call (unused there). */
+const IDLE_BAND = { n: 0, g: 0, oh0: 0, rows: 0 };
+/** Floats per thread below which conv2d's im2col is not split. */
+const MIN_SPLIT_COPIES = 1 << 16;
 
 /** Multiply-adds from which products run on the heap's kernels (smaller ones on the JS loop). */
 const HEAP_PRODUCT_MIN_WORK = 512;

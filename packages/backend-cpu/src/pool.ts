@@ -19,12 +19,14 @@
  * epilogue's activation to its output rectangle in JavaScript (the functions of math.ts).
  */
 import { attentionUnits } from './kernels/attention-threads.js';
+import { convUnits } from './kernels/conv2d-threads.js';
 import { GEMM_WASM, GEMM_WASM_UNSHARED } from './kernels/gemm-wasm.js';
 import { erfc, gelu, geluTanh, sigmoid } from './math.js';
 
 /**
- * Kernels a task can run, by index: exports of gemm.wat, and `attention`, the JavaScript driver of
- * kernels/attention-threads.ts (which calls gemm.wat for its tile products).
+ * Kernels a task can run, by index: exports of gemm.wat, `attention`, the JavaScript driver of
+ * kernels/attention-threads.ts (which calls gemm.wat for its tile products), and `conv`, conv2d's
+ * im2col and direct loops (kernels/conv2d-threads.ts).
  */
 export const KERNELS = [
   'gemm',
@@ -35,6 +37,7 @@ export const KERNELS = [
   'gemv_h',
   'widen_h',
   'attention',
+  'conv',
 ] as const;
 export type KernelName = (typeof KERNELS)[number];
 
@@ -147,13 +150,18 @@ ${geluTanh.toString()}
 ${sigmoid.toString()}
 ${applyActivation.toString()}
 ${attentionUnits.toString()}
+${convUnits.toString()}
 const ACT_FNS = [(x) => x, (x) => (x > 0 || Number.isNaN(x) ? x : 0), gelu, geluTanh, (x) => x * sigmoid(x), sigmoid, Math.tanh];
 const KERNELS = ${JSON.stringify(KERNELS)};
 function start(msg) {
   const { id, module, memory } = msg;
   const ex = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
   const fns = KERNELS.map((k) =>
-    k === 'attention' ? (...a) => attentionUnits(memory, ex, ...a) : ex[k],
+    k === 'attention'
+      ? (...a) => attentionUnits(memory, ex, ...a)
+      : k === 'conv'
+        ? (...a) => convUnits(memory, ...a)
+        : ex[k],
   );
   const ctl = new Int32Array(memory.buffer, 0, ${SLOT + MAX_WORKERS * SLOT_INTS});
   const slot = ${SLOT} + id * ${SLOT_INTS};
@@ -302,6 +310,10 @@ export class WorkerPool {
   /**
    * Runs `tasks[0]` on the calling thread and the others on ready workers 0.., and returns when all
    * are done. The caller passes at most `readyWorkers(...) + 1` tasks.
+   *
+   * @throws when a task fails (a WebAssembly trap, an exception): the error of the calling thread's
+   *   task, or one saying that a worker's failed. It is thrown only once every task of the call has
+   *   finished, so no worker still writes into the memory and the next call starts clean.
    */
   run(tasks: readonly Task[]): void {
     const others = tasks.length - 1;
@@ -326,7 +338,12 @@ export class WorkerPool {
       Atomics.store(this.ctl, GEN, gen);
       Atomics.notify(this.ctl, GEN);
     }
-    this.runHere(tasks[0]);
+    let failure: { error: unknown } | null = null;
+    try {
+      this.runHere(tasks[0]);
+    } catch (error) {
+      failure = { error }; // thrown once the workers' tasks are done too
+    }
     if (others > 0) {
       for (;;) {
         const d = Atomics.load(this.ctl, DONE);
@@ -335,9 +352,10 @@ export class WorkerPool {
       }
       if (Atomics.load(this.ctl, FAILED)) {
         Atomics.store(this.ctl, FAILED, 0);
-        throw new Error('backend-cpu: a worker thread failed while running a kernel');
+        failure ??= { error: new Error('backend-cpu: a worker thread failed while running a kernel') };
       }
     }
+    if (failure) throw failure.error;
   }
 
   /** Runs one task on the calling thread. */
@@ -345,6 +363,9 @@ export class WorkerPool {
     if (task.kernel === 'attention') {
       const [params, start, step, scratch, ws] = task.args;
       attentionUnits(this.memory, this.exports, params, start, step, scratch, ws);
+    } else if (task.kernel === 'conv') {
+      const [params, start, step] = task.args;
+      convUnits(this.memory, params, start, step);
     } else (this.exports[task.kernel] as (...a: number[]) => void)(...task.args);
     if (task.act) {
       if (this.f.buffer.byteLength !== this.memory.buffer.byteLength)

@@ -102,6 +102,15 @@ export const REPORT_PLOTS: readonly PlotSpec[] = [
     yLabel: 'ms/token (CPU time)',
     logX: true,
   },
+  {
+    file: 'speculative-speedup.svg',
+    title: 'speculative decoding: speed-up over cached decoding of a 12-layer target, measured and expected',
+    suite: 'speculative',
+    metric: 'speed-up',
+    xParam: 'k',
+    xLabel: 'draft tokens per round k',
+    yLabel: 'speed-up (×)',
+  },
 ];
 
 /** The series of one plot spec from the run's results (empty when the run did not measure it). */

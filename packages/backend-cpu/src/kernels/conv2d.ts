@@ -1,4 +1,5 @@
 import type { Conv2dParams } from '@attnkit/tensor-core';
+import type { ConvGeometry } from './conv2d-threads.js';
 import { matmulKernel } from './matmul.js';
 
 /** A strided float32 operand: data, shape, strides (elements) and offset. */
@@ -27,6 +28,26 @@ export interface ConvProduct {
     k: number,
     n: number,
   ): void;
+  /**
+   * Optionally unrolls the receptive fields of output rows [oh0, oh0 + rows) of image n, group g
+   * into `cols` ([Cg·KH·KW, rows·OW]) itself, e.g. across threads; returns false to leave it to
+   * the calling thread's loop (the same values either way).
+   */
+  im2col?(
+    x: StridedF32,
+    cols: Float32Array,
+    geometry: ConvGeometry,
+    n: number,
+    g: number,
+    oh0: number,
+    rows: number,
+  ): boolean;
+  /**
+   * Optionally runs the direct loop of small groups (`out` [N, O, OH, OW] zero before, weights Wm
+   * contiguous [O, Cg·KH·KW]) itself, e.g. across threads; returns false to leave it to the calling
+   * thread's loop (the same values either way: the same multiply-adds in the same order).
+   */
+  direct?(x: StridedF32, Wm: Float32Array, out: Float32Array, geometry: ConvGeometry): boolean;
   /** Releases the scratch arrays. */
   done(): void;
 }
@@ -94,9 +115,24 @@ function conv2dWith(
         }
   }
   if (K === 0) return out;
+  const geometry: ConvGeometry = {
+    N,
+    H,
+    W,
+    O,
+    Cg,
+    KH,
+    KW,
+    OH,
+    OW,
+    stride: p.stride,
+    padding: p.padding,
+    dilation: p.dilation,
+    groups: G,
+  };
   // Few output channels per group (depthwise) gain nothing from a GEMM: loop directly.
   if (Og < 4 || K < 8) {
-    direct(x, Wm, out, N, O, Cg, H, W, KH, KW, OH, OW, p);
+    if (!gemm.direct?.(x, Wm, out, geometry)) direct(x, Wm, out, N, O, Cg, H, W, KH, KW, OH, OW, p);
     return out;
   }
   const X = x.data;
@@ -110,6 +146,10 @@ function conv2dWith(
         const rows = Math.min(band, OH - oh0);
         const Lb = rows * OW;
         // im2col: row r = (c, a, e), column (oh, ow).
+        if (gemm.im2col?.(x, cols, geometry, n, g, oh0, rows)) {
+          multiply(gemm, Wm, cols, tmp, out, n, g, O, Og, K, L, Lb, oh0, OW);
+          continue;
+        }
         let r = 0;
         for (let c = 0; c < Cg; c++) {
           const xc = x.offset + n * xs0 + (g * Cg + c) * xs1;
@@ -133,19 +173,38 @@ function conv2dWith(
             }
           }
         }
-        const outBase = (n * O + g * Og) * L;
-        if (!tmp) {
-          gemm.product(Wm, g * Og * K, cols, out, outBase, Og, K, Lb);
-        } else {
-          tmp.fill(0, 0, Og * Lb);
-          gemm.product(Wm, g * Og * K, cols, tmp, 0, Og, K, Lb);
-          for (let o = 0; o < Og; o++)
-            out.set(tmp.subarray(o * Lb, (o + 1) * Lb), outBase + o * L + oh0 * OW);
-        }
+        multiply(gemm, Wm, cols, tmp, out, n, g, O, Og, K, L, Lb, oh0, OW);
       }
     }
   }
   return out;
+}
+
+/** The group's GEMM of one band: out[n, g·Og + o, oh0 + rows] = Wm[g·Og + o] · cols (through `tmp` for bands). */
+function multiply(
+  gemm: ConvProduct,
+  Wm: Float32Array,
+  cols: Float32Array,
+  tmp: Float32Array | null,
+  out: Float32Array,
+  n: number,
+  g: number,
+  O: number,
+  Og: number,
+  K: number,
+  L: number,
+  Lb: number,
+  oh0: number,
+  OW: number,
+): void {
+  const outBase = (n * O + g * Og) * L;
+  if (!tmp) {
+    gemm.product(Wm, g * Og * K, cols, out, outBase, Og, K, Lb);
+  } else {
+    tmp.fill(0, 0, Og * Lb);
+    gemm.product(Wm, g * Og * K, cols, tmp, 0, Og, K, Lb);
+    for (let o = 0; o < Og; o++) out.set(tmp.subarray(o * Lb, (o + 1) * Lb), outBase + o * L + oh0 * OW);
+  }
 }
 
 /** The direct loop (one multiply-add per tap per output), for small groups. */
