@@ -14,9 +14,15 @@ import {
   readWeightFiles,
   writeFolder,
 } from '@attnkit/hub';
-import type { Tensor } from '@attnkit/tensor-core';
+import { type Tensor, tidy } from '@attnkit/tensor-core';
 import { readSafetensors, writeSafetensors } from '@attnkit/tensor-core/io';
-import { Embedding16, Linear16, quantize } from '@attnkit/tensor-core/nn';
+import {
+  Embedding16,
+  Linear16,
+  QuantizedEmbedding,
+  QuantizedLinear,
+  quantize,
+} from '@attnkit/tensor-core/nn';
 import { generationConfigFromJson, generationConfigToJson } from './generation-config.js';
 import { configJsonText, describe, fmtShape } from './internal.js';
 import { BartForConditionalGeneration, BartModel } from './models/bart.js';
@@ -588,34 +594,78 @@ export async function loadPretrained(
 }
 
 /**
- * The files of a Hugging Face checkpoint for `model`: config.json and model.safetensors (float32;
- * tied aliases left out, as transformers saves them).
+ * The 16-bit dtype of a model's Linear16 / Embedding16 layers, or 'float32' when it has none.
+ * @throws for a model that mixes float16 and bfloat16 layers, or holds int8 layers
+ */
+function modelDtype(model: PreTrainedModel): 'float32' | 'float16' | 'bfloat16' {
+  const halves = new Set<'float16' | 'bfloat16'>();
+  for (const m of model.modules()) {
+    if (m instanceof Linear16 || m instanceof Embedding16)
+      halves.add(m.weight.dtype as 'float16' | 'bfloat16');
+    else if (m instanceof QuantizedLinear || m instanceof QuantizedEmbedding) {
+      throw new Error(
+        `saveModel: the model has int8 layers (${m.constructor.name}, from quantize), which a Hugging Face checkpoint cannot hold; save the float32 (or float16 / bfloat16) model`,
+      );
+    }
+  }
+  if (halves.size > 1) {
+    throw new Error(
+      'saveModel: the model mixes float16 and bfloat16 layers; a Hugging Face checkpoint has one dtype (quantize it to one of them)',
+    );
+  }
+  return halves.size ? [...halves][0] : 'float32';
+}
+
+/**
+ * The files of a Hugging Face checkpoint for `model`: config.json and model.safetensors (tied
+ * aliases left out, as transformers saves them). A float32 model is saved F32; a model with
+ * float16 / bfloat16 layers (loaded with that `dtype`, or from nn's `quantize`) is saved as
+ * transformers saves a model cast to that dtype: every floating-point tensor F16 / BF16 (biases
+ * and norms rounded to nearest even), GPT-2's Conv1D weights [in, out] again, and `dtype` /
+ * `torch_dtype` in config.json naming it.
  */
 export async function checkpointFiles(model: PreTrainedModel): Promise<Record<string, Uint8Array>> {
   if (!model || typeof (model as PreTrainedModel).configJson !== 'function') {
     throw new TypeError(`saveModel: 'model' must be a model of @attnkit/transformer, got ${describe(model)}`);
-  }
-  if (model.modules().some((m) => m instanceof Linear16 || m instanceof Embedding16)) {
-    throw new Error(
-      "saveModel: the model has 16-bit layers (Linear16 / Embedding16, from quantize or a load with dtype 'float16' / 'bfloat16'), which hold weights in their own layout; save the float32 model, or load the checkpoint with dtype 'float32'",
-    );
   }
   if (model.modules().some((m) => m instanceof LoraLinear)) {
     throw new Error(
       'saveModel: the model has LoRA adapters, which a Hugging Face checkpoint cannot hold; save the adapter alone with saveLoraAdapter, or fold it in with mergeAndUnloadLora first',
     );
   }
+  const dtype = modelDtype(model);
   const state = model.stateDict();
   for (const [alias] of model.tiedWeights()) delete state[alias];
-  const config = { ...model.configJson(), torch_dtype: 'float32', dtype: 'float32' };
-  const json = (v: unknown) => new TextEncoder().encode(`${JSON.stringify(v, null, 2)}\n`);
-  const files: Record<string, Uint8Array> = {
-    'config.json': new TextEncoder().encode(configJsonText(config)),
-    'model.safetensors': await writeSafetensors(state, { format: 'pt' }),
-  };
-  if (model.generationConfig)
-    files['generation_config.json'] = json(generationConfigToJson(model.generationConfig));
-  return files;
+  const made: Tensor[] = [];
+  const dtypes: Record<string, 'F16' | 'BF16'> = {};
+  if (dtype !== 'float32') {
+    for (const [name, m] of model.namedModules()) {
+      const key = name ? `${name}.weight` : 'weight';
+      // the [out, in] matrix of a layer that stores [in, out] (GPT-2's Conv1D) goes back to [in, out]
+      if (m instanceof Linear16 && m.transposed && key in state) {
+        const w = state[key];
+        const t = tidy(() => w.T.contiguous());
+        made.push(t);
+        state[key] = t;
+      }
+    }
+    for (const [k, t] of Object.entries(state)) {
+      if (t.dtype === 'float32') dtypes[k] = dtype === 'float16' ? 'F16' : 'BF16';
+    }
+  }
+  try {
+    const config = { ...model.configJson(), torch_dtype: dtype, dtype };
+    const json = (v: unknown) => new TextEncoder().encode(`${JSON.stringify(v, null, 2)}\n`);
+    const files: Record<string, Uint8Array> = {
+      'config.json': new TextEncoder().encode(configJsonText(config)),
+      'model.safetensors': await writeSafetensors(state, { format: 'pt' }, { dtypes }),
+    };
+    if (model.generationConfig)
+      files['generation_config.json'] = json(generationConfigToJson(model.generationConfig));
+    return files;
+  } finally {
+    for (const t of made) t.dispose();
+  }
 }
 
 /**

@@ -96,7 +96,7 @@ export class QuantizeContext {
    */
   linear(weight: Tensor, bias: Parameter | null, layer: string, transpose = false): Module {
     if (this.options.dtype === 'int8') return new QuantizedLinear(this.int8(weight, layer, transpose), bias);
-    return new Linear16(this.half(weight, transpose), bias);
+    return new Linear16(this.half(weight, transpose), bias, { transposed: transpose });
   }
 
   /** The layer that replaces an embedding table: {@link QuantizedEmbedding} or {@link Embedding16}. */
@@ -135,8 +135,13 @@ export class Linear16 extends Module {
   weight!: Tensor;
   /** [outFeatures], or null. */
   bias: Parameter | null;
+  /**
+   * The layer it replaces stored its weight [in, out] (GPT-2's Conv1D): a checkpoint written from
+   * this layer transposes the weight back (see @attnkit/transformer's saveModel).
+   */
+  readonly transposed: boolean;
 
-  constructor(weight: Tensor, bias: Parameter | null) {
+  constructor(weight: Tensor, bias: Parameter | null, options: { transposed?: boolean } = {}) {
     super();
     if (!weight || (weight.dtype !== 'float16' && weight.dtype !== 'bfloat16') || weight.rank !== 2) {
       throw new TypeError(
@@ -146,6 +151,7 @@ export class Linear16 extends Module {
     [this.outFeatures, this.inFeatures] = weight.shape;
     this.registerBuffer('weight', weight);
     this.bias = bias;
+    this.transposed = options.transposed ?? false;
     this.training = false;
   }
 
