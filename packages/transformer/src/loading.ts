@@ -19,9 +19,11 @@ import { readSafetensors, writeSafetensors } from '@attnkit/tensor-core/io';
 import {
   Embedding16,
   Linear16,
+  Parameter,
   QuantizedEmbedding,
   QuantizedLinear,
   quantize,
+  withPlaceholderParameters,
 } from '@attnkit/tensor-core/nn';
 import { generationConfigFromJson, generationConfigToJson } from './generation-config.js';
 import { configJsonText, describe, fmtShape } from './internal.js';
@@ -272,7 +274,10 @@ export interface LoadPretrainedOptions {
    * weight; biases and norms stay float32) and runs them with the 16-bit linear kernels, as
    * nn's `quantize` does; 'auto' keeps the file's dtype (F16 → float16, BF16 → bfloat16, F32 →
    * float32). A 16-bit model is for inference: its forward refuses training mode (load float32
-   * to train, as transformers keeps float32 master weights).
+   * to train, as transformers keeps float32 master weights). With 'float16', 'bfloat16' or 'auto'
+   * the float32 model is never built: parameters start as placeholders sharing one scratch
+   * storage and each checkpoint tensor becomes its layer's weight (freed as the layer is made), so
+   * the peak is about the 16-bit model plus one float32 matrix.
    */
   dtype?: 'float32' | 'float16' | 'bfloat16' | 'auto';
 }
@@ -411,13 +416,23 @@ export function loadCheckpointInto(
   weights: Record<string, Tensor>,
   where = '<weights>',
 ): { ignored: string[] } {
+  return matchInto(model, weights, where);
+}
+
+/** {@link loadCheckpointInto}, with `fill` doing the copy of the matched tensors (by the model's names). */
+function matchInto(
+  model: PreTrainedModel,
+  weights: Record<string, Tensor>,
+  where: string,
+  fill?: (given: Record<string, Tensor>) => void,
+): { ignored: string[] } {
   const own = model.stateDict();
   const original = weights;
   weights = model.remapCheckpoint(weights);
   const given = new Set(Object.values(original));
   const created = Object.values(weights).filter((t) => !given.has(t));
   try {
-    return matchCheckpoint(model, own, weights, where);
+    return matchCheckpoint(model, own, weights, where, fill);
   } finally {
     for (const t of created) t.dispose();
   }
@@ -428,6 +443,7 @@ function matchCheckpoint(
   own: Record<string, Tensor>,
   weights: Record<string, Tensor>,
   where: string,
+  fill?: (given: Record<string, Tensor>) => void,
 ): { ignored: string[] } {
   const prefix = model.basePrefix();
   const ignore = model.ignoredKeys();
@@ -470,8 +486,65 @@ function matchCheckpoint(
       `${FN}(${where}): the checkpoint does not match ${model.architecture}:\n  ${lines.join('\n  ')}`,
     );
   }
-  model.loadStateDict(given);
+  if (fill) fill(given);
+  else model.loadStateDict(given);
   return { ignored };
+}
+
+/**
+ * Fills a model built with placeholder parameters (withPlaceholderParameters) from the matched
+ * checkpoint tensors `given` without a float32 copy of its matrices: with a 16-bit `target`, every
+ * Linear / Conv1D / embedding / head becomes a Linear16 / Embedding16 holding the checkpoint's
+ * 16-bit tensor (cast when the dtypes differ); every other parameter (biases, norms, and all of
+ * them for a float32 target) gets its own float32 storage from the checkpoint; buffers are copied.
+ */
+function fillPlaceholders(
+  model: PreTrainedModel,
+  given: Record<string, Tensor>,
+  placeholders: Set<Parameter>,
+  target: 'float32' | 'float16' | 'bfloat16',
+): void {
+  const own = model.stateDict();
+  const sources = new Map<Tensor, Tensor>();
+  const rest: Record<string, Tensor> = {};
+  for (const [k, t] of Object.entries(given)) {
+    const mine = own[k];
+    if (!placeholders.has(mine as Parameter)) rest[k] = t;
+    else if (!sources.has(mine)) sources.set(mine, t.detach());
+  }
+  if (Object.keys(rest).length) model.loadStateDict(rest, { strict: false });
+  // from here the views in `sources` hold the checkpoint's storages: each is freed once its layer
+  // is made (the 16-bit weight keeps it when the dtypes and layouts agree)
+  for (const t of Object.values(given)) t.dispose();
+  if (target !== 'float32') quantize(model.eval(), { dtype: target, weightSources: sources });
+  const made = new Map<Parameter, Parameter>();
+  const real = (p: Parameter): Parameter => {
+    let q = made.get(p);
+    if (!q) {
+      const t = sources.get(p);
+      if (!t || t.isDisposed)
+        throw new Error(`${FN}: internal error: a parameter ${fmtShape(p.shape)} got no checkpoint tensor`);
+      q = new Parameter(t.detach(), p.requiresGrad); // shares a float32 tensor's storage; widens a 16-bit one
+      made.set(p, q);
+    }
+    return q;
+  };
+  for (const m of model.modules()) {
+    const fields = m as unknown as Record<string, unknown>;
+    for (const [key, v] of Object.entries(m)) {
+      if (v instanceof Parameter && placeholders.has(v)) fields[key] = real(v);
+      else if (Array.isArray(v)) {
+        v.forEach((item, i) => {
+          if (item instanceof Parameter && placeholders.has(item)) v[i] = real(item);
+        });
+      }
+    }
+  }
+  for (const t of sources.values()) t.dispose();
+  const left = model.namedParameters().filter(([, p]) => p.isDisposed);
+  if (left.length) {
+    throw new Error(`${FN}: internal error: parameters left unfilled: ${left.map(([n]) => n).join(', ')}`);
+  }
 }
 
 /**
@@ -552,6 +625,7 @@ export async function loadPretrained(
     }
   }
   let model: PreTrainedModel;
+  let placeholders: Set<Parameter> | null = null;
   try {
     const n = options.maxParameters !== undefined ? cls.approxParameters?.(config) : undefined;
     if (n !== undefined && n > (options.maxParameters as number)) {
@@ -559,7 +633,15 @@ export async function loadPretrained(
         `${FN}: the config describes about ${n.toExponential(2)} parameters, above maxParameters ${options.maxParameters}; refused before allocating`,
       );
     }
-    model = cls.fromConfigJson(config);
+    if (wanted === 'float32') model = cls.fromConfigJson(config);
+    else {
+      // 16-bit (or 'auto'): build with placeholder parameters, so that the float32 model never exists
+      const built = withPlaceholderParameters(() => cls.fromConfigJson(config));
+      model = built.result;
+      placeholders = built.placeholders;
+      // only their identities and shapes are needed from here: free the scratch storages now
+      for (const p of placeholders) p.dispose();
+    }
   } catch (e) {
     throw new ConfigError(
       `${FN}(${src.where}): config.json: ${(e as Error).message}`,
@@ -577,12 +659,11 @@ export async function loadPretrained(
     // 16-bit tensors stay 16-bit on the host until they are copied into the parameters
     const read = wanted === 'float32' ? {} : { bfloat16: 'keep' as const };
     weights = await readWeightFiles(src, FN, (bytes) => readSafetensors(bytes, read));
-    loadCheckpointInto(model, weights, src.where);
-    const target = wanted === 'auto' ? fileDtype(weights, src.where) : wanted;
-    for (const t of Object.values(weights)) t.dispose();
-    weights = {};
-    // the float32 matrices (exact widenings of the file's values) become 16-bit again
-    if (target !== 'float32') quantize(model.eval(), { dtype: target });
+    if (placeholders) {
+      const target = wanted === 'auto' ? fileDtype(weights, src.where) : wanted;
+      const ph = placeholders;
+      matchInto(model, weights, src.where, (given) => fillPlaceholders(model, given, ph, target));
+    } else loadCheckpointInto(model, weights, src.where);
   } catch (e) {
     model.dispose();
     throw e;

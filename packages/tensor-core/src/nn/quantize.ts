@@ -25,6 +25,13 @@ export interface QuantizeOptions {
    * width.
    */
   groupSize?: number;
+  /**
+   * @internal The tensor to read in place of a layer's 16-bit weight (any float dtype, same shape),
+   * disposed once the 16-bit weight is made from it (so a source serves one layout of its weight):
+   * loadPretrained's 16-bit path maps placeholder parameters to the checkpoint's tensors, so no
+   * float32 copy of the matrices is made and each checkpoint tensor is freed as its layer is made.
+   */
+  weightSources?: ReadonlyMap<Tensor, Tensor>;
 }
 
 /**
@@ -82,7 +89,9 @@ export class QuantizeContext {
     }
     let w = byKey.get(transpose);
     if (!w) {
-      const made = tidy(() => (transpose ? weight.T : weight).detach().cast(dtype).contiguous());
+      const src = this.options.weightSources?.get(weight) ?? weight;
+      const made = tidy(() => (transpose ? src.T : src).detach().cast(dtype).contiguous());
+      if (src !== weight) src.dispose(); // a weight source is consumed (its storage stays with `made` when shared)
       w = made;
       byKey.set(transpose, w);
       if (w !== weight) this.sources.add(weight);
