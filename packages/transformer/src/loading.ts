@@ -17,7 +17,9 @@ import {
 import { type Tensor, tidy } from '@attnkit/tensor-core';
 import { readSafetensors, writeSafetensors } from '@attnkit/tensor-core/io';
 import {
+  Embedding,
   Embedding16,
+  Linear,
   Linear16,
   Parameter,
   QuantizedEmbedding,
@@ -516,7 +518,25 @@ function fillPlaceholders(
   // from here the views in `sources` hold the checkpoint's storages: each is freed once its layer
   // is made (the 16-bit weight keeps it when the dtypes and layouts agree)
   for (const t of Object.values(given)) t.dispose();
-  if (target !== 'float32') quantize(model.eval(), { dtype: target, weightSources: sources });
+  if (target !== 'float32') {
+    // a matrix that only layers quantize replaces hold (as their `weight`) is read once: its
+    // checkpoint tensor is freed as the layer is made; one that another module also holds (BERT's
+    // tied MLM decoder) stays for the float32 parameter that module keeps
+    const consume = new Set<Tensor>(sources.keys());
+    for (const m of model.modules()) {
+      const convertible =
+        m instanceof Linear ||
+        m instanceof Embedding ||
+        typeof (m as { toQuantized?: unknown }).toQuantized === 'function';
+      for (const [key, v] of Object.entries(m)) {
+        const held = Array.isArray(v) ? v : [v];
+        for (const t of held) {
+          if (t instanceof Parameter && (!convertible || key !== 'weight')) consume.delete(t);
+        }
+      }
+    }
+    quantize(model.eval(), { dtype: target, weightSources: sources, consumeSources: consume });
+  }
   const made = new Map<Parameter, Parameter>();
   const real = (p: Parameter): Parameter => {
     let q = made.get(p);

@@ -19,6 +19,7 @@ import {
   type Tensor,
 } from '@attnkit/tensor-core';
 import { readSafetensors } from '@attnkit/tensor-core/io';
+import { type Module, quantize } from '@attnkit/tensor-core/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointFiles, type GPT2LMHeadModel, loadPretrained, saveModel } from '../src/index.js';
 import { closeness, loadFixture } from './helpers.js';
@@ -131,6 +132,52 @@ describe('saveModel / checkpointFiles of a 16-bit model', () => {
       }
       again.dispose();
       model.dispose();
+      expect(memory().cpu.numTensors).toBe(before);
+    });
+  }
+});
+
+// Every family goes through the placeholder path: the 16-bit load gives, bit for bit, the model
+// the old path gave (the float32 load converted by quantize), and dtype 'auto' of a float32 file
+// the float32 load (parameters and all buffers, persistent or not).
+describe('the placeholder load equals load-then-convert for every family', () => {
+  const FAMILIES = [
+    'export-gpt2',
+    'export-llama-yarn',
+    'export-mistral',
+    'export-mixtral',
+    'export-qwen2',
+    'export-bert-mlm',
+    'export-clip-text',
+    'export-vit',
+    'export-t5-gated-untied',
+    'export-bart',
+    'export-whisper',
+  ];
+  const snapshot = (m: Module) =>
+    [...Object.entries(m.stateDict()), ...m.namedBuffers()].map(([k, t]) => [
+      k,
+      t.dtype,
+      [...t.shape],
+      bitsOf(t),
+    ]);
+  for (const name of FAMILIES) {
+    it(`${name}: dtype 'bfloat16' = quantize(float32 load), dtype 'auto' = the file's dtype load`, async () => {
+      const dir = loadFixture(name).dir;
+      const before = memory().cpu?.numTensors ?? 0;
+      const half = await loadPretrained(dir, { dtype: 'bfloat16' });
+      const old = quantize((await loadPretrained(dir)).eval(), { dtype: 'bfloat16' });
+      expect(half.modules().map((m) => m.constructor.name)).toEqual(
+        old.modules().map((m) => m.constructor.name),
+      );
+      expect(snapshot(half)).toEqual(snapshot(old));
+      half.dispose();
+      old.dispose();
+      const auto = await loadPretrained(dir, { dtype: 'auto' });
+      const wide = await loadPretrained(dir);
+      expect(snapshot(auto)).toEqual(snapshot(wide));
+      auto.dispose();
+      wide.dispose();
       expect(memory().cpu.numTensors).toBe(before);
     });
   }

@@ -26,12 +26,17 @@ export interface QuantizeOptions {
    */
   groupSize?: number;
   /**
-   * @internal The tensor to read in place of a layer's 16-bit weight (any float dtype, same shape),
-   * disposed once the 16-bit weight is made from it (so a source serves one layout of its weight):
+   * @internal The tensor to read in place of a layer's 16-bit weight (any float dtype, same shape):
    * loadPretrained's 16-bit path maps placeholder parameters to the checkpoint's tensors, so no
-   * float32 copy of the matrices is made and each checkpoint tensor is freed as its layer is made.
+   * float32 copy of the matrices is made.
    */
   weightSources?: ReadonlyMap<Tensor, Tensor>;
+  /**
+   * @internal The weights (keys of `weightSources`) whose source is disposed once the 16-bit
+   * weight is made from it (no other layer reads it): each checkpoint tensor is freed as its layer
+   * is made.
+   */
+  consumeSources?: ReadonlySet<Tensor>;
 }
 
 /**
@@ -91,7 +96,8 @@ export class QuantizeContext {
     if (!w) {
       const src = this.options.weightSources?.get(weight) ?? weight;
       const made = tidy(() => (transpose ? src.T : src).detach().cast(dtype).contiguous());
-      if (src !== weight) src.dispose(); // a weight source is consumed (its storage stays with `made` when shared)
+      // a consumed source is freed now (its storage stays with `made` when they share it)
+      if (src !== weight && this.options.consumeSources?.has(weight)) src.dispose();
       w = made;
       byKey.set(transpose, w);
       if (w !== weight) this.sources.add(weight);
