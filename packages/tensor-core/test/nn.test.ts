@@ -2,6 +2,7 @@ import {
   crossEntropy,
   Generator,
   gelu,
+  getBackend,
   mean,
   memory,
   ones,
@@ -27,6 +28,7 @@ import {
   ReLU,
   RMSNorm,
   Sequential,
+  withPlaceholderParameters,
 } from '@attnkit/tensor-core/nn';
 import { describe, expect, it } from 'vitest';
 import { closeTo, loadFixture } from './fixtures-loader.js';
@@ -323,5 +325,40 @@ describe('composite model parity (torch)', () => {
     });
     model.zeroGrad();
     model.dispose();
+  });
+});
+
+describe('Parameter from a 16-bit tensor, and placeholder parameters', () => {
+  const be = () => memory()[getBackend().name] ?? { numTensors: 0, numBytes: 0 };
+  it('new Parameter(a bfloat16 tensor) widens it and takes its place (no tensor leaks)', () => {
+    const wide = tensor([1.5, -2, 3.25]);
+    const half = wide.cast('bfloat16');
+    wide.dispose();
+    const before = be().numTensors;
+    const p = new Parameter(half);
+    expect(half.isDisposed).toBe(true);
+    expect(p.dtype).toBe('float32');
+    expect([...p.dataSync()]).toEqual([1.5, -2, 3.25]);
+    expect(be().numTensors).toBe(before);
+    p.dispose();
+    expect(be().numTensors).toBe(before - 1);
+  });
+
+  it('withPlaceholderParameters: parameters share the largest storage made so far (garbage values)', () => {
+    const before = be()?.numBytes ?? 0;
+    const { result, placeholders } = withPlaceholderParameters(
+      () => new Sequential(new Linear(16, 32), new Linear(32, 8), new Linear(8, 8)),
+    );
+    const params = result.parameters();
+    expect(params.length).toBe(6);
+    expect([...placeholders].sort()).toEqual([...params].sort());
+    // one storage of 16·32 floats, shared by every later (smaller) parameter
+    expect(be().numBytes - before).toBe(16 * 32 * 4);
+    for (const p of placeholders) p.dispose();
+    expect(be().numBytes).toBe(before);
+    // outside the scope parameters own their storage again
+    const own = new Linear(4, 4);
+    expect(be().numBytes - before).toBe((16 + 4) * 4);
+    own.dispose();
   });
 });

@@ -14,9 +14,19 @@ import {
   readWeightFiles,
   writeFolder,
 } from '@attnkit/hub';
-import type { Tensor } from '@attnkit/tensor-core';
+import { type Tensor, tidy } from '@attnkit/tensor-core';
 import { readSafetensors, writeSafetensors } from '@attnkit/tensor-core/io';
-import { Embedding16, Linear16, quantize } from '@attnkit/tensor-core/nn';
+import {
+  Embedding,
+  Embedding16,
+  Linear,
+  Linear16,
+  Parameter,
+  QuantizedEmbedding,
+  QuantizedLinear,
+  quantize,
+  withPlaceholderParameters,
+} from '@attnkit/tensor-core/nn';
 import { generationConfigFromJson, generationConfigToJson } from './generation-config.js';
 import { configJsonText, describe, fmtShape } from './internal.js';
 import { BartForConditionalGeneration, BartModel } from './models/bart.js';
@@ -266,7 +276,10 @@ export interface LoadPretrainedOptions {
    * weight; biases and norms stay float32) and runs them with the 16-bit linear kernels, as
    * nn's `quantize` does; 'auto' keeps the file's dtype (F16 → float16, BF16 → bfloat16, F32 →
    * float32). A 16-bit model is for inference: its forward refuses training mode (load float32
-   * to train, as transformers keeps float32 master weights).
+   * to train, as transformers keeps float32 master weights). With 'float16', 'bfloat16' or 'auto'
+   * the float32 model is never built: parameters start as placeholders sharing one scratch
+   * storage and each checkpoint tensor becomes its layer's weight (freed as the layer is made), so
+   * the peak is about the 16-bit model plus one float32 matrix.
    */
   dtype?: 'float32' | 'float16' | 'bfloat16' | 'auto';
 }
@@ -405,13 +418,23 @@ export function loadCheckpointInto(
   weights: Record<string, Tensor>,
   where = '<weights>',
 ): { ignored: string[] } {
+  return matchInto(model, weights, where);
+}
+
+/** {@link loadCheckpointInto}, with `fill` doing the copy of the matched tensors (by the model's names). */
+function matchInto(
+  model: PreTrainedModel,
+  weights: Record<string, Tensor>,
+  where: string,
+  fill?: (given: Record<string, Tensor>) => void,
+): { ignored: string[] } {
   const own = model.stateDict();
   const original = weights;
   weights = model.remapCheckpoint(weights);
   const given = new Set(Object.values(original));
   const created = Object.values(weights).filter((t) => !given.has(t));
   try {
-    return matchCheckpoint(model, own, weights, where);
+    return matchCheckpoint(model, own, weights, where, fill);
   } finally {
     for (const t of created) t.dispose();
   }
@@ -422,6 +445,7 @@ function matchCheckpoint(
   own: Record<string, Tensor>,
   weights: Record<string, Tensor>,
   where: string,
+  fill?: (given: Record<string, Tensor>) => void,
 ): { ignored: string[] } {
   const prefix = model.basePrefix();
   const ignore = model.ignoredKeys();
@@ -464,8 +488,83 @@ function matchCheckpoint(
       `${FN}(${where}): the checkpoint does not match ${model.architecture}:\n  ${lines.join('\n  ')}`,
     );
   }
-  model.loadStateDict(given);
+  if (fill) fill(given);
+  else model.loadStateDict(given);
   return { ignored };
+}
+
+/**
+ * Fills a model built with placeholder parameters (withPlaceholderParameters) from the matched
+ * checkpoint tensors `given` without a float32 copy of its matrices: with a 16-bit `target`, every
+ * Linear / Conv1D / embedding / head becomes a Linear16 / Embedding16 holding the checkpoint's
+ * 16-bit tensor (cast when the dtypes differ); every other parameter (biases, norms, and all of
+ * them for a float32 target) gets its own float32 storage from the checkpoint; buffers are copied.
+ */
+function fillPlaceholders(
+  model: PreTrainedModel,
+  given: Record<string, Tensor>,
+  placeholders: Set<Parameter>,
+  target: 'float32' | 'float16' | 'bfloat16',
+): void {
+  const own = model.stateDict();
+  const sources = new Map<Tensor, Tensor>();
+  const rest: Record<string, Tensor> = {};
+  for (const [k, t] of Object.entries(given)) {
+    const mine = own[k];
+    if (!placeholders.has(mine as Parameter)) rest[k] = t;
+    else if (!sources.has(mine)) sources.set(mine, t.detach());
+  }
+  if (Object.keys(rest).length) model.loadStateDict(rest, { strict: false });
+  // from here the views in `sources` hold the checkpoint's storages: each is freed once its layer
+  // is made (the 16-bit weight keeps it when the dtypes and layouts agree)
+  for (const t of Object.values(given)) t.dispose();
+  if (target !== 'float32') {
+    // a matrix that only layers quantize replaces hold (as their `weight`) is read once: its
+    // checkpoint tensor is freed as the layer is made; one that another module also holds (BERT's
+    // tied MLM decoder) stays for the float32 parameter that module keeps
+    const consume = new Set<Tensor>(sources.keys());
+    for (const m of model.modules()) {
+      const convertible =
+        m instanceof Linear ||
+        m instanceof Embedding ||
+        typeof (m as { toQuantized?: unknown }).toQuantized === 'function';
+      for (const [key, v] of Object.entries(m)) {
+        const held = Array.isArray(v) ? v : [v];
+        for (const t of held) {
+          if (t instanceof Parameter && (!convertible || key !== 'weight')) consume.delete(t);
+        }
+      }
+    }
+    quantize(model.eval(), { dtype: target, weightSources: sources, consumeSources: consume });
+  }
+  const made = new Map<Parameter, Parameter>();
+  const real = (p: Parameter): Parameter => {
+    let q = made.get(p);
+    if (!q) {
+      const t = sources.get(p);
+      if (!t || t.isDisposed)
+        throw new Error(`${FN}: internal error: a parameter ${fmtShape(p.shape)} got no checkpoint tensor`);
+      q = new Parameter(t.detach(), p.requiresGrad); // shares a float32 tensor's storage; widens a 16-bit one
+      made.set(p, q);
+    }
+    return q;
+  };
+  for (const m of model.modules()) {
+    const fields = m as unknown as Record<string, unknown>;
+    for (const [key, v] of Object.entries(m)) {
+      if (v instanceof Parameter && placeholders.has(v)) fields[key] = real(v);
+      else if (Array.isArray(v)) {
+        v.forEach((item, i) => {
+          if (item instanceof Parameter && placeholders.has(item)) v[i] = real(item);
+        });
+      }
+    }
+  }
+  for (const t of sources.values()) t.dispose();
+  const left = model.namedParameters().filter(([, p]) => p.isDisposed);
+  if (left.length) {
+    throw new Error(`${FN}: internal error: parameters left unfilled: ${left.map(([n]) => n).join(', ')}`);
+  }
 }
 
 /**
@@ -546,6 +645,7 @@ export async function loadPretrained(
     }
   }
   let model: PreTrainedModel;
+  let placeholders: Set<Parameter> | null = null;
   try {
     const n = options.maxParameters !== undefined ? cls.approxParameters?.(config) : undefined;
     if (n !== undefined && n > (options.maxParameters as number)) {
@@ -553,7 +653,15 @@ export async function loadPretrained(
         `${FN}: the config describes about ${n.toExponential(2)} parameters, above maxParameters ${options.maxParameters}; refused before allocating`,
       );
     }
-    model = cls.fromConfigJson(config);
+    if (wanted === 'float32') model = cls.fromConfigJson(config);
+    else {
+      // 16-bit (or 'auto'): build with placeholder parameters, so that the float32 model never exists
+      const built = withPlaceholderParameters(() => cls.fromConfigJson(config));
+      model = built.result;
+      placeholders = built.placeholders;
+      // only their identities and shapes are needed from here: free the scratch storages now
+      for (const p of placeholders) p.dispose();
+    }
   } catch (e) {
     throw new ConfigError(
       `${FN}(${src.where}): config.json: ${(e as Error).message}`,
@@ -571,12 +679,11 @@ export async function loadPretrained(
     // 16-bit tensors stay 16-bit on the host until they are copied into the parameters
     const read = wanted === 'float32' ? {} : { bfloat16: 'keep' as const };
     weights = await readWeightFiles(src, FN, (bytes) => readSafetensors(bytes, read));
-    loadCheckpointInto(model, weights, src.where);
-    const target = wanted === 'auto' ? fileDtype(weights, src.where) : wanted;
-    for (const t of Object.values(weights)) t.dispose();
-    weights = {};
-    // the float32 matrices (exact widenings of the file's values) become 16-bit again
-    if (target !== 'float32') quantize(model.eval(), { dtype: target });
+    if (placeholders) {
+      const target = wanted === 'auto' ? fileDtype(weights, src.where) : wanted;
+      const ph = placeholders;
+      matchInto(model, weights, src.where, (given) => fillPlaceholders(model, given, ph, target));
+    } else loadCheckpointInto(model, weights, src.where);
   } catch (e) {
     model.dispose();
     throw e;
@@ -588,34 +695,78 @@ export async function loadPretrained(
 }
 
 /**
- * The files of a Hugging Face checkpoint for `model`: config.json and model.safetensors (float32;
- * tied aliases left out, as transformers saves them).
+ * The 16-bit dtype of a model's Linear16 / Embedding16 layers, or 'float32' when it has none.
+ * @throws for a model that mixes float16 and bfloat16 layers, or holds int8 layers
+ */
+function modelDtype(model: PreTrainedModel): 'float32' | 'float16' | 'bfloat16' {
+  const halves = new Set<'float16' | 'bfloat16'>();
+  for (const m of model.modules()) {
+    if (m instanceof Linear16 || m instanceof Embedding16)
+      halves.add(m.weight.dtype as 'float16' | 'bfloat16');
+    else if (m instanceof QuantizedLinear || m instanceof QuantizedEmbedding) {
+      throw new Error(
+        `saveModel: the model has int8 layers (${m.constructor.name}, from quantize), which a Hugging Face checkpoint cannot hold; save the float32 (or float16 / bfloat16) model`,
+      );
+    }
+  }
+  if (halves.size > 1) {
+    throw new Error(
+      'saveModel: the model mixes float16 and bfloat16 layers; a Hugging Face checkpoint has one dtype (quantize it to one of them)',
+    );
+  }
+  return halves.size ? [...halves][0] : 'float32';
+}
+
+/**
+ * The files of a Hugging Face checkpoint for `model`: config.json and model.safetensors (tied
+ * aliases left out, as transformers saves them). A float32 model is saved F32; a model with
+ * float16 / bfloat16 layers (loaded with that `dtype`, or from nn's `quantize`) is saved as
+ * transformers saves a model cast to that dtype: every floating-point tensor F16 / BF16 (biases
+ * and norms rounded to nearest even), GPT-2's Conv1D weights [in, out] again, and `dtype` /
+ * `torch_dtype` in config.json naming it.
  */
 export async function checkpointFiles(model: PreTrainedModel): Promise<Record<string, Uint8Array>> {
   if (!model || typeof (model as PreTrainedModel).configJson !== 'function') {
     throw new TypeError(`saveModel: 'model' must be a model of @attnkit/transformer, got ${describe(model)}`);
-  }
-  if (model.modules().some((m) => m instanceof Linear16 || m instanceof Embedding16)) {
-    throw new Error(
-      "saveModel: the model has 16-bit layers (Linear16 / Embedding16, from quantize or a load with dtype 'float16' / 'bfloat16'), which hold weights in their own layout; save the float32 model, or load the checkpoint with dtype 'float32'",
-    );
   }
   if (model.modules().some((m) => m instanceof LoraLinear)) {
     throw new Error(
       'saveModel: the model has LoRA adapters, which a Hugging Face checkpoint cannot hold; save the adapter alone with saveLoraAdapter, or fold it in with mergeAndUnloadLora first',
     );
   }
+  const dtype = modelDtype(model);
   const state = model.stateDict();
   for (const [alias] of model.tiedWeights()) delete state[alias];
-  const config = { ...model.configJson(), torch_dtype: 'float32', dtype: 'float32' };
-  const json = (v: unknown) => new TextEncoder().encode(`${JSON.stringify(v, null, 2)}\n`);
-  const files: Record<string, Uint8Array> = {
-    'config.json': new TextEncoder().encode(configJsonText(config)),
-    'model.safetensors': await writeSafetensors(state, { format: 'pt' }),
-  };
-  if (model.generationConfig)
-    files['generation_config.json'] = json(generationConfigToJson(model.generationConfig));
-  return files;
+  const made: Tensor[] = [];
+  const dtypes: Record<string, 'F16' | 'BF16'> = {};
+  if (dtype !== 'float32') {
+    for (const [name, m] of model.namedModules()) {
+      const key = name ? `${name}.weight` : 'weight';
+      // the [out, in] matrix of a layer that stores [in, out] (GPT-2's Conv1D) goes back to [in, out]
+      if (m instanceof Linear16 && m.transposed && key in state) {
+        const w = state[key];
+        const t = tidy(() => w.T.contiguous());
+        made.push(t);
+        state[key] = t;
+      }
+    }
+    for (const [k, t] of Object.entries(state)) {
+      if (t.dtype === 'float32') dtypes[k] = dtype === 'float16' ? 'F16' : 'BF16';
+    }
+  }
+  try {
+    const config = { ...model.configJson(), torch_dtype: dtype, dtype };
+    const json = (v: unknown) => new TextEncoder().encode(`${JSON.stringify(v, null, 2)}\n`);
+    const files: Record<string, Uint8Array> = {
+      'config.json': new TextEncoder().encode(configJsonText(config)),
+      'model.safetensors': await writeSafetensors(state, { format: 'pt' }, { dtypes }),
+    };
+    if (model.generationConfig)
+      files['generation_config.json'] = json(generationConfigToJson(model.generationConfig));
+    return files;
+  } finally {
+    for (const t of made) t.dispose();
+  }
 }
 
 /**

@@ -6,7 +6,7 @@
 import '@attnkit/backend-cpu';
 import { generate } from '@attnkit/sampling';
 import { memory } from '@attnkit/tensor-core';
-import { Embedding16, Linear16 } from '@attnkit/tensor-core/nn';
+import { Embedding16, Linear16, quantize } from '@attnkit/tensor-core/nn';
 import { describe, expect, it } from 'vitest';
 import { type GPT2LMHeadModel, loadPretrained, saveModel } from '../src/index.js';
 import { closeness, forwardOutputs, loadFixture, modelInputs, realTokens } from './helpers.js';
@@ -94,7 +94,7 @@ describe('loadPretrained(..., { dtype }) of 16-bit checkpoints saved by transfor
     model.dispose();
   });
 
-  it('refuses an unknown dtype, training a 16-bit model and saving it', async () => {
+  it('refuses an unknown dtype, training a 16-bit model and saving an int8 one', async () => {
     const dir = loadFixture('half-gpt2-bf16').dir;
     await expect(loadPretrained(dir, { dtype: 'int8' as never })).rejects.toThrow(
       /'dtype' must be one of 'float32', 'float16', 'bfloat16', 'auto', got string "int8"/,
@@ -104,7 +104,11 @@ describe('loadPretrained(..., { dtype }) of 16-bit checkpoints saved by transfor
     expect(() => model.forward({ inputIds: loadFixture('half-gpt2-bf16').tensor('input_ids') })).toThrow(
       /bfloat16 weights are for inference .*load \/ keep float32 weights to train/,
     );
-    await expect(saveModel(model, '/tmp/never-written')).rejects.toThrow(/the model has 16-bit layers/);
     model.dispose();
+    const int8 = quantize((await loadPretrained(dir)).eval(), { dtype: 'int8' });
+    await expect(saveModel(int8, '/tmp/never-written')).rejects.toThrow(
+      /the model has int8 layers \(Quantized(Linear|Embedding), from quantize\)/,
+    );
+    int8.dispose();
   });
 });

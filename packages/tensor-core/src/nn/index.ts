@@ -44,6 +44,7 @@ export {
   type LoadStateDictResult,
   Module,
   Parameter,
+  withPlaceholderParameters,
 } from './module.js';
 export {
   GroupNorm,

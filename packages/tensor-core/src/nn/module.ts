@@ -7,6 +7,26 @@ import { loadBackend } from '../registry.js';
 import { fmt } from '../shape.js';
 import { Tensor } from '../tensor.js';
 
+let placeholderScope: { scratch: Tensor | null; placeholders: Set<Parameter> } | null = null;
+
+/**
+ * @internal Runs `fn` (a model constructor) with every {@link Parameter} created inside it a
+ * placeholder: parameters share one scratch storage (the largest one created so far), so building
+ * a model holds about its largest parameters instead of all of them; their values are garbage.
+ * Returns the placeholders, which the caller must replace (module fields pointing at them) before
+ * the model is used: loadPretrained's 16-bit path, which fills them from a checkpoint.
+ */
+export function withPlaceholderParameters<T>(fn: () => T): { result: T; placeholders: Set<Parameter> } {
+  if (placeholderScope) throw new Error('withPlaceholderParameters: already inside one');
+  const scope = { scratch: null as Tensor | null, placeholders: new Set<Parameter>() };
+  placeholderScope = scope;
+  try {
+    return { result: fn(), placeholders: scope.placeholders };
+  } finally {
+    placeholderScope = null;
+  }
+}
+
 /**
  * A tensor that is a module's learnable weight, as torch.nn.Parameter: `requiresGrad` is on, and
  * it lives outside every `tidy` scope (it is freed by `dispose()` or `Module.dispose()`).
@@ -31,18 +51,35 @@ export class Parameter extends Tensor {
         `Parameter: parameters must be float tensors, got ${data.dtype} ${fmt(data.shape)}`,
       );
     }
+    const scope = placeholderScope;
+    if (scope?.scratch && !scope.scratch.isDisposed && scope.scratch.size >= data.size) {
+      // a placeholder: the scope's scratch storage (see withPlaceholderParameters)
+      super((scope.scratch as unknown as { ref: StorageRef }).ref, [...data.shape], 'float32');
+      if (!data.isDisposed) data.dispose();
+      this.requiresGrad = requiresGrad;
+      keep(this);
+      scope.placeholders.add(this);
+      return;
+    }
     // Own, contiguous storage, so in-place updates never touch another tensor's elements.
-    const own = noGrad(() =>
-      data.isContiguous && data.offset === 0 && data.dtype === 'float32'
-        ? data.detach()
-        : data.contiguous('float32').detach(),
-    );
+    const own = noGrad(() => {
+      if (data.isContiguous && data.offset === 0 && data.dtype === 'float32') return data.detach();
+      const copy = data.contiguous('float32');
+      const out = copy.detach();
+      if (copy !== data) copy.dispose(); // the storage stays with `out` (it leaked before)
+      return out;
+    });
     const ref = (own as unknown as { ref: StorageRef }).ref;
     super(ref, [...data.shape], 'float32');
     own.dispose();
     if (!data.isDisposed) data.dispose();
     this.requiresGrad = requiresGrad;
     keep(this);
+    if (scope) {
+      // the largest parameter so far becomes the scratch storage later ones share
+      scope.scratch = this;
+      scope.placeholders.add(this);
+    }
   }
 
   /**

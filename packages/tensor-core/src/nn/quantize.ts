@@ -25,6 +25,18 @@ export interface QuantizeOptions {
    * width.
    */
   groupSize?: number;
+  /**
+   * @internal The tensor to read in place of a layer's 16-bit weight (any float dtype, same shape):
+   * loadPretrained's 16-bit path maps placeholder parameters to the checkpoint's tensors, so no
+   * float32 copy of the matrices is made.
+   */
+  weightSources?: ReadonlyMap<Tensor, Tensor>;
+  /**
+   * @internal The weights (keys of `weightSources`) whose source is disposed once the 16-bit
+   * weight is made from it (no other layer reads it): each checkpoint tensor is freed as its layer
+   * is made.
+   */
+  consumeSources?: ReadonlySet<Tensor>;
 }
 
 /**
@@ -82,7 +94,10 @@ export class QuantizeContext {
     }
     let w = byKey.get(transpose);
     if (!w) {
-      const made = tidy(() => (transpose ? weight.T : weight).detach().cast(dtype).contiguous());
+      const src = this.options.weightSources?.get(weight) ?? weight;
+      const made = tidy(() => (transpose ? src.T : src).detach().cast(dtype).contiguous());
+      // a consumed source is freed now (its storage stays with `made` when they share it)
+      if (src !== weight && this.options.consumeSources?.has(weight)) src.dispose();
       w = made;
       byKey.set(transpose, w);
       if (w !== weight) this.sources.add(weight);
@@ -96,7 +111,7 @@ export class QuantizeContext {
    */
   linear(weight: Tensor, bias: Parameter | null, layer: string, transpose = false): Module {
     if (this.options.dtype === 'int8') return new QuantizedLinear(this.int8(weight, layer, transpose), bias);
-    return new Linear16(this.half(weight, transpose), bias);
+    return new Linear16(this.half(weight, transpose), bias, { transposed: transpose });
   }
 
   /** The layer that replaces an embedding table: {@link QuantizedEmbedding} or {@link Embedding16}. */
@@ -135,8 +150,13 @@ export class Linear16 extends Module {
   weight!: Tensor;
   /** [outFeatures], or null. */
   bias: Parameter | null;
+  /**
+   * The layer it replaces stored its weight [in, out] (GPT-2's Conv1D): a checkpoint written from
+   * this layer transposes the weight back (see @attnkit/transformer's saveModel).
+   */
+  readonly transposed: boolean;
 
-  constructor(weight: Tensor, bias: Parameter | null) {
+  constructor(weight: Tensor, bias: Parameter | null, options: { transposed?: boolean } = {}) {
     super();
     if (!weight || (weight.dtype !== 'float16' && weight.dtype !== 'bfloat16') || weight.rank !== 2) {
       throw new TypeError(
@@ -146,6 +166,7 @@ export class Linear16 extends Module {
     [this.outFeatures, this.inFeatures] = weight.shape;
     this.registerBuffer('weight', weight);
     this.bias = bias;
+    this.transposed = options.transposed ?? false;
     this.training = false;
   }
 
