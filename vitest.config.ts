@@ -30,6 +30,8 @@ export default defineConfig({
           root: `${root}packages/${name}`,
           include: ['test/**/*.test.ts'],
           exclude: ['test/**/*.browser.test.ts'],
+          // No time limit in a test: a slow shared machine must not fail a correct one.
+          testTimeout: 600_000,
         },
       })),
       {
