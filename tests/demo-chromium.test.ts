@@ -141,6 +141,7 @@ describe('demo app in headless Chromium', () => {
       'Generation',
       'Training',
       'Diffusion',
+      'Speech',
     ]);
     await screenshot('overview');
   });

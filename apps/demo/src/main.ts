@@ -12,6 +12,7 @@ import { overviewPage } from './pages/overview.js';
 import { tensorsPage } from './pages/tensors.js';
 import { tokenizerPage } from './pages/tokenizer.js';
 import { trainingPage } from './pages/training.js';
+import { whisperPage } from './pages/whisper.js';
 
 const pages: Page[] = [
   overviewPage,
@@ -22,6 +23,7 @@ const pages: Page[] = [
   generationPage,
   trainingPage,
   diffusionPage,
+  whisperPage,
 ];
 
 const nav = document.querySelector<HTMLElement>('#nav')!;
