@@ -12,7 +12,7 @@
 //
 //   apt-get install -y espeak-ng
 //   TURBO_CACHE_DIR=/work/.turbo-cache npx turbo run build --filter=@attnkit/transformer...
-//   node scripts/train-tiny-whisper.mjs [--steps 900] [--seed 1] [--train-clips 2000] [--out <dir>]
+//   node scripts/train-tiny-whisper.mjs [--steps 2000] [--seed 1] [--train-clips 2500] [--out <dir>]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -35,8 +35,8 @@ const opt = (name, def) => {
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = opt('out', join(root, 'packages/transformer/assets/tiny-whisper'));
 const seed = Number(opt('seed', 1));
-const steps = Number(opt('steps', 900));
-const trainClips = Number(opt('train-clips', 2000));
+const steps = Number(opt('steps', 2000));
+const trainClips = Number(opt('train-clips', 2500));
 const heldOutClips = Number(opt('held-out-clips', 100));
 const SR = 16000;
 const CHUNK = 2; // seconds per input window (Whisper's are 30)

@@ -307,7 +307,7 @@ export const whisperPage: Page = {
           el(
             'p',
             { class: 'note' },
-            `The bundled clip is held out of training: the voice ${report.clip.voice} (not one of the ${report.voices.train.length} training voices) saying “${[...report.clip.said].join(' ')}”, a sequence it never heard. It is the first such clip of three digits the model gets right, picked to show it working: most held-out clips are not transcribed exactly (see above).`,
+            `The bundled clip is held out of training: the voice ${report.clip.voice} (not one of the ${report.voices.train.length} training voices) saying “${[...report.clip.said].join(' ')}”, a sequence it never heard. It is the first such clip of three digits the model gets right, picked to show it working: ${pct(1 - report.heldOut.exactMatch)} of held-out clips are not transcribed exactly.`,
           ),
         );
       out.dataset.source = source;
