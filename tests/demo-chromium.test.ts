@@ -142,6 +142,7 @@ describe('demo app in headless Chromium', () => {
       'Training',
       'T5',
       'Diffusion',
+      'Speech',
     ]);
     await screenshot('overview');
   });

@@ -13,6 +13,7 @@ import { t5Page } from './pages/t5.js';
 import { tensorsPage } from './pages/tensors.js';
 import { tokenizerPage } from './pages/tokenizer.js';
 import { trainingPage } from './pages/training.js';
+import { whisperPage } from './pages/whisper.js';
 
 const pages: Page[] = [
   overviewPage,
@@ -24,6 +25,7 @@ const pages: Page[] = [
   trainingPage,
   t5Page,
   diffusionPage,
+  whisperPage,
 ];
 
 const nav = document.querySelector<HTMLElement>('#nav')!;

@@ -360,6 +360,15 @@ export {
   TinyT5Tokenizer,
   tinyT5Report,
 } from './tiny-t5.js';
+export {
+  decodeWav,
+  loadTinyWhisper,
+  TINY_WHISPER_FILES,
+  type TinyWhisperReport,
+  type TinyWhisperScore,
+  tinyWhisperClip,
+  tinyWhisperReport,
+} from './tiny-whisper.js';
 export { type BestOfNOptions, type BestOfNResult, bestOfN } from './training/best-of-n.js';
 export {
   type BatchSource,
