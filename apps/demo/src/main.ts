@@ -144,4 +144,9 @@ function registerServiceWorker(): void {
   });
 }
 
-void show(location.hash.slice(1)).finally(registerServiceWorker);
+// 'attnkit:first-view' marks when the first view has rendered (tests/demo-views-chromium.test.ts
+// reads it from a cold cache for the README's time to first render).
+void show(location.hash.slice(1)).finally(() => {
+  performance.mark('attnkit:first-view');
+  registerServiceWorker();
+});
