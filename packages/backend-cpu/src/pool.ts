@@ -16,7 +16,8 @@
  * sums each output element in the same order whatever the split).
  *
  * Kernels: a task calls one export of gemm.wat with int32 arguments, then applies the linear
- * epilogue's activation to its output rectangle in JavaScript (the functions of math.ts).
+ * epilogue's activation to its output rectangle: gelu_tanh (GPT-2's MLP) with gemm.wat's SIMD
+ * loop, the others in JavaScript (the functions of math.ts).
  */
 import { attentionUnits } from './kernels/attention-threads.js';
 import { convUnits } from './kernels/conv2d-threads.js';
@@ -43,6 +44,8 @@ export type KernelName = (typeof KERNELS)[number];
 
 /** Activation codes of the epilogue (0: none). */
 export const ACTIVATIONS = ['', 'relu', 'gelu', 'gelu_tanh', 'silu', 'sigmoid', 'tanh'] as const;
+/** The code of gelu_tanh, which the epilogue runs with gemm.wat's `gelu_tanh` (SIMD) instead of JavaScript. */
+const GELU_TANH = ACTIVATIONS.indexOf('gelu_tanh');
 
 /** A kernel call on one rectangle of the output, then `act` over c[m, n] (row stride ldc). */
 export interface Task {
@@ -102,10 +105,14 @@ export interface GemmExports {
   dequant_q8: (...args: number[]) => void;
   gemv_h: (...args: number[]) => void;
   widen_h: (...args: number[]) => void;
+  gelu_tanh: (c: number, ldc: number, m: number, n: number) => void;
   gemm_ws_bytes: () => number;
 }
 
-/** Applies activation `act` to f[c/4 + i*ldc + j] for i < m, j < n (shared by the caller and the workers). */
+/**
+ * Applies activation `act` to f[c/4 + i*ldc + j] for i < m, j < n (shared by the caller and the
+ * workers): gelu_tanh with the kernels' SIMD loop, the others with `fns`, one element at a time.
+ */
 function applyActivation(
   f: Float32Array,
   act: number,
@@ -114,8 +121,13 @@ function applyActivation(
   m: number,
   n: number,
   fns: ((x: number) => number)[],
+  kernels: { gelu_tanh: (c: number, ldc: number, m: number, n: number) => void },
 ): void {
   if (act === 0) return;
+  if (act === GELU_TANH) {
+    kernels.gelu_tanh(c, ldc, m, n);
+    return;
+  }
   const g = fns[act];
   const base = c >> 2;
   for (let i = 0; i < m; i++) {
@@ -151,6 +163,7 @@ ${sigmoid.toString()}
 ${applyActivation.toString()}
 ${attentionUnits.toString()}
 ${convUnits.toString()}
+const GELU_TANH = ${GELU_TANH};
 const ACT_FNS = [(x) => x, (x) => (x > 0 || Number.isNaN(x) ? x : 0), gelu, geluTanh, (x) => x * sigmoid(x), sigmoid, Math.tanh];
 const KERNELS = ${JSON.stringify(KERNELS)};
 function start(msg) {
@@ -186,7 +199,7 @@ function start(msg) {
       const act = ctl[slot + 2];
       if (act) {
         if (f.buffer.byteLength !== memory.buffer.byteLength) f = new Float32Array(memory.buffer);
-        applyActivation(f, act, ctl[slot + 3], ctl[slot + 4], ctl[slot + 5], ctl[slot + 6], ACT_FNS);
+        applyActivation(f, act, ctl[slot + 3], ctl[slot + 4], ctl[slot + 5], ctl[slot + 6], ACT_FNS, ex);
       }
     } catch (e) {
       Atomics.store(ctl, ${FAILED}, 1);
@@ -370,7 +383,7 @@ export class WorkerPool {
     if (task.act) {
       if (this.f.buffer.byteLength !== this.memory.buffer.byteLength)
         this.f = new Float32Array(this.memory.buffer);
-      applyActivation(this.f, task.act, task.c, task.ldc, task.m, task.n, ACT_FNS);
+      applyActivation(this.f, task.act, task.c, task.ldc, task.m, task.n, ACT_FNS, this.exports);
     }
   }
 

@@ -14,6 +14,7 @@
 ;; gemv_n y[i, j] = Σ_q x[i, q] B[q, j] (+ bias[j]) for B [k, n] with row stride ldb.
 ;; gemv_h, widen_h: gemv_t, and widening to a float32 block, for float16 and bfloat16 weights.
 ;; gemv_q8, dequant_q8: the same for int8 weights with per-row, per-group float32 scales.
+;; gelu_tanh  the linear epilogue's GPT-2 GELU (tanh approximation) in place over a rectangle of C.
 (module
   (import "env" "mem" (memory 1 65536 shared))
 
@@ -1011,4 +1012,72 @@
             (br $next_g)))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $next_j))))
+
+  ;; exp(y) for y <= 0, four lanes: y = n·ln2 + r with |r| <= ln2/2, exp(r) by its degree-7 Taylor
+  ;; polynomial (truncation below 6e-9 relative), 2^n put into the exponent bits; 0 below -87.3
+  ;; (where 2^n would leave the normal range: exp(-87.3) = 1.2e-38). NaN stays NaN.
+  (func $exp_neg (param $y v128) (result v128)
+    (local $yc v128) (local $n v128) (local $r v128) (local $p v128)
+    (local.set $yc (f32x4.max (local.get $y) (f32x4.splat (f32.const -87.3))))
+    (local.set $n (f32x4.nearest (f32x4.mul (local.get $yc) (f32x4.splat (f32.const 1.44269504)))))
+    ;; r = y - n·ln2 with ln2 split in two (Cody-Waite) so r keeps float32 accuracy
+    (local.set $r (f32x4.sub (local.get $yc) (f32x4.mul (local.get $n) (f32x4.splat (f32.const 0.693359375)))))
+    (local.set $r (f32x4.sub (local.get $r) (f32x4.mul (local.get $n) (f32x4.splat (f32.const -2.12194440e-4)))))
+    (local.set $p (f32x4.splat (f32.const 1.98412698e-4))) ;; 1/7!
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 1.38888889e-3))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 8.33333333e-3))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 4.16666667e-2))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 0.166666667))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 0.5))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 1))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 1))))
+    ;; p · 2^n: (n + 127) << 23 is 2^n's bit pattern (n >= -126 after the clamp)
+    (local.set $p (f32x4.mul (local.get $p)
+      (i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $n)) (i32x4.splat (i32.const 127))) (i32.const 23))))
+    ;; below the clamp: 0
+    (v128.andnot (local.get $p) (f32x4.lt (local.get $y) (f32x4.splat (f32.const -87.3)))))
+
+  ;; GELU, tanh approximation, four lanes: 0.5·x·(1 + tanh u) with u = √(2/π)·(x + 0.044715·x³),
+  ;; computed as x·sigmoid(2u) from e = exp(-2|u|) <= 1 (no overflow, no cancellation for x < 0):
+  ;; x / (1 + e) where u >= 0, x·e / (1 + e) where u < 0.
+  (func $gelu_tanh4 (param $x v128) (result v128)
+    (local $u v128) (local $e v128) (local $den v128)
+    (local.set $u (f32x4.mul (local.get $x)
+      (f32x4.add (f32x4.splat (f32.const 0.797884561))
+        (f32x4.mul (f32x4.splat (f32.const 0.0356774081)) (f32x4.mul (local.get $x) (local.get $x))))))
+    (local.set $e (call $exp_neg (f32x4.mul (f32x4.splat (f32.const -2)) (f32x4.abs (local.get $u)))))
+    (local.set $den (f32x4.add (f32x4.splat (f32.const 1)) (local.get $e)))
+    (f32x4.div
+      (v128.bitselect
+        (f32x4.mul (local.get $x) (local.get $e))
+        (local.get $x)
+        (f32x4.lt (local.get $u) (f32x4.splat (f32.const 0))))
+      (local.get $den)))
+
+  ;;   c[i*ldc + j] = gelu_tanh(c[i*ldc + j]) for i < m, j < n (c a byte address, ldc in elements):
+  ;;   the epilogue of a product's rectangle, run by the thread that computed it.
+  (func (export "gelu_tanh") (param $c i32) (param $ldc i32) (param $m i32) (param $n i32)
+    (local $i i32) (local $row i32) (local $p i32) (local $end i32) (local $end4 i32)
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_s (local.get $i) (local.get $m)))
+        (local.set $row (i32.add (local.get $c) (i32.shl (i32.mul (local.get $i) (local.get $ldc)) (i32.const 2))))
+        (local.set $end (i32.add (local.get $row) (i32.shl (local.get $n) (i32.const 2))))
+        (local.set $end4 (i32.add (local.get $row) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+        (local.set $p (local.get $row))
+        (block $done4
+          (loop $quads
+            (br_if $done4 (i32.ge_u (local.get $p) (local.get $end4)))
+            (v128.store (local.get $p) (call $gelu_tanh4 (v128.load (local.get $p))))
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+            (br $quads)))
+        (block $done1
+          (loop $ones
+            (br_if $done1 (i32.ge_u (local.get $p) (local.get $end)))
+            (f32.store (local.get $p)
+              (f32x4.extract_lane 0 (call $gelu_tanh4 (f32x4.splat (f32.load (local.get $p))))))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (br $ones)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows))))
 )
