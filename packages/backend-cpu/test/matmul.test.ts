@@ -179,6 +179,30 @@ describe('cpu matmul vs a float64 reference', () => {
     }
   });
 
+  it('B stored transposed (x @ W.T, packed by 4×4 transposes) gives the same bits as B contiguous', () => {
+    // packing moves data only: the same packed panels, so the same sums in the same order; k of
+    // 4q + 1..3 (the scalar tail of the transposed packing), n not a multiple of 8 (the padded panel)
+    const r = rng(11);
+    for (const [m, k, n] of [
+      [9, 7, 21],
+      [130, 259, 37],
+      [64, 768, 203],
+      [5, 1, 16],
+      [33, 514, 2057],
+    ]) {
+      const a = tensor(hostValues(m * k, r), [m, k]);
+      const w = hostValues(n * k, r); // W [n, k]
+      const wt = new Float32Array(k * n); // W.T [k, n], contiguous
+      for (let j = 0; j < n; j++) for (let q = 0; q < k; q++) wt[q * n + j] = w[j * k + q];
+      const viaT = matmul(a, tensor(w, [n, k]).transpose(0, 1)).dataSync();
+      const plain = matmul(a, tensor(wt, [k, n])).dataSync();
+      let first = 'none';
+      for (let i = 0; i < plain.length && first === 'none'; i++)
+        if (!Object.is(viaT[i], plain[i])) first = `[${m}, ${k}, ${n}] index ${i}: ${viaT[i]} vs ${plain[i]}`;
+      expect(first).toBe('none');
+    }
+  });
+
   it('broadcasts batch dims given as stride-0 expands, and 1-D operands', () => {
     const r = rng(5);
     const A = operand(1, 6, 20, 'plain', r);

@@ -56,8 +56,13 @@
               (v128.store offset=16 (local.get $d) (v128.load offset=16 (local.get $s)))
               (local.set $q (i32.add (local.get $q) (i32.const 1)))
               (br_if $row (i32.lt_s (local.get $q) (local.get $kk)))))
+          (else (if (i32.and (i32.eq (local.get $cols) (i32.const 8)) (i32.eq (local.get $sbk) (i32.const 1)))
+          (then
+            ;; B transposed (each column a contiguous row of W, `x @ W.T`): 4×4 transposes
+            (call $packBT8 (i32.add (local.get $src) (i32.shl (i32.mul (local.get $j) (local.get $sbn)) (i32.const 2)))
+              (local.get $sbn) (local.get $kk) (local.get $panel)))
           (else
-            ;; any strides (B transposed: each column a contiguous row of W), zero-padded to 8
+            ;; any strides, zero-padded to 8
             (loop $row
               (local.set $d (i32.add (local.get $panel) (i32.shl (local.get $q) (i32.const 5))))
               (v128.store (local.get $d) (v128.const i32x4 0 0 0 0))
@@ -74,9 +79,62 @@
                 (local.set $c (i32.add (local.get $c) (i32.const 1)))
                 (br_if $col (i32.lt_s (local.get $c) (local.get $cols))))
               (local.set $q (i32.add (local.get $q) (i32.const 1)))
-              (br_if $row (i32.lt_s (local.get $q) (local.get $kk))))))
+              (br_if $row (i32.lt_s (local.get $q) (local.get $kk))))))))
         (local.set $j (i32.add (local.get $j) (i32.const 8)))
         (br $next_j))))
+
+  ;; One panel of packB for 8 columns of B stored transposed: column c is kk contiguous floats at
+  ;; src + c·sbn·4. Four q at a time, the 8×4 block is read as eight vectors and transposed in two
+  ;; 4×4 blocks (shuffles) into the panel's rows q .. q+3; the last kk mod 4 q one float at a time.
+  (func $packBT8 (param $src i32) (param $sbn i32) (param $kk i32) (param $dst i32)
+    (local $q i32) (local $s i32) (local $st i32) (local $d i32) (local $c i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $lo v128) (local $hi v128) (local $lo2 v128) (local $hi2 v128)
+    (local.set $st (i32.shl (local.get $sbn) (i32.const 2)))
+    (block $done4
+      (loop $quads
+        (br_if $done4 (i32.gt_s (i32.add (local.get $q) (i32.const 4)) (local.get $kk)))
+        (local.set $d (i32.add (local.get $dst) (i32.shl (local.get $q) (i32.const 5))))
+        ;; columns 0..3, then 4..7 (half = 0, 1): d gets them at byte offset 16·half of each row
+        (local.set $c (i32.const 0))
+        (loop $half
+          (local.set $s (i32.add (local.get $src)
+            (i32.add (i32.mul (local.get $c) (local.get $st)) (i32.shl (local.get $q) (i32.const 2)))))
+          (local.set $r0 (v128.load (local.get $s)))
+          (local.set $r1 (v128.load (i32.add (local.get $s) (local.get $st))))
+          (local.set $r2 (v128.load (i32.add (local.get $s) (i32.shl (local.get $st) (i32.const 1)))))
+          (local.set $r3 (v128.load (i32.add (local.get $s) (i32.mul (local.get $st) (i32.const 3)))))
+          ;; lo = r0[0] r1[0] r0[1] r1[1], hi = r0[2] r1[2] r0[3] r1[3]; lo2, hi2 the same for r2, r3
+          (local.set $lo (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+          (local.set $hi (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+          (local.set $lo2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+          (local.set $hi2 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+          (v128.store (local.get $d)
+            (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $lo) (local.get $lo2)))
+          (v128.store offset=32 (local.get $d)
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $lo) (local.get $lo2)))
+          (v128.store offset=64 (local.get $d)
+            (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $hi) (local.get $hi2)))
+          (v128.store offset=96 (local.get $d)
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $hi) (local.get $hi2)))
+          (local.set $d (i32.add (local.get $d) (i32.const 16)))
+          (local.set $c (i32.add (local.get $c) (i32.const 4)))
+          (br_if $half (i32.lt_s (local.get $c) (i32.const 8))))
+        (local.set $q (i32.add (local.get $q) (i32.const 4)))
+        (br $quads)))
+    (block $done1
+      (loop $ones
+        (br_if $done1 (i32.ge_s (local.get $q) (local.get $kk)))
+        (local.set $d (i32.add (local.get $dst) (i32.shl (local.get $q) (i32.const 5))))
+        (local.set $c (i32.const 0))
+        (loop $col
+          (f32.store (i32.add (local.get $d) (i32.shl (local.get $c) (i32.const 2)))
+            (f32.load (i32.add (local.get $src)
+              (i32.add (i32.mul (local.get $c) (local.get $st)) (i32.shl (local.get $q) (i32.const 2))))))
+          (local.set $c (i32.add (local.get $c) (i32.const 1)))
+          (br_if $col (i32.lt_s (local.get $c) (i32.const 8))))
+        (local.set $q (i32.add (local.get $q) (i32.const 1)))
+        (br $ones))))
 
   ;; Packs mm×kk of A (from src, strides sam/sak) into panels of 4 rows: panel p holds, for each q,
   ;; the 4 values A[4p .. 4p+3, q], zero past row mm.
