@@ -36,27 +36,22 @@
     (select (local.get $a) (local.get $b) (i32.lt_s (local.get $a) (local.get $b))))
 
   ;; Packs kk×nn of B (from src, strides sbk/sbn) into panels of 8 columns: panel p holds, for each
-  ;; q, the 8 values B[q, 8p .. 8p+7], zero past column nn.
+  ;; q, the 8 values B[q, 8p .. 8p+7], zero past column nn. Full panels of a B with contiguous rows
+  ;; go by packBRows, of a B stored transposed by packBT8; the rest one float at a time.
   (func $packB (param $src i32) (param $sbk i32) (param $sbn i32) (param $kk i32) (param $nn i32) (param $dst i32)
     (local $j i32) (local $q i32) (local $c i32) (local $cols i32) (local $panel i32) (local $d i32) (local $s i32)
+    ;; rows of B contiguous: the full panels in blocks of 8 rows (packBRows), the rest below
+    (if (i32.eq (local.get $sbn) (i32.const 1))
+      (then
+        (local.set $j (i32.and (local.get $nn) (i32.const -8)))
+        (call $packBRows (local.get $src) (local.get $sbk) (local.get $kk) (local.get $j) (local.get $dst))))
     (block $done_j
       (loop $next_j
         (br_if $done_j (i32.ge_s (local.get $j) (local.get $nn)))
         (local.set $cols (call $min (i32.const 8) (i32.sub (local.get $nn) (local.get $j))))
         (local.set $panel (i32.add (local.get $dst) (i32.mul (i32.mul (local.get $j) (local.get $kk)) (i32.const 4))))
         (local.set $q (i32.const 0))
-        (if (i32.and (i32.eq (local.get $cols) (i32.const 8)) (i32.eq (local.get $sbn) (i32.const 1)))
-          (then
-            ;; rows of B contiguous: two vector copies per k step
-            (loop $row
-              (local.set $s (i32.add (local.get $src)
-                (i32.shl (i32.add (i32.mul (local.get $q) (local.get $sbk)) (local.get $j)) (i32.const 2))))
-              (local.set $d (i32.add (local.get $panel) (i32.shl (local.get $q) (i32.const 5))))
-              (v128.store (local.get $d) (v128.load (local.get $s)))
-              (v128.store offset=16 (local.get $d) (v128.load offset=16 (local.get $s)))
-              (local.set $q (i32.add (local.get $q) (i32.const 1)))
-              (br_if $row (i32.lt_s (local.get $q) (local.get $kk)))))
-          (else (if (i32.and (i32.eq (local.get $cols) (i32.const 8)) (i32.eq (local.get $sbk) (i32.const 1)))
+        (if (i32.and (i32.eq (local.get $cols) (i32.const 8)) (i32.eq (local.get $sbk) (i32.const 1)))
           (then
             ;; B transposed (each column a contiguous row of W, `x @ W.T`): 4×4 transposes
             (call $packBT8 (i32.add (local.get $src) (i32.shl (i32.mul (local.get $j) (local.get $sbn)) (i32.const 2)))
@@ -79,9 +74,38 @@
                 (local.set $c (i32.add (local.get $c) (i32.const 1)))
                 (br_if $col (i32.lt_s (local.get $c) (local.get $cols))))
               (local.set $q (i32.add (local.get $q) (i32.const 1)))
-              (br_if $row (i32.lt_s (local.get $q) (local.get $kk))))))))
+              (br_if $row (i32.lt_s (local.get $q) (local.get $kk))))))
         (local.set $j (i32.add (local.get $j) (i32.const 8)))
         (br $next_j))))
+
+  ;; The full panels of packB for B with contiguous rows (row stride sbk, nn8 a multiple of 8):
+  ;; blocks of 8 rows, each copied panel by panel, so that reads stream along 8 rows and each
+  ;; panel gets 256 contiguous bytes at a time (going down one column panel over all kk rows at
+  ;; once touches a new page of B per row).
+  (func $packBRows (param $src i32) (param $sbk i32) (param $kk i32) (param $nn8 i32) (param $dst i32)
+    (local $q0 i32) (local $q1 i32) (local $q i32) (local $j i32) (local $s i32) (local $d i32)
+    (block $done_q0
+      (loop $blocks
+        (br_if $done_q0 (i32.ge_s (local.get $q0) (local.get $kk)))
+        (local.set $q1 (call $min (local.get $kk) (i32.add (local.get $q0) (i32.const 8))))
+        (local.set $j (i32.const 0))
+        (block $done_j
+          (loop $panels
+            (br_if $done_j (i32.ge_s (local.get $j) (local.get $nn8)))
+            (local.set $q (local.get $q0))
+            (loop $rows
+              (local.set $s (i32.add (local.get $src)
+                (i32.shl (i32.add (i32.mul (local.get $q) (local.get $sbk)) (local.get $j)) (i32.const 2))))
+              (local.set $d (i32.add (local.get $dst)
+                (i32.shl (i32.add (i32.mul (local.get $j) (local.get $kk)) (i32.shl (local.get $q) (i32.const 3))) (i32.const 2))))
+              (v128.store (local.get $d) (v128.load (local.get $s)))
+              (v128.store offset=16 (local.get $d) (v128.load offset=16 (local.get $s)))
+              (local.set $q (i32.add (local.get $q) (i32.const 1)))
+              (br_if $rows (i32.lt_s (local.get $q) (local.get $q1))))
+            (local.set $j (i32.add (local.get $j) (i32.const 8)))
+            (br $panels)))
+        (local.set $q0 (local.get $q1))
+        (br $blocks))))
 
   ;; One panel of packB for 8 columns of B stored transposed: column c is kk contiguous floats at
   ;; src + c·sbn·4. Four q at a time, the 8×4 block is read as eight vectors and transposed in two
