@@ -16,7 +16,8 @@
  * sums each output element in the same order whatever the split).
  *
  * Kernels: a task calls one export of gemm.wat with int32 arguments, then applies the linear
- * epilogue's activation to its output rectangle in JavaScript (the functions of math.ts).
+ * epilogue's activation to its output rectangle: gelu_tanh (GPT-2's MLP) with gemm.wat's SIMD
+ * loop, the others in JavaScript (the functions of math.ts).
  */
 import { attentionUnits } from './kernels/attention-threads.js';
 import { convUnits } from './kernels/conv2d-threads.js';
@@ -25,8 +26,9 @@ import { erfc, gelu, geluTanh, sigmoid } from './math.js';
 
 /**
  * Kernels a task can run, by index: exports of gemm.wat, `attention`, the JavaScript driver of
- * kernels/attention-threads.ts (which calls gemm.wat for its tile products), and `conv`, conv2d's
- * im2col and direct loops (kernels/conv2d-threads.ts).
+ * kernels/attention-threads.ts (which calls gemm.wat for its tile products), `conv`, conv2d's
+ * im2col and direct loops (kernels/conv2d-threads.ts), and `gemm_cols`, gemm over column chunks
+ * claimed one at a time ({@link gemmColumns}).
  */
 export const KERNELS = [
   'gemm',
@@ -38,11 +40,14 @@ export const KERNELS = [
   'widen_h',
   'attention',
   'conv',
+  'gemm_cols',
 ] as const;
 export type KernelName = (typeof KERNELS)[number];
 
 /** Activation codes of the epilogue (0: none). */
 export const ACTIVATIONS = ['', 'relu', 'gelu', 'gelu_tanh', 'silu', 'sigmoid', 'tanh'] as const;
+/** The code of gelu_tanh, which the epilogue runs with gemm.wat's `gelu_tanh` (SIMD) instead of JavaScript. */
+const GELU_TANH = ACTIVATIONS.indexOf('gelu_tanh');
 
 /** A kernel call on one rectangle of the output, then `act` over c[m, n] (row stride ldc). */
 export interface Task {
@@ -60,6 +65,7 @@ const GEN = 0;
 const DONE = 1;
 const QUIT = 2;
 const FAILED = 3;
+const CLAIM = 4; // the next column chunk of a gemm_cols product
 const READY = 16; // READY + id: 1 once worker id runs
 const SLOT = 128; // SLOT + id * SLOT_INTS: [gen, kernel, act, c, ldc, m, n, nargs, ...args]
 const SLOT_INTS = 32;
@@ -102,10 +108,14 @@ export interface GemmExports {
   dequant_q8: (...args: number[]) => void;
   gemv_h: (...args: number[]) => void;
   widen_h: (...args: number[]) => void;
+  gelu_tanh: (c: number, ldc: number, m: number, n: number) => void;
   gemm_ws_bytes: () => number;
 }
 
-/** Applies activation `act` to f[c/4 + i*ldc + j] for i < m, j < n (shared by the caller and the workers). */
+/**
+ * Applies activation `act` to f[c/4 + i*ldc + j] for i < m, j < n (shared by the caller and the
+ * workers): gelu_tanh with the kernels' SIMD loop, the others with `fns`, one element at a time.
+ */
 function applyActivation(
   f: Float32Array,
   act: number,
@@ -114,13 +124,55 @@ function applyActivation(
   m: number,
   n: number,
   fns: ((x: number) => number)[],
+  kernels: { gelu_tanh: (c: number, ldc: number, m: number, n: number) => void },
 ): void {
   if (act === 0) return;
+  if (act === GELU_TANH) {
+    kernels.gelu_tanh(c, ldc, m, n);
+    return;
+  }
   const g = fns[act];
   const base = c >> 2;
   for (let i = 0; i < m; i++) {
     const row = base + i * ldc;
     for (let j = 0; j < n; j++) f[row + j] = g(f[row + j]);
+  }
+}
+
+/**
+ * `gemm` over column chunks that the threads of one product claim one at a time from a shared
+ * counter (ctl[CLAIM], zeroed by the caller before the product), so that a thread that starts
+ * late (a worker waking up) or runs slower takes fewer chunks. `args` are gemm's for the whole
+ * product but the workspace; chunk i covers columns i·chunk .. (i+1)·chunk (a multiple of 8), and
+ * `activate(act, c, ldc, m, n)` then runs the epilogue's activation on its rectangle. Each column
+ * is summed in the same order whoever computes it, so the result does not depend on the claims.
+ */
+function gemmColumns(
+  ctl: Int32Array,
+  gemm: (...a: number[]) => void,
+  activate: (act: number, c: number, ldc: number, m: number, n: number) => void,
+  a: number,
+  sam: number,
+  sak: number,
+  b: number,
+  sbk: number,
+  sbn: number,
+  c: number,
+  ldc: number,
+  m: number,
+  k: number,
+  n: number,
+  bias: number,
+  ws: number,
+  chunk: number,
+  act: number,
+): void {
+  for (;;) {
+    const j0 = Atomics.add(ctl, 4, 1) * chunk; // 4: CLAIM
+    if (j0 >= n) return;
+    const nn = Math.min(chunk, n - j0);
+    gemm(a, sam, sak, b + j0 * sbn * 4, sbk, sbn, c + j0 * 4, ldc, m, k, nn, bias ? bias + j0 * 4 : 0, ws);
+    activate(act, c + j0 * 4, ldc, m, nn);
   }
 }
 
@@ -149,23 +201,32 @@ ${gelu.toString()}
 ${geluTanh.toString()}
 ${sigmoid.toString()}
 ${applyActivation.toString()}
+${gemmColumns.toString()}
 ${attentionUnits.toString()}
 ${convUnits.toString()}
+const GELU_TANH = ${GELU_TANH};
 const ACT_FNS = [(x) => x, (x) => (x > 0 || Number.isNaN(x) ? x : 0), gelu, geluTanh, (x) => x * sigmoid(x), sigmoid, Math.tanh];
 const KERNELS = ${JSON.stringify(KERNELS)};
 function start(msg) {
   const { id, module, memory } = msg;
   const ex = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
+  const ctl = new Int32Array(memory.buffer, 0, ${SLOT + MAX_WORKERS * SLOT_INTS});
+  let f = new Float32Array(memory.buffer);
+  const activate = (act, c, ldc, m, n) => {
+    if (!act) return;
+    if (f.buffer.byteLength !== memory.buffer.byteLength) f = new Float32Array(memory.buffer);
+    applyActivation(f, act, c, ldc, m, n, ACT_FNS, ex);
+  };
   const fns = KERNELS.map((k) =>
     k === 'attention'
       ? (...a) => attentionUnits(memory, ex, ...a)
       : k === 'conv'
         ? (...a) => convUnits(memory, ...a)
-        : ex[k],
+        : k === 'gemm_cols'
+          ? (...a) => gemmColumns(ctl, ex.gemm, activate, ...a)
+          : ex[k],
   );
-  const ctl = new Int32Array(memory.buffer, 0, ${SLOT + MAX_WORKERS * SLOT_INTS});
   const slot = ${SLOT} + id * ${SLOT_INTS};
-  let f = new Float32Array(memory.buffer);
   let seen = Atomics.load(ctl, ${GEN});
   Atomics.store(ctl, ${READY} + id, 1);
   for (;;) {
@@ -183,11 +244,7 @@ function start(msg) {
       const args = [];
       for (let i = 0; i < nargs; i++) args.push(ctl[slot + 8 + i]);
       fns[ctl[slot + 1]](...args);
-      const act = ctl[slot + 2];
-      if (act) {
-        if (f.buffer.byteLength !== memory.buffer.byteLength) f = new Float32Array(memory.buffer);
-        applyActivation(f, act, ctl[slot + 3], ctl[slot + 4], ctl[slot + 5], ctl[slot + 6], ACT_FNS);
-      }
+      activate(ctl[slot + 2], ctl[slot + 3], ctl[slot + 4], ctl[slot + 5], ctl[slot + 6]);
     } catch (e) {
       Atomics.store(ctl, ${FAILED}, 1);
     }
@@ -317,6 +374,7 @@ export class WorkerPool {
    */
   run(tasks: readonly Task[]): void {
     const others = tasks.length - 1;
+    Atomics.store(this.ctl, CLAIM, 0);
     if (others > 0) {
       const gen = (this.gen + 1) | 0;
       this.gen = gen;
@@ -366,12 +424,39 @@ export class WorkerPool {
     } else if (task.kernel === 'conv') {
       const [params, start, step] = task.args;
       convUnits(this.memory, params, start, step);
+    } else if (task.kernel === 'gemm_cols') {
+      const [a, sam, sak, b, sbk, sbn, c, ldc, m, k, n, bias, ws, chunk, act] = task.args;
+      const activate = this.activate.bind(this);
+      gemmColumns(
+        this.ctl,
+        this.exports.gemm,
+        activate,
+        a,
+        sam,
+        sak,
+        b,
+        sbk,
+        sbn,
+        c,
+        ldc,
+        m,
+        k,
+        n,
+        bias,
+        ws,
+        chunk,
+        act,
+      );
     } else (this.exports[task.kernel] as (...a: number[]) => void)(...task.args);
-    if (task.act) {
-      if (this.f.buffer.byteLength !== this.memory.buffer.byteLength)
-        this.f = new Float32Array(this.memory.buffer);
-      applyActivation(this.f, task.act, task.c, task.ldc, task.m, task.n, ACT_FNS);
-    }
+    this.activate(task.act, task.c, task.ldc, task.m, task.n);
+  }
+
+  /** The epilogue's activation `act` over the rectangle c[m, n] (row stride ldc); 0: none. */
+  private activate(act: number, c: number, ldc: number, m: number, n: number): void {
+    if (!act) return;
+    if (this.f.buffer.byteLength !== this.memory.buffer.byteLength)
+      this.f = new Float32Array(this.memory.buffer);
+    applyActivation(this.f, act, c, ldc, m, n, ACT_FNS, this.exports);
   }
 
   /** Stops every worker. */

@@ -179,6 +179,36 @@ describe('cpu matmul vs a float64 reference', () => {
     }
   });
 
+  it('B contiguous (packed in blocks of 8 rows), stored transposed (4×4 transposes) and strided (one float at a time) give the same bits', () => {
+    // packing moves data only: the same packed panels, so the same sums in the same order; k of
+    // 4q + 1..3 and 8q + 1..7 (the packings' row tails), n not a multiple of 8 (the padded panel)
+    const r = rng(11);
+    for (const [m, k, n] of [
+      [9, 7, 21],
+      [130, 259, 37],
+      [64, 768, 203],
+      [5, 1, 16],
+      [33, 514, 2057],
+    ]) {
+      const a = tensor(hostValues(m * k, r), [m, k]);
+      const w = hostValues(n * k, r); // W [n, k]
+      const wt = new Float32Array(k * n); // W.T [k, n], contiguous
+      for (let j = 0; j < n; j++) for (let q = 0; q < k; q++) wt[q * n + j] = w[j * k + q];
+      const viaT = matmul(a, tensor(w, [n, k]).transpose(0, 1)).dataSync();
+      const plain = matmul(a, tensor(wt, [k, n])).dataSync();
+      // W.T inside a [k, 2n] host array, every other column: column stride 2
+      const wide = new Float32Array(k * 2 * n);
+      for (let q = 0; q < k; q++) for (let j = 0; j < n; j++) wide[q * 2 * n + 2 * j] = wt[q * n + j];
+      const strided = tensor(wide, [k, 2 * n]).sliceDim(1, 0, 2 * n, 2);
+      const viaStrided = matmul(a, strided).dataSync();
+      let first = 'none';
+      for (let i = 0; i < plain.length && first === 'none'; i++)
+        if (!Object.is(viaT[i], plain[i]) || !Object.is(viaStrided[i], plain[i]))
+          first = `[${m}, ${k}, ${n}] index ${i}: ${viaT[i]} (W.T), ${viaStrided[i]} (strided) vs ${plain[i]}`;
+      expect(first).toBe('none');
+    }
+  });
+
   it('broadcasts batch dims given as stride-0 expands, and 1-D operands', () => {
     const r = rng(5);
     const A = operand(1, 6, 20, 'plain', r);

@@ -1,7 +1,8 @@
 /**
  * Fused attention over the heap, split across threads: the work is cut into units of one
  * (batch, head) pair and one block of ATTN_BQ queries, and thread t of T runs units t, t + T, ...
- * (interleaved, so the causal mask's longer late blocks are shared out evenly).
+ * (interleaved, and the blocks of every other (batch, head) in reverse order, so the causal mask's
+ * longer late blocks are shared out evenly).
  *
  * {@link attentionUnits} is the kernel one thread runs. It is self-contained (no imports, no
  * module constants): the worker pool inlines its source text into the worker program. It runs the
@@ -128,7 +129,9 @@ export function attentionUnits(
   const m0 = hasMask ? ma / 4 : 0;
   for (let u = start; u < units; u += step) {
     const bh = Math.floor(u / nqb);
-    const i0 = (u % nqb) * BQ;
+    // query blocks in reverse order for every other (batch, head): with 2 threads and 2 blocks a
+    // thread would otherwise get every short early (causal) block and the other every long late one
+    const i0 = (bh % 2 === 0 ? u % nqb : nqb - 1 - (u % nqb)) * BQ;
     const b = Math.floor(bh / H);
     const h = bh % H;
     const rows = Math.min(BQ, Lq - i0);

@@ -14,6 +14,7 @@
 ;; gemv_n y[i, j] = Σ_q x[i, q] B[q, j] (+ bias[j]) for B [k, n] with row stride ldb.
 ;; gemv_h, widen_h: gemv_t, and widening to a float32 block, for float16 and bfloat16 weights.
 ;; gemv_q8, dequant_q8: the same for int8 weights with per-row, per-group float32 scales.
+;; gelu_tanh  the linear epilogue's GPT-2 GELU (tanh approximation) in place over a rectangle of C.
 (module
   (import "env" "mem" (memory 1 65536 shared))
 
@@ -35,28 +36,28 @@
     (select (local.get $a) (local.get $b) (i32.lt_s (local.get $a) (local.get $b))))
 
   ;; Packs kk×nn of B (from src, strides sbk/sbn) into panels of 8 columns: panel p holds, for each
-  ;; q, the 8 values B[q, 8p .. 8p+7], zero past column nn.
+  ;; q, the 8 values B[q, 8p .. 8p+7], zero past column nn. Full panels of a B with contiguous rows
+  ;; go by packBRows, of a B stored transposed by packBT8; the rest one float at a time.
   (func $packB (param $src i32) (param $sbk i32) (param $sbn i32) (param $kk i32) (param $nn i32) (param $dst i32)
     (local $j i32) (local $q i32) (local $c i32) (local $cols i32) (local $panel i32) (local $d i32) (local $s i32)
+    ;; rows of B contiguous: the full panels in blocks of 8 rows (packBRows), the rest below
+    (if (i32.eq (local.get $sbn) (i32.const 1))
+      (then
+        (local.set $j (i32.and (local.get $nn) (i32.const -8)))
+        (call $packBRows (local.get $src) (local.get $sbk) (local.get $kk) (local.get $j) (local.get $dst))))
     (block $done_j
       (loop $next_j
         (br_if $done_j (i32.ge_s (local.get $j) (local.get $nn)))
         (local.set $cols (call $min (i32.const 8) (i32.sub (local.get $nn) (local.get $j))))
         (local.set $panel (i32.add (local.get $dst) (i32.mul (i32.mul (local.get $j) (local.get $kk)) (i32.const 4))))
         (local.set $q (i32.const 0))
-        (if (i32.and (i32.eq (local.get $cols) (i32.const 8)) (i32.eq (local.get $sbn) (i32.const 1)))
+        (if (i32.and (i32.eq (local.get $cols) (i32.const 8)) (i32.eq (local.get $sbk) (i32.const 1)))
           (then
-            ;; rows of B contiguous: two vector copies per k step
-            (loop $row
-              (local.set $s (i32.add (local.get $src)
-                (i32.shl (i32.add (i32.mul (local.get $q) (local.get $sbk)) (local.get $j)) (i32.const 2))))
-              (local.set $d (i32.add (local.get $panel) (i32.shl (local.get $q) (i32.const 5))))
-              (v128.store (local.get $d) (v128.load (local.get $s)))
-              (v128.store offset=16 (local.get $d) (v128.load offset=16 (local.get $s)))
-              (local.set $q (i32.add (local.get $q) (i32.const 1)))
-              (br_if $row (i32.lt_s (local.get $q) (local.get $kk)))))
+            ;; B transposed (each column a contiguous row of W, `x @ W.T`): 4×4 transposes
+            (call $packBT8 (i32.add (local.get $src) (i32.shl (i32.mul (local.get $j) (local.get $sbn)) (i32.const 2)))
+              (local.get $sbn) (local.get $kk) (local.get $panel)))
           (else
-            ;; any strides (B transposed: each column a contiguous row of W), zero-padded to 8
+            ;; any strides, zero-padded to 8
             (loop $row
               (local.set $d (i32.add (local.get $panel) (i32.shl (local.get $q) (i32.const 5))))
               (v128.store (local.get $d) (v128.const i32x4 0 0 0 0))
@@ -76,6 +77,88 @@
               (br_if $row (i32.lt_s (local.get $q) (local.get $kk))))))
         (local.set $j (i32.add (local.get $j) (i32.const 8)))
         (br $next_j))))
+
+  ;; The full panels of packB for B with contiguous rows (row stride sbk, nn8 a multiple of 8):
+  ;; blocks of 8 rows, each copied panel by panel, so that reads stream along 8 rows and each
+  ;; panel gets 256 contiguous bytes at a time (going down one column panel over all kk rows at
+  ;; once touches a new page of B per row).
+  (func $packBRows (param $src i32) (param $sbk i32) (param $kk i32) (param $nn8 i32) (param $dst i32)
+    (local $q0 i32) (local $q1 i32) (local $q i32) (local $j i32) (local $s i32) (local $d i32)
+    (block $done_q0
+      (loop $blocks
+        (br_if $done_q0 (i32.ge_s (local.get $q0) (local.get $kk)))
+        (local.set $q1 (call $min (local.get $kk) (i32.add (local.get $q0) (i32.const 8))))
+        (local.set $j (i32.const 0))
+        (block $done_j
+          (loop $panels
+            (br_if $done_j (i32.ge_s (local.get $j) (local.get $nn8)))
+            (local.set $q (local.get $q0))
+            (loop $rows
+              (local.set $s (i32.add (local.get $src)
+                (i32.shl (i32.add (i32.mul (local.get $q) (local.get $sbk)) (local.get $j)) (i32.const 2))))
+              (local.set $d (i32.add (local.get $dst)
+                (i32.shl (i32.add (i32.mul (local.get $j) (local.get $kk)) (i32.shl (local.get $q) (i32.const 3))) (i32.const 2))))
+              (v128.store (local.get $d) (v128.load (local.get $s)))
+              (v128.store offset=16 (local.get $d) (v128.load offset=16 (local.get $s)))
+              (local.set $q (i32.add (local.get $q) (i32.const 1)))
+              (br_if $rows (i32.lt_s (local.get $q) (local.get $q1))))
+            (local.set $j (i32.add (local.get $j) (i32.const 8)))
+            (br $panels)))
+        (local.set $q0 (local.get $q1))
+        (br $blocks))))
+
+  ;; One panel of packB for 8 columns of B stored transposed: column c is kk contiguous floats at
+  ;; src + c·sbn·4. Four q at a time, the 8×4 block is read as eight vectors and transposed in two
+  ;; 4×4 blocks (shuffles) into the panel's rows q .. q+3; the last kk mod 4 q one float at a time.
+  (func $packBT8 (param $src i32) (param $sbn i32) (param $kk i32) (param $dst i32)
+    (local $q i32) (local $s i32) (local $st i32) (local $d i32) (local $c i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $lo v128) (local $hi v128) (local $lo2 v128) (local $hi2 v128)
+    (local.set $st (i32.shl (local.get $sbn) (i32.const 2)))
+    (block $done4
+      (loop $quads
+        (br_if $done4 (i32.gt_s (i32.add (local.get $q) (i32.const 4)) (local.get $kk)))
+        (local.set $d (i32.add (local.get $dst) (i32.shl (local.get $q) (i32.const 5))))
+        ;; columns 0..3, then 4..7 (half = 0, 1): d gets them at byte offset 16·half of each row
+        (local.set $c (i32.const 0))
+        (loop $half
+          (local.set $s (i32.add (local.get $src)
+            (i32.add (i32.mul (local.get $c) (local.get $st)) (i32.shl (local.get $q) (i32.const 2)))))
+          (local.set $r0 (v128.load (local.get $s)))
+          (local.set $r1 (v128.load (i32.add (local.get $s) (local.get $st))))
+          (local.set $r2 (v128.load (i32.add (local.get $s) (i32.shl (local.get $st) (i32.const 1)))))
+          (local.set $r3 (v128.load (i32.add (local.get $s) (i32.mul (local.get $st) (i32.const 3)))))
+          ;; lo = r0[0] r1[0] r0[1] r1[1], hi = r0[2] r1[2] r0[3] r1[3]; lo2, hi2 the same for r2, r3
+          (local.set $lo (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+          (local.set $hi (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+          (local.set $lo2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+          (local.set $hi2 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+          (v128.store (local.get $d)
+            (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $lo) (local.get $lo2)))
+          (v128.store offset=32 (local.get $d)
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $lo) (local.get $lo2)))
+          (v128.store offset=64 (local.get $d)
+            (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $hi) (local.get $hi2)))
+          (v128.store offset=96 (local.get $d)
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $hi) (local.get $hi2)))
+          (local.set $d (i32.add (local.get $d) (i32.const 16)))
+          (local.set $c (i32.add (local.get $c) (i32.const 4)))
+          (br_if $half (i32.lt_s (local.get $c) (i32.const 8))))
+        (local.set $q (i32.add (local.get $q) (i32.const 4)))
+        (br $quads)))
+    (block $done1
+      (loop $ones
+        (br_if $done1 (i32.ge_s (local.get $q) (local.get $kk)))
+        (local.set $d (i32.add (local.get $dst) (i32.shl (local.get $q) (i32.const 5))))
+        (local.set $c (i32.const 0))
+        (loop $col
+          (f32.store (i32.add (local.get $d) (i32.shl (local.get $c) (i32.const 2)))
+            (f32.load (i32.add (local.get $src)
+              (i32.add (i32.mul (local.get $c) (local.get $st)) (i32.shl (local.get $q) (i32.const 2))))))
+          (local.set $c (i32.add (local.get $c) (i32.const 1)))
+          (br_if $col (i32.lt_s (local.get $c) (i32.const 8))))
+        (local.set $q (i32.add (local.get $q) (i32.const 1)))
+        (br $ones))))
 
   ;; Packs mm×kk of A (from src, strides sam/sak) into panels of 4 rows: panel p holds, for each q,
   ;; the 4 values A[4p .. 4p+3, q], zero past row mm.
@@ -1011,4 +1094,72 @@
             (br $next_g)))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $next_j))))
+
+  ;; exp(y) for y <= 0, four lanes: y = n·ln2 + r with |r| <= ln2/2, exp(r) by its degree-7 Taylor
+  ;; polynomial (truncation below 6e-9 relative), 2^n put into the exponent bits; 0 below -87.3
+  ;; (where 2^n would leave the normal range: exp(-87.3) = 1.2e-38). NaN stays NaN.
+  (func $exp_neg (param $y v128) (result v128)
+    (local $yc v128) (local $n v128) (local $r v128) (local $p v128)
+    (local.set $yc (f32x4.max (local.get $y) (f32x4.splat (f32.const -87.3))))
+    (local.set $n (f32x4.nearest (f32x4.mul (local.get $yc) (f32x4.splat (f32.const 1.44269504)))))
+    ;; r = y - n·ln2 with ln2 split in two (Cody-Waite) so r keeps float32 accuracy
+    (local.set $r (f32x4.sub (local.get $yc) (f32x4.mul (local.get $n) (f32x4.splat (f32.const 0.693359375)))))
+    (local.set $r (f32x4.sub (local.get $r) (f32x4.mul (local.get $n) (f32x4.splat (f32.const -2.12194440e-4)))))
+    (local.set $p (f32x4.splat (f32.const 1.98412698e-4))) ;; 1/7!
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 1.38888889e-3))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 8.33333333e-3))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 4.16666667e-2))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 0.166666667))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 0.5))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 1))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 1))))
+    ;; p · 2^n: (n + 127) << 23 is 2^n's bit pattern (n >= -126 after the clamp)
+    (local.set $p (f32x4.mul (local.get $p)
+      (i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $n)) (i32x4.splat (i32.const 127))) (i32.const 23))))
+    ;; below the clamp: 0
+    (v128.andnot (local.get $p) (f32x4.lt (local.get $y) (f32x4.splat (f32.const -87.3)))))
+
+  ;; GELU, tanh approximation, four lanes: 0.5·x·(1 + tanh u) with u = √(2/π)·(x + 0.044715·x³),
+  ;; computed as x·sigmoid(2u) from e = exp(-2|u|) <= 1 (no overflow, no cancellation for x < 0):
+  ;; x / (1 + e) where u >= 0, x·e / (1 + e) where u < 0.
+  (func $gelu_tanh4 (param $x v128) (result v128)
+    (local $u v128) (local $e v128) (local $den v128)
+    (local.set $u (f32x4.mul (local.get $x)
+      (f32x4.add (f32x4.splat (f32.const 0.797884561))
+        (f32x4.mul (f32x4.splat (f32.const 0.0356774081)) (f32x4.mul (local.get $x) (local.get $x))))))
+    (local.set $e (call $exp_neg (f32x4.mul (f32x4.splat (f32.const -2)) (f32x4.abs (local.get $u)))))
+    (local.set $den (f32x4.add (f32x4.splat (f32.const 1)) (local.get $e)))
+    (f32x4.div
+      (v128.bitselect
+        (f32x4.mul (local.get $x) (local.get $e))
+        (local.get $x)
+        (f32x4.lt (local.get $u) (f32x4.splat (f32.const 0))))
+      (local.get $den)))
+
+  ;;   c[i*ldc + j] = gelu_tanh(c[i*ldc + j]) for i < m, j < n (c a byte address, ldc in elements):
+  ;;   the epilogue of a product's rectangle, run by the thread that computed it.
+  (func (export "gelu_tanh") (param $c i32) (param $ldc i32) (param $m i32) (param $n i32)
+    (local $i i32) (local $row i32) (local $p i32) (local $end i32) (local $end4 i32)
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_s (local.get $i) (local.get $m)))
+        (local.set $row (i32.add (local.get $c) (i32.shl (i32.mul (local.get $i) (local.get $ldc)) (i32.const 2))))
+        (local.set $end (i32.add (local.get $row) (i32.shl (local.get $n) (i32.const 2))))
+        (local.set $end4 (i32.add (local.get $row) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+        (local.set $p (local.get $row))
+        (block $done4
+          (loop $quads
+            (br_if $done4 (i32.ge_u (local.get $p) (local.get $end4)))
+            (v128.store (local.get $p) (call $gelu_tanh4 (v128.load (local.get $p))))
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+            (br $quads)))
+        (block $done1
+          (loop $ones
+            (br_if $done1 (i32.ge_u (local.get $p) (local.get $end)))
+            (f32.store (local.get $p)
+              (f32x4.extract_lane 0 (call $gelu_tanh4 (f32x4.splat (f32.load (local.get $p))))))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (br $ones)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows))))
 )

@@ -6,8 +6,10 @@
  *   weights in place, `gemv_t` when B's columns are contiguous (`x @ W.T`, W [n, k] row-major, as
  *   nn.Linear stores it), `gemv_n` when B's rows are. Threads take ranges of output columns, so
  *   each reads its own rows of W once.
- * - Otherwise `gemm`, whose packing handles any strides. Threads take column ranges (multiples of
- *   8, the micro-kernel's width) when the output is wider than tall, else row ranges (multiples of 4).
+ * - Otherwise `gemm`, whose packing handles any strides. When the output is wider than tall, the
+ *   threads claim column chunks (multiples of 8, the micro-kernel's width; about
+ *   {@link CHUNKS_PER_THREAD} each) one at a time (`gemm_cols`), so that a worker that wakes late
+ *   or runs slower takes fewer; else they take fixed row ranges (multiples of 4).
  *
  * Every rectangle is computed by the same code in the same summation order as the whole product,
  * so the split changes no bit of the result.
@@ -18,6 +20,11 @@ import type { Task } from '../pool.js';
 export const GEMV_MAX_ROWS = 8;
 /** Multiply-adds below which a product is not split (a hand-off to workers costs tens of microseconds). */
 export const MIN_WORK_PER_THREAD = 1 << 17;
+/**
+ * Column chunks per thread of a split gemm: more balance the threads better; fewer repack A less
+ * often (each chunk packs its rows of A again).
+ */
+export const CHUNKS_PER_THREAD = 3;
 
 /** Operand addresses (bytes) and strides (elements) of one product in the heap. */
 export interface HeapProduct {
@@ -86,6 +93,18 @@ export function planProduct(p: HeapProduct, threads: number, ws: (t: number) => 
       ldc: p.n,
       m: p.m,
       n: nn,
+    }));
+  }
+  if (p.n >= p.m && parts > 1) {
+    const chunk = roundUp(Math.ceil(p.n / (parts * CHUNKS_PER_THREAD)), 8);
+    return Array.from({ length: parts }, (_, t) => ({
+      kernel: 'gemm_cols' as const,
+      args: [p.a, p.sam, p.sak, p.b, p.sbk, p.sbn, p.c, p.n, p.m, p.k, p.n, p.bias, ws(t), chunk, p.act],
+      act: 0, // applied by gemm_cols to each chunk it computes
+      c: p.c,
+      ldc: p.n,
+      m: p.m,
+      n: p.n,
     }));
   }
   if (p.n >= p.m) {
