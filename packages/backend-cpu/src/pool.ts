@@ -132,7 +132,7 @@ function applyActivation(
     return;
   }
   const g = fns[act];
-  const base = c >> 2;
+  const base = c >>> 2; // unsigned: c may come from the Int32Array control block (heaps past 2 GiB)
   for (let i = 0; i < m; i++) {
     const row = base + i * ldc;
     for (let j = 0; j < n; j++) f[row + j] = g(f[row + j]);

@@ -79,7 +79,8 @@ export function attentionUnits(
   const BQ = 64;
   const BK = 128;
   const buf = memory.buffer;
-  const P = new Float64Array(buf, params, 32);
+  // addresses come through the pool's Int32Array: read them unsigned (heaps past 2 GiB)
+  const P = new Float64Array(buf, params >>> 0, 32);
   const F = new Float32Array(buf);
   const B = P[0];
   const H = P[1];
@@ -112,12 +113,12 @@ export function attentionUnits(
   const scale = P[27];
   const causal = P[28] === 1;
   const outA = P[29];
-  const sA = scratch;
+  const sA = scratch >>> 0;
   const oA = sA + BQ * BK * 4;
   const tA = oA + BQ * Dv * 4;
-  const s0 = sA >> 2;
-  const o0 = oA >> 2;
-  const t0 = tA >> 2;
+  const s0 = sA >>> 2;
+  const o0 = oA >>> 2;
+  const t0 = tA >>> 2;
   const m = new Float64Array(buf, tA + BQ * Dv * 4, BQ);
   const l = new Float64Array(buf, tA + BQ * Dv * 4 + BQ * 8, BQ);
   const nan = new Uint8Array(buf, tA + BQ * Dv * 4 + BQ * 16, BQ);

@@ -70,7 +70,8 @@ export function writeConvParams(P: Float64Array, call: ConvCall): void {
 /** Runs units start, start + step, ... of the call whose parameter block is at byte `params`. */
 export function convUnits(memory: WebAssembly.Memory, params: number, start: number, step: number): void {
   const buf = memory.buffer;
-  const P = new Float64Array(buf, params, 32);
+  // addresses come through the pool's Int32Array: read them unsigned (heaps past 2 GiB)
+  const P = new Float64Array(buf, params >>> 0, 32);
   const F = new Float32Array(buf);
   const direct = P[0] === 1;
   const N = P[1];

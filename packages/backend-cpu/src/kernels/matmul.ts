@@ -111,19 +111,19 @@ export function matmulKernel(
   let mem = ensureBytes(w, pc + mb * nb * 4);
   for (let i0 = 0; i0 < m; i0 += mb) {
     const mm = Math.min(mb, m - i0);
-    copyIn(mem, pa >> 2, A, ao + i0 * sam, sam, sak, mm, k);
+    copyIn(mem, pa >>> 2, A, ao + i0 * sam, sam, sak, mm, k);
     for (let j0 = 0; j0 < n; j0 += nb) {
       const nn = Math.min(nb, n - j0);
       if (gemv) {
         // B's columns are rows of W: copy them as [nn, k] and take dot products
-        copyIn(mem, pb >> 2, B, bo + j0 * sbn, sbn, 1, nn, k);
+        copyIn(mem, pb >>> 2, B, bo + j0 * sbn, sbn, 1, nn, k);
         w.ex.gemv_t(pa, k, pb, k, pc, nn, mm, k, nn, 0);
       } else {
-        copyIn(mem, pb >> 2, B, bo + j0 * sbn, sbk, sbn, k, nn);
+        copyIn(mem, pb >>> 2, B, bo + j0 * sbn, sbk, sbn, k, nn);
         w.ex.gemm(pa, k, 1, pb, nn, 1, pc, nn, mm, k, nn, 0, 0); // workspace at address 0
       }
       if (mem.buffer !== w.mem.buffer) mem = ensureBytes(w, 0);
-      const c4 = pc >> 2;
+      const c4 = pc >>> 2;
       for (let i = 0; i < mm; i++) {
         const src = c4 + i * nn;
         const dst = co + (i0 + i) * n + j0;
