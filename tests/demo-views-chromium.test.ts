@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { build, type PreviewServer, preview } from 'vite';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import '@attnkit/backend-cpu';
 import { captureAttention, RelativePositionBias, relativePositionBuckets } from '@attnkit/attention';
 import { generate } from '@attnkit/sampling';
@@ -69,9 +69,17 @@ beforeAll(async () => {
   await build({ root: demo, logLevel: 'error', build: { outDir, emptyOutDir: true } });
   ({ server, url } = await serve());
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
-  page = await browser.newPage();
-  watch(page);
 }, 180_000);
+
+// A fresh page for every test: CI shuffles the order, and a view keeps what the previous test typed
+// (going to the same URL with another hash does not reload the document).
+beforeEach(async () => {
+  page = await (browser as Browser).newPage();
+  watch(page);
+});
+afterEach(async () => {
+  await page?.close();
+});
 
 afterAll(async () => {
   await browser?.close();
