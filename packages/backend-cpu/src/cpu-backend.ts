@@ -596,66 +596,16 @@ export class CpuBackend implements Backend {
     }
     const h = heap as WasmHeap;
     const temps: [number, number][] = [];
-    const W = inHeapHalves(h, w, n * k, temps);
-    let threads = 1;
-    if (this.threads > 1 && m * n * k >= 2 * MIN_SPLIT_WORK) {
-      p.ensureWorkers(this.threads - 1);
-      threads = 1 + p.readyWorkers(this.threads - 1);
-    }
     try {
-      if (m >= GEMV_MAX_ROWS) {
-        const dense = heapStorage('float32', n * k, false);
-        try {
-          const parts = Math.max(1, Math.min(threads, Math.floor((n * k) / MIN_SPLIT_WORK)));
-          const rows = Math.ceil(n / parts);
-          const tasks: Task[] = [];
-          for (let r0 = 0; r0 < n; r0 += rows) {
-            const rr = Math.min(rows, n - r0);
-            tasks.push({
-              kernel: 'widen_h',
-              args: [W + r0 * k * 2, k, kind, dense.ptr + r0 * k * 4, rr, k],
-              act: 0,
-              c: 0,
-              ldc: 0,
-              m: 0,
-              n: 0,
-            });
-          }
-          p.run(tasks);
-          return this.heapProduct(p, a, denseView(dense), batch, m, k, n, bias, activation);
-        } finally {
-          this.free(dense);
-        }
-      }
-      const out = heapStorage('float32', nb * m * n, false);
-      const rank = batch.length;
-      const ao = offsetsOf({ shape: batch, strides: a.strides.slice(0, rank), offset: a.offset });
-      const biasOp = bias ? inHeap(h, bias, bias.offset, 1, n, 0, bias.strides[0] ?? 1, temps, true) : null;
-      const act = activation ? ACTIVATIONS.indexOf(activation) : 0;
-      const parts = Math.max(1, Math.min(threads, Math.floor((m * n * k) / MIN_SPLIT_WORK)));
-      const cols = Math.ceil(n / parts / 4) * 4;
-      for (let i = 0; i < nb; i++) {
-        const kept = temps.length;
-        const A = inHeap(h, a, ao[i], m, k, a.strides[rank], a.strides[rank + 1], temps, true);
-        const c = out.ptr + i * m * n * 4;
-        const tasks: Task[] = [];
-        for (let j0 = 0; j0 < n; j0 += cols) {
-          const nn = Math.min(cols, n - j0);
-          const b = biasOp ? biasOp.ptr + j0 * 4 : 0;
-          tasks.push({
-            kernel: 'gemv_h',
-            args: [A.ptr, A.s0, W + j0 * k * 2, k, k, kind, c + j0 * 4, n, m, nn, b],
-            act,
-            c: c + j0 * 4,
-            ldc: n,
-            m,
-            n: nn,
-          });
-        }
-        p.run(tasks);
-        for (const [ptr, bytes] of temps.splice(kept)) h.release(ptr, bytes);
-      }
-      return out;
+      const W = inHeapHalves(h, w, n * k, temps);
+      return this.compressedLinear(p, a, batch, m, k, n, bias, activation, temps, {
+        widen: (r0, rows, dst) => ({ kernel: 'widen_h', args: [W + r0 * k * 2, k, kind, dst, rows, k] }),
+        gemv: (A, j0, nn, c, b) => ({
+          kernel: 'gemv_h',
+          args: [A.ptr, A.s0, W + j0 * k * 2, k, k, kind, c, n, m, nn, b],
+        }),
+        columns: 4,
+      });
     } finally {
       for (const [ptr, bytes] of temps) h.release(ptr, bytes);
     }
@@ -705,83 +655,105 @@ export class CpuBackend implements Backend {
     }
     const h = heap as WasmHeap;
     const temps: [number, number][] = [];
-    const W = inHeapBytes(h, w, n * k, temps);
-    const S = inHeap(h, scales, scales.offset, n, groups, groups, 1, temps, true);
+    try {
+      const W = inHeapBytes(h, w, n * k, temps);
+      const S = inHeap(h, scales, scales.offset, n, groups, groups, 1, temps, true);
+      return this.compressedLinear(p, a, batch, m, k, n, bias, activation, temps, {
+        widen: (r0, rows, dst) => ({
+          kernel: 'dequant_q8',
+          args: [W + r0 * k, k, S.ptr + r0 * groups * 4, groups, groupSize, dst, rows],
+        }),
+        gemv: (A, j0, nn, c, b) => ({
+          kernel: 'gemv_q8',
+          args: [A.ptr, A.s0, W + j0 * k, k, S.ptr + j0 * groups * 4, groups, groupSize, c, n, m, nn, b],
+        }),
+        columns: 8, // whole blocks of gemv_q8's eight rows
+      });
+    } finally {
+      for (const [ptr, bytes] of temps) h.release(ptr, bytes);
+    }
+  }
+
+  /**
+   * The heap path shared by {@link linear16} and {@link linearInt8}, for a weight W [n, k] stored
+   * compressed in the heap: with GEMV_MAX_ROWS rows or more, `widen` tasks (split by rows of W
+   * across threads) write W as float32 into a block and the GEMM runs on it; with fewer rows, `gemv`
+   * tasks read W in place, split by output columns in multiples of `columns`, the epilogue's
+   * activation applied per task. Temporaries go to `temps` (released by the caller).
+   */
+  private compressedLinear(
+    p: WorkerPool,
+    a: View,
+    batch: readonly number[],
+    m: number,
+    k: number,
+    n: number,
+    bias: View | null,
+    activation: LinearActivation | null,
+    temps: [number, number][],
+    spec: {
+      widen: (r0: number, rows: number, dst: number) => Pick<Task, 'kernel' | 'args'>;
+      gemv: (
+        A: { ptr: number; s0: number },
+        j0: number,
+        nn: number,
+        c: number,
+        bias: number,
+      ) => Pick<Task, 'kernel' | 'args'>;
+      columns: number;
+    },
+  ): Storage {
+    const h = heap as WasmHeap;
+    const nb = sizeOf(batch);
     let threads = 1;
     if (this.threads > 1 && m * n * k >= 2 * MIN_SPLIT_WORK) {
       p.ensureWorkers(this.threads - 1);
       threads = 1 + p.readyWorkers(this.threads - 1);
     }
-    try {
-      if (m >= GEMV_MAX_ROWS) {
-        const dense = heapStorage('float32', n * k, false);
-        try {
-          const parts = Math.max(1, Math.min(threads, Math.floor((n * k) / MIN_SPLIT_WORK)));
-          const rows = Math.ceil(n / parts);
-          const tasks: Task[] = [];
-          for (let r0 = 0; r0 < n; r0 += rows) {
-            const rr = Math.min(rows, n - r0);
-            tasks.push({
-              kernel: 'dequant_q8',
-              args: [W + r0 * k, k, S.ptr + r0 * groups * 4, groups, groupSize, dense.ptr + r0 * k * 4, rr],
-              act: 0,
-              c: 0,
-              ldc: 0,
-              m: 0,
-              n: 0,
-            });
-          }
-          p.run(tasks);
-          return this.heapProduct(p, a, denseView(dense), batch, m, k, n, bias, activation);
-        } finally {
-          this.free(dense);
-        }
-      }
-      const out = heapStorage('float32', nb * m * n, false);
-      const rank = batch.length;
-      const ao = offsetsOf({ shape: batch, strides: a.strides.slice(0, rank), offset: a.offset });
-      const biasOp = bias ? inHeap(h, bias, bias.offset, 1, n, 0, bias.strides[0] ?? 1, temps, true) : null;
-      const act = activation ? ACTIVATIONS.indexOf(activation) : 0;
-      const parts = Math.max(1, Math.min(threads, Math.floor((m * n * k) / MIN_SPLIT_WORK)));
-      const cols = Math.ceil(n / parts / 8) * 8; // whole blocks of gemv_q8's eight rows
-      for (let i = 0; i < nb; i++) {
-        const kept = temps.length;
-        const A = inHeap(h, a, ao[i], m, k, a.strides[rank], a.strides[rank + 1], temps, true);
-        const c = out.ptr + i * m * n * 4;
+    if (m >= GEMV_MAX_ROWS) {
+      const dense = heapStorage('float32', n * k, false);
+      try {
+        const parts = Math.max(1, Math.min(threads, Math.floor((n * k) / MIN_SPLIT_WORK)));
+        const rows = Math.ceil(n / parts);
         const tasks: Task[] = [];
-        for (let j0 = 0; j0 < n; j0 += cols) {
-          const nn = Math.min(cols, n - j0);
-          const b = biasOp ? biasOp.ptr + j0 * 4 : 0;
-          tasks.push({
-            kernel: 'gemv_q8',
-            args: [
-              A.ptr,
-              A.s0,
-              W + j0 * k,
-              k,
-              S.ptr + j0 * groups * 4,
-              groups,
-              groupSize,
-              c + j0 * 4,
-              n,
-              m,
-              nn,
-              b,
-            ],
-            act,
-            c: c + j0 * 4,
-            ldc: n,
-            m,
-            n: nn,
-          });
+        for (let r0 = 0; r0 < n; r0 += rows) {
+          const task = spec.widen(r0, Math.min(rows, n - r0), dense.ptr + r0 * k * 4);
+          tasks.push({ ...task, act: 0, c: 0, ldc: 0, m: 0, n: 0 });
         }
         p.run(tasks);
-        for (const [ptr, bytes] of temps.splice(kept)) h.release(ptr, bytes);
+        const denseView: View = {
+          storage: dense,
+          dtype: 'float32',
+          shape: [...batch, k, n],
+          strides: [...batch.map(() => 0), 1, k],
+          offset: 0,
+        };
+        return this.heapProduct(p, a, denseView, batch, m, k, n, bias, activation);
+      } finally {
+        this.free(dense);
       }
-      return out;
-    } finally {
-      for (const [ptr, bytes] of temps) h.release(ptr, bytes);
     }
+    const out = heapStorage('float32', nb * m * n, false);
+    const rank = batch.length;
+    const ao = offsetsOf({ shape: batch, strides: a.strides.slice(0, rank), offset: a.offset });
+    const biasOp = bias ? inHeap(h, bias, bias.offset, 1, n, 0, bias.strides[0] ?? 1, temps, true) : null;
+    const act = activation ? ACTIVATIONS.indexOf(activation) : 0;
+    const parts = Math.max(1, Math.min(threads, Math.floor((m * n * k) / MIN_SPLIT_WORK)));
+    const cols = Math.ceil(n / parts / spec.columns) * spec.columns;
+    for (let i = 0; i < nb; i++) {
+      const kept = temps.length;
+      const A = inHeap(h, a, ao[i], m, k, a.strides[rank], a.strides[rank + 1], temps, true);
+      const c = out.ptr + i * m * n * 4;
+      const tasks: Task[] = [];
+      for (let j0 = 0; j0 < n; j0 += cols) {
+        const nn = Math.min(cols, n - j0);
+        const task = spec.gemv(A, j0, nn, c + j0 * 4, biasOp ? biasOp.ptr + j0 * 4 : 0);
+        tasks.push({ ...task, act, c: c + j0 * 4, ldc: n, m, n: nn });
+      }
+      p.run(tasks);
+      for (const [ptr, bytes] of temps.splice(kept)) h.release(ptr, bytes);
+    }
+    return out;
   }
 
   /** Products without the heap (no shared memory, or tiny ones): the single-threaded kernel over plain arrays. */
