@@ -219,8 +219,8 @@ export function writeReport(dir: string, data: BenchResults, note = ''): string[
 
 /**
  * The report's section on scaling laws when `dir` holds the output of `scripts/scaling-laws.mjs`
- * (scaling-laws.json and its three plots): the fitted exponents with their standard errors and the
- * plots; no lines when it does not.
+ * (scaling-laws.json and its three plots): the fitted exponents with their standard errors, the
+ * loss-minimising size at each fixed compute budget, and the plots; no lines when it does not.
  */
 export function scalingLawsSection(dir: string): string[] {
   const path = join(dir, 'scaling-laws.json');
@@ -231,6 +231,18 @@ export function scalingLawsSection(dir: string): string[] {
     f.error
       ? `no fit (${md(f.error)})`
       : `L(${sym}) = E + A / ${sym}^${exp}: ${exp} = ${f.alpha.toFixed(3)} ± ${f.stdErr.alpha.toFixed(3)}, E = ${f.E.toFixed(3)} ± ${f.stdErr.E.toFixed(3)}`;
+  type IsoFlop = {
+    flops: number;
+    runs: unknown[];
+    optimalN: number | null;
+    lnOptimalNStdErr: number | null;
+    optimalNInside: boolean;
+    bracketed: boolean;
+  };
+  const isoFlop = (b: IsoFlop) =>
+    b.optimalN === null
+      ? 'no minimum (the parabola in ln N opens downwards)'
+      : `loss-minimising N ≈ ${Math.round(b.optimalN)}${b.lnOptimalNStdErr === null ? '' : ` (ln N ± ${b.lnOptimalNStdErr.toFixed(2)}, i.e. ${Math.round(b.optimalN / Math.exp(b.lnOptimalNStdErr))} to ${Math.round(b.optimalN * Math.exp(b.lnOptimalNStdErr))})`}, ${b.optimalNInside && b.bracketed ? 'inside the sizes swept, with larger losses on both sides' : 'not bracketed by the sizes swept (an extrapolation)'}`;
   const cs = r.computeSweep;
   return [
     '',
@@ -240,13 +252,21 @@ export function scalingLawsSection(dir: string): string[] {
     '',
     `- size sweep (${r.sizeSweep.runs.length} sizes, ${r.sizeSweep.tokens} tokens each): ${law(r.sizeSweep.fit, 'N', 'alpha')}`,
     `- data sweep (N = ${r.dataSweep.run.nonEmbeddingParameters}): ${law(r.dataSweep.fit, 'D', 'beta')}`,
-    `- fixed compute C = ${cs.flops.toExponential(2)} FLOPs: loss-minimising N ≈ ${cs.optimalN ? Math.round(cs.optimalN) : 'none (no minimum)'}`,
+    ...cs.budgets.map(
+      (b: IsoFlop) =>
+        `- fixed compute C = ${b.flops.toExponential(2)} FLOPs (${b.runs.length} sizes): ${isoFlop(b)}`,
+    ),
+    ...(cs.optimalNExponent
+      ? [
+          `- compute-optimal size against compute: N_opt ∝ C^a, a = ${cs.optimalNExponent.a.toFixed(2)}${cs.optimalNExponent.stdErr === null ? '' : ` ± ${cs.optimalNExponent.stdErr.toFixed(2)}`}`,
+        ]
+      : []),
     '',
     '![Loss against model size](./scaling-laws-params.svg)',
     '',
     '![Loss against tokens seen](./scaling-laws-data.svg)',
     '',
-    '![IsoFLOP profile](./scaling-laws-compute.svg)',
+    '![IsoFLOP profiles](./scaling-laws-compute.svg)',
   ];
 }
 
