@@ -20,7 +20,9 @@
 //   pnpm build && node scripts/scaling-laws.mjs          # the committed docs/bench/scaling-laws.*
 //   node scripts/scaling-laws.mjs --quick                # tiny sizes, seconds (CI), into a temp dir
 //
-// Options: --quick, --out DIR (docs/bench; a temp dir with --quick), --seed S (1), --resume, --quiet.
+// Options: --quick, --out DIR (docs/bench; a temp dir with --quick), --seed S (1), --resume, --quiet,
+// --sweeps LIST (size,data,compute: a subset writes an incomplete JSON and no plots; two such runs
+// into two folders can go side by side, their sweeps copied into one JSON that --resume completes).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -43,7 +45,7 @@ const opt = (name, def) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : def;
 };
-const known = new Set(['--quick', '--out', '--seed', '--resume', '--quiet', '--root']);
+const known = new Set(['--quick', '--out', '--seed', '--resume', '--quiet', '--root', '--sweeps']);
 for (const a of args) {
   if (a.startsWith('--') && !known.has(a)) {
     console.error(`scaling-laws: unknown option ${a} (expected one of ${[...known].join(', ')})`);
@@ -53,6 +55,14 @@ for (const a of args) {
 const root = opt('root', join(dirname(fileURLToPath(import.meta.url)), '..'));
 const quick = args.includes('--quick');
 const quiet = args.includes('--quiet');
+const allSweeps = ['size', 'data', 'compute'];
+const sweeps = new Set(opt('sweeps', allSweeps.join(',')).split(','));
+for (const w of sweeps) {
+  if (!allSweeps.includes(w)) {
+    console.error(`scaling-laws: unknown sweep '${w}' in --sweeps (expected some of ${allSweeps.join(',')})`);
+    process.exit(2);
+  }
+}
 const seed = Number(opt('seed', 1));
 const out = opt('out', quick ? join(tmpdir(), 'attnkit-scaling-laws-quick') : join(root, 'docs/bench'));
 const t0 = Date.now();
@@ -334,21 +344,25 @@ log(
 );
 
 // ---- 1. size sweep: the same tokens for every size
-log(`size sweep: ${S.sizes.length} sizes, ${S.sizeSteps} steps (${S.sizeSteps * tokensPerStep} tokens) each`);
-for (const size of S.sizes) {
-  const old = reuse(previous?.sizeSweep?.runs, size[0], size[1], S.sizeSteps);
-  report.sizeSweep.runs.push(old ?? (await runOne(size, S.sizeSteps)));
+const sizeRuns = report.sizeSweep.runs;
+if (sweeps.has('size')) {
+  log(
+    `size sweep: ${S.sizes.length} sizes, ${S.sizeSteps} steps (${S.sizeSteps * tokensPerStep} tokens) each`,
+  );
+  for (const size of S.sizes) {
+    const old = reuse(previous?.sizeSweep?.runs, size[0], size[1], S.sizeSteps);
+    report.sizeSweep.runs.push(old ?? (await runOne(size, S.sizeSteps)));
+    save();
+  }
+  report.sizeSweep.fit = tryFit(
+    sizeRuns.map((r) => r.nonEmbeddingParameters),
+    sizeRuns.map((r) => r.valLoss),
+  );
   save();
 }
-const sizeRuns = report.sizeSweep.runs;
-report.sizeSweep.fit = tryFit(
-  sizeRuns.map((r) => r.nonEmbeddingParameters),
-  sizeRuns.map((r) => r.valLoss),
-);
-save();
 
 // ---- 2. data sweep: one model, evaluated along a constant-learning-rate run
-{
+if (sweeps.has('data')) {
   const { model, steps, evalEvery, warmupSteps, fitFromStep } = S.data;
   log(`data sweep: d=${model[0]} L=${model[1]}, ${steps} steps, evaluated every ${evalEvery}`);
   const old = previous?.dataSweep?.run?.steps === steps ? previous.dataSweep.run : null;
@@ -367,7 +381,7 @@ save();
 
 // ---- 3. fixed compute: C = 6 N D, D = C / 6N, at each budget; sizes are added beyond the end
 // where the loss is lowest until the lowest loss has a larger and a smaller size on either side
-{
+if (sweeps.has('compute')) {
   const { ladder, budgets, maxExtra } = S.compute;
   const nOf = new Map();
   /** Non-embedding parameters of a ladder entry (from a model built and discarded). */
@@ -430,8 +444,12 @@ save();
     report.computeSweep.optimalNExponent = { a: Math.log(b1.optimalN / b0.optimalN) / span, stdErr: se };
   }
 }
-report.complete = true;
+report.complete = sweeps.size === allSweeps.length;
 save();
+if (!report.complete) {
+  console.log(`wrote ${jsonPath} (sweeps ${[...sweeps].join(', ')} only: no plots)`);
+  process.exit(0);
+}
 
 // ---- plots
 const logSpace = (lo, hi, n) => Array.from({ length: n }, (_, i) => lo * (hi / lo) ** (i / (n - 1)));
