@@ -22,7 +22,8 @@
 //
 // Options: --quick, --out DIR (docs/bench; a temp dir with --quick), --seed S (1), --resume, --quiet,
 // --sweeps LIST (size,data,compute: a subset writes an incomplete JSON and no plots; two such runs
-// into two folders can go side by side, their sweeps copied into one JSON that --resume completes).
+// into two folders can go side by side, their sweeps copied into one JSON that --resume completes),
+// --budgets LIST (indices of the compute budgets to run, all by default; a subset is incomplete).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -45,7 +46,16 @@ const opt = (name, def) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : def;
 };
-const known = new Set(['--quick', '--out', '--seed', '--resume', '--quiet', '--root', '--sweeps']);
+const known = new Set([
+  '--quick',
+  '--out',
+  '--seed',
+  '--resume',
+  '--quiet',
+  '--root',
+  '--sweeps',
+  '--budgets',
+]);
 for (const a of args) {
   if (a.startsWith('--') && !known.has(a)) {
     console.error(`scaling-laws: unknown option ${a} (expected one of ${[...known].join(', ')})`);
@@ -395,7 +405,14 @@ if (sweeps.has('compute')) {
     return nOf.get(key);
   };
   report.computeSweep = { budgets: [], optimalNExponent: null };
-  for (const { flops, start } of budgets) {
+  const chosen = opt('budgets', budgets.map((_, i) => i).join(','))
+    .split(',')
+    .map(Number);
+  if (!chosen.every((i) => Number.isInteger(i) && i >= 0 && i < budgets.length)) {
+    console.error(`scaling-laws: --budgets takes indices of the compute budgets, 0 to ${budgets.length - 1}`);
+    process.exit(2);
+  }
+  for (const { flops, start } of budgets.filter((_, i) => chosen.includes(i))) {
     const budget = { flops, runs: [] };
     report.computeSweep.budgets.push(budget);
     const byIndex = new Map();
@@ -444,7 +461,8 @@ if (sweeps.has('compute')) {
     report.computeSweep.optimalNExponent = { a: Math.log(b1.optimalN / b0.optimalN) / span, stdErr: se };
   }
 }
-report.complete = sweeps.size === allSweeps.length;
+report.complete =
+  sweeps.size === allSweeps.length && report.computeSweep.budgets.length === S.compute.budgets.length;
 save();
 if (!report.complete) {
   console.log(`wrote ${jsonPath} (sweeps ${[...sweeps].join(', ')} only: no plots)`);
