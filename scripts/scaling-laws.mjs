@@ -6,7 +6,7 @@
 //            each; fits L(N) = E + A / N^alpha
 //   data     one model, evaluated every few steps of a constant-learning-rate run; fits
 //            L(D) = E + B / D^beta over the tokens seen
-//   compute  two fixed compute budgets C ≈ 6·N·D, 4x apart, each split between size and tokens
+//   compute  two fixed compute budgets C ≈ 6·N·D, 2.5x apart, each split between size and tokens
 //            (D = C / 6N) over two-layer models of widths ~1.4x apart: the "IsoFLOP" profiles.
 //            A sweep whose lowest loss falls at an end of its sizes adds the next size beyond that
 //            end, so that the best size has a smaller and a larger one on either side. Each
@@ -91,7 +91,7 @@ const trainIds = ids.subarray(0, split);
 const valIds = ids.subarray(split);
 const V = chars.length;
 
-// ---- settings: the full sweep fits in under an hour of a busy 2-core machine; --quick in seconds
+// ---- settings: the full sweep, by per-step timings, about an hour of a quiet 2-core machine; --quick in seconds
 const full = {
   batchSize: 16,
   blockSize: 64,
@@ -106,7 +106,8 @@ const full = {
     [128, 6, 4],
     [192, 7, 6],
   ],
-  sizeSteps: 50,
+  // 100 steps: a 50-step pilot (2026-12-03) turned up past 450K (1.19M: 2.658 against 447K: 2.581)
+  sizeSteps: 100,
   data: { model: [32, 2, 2], steps: 300, evalEvery: 20, warmupSteps: 20, fitFromStep: 40 },
   compute: {
     // the candidates of the fixed-compute sweeps, by size: two layers, width ~1.4x apart
@@ -122,10 +123,13 @@ const full = {
       [128, 2, 4],
     ],
     // budgets C (FLOPs) and the ladder entries each starts from; a sweep whose lowest loss is at
-    // an end of its sizes adds the next ladder entry beyond that end, at most `maxExtra` times
+    // an end of its sizes adds the next ladder entry beyond that end, at most `maxExtra` times.
+    // Below ~5e10 the runs are limited by optimizer steps, not size: in the pilot at C = 8e9 the
+    // smallest entry (1760 parameters, 740 steps) had the lowest loss, so the budgets start at the
+    // one where the previous run's 25K model (314 steps) beat every larger size
     budgets: [
-      { flops: 8e9, start: [1, 2, 3, 4, 5, 6] },
-      { flops: 3.2e10, start: [2, 3, 4, 5, 6, 7] },
+      { flops: 4.8e10, start: [1, 2, 3, 4, 5, 6] },
+      { flops: 1.2e11, start: [2, 3, 4, 5, 6, 7] },
     ],
     maxExtra: 2,
   },

@@ -233,17 +233,32 @@ export function scalingLawsSection(dir: string): string[] {
       : `L(${sym}) = E + A / ${sym}^${exp}: ${exp} = ${f.alpha.toFixed(3)} ± ${f.stdErr.alpha.toFixed(3)}, E = ${f.E.toFixed(3)} ± ${f.stdErr.E.toFixed(3)}`;
   type IsoFlop = {
     flops: number;
-    runs: unknown[];
+    runs: { nonEmbeddingParameters: number; valLoss: number }[];
     optimalN: number | null;
-    lnOptimalNStdErr: number | null;
-    optimalNInside: boolean;
-    bracketed: boolean;
+    lnOptimalNStdErr?: number | null;
+    optimalNInside?: boolean;
+    bracketed?: boolean;
   };
-  const isoFlop = (b: IsoFlop) =>
+  // a JSON written before the sweep had several budgets holds one profile, without the error of
+  // its minimum; whether the minimum is bracketed then comes from its runs
+  const cs = r.computeSweep;
+  const budgets = ((cs.budgets ?? [cs]) as IsoFlop[]).map((b) => {
+    const n = b.runs.map((run) => run.nonEmbeddingParameters);
+    const losses = b.runs.map((run) => run.valLoss);
+    const best = losses.indexOf(Math.min(...losses));
+    return {
+      ...b,
+      lnOptimalNStdErr: b.lnOptimalNStdErr ?? null,
+      optimalNInside:
+        b.optimalNInside ??
+        (b.optimalN !== null && b.optimalN > Math.min(...n) && b.optimalN < Math.max(...n)),
+      bracketed: b.bracketed ?? (best > 0 && best < losses.length - 1),
+    };
+  });
+  const isoFlop = (b: (typeof budgets)[number]) =>
     b.optimalN === null
       ? 'no minimum (the parabola in ln N opens downwards)'
       : `loss-minimising N ≈ ${Math.round(b.optimalN)}${b.lnOptimalNStdErr === null ? '' : ` (ln N ± ${b.lnOptimalNStdErr.toFixed(2)}, i.e. ${Math.round(b.optimalN / Math.exp(b.lnOptimalNStdErr))} to ${Math.round(b.optimalN * Math.exp(b.lnOptimalNStdErr))})`}, ${b.optimalNInside && b.bracketed ? 'inside the sizes swept, with larger losses on both sides' : 'not bracketed by the sizes swept (an extrapolation)'}`;
-  const cs = r.computeSweep;
   return [
     '',
     '## Scaling laws',
@@ -252,9 +267,8 @@ export function scalingLawsSection(dir: string): string[] {
     '',
     `- size sweep (${r.sizeSweep.runs.length} sizes, ${r.sizeSweep.tokens} tokens each): ${law(r.sizeSweep.fit, 'N', 'alpha')}`,
     `- data sweep (N = ${r.dataSweep.run.nonEmbeddingParameters}): ${law(r.dataSweep.fit, 'D', 'beta')}`,
-    ...cs.budgets.map(
-      (b: IsoFlop) =>
-        `- fixed compute C = ${b.flops.toExponential(2)} FLOPs (${b.runs.length} sizes): ${isoFlop(b)}`,
+    ...budgets.map(
+      (b) => `- fixed compute C = ${b.flops.toExponential(2)} FLOPs (${b.runs.length} sizes): ${isoFlop(b)}`,
     ),
     ...(cs.optimalNExponent
       ? [
