@@ -124,12 +124,13 @@ const full = {
     ],
     // budgets C (FLOPs) and the ladder entries each starts from; a sweep whose lowest loss is at
     // an end of its sizes adds the next ladder entry beyond that end, at most `maxExtra` times.
-    // Below ~5e10 the runs are limited by optimizer steps, not size: in the pilot at C = 8e9 the
-    // smallest entry (1760 parameters, 740 steps) had the lowest loss, so the budgets start at the
-    // one where the previous run's 25K model (314 steps) beat every larger size
+    // Below ~5e10 the runs are limited by optimizer steps, not size: in a trial at C = 8e9 the
+    // smallest entry (1760 parameters, 740 steps) had the lowest loss. At 4.8e10 (trial, 3.8K to
+    // 100K, then 1.8K added) the 3.8K model had the lowest loss, 2.208, between 1.8K (2.250) and
+    // 6.6K (2.225); the parabola's minimum was N ≈ 2.7K (ln N ± 0.44)
     budgets: [
-      { flops: 4.8e10, start: [1, 2, 3, 4, 5, 6] },
-      { flops: 1.2e11, start: [2, 3, 4, 5, 6, 7] },
+      { flops: 4.8e10, start: [0, 1, 2, 3, 4, 5] },
+      { flops: 1.2e11, start: [1, 2, 3, 4, 5, 6] },
     ],
     maxExtra: 2,
   },
