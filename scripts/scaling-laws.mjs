@@ -2,12 +2,16 @@
 // Scaling laws on the fables corpus (packages/transformer/assets/corpus/fables.txt), at toy scale:
 // character-level GPT-2s trained seeded on the CPU backend, three sweeps as in Kaplan et al. 2020
 // and Hoffmann et al. 2022 (Chinchilla):
-//   size     models of 6 sizes (~7K to ~2.2M non-embedding parameters), the same token budget each;
-//            fits L(N) = E + A / N^alpha
+//   size     models of 7 sizes (~10K to ~3.1M non-embedding parameters), the same token budget
+//            each; fits L(N) = E + A / N^alpha
 //   data     one model, evaluated every few steps of a constant-learning-rate run; fits
 //            L(D) = E + B / D^beta over the tokens seen
-//   compute  a fixed compute budget C ≈ 6·N·D split between size and tokens (D = C / 6N): the
-//            "IsoFLOP" profile, with its minimum from a parabola in ln N
+//   compute  two fixed compute budgets C ≈ 6·N·D, 2.5x apart, each split between size and tokens
+//            (D = C / 6N) over two-layer models of widths ~1.4x apart: the "IsoFLOP" profiles.
+//            A sweep whose lowest loss falls at an end of its sizes adds the next size beyond that
+//            end, so that the best size has a smaller and a larger one on either side. Each
+//            profile's minimum comes from a least-squares parabola in ln N, with the standard
+//            error of ln N_opt (delta method); two budgets give N_opt ∝ C^a
 // N counts non-embedding parameters (Kaplan's convention). Fits are nonlinear least squares with
 // standard errors (fitPowerLaw in @attnkit/transformer). Writes scaling-laws.json and SVG plots
 // (points and fitted curves, log-log) into --out, rewriting the JSON after every run, and --resume
@@ -16,7 +20,10 @@
 //   pnpm build && node scripts/scaling-laws.mjs          # the committed docs/bench/scaling-laws.*
 //   node scripts/scaling-laws.mjs --quick                # tiny sizes, seconds (CI), into a temp dir
 //
-// Options: --quick, --out DIR (docs/bench; a temp dir with --quick), --seed S (1), --resume, --quiet.
+// Options: --quick, --out DIR (docs/bench; a temp dir with --quick), --seed S (1), --resume, --quiet,
+// --sweeps LIST (size,data,compute: a subset writes an incomplete JSON and no plots; two such runs
+// into two folders can go side by side, their sweeps copied into one JSON that --resume completes),
+// --budgets LIST (indices of the compute budgets to run, all by default; a subset is incomplete).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -39,7 +46,16 @@ const opt = (name, def) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : def;
 };
-const known = new Set(['--quick', '--out', '--seed', '--resume', '--quiet', '--root']);
+const known = new Set([
+  '--quick',
+  '--out',
+  '--seed',
+  '--resume',
+  '--quiet',
+  '--root',
+  '--sweeps',
+  '--budgets',
+]);
 for (const a of args) {
   if (a.startsWith('--') && !known.has(a)) {
     console.error(`scaling-laws: unknown option ${a} (expected one of ${[...known].join(', ')})`);
@@ -49,6 +65,14 @@ for (const a of args) {
 const root = opt('root', join(dirname(fileURLToPath(import.meta.url)), '..'));
 const quick = args.includes('--quick');
 const quiet = args.includes('--quiet');
+const allSweeps = ['size', 'data', 'compute'];
+const sweeps = new Set(opt('sweeps', allSweeps.join(',')).split(','));
+for (const w of sweeps) {
+  if (!allSweeps.includes(w)) {
+    console.error(`scaling-laws: unknown sweep '${w}' in --sweeps (expected some of ${allSweeps.join(',')})`);
+    process.exit(2);
+  }
+}
 const seed = Number(opt('seed', 1));
 const out = opt('out', quick ? join(tmpdir(), 'attnkit-scaling-laws-quick') : join(root, 'docs/bench'));
 const t0 = Date.now();
@@ -67,24 +91,49 @@ const trainIds = ids.subarray(0, split);
 const valIds = ids.subarray(split);
 const V = chars.length;
 
-// ---- settings: the full sweep fits in about half an hour of one quiet core; --quick in seconds
+// ---- settings: the full sweep, by per-step timings, about an hour of a quiet 2-core machine; --quick in seconds
 const full = {
   batchSize: 16,
   blockSize: 64,
   evalBatches: Number.POSITIVE_INFINITY,
-  // [width, layers, heads]
+  // [width, layers, heads]: 7 sizes from ~10K to ~3.1M non-embedding parameters, ~2.6x apart
   sizes: [
-    [16, 2, 2],
+    [16, 3, 2],
     [32, 2, 2],
     [48, 3, 4],
     [64, 4, 4],
-    [128, 4, 4],
-    [192, 5, 6],
+    [96, 4, 4],
+    [128, 6, 4],
+    [192, 7, 6],
   ],
+  // 100 steps: a 50-step pilot (2026-12-03) turned up past 450K (1.19M: 2.658 against 447K: 2.581)
   sizeSteps: 100,
   data: { model: [32, 2, 2], steps: 300, evalEvery: 20, warmupSteps: 20, fitFromStep: 40 },
-  // the budget: the 200K model for 40 steps
-  compute: { sizes: [1, 2, 3, 4], budgetSize: 3, budgetSteps: 40 },
+  compute: {
+    // the candidates of the fixed-compute sweeps, by size: two layers, width ~1.4x apart
+    ladder: [
+      [8, 2, 2],
+      [12, 2, 2],
+      [16, 2, 2],
+      [24, 2, 2],
+      [32, 2, 2],
+      [48, 2, 4],
+      [64, 2, 4],
+      [96, 2, 4],
+      [128, 2, 4],
+    ],
+    // budgets C (FLOPs) and the ladder entries each starts from; a sweep whose lowest loss is at
+    // an end of its sizes adds the next ladder entry beyond that end, at most `maxExtra` times.
+    // Below ~5e10 the runs are limited by optimizer steps, not size: in a trial at C = 8e9 the
+    // smallest entry (1760 parameters, 740 steps) had the lowest loss. At 4.8e10 (trial, 3.8K to
+    // 100K, then 1.8K added) the 3.8K model had the lowest loss, 2.208, between 1.8K (2.250) and
+    // 6.6K (2.225); the parabola's minimum was N ≈ 2.7K (ln N ± 0.44)
+    budgets: [
+      { flops: 4.8e10, start: [0, 1, 2, 3, 4, 5] },
+      { flops: 1.2e11, start: [1, 2, 3, 4, 5, 6] },
+    ],
+    maxExtra: 2,
+  },
 };
 const small = {
   batchSize: 4,
@@ -100,7 +149,21 @@ const small = {
   ],
   sizeSteps: 16,
   data: { model: [16, 1, 2], steps: 40, evalEvery: 4, warmupSteps: 2, fitFromStep: 8 },
-  compute: { sizes: [0, 2, 4, 5], budgetSize: 3, budgetSteps: 8 },
+  compute: {
+    ladder: [
+      [4, 1, 2],
+      [8, 1, 2],
+      [12, 1, 2],
+      [16, 1, 2],
+      [24, 1, 2],
+      [32, 1, 2],
+    ],
+    budgets: [
+      { flops: 2e7, start: [1, 2, 3, 4] },
+      { flops: 8e7, start: [2, 3, 4, 5] },
+    ],
+    maxExtra: 1,
+  },
 };
 const S = quick ? small : full;
 const weightDecay = 0.1;
@@ -128,10 +191,9 @@ function nonEmbedding(model, d) {
   return model.numParameters() - (V + S.blockSize) * d;
 }
 
-/** Trains one GPT-2 of width d, `layers` blocks and `heads` heads for `steps` steps. */
-async function runOne([d, layers, heads], steps, extra = {}) {
-  manualSeed(seed);
-  const model = new GPT2LMHeadModel({
+/** A GPT-2 of width d, `layers` blocks and `heads` heads on the corpus's characters, no dropout. */
+function makeModel([d, layers, heads]) {
+  return new GPT2LMHeadModel({
     vocabSize: V,
     nPositions: S.blockSize,
     nEmbd: d,
@@ -143,6 +205,12 @@ async function runOne([d, layers, heads], steps, extra = {}) {
     bosTokenId: null,
     eosTokenId: null,
   });
+}
+
+/** Trains one GPT-2 of width d, `layers` blocks and `heads` heads for `steps` steps. */
+async function runOne([d, layers, heads], steps, extra = {}) {
+  manualSeed(seed);
+  const model = makeModel([d, layers, heads]);
   const lr = lrFor(d);
   const warmupSteps = extra.warmupSteps ?? Math.max(2, Math.round(steps * 0.05));
   const started = Date.now();
@@ -200,33 +268,59 @@ function tryFit(x, y) {
   }
 }
 
-/** Least-squares parabola y = a u² + b u + c in u = ln x; its minimum when it opens upwards. */
+/** Inverse of a small symmetric positive-definite matrix (Gauss-Jordan with partial pivoting). */
+function invert(m) {
+  const n = m.length;
+  const A = m.map((row, i) => [...row, ...Array.from({ length: n }, (_, j) => (i === j ? 1 : 0))]);
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(A[r][c]) > Math.abs(A[p][c])) p = r;
+    [A[c], A[p]] = [A[p], A[c]];
+    const d = A[c][c];
+    for (let k = 0; k < 2 * n; k++) A[c][k] /= d;
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = A[r][c];
+      for (let k = 0; k < 2 * n; k++) A[r][k] -= f * A[c][k];
+    }
+  }
+  return A.map((row) => row.slice(n));
+}
+
+/**
+ * Least-squares parabola y = a u² + b u + c in u = ln N, and its minimum u* = -b / 2a when it
+ * opens upwards, with the standard error of u* from the coefficients' covariance
+ * s² (XᵀX)⁻¹, s² = rss / (n - 3), by the delta method (the gradient of u* in (a, b) is (b / 2a², -1 / 2a)).
+ */
 function isoFlopMinimum(x, y) {
   const u = x.map(Math.log);
   const n = u.length;
-  const s = (k) => u.reduce((acc, v) => acc + v ** k, 0);
-  const t = (k) => u.reduce((acc, v, i) => acc + v ** k * y[i], 0);
-  // normal equations for (a, b, c)
-  const M = [
-    [s(4), s(3), s(2), t(2)],
-    [s(3), s(2), s(1), t(1)],
-    [s(2), s(1), n, t(0)],
-  ];
-  for (let c = 0; c < 3; c++) {
-    let p = c;
-    for (let r = c + 1; r < 3; r++) if (Math.abs(M[r][c]) > Math.abs(M[p][c])) p = r;
-    [M[c], M[p]] = [M[p], M[c]];
-    for (let r = 0; r < 3; r++) {
-      if (r === c) continue;
-      const f = M[r][c] / M[c][c];
-      for (let k = c; k < 4; k++) M[r][k] -= f * M[c][k];
-    }
-  }
-  const [a, b, c] = M.map((row, i) => row[3] / row[i]);
-  const parabola = { a, b, c };
-  if (!(a > 0)) return { parabola, optimalN: null, optimalLoss: null };
+  const X = u.map((v) => [v * v, v, 1]);
+  const XtX = [0, 1, 2].map((i) => [0, 1, 2].map((j) => X.reduce((acc, row) => acc + row[i] * row[j], 0)));
+  const Xty = [0, 1, 2].map((i) => X.reduce((acc, row, k) => acc + row[i] * y[k], 0));
+  const inv = invert(XtX);
+  const [a, b, c] = inv.map((row) => row.reduce((acc, v, j) => acc + v * Xty[j], 0));
+  const rss = u.reduce((acc, v, k) => acc + (a * v * v + b * v + c - y[k]) ** 2, 0);
+  const dof = n - 3;
+  const parabola = { a, b, c, rss, dof };
+  const none = { parabola, optimalN: null, optimalLoss: null, lnOptimalNStdErr: null, optimalNInside: false };
+  if (!(a > 0)) return none;
   const uMin = -b / (2 * a);
-  return { parabola, optimalN: Math.exp(uMin), optimalLoss: a * uMin * uMin + b * uMin + c };
+  let se = null;
+  if (dof > 0) {
+    const s2 = rss / dof;
+    const g = [b / (2 * a * a), -1 / (2 * a)];
+    let v = 0;
+    for (let i = 0; i < 2; i++) for (let j = 0; j < 2; j++) v += g[i] * g[j] * s2 * inv[i][j];
+    se = Math.sqrt(v);
+  }
+  return {
+    parabola,
+    optimalN: Math.exp(uMin),
+    optimalLoss: a * uMin * uMin + b * uMin + c,
+    lnOptimalNStdErr: se,
+    optimalNInside: uMin > Math.min(...u) && uMin < Math.max(...u),
+  };
 }
 
 // ---- resume: runs of an earlier JSON with the same settings
@@ -265,21 +359,25 @@ log(
 );
 
 // ---- 1. size sweep: the same tokens for every size
-log(`size sweep: ${S.sizes.length} sizes, ${S.sizeSteps} steps (${S.sizeSteps * tokensPerStep} tokens) each`);
-for (const size of S.sizes) {
-  const old = reuse(previous?.sizeSweep?.runs, size[0], size[1], S.sizeSteps);
-  report.sizeSweep.runs.push(old ?? (await runOne(size, S.sizeSteps)));
+const sizeRuns = report.sizeSweep.runs;
+if (sweeps.has('size')) {
+  log(
+    `size sweep: ${S.sizes.length} sizes, ${S.sizeSteps} steps (${S.sizeSteps * tokensPerStep} tokens) each`,
+  );
+  for (const size of S.sizes) {
+    const old = reuse(previous?.sizeSweep?.runs, size[0], size[1], S.sizeSteps);
+    report.sizeSweep.runs.push(old ?? (await runOne(size, S.sizeSteps)));
+    save();
+  }
+  report.sizeSweep.fit = tryFit(
+    sizeRuns.map((r) => r.nonEmbeddingParameters),
+    sizeRuns.map((r) => r.valLoss),
+  );
   save();
 }
-const sizeRuns = report.sizeSweep.runs;
-report.sizeSweep.fit = tryFit(
-  sizeRuns.map((r) => r.nonEmbeddingParameters),
-  sizeRuns.map((r) => r.valLoss),
-);
-save();
 
 // ---- 2. data sweep: one model, evaluated along a constant-learning-rate run
-{
+if (sweeps.has('data')) {
   const { model, steps, evalEvery, warmupSteps, fitFromStep } = S.data;
   log(`data sweep: d=${model[0]} L=${model[1]}, ${steps} steps, evaluated every ${evalEvery}`);
   const old = previous?.dataSweep?.run?.steps === steps ? previous.dataSweep.run : null;
@@ -296,34 +394,85 @@ save();
   save();
 }
 
-// ---- 3. fixed compute: C = 6 N D, D = C / 6N
-{
-  const { sizes, budgetSize, budgetSteps } = S.compute;
-  const probe = S.sizes[budgetSize];
-  const budgetN = sizeRuns.find((r) => r.width === probe[0] && r.layers === probe[1]).nonEmbeddingParameters;
-  const flops = 6 * budgetN * budgetSteps * tokensPerStep;
-  log(`compute sweep: C = ${flops.toExponential(3)} FLOPs over ${sizes.length} sizes`);
-  const runs = [];
-  for (const k of sizes) {
-    const size = S.sizes[k];
-    const N = sizeRuns.find((r) => r.width === size[0] && r.layers === size[1]).nonEmbeddingParameters;
-    const steps = Math.max(4, Math.round(flops / (6 * N * tokensPerStep)));
-    const old = reuse(previous?.computeSweep?.runs, size[0], size[1], steps);
-    runs.push(old ?? (await runOne(size, steps)));
-    report.computeSweep = { flops, runs };
+// ---- 3. fixed compute: C = 6 N D, D = C / 6N, at each budget; sizes are added beyond the end
+// where the loss is lowest until the lowest loss has a larger and a smaller size on either side
+if (sweeps.has('compute')) {
+  const { ladder, budgets, maxExtra } = S.compute;
+  const nOf = new Map();
+  /** Non-embedding parameters of a ladder entry (from a model built and discarded). */
+  const countN = ([d, layers, heads]) => {
+    const key = `${d}/${layers}`;
+    if (!nOf.has(key)) {
+      const m = makeModel([d, layers, heads]);
+      nOf.set(key, nonEmbedding(m, d));
+      for (const p of m.parameters()) p.dispose?.();
+    }
+    return nOf.get(key);
+  };
+  report.computeSweep = { budgets: [], optimalNExponent: null };
+  const chosen = opt('budgets', budgets.map((_, i) => i).join(','))
+    .split(',')
+    .map(Number);
+  if (!chosen.every((i) => Number.isInteger(i) && i >= 0 && i < budgets.length)) {
+    console.error(`scaling-laws: --budgets takes indices of the compute budgets, 0 to ${budgets.length - 1}`);
+    process.exit(2);
+  }
+  for (const { flops, start } of budgets.filter((_, i) => chosen.includes(i))) {
+    const budget = { flops, runs: [] };
+    report.computeSweep.budgets.push(budget);
+    const byIndex = new Map();
+    const runAt = async (k) => {
+      const size = ladder[k];
+      const N = countN(size);
+      const steps = Math.max(4, Math.round(flops / (6 * N * tokensPerStep)));
+      const prev = previous?.computeSweep?.budgets?.find((b) => b.flops === flops)?.runs;
+      const run = reuse(prev, size[0], size[1], steps) ?? (await runOne(size, steps));
+      byIndex.set(k, run);
+      budget.runs = [...byIndex.entries()].sort((p, q) => p[0] - q[0]).map((e) => e[1]);
+      save();
+    };
+    log(`compute sweep: C = ${flops.toExponential(2)} FLOPs, ${start.length} sizes`);
+    for (const k of start) await runAt(k);
+    for (let extra = 0; extra < maxExtra; extra++) {
+      const ks = [...byIndex.keys()].sort((p, q) => p - q);
+      const best = ks.reduce((p, q) => (byIndex.get(q).valLoss < byIndex.get(p).valLoss ? q : p));
+      let next = null;
+      if (best === ks[0] && ks[0] > 0) next = ks[0] - 1;
+      else if (best === ks[ks.length - 1] && best < ladder.length - 1) next = best + 1;
+      if (next === null) break;
+      log(`  lowest loss at an end of the sizes: adding d=${ladder[next][0]}`);
+      await runAt(next);
+    }
+    const losses = budget.runs.map((r) => r.valLoss);
+    const best = losses.indexOf(Math.min(...losses));
+    budget.bracketed = best > 0 && best < losses.length - 1;
+    Object.assign(
+      budget,
+      isoFlopMinimum(
+        budget.runs.map((r) => r.nonEmbeddingParameters),
+        losses,
+      ),
+    );
     save();
   }
-  report.computeSweep = {
-    flops,
-    runs,
-    ...isoFlopMinimum(
-      runs.map((r) => r.nonEmbeddingParameters),
-      runs.map((r) => r.valLoss),
-    ),
-  };
+  // N_opt ∝ C^a between the first and the last budget
+  const [b0, b1] = [report.computeSweep.budgets[0], report.computeSweep.budgets.at(-1)];
+  if (b0 !== b1 && b0.optimalN && b1.optimalN) {
+    const span = Math.log(b1.flops / b0.flops);
+    const se =
+      b0.lnOptimalNStdErr !== null && b1.lnOptimalNStdErr !== null
+        ? Math.sqrt(b0.lnOptimalNStdErr ** 2 + b1.lnOptimalNStdErr ** 2) / span
+        : null;
+    report.computeSweep.optimalNExponent = { a: Math.log(b1.optimalN / b0.optimalN) / span, stdErr: se };
+  }
 }
-report.complete = true;
+report.complete =
+  sweeps.size === allSweeps.length && report.computeSweep.budgets.length === S.compute.budgets.length;
 save();
+if (!report.complete) {
+  console.log(`wrote ${jsonPath} (sweeps ${[...sweeps].join(', ')} only: no plots)`);
+  process.exit(0);
+}
 
 // ---- plots
 const logSpace = (lo, hi, n) => Array.from({ length: n }, (_, i) => lo * (hi / lo) ** (i / (n - 1)));
@@ -386,33 +535,33 @@ plot(
 );
 {
   const cs = report.computeSweep;
-  const pts = cs.runs.map((r) => [r.nonEmbeddingParameters, r.valLoss]);
-  const xs = pts.map((p) => p[0]);
-  const { a, b, c } = cs.parabola;
-  const series = [
-    {
-      name: `validation loss at C = ${cs.flops.toExponential(2)} FLOPs (D = C / 6N)`,
-      points: pts,
-      style: 'points',
-    },
-    {
-      name: `parabola in ln N${cs.optimalN ? `, minimum at N ≈ ${Math.round(cs.optimalN)}` : ' (no minimum)'}`,
-      points: logSpace(Math.min(...xs), Math.max(...xs), 60).map((x) => [
-        x,
-        a * Math.log(x) ** 2 + b * Math.log(x) + c,
-      ]),
+  const series = [];
+  const all = cs.budgets.flatMap((b) => b.runs.map((r) => r.nonEmbeddingParameters));
+  for (const b of cs.budgets) {
+    const pts = b.runs.map((r) => [r.nonEmbeddingParameters, r.valLoss]);
+    const xs = pts.map((p) => p[0]);
+    const { a, b: lin, c } = b.parabola;
+    series.push({ name: `C = ${b.flops.toExponential(1)} FLOPs (D = C / 6N)`, points: pts, style: 'points' });
+    const min = b.optimalN
+      ? `minimum at N ≈ ${Math.round(b.optimalN)}${b.lnOptimalNStdErr !== null ? ` (×/÷ ${Math.exp(b.lnOptimalNStdErr).toFixed(2)})` : ''}`
+      : 'no minimum';
+    series.push({
+      name: `parabola in ln N at C = ${b.flops.toExponential(1)}: ${min}`,
+      points: logSpace(Math.min(...xs), Math.max(...xs), 60)
+        .map((x) => [x, a * Math.log(x) ** 2 + lin * Math.log(x) + c])
+        .filter((p) => p[1] > 0),
       style: 'line',
-    },
-  ];
-  const ys = series.flatMap((s) => s.points.map((p) => p[1])).filter((v) => v > 0);
+    });
+  }
+  const ys = series.flatMap((s) => s.points.map((p) => p[1]));
   const svg = linePlot({
-    title: 'IsoFLOP profile: loss at a fixed compute budget',
+    title: 'IsoFLOP profiles: loss at fixed compute budgets',
     xLabel: 'non-embedding parameters N',
     yLabel: 'validation loss (nats/char)',
     series,
     logX: true,
     logY: true,
-    xTicks: decadeTicks(xs),
+    xTicks: decadeTicks(all),
     yTicks: lossTicks(ys),
   });
   checkSvg(svg);
@@ -425,7 +574,10 @@ console.log(
   `L(N) = E + A / N^alpha: alpha = ${pm(report.sizeSweep.fit, 'alpha')}, E = ${pm(report.sizeSweep.fit, 'E')}`,
 );
 console.log(`L(D) = E + B / D^beta:  beta = ${pm(ds.fit, 'alpha')}, E = ${pm(ds.fit, 'E')}`);
-console.log(
-  `fixed compute C = ${report.computeSweep.flops.toExponential(3)}: loss-minimising N ≈ ${report.computeSweep.optimalN ? Math.round(report.computeSweep.optimalN) : 'none (the profile has no minimum)'}`,
-);
+for (const b of report.computeSweep.budgets)
+  console.log(
+    `fixed compute C = ${b.flops.toExponential(2)}: ${b.runs.length} sizes, loss-minimising N ≈ ${b.optimalN ? `${Math.round(b.optimalN)} (ln N ± ${b.lnOptimalNStdErr?.toFixed(2)}${b.optimalNInside ? ', inside the sizes' : ', outside the sizes'})` : 'none (the profile has no minimum)'}${b.bracketed ? '' : ', lowest loss at an end'}`,
+  );
+const ex = report.computeSweep.optimalNExponent;
+if (ex) console.log(`N_opt ∝ C^a: a = ${ex.a.toFixed(2)} ± ${ex.stdErr?.toFixed(2)}`);
 console.log(`wrote ${jsonPath} and 3 SVG plots in ${Math.round((Date.now() - t0) / 1000)} s`);

@@ -402,6 +402,12 @@ describe('bench-report.md', () => {
       `L(N) = E + A / N^alpha: alpha = ${r.sizeSweep.fit.alpha.toFixed(3)} ± ${r.sizeSweep.fit.stdErr.alpha.toFixed(3)}`,
     );
     expect(md).toContain('![Loss against model size](./scaling-laws-params.svg)');
+    // one line per compute budget, with its loss-minimising size
+    // (a JSON from before the sweep had several budgets holds one profile)
+    for (const b of r.computeSweep.budgets ?? [r.computeSweep])
+      expect(md).toContain(
+        `- fixed compute C = ${b.flops.toExponential(2)} FLOPs (${b.runs.length} sizes): loss-minimising N ≈ ${Math.round(b.optimalN)}`,
+      );
     // without the JSON: no section
     expect(readFileSync(join(tempDirWithReport(), 'bench-report.md'), 'utf8')).not.toContain('Scaling laws');
   });

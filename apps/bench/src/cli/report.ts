@@ -228,8 +228,8 @@ export function writeReport(dir: string, data: BenchResults, note = ''): string[
 
 /**
  * The report's section on scaling laws when `dir` holds the output of `scripts/scaling-laws.mjs`
- * (scaling-laws.json and its three plots): the fitted exponents with their standard errors and the
- * plots; no lines when it does not.
+ * (scaling-laws.json and its three plots): the fitted exponents with their standard errors, the
+ * loss-minimising size at each fixed compute budget, and the plots; no lines when it does not.
  */
 export function scalingLawsSection(dir: string): string[] {
   const path = join(dir, 'scaling-laws.json');
@@ -240,7 +240,34 @@ export function scalingLawsSection(dir: string): string[] {
     f.error
       ? `no fit (${md(f.error)})`
       : `L(${sym}) = E + A / ${sym}^${exp}: ${exp} = ${f.alpha.toFixed(3)} ± ${f.stdErr.alpha.toFixed(3)}, E = ${f.E.toFixed(3)} ± ${f.stdErr.E.toFixed(3)}`;
+  type IsoFlop = {
+    flops: number;
+    runs: { nonEmbeddingParameters: number; valLoss: number }[];
+    optimalN: number | null;
+    lnOptimalNStdErr?: number | null;
+    optimalNInside?: boolean;
+    bracketed?: boolean;
+  };
+  // a JSON written before the sweep had several budgets holds one profile, without the error of
+  // its minimum; whether the minimum is bracketed then comes from its runs
   const cs = r.computeSweep;
+  const budgets = ((cs.budgets ?? [cs]) as IsoFlop[]).map((b) => {
+    const n = b.runs.map((run) => run.nonEmbeddingParameters);
+    const losses = b.runs.map((run) => run.valLoss);
+    const best = losses.indexOf(Math.min(...losses));
+    return {
+      ...b,
+      lnOptimalNStdErr: b.lnOptimalNStdErr ?? null,
+      optimalNInside:
+        b.optimalNInside ??
+        (b.optimalN !== null && b.optimalN > Math.min(...n) && b.optimalN < Math.max(...n)),
+      bracketed: b.bracketed ?? (best > 0 && best < losses.length - 1),
+    };
+  });
+  const isoFlop = (b: (typeof budgets)[number]) =>
+    b.optimalN === null
+      ? 'no minimum (the parabola in ln N opens downwards)'
+      : `loss-minimising N ≈ ${Math.round(b.optimalN)}${b.lnOptimalNStdErr === null ? '' : ` (ln N ± ${b.lnOptimalNStdErr.toFixed(2)}, i.e. ${Math.round(b.optimalN / Math.exp(b.lnOptimalNStdErr))} to ${Math.round(b.optimalN * Math.exp(b.lnOptimalNStdErr))})`}, ${b.optimalNInside && b.bracketed ? 'inside the sizes swept, with larger losses on both sides' : 'not bracketed by the sizes swept (an extrapolation)'}`;
   return [
     '',
     '## Scaling laws',
@@ -249,13 +276,20 @@ export function scalingLawsSection(dir: string): string[] {
     '',
     `- size sweep (${r.sizeSweep.runs.length} sizes, ${r.sizeSweep.tokens} tokens each): ${law(r.sizeSweep.fit, 'N', 'alpha')}`,
     `- data sweep (N = ${r.dataSweep.run.nonEmbeddingParameters}): ${law(r.dataSweep.fit, 'D', 'beta')}`,
-    `- fixed compute C = ${cs.flops.toExponential(2)} FLOPs: loss-minimising N ≈ ${cs.optimalN ? Math.round(cs.optimalN) : 'none (no minimum)'}`,
+    ...budgets.map(
+      (b) => `- fixed compute C = ${b.flops.toExponential(2)} FLOPs (${b.runs.length} sizes): ${isoFlop(b)}`,
+    ),
+    ...(cs.optimalNExponent
+      ? [
+          `- compute-optimal size against compute: N_opt ∝ C^a, a = ${cs.optimalNExponent.a.toFixed(2)}${cs.optimalNExponent.stdErr === null ? '' : ` ± ${cs.optimalNExponent.stdErr.toFixed(2)}`}`,
+        ]
+      : []),
     '',
     '![Loss against model size](./scaling-laws-params.svg)',
     '',
     '![Loss against tokens seen](./scaling-laws-data.svg)',
     '',
-    '![IsoFLOP profile](./scaling-laws-compute.svg)',
+    '![IsoFLOP profiles](./scaling-laws-compute.svg)',
   ];
 }
 
