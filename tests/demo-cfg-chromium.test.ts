@@ -1,78 +1,19 @@
-// The diffusion view's classifier-free guidance section in headless Chromium: build apps/demo with
-// Vite (against the BUILT packages), serve it with `vite preview` on a free localhost port (the
-// setup of demo-chromium.test.ts), drive the guidance-scale slider, and check what the page
-// computed against the same pipeline and classifier run in Node. Run after `pnpm build`.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { build, type PreviewServer, preview } from 'vite';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+// The diffusion view's classifier-free guidance section in headless Chromium (apps/demo built with
+// Vite against the BUILT packages and served on a free localhost port, as tests/demo-harness.ts
+// sets it up; run after `pnpm build`): drive the guidance-scale slider, and check what the page
+// computed against the same pipeline and classifier run in Node.
+import { describe, expect, it } from 'vitest';
 import '@attnkit/backend-cpu';
 import { loadShapeClassifier, loadTinyShapesPipeline, TINY_SHAPES_CLASSES } from '@attnkit/diffusion';
 import { Generator } from '@attnkit/tensor-core';
 import { GUIDANCE_SCALES } from '../apps/demo/src/pages/diffusion-guidance.js';
+import { page, screenshot, url, useDemoApp } from './demo-harness.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const demo = join(root, 'apps/demo');
-const CHROMIUM = '/usr/bin/chromium'; // Debian's package; no browser download
-// Screenshots land here (git-ignored), for a person to look at.
-const ARTIFACTS = join(root, 'tests/.artifacts');
 // Mean |x(s = 5) − x(s = 1)| per pixel must exceed this: measured 0.335 (class triangle, seed 1).
 const MARGIN = 0.15;
 
-let outDir = '';
-let server: PreviewServer | undefined;
-let browser: Browser | undefined;
-let page: Page;
-let url = '';
-const pageErrors: string[] = [];
-
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `demo test: no Chromium at ${CHROMIUM}; install Debian's package (apt-get install -y chromium)`,
-    );
-  }
-  outDir = mkdtempSync(join(tmpdir(), 'attnkit-demo-cfg-'));
-  await build({ root: demo, logLevel: 'error', build: { outDir, emptyOutDir: true } });
-  server = await preview({
-    root: demo,
-    logLevel: 'error',
-    build: { outDir },
-    preview: { host: '127.0.0.1', port: 0, strictPort: true, open: false },
-  });
-  const address = server.httpServer.address();
-  if (!address || typeof address === 'string') throw new Error('demo test: vite preview has no TCP address');
-  url = `http://127.0.0.1:${address.port}/`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-  page = await browser.newPage();
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') pageErrors.push(msg.text());
-  });
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (outDir) rmSync(outDir, { recursive: true, force: true });
-});
-
-afterEach(() => {
-  expect(pageErrors).toEqual([]);
-});
+// The guidance section runs on the cpu backend here: the backend switch need not offer webgpu.
+useDemoApp({ name: 'demo-cfg', webgpu: false });
 
 /** What the guidance section shows for one key `class:scale:seed`. */
 async function shown(key: string) {
@@ -138,9 +79,8 @@ describe('demo diffusion view: classifier-free guidance', () => {
       `demo guidance: mean |x(5) − x(1)| = ${diff.toFixed(4)} per pixel; measure ${one.meanProb.toFixed(3)} → ${five.meanProb.toFixed(3)}`,
     );
     expect(diff).toBeGreaterThan(MARGIN);
-    mkdirSync(ARTIFACTS, { recursive: true });
     await page.locator('#cfg-box').scrollIntoViewIfNeeded();
-    await page.screenshot({ path: join(ARTIFACTS, 'demo-diffusion-guidance.png'), fullPage: true });
+    await screenshot('diffusion-guidance');
     pipe.unet.dispose();
     clf.dispose();
   }, 600_000);

@@ -1,14 +1,9 @@
-// Smoke test of the demo web app in a real browser: build apps/demo with Vite (against the BUILT
-// packages, as a user gets them), serve it with `vite preview` on a free localhost port, and drive
-// Debian's headless Chromium through playwright-core (no browser download). Run after `pnpm build`
-// (the root `test` script builds first).
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// Smoke test of the demo web app in a real browser: every view of apps/demo, built with Vite
+// against the BUILT packages and driven in Debian's headless Chromium (tests/demo-harness.ts sets
+// it up; run after `pnpm build`), shows what the same packages compute in Node.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { build, type PreviewServer, preview } from 'vite';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '@attnkit/backend-cpu';
 import { captureAttention } from '@attnkit/attention';
 import {
@@ -25,63 +20,9 @@ import { Generator, randn, tensor } from '@attnkit/tensor-core';
 import { getEncoding, trainBPE } from '@attnkit/tokenizer';
 import { loadTinyGPT } from '@attnkit/transformer';
 import { truncatedDraft } from '../apps/demo/src/draft.js';
+import { page, root, screenshot, url, useDemoApp } from './demo-harness.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const demo = join(root, 'apps/demo');
-const CHROMIUM = '/usr/bin/chromium'; // Debian's package; no browser download
-// Screenshots of every view land here (git-ignored), for a person to look at.
-const ARTIFACTS = join(root, 'tests/.artifacts');
-
-let outDir = '';
-let server: PreviewServer | undefined;
-let browser: Browser | undefined;
-let page: Page;
-let url = '';
-const pageErrors: string[] = [];
-
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `demo test: no Chromium at ${CHROMIUM}; install Debian's package (apt-get install -y chromium)`,
-    );
-  }
-  outDir = mkdtempSync(join(tmpdir(), 'attnkit-demo-'));
-  await build({ root: demo, logLevel: 'error', build: { outDir, emptyOutDir: true } });
-  // Port 0: the OS picks a free port; the server reports the one it got.
-  server = await preview({
-    root: demo,
-    logLevel: 'error',
-    build: { outDir },
-    preview: { host: '127.0.0.1', port: 0, strictPort: true, open: false },
-  });
-  const address = server.httpServer.address();
-  if (!address || typeof address === 'string') throw new Error('demo test: vite preview has no TCP address');
-  url = `http://127.0.0.1:${address.port}/`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      // WebGPU on Chromium's software Vulkan adapter (SwiftShader) where the machine has no GPU
-      '--enable-unsafe-webgpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-  page = await browser.newPage();
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') pageErrors.push(msg.text());
-  });
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (outDir) rmSync(outDir, { recursive: true, force: true });
-});
+useDemoApp({ name: 'demo' });
 
 type View =
   | 'overview'
@@ -92,12 +33,6 @@ type View =
   | 'generation'
   | 'training'
   | 'diffusion';
-
-/** Saves a full-page screenshot of the current view to tests/.artifacts/demo-<name>.png. */
-async function screenshot(name: string): Promise<void> {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: join(ARTIFACTS, `demo-${name}.png`), fullPage: true });
-}
 
 /** The weights of the attention map shown in the detail table, row by row. */
 async function shownMap(): Promise<number[][]> {
@@ -119,11 +54,6 @@ async function open(name: View): Promise<void> {
   await page.click(`nav a[data-page="${name}"]`);
   await page.waitForSelector(`body[data-ready="${name}"]`);
 }
-
-// Whatever a test did, the page logged no error and threw nothing.
-afterEach(() => {
-  expect(pageErrors).toEqual([]);
-});
 
 describe('demo app in headless Chromium', () => {
   it('renders the title and the overview page first', async () => {

@@ -1,102 +1,18 @@
 // The demo's later views and its offline use, in Debian's headless Chromium through playwright-core
-// (the same setup as demo-chromium.test.ts: build apps/demo with Vite against the BUILT packages,
-// serve it with `vite preview` on a free localhost port). The T5 view's outputs and attention maps
-// equal the same model run in Node; after one online visit the app renders and computes with the
-// server gone and the browser offline.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { build, type PreviewServer, preview } from 'vite';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+// (set up by tests/demo-harness.ts, as demo-chromium.test.ts: apps/demo built with Vite against
+// the BUILT packages, served with `vite preview` on a free localhost port). The T5 view's outputs
+// and attention maps equal the same model run in Node; after one online visit the app renders and
+// computes with the server gone and the browser offline.
+import type { Browser, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import '@attnkit/backend-cpu';
 import { captureAttention, RelativePositionBias, relativePositionBuckets } from '@attnkit/attention';
 import { generate } from '@attnkit/sampling';
 import { tensor } from '@attnkit/tensor-core';
 import { loadTinyT5, numberToWords, type T5LayerSelfAttention } from '@attnkit/transformer';
+import { browser, page, screenshot, serve, url, useDemoApp, watch } from './demo-harness.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const demo = join(root, 'apps/demo');
-const CHROMIUM = '/usr/bin/chromium'; // Debian's package; no browser download
-// Screenshots land here (git-ignored), for a person to look at.
-const ARTIFACTS = join(root, 'tests/.artifacts');
-const ARGS = [
-  '--no-sandbox',
-  // WebGPU on Chromium's software Vulkan adapter (SwiftShader) where the machine has no GPU
-  '--enable-unsafe-webgpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
-let outDir = '';
-let server: PreviewServer | undefined;
-let browser: Browser | undefined;
-let page: Page;
-let url = '';
-const pageErrors: string[] = [];
-
-/** Serves the built app on a free localhost port; returns the server and its URL. */
-async function serve(): Promise<{ server: PreviewServer; url: string }> {
-  const s = await preview({
-    root: demo,
-    logLevel: 'error',
-    build: { outDir },
-    preview: { host: '127.0.0.1', port: 0, strictPort: true, open: false },
-  });
-  const address = s.httpServer.address();
-  if (!address || typeof address === 'string') throw new Error('demo test: vite preview has no TCP address');
-  return { server: s, url: `http://127.0.0.1:${address.port}/` };
-}
-
-/** Collects the page's errors and console errors into `pageErrors`. */
-function watch(p: Page): void {
-  p.on('pageerror', (err) => pageErrors.push(err.message));
-  p.on('console', (msg) => {
-    if (msg.type() === 'error') pageErrors.push(msg.text());
-  });
-}
-
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `demo test: no Chromium at ${CHROMIUM}; install Debian's package (apt-get install -y chromium)`,
-    );
-  }
-  outDir = mkdtempSync(join(tmpdir(), 'attnkit-demo-views-'));
-  await build({ root: demo, logLevel: 'error', build: { outDir, emptyOutDir: true } });
-  ({ server, url } = await serve());
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
-}, 180_000);
-
-// A fresh page for every test: CI shuffles the order, and a view keeps what the previous test typed
-// (going to the same URL with another hash does not reload the document).
-beforeEach(async () => {
-  page = await (browser as Browser).newPage();
-  watch(page);
-});
-afterEach(async () => {
-  await page?.close();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (outDir) rmSync(outDir, { recursive: true, force: true });
-});
-
-// Whatever a test did, the page logged no error and threw nothing.
-afterEach(() => {
-  expect(pageErrors).toEqual([]);
-});
-
-/** Saves a full-page screenshot to tests/.artifacts/demo-<name>.png. */
-async function screenshot(p: Page, name: string): Promise<void> {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await p.screenshot({ path: join(ARTIFACTS, `demo-${name}.png`), fullPage: true });
-}
+useDemoApp({ name: 'demo-views' });
 
 /** The map shown in the T5 view's detail table, row by row. */
 async function shownT5Map(p: Page): Promise<number[][]> {
@@ -222,7 +138,7 @@ describe('demo views in headless Chromium', () => {
     expect(
       await page.locator('#t5-cross-grid button.attn-map canvas').first().getAttribute('data-rows'),
     ).toBe(String('eight hundred fifteen'.length + 1));
-    await screenshot(page, 't5');
+    await screenshot('t5');
 
     // Bad input is named, not run.
     await page.fill('#t5-input', '12a');
@@ -270,7 +186,7 @@ describe('demo views in headless Chromium', () => {
         expect(bias).toHaveLength(L * L);
         for (let k = 0; k < L * L; k++) expect(bias[k]).toBeCloseTo(weight[buckets[k] * 4 + h], 6);
       }
-      await screenshot(page, `t5-positions-${stack}`);
+      await screenshot(`t5-positions-${stack}`);
     }
 
     // On webgpu (SwiftShader) the view runs again with the same outputs and maps within 1e-3.
@@ -296,7 +212,7 @@ describe('demo views in headless Chromium', () => {
     expect(gpuBeams.map((b) => b[0])).toEqual(cpuBeams.map((b) => b[0]));
     for (let i = 0; i < gpuBeams.length; i++)
       expect(Math.abs(gpuBeams[i][1] - cpuBeams[i][1])).toBeLessThan(1e-3);
-    await screenshot(page, 't5-webgpu');
+    await screenshot('t5-webgpu');
   }, 480_000);
 
   it('T5 view by keyboard: the navigation link, then the number field and Enter', async () => {
@@ -317,7 +233,7 @@ describe('demo views in headless Chromium', () => {
     await page.setViewportSize({ width: 390, height: 844 });
     try {
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
-      await screenshot(page, 't5-phone-dark');
+      await screenshot('t5-phone-dark');
     } finally {
       await page.emulateMedia({ colorScheme: 'light' });
       await page.setViewportSize({ width: 1280, height: 720 });
@@ -353,7 +269,7 @@ describe('demo views in headless Chromium', () => {
         `demo cold-cache first render (localhost, this machine): first contentful paint ${t.fcp.toFixed(0)} ms, ` +
           `Overview computed and drawn ${t.view.toFixed(0)} ms after navigation start (DOMContentLoaded ${t.dom.toFixed(0)} ms)`,
       );
-      await screenshot(p, 'first-render');
+      await screenshot('first-render', p);
     } finally {
       await context.close();
     }
@@ -388,7 +304,7 @@ describe('demo views in headless Chromium', () => {
       await p.waitForSelector('body[data-ready="overview"]');
       expect(await p.locator('section#overview h2').textContent()).toBe('Overview');
       expect(await p.locator('#ov-svg g.part[role="button"]').count()).toBeGreaterThan(5);
-      await screenshot(p, 'offline-overview');
+      await screenshot('offline-overview', p);
       await p.click('nav a[data-page="t5"]');
       await p.waitForSelector('body[data-ready="t5"]');
       expect(await p.locator('#t5-greedy').getAttribute('data-text')).toBe('three hundred forty-two');
@@ -396,7 +312,7 @@ describe('demo views in headless Chromium', () => {
       await p.press('#t5-input', 'Enter');
       await p.waitForSelector('section#t5 .body[data-number="56"][data-state="done"]');
       expect(await p.locator('#t5-greedy').getAttribute('data-text')).toBe('fifty-six');
-      await screenshot(p, 'offline-t5');
+      await screenshot('offline-t5', p);
       // a lazily imported chunk (the default tokenizer's rank table) comes from the cache too
       await p.click('nav a[data-page="tokenizer"]');
       await p.waitForSelector('body[data-ready="tokenizer"]');

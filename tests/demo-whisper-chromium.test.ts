@@ -1,15 +1,11 @@
-// The demo's Speech view (#whisper) in a real browser, set up as tests/demo-chromium.test.ts: build
-// apps/demo with Vite against the BUILT packages, serve it with `vite preview`, drive Debian's
-// headless Chromium through playwright-core. Chromium's fake media devices stand in for a
-// microphone: they play the bundled clip (a 16-bit PCM WAV) as the capture device and grant the
-// permission. The page's numbers are checked against the same model run in Node.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// The demo's Speech view (#whisper) in a real browser, set up by tests/demo-harness.ts as
+// tests/demo-chromium.test.ts: apps/demo built with Vite against the BUILT packages, served with
+// `vite preview`, Debian's headless Chromium driven through playwright-core. Chromium's fake media
+// devices stand in for a microphone: they play the bundled clip (a 16-bit PCM WAV) as the capture
+// device and grant the permission. The page's numbers are checked against the same model run in
+// Node.
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { build, type PreviewServer, preview } from 'vite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '@attnkit/backend-cpu';
 import {
   loadTinyWhisper,
@@ -17,71 +13,18 @@ import {
   tinyWhisperClip,
   tinyWhisperReport,
 } from '@attnkit/transformer';
+import { page, pageErrors, screenshot, url, useDemoApp } from './demo-harness.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const demo = join(root, 'apps/demo');
-const CHROMIUM = '/usr/bin/chromium'; // Debian's package; no browser download
-// Screenshots land here (git-ignored), for a person to look at.
-const ARTIFACTS = join(root, 'tests/.artifacts');
-
-let outDir = '';
-let server: PreviewServer | undefined;
-let browser: Browser | undefined;
-let page: Page;
-let url = '';
-const pageErrors: string[] = [];
-
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `demo test: no Chromium at ${CHROMIUM}; install Debian's package (apt-get install -y chromium)`,
-    );
-  }
-  outDir = mkdtempSync(join(tmpdir(), 'attnkit-demo-whisper-'));
-  await build({ root: demo, logLevel: 'error', build: { outDir, emptyOutDir: true } });
-  server = await preview({
-    root: demo,
-    logLevel: 'error',
-    build: { outDir },
-    preview: { host: '127.0.0.1', port: 0, strictPort: true, open: false },
-  });
-  const address = server.httpServer.address();
-  if (!address || typeof address === 'string') throw new Error('demo test: vite preview has no TCP address');
-  url = `http://127.0.0.1:${address.port}/`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--enable-unsafe-webgpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      // a fake microphone playing the bundled clip, the permission granted without a prompt
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${fileURLToPath(TINY_WHISPER_FILES.clip)}`,
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
-  page = await browser.newPage();
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') pageErrors.push(msg.text());
-  });
-}, 300_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (outDir) rmSync(outDir, { recursive: true, force: true });
+useDemoApp({
+  name: 'demo-whisper',
+  args: [
+    // a fake microphone playing the bundled clip, the permission granted without a prompt
+    '--use-fake-ui-for-media-stream',
+    '--use-fake-device-for-media-stream',
+    `--use-file-for-fake-audio-capture=${fileURLToPath(TINY_WHISPER_FILES.clip)}`,
+    '--autoplay-policy=no-user-gesture-required',
+  ],
 });
-
-async function screenshot(name: string): Promise<void> {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: join(ARTIFACTS, `demo-${name}.png`), fullPage: true });
-}
 
 /** The log-mel values and the cross-attention rows the view shows. */
 async function shown(): Promise<{ text: string; piped: string; mel: number[]; cross: number[][][] }> {

@@ -1,72 +1,25 @@
 // The fused (flash-style) path never materialises the Lq×Lk scores: the peak of live backend
-// storage during a forward is counted exactly by a wrapper around the cpu backend. The block-sparse
-// kernel's forward stays at its output at a length whose dense scores would take 64 MiB.
+// storage during a forward is counted exactly by a wrapper around the cpu backend (countLiveBytes
+// of @attnkit/tensor-core/testing). The block-sparse kernel's forward stays at its output at a
+// length whose dense scores would take 64 MiB.
 import '@attnkit/backend-cpu';
 import {
-  type Backend,
   getBackend,
   memory,
   noGrad,
   randn,
   registerBackend,
-  type Storage,
   setBackend,
   type Tensor,
   tidy,
 } from '@attnkit/tensor-core';
+import { countLiveBytes } from '@attnkit/tensor-core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { longformerLayout, scaledDotProductAttention } from '../src/index.js';
 
-function counting(inner: Backend, name = 'cpu-peak', hide: string | null = null) {
-  const sizes = new WeakMap<Storage, number>();
-  let live = 0;
-  let peak = 0;
-  const backend = new Proxy(inner, {
-    get(target, prop, receiver) {
-      if (prop === 'name') return name;
-      if (prop === hide) return undefined;
-      const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function') return value;
-      if (prop === 'free') {
-        return (s: Storage) => {
-          live -= sizes.get(s) ?? 0;
-          sizes.delete(s);
-          return value.call(target, s);
-        };
-      }
-      return (...args: unknown[]) => {
-        const out = value.apply(target, args);
-        for (const s of Array.isArray(out) ? out : [out]) {
-          if (
-            s &&
-            typeof s === 'object' &&
-            typeof s.byteLength === 'number' &&
-            !ArrayBuffer.isView(s) &&
-            !sizes.has(s)
-          ) {
-            sizes.set(s, s.byteLength);
-            live += s.byteLength;
-            peak = Math.max(peak, live);
-          }
-        }
-        return out;
-      };
-    },
-  });
-  return {
-    backend,
-    peakSince(fn: () => void): number {
-      peak = live;
-      const start = live;
-      fn();
-      return peak - start;
-    },
-  };
-}
-
 describe('flash-style attention memory', () => {
   const base = getBackend();
-  const c = counting(base);
+  const c = countLiveBytes(base, 'cpu-peak');
   registerBackend('cpu-peak', () => c.backend, -1);
   setBackend('cpu-peak');
   afterAll(() => {
@@ -81,17 +34,17 @@ describe('flash-style attention memory', () => {
     const scores = h * l * l * 4;
     const outBytes = h * l * d * 4;
     for (const causal of [false, true]) {
-      const fused = c.peakSince(() =>
+      const fused = c.measure(() =>
         noGrad(() =>
           tidy(() => scaledDotProductAttention(q, k, v, { causal, implementation: 'fused' }).dataSync()),
         ),
-      );
+      ).peak;
       expect(fused).toBe(outBytes);
-      const reference = c.peakSince(() =>
+      const reference = c.measure(() =>
         noGrad(() =>
           tidy(() => scaledDotProductAttention(q, k, v, { causal, implementation: 'reference' }).dataSync()),
         ),
-      );
+      ).peak;
       expect(reference).toBeGreaterThanOrEqual(scores);
     }
   });
@@ -102,11 +55,11 @@ describe('flash-style attention memory', () => {
     const buf = randn([1, kvh, 2 * l, d]); // a cache buffer with spare capacity
     const k = buf.sliceDim(2, 0, l);
     const v = buf.sliceDim(2, 0, l);
-    const fused = c.peakSince(() =>
+    const fused = c.measure(() =>
       noGrad(() =>
         tidy(() => scaledDotProductAttention(q, k, v, { causal: true, implementation: 'fused' }).dataSync()),
       ),
-    );
+    ).peak;
     expect(fused).toBeLessThanOrEqual(2 * h * d * 4); // output (plus its per-batch part for GQA)
   });
 
@@ -119,27 +72,27 @@ describe('flash-style attention memory', () => {
     const v = randn([1, 1, l, d]);
     const outBytes = l * d * 4;
     const before = memory()['cpu-peak'].numBytes;
-    const sparse = c.peakSince(() =>
+    const sparse = c.measure(() =>
       noGrad(() =>
         tidy(() => scaledDotProductAttention(q, k, v, { layout, implementation: 'fused' }).dataSync()),
       ),
-    );
+    ).peak;
     expect(sparse).toBe(outBytes);
     // below even the visible scores alone (visible blocks × bs² floats), let alone L² (64 MiB)
     expect(sparse).toBeLessThan((visibleBlocks * bs * bs * 4) / 8);
     expect(memory()['cpu-peak'].numBytes).toBe(before);
 
     // the same call on a backend without the kernel: the dense boolean mask (L² bytes) exists
-    const dense = counting(base, 'cpu-dense-peak', 'blockSparseAttention');
+    const dense = countLiveBytes(base, 'cpu-dense-peak', { hide: 'blockSparseAttention' });
     registerBackend('cpu-dense-peak', () => dense.backend, -1);
     setBackend('cpu-dense-peak');
     try {
       const [qd, kd, vd] = [q, k, v].map(() => randn([1, 1, l, d]));
-      const peak = dense.peakSince(() =>
+      const peak = dense.measure(() =>
         noGrad(() =>
           tidy(() => scaledDotProductAttention(qd, kd, vd, { layout, implementation: 'fused' }).dataSync()),
         ),
-      );
+      ).peak;
       expect(peak).toBeGreaterThanOrEqual(l * l);
     } finally {
       setBackend('cpu-peak');
@@ -156,12 +109,12 @@ describe('flash-style attention memory', () => {
     });
     const g = randn([1, 1, l, d]);
     const backwardPeak = (options: { layout?: typeof layout }) =>
-      c.peakSince(() =>
+      c.measure(() =>
         tidy(() => {
           for (const t of [q, k, v]) t.grad = null;
           scaledDotProductAttention(q, k, v, { ...options, implementation: 'fused' }).backward(g);
         }),
-      );
+      ).peak;
     const sparse = backwardPeak({ layout });
     const dense = backwardPeak({});
     // the global block's 64 rows see all 4096 keys (1 MiB of weights per intermediate); the dense

@@ -3,72 +3,19 @@
 // save_pretrained wrote, scripts/half_refs.py), config.json names the dtype, and it loads back.
 // scripts/check_half_save.py checks that transformers loads what saveModel writes. And the peak
 // of live backend bytes while loading 16-bit, counted exactly by a wrapper around the cpu backend
-// (as attention's flash-memory test counts), stays near the 16-bit model: the float32 model is
-// never built.
+// (countLiveBytes of @attnkit/tensor-core/testing, as attention's flash-memory test counts), stays
+// near the 16-bit model: the float32 model is never built.
 import '@attnkit/backend-cpu';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type Backend,
-  getBackend,
-  memory,
-  registerBackend,
-  type Storage,
-  setBackend,
-  type Tensor,
-} from '@attnkit/tensor-core';
+import { getBackend, memory, registerBackend, setBackend, type Tensor } from '@attnkit/tensor-core';
 import { readSafetensors } from '@attnkit/tensor-core/io';
 import { type Module, quantize } from '@attnkit/tensor-core/nn';
+import { countLiveBytes } from '@attnkit/tensor-core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointFiles, type GPT2LMHeadModel, loadPretrained, saveModel } from '../src/index.js';
 import { closeness, loadFixture } from './helpers.js';
-
-function counting(inner: Backend, name: string) {
-  const sizes = new WeakMap<Storage, number>();
-  let live = 0;
-  let peak = 0;
-  const backend = new Proxy(inner, {
-    get(target, prop, receiver) {
-      if (prop === 'name') return name;
-      const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function') return value;
-      if (prop === 'free') {
-        return (s: Storage) => {
-          live -= sizes.get(s) ?? 0;
-          sizes.delete(s);
-          return value.call(target, s);
-        };
-      }
-      return (...args: unknown[]) => {
-        const out = value.apply(target, args);
-        for (const s of Array.isArray(out) ? out : [out]) {
-          if (
-            s &&
-            typeof s === 'object' &&
-            typeof s.byteLength === 'number' &&
-            !ArrayBuffer.isView(s) &&
-            !sizes.has(s)
-          ) {
-            sizes.set(s, s.byteLength);
-            live += s.byteLength;
-            peak = Math.max(peak, live);
-          }
-        }
-        return out;
-      };
-    },
-  });
-  return {
-    backend,
-    async peakSince(fn: () => Promise<unknown>): Promise<{ peak: number; after: number }> {
-      peak = live;
-      const start = live;
-      await fn();
-      return { peak: peak - start, after: live - start };
-    },
-  };
-}
 
 /** A float tensor's values as the bits of their float32 widening (exact for float16 / bfloat16). */
 function bitsOf(t: Tensor): number[] {
@@ -185,7 +132,7 @@ describe('the placeholder load equals load-then-convert for every family', () =>
 
 describe('peak memory of a 16-bit load', () => {
   const base = getBackend();
-  const c = counting(base, 'cpu-load-peak');
+  const c = countLiveBytes(base, 'cpu-load-peak');
   registerBackend('cpu-load-peak', () => c.backend, -1);
   beforeAll(() => setBackend('cpu-load-peak'));
   afterAll(() => setBackend(base.name));
@@ -200,7 +147,7 @@ describe('peak memory of a 16-bit load', () => {
     const dir = loadFixture('half-gpt2-bf16').dir;
     const load = async (dtype: 'float32' | 'bfloat16') => {
       let model: GPT2LMHeadModel | null = null;
-      const r = await c.peakSince(async () => {
+      const r = await c.measure(async () => {
         model = (await loadPretrained(dir, { dtype })) as GPT2LMHeadModel;
       });
       return { ...r, model: model as unknown as GPT2LMHeadModel };
