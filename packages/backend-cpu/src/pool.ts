@@ -27,8 +27,9 @@ import { erfc, gelu, geluTanh, sigmoid } from './math.js';
 /**
  * Kernels a task can run, by index: exports of gemm.wat, `attention`, the JavaScript driver of
  * kernels/attention-threads.ts (which calls gemm.wat for its tile products), `conv`, conv2d's
- * im2col and direct loops (kernels/conv2d-threads.ts), and `gemm_cols`, gemm over column chunks
- * claimed one at a time ({@link gemmColumns}).
+ * im2col and direct loops (kernels/conv2d-threads.ts), `gemm_cols`, gemm over column chunks
+ * claimed one at a time ({@link gemmColumns}), and `gemv_cols`, the same for the matrix-vector
+ * kernels ({@link gemvColumns}).
  */
 export const KERNELS = [
   'gemm',
@@ -41,6 +42,7 @@ export const KERNELS = [
   'attention',
   'conv',
   'gemm_cols',
+  'gemv_cols',
 ] as const;
 export type KernelName = (typeof KERNELS)[number];
 
@@ -65,7 +67,7 @@ const GEN = 0;
 const DONE = 1;
 const QUIT = 2;
 const FAILED = 3;
-const CLAIM = 4; // the next column chunk of a gemm_cols product
+const CLAIM = 4; // the next column chunk of a gemm_cols or gemv_cols product
 const READY = 16; // READY + id: 1 once worker id runs
 const SLOT = 128; // SLOT + id * SLOT_INTS: [gen, kernel, act, c, ldc, m, n, nargs, ...args]
 const SLOT_INTS = 32;
@@ -176,6 +178,66 @@ function gemmColumns(
   }
 }
 
+/** The matrix-vector kernels {@link gemvColumns} runs, by code: its `kind` argument. */
+export const GEMV_KINDS = ['gemv_t', 'gemv_q8', 'gemv_h'] as const;
+
+/**
+ * A matrix-vector product `x @ Wᵀ` (W [n, k] by rows: gemv_t's float32, gemv_q8's int8 with
+ * scales, gemv_h's 16-bit floats) over chunks of `chunk` output columns (rows of W) that the
+ * threads claim one at a time from ctl[CLAIM], as {@link gemmColumns} does for gemm: a worker that
+ * wakes late takes fewer chunks instead of holding up the product. `args` are the kernel's
+ * arguments for all n columns; a chunk gets them moved to its first row of W (and of the scales),
+ * its columns of y and of the bias. Each output element is summed by the same code in the same
+ * order whatever the chunks (the kernels' rows are independent), so the claims change no bit.
+ */
+function gemvColumns(
+  ctl: Int32Array,
+  ex: Record<string, (...a: number[]) => void>,
+  activate: (act: number, c: number, ldc: number, m: number, n: number) => void,
+  kind: number,
+  chunk: number,
+  n: number,
+  act: number,
+  ...args: number[]
+): void {
+  for (;;) {
+    const j0 = Atomics.add(ctl, 4, 1) * chunk; // 4: CLAIM
+    if (j0 >= n) return;
+    const nn = Math.min(chunk, n - j0);
+    const a = args.slice();
+    let y: number;
+    let ldy: number;
+    let m: number;
+    if (kind === 0) {
+      // gemv_t: x, ldx, w, ldw, y, ldy, m, k, n, bias (W float32)
+      a[2] += j0 * a[3] * 4;
+      a[4] += j0 * 4;
+      a[8] = nn;
+      if (a[9]) a[9] += j0 * 4;
+      [y, ldy, m] = [a[4], a[5], a[6]];
+      ex.gemv_t(...a);
+    } else if (kind === 1) {
+      // gemv_q8: x, ldx, w, ldw, scales, groups, gsize, y, ldy, m, n, bias (W int8, ldw bytes)
+      a[2] += j0 * a[3];
+      a[4] += j0 * a[5] * 4;
+      a[7] += j0 * 4;
+      a[10] = nn;
+      if (a[11]) a[11] += j0 * 4;
+      [y, ldy, m] = [a[7], a[8], a[9]];
+      ex.gemv_q8(...a);
+    } else {
+      // gemv_h: x, ldx, w, ldw, k, kind, y, ldy, m, n, bias (W 16-bit)
+      a[2] += j0 * a[3] * 2;
+      a[6] += j0 * 4;
+      a[9] = nn;
+      if (a[10]) a[10] += j0 * 4;
+      [y, ldy, m] = [a[6], a[7], a[8]];
+      ex.gemv_h(...a);
+    }
+    activate(act, y, ldy, m, nn);
+  }
+}
+
 /** The activation functions by code, in the same form the workers get them. */
 const ACT_FNS: ((x: number) => number)[] = [
   (x) => x,
@@ -202,6 +264,7 @@ ${geluTanh.toString()}
 ${sigmoid.toString()}
 ${applyActivation.toString()}
 ${gemmColumns.toString()}
+${gemvColumns.toString()}
 ${attentionUnits.toString()}
 ${convUnits.toString()}
 const GELU_TANH = ${GELU_TANH};
@@ -224,7 +287,9 @@ function start(msg) {
         ? (...a) => convUnits(memory, ...a)
         : k === 'gemm_cols'
           ? (...a) => gemmColumns(ctl, ex.gemm, activate, ...a)
-          : ex[k],
+          : k === 'gemv_cols'
+            ? (...a) => gemvColumns(ctl, ex, activate, ...a)
+            : ex[k],
   );
   const slot = ${SLOT} + id * ${SLOT_INTS};
   let seen = Atomics.load(ctl, ${GEN});
@@ -446,6 +511,19 @@ export class WorkerPool {
         ws,
         chunk,
         act,
+      );
+    } else if (task.kernel === 'gemv_cols') {
+      const activate = this.activate.bind(this);
+      const [kind, chunk, n, act, ...args] = task.args;
+      gemvColumns(
+        this.ctl,
+        this.exports as unknown as Record<string, (...a: number[]) => void>,
+        activate,
+        kind,
+        chunk,
+        n,
+        act,
+        ...args,
       );
     } else (this.exports[task.kernel] as (...a: number[]) => void)(...task.args);
     this.activate(task.act, task.c, task.ldc, task.m, task.n);
