@@ -273,6 +273,11 @@ export class CpuBackend implements Backend {
     const s = arr(src);
     const ss = src.shape.length ? src.strides[src.strides.length - 1] : 0;
     const conv = converter(src.dtype, dst.dtype);
+    if (!conv && sd === 1 && ss === 1 && last >= 16 && out.constructor === s.constructor) {
+      // contiguous rows of the same element type (a KV cache's new position): block copies
+      forEachRow(dst.shape, [dst, src], (o) => out.set(s.subarray(o[1], o[1] + last), o[0]));
+      return;
+    }
     forEachRow(dst.shape, [dst, src], (o) => {
       let d = o[0];
       let q = o[1];
