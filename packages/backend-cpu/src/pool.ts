@@ -110,6 +110,7 @@ export interface GemmExports {
   dequant_q8: (...args: number[]) => void;
   gemv_h: (...args: number[]) => void;
   widen_h: (...args: number[]) => void;
+  attn_row: (...args: number[]) => void;
   gelu_tanh: (c: number, ldc: number, m: number, n: number) => void;
   gemm_ws_bytes: () => number;
 }
