@@ -199,43 +199,40 @@ function gemvColumns(
   chunk: number,
   n: number,
   act: number,
-  ...args: number[]
+  ...a: number[]
 ): void {
+  // each kernel called with its arguments spelled out: no array copied per chunk
   for (;;) {
     const j0 = Atomics.add(ctl, 4, 1) * chunk; // 4: CLAIM
     if (j0 >= n) return;
     const nn = Math.min(chunk, n - j0);
-    const a = args.slice();
-    let y: number;
-    let ldy: number;
-    let m: number;
+    const bias = a[a.length - 1] ? a[a.length - 1] + j0 * 4 : 0;
     if (kind === 0) {
       // gemv_t: x, ldx, w, ldw, y, ldy, m, k, n, bias (W float32)
-      a[2] += j0 * a[3] * 4;
-      a[4] += j0 * 4;
-      a[8] = nn;
-      if (a[9]) a[9] += j0 * 4;
-      [y, ldy, m] = [a[4], a[5], a[6]];
-      ex.gemv_t(...a);
+      ex.gemv_t(a[0], a[1], a[2] + j0 * a[3] * 4, a[3], a[4] + j0 * 4, a[5], a[6], a[7], nn, bias);
+      activate(act, a[4] + j0 * 4, a[5], a[6], nn);
     } else if (kind === 1) {
       // gemv_q8: x, ldx, w, ldw, scales, groups, gsize, y, ldy, m, n, bias (W int8, ldw bytes)
-      a[2] += j0 * a[3];
-      a[4] += j0 * a[5] * 4;
-      a[7] += j0 * 4;
-      a[10] = nn;
-      if (a[11]) a[11] += j0 * 4;
-      [y, ldy, m] = [a[7], a[8], a[9]];
-      ex.gemv_q8(...a);
+      ex.gemv_q8(
+        a[0],
+        a[1],
+        a[2] + j0 * a[3],
+        a[3],
+        a[4] + j0 * a[5] * 4,
+        a[5],
+        a[6],
+        a[7] + j0 * 4,
+        a[8],
+        a[9],
+        nn,
+        bias,
+      );
+      activate(act, a[7] + j0 * 4, a[8], a[9], nn);
     } else {
       // gemv_h: x, ldx, w, ldw, k, kind, y, ldy, m, n, bias (W 16-bit)
-      a[2] += j0 * a[3] * 2;
-      a[6] += j0 * 4;
-      a[9] = nn;
-      if (a[10]) a[10] += j0 * 4;
-      [y, ldy, m] = [a[6], a[7], a[8]];
-      ex.gemv_h(...a);
+      ex.gemv_h(a[0], a[1], a[2] + j0 * a[3] * 2, a[3], a[4], a[5], a[6] + j0 * 4, a[7], a[8], nn, bias);
+      activate(act, a[6] + j0 * 4, a[7], a[8], nn);
     }
-    activate(act, y, ldy, m, nn);
   }
 }
 
