@@ -6,11 +6,15 @@
  * memory, with no messages per call:
  * - the caller writes one task per worker into that worker's slot (kernel, arguments, the
  *   generation it belongs to), bumps the generation word and wakes the workers (Atomics.notify);
- * - it runs the first task itself, then waits until the done counter reaches the number of tasks
- *   it handed out (Atomics.wait in Node, spinning on a browser's main thread, where waiting is
- *   not allowed);
- * - each worker waits on the generation word, runs its slot's task when the slot carries the new
- *   generation, and bumps the done counter.
+ * - it runs the first task itself, then takes back every task that no worker has taken yet (a
+ *   worker still waking up) and runs it too, then waits until the done counter reaches the
+ *   number of tasks the workers took (spinning briefly, then Atomics.wait in Node; spinning on a
+ *   browser's main thread, where waiting is not allowed);
+ * - each worker waits on the generation word, takes its slot's task when the slot carries the new
+ *   generation (a compare-and-swap of the slot's generation word, against the caller's taking it
+ *   back), runs it and bumps the done counter.
+ * A worker that sleeps through a short product thus never delays it: the caller does that work
+ * itself, as on one thread.
  * Workers start asynchronously; until a worker reports ready, the caller gives it no work, so the
  * first products of a session may run on fewer threads (with the same results: every kernel
  * sums each output element in the same order whatever the split).
@@ -71,6 +75,12 @@ const CLAIM = 4; // the next column chunk of a gemm_cols or gemv_cols product
 const READY = 16; // READY + id: 1 once worker id runs
 const SLOT = 128; // SLOT + id * SLOT_INTS: [gen, kernel, act, c, ldc, m, n, nargs, ...args]
 const SLOT_INTS = 32;
+/** A slot's generation word once its worker took the task. */
+const TAKEN = -1;
+/** A slot's generation word once the caller took the task back (no worker had started it). */
+const RECLAIMED = -2;
+/** Milliseconds the caller spins for running workers to finish before it sleeps. */
+const CALLER_SPIN_MS = 0.5;
 /** Most workers a pool runs (the control area holds this many slots). */
 export const MAX_WORKERS = 60;
 
@@ -301,7 +311,8 @@ function start(msg) {
       continue;
     }
     seen = g;
-    if (Atomics.load(ctl, slot) !== g) continue;
+    // take the task, unless the caller took it back (it ran it itself) or it is not ours
+    if (Atomics.compareExchange(ctl, slot, g, ${TAKEN}) !== g) continue;
     try {
       const nargs = ctl[slot + 7];
       const args = [];
@@ -355,6 +366,8 @@ export class WorkerPool {
   private f: Float32Array;
   private readonly canWait: boolean;
   private gen = 0;
+  /** Tasks the caller took back and ran itself because no worker had started them (a statistic). */
+  reclaimed = 0;
 
   constructor(
     readonly memory: WebAssembly.Memory,
@@ -439,7 +452,7 @@ export class WorkerPool {
     const others = tasks.length - 1;
     Atomics.store(this.ctl, CLAIM, 0);
     if (others > 0) {
-      const gen = (this.gen + 1) | 0;
+      const gen = this.gen >= 0x3fffffff || this.gen < 0 ? 1 : this.gen + 1; // positive: not TAKEN or RECLAIMED
       this.gen = gen;
       Atomics.store(this.ctl, DONE, 0);
       for (let t = 1; t < tasks.length; t++) {
@@ -466,10 +479,29 @@ export class WorkerPool {
       failure = { error }; // thrown once the workers' tasks are done too
     }
     if (others > 0) {
-      for (;;) {
+      // Tasks no worker has taken yet (it is still waking up) are taken back and run here: that
+      // costs the task itself, where waiting would cost the rest of the wake-up and then the task.
+      let taken = 0;
+      for (let t = 1; t < tasks.length; t++) {
+        const s = SLOT + (t - 1) * SLOT_INTS;
+        if (Atomics.compareExchange(this.ctl, s, this.gen, RECLAIMED) !== this.gen) {
+          taken++;
+          continue;
+        }
+        this.reclaimed++;
+        try {
+          this.runHere(tasks[t]);
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+      // the workers that took theirs are running them: spin a little, then sleep
+      const until = performance.now() + CALLER_SPIN_MS;
+      for (let spin = 1; ; spin++) {
         const d = Atomics.load(this.ctl, DONE);
-        if (d >= others) break;
-        if (this.canWait) Atomics.wait(this.ctl, DONE, d, 50);
+        if (d >= taken) break;
+        if (this.canWait && (spin & 255) === 0 && performance.now() > until)
+          Atomics.wait(this.ctl, DONE, d, 50);
       }
       if (Atomics.load(this.ctl, FAILED)) {
         Atomics.store(this.ctl, FAILED, 0);
