@@ -29,7 +29,7 @@ import {
 import { type ConvProduct, conv2dKernel, type StridedF32 } from './kernels/conv2d.js';
 import { CONV_PARAMS, type ConvCall, writeConvParams } from './kernels/conv2d-threads.js';
 import { gemmScratchBytes, matmulKernel } from './kernels/matmul.js';
-import { GEMV_MAX_ROWS, type HeapProduct, planProduct } from './kernels/matmul-threads.js';
+import { GEMV_MAX_ROWS, gemvChunks, type HeapProduct, planProduct } from './kernels/matmul-threads.js';
 import { layerNormKernel, rmsNormKernel } from './kernels/norm.js';
 import { softmaxKernel } from './kernels/softmax.js';
 import { erf, gelu, geluTanh, roundHalfEven, sigmoid, softplus } from './math.js';
@@ -273,6 +273,11 @@ export class CpuBackend implements Backend {
     const s = arr(src);
     const ss = src.shape.length ? src.strides[src.strides.length - 1] : 0;
     const conv = converter(src.dtype, dst.dtype);
+    if (!conv && sd === 1 && ss === 1 && last >= 16 && out.constructor === s.constructor) {
+      // contiguous rows of the same element type (a KV cache's new position): block copies
+      forEachRow(dst.shape, [dst, src], (o) => out.set(s.subarray(o[1], o[1] + last), o[0]));
+      return;
+    }
     forEachRow(dst.shape, [dst, src], (o) => {
       let d = o[0];
       let q = o[1];
@@ -739,18 +744,16 @@ export class CpuBackend implements Backend {
     const biasOp = bias ? inHeap(h, bias, bias.offset, 1, n, 0, bias.strides[0] ?? 1, temps, true) : null;
     const act = activation ? ACTIVATIONS.indexOf(activation) : 0;
     const parts = Math.max(1, Math.min(threads, Math.floor((m * n * k) / MIN_SPLIT_WORK)));
-    const cols = Math.ceil(n / parts / spec.columns) * spec.columns;
     for (let i = 0; i < nb; i++) {
       const kept = temps.length;
       const A = inHeap(h, a, ao[i], m, k, a.strides[rank], a.strides[rank + 1], temps, true);
       const c = out.ptr + i * m * n * 4;
-      const tasks: Task[] = [];
-      for (let j0 = 0; j0 < n; j0 += cols) {
-        const nn = Math.min(cols, n - j0);
-        const task = spec.gemv(A, j0, nn, c + j0 * 4, biasOp ? biasOp.ptr + j0 * 4 : 0);
-        tasks.push({ ...task, act, c: c + j0 * 4, ldc: n, m, n: nn });
-      }
-      p.run(tasks);
+      const whole = spec.gemv(A, 0, n, c, biasOp ? biasOp.ptr : 0);
+      p.run(
+        parts > 1
+          ? gemvChunks(whole, parts, n, spec.columns, act, c, m)
+          : [{ ...whole, act, c, ldc: n, m, n }],
+      );
       for (const [ptr, bytes] of temps.splice(kept)) h.release(ptr, bytes);
     }
     return out;

@@ -6,11 +6,15 @@
  * memory, with no messages per call:
  * - the caller writes one task per worker into that worker's slot (kernel, arguments, the
  *   generation it belongs to), bumps the generation word and wakes the workers (Atomics.notify);
- * - it runs the first task itself, then waits until the done counter reaches the number of tasks
- *   it handed out (Atomics.wait in Node, spinning on a browser's main thread, where waiting is
- *   not allowed);
- * - each worker waits on the generation word, runs its slot's task when the slot carries the new
- *   generation, and bumps the done counter.
+ * - it runs the first task itself, then takes back every task that no worker has taken yet (a
+ *   worker still waking up) and runs it too, then waits until the done counter reaches the
+ *   number of tasks the workers took (spinning briefly, then Atomics.wait in Node; spinning on a
+ *   browser's main thread, where waiting is not allowed);
+ * - each worker waits on the generation word, takes its slot's task when the slot carries the new
+ *   generation (a compare-and-swap of the slot's generation word, against the caller's taking it
+ *   back), runs it and bumps the done counter.
+ * A worker that sleeps through a short product thus never delays it: the caller does that work
+ * itself, as on one thread.
  * Workers start asynchronously; until a worker reports ready, the caller gives it no work, so the
  * first products of a session may run on fewer threads (with the same results: every kernel
  * sums each output element in the same order whatever the split).
@@ -27,8 +31,9 @@ import { erfc, gelu, geluTanh, sigmoid } from './math.js';
 /**
  * Kernels a task can run, by index: exports of gemm.wat, `attention`, the JavaScript driver of
  * kernels/attention-threads.ts (which calls gemm.wat for its tile products), `conv`, conv2d's
- * im2col and direct loops (kernels/conv2d-threads.ts), and `gemm_cols`, gemm over column chunks
- * claimed one at a time ({@link gemmColumns}).
+ * im2col and direct loops (kernels/conv2d-threads.ts), `gemm_cols`, gemm over column chunks
+ * claimed one at a time ({@link gemmColumns}), and `gemv_cols`, the same for the matrix-vector
+ * kernels ({@link gemvColumns}).
  */
 export const KERNELS = [
   'gemm',
@@ -41,6 +46,7 @@ export const KERNELS = [
   'attention',
   'conv',
   'gemm_cols',
+  'gemv_cols',
 ] as const;
 export type KernelName = (typeof KERNELS)[number];
 
@@ -65,10 +71,25 @@ const GEN = 0;
 const DONE = 1;
 const QUIT = 2;
 const FAILED = 3;
-const CLAIM = 4; // the next column chunk of a gemm_cols product
+const CLAIM = 4; // the next column chunk of a gemm_cols or gemv_cols product
 const READY = 16; // READY + id: 1 once worker id runs
 const SLOT = 128; // SLOT + id * SLOT_INTS: [gen, kernel, act, c, ldc, m, n, nargs, ...args]
 const SLOT_INTS = 32;
+/**
+ * Milliseconds a worker spins on the generation word after its last task before it sleeps
+ * (Atomics.wait): waking a sleeping thread costs tens of microseconds, about the time a decode
+ * step's small operations take between two products. Spinning longer helped GPT-2 decoding on a
+ * quiet machine (0.5 ms: int8 about 10% faster per token) but costs a core that other processes
+ * of a busy machine could use; the caller takes back what a sleeping worker has not started, so
+ * the spin is a speed-up, never needed for progress.
+ */
+const WORKER_SPIN_MS = 0.5;
+/** A slot's generation word once its worker took the task. */
+const TAKEN = -1;
+/** A slot's generation word once the caller took the task back (no worker had started it). */
+const RECLAIMED = -2;
+/** Milliseconds the caller spins for running workers to finish before it sleeps. */
+const CALLER_SPIN_MS = 0.5;
 /** Most workers a pool runs (the control area holds this many slots). */
 export const MAX_WORKERS = 60;
 
@@ -108,6 +129,7 @@ export interface GemmExports {
   dequant_q8: (...args: number[]) => void;
   gemv_h: (...args: number[]) => void;
   widen_h: (...args: number[]) => void;
+  attn_row: (...args: number[]) => void;
   gelu_tanh: (c: number, ldc: number, m: number, n: number) => void;
   gemm_ws_bytes: () => number;
 }
@@ -176,6 +198,63 @@ function gemmColumns(
   }
 }
 
+/** The matrix-vector kernels {@link gemvColumns} runs, by code: its `kind` argument. */
+export const GEMV_KINDS = ['gemv_t', 'gemv_q8', 'gemv_h'] as const;
+
+/**
+ * A matrix-vector product `x @ Wᵀ` (W [n, k] by rows: gemv_t's float32, gemv_q8's int8 with
+ * scales, gemv_h's 16-bit floats) over chunks of `chunk` output columns (rows of W) that the
+ * threads claim one at a time from ctl[CLAIM], as {@link gemmColumns} does for gemm: a worker that
+ * wakes late takes fewer chunks instead of holding up the product. `args` are the kernel's
+ * arguments for all n columns; a chunk gets them moved to its first row of W (and of the scales),
+ * its columns of y and of the bias. Each output element is summed by the same code in the same
+ * order whatever the chunks (the kernels' rows are independent), so the claims change no bit.
+ */
+function gemvColumns(
+  ctl: Int32Array,
+  ex: Record<string, (...a: number[]) => void>,
+  activate: (act: number, c: number, ldc: number, m: number, n: number) => void,
+  kind: number,
+  chunk: number,
+  n: number,
+  act: number,
+  ...a: number[]
+): void {
+  // each kernel called with its arguments spelled out: no array copied per chunk
+  for (;;) {
+    const j0 = Atomics.add(ctl, 4, 1) * chunk; // 4: CLAIM
+    if (j0 >= n) return;
+    const nn = Math.min(chunk, n - j0);
+    const bias = a[a.length - 1] ? a[a.length - 1] + j0 * 4 : 0;
+    if (kind === 0) {
+      // gemv_t: x, ldx, w, ldw, y, ldy, m, k, n, bias (W float32)
+      ex.gemv_t(a[0], a[1], a[2] + j0 * a[3] * 4, a[3], a[4] + j0 * 4, a[5], a[6], a[7], nn, bias);
+      activate(act, a[4] + j0 * 4, a[5], a[6], nn);
+    } else if (kind === 1) {
+      // gemv_q8: x, ldx, w, ldw, scales, groups, gsize, y, ldy, m, n, bias (W int8, ldw bytes)
+      ex.gemv_q8(
+        a[0],
+        a[1],
+        a[2] + j0 * a[3],
+        a[3],
+        a[4] + j0 * a[5] * 4,
+        a[5],
+        a[6],
+        a[7] + j0 * 4,
+        a[8],
+        a[9],
+        nn,
+        bias,
+      );
+      activate(act, a[7] + j0 * 4, a[8], a[9], nn);
+    } else {
+      // gemv_h: x, ldx, w, ldw, k, kind, y, ldy, m, n, bias (W 16-bit)
+      ex.gemv_h(a[0], a[1], a[2] + j0 * a[3] * 2, a[3], a[4], a[5], a[6] + j0 * 4, a[7], a[8], nn, bias);
+      activate(act, a[6] + j0 * 4, a[7], a[8], nn);
+    }
+  }
+}
+
 /** The activation functions by code, in the same form the workers get them. */
 const ACT_FNS: ((x: number) => number)[] = [
   (x) => x,
@@ -202,6 +281,7 @@ ${geluTanh.toString()}
 ${sigmoid.toString()}
 ${applyActivation.toString()}
 ${gemmColumns.toString()}
+${gemvColumns.toString()}
 ${attentionUnits.toString()}
 ${convUnits.toString()}
 const GELU_TANH = ${GELU_TANH};
@@ -224,21 +304,32 @@ function start(msg) {
         ? (...a) => convUnits(memory, ...a)
         : k === 'gemm_cols'
           ? (...a) => gemmColumns(ctl, ex.gemm, activate, ...a)
-          : ex[k],
+          : k === 'gemv_cols'
+            ? (...a) => gemvColumns(ctl, ex, activate, ...a)
+            : ex[k],
   );
   const slot = ${SLOT} + id * ${SLOT_INTS};
   let seen = Atomics.load(ctl, ${GEN});
   Atomics.store(ctl, ${READY} + id, 1);
   for (;;) {
     let g = Atomics.load(ctl, ${GEN});
-    for (let spin = 0; g === seen && spin < 2000; spin++) g = Atomics.load(ctl, ${GEN});
+    if (g === seen) {
+      // spin a while before sleeping: a decode step hands out a product every few tens of
+      // microseconds, and a sleeping worker takes longer than that to wake
+      const until = performance.now() + ${WORKER_SPIN_MS};
+      for (let spin = 1; g === seen; spin++) {
+        g = Atomics.load(ctl, ${GEN});
+        if ((spin & 255) === 0 && performance.now() > until) break;
+      }
+    }
     if (g === seen) {
       if (Atomics.load(ctl, ${QUIT})) return;
       Atomics.wait(ctl, ${GEN}, seen, 500);
       continue;
     }
     seen = g;
-    if (Atomics.load(ctl, slot) !== g) continue;
+    // take the task, unless the caller took it back (it ran it itself) or it is not ours
+    if (Atomics.compareExchange(ctl, slot, g, ${TAKEN}) !== g) continue;
     try {
       const nargs = ctl[slot + 7];
       const args = [];
@@ -292,6 +383,8 @@ export class WorkerPool {
   private f: Float32Array;
   private readonly canWait: boolean;
   private gen = 0;
+  /** Tasks the caller took back and ran itself because no worker had started them (a statistic). */
+  reclaimed = 0;
 
   constructor(
     readonly memory: WebAssembly.Memory,
@@ -376,7 +469,7 @@ export class WorkerPool {
     const others = tasks.length - 1;
     Atomics.store(this.ctl, CLAIM, 0);
     if (others > 0) {
-      const gen = (this.gen + 1) | 0;
+      const gen = this.gen >= 0x3fffffff || this.gen < 0 ? 1 : this.gen + 1; // positive: not TAKEN or RECLAIMED
       this.gen = gen;
       Atomics.store(this.ctl, DONE, 0);
       for (let t = 1; t < tasks.length; t++) {
@@ -403,10 +496,29 @@ export class WorkerPool {
       failure = { error }; // thrown once the workers' tasks are done too
     }
     if (others > 0) {
-      for (;;) {
+      // Tasks no worker has taken yet (it is still waking up) are taken back and run here: that
+      // costs the task itself, where waiting would cost the rest of the wake-up and then the task.
+      let taken = 0;
+      for (let t = 1; t < tasks.length; t++) {
+        const s = SLOT + (t - 1) * SLOT_INTS;
+        if (Atomics.compareExchange(this.ctl, s, this.gen, RECLAIMED) !== this.gen) {
+          taken++;
+          continue;
+        }
+        this.reclaimed++;
+        try {
+          this.runHere(tasks[t]);
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+      // the workers that took theirs are running them: spin a little, then sleep
+      const until = performance.now() + CALLER_SPIN_MS;
+      for (let spin = 1; ; spin++) {
         const d = Atomics.load(this.ctl, DONE);
-        if (d >= others) break;
-        if (this.canWait) Atomics.wait(this.ctl, DONE, d, 50);
+        if (d >= taken) break;
+        if (this.canWait && (spin & 255) === 0 && performance.now() > until)
+          Atomics.wait(this.ctl, DONE, d, 50);
       }
       if (Atomics.load(this.ctl, FAILED)) {
         Atomics.store(this.ctl, FAILED, 0);
@@ -446,6 +558,19 @@ export class WorkerPool {
         ws,
         chunk,
         act,
+      );
+    } else if (task.kernel === 'gemv_cols') {
+      const activate = this.activate.bind(this);
+      const [kind, chunk, n, act, ...args] = task.args;
+      gemvColumns(
+        this.ctl,
+        this.exports as unknown as Record<string, (...a: number[]) => void>,
+        activate,
+        kind,
+        chunk,
+        n,
+        act,
+        ...args,
       );
     } else (this.exports[task.kernel] as (...a: number[]) => void)(...task.args);
     this.activate(task.act, task.c, task.ldc, task.m, task.n);

@@ -1,5 +1,5 @@
 import '@attnkit/backend-cpu';
-import { add, gelu, matmul, memory, mul, randn, sum, tensor, tidy } from '@attnkit/tensor-core';
+import { add, copyInto, gelu, matmul, memory, mul, randn, sum, tensor, tidy } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
 
 describe('cpu backend basics (hand-derived values)', () => {
@@ -60,5 +60,39 @@ describe('cpu backend basics (hand-derived values)', () => {
     for (let i = 0; i < 100; i++) tidy(() => sum(matmul(randn([4, 16]), w))).dispose();
     w.dispose();
     expect(memory().cpu.numTensors).toBe(before);
+  });
+});
+
+describe('copyInto (backend write)', () => {
+  it('copies contiguous rows of a strided view block by block, element for element (a KV cache step)', () => {
+    // dst: position 5 of a [1, 3, 8, 20] buffer; src: heads split from a [1, 1, 60] row (rows of 20)
+    const buf = tensor(
+      Float32Array.from({ length: 3 * 8 * 20 }, (_, i) => -i - 1),
+      [1, 3, 8, 20],
+    );
+    const src = tensor(
+      Float32Array.from({ length: 60 }, (_, i) => i + 0.5),
+      [1, 1, 60],
+    )
+      .reshape([1, 1, 3, 20])
+      .transpose(1, 2);
+    copyInto(buf.narrow(2, 5, 1), src);
+    const got = buf.dataSync();
+    for (let h = 0; h < 3; h++)
+      for (let p = 0; p < 8; p++)
+        for (let d = 0; d < 20; d++) {
+          const i = (h * 8 + p) * 20 + d;
+          expect(got[i]).toBe(p === 5 ? h * 20 + d + 0.5 : -i - 1);
+        }
+    // int32 rows and a float32 → int32 conversion take the element loop and agree
+    const ib = tensor(new Int32Array(40), [2, 20], 'int32');
+    copyInto(
+      ib.narrow(0, 1, 1),
+      tensor(
+        Float32Array.from({ length: 20 }, (_, i) => i + 0.75),
+        [1, 20],
+      ),
+    );
+    expect(Array.from(ib.dataSync().subarray(20))).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
 });

@@ -10,6 +10,7 @@ import {
   attention,
   conv2d,
   linear,
+  linearInt8,
   registerBackend,
   setBackend,
   type Tensor,
@@ -122,6 +123,39 @@ describe('backend-cpu: threaded kernels with operands above 2 GiB', () => {
         const ref = activation === 'silu' ? s / (1 + Math.exp(-s)) : 0.5 * s * (1 + erf(s / Math.SQRT2));
         expect(a[i * n + j], `${activation} [${i}, ${j}]`).toBeCloseTo(ref, 3);
       }
+    }
+  });
+
+  it('decode rows (gemv_cols chunks): float32 and int8 linear with a JavaScript-side activation equal one thread and float64', () => {
+    const [k, n] = [256, 1200]; // 307k multiply-adds: split across threads
+    const r = rng(4);
+    const x = values(k, r);
+    const w = values(n * k, r);
+    const bias = values(n, r);
+    const q8 = Int8Array.from({ length: n * k }, () => Math.round(r() * 254) - 127);
+    const sc = Float32Array.from({ length: n }, () => r() * 0.01 + 1e-3);
+    const [a, b] = both(() =>
+      linear(tensor(x, [1, k]), tensor(w, [n, k]), tensor(bias, [n]), { activation: 'gelu' }),
+    );
+    expect(firstMismatch(a, b), 'float32').toBe('none');
+    const [c, d] = both(() =>
+      linearInt8(
+        tensor(x, [1, k]),
+        { q: tensor(q8, [n, k], 'int8'), scales: tensor(sc, [n, 1]), groupSize: k },
+        tensor(bias, [n]),
+        { activation: 'silu' },
+      ),
+    );
+    expect(firstMismatch(c, d), 'int8').toBe('none');
+    for (const j of [0, 599, n - 1]) {
+      let s = bias[j];
+      let s8 = bias[j];
+      for (let i = 0; i < k; i++) {
+        s += x[i] * w[j * k + i];
+        s8 += x[i] * q8[j * k + i] * sc[j];
+      }
+      expect(a[j], `float32 ${j}`).toBeCloseTo(0.5 * s * (1 + erf(s / Math.SQRT2)), 4);
+      expect(c[j], `int8 ${j}`).toBeCloseTo(s8 / (1 + Math.exp(-s8)), 4);
     }
   });
 

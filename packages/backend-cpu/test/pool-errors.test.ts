@@ -1,7 +1,8 @@
 // The worker pool when a task fails (a WebAssembly trap on the calling thread or in a worker): run()
 // throws, but only after every task of that call has finished, so the next call is neither handed a
 // stale "done" from the failed call's workers (returning before its own tasks ran) nor a stale
-// failure flag (throwing for a call that worked).
+// failure flag (throwing for a call that worked). And when a worker sleeps through a call: the
+// caller takes its task back and runs it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gemmModule, type Task, WorkerPool } from '../src/pool.js';
 
@@ -76,7 +77,8 @@ describe.runIf(pool)('worker pool failures', () => {
 
   it('a trap in a worker is thrown by the caller, once; the next call does not see it', () => {
     const p = pool!;
-    expect(() => p.run([good(0, 1), trap, good(2, 1)])).toThrow('a worker thread failed');
+    // the caller's own task is slow, so the workers surely take theirs (none is taken back)
+    expect(() => p.run([slow, trap, good(2, 1)])).toThrow('a worker thread failed');
     expect(() => p.run([trap, trap])).toThrow(/out of bounds/);
     floats.fill(0, OUT >> 2, (OUT >> 2) + 64);
     expect(() => p.run([good(0, 7), good(1, 11)])).not.toThrow();
@@ -84,5 +86,24 @@ describe.runIf(pool)('worker pool failures', () => {
       [7, 14, 21, 28],
       [11, 22, 33, 44],
     ]);
+  });
+
+  it('tasks a sleeping worker has not taken yet are taken back by the caller, and the next calls still wait for the workers that took theirs', async () => {
+    const p = pool!;
+    const before = p.reclaimed;
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 5)); // the workers go to sleep
+      floats.fill(0, OUT >> 2, (OUT >> 2) + 64);
+      p.run([good(0, 2 + i), good(1, 3 + i), good(2, 5 + i)]); // a microsecond of work each
+      expect([out(0), out(1), out(2)]).toEqual([2 + i, 3 + i, 5 + i].map((s) => [s, 2 * s, 3 * s, 4 * s]));
+      // then a call whose workers take their tasks (the caller's is slow): none is lost
+      floats.fill(0, OUT >> 2, (OUT >> 2) + 64);
+      p.run([slow, good(1, 7), good(2, 11)]);
+      expect([out(1), out(2)]).toEqual([
+        [7, 14, 21, 28],
+        [11, 22, 33, 44],
+      ]);
+    }
+    expect(p.reclaimed).toBeGreaterThan(before);
   });
 });

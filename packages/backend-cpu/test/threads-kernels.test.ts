@@ -85,6 +85,17 @@ const attnCases: AttnCase[] = [
     mask: null,
   },
   {
+    name: 'decode with grouped heads, odd key count and head width (attn_row and its scalar tails)',
+    B: 2,
+    H: 4,
+    Hkv: 2,
+    Lq: 1,
+    Lk: 37,
+    D: 18,
+    causal: true,
+    mask: null,
+  },
+  {
     name: 'grouped heads, bool padding mask',
     B: 2,
     H: 8,
@@ -174,6 +185,23 @@ describe('threaded attention', () => {
       expect(worst).toBeLessThanOrEqual(1);
     });
   }
+
+  it('decode (one query): a NaN in the query of a head gives that head NaN, infinite scores as the tiled loop', () => {
+    const [H, Lk, D] = [3, 9, 8];
+    const r = rng(7);
+    const q = values(H * D, r);
+    const k = values(H * Lk * D, r);
+    const v = values(H * Lk * D, r);
+    q[D + 2] = Number.NaN; // head 1
+    q[2 * D] = Number.POSITIVE_INFINITY; // head 2: scores +inf or -inf
+    k.fill(0, 2 * Lk * D, 3 * Lk * D);
+    for (let j = 0; j < Lk; j++) k[(2 * Lk + j) * D] = -1; // every score of head 2 is -inf
+    const make: Make = (t) => attention(t(q, [1, H, 1, D]), t(k, [1, H, Lk, D]), t(v, [1, H, Lk, D]));
+    const y = on('cpu-single-k', make);
+    expect(Array.from(y.subarray(D, 2 * D)).every(Number.isNaN)).toBe(true);
+    expect(Array.from(y.subarray(2 * D))).toEqual(new Array(D).fill(0));
+    expect(Array.from(y.subarray(0, D)).every(Number.isFinite)).toBe(true);
+  });
 });
 
 interface ConvCase {

@@ -7,7 +7,8 @@
  * {@link attentionUnits} is the kernel one thread runs. It is self-contained (no imports, no
  * module constants): the worker pool inlines its source text into the worker program. It runs the
  * same FlashAttention loop as attention.ts (online softmax over key tiles of ATTN_BK), with the
- * tile products on gemm.wat's kernels reading q, k and v in place in the shared memory. A unit's
+ * tile products on gemm.wat's kernels reading q, k and v in place in the shared memory; a unit of
+ * one query row without a mask (decoding) runs gemm.wat's `attn_row` instead. A unit's
  * result depends only on its own inputs and the code, never on the split, so any thread count
  * gives the single-threaded result bit for bit.
  */
@@ -141,6 +142,11 @@ export function attentionUnits(
     const qb = qa + (b * qs0 + h * qs1 + i0 * qs2) * 4;
     const kb = ka + (b * ks0 + h * ks1) * 4;
     const vb = va + (b * vs0 + h * vs1) * 4;
+    if (rows === 1 && !hasMask && qs3 === 1 && ks3 === 1 && vs3 === 1 && end <= BQ * BK) {
+      // one query over unmasked keys (a decode step): gemm.wat's attn_row, scores in the tile
+      ex.attn_row(qb, kb, ks2, vb, vs2, end, D, Dv, scale, sA, outA + ((b * H + h) * Lq + i0) * Dv * 4);
+      continue;
+    }
     const mb = m0 + b * ms0 + h * ms1;
     m.fill(NEG);
     l.fill(0);

@@ -1136,7 +1136,100 @@
         (f32x4.lt (local.get $u) (f32x4.splat (f32.const 0))))
       (local.get $den)))
 
-  ;;   c[i*ldc + j] = gelu_tanh(c[i*ldc + j]) for i < m, j < n (c a byte address, ldc in elements):
+  ;; One query row of attention over n keys, without a mask (decoding: the new token sees the whole
+;; cache): out[c] = Σ_j p_j·v_j[c] / Σ_j p_j for c < dv, with p_j = exp(s_j − max_j s_j) and
+;; s_j = scale·(q · k_j) ($dot). q is contiguous [d]; key j at k + j·ldk·4 and value j at
+;; v + j·ldv·4 (elements contiguous); s is scratch for n floats; out is contiguous [dv]. The
+;; exponentials are $exp_neg's, four at a time; sums are float32. A NaN score makes every output
+;; NaN (it reaches the maximum, so every p_j), and scores all -inf give zeros, as the tiled loop
+;; of attention-threads.ts does.
+(func (export "attn_row")
+  (param $q i32) (param $k i32) (param $ldk i32) (param $v i32) (param $ldv i32) (param $n i32)
+  (param $d i32) (param $dv i32) (param $scale f32) (param $s i32) (param $out i32)
+  (local $j i32) (local $c i32) (local $x f32) (local $mx f32) (local $sum f32) (local $p f32)
+  (local $acc v128) (local $pv v128) (local $row i32) (local $n4 i32) (local $dv4 i32) (local $inv f32)
+  (local.set $mx (f32.const -inf))
+  ;; scores and their maximum
+  (block $done_s
+    (loop $next_s
+      (br_if $done_s (i32.ge_s (local.get $j) (local.get $n)))
+      (local.set $x (f32.mul (local.get $scale) (call $dot (local.get $q)
+        (i32.add (local.get $k) (i32.shl (i32.mul (local.get $j) (local.get $ldk)) (i32.const 2)))
+        (local.get $d))))
+      (f32.store (i32.add (local.get $s) (i32.shl (local.get $j) (i32.const 2))) (local.get $x))
+      (local.set $mx (f32.max (local.get $mx) (local.get $x)))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $next_s)))
+  ;; every score -inf (infinite inputs): no key is seen, the output is zeros (as the tiled loop)
+  (if (f32.eq (local.get $mx) (f32.const -inf))
+    (then
+      (memory.fill (local.get $out) (i32.const 0) (i32.shl (local.get $dv) (i32.const 2)))
+      (return)))
+  ;; p_j = exp(s_j - max) in place, and their sum
+  (local.set $n4 (i32.and (local.get $n) (i32.const -4)))
+  (local.set $j (i32.const 0))
+  (block $done_p4
+    (loop $next_p4
+      (br_if $done_p4 (i32.ge_s (local.get $j) (local.get $n4)))
+      (local.set $row (i32.add (local.get $s) (i32.shl (local.get $j) (i32.const 2))))
+      (local.set $pv (call $exp_neg (f32x4.sub (v128.load (local.get $row)) (f32x4.splat (local.get $mx)))))
+      (v128.store (local.get $row) (local.get $pv))
+      (local.set $acc (f32x4.add (local.get $acc) (local.get $pv)))
+      (local.set $j (i32.add (local.get $j) (i32.const 4)))
+      (br $next_p4)))
+  (local.set $sum (f32.add
+    (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
+    (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc)))))
+  (block $done_p
+    (loop $next_p
+      (br_if $done_p (i32.ge_s (local.get $j) (local.get $n)))
+      (local.set $row (i32.add (local.get $s) (i32.shl (local.get $j) (i32.const 2))))
+      (local.set $p (f32x4.extract_lane 0 (call $exp_neg
+        (f32x4.splat (f32.sub (f32.load (local.get $row)) (local.get $mx))))))
+      (f32.store (local.get $row) (local.get $p))
+      (local.set $sum (f32.add (local.get $sum) (local.get $p)))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $next_p)))
+  ;; out = Σ_j p_j v_j, then divided by the sum
+  (memory.fill (local.get $out) (i32.const 0) (i32.shl (local.get $dv) (i32.const 2)))
+  (local.set $dv4 (i32.and (local.get $dv) (i32.const -4)))
+  (local.set $j (i32.const 0))
+  (block $done_v
+    (loop $next_v
+      (br_if $done_v (i32.ge_s (local.get $j) (local.get $n)))
+      (local.set $p (f32.load (i32.add (local.get $s) (i32.shl (local.get $j) (i32.const 2)))))
+      (local.set $pv (f32x4.splat (local.get $p)))
+      (local.set $row (i32.add (local.get $v) (i32.shl (i32.mul (local.get $j) (local.get $ldv)) (i32.const 2))))
+      (local.set $c (i32.const 0))
+      (block $done_c4
+        (loop $next_c4
+          (br_if $done_c4 (i32.ge_s (local.get $c) (local.get $dv4)))
+          (v128.store (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 2)))
+            (f32x4.add (v128.load (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 2))))
+              (f32x4.mul (local.get $pv) (v128.load (i32.add (local.get $row) (i32.shl (local.get $c) (i32.const 2)))))))
+          (local.set $c (i32.add (local.get $c) (i32.const 4)))
+          (br $next_c4)))
+      (block $done_c
+        (loop $next_c
+          (br_if $done_c (i32.ge_s (local.get $c) (local.get $dv)))
+          (f32.store (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 2)))
+            (f32.add (f32.load (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 2))))
+              (f32.mul (local.get $p) (f32.load (i32.add (local.get $row) (i32.shl (local.get $c) (i32.const 2)))))))
+          (local.set $c (i32.add (local.get $c) (i32.const 1)))
+          (br $next_c)))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $next_v)))
+  (local.set $inv (f32.div (f32.const 1) (local.get $sum)))
+  (local.set $c (i32.const 0))
+  (block $done_o
+    (loop $next_o
+      (br_if $done_o (i32.ge_s (local.get $c) (local.get $dv)))
+      (f32.store (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 2)))
+        (f32.mul (f32.load (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 2)))) (local.get $inv)))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $next_o))))
+
+;;   c[i*ldc + j] = gelu_tanh(c[i*ldc + j]) for i < m, j < n (c a byte address, ldc in elements):
   ;;   the epilogue of a product's rectangle, run by the thread that computed it.
   (func (export "gelu_tanh") (param $c i32) (param $ldc i32) (param $m i32) (param $n i32)
     (local $i i32) (local $row i32) (local $p i32) (local $end i32) (local $end4 i32)

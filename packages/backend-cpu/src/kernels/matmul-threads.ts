@@ -5,7 +5,8 @@
  * - Few rows (decoding: one token times each weight matrix): a matrix-vector kernel reads the
  *   weights in place, `gemv_t` when B's columns are contiguous (`x @ W.T`, W [n, k] row-major, as
  *   nn.Linear stores it), `gemv_n` when B's rows are. Threads take ranges of output columns, so
- *   each reads its own rows of W once.
+ *   each reads its own rows of W once: `gemv_t`'s threads claim chunks of columns one at a time
+ *   (`gemv_cols`, {@link gemvChunks}), `gemv_n`'s take fixed ranges.
  * - Otherwise `gemm`, whose packing handles any strides. When the output is wider than tall, the
  *   threads claim column chunks (multiples of 8, the micro-kernel's width; about
  *   {@link CHUNKS_PER_THREAD} each) one at a time (`gemm_cols`), so that a worker that wakes late
@@ -14,7 +15,7 @@
  * Every rectangle is computed by the same code in the same summation order as the whole product,
  * so the split changes no bit of the result.
  */
-import type { Task } from '../pool.js';
+import { GEMV_KINDS, type Task } from '../pool.js';
 
 /** Products with fewer rows than this run as matrix-vector products. */
 export const GEMV_MAX_ROWS = 8;
@@ -54,6 +55,38 @@ export function kernelFor(p: HeapProduct): 'gemv_t' | 'gemv_n' | 'gemm' {
   return 'gemm';
 }
 
+/** Column chunks per thread of a split matrix-vector product (claimed one at a time: {@link gemvChunks}). */
+const GEMV_CHUNKS_PER_THREAD = 8;
+
+/**
+ * The tasks of a matrix-vector product split over `parts` threads: each runs `gemv_cols`, which
+ * claims chunks of `columns`-aligned output columns one at a time (pool.ts's gemvColumns), so
+ * the calling thread starts at once and a worker that wakes late takes fewer. `whole` is the
+ * gemv kernel's task for all n columns; `act` is applied to each chunk.
+ */
+export function gemvChunks(
+  whole: Pick<Task, 'kernel' | 'args'>,
+  parts: number,
+  n: number,
+  columns: number,
+  act: number,
+  c: number,
+  m: number,
+): Task[] {
+  const kind = GEMV_KINDS.indexOf(whole.kernel as (typeof GEMV_KINDS)[number]);
+  const chunk = Math.ceil(n / (parts * GEMV_CHUNKS_PER_THREAD * columns)) * columns;
+  const task: Task = {
+    kernel: 'gemv_cols',
+    args: [kind, chunk, n, act, ...whole.args],
+    act: 0,
+    c,
+    ldc: n,
+    m,
+    n,
+  };
+  return Array.from({ length: parts }, () => task);
+}
+
 const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
 
 /** Splits `total` into at most `parts` ranges whose starts are multiples of `align`. */
@@ -74,6 +107,13 @@ export function planProduct(p: HeapProduct, threads: number, ws: (t: number) => 
   const kernel = kernelFor(p);
   const biasAt = (j0: number) => (p.bias ? p.bias + j0 * 4 : 0);
   if (kernel === 'gemv_t') {
+    if (parts > 1) {
+      const whole = {
+        kernel,
+        args: [p.a, p.sam, p.b, p.sbn, p.c, p.n, p.m, p.k, p.n, p.bias],
+      };
+      return gemvChunks(whole, parts, p.n, 4, p.act, p.c, p.m);
+    }
     return ranges(p.n, parts, 4).map(([j0, nn]) => ({
       kernel,
       args: [p.a, p.sam, p.b + j0 * p.sbn * 4, p.sbn, p.c + j0 * 4, p.n, p.m, p.k, nn, biasAt(j0)],
