@@ -29,7 +29,7 @@ import {
 import { type ConvProduct, conv2dKernel, type StridedF32 } from './kernels/conv2d.js';
 import { CONV_PARAMS, type ConvCall, writeConvParams } from './kernels/conv2d-threads.js';
 import { gemmScratchBytes, matmulKernel } from './kernels/matmul.js';
-import { GEMV_MAX_ROWS, type HeapProduct, planProduct } from './kernels/matmul-threads.js';
+import { GEMV_MAX_ROWS, type HeapProduct, planPackB, planProduct } from './kernels/matmul-threads.js';
 import { layerNormKernel, rmsNormKernel } from './kernels/norm.js';
 import { softmaxKernel } from './kernels/softmax.js';
 import { erf, gelu, geluTanh, roundHalfEven, sigmoid, softplus } from './math.js';
@@ -41,6 +41,10 @@ import { forEachRow, offsetsOf } from './strided.js';
  * worker threads read in place; `ptr` is its byte offset there) or on the JavaScript heap (`ptr` -1).
  */
 export class CpuStorage implements Storage {
+  /** Bumped by every in-place write ({@link CpuBackend.write}): a packed copy made at another version is stale. */
+  version = 0;
+  /** The packed copy of this storage as a GEMM's B (or, before one is made, the use that asks for it). */
+  pack: PackedWeight | null = null;
   constructor(
     readonly data: TypedArray,
     /** Byte offset of `data` in the heap's memory, or -1. */
@@ -49,6 +53,19 @@ export class CpuStorage implements Storage {
   get byteLength(): number {
     return this.data.byteLength;
   }
+}
+
+/**
+ * A weight packed for gemm.wat's gemm_packed ({@link CpuBackendOptions.packWeights}): which view
+ * of the storage (`key`: byte offset, strides, k, n) at which {@link CpuStorage.version}, and the
+ * packed block (`ptr` 0 while only one product has used the view: the pack is made at the second).
+ */
+interface PackedWeight {
+  key: string;
+  version: number;
+  ptr: number;
+  bytes: number;
+  n8: number;
 }
 
 /** Float arrays of at least this many bytes live in the heap (smaller ones are cheaper on the JS heap). */
@@ -106,6 +123,20 @@ export interface CpuBackendOptions {
    * without it the backend runs on one thread whatever this says.
    */
   threads?: number;
+  /**
+   * Pack weights once for the GEMM (default false), as onnxruntime prepacks constant weights: the
+   * B operand of a product with 8 rows or more (`x @ W.T` of a linear layer, a tied LM head) is
+   * packed into the kernel's panel layout the second time the same view of an unchanged storage
+   * is used, and later products read the packed copy instead of packing B again (prefill and
+   * batched inference get faster; decoding, which reads weights in place, is unchanged). The
+   * packed copy costs the weight's float32 size again (columns rounded up to 8) in the heap,
+   * reported in `memory()`'s overhead bytes and {@link CpuBackend.packedWeightBytes}, and is freed
+   * with the weight. Any in-place write to the weight (optimizer steps, `copy_`, loading a state
+   * dict into it) makes the packed copy stale, and the next product packs again; results are the
+   * same bit for bit with or without packing. Can be changed later through
+   * {@link CpuBackend.packWeights}.
+   */
+  packWeights?: boolean;
 }
 
 const arr = (v: View): TypedArray => (v.storage as CpuStorage).data;
@@ -169,6 +200,11 @@ export class CpuBackend implements Backend {
   readonly name = 'cpu';
   /** Threads kernels use, the calling one included (1 where shared memory is unavailable). */
   readonly threads: number;
+  /**
+   * Whether products pack their weights once ({@link CpuBackendOptions.packWeights}); setting it
+   * false stops making and using packed copies (those made stay until their weights are freed).
+   */
+  packWeights: boolean;
 
   constructor(options: CpuBackendOptions = {}) {
     const cores = availableCores();
@@ -179,6 +215,12 @@ export class CpuBackend implements Backend {
       );
     }
     this.threads = getPool() ? t : 1;
+    this.packWeights = options.packWeights ?? false;
+  }
+
+  /** Bytes of the heap that packed weights hold ({@link CpuBackendOptions.packWeights}), in every CPU backend of this thread. */
+  get packedWeightBytes(): number {
+    return heap ? heap.attachedBytes : 0;
   }
 
   /** True when products run on the heap's kernels (shared memory available): weights are read in place. */
@@ -221,6 +263,7 @@ export class CpuBackend implements Backend {
   free(storage: Storage): void {
     // Heap blocks go back to the heap now; plain typed arrays are left to the garbage collector.
     const st = storage as CpuStorage;
+    dropPack(st);
     if (st.ptr >= 0 && heap) {
       heap.untrack(st, st.ptr, st.data.byteLength || st.data.BYTES_PER_ELEMENT);
       st.ptr = -1;
@@ -259,6 +302,7 @@ export class CpuBackend implements Backend {
   }
 
   write(dst: View, src: Operand): void {
+    (dst.storage as CpuStorage).version++; // a packed copy of it is stale now
     const out = arr(dst);
     const last = dst.shape.length ? dst.shape[dst.shape.length - 1] : 1;
     const sd = dst.shape.length ? dst.strides[dst.strides.length - 1] : 0;
@@ -531,10 +575,16 @@ export class CpuBackend implements Backend {
       if (workspaces[t] === undefined) workspaces[t] = h.alloc(p.kernels.gemm_ws_bytes());
       return workspaces[t];
     };
+    // one B for every batch entry (a weight): packed once when packWeights asks for it
+    const oneB = b.strides.slice(0, rank).every((s) => s === 0);
     try {
       for (let i = 0; i < nb; i++) {
         const A = inHeap(h, a, ao[i], m, k, a.strides[rank], a.strides[rank + 1], temps);
         const B = inHeap(h, b, bo[i], k, n, b.strides[rank], b.strides[rank + 1], temps);
+        const packed =
+          this.packWeights && oneB && !B.temp && m >= GEMV_MAX_ROWS
+            ? packedWeight(p, b.storage as CpuStorage, B, k, n, threads)
+            : undefined;
         const prod: HeapProduct = {
           a: A.ptr,
           sam: A.s0,
@@ -548,6 +598,7 @@ export class CpuBackend implements Backend {
           n,
           bias: biasOp ? biasOp.ptr : 0,
           act: activation ? ACTIVATIONS.indexOf(activation) : 0,
+          packed,
         };
         const tasks: Task[] = planProduct(prod, threads, ws);
         p.run(tasks);
@@ -1130,6 +1181,44 @@ const MIN_SPLIT_COPIES = 1 << 16;
 const HEAP_PRODUCT_MIN_WORK = 512;
 /** Multiply-adds per thread below which a product is not split (matmul-threads.ts). */
 const MIN_SPLIT_WORK = 1 << 17;
+
+/**
+ * The packed copy of B (the view at `B` of storage `st`, [k, n]) for gemm_packed, made now when
+ * this is the second product to use the same view of the storage at the same version; undefined
+ * (and the use noted) otherwise. A pack of another view or version is released first.
+ */
+function packedWeight(
+  p: WorkerPool,
+  st: CpuStorage,
+  B: { ptr: number; s0: number; s1: number },
+  k: number,
+  n: number,
+  threads: number,
+): { ptr: number; n8: number } | undefined {
+  const key = `${B.ptr - st.ptr}:${B.s0}:${B.s1}:${k}:${n}`;
+  const e = st.pack;
+  if (e && e.key === key && e.version === st.version) {
+    if (!e.ptr) {
+      const h = heap as WasmHeap;
+      e.bytes = k * e.n8 * 4;
+      e.ptr = h.alloc(e.bytes);
+      h.attach(st, e, e.ptr, e.bytes);
+      p.run(planPackB(B.ptr, B.s0, B.s1, k, n, e.ptr, threads));
+    }
+    return { ptr: e.ptr, n8: e.n8 };
+  }
+  dropPack(st);
+  st.pack = { key, version: st.version, ptr: 0, bytes: 0, n8: Math.ceil(n / 8) * 8 };
+  return undefined;
+}
+
+/** Releases a storage's packed copy, if any. */
+function dropPack(st: CpuStorage): void {
+  const e = st.pack;
+  if (!e) return;
+  st.pack = null;
+  if (e.ptr && heap) heap.detach(e, e.ptr, e.bytes);
+}
 
 /** Runs a kernel that allocates its output through `alloc`, giving it zeroed heap (or plain) storage. */
 function heapOutput(kernel: (alloc: (n: number) => Float32Array) => Float32Array): CpuStorage {

@@ -27,8 +27,9 @@ import { erfc, gelu, geluTanh, sigmoid } from './math.js';
 /**
  * Kernels a task can run, by index: exports of gemm.wat, `attention`, the JavaScript driver of
  * kernels/attention-threads.ts (which calls gemm.wat for its tile products), `conv`, conv2d's
- * im2col and direct loops (kernels/conv2d-threads.ts), and `gemm_cols`, gemm over column chunks
- * claimed one at a time ({@link gemmColumns}).
+ * im2col and direct loops (kernels/conv2d-threads.ts), `gemm_cols`, gemm over column chunks
+ * claimed one at a time ({@link gemmColumns}), and `gemm_pcols`, the same for gemm_packed
+ * ({@link gemmPackedColumns}).
  */
 export const KERNELS = [
   'gemm',
@@ -41,6 +42,9 @@ export const KERNELS = [
   'attention',
   'conv',
   'gemm_cols',
+  'pack_b',
+  'gemm_packed',
+  'gemm_pcols',
 ] as const;
 export type KernelName = (typeof KERNELS)[number];
 
@@ -108,6 +112,8 @@ export interface GemmExports {
   dequant_q8: (...args: number[]) => void;
   gemv_h: (...args: number[]) => void;
   widen_h: (...args: number[]) => void;
+  pack_b: (...args: number[]) => void;
+  gemm_packed: (...args: number[]) => void;
   gelu_tanh: (c: number, ldc: number, m: number, n: number) => void;
   gemm_ws_bytes: () => number;
 }
@@ -176,6 +182,38 @@ function gemmColumns(
   }
 }
 
+/**
+ * {@link gemmColumns} for `gemm_packed`: B packed beforehand (`pk`, padded width `n8`, the layout
+ * of gemm.wat's pack_b), column chunks claimed one at a time from ctl[CLAIM].
+ */
+function gemmPackedColumns(
+  ctl: Int32Array,
+  gemmPacked: (...a: number[]) => void,
+  activate: (act: number, c: number, ldc: number, m: number, n: number) => void,
+  a: number,
+  sam: number,
+  sak: number,
+  pk: number,
+  n8: number,
+  c: number,
+  ldc: number,
+  m: number,
+  k: number,
+  n: number,
+  bias: number,
+  ws: number,
+  chunk: number,
+  act: number,
+): void {
+  for (;;) {
+    const j0 = Atomics.add(ctl, 4, 1) * chunk; // 4: CLAIM
+    if (j0 >= n) return;
+    const nn = Math.min(chunk, n - j0);
+    gemmPacked(a, sam, sak, pk, n8, j0, c + j0 * 4, ldc, m, k, nn, bias ? bias + j0 * 4 : 0, ws);
+    activate(act, c + j0 * 4, ldc, m, nn);
+  }
+}
+
 /** The activation functions by code, in the same form the workers get them. */
 const ACT_FNS: ((x: number) => number)[] = [
   (x) => x,
@@ -202,6 +240,7 @@ ${geluTanh.toString()}
 ${sigmoid.toString()}
 ${applyActivation.toString()}
 ${gemmColumns.toString()}
+${gemmPackedColumns.toString()}
 ${attentionUnits.toString()}
 ${convUnits.toString()}
 const GELU_TANH = ${GELU_TANH};
@@ -224,7 +263,9 @@ function start(msg) {
         ? (...a) => convUnits(memory, ...a)
         : k === 'gemm_cols'
           ? (...a) => gemmColumns(ctl, ex.gemm, activate, ...a)
-          : ex[k],
+          : k === 'gemm_pcols'
+            ? (...a) => gemmPackedColumns(ctl, ex.gemm_packed, activate, ...a)
+            : ex[k],
   );
   const slot = ${SLOT} + id * ${SLOT_INTS};
   let seen = Atomics.load(ctl, ${GEN});
@@ -437,6 +478,27 @@ export class WorkerPool {
         b,
         sbk,
         sbn,
+        c,
+        ldc,
+        m,
+        k,
+        n,
+        bias,
+        ws,
+        chunk,
+        act,
+      );
+    } else if (task.kernel === 'gemm_pcols') {
+      const [a, sam, sak, pk, n8, c, ldc, m, k, n, bias, ws, chunk, act] = task.args;
+      gemmPackedColumns(
+        this.ctl,
+        this.exports.gemm_packed,
+        this.activate.bind(this),
+        a,
+        sam,
+        sak,
+        pk,
+        n8,
         c,
         ldc,
         m,

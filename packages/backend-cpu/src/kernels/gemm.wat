@@ -9,6 +9,7 @@
 ;; gemm   C[m, n] = A[m, k] · B[k, n] (+ bias[n]) for strided A and B; GotoBLAS blocking: B is
 ;;        packed in panels of 8 columns (KC deep), A in panels of 4 rows, and a 4×8 tile of C lives
 ;;        in eight f32x4 accumulators for the whole KC loop.
+;; pack_b, gemm_packed: B packed once (a weight reused unchanged), and gemm on it, same sums.
 ;; gemv_t y[i, j] = x[i, :] · W[j, :] (+ bias[j]): few rows times a weight matrix read in place
 ;;        (`x @ W.T` for W [n, k] with row stride ldw), the decoding product.
 ;; gemv_n y[i, j] = Σ_q x[i, q] B[q, j] (+ bias[j]) for B [k, n] with row stride ldb.
@@ -233,6 +234,57 @@
     (param $c i32) (param $ldc i32)
     (param $m i32) (param $k i32) (param $n i32)
     (param $bias i32) (param $ws i32)
+    (call $gemm_blocks (local.get $a) (local.get $sam) (local.get $sak)
+      (local.get $b) (local.get $sbk) (local.get $sbn) (i32.const 0) (i32.const 0) (i32.const 0)
+      (local.get $c) (local.get $ldc) (local.get $m) (local.get $k) (local.get $n)
+      (local.get $bias) (local.get $ws)))
+
+  ;; gemm with B packed beforehand by pack_b (a weight packed once and reused): columns j0 .. j0+n
+  ;; of the packed B at pk, whose padded width is n8. The same blocks and sums as gemm, so the
+  ;; result equals gemm's on the unpacked B bit for bit.
+  (func (export "gemm_packed")
+    (param $a i32) (param $sam i32) (param $sak i32)
+    (param $pk i32) (param $n8 i32) (param $j0 i32)
+    (param $c i32) (param $ldc i32)
+    (param $m i32) (param $k i32) (param $n i32)
+    (param $bias i32) (param $ws i32)
+    (call $gemm_blocks (local.get $a) (local.get $sam) (local.get $sak)
+      (i32.const 0) (i32.const 0) (i32.const 0) (local.get $pk) (local.get $n8) (local.get $j0)
+      (local.get $c) (local.get $ldc) (local.get $m) (local.get $k) (local.get $n)
+      (local.get $bias) (local.get $ws)))
+
+  ;; Packs columns j0 .. j0+nn of B [k, n] (b: address of B[0, 0], strides sbk/sbn; j0 a multiple
+  ;; of 8) into the layout gemm_packed reads at dst: for each block of KC rows starting at row pc
+  ;; (kk rows deep), at float offset pc·n8, packB's panels of 8 columns, panel j at j·kk, zero past
+  ;; column n. n8 is n rounded up to 8; the whole packed B is k·n8 floats. Threads pack disjoint
+  ;; column ranges.
+  (func (export "pack_b")
+    (param $b i32) (param $sbk i32) (param $sbn i32) (param $k i32) (param $n8 i32)
+    (param $j0 i32) (param $nn i32) (param $dst i32)
+    (local $pc i32) (local $kk i32)
+    (block $done
+      (loop $blocks
+        (br_if $done (i32.ge_s (local.get $pc) (local.get $k)))
+        (local.set $kk (call $min (global.get $KC) (i32.sub (local.get $k) (local.get $pc))))
+        (call $packB
+          (i32.add (local.get $b)
+            (i32.shl (i32.add (i32.mul (local.get $pc) (local.get $sbk)) (i32.mul (local.get $j0) (local.get $sbn))) (i32.const 2)))
+          (local.get $sbk) (local.get $sbn) (local.get $kk) (local.get $nn)
+          (i32.add (local.get $dst)
+            (i32.shl (i32.add (i32.mul (local.get $pc) (local.get $n8)) (i32.mul (local.get $j0) (local.get $kk))) (i32.const 2))))
+        (local.set $pc (i32.add (local.get $pc) (global.get $KC)))
+        (br $blocks))))
+
+  ;; The blocked product behind gemm and gemm_packed: B packed here, block by block, into the
+  ;; workspace when pk is 0; else read from pk (pack_b's layout, padded width n8, from column j0).
+  (func $gemm_blocks
+    (param $a i32) (param $sam i32) (param $sak i32)
+    (param $b i32) (param $sbk i32) (param $sbn i32)
+    (param $pk i32) (param $n8 i32) (param $j0 i32)
+    (param $c i32) (param $ldc i32)
+    (param $m i32) (param $k i32) (param $n i32)
+    (param $bias i32) (param $ws i32)
+    (local $bp i32)
     (local $i i32) (local $jc i32) (local $pc i32) (local $ic i32)
     (local $nn i32) (local $kk i32) (local $mm i32)
     (local $pa i32) (local $pb i32) (local $tile i32)
@@ -264,10 +316,19 @@
           (loop $loop_pc
             (br_if $done_pc (i32.ge_s (local.get $pc) (local.get $k)))
             (local.set $kk (call $min (global.get $KC) (i32.sub (local.get $k) (local.get $pc))))
-            (call $packB
-              (i32.add (local.get $b)
-                (i32.shl (i32.add (i32.mul (local.get $pc) (local.get $sbk)) (i32.mul (local.get $jc) (local.get $sbn))) (i32.const 2)))
-              (local.get $sbk) (local.get $sbn) (local.get $kk) (local.get $nn) (local.get $pb))
+            (if (local.get $pk)
+              (then
+                (local.set $bp (i32.add (local.get $pk)
+                  (i32.shl
+                    (i32.add (i32.mul (local.get $pc) (local.get $n8))
+                             (i32.mul (i32.add (local.get $j0) (local.get $jc)) (local.get $kk)))
+                    (i32.const 2)))))
+              (else
+                (call $packB
+                  (i32.add (local.get $b)
+                    (i32.shl (i32.add (i32.mul (local.get $pc) (local.get $sbk)) (i32.mul (local.get $jc) (local.get $sbn))) (i32.const 2)))
+                  (local.get $sbk) (local.get $sbn) (local.get $kk) (local.get $nn) (local.get $pb))
+                (local.set $bp (local.get $pb))))
             (local.set $ic (i32.const 0))
             (block $done_ic
               (loop $loop_ic
@@ -287,7 +348,7 @@
                       (loop $loop_ir
                         (br_if $done_ir (i32.ge_s (local.get $ir) (local.get $mm)))
                         (local.set $p (i32.add (local.get $pa) (i32.shl (i32.mul (local.get $ir) (local.get $kk)) (i32.const 2))))
-                        (local.set $q (i32.add (local.get $pb) (i32.shl (i32.mul (local.get $jr) (local.get $kk)) (i32.const 2))))
+                        (local.set $q (i32.add (local.get $bp) (i32.shl (i32.mul (local.get $jr) (local.get $kk)) (i32.const 2))))
                         (local.set $cnt (local.get $kk))
                         (local.set $c00 (v128.const i32x4 0 0 0 0))
                         (local.set $c01 (v128.const i32x4 0 0 0 0))
