@@ -2,7 +2,7 @@
 // Backend method the forward calls is wrapped with a wall-clock timer (the CPU backend's kernels
 // are synchronous, so a method's wall time is its kernel's), summed over `rounds` prefills after a
 // warm-up, products split by kind (shape and epilogue). Needs a build.
-//   cd apps/bench && node scripts/prefill-profile.mjs [rounds=3] [threads=all] [prompt=128] [clock=wall|cpu]
+//   cd apps/bench && node scripts/prefill-profile.mjs [rounds=3] [threads=all] [prompt=128] [clock=wall|cpu] [pack]
 import { CpuBackend } from '@attnkit/backend-cpu';
 import { Generator, manualSeed, registerBackend, setBackend, tensor } from '@attnkit/tensor-core';
 import { GPT2LMHeadModel } from '@attnkit/transformer';
@@ -10,7 +10,7 @@ import { GPT2LMHeadModel } from '@attnkit/transformer';
 const rounds = Number(process.argv[2] ?? 3);
 const threads = process.argv[3] ? Number(process.argv[3]) : undefined;
 const prompt = Number(process.argv[4] ?? 128);
-const backend = new CpuBackend({ threads });
+const backend = new CpuBackend({ threads, packWeights: process.argv[6] === 'pack' });
 registerBackend('cpu-prof', () => backend, 0);
 setBackend('cpu-prof');
 await backend.ready();

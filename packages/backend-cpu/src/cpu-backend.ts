@@ -317,6 +317,11 @@ export class CpuBackend implements Backend {
     const s = arr(src);
     const ss = src.shape.length ? src.strides[src.strides.length - 1] : 0;
     const conv = converter(src.dtype, dst.dtype);
+    if (!conv && sd === 1 && ss === 1 && s.constructor === out.constructor) {
+      // rows contiguous on both sides (a KV cache append, concat): copied row by row
+      forEachRow(dst.shape, [dst, src], (o) => out.set(s.subarray(o[1], o[1] + last), o[0]));
+      return;
+    }
     forEachRow(dst.shape, [dst, src], (o) => {
       let d = o[0];
       let q = o[1];
@@ -349,6 +354,18 @@ export class CpuBackend implements Backend {
     outDtype: DType,
   ): Storage {
     const n = sizeOf(outShape);
+    const code = BINARY_F32.indexOf(op);
+    const p = code >= 0 && outDtype === 'float32' ? getPool() : null;
+    if (p && typeof a !== 'number' && typeof b !== 'number' && n * 4 >= HEAP_MIN_BYTES) {
+      const pa = denseF32(a, outShape);
+      const pb = denseF32(b, outShape);
+      if (pa !== null && pb !== null) {
+        // two dense float32 operands in the heap (a residual connection): gemm.wat's binary_f32
+        const out = heapStorage('float32', n, false);
+        p.kernels.binary_f32(code, pa, pb, out.ptr, n);
+        return out;
+      }
+    }
     const result = alloc(outDtype, n);
     const out = result.data;
     const last = outShape.length ? outShape[outShape.length - 1] : 1;
@@ -967,6 +984,23 @@ export class CpuBackend implements Backend {
   }
 
   layerNorm(x: View, weight: View | null, bias: View | null, eps: number): Storage {
+    const p = getPool();
+    const at = (v: View | null): number | null => {
+      if (!v) return 0;
+      const st = v.storage as CpuStorage;
+      const unit =
+        v.shape.length === 0 || v.shape[v.shape.length - 1] <= 1 || v.strides[v.strides.length - 1] === 1;
+      return st.ptr >= 0 && st.data instanceof Float32Array && unit ? st.ptr + v.offset * 4 : null;
+    };
+    const [xa, wa, ba] = [at(x), at(weight), at(bias)];
+    if (p && xa && wa !== null && ba !== null) {
+      // operands in the heap: gemm.wat's layer_norm (the same float64 computation, SIMD)
+      const n = x.shape.length ? x.shape[x.shape.length - 1] : 1;
+      const total = sizeOf(x.shape);
+      const out = heapStorage('float32', total, false);
+      if (total > 0) p.kernels.layer_norm(xa, out.ptr, total / n, n, wa, ba, eps);
+      return out;
+    }
     const w = weight ? (arr(weight) as Float32Array) : null;
     const b = bias ? (arr(bias) as Float32Array) : null;
     return heapOutput((alloc) => layerNormKernel(x, arr(x) as Float32Array, weight, w, bias, b, eps, alloc));
@@ -1210,6 +1244,26 @@ function packedWeight(
   dropPack(st);
   st.pack = { key, version: st.version, ptr: 0, bytes: 0, n8: Math.ceil(n / 8) * 8 };
   return undefined;
+}
+
+/** The ops of gemm.wat's binary_f32, by its op code. */
+const BINARY_F32: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div'];
+
+/**
+ * Byte address of a float32 view in the heap whose elements are its storage's, in row-major order
+ * from its offset, with the shape `shape` (no broadcast); null otherwise.
+ */
+function denseF32(v: View, shape: readonly number[]): number | null {
+  const st = v.storage as CpuStorage;
+  if (v.dtype !== 'float32' || st.ptr < 0 || !(st.data instanceof Float32Array)) return null;
+  if (v.shape.length !== shape.length) return null;
+  let stride = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (v.shape[d] !== shape[d]) return null;
+    if (shape[d] !== 1 && v.strides[d] !== stride) return null;
+    stride *= shape[d];
+  }
+  return st.ptr + v.offset * 4;
 }
 
 /** Releases a storage's packed copy, if any. */

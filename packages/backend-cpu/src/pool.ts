@@ -115,6 +115,8 @@ export interface GemmExports {
   pack_b: (...args: number[]) => void;
   gemm_packed: (...args: number[]) => void;
   gelu_tanh: (c: number, ldc: number, m: number, n: number) => void;
+  binary_f32: (op: number, a: number, b: number, out: number, n: number) => void;
+  layer_norm: (x: number, out: number, rows: number, n: number, w: number, b: number, eps: number) => void;
   gemm_ws_bytes: () => number;
 }
 

@@ -16,6 +16,8 @@
 ;; gemv_h, widen_h: gemv_t, and widening to a float32 block, for float16 and bfloat16 weights.
 ;; gemv_q8, dequant_q8: the same for int8 weights with per-row, per-group float32 scales.
 ;; gelu_tanh  the linear epilogue's GPT-2 GELU (tanh approximation) in place over a rectangle of C.
+;; layer_norm  LayerNorm over contiguous rows, in float64 (norm.ts's layerNormKernel, SIMD).
+;; binary_f32  add, sub, mul, div of two contiguous float32 arrays (a residual connection).
 (module
   (import "env" "mem" (memory 1 65536 shared))
 
@@ -1226,4 +1228,130 @@
             (br $ones)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rows))))
+
+  ;; ---- layer norm ----
+  ;; out[r, :] = (x[r, :] - mean) · rstd (· w) (+ b) for rows r < rows of n contiguous floats (x,
+  ;; out byte addresses, rows n floats apart), in float64 like norm.ts's layerNormKernel: the mean,
+  ;; then the mean of squared deviations, rstd = 1 / sqrt(var + eps), each element computed in
+  ;; float64 and rounded once. w, b: contiguous [n] (byte addresses), or 0 when absent. Pairs of
+  ;; floats go through f64x2 lanes (the sums in two lanes, added at the end), the odd last one alone.
+  (func (export "layer_norm")
+    (param $x i32) (param $out i32) (param $rows i32) (param $n i32)
+    (param $w i32) (param $b i32) (param $eps f64)
+    (local $r i32) (local $row i32) (local $p i32) (local $q i32) (local $end i32) (local $end2 i32)
+    (local $acc v128) (local $d v128) (local $mv v128) (local $rv v128) (local $y v128)
+    (local $s f64) (local $mean f64) (local $rstd f64) (local $e f64) (local $j i32)
+    (block $done
+      (loop $rows_loop
+        (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $row (i32.add (local.get $x) (i32.shl (i32.mul (local.get $r) (local.get $n)) (i32.const 2))))
+        (local.set $end (i32.add (local.get $row) (i32.shl (local.get $n) (i32.const 2))))
+        (local.set $end2 (i32.add (local.get $row) (i32.shl (i32.and (local.get $n) (i32.const -2)) (i32.const 2))))
+        ;; mean
+        (local.set $acc (v128.const i64x2 0 0))
+        (local.set $p (local.get $row))
+        (block $s1
+          (loop $l1
+            (br_if $s1 (i32.ge_u (local.get $p) (local.get $end2)))
+            (local.set $acc (f64x2.add (local.get $acc) (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p)))))
+            (local.set $p (i32.add (local.get $p) (i32.const 8)))
+            (br $l1)))
+        (local.set $s (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
+        (if (i32.lt_u (local.get $p) (local.get $end))
+          (then (local.set $s (f64.add (local.get $s) (f64.promote_f32 (f32.load (local.get $p)))))))
+        (local.set $mean (f64.div (local.get $s) (f64.convert_i32_u (local.get $n))))
+        (local.set $mv (f64x2.splat (local.get $mean)))
+        ;; variance
+        (local.set $acc (v128.const i64x2 0 0))
+        (local.set $p (local.get $row))
+        (block $s2
+          (loop $l2
+            (br_if $s2 (i32.ge_u (local.get $p) (local.get $end2)))
+            (local.set $d (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p))) (local.get $mv)))
+            (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $d) (local.get $d))))
+            (local.set $p (i32.add (local.get $p) (i32.const 8)))
+            (br $l2)))
+        (local.set $s (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
+        (if (i32.lt_u (local.get $p) (local.get $end))
+          (then
+            (local.set $e (f64.sub (f64.promote_f32 (f32.load (local.get $p))) (local.get $mean)))
+            (local.set $s (f64.add (local.get $s) (f64.mul (local.get $e) (local.get $e))))))
+        (local.set $rstd (f64.div (f64.const 1)
+          (f64.sqrt (f64.add (f64.div (local.get $s) (f64.convert_i32_u (local.get $n))) (local.get $eps)))))
+        (local.set $rv (f64x2.splat (local.get $rstd)))
+        ;; out = (x - mean) · rstd (· w) (+ b)
+        (local.set $p (local.get $row))
+        (local.set $q (i32.add (local.get $out) (i32.shl (i32.mul (local.get $r) (local.get $n)) (i32.const 2))))
+        (local.set $j (i32.const 0))
+        (block $s3
+          (loop $l3
+            (br_if $s3 (i32.ge_u (local.get $p) (local.get $end2)))
+            (local.set $y (f64x2.mul
+              (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p))) (local.get $mv))
+              (local.get $rv)))
+            (if (local.get $w)
+              (then (local.set $y (f64x2.mul (local.get $y)
+                (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $w) (local.get $j))))))))
+            (if (local.get $b)
+              (then (local.set $y (f64x2.add (local.get $y)
+                (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $b) (local.get $j))))))))
+            (i64.store (local.get $q) (i64x2.extract_lane 0 (f32x4.demote_f64x2_zero (local.get $y))))
+            (local.set $p (i32.add (local.get $p) (i32.const 8)))
+            (local.set $q (i32.add (local.get $q) (i32.const 8)))
+            (local.set $j (i32.add (local.get $j) (i32.const 8)))
+            (br $l3)))
+        (if (i32.lt_u (local.get $p) (local.get $end))
+          (then
+            (local.set $e (f64.mul (f64.sub (f64.promote_f32 (f32.load (local.get $p))) (local.get $mean)) (local.get $rstd)))
+            (if (local.get $w)
+              (then (local.set $e (f64.mul (local.get $e) (f64.promote_f32 (f32.load (i32.add (local.get $w) (local.get $j))))))))
+            (if (local.get $b)
+              (then (local.set $e (f64.add (local.get $e) (f64.promote_f32 (f32.load (i32.add (local.get $b) (local.get $j))))))))
+            (f32.store (local.get $q) (f32.demote_f64 (local.get $e)))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rows_loop))))
+
+  ;; ---- elementwise ----
+  ;; out[i] = a[i] op b[i] for i < n (byte addresses of contiguous float32; op 0 add, 1 sub, 2 mul,
+  ;; 3 div): four lanes at a time, then one at a time. Each is one correctly rounded float32
+  ;; operation, as JavaScript's float64 operation rounded to float32 is for these four.
+  (func (export "binary_f32") (param $op i32) (param $a i32) (param $b i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $end4 i32) (local $o i32) (local $x v128) (local $y v128)
+    (local.set $end4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (block $done4
+      (loop $quads
+        (br_if $done4 (i32.ge_u (local.get $i) (local.get $end4)))
+        (local.set $x (v128.load (i32.add (local.get $a) (local.get $i))))
+        (local.set $y (v128.load (i32.add (local.get $b) (local.get $i))))
+        (local.set $o (i32.add (local.get $out) (local.get $i)))
+        (block $store
+          (block $div
+            (block $mul
+              (block $sub
+                (block $add
+                  (br_table $add $sub $mul $div (local.get $op)))
+                (v128.store (local.get $o) (f32x4.add (local.get $x) (local.get $y)))
+                (br $store))
+              (v128.store (local.get $o) (f32x4.sub (local.get $x) (local.get $y)))
+              (br $store))
+            (v128.store (local.get $o) (f32x4.mul (local.get $x) (local.get $y)))
+            (br $store))
+          (v128.store (local.get $o) (f32x4.div (local.get $x) (local.get $y))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $quads)))
+    (block $done1
+      (loop $ones
+        (br_if $done1 (i32.ge_u (local.get $i) (i32.shl (local.get $n) (i32.const 2))))
+        (local.set $x (f32x4.splat (f32.load (i32.add (local.get $a) (local.get $i)))))
+        (local.set $y (f32x4.splat (f32.load (i32.add (local.get $b) (local.get $i)))))
+        (local.set $x
+          (select (f32x4.add (local.get $x) (local.get $y))
+            (select (f32x4.sub (local.get $x) (local.get $y))
+              (select (f32x4.mul (local.get $x) (local.get $y)) (f32x4.div (local.get $x) (local.get $y))
+                (i32.eq (local.get $op) (i32.const 2)))
+              (i32.eq (local.get $op) (i32.const 1)))
+            (i32.eqz (local.get $op))))
+        (f32.store (i32.add (local.get $out) (local.get $i)) (f32x4.extract_lane 0 (local.get $x)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $ones))))
 )
