@@ -74,6 +74,7 @@ const run = async () => {
   return ms;
 };
 await run();
+await run(); // the second use packs the weights (packWeights)
 on = true;
 let wall = 0;
 const walls = [];

@@ -286,7 +286,19 @@ export class CpuBackend implements Backend {
     const last = x.shape.length ? x.shape[x.shape.length - 1] : 1;
     const st = x.shape.length ? x.strides[x.strides.length - 1] : 0;
     let k = 0;
-    if (!conv && st === 1) {
+    const hb =
+      !conv && st === 1 && src.constructor === out.constructor // same element type: bytes move as they are
+        ? heapBytesOf(x.storage as CpuStorage, result)
+        : null;
+    if (hb) {
+      // both in the heap: rows moved by copyWithin over one view of the memory (no view per row)
+      const bpe = src.BYTES_PER_ELEMENT;
+      const [from, to] = [(x.storage as CpuStorage).ptr, result.ptr];
+      forEachRow(x.shape, [x], (o) => {
+        hb.copyWithin(to + k * bpe, from + o[0] * bpe, from + (o[0] + last) * bpe);
+        k += last;
+      });
+    } else if (!conv && st === 1) {
       forEachRow(x.shape, [x], (o) => {
         out.set(src.subarray(o[0], o[0] + last), k);
         k += last;
@@ -317,9 +329,18 @@ export class CpuBackend implements Backend {
     const s = arr(src);
     const ss = src.shape.length ? src.strides[src.strides.length - 1] : 0;
     const conv = converter(src.dtype, dst.dtype);
-    if (!conv && sd === 1 && ss === 1 && s.constructor === out.constructor) {
-      // rows contiguous on both sides (a KV cache append, concat): copied row by row
-      forEachRow(dst.shape, [dst, src], (o) => out.set(s.subarray(o[1], o[1] + last), o[0]));
+    const hb =
+      !conv && sd === 1 && ss === 1 && s.constructor === out.constructor
+        ? heapBytesOf(src.storage as CpuStorage, dst.storage as CpuStorage)
+        : null;
+    if (hb) {
+      // rows contiguous on both sides, both in the heap (a KV cache append, concat): each row
+      // moved by copyWithin over one view of the memory
+      const bpe = out.BYTES_PER_ELEMENT;
+      const [from, to] = [(src.storage as CpuStorage).ptr, (dst.storage as CpuStorage).ptr];
+      forEachRow(dst.shape, [dst, src], (o) =>
+        hb.copyWithin(to + o[0] * bpe, from + o[1] * bpe, from + (o[1] + last) * bpe),
+      );
       return;
     }
     forEachRow(dst.shape, [dst, src], (o) => {
@@ -1244,6 +1265,16 @@ function packedWeight(
   dropPack(st);
   st.pack = { key, version: st.version, ptr: 0, bytes: 0, n8: Math.ceil(n / 8) * 8 };
   return undefined;
+}
+
+let heapView: Uint8Array | null = null;
+
+/** A byte view of the whole heap when both storages are in it (refreshed after the memory grows), else null. */
+function heapBytesOf(a: CpuStorage, b: CpuStorage): Uint8Array | null {
+  if (!heap || a.ptr < 0 || b.ptr < 0) return null;
+  const buf = heap.memory.buffer;
+  if (heapView?.byteLength !== buf.byteLength) heapView = new Uint8Array(buf);
+  return heapView;
 }
 
 /** The ops of gemm.wat's binary_f32, by its op code. */

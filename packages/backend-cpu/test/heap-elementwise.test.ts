@@ -145,4 +145,21 @@ describe('dense float32 add, sub, mul, div on the heap', () => {
             expect(got).toBe(t < 3 ? 0 : x[((b * 4 + h) * 16 + t - 3) * 8 + d]);
           }
   });
+
+  it('copies of views with contiguous rows move the values exactly; casts still convert', () => {
+    const r = rng(11);
+    const x = Float32Array.from({ length: 2 * 16 * 4 * 8 }, () => r() * 2 - 1);
+    // [B, L, H, D] viewed as [B, H, L, D] and made contiguous (splitting heads)
+    const y = tensor(x, [2, 16, 4, 8]).transpose(1, 2).contiguous().dataSync();
+    for (let b = 0; b < 2; b++)
+      for (let h = 0; h < 4; h++)
+        for (let t = 0; t < 16; t++)
+          for (let d = 0; d < 8; d++)
+            expect(y[((b * 4 + h) * 16 + t) * 8 + d]).toBe(x[((b * 16 + t) * 4 + h) * 8 + d]);
+    for (const dtype of ['int8', 'int32'] as const) {
+      const ints = Int32Array.from({ length: 1200 }, (_, i) => ((i * 7) % 255) - 127);
+      const f = tensor(ints, [1200], dtype).cast('float32').dataSync();
+      expect(Array.from(f), dtype).toEqual(Array.from(ints));
+    }
+  });
 });
