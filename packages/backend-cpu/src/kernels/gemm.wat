@@ -167,36 +167,70 @@
         (br $ones))))
 
   ;; Packs mm×kk of A (from src, strides sam/sak) into panels of 4 rows: panel p holds, for each q,
-  ;; the 4 values A[4p .. 4p+3, q], zero past row mm.
+  ;; the 4 values A[4p .. 4p+3, q], zero past row mm. Full panels of an A with contiguous rows go
+  ;; four q at a time (a 4×4 block read as four vectors and transposed by shuffles); the rest one
+  ;; q at a time.
   (func $packA (param $src i32) (param $sam i32) (param $sak i32) (param $mm i32) (param $kk i32) (param $dst i32)
     (local $i i32) (local $q i32) (local $r i32) (local $rows i32) (local $panel i32) (local $d i32) (local $s i32)
+    (local $st i32) (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $lo v128) (local $hi v128) (local $lo2 v128) (local $hi2 v128)
+    (local.set $st (i32.shl (local.get $sam) (i32.const 2)))
     (block $done_i
       (loop $next_i
         (br_if $done_i (i32.ge_s (local.get $i) (local.get $mm)))
         (local.set $rows (call $min (i32.const 4) (i32.sub (local.get $mm) (local.get $i))))
         (local.set $panel (i32.add (local.get $dst) (i32.mul (i32.mul (local.get $i) (local.get $kk)) (i32.const 4))))
         (local.set $q (i32.const 0))
-        (loop $col
-          (local.set $d (i32.add (local.get $panel) (i32.shl (local.get $q) (i32.const 4))))
-          (local.set $s (i32.add (local.get $src)
-            (i32.shl (i32.add (i32.mul (local.get $i) (local.get $sam)) (i32.mul (local.get $q) (local.get $sak))) (i32.const 2))))
-          (if (i32.eq (local.get $rows) (i32.const 4))
-            (then
-              (f32.store (local.get $d) (f32.load (local.get $s)))
-              (f32.store offset=4 (local.get $d) (f32.load (i32.add (local.get $s) (i32.shl (local.get $sam) (i32.const 2)))))
-              (f32.store offset=8 (local.get $d) (f32.load (i32.add (local.get $s) (i32.shl (local.get $sam) (i32.const 3)))))
-              (f32.store offset=12 (local.get $d)
-                (f32.load (i32.add (local.get $s) (i32.mul (local.get $sam) (i32.const 12))))))
-            (else
-              (v128.store (local.get $d) (v128.const i32x4 0 0 0 0))
-              (local.set $r (i32.const 0))
-              (loop $row
-                (f32.store (i32.add (local.get $d) (i32.shl (local.get $r) (i32.const 2)))
-                  (f32.load (i32.add (local.get $s) (i32.shl (i32.mul (local.get $r) (local.get $sam)) (i32.const 2)))))
-                (local.set $r (i32.add (local.get $r) (i32.const 1)))
-                (br_if $row (i32.lt_s (local.get $r) (local.get $rows))))))
-          (local.set $q (i32.add (local.get $q) (i32.const 1)))
-          (br_if $col (i32.lt_s (local.get $q) (local.get $kk))))
+        (if (i32.and (i32.eq (local.get $rows) (i32.const 4)) (i32.eq (local.get $sak) (i32.const 1)))
+          (then
+            (block $done4
+              (loop $quads
+                (br_if $done4 (i32.gt_s (i32.add (local.get $q) (i32.const 4)) (local.get $kk)))
+                (local.set $s (i32.add (local.get $src)
+                  (i32.shl (i32.add (i32.mul (local.get $i) (local.get $sam)) (local.get $q)) (i32.const 2))))
+                (local.set $r0 (v128.load (local.get $s)))
+                (local.set $r1 (v128.load (i32.add (local.get $s) (local.get $st))))
+                (local.set $r2 (v128.load (i32.add (local.get $s) (i32.shl (local.get $st) (i32.const 1)))))
+                (local.set $r3 (v128.load (i32.add (local.get $s) (i32.mul (local.get $st) (i32.const 3)))))
+                ;; lo = r0[0] r1[0] r0[1] r1[1], hi = r0[2] r1[2] r0[3] r1[3]; lo2, hi2 the same for r2, r3
+                (local.set $lo (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+                (local.set $hi (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+                (local.set $lo2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+                (local.set $hi2 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+                (local.set $d (i32.add (local.get $panel) (i32.shl (local.get $q) (i32.const 4))))
+                (v128.store (local.get $d)
+                  (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $lo) (local.get $lo2)))
+                (v128.store offset=16 (local.get $d)
+                  (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $lo) (local.get $lo2)))
+                (v128.store offset=32 (local.get $d)
+                  (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $hi) (local.get $hi2)))
+                (v128.store offset=48 (local.get $d)
+                  (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $hi) (local.get $hi2)))
+                (local.set $q (i32.add (local.get $q) (i32.const 4)))
+                (br $quads)))))
+        (block $done_q
+          (loop $col
+            (br_if $done_q (i32.ge_s (local.get $q) (local.get $kk)))
+            (local.set $d (i32.add (local.get $panel) (i32.shl (local.get $q) (i32.const 4))))
+            (local.set $s (i32.add (local.get $src)
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $sam)) (i32.mul (local.get $q) (local.get $sak))) (i32.const 2))))
+            (if (i32.eq (local.get $rows) (i32.const 4))
+              (then
+                (f32.store (local.get $d) (f32.load (local.get $s)))
+                (f32.store offset=4 (local.get $d) (f32.load (i32.add (local.get $s) (local.get $st))))
+                (f32.store offset=8 (local.get $d) (f32.load (i32.add (local.get $s) (i32.shl (local.get $st) (i32.const 1)))))
+                (f32.store offset=12 (local.get $d)
+                  (f32.load (i32.add (local.get $s) (i32.mul (local.get $st) (i32.const 3))))))
+              (else
+                (v128.store (local.get $d) (v128.const i32x4 0 0 0 0))
+                (local.set $r (i32.const 0))
+                (loop $row
+                  (f32.store (i32.add (local.get $d) (i32.shl (local.get $r) (i32.const 2)))
+                    (f32.load (i32.add (local.get $s) (i32.mul (local.get $r) (local.get $st)))))
+                  (local.set $r (i32.add (local.get $r) (i32.const 1)))
+                  (br_if $row (i32.lt_s (local.get $r) (local.get $rows))))))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br $col)))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $next_i))))
 
