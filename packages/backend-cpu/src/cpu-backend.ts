@@ -882,6 +882,23 @@ export class CpuBackend implements Backend {
     const xStrides = x.strides;
     const coords = new Array<number>(rank).fill(0);
     const limit = x.shape[dim];
+    if (
+      rank === 2 &&
+      dim === 0 &&
+      index.strides[1] === 0 &&
+      xStrides[1] === 1 &&
+      x.shape[1] === index.shape[1]
+    ) {
+      // whole rows (an embedding lookup: one index per row, broadcast along it): copied row by row
+      const cols = index.shape[1];
+      for (let i = 0; i < index.shape[0]; i++) {
+        let j = idx[index.offset + i * index.strides[0]];
+        if (j < 0) j += limit;
+        const from = x.offset + j * xStrides[0];
+        out.set(src.subarray(from, from + cols), i * cols);
+      }
+      return result;
+    }
     for (let i = 0; i < n; i++) {
       let io = index.offset;
       let xo = x.offset;

@@ -3,9 +3,21 @@
 // replaces for heap operands: odd widths (the lone last element), with and without weight and
 // bias, a row offset. add/sub/mul/div of dense float32 operands (binary_f32) equal the float32
 // rounding of the float64 operation on the host values, bit for bit, as the strided JavaScript
-// loops (broadcast, transposed operands) do. Writes of contiguous rows (KV cache appends) copy exactly.
+// loops (broadcast, transposed operands) do. Writes of contiguous rows (KV cache appends) copy exactly,
+// and so do row gathers (an embedding lookup).
 import '@attnkit/backend-cpu';
-import { add, cat, div, layerNorm, mul, sub, tensor, zeros } from '@attnkit/tensor-core';
+import {
+  add,
+  cat,
+  div,
+  embedding,
+  indexSelect,
+  layerNorm,
+  mul,
+  sub,
+  tensor,
+  zeros,
+} from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
 import { layerNormKernel } from '../src/kernels/norm.js';
 
@@ -161,5 +173,24 @@ describe('dense float32 add, sub, mul, div on the heap', () => {
       const f = tensor(ints, [1200], dtype).cast('float32').dataSync();
       expect(Array.from(f), dtype).toEqual(Array.from(ints));
     }
+  });
+
+  it('row gathers (embedding lookups, indexSelect of rows) copy whole rows, from a row offset too', () => {
+    const r = rng(12);
+    const [rows, cols] = [50, 40];
+    const w = Float32Array.from({ length: rows * cols }, () => r() * 2 - 1);
+    const ids = [3, 0, 49, 3, 17, 48];
+    const W = tensor(w, [rows, cols]);
+    const byEmbedding = embedding(tensor(Int32Array.from(ids), [2, 3], 'int32'), W).dataSync();
+    const bySelect = indexSelect(
+      W.sliceDim(0, 1, rows),
+      0,
+      tensor(Int32Array.from(ids.map((i) => i % 49)), [6], 'int32'),
+    ).dataSync();
+    for (let t = 0; t < ids.length; t++)
+      for (let c = 0; c < cols; c++) {
+        expect(byEmbedding[t * cols + c]).toBe(w[ids[t] * cols + c]);
+        expect(bySelect[t * cols + c]).toBe(w[((ids[t] % 49) + 1) * cols + c]);
+      }
   });
 });
