@@ -414,13 +414,14 @@ async function benchCpu(
   await kvSession?.release?.();
   q8.dispose();
   h16.dispose();
-  if (pack)
-    console.log(
-      `- packed weights (float32 model): ${(cpu.packedWeightBytes / 2 ** 20).toFixed(0)} MiB of heap beside the weights`,
-    );
+  const packedMiB = cpu.packedWeightBytes / 2 ** 20;
   cpu.packWeights = packedBefore;
   // printed after the table the CPU rows belong to
   return () => {
+    if (pack)
+      console.log(
+        `- packed weights of the float32 model: ${packedMiB.toFixed(0)} MiB of heap beside the weights`,
+      );
     console.log('\n### prefill time against prompt length, cpu, ms (best of 2, interleaved)');
     console.log('| prompt tokens | attnkit float32 | attnkit int8 weights | onnxruntime-web (exportOnnx) |');
     console.log('|---|---|---|---|');
