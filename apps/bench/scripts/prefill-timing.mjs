@@ -1,13 +1,15 @@
 // Prefill of 128 tokens on the GPT-2-124M shape (random weights): attnkit cpu (all cores) against
 // onnxruntime-web (wasm, 2 threads, exportOnnx of the same model), interleaved, wall and process CPU
-// time (process.cpuUsage, all threads), best of `rounds` after a warm-up. Needs a build.
-//   cd apps/bench && node scripts/prefill-timing.mjs [rounds=3] [layers=12]
+// time (process.cpuUsage, all threads), best of `rounds` after a warm-up. Needs a build. `pack`:
+// the CPU backend packs the weights once (CpuBackend's packWeights).
+//   cd apps/bench && node scripts/prefill-timing.mjs [rounds=3] [layers=12] [pack]
 import '@attnkit/backend-cpu';
 import { Generator, getBackend, manualSeed, tensor } from '@attnkit/tensor-core';
 import { exportOnnx, GPT2LMHeadModel } from '@attnkit/transformer';
 
 const rounds = Number(process.argv[2] ?? 3);
 const nLayer = Number(process.argv[3] ?? 12);
+getBackend().packWeights = process.argv[4] === 'pack';
 const shape = { nEmbd: 768, nHead: 12, vocabSize: 50257 };
 await getBackend().ready?.();
 manualSeed(0);

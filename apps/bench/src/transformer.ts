@@ -245,7 +245,8 @@ function bestOf(a: RunTimes | null, b: RunTimes): RunTimes {
 
 /**
  * The CPU rows, interleaved in rounds so that a load that comes and goes hits every contender
- * alike: attnkit float32 (all cores), attnkit with int8 weights (nn.quantize, per channel) on a
+ * alike: attnkit float32 (all cores, weights packed once for the GEMM: CpuBackend's packWeights,
+ * as onnxruntime prepacks its constant weights), attnkit with int8 weights (nn.quantize, per channel) on a
  * second model with the same weights, and onnxruntime-web (wasm, 2 threads) running the same
  * float32 weights through exportOnnx: the plain graph's prefill, and the graph with past key values
  * for prefill and KV-cached decode (present fed back as past each step; onnx-kv.test.ts checks that
@@ -259,8 +260,13 @@ async function benchCpu(
   decodeTokens: number,
   shape: { nEmbd: number; nHead: number; vocabSize: number },
 ): Promise<() => void> {
-  const threads = (getBackend() as CpuBackend).threads;
-  await (getBackend() as CpuBackend).ready();
+  const cpu = getBackend() as CpuBackend;
+  const threads = cpu.threads;
+  await cpu.ready();
+  // ATTNKIT_BENCH_PACK_WEIGHTS=0 times the float32 model without packed weights
+  const pack = process.env.ATTNKIT_BENCH_PACK_WEIGHTS !== '0';
+  const packedBefore = cpu.packWeights;
+  cpu.packWeights = pack;
   manualSeed(0);
   const q8 = quantize(new GPT2LMHeadModel({ nLayer, ...shape }).eval(), {
     dtype: 'int8',
@@ -287,6 +293,9 @@ async function benchCpu(
   let f32Times: RunTimes | null = null;
   let q8Times: RunTimes | null = null;
   let kvTimes: RunTimes | null = null;
+  // the float32 model's weights are packed at their second use, as onnxruntime packs at session
+  // creation: an extra untimed run, so that the warm-up round already reads the packed copies
+  if (pack) await run(model);
   for (let round = -1; round < 2; round++) {
     const a = await run(model);
     const b = await run(q8);
@@ -314,7 +323,7 @@ async function benchCpu(
     console.log(
       `| ${label} | ${nLayer} | ${p.toFixed(0)} | ${((ids.length / p) * 1000).toFixed(1)} | ${d.toFixed(1)} | ${(1000 / d).toFixed(1)} |`,
     );
-  const f32Label = `attnkit cpu float32, ${threads} threads`;
+  const f32Label = `attnkit cpu float32, ${threads} threads${pack ? ', packed weights' : ''}`;
   const q8Label = `attnkit cpu int8 weights (quantize, per channel), ${threads} threads`;
   const ortLabel = `onnxruntime-web 1.30 wasm, ${ORT_THREADS} threads (exportOnnx)`;
   const ortKvLabel = `onnxruntime-web 1.30 wasm, ${ORT_THREADS} threads, KV cache (exportOnnx pastKeyValues)`;
@@ -405,8 +414,14 @@ async function benchCpu(
   await kvSession?.release?.();
   q8.dispose();
   h16.dispose();
+  const packedMiB = cpu.packedWeightBytes / 2 ** 20;
+  cpu.packWeights = packedBefore;
   // printed after the table the CPU rows belong to
   return () => {
+    if (pack)
+      console.log(
+        `- packed weights of the float32 model: ${packedMiB.toFixed(0)} MiB of heap beside the weights`,
+      );
     console.log('\n### prefill time against prompt length, cpu, ms (best of 2, interleaved)');
     console.log('| prompt tokens | attnkit float32 | attnkit int8 weights | onnxruntime-web (exportOnnx) |');
     console.log('|---|---|---|---|');

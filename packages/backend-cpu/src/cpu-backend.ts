@@ -29,7 +29,13 @@ import {
 import { type ConvProduct, conv2dKernel, type StridedF32 } from './kernels/conv2d.js';
 import { CONV_PARAMS, type ConvCall, writeConvParams } from './kernels/conv2d-threads.js';
 import { gemmScratchBytes, matmulKernel } from './kernels/matmul.js';
-import { GEMV_MAX_ROWS, gemvChunks, type HeapProduct, planProduct } from './kernels/matmul-threads.js';
+import {
+  GEMV_MAX_ROWS,
+  gemvChunks,
+  type HeapProduct,
+  planPackB,
+  planProduct,
+} from './kernels/matmul-threads.js';
 import { layerNormKernel, rmsNormKernel } from './kernels/norm.js';
 import { softmaxKernel } from './kernels/softmax.js';
 import { erf, gelu, geluTanh, roundHalfEven, sigmoid, softplus } from './math.js';
@@ -41,6 +47,10 @@ import { forEachRow, offsetsOf } from './strided.js';
  * worker threads read in place; `ptr` is its byte offset there) or on the JavaScript heap (`ptr` -1).
  */
 export class CpuStorage implements Storage {
+  /** Bumped by every in-place write ({@link CpuBackend.write}): a packed copy made at another version is stale. */
+  version = 0;
+  /** The packed copy of this storage as a GEMM's B (or, before one is made, the use that asks for it). */
+  pack: PackedWeight | null = null;
   constructor(
     readonly data: TypedArray,
     /** Byte offset of `data` in the heap's memory, or -1. */
@@ -49,6 +59,19 @@ export class CpuStorage implements Storage {
   get byteLength(): number {
     return this.data.byteLength;
   }
+}
+
+/**
+ * A weight packed for gemm.wat's gemm_packed ({@link CpuBackendOptions.packWeights}): which view
+ * of the storage (`key`: byte offset, strides, k, n) at which {@link CpuStorage.version}, and the
+ * packed block (`ptr` 0 while only one product has used the view: the pack is made at the second).
+ */
+interface PackedWeight {
+  key: string;
+  version: number;
+  ptr: number;
+  bytes: number;
+  n8: number;
 }
 
 /** Float arrays of at least this many bytes live in the heap (smaller ones are cheaper on the JS heap). */
@@ -106,6 +129,20 @@ export interface CpuBackendOptions {
    * without it the backend runs on one thread whatever this says.
    */
   threads?: number;
+  /**
+   * Pack weights once for the GEMM (default false), as onnxruntime prepacks constant weights: the
+   * B operand of a product with 8 rows or more (`x @ W.T` of a linear layer, a tied LM head) is
+   * packed into the kernel's panel layout the second time the same view of an unchanged storage
+   * is used, and later products read the packed copy instead of packing B again (prefill and
+   * batched inference get faster; decoding, which reads weights in place, is unchanged). The
+   * packed copy costs the weight's float32 size again (columns rounded up to 8) in the heap,
+   * reported in `memory()`'s overhead bytes and {@link CpuBackend.packedWeightBytes}, and is freed
+   * with the weight. Any in-place write to the weight (optimizer steps, `copy_`, loading a state
+   * dict into it) makes the packed copy stale, and the next product packs again; results are the
+   * same bit for bit with or without packing. Can be changed later through
+   * {@link CpuBackend.packWeights}.
+   */
+  packWeights?: boolean;
 }
 
 const arr = (v: View): TypedArray => (v.storage as CpuStorage).data;
@@ -169,6 +206,11 @@ export class CpuBackend implements Backend {
   readonly name = 'cpu';
   /** Threads kernels use, the calling one included (1 where shared memory is unavailable). */
   readonly threads: number;
+  /**
+   * Whether products pack their weights once ({@link CpuBackendOptions.packWeights}); setting it
+   * false stops making and using packed copies (those made stay until their weights are freed).
+   */
+  packWeights: boolean;
 
   constructor(options: CpuBackendOptions = {}) {
     const cores = availableCores();
@@ -179,6 +221,12 @@ export class CpuBackend implements Backend {
       );
     }
     this.threads = getPool() ? t : 1;
+    this.packWeights = options.packWeights ?? false;
+  }
+
+  /** Bytes of the heap that packed weights hold ({@link CpuBackendOptions.packWeights}), in every CPU backend of this thread. */
+  get packedWeightBytes(): number {
+    return heap ? heap.attachedBytes : 0;
   }
 
   /** True when products run on the heap's kernels (shared memory available): weights are read in place. */
@@ -221,6 +269,7 @@ export class CpuBackend implements Backend {
   free(storage: Storage): void {
     // Heap blocks go back to the heap now; plain typed arrays are left to the garbage collector.
     const st = storage as CpuStorage;
+    dropPack(st);
     if (st.ptr >= 0 && heap) {
       heap.untrack(st, st.ptr, st.data.byteLength || st.data.BYTES_PER_ELEMENT);
       st.ptr = -1;
@@ -243,7 +292,19 @@ export class CpuBackend implements Backend {
     const last = x.shape.length ? x.shape[x.shape.length - 1] : 1;
     const st = x.shape.length ? x.strides[x.strides.length - 1] : 0;
     let k = 0;
-    if (!conv && st === 1) {
+    const hb =
+      !conv && st === 1 && src.constructor === out.constructor // same element type: bytes move as they are
+        ? heapBytesOf(x.storage as CpuStorage, result)
+        : null;
+    if (hb) {
+      // both in the heap: rows moved by copyWithin over one view of the memory (no view per row)
+      const bpe = src.BYTES_PER_ELEMENT;
+      const [from, to] = [(x.storage as CpuStorage).ptr, result.ptr];
+      forEachRow(x.shape, [x], (o) => {
+        hb.copyWithin(to + k * bpe, from + o[0] * bpe, from + (o[0] + last) * bpe);
+        k += last;
+      });
+    } else if (!conv && st === 1) {
       forEachRow(x.shape, [x], (o) => {
         out.set(src.subarray(o[0], o[0] + last), k);
         k += last;
@@ -259,6 +320,7 @@ export class CpuBackend implements Backend {
   }
 
   write(dst: View, src: Operand): void {
+    (dst.storage as CpuStorage).version++; // a packed copy of it is stale now
     const out = arr(dst);
     const last = dst.shape.length ? dst.shape[dst.shape.length - 1] : 1;
     const sd = dst.shape.length ? dst.strides[dst.strides.length - 1] : 0;
@@ -273,6 +335,20 @@ export class CpuBackend implements Backend {
     const s = arr(src);
     const ss = src.shape.length ? src.strides[src.strides.length - 1] : 0;
     const conv = converter(src.dtype, dst.dtype);
+    const hb =
+      !conv && sd === 1 && ss === 1 && s.constructor === out.constructor
+        ? heapBytesOf(src.storage as CpuStorage, dst.storage as CpuStorage)
+        : null;
+    if (hb) {
+      // rows contiguous on both sides, both in the heap (a KV cache append, concat): each row
+      // moved by copyWithin over one view of the memory
+      const bpe = out.BYTES_PER_ELEMENT;
+      const [from, to] = [(src.storage as CpuStorage).ptr, (dst.storage as CpuStorage).ptr];
+      forEachRow(dst.shape, [dst, src], (o) =>
+        hb.copyWithin(to + o[0] * bpe, from + o[1] * bpe, from + (o[1] + last) * bpe),
+      );
+      return;
+    }
     if (!conv && sd === 1 && ss === 1 && last >= 16 && out.constructor === s.constructor) {
       // contiguous rows of the same element type (a KV cache's new position): block copies
       forEachRow(dst.shape, [dst, src], (o) => out.set(s.subarray(o[1], o[1] + last), o[0]));
@@ -310,6 +386,18 @@ export class CpuBackend implements Backend {
     outDtype: DType,
   ): Storage {
     const n = sizeOf(outShape);
+    const code = BINARY_F32.indexOf(op);
+    const p = code >= 0 && outDtype === 'float32' ? getPool() : null;
+    if (p && typeof a !== 'number' && typeof b !== 'number' && n * 4 >= HEAP_MIN_BYTES) {
+      const pa = denseF32(a, outShape);
+      const pb = denseF32(b, outShape);
+      if (pa !== null && pb !== null) {
+        // two dense float32 operands in the heap (a residual connection): gemm.wat's binary_f32
+        const out = heapStorage('float32', n, false);
+        p.kernels.binary_f32(code, pa, pb, out.ptr, n);
+        return out;
+      }
+    }
     const result = alloc(outDtype, n);
     const out = result.data;
     const last = outShape.length ? outShape[outShape.length - 1] : 1;
@@ -536,10 +624,16 @@ export class CpuBackend implements Backend {
       if (workspaces[t] === undefined) workspaces[t] = h.alloc(p.kernels.gemm_ws_bytes());
       return workspaces[t];
     };
+    // one B for every batch entry (a weight): packed once when packWeights asks for it
+    const oneB = b.strides.slice(0, rank).every((s) => s === 0);
     try {
       for (let i = 0; i < nb; i++) {
         const A = inHeap(h, a, ao[i], m, k, a.strides[rank], a.strides[rank + 1], temps);
         const B = inHeap(h, b, bo[i], k, n, b.strides[rank], b.strides[rank + 1], temps);
+        const packed =
+          this.packWeights && oneB && !B.temp && m >= GEMV_MAX_ROWS
+            ? packedWeight(p, b.storage as CpuStorage, B, k, n, threads)
+            : undefined;
         const prod: HeapProduct = {
           a: A.ptr,
           sam: A.s0,
@@ -553,6 +647,7 @@ export class CpuBackend implements Backend {
           n,
           bias: biasOp ? biasOp.ptr : 0,
           act: activation ? ACTIVATIONS.indexOf(activation) : 0,
+          packed,
         };
         const tasks: Task[] = planProduct(prod, threads, ws);
         p.run(tasks);
@@ -796,6 +891,23 @@ export class CpuBackend implements Backend {
     const xStrides = x.strides;
     const coords = new Array<number>(rank).fill(0);
     const limit = x.shape[dim];
+    if (
+      rank === 2 &&
+      dim === 0 &&
+      index.strides[1] === 0 &&
+      xStrides[1] === 1 &&
+      x.shape[1] === index.shape[1]
+    ) {
+      // whole rows (an embedding lookup: one index per row, broadcast along it): copied row by row
+      const cols = index.shape[1];
+      for (let i = 0; i < index.shape[0]; i++) {
+        let j = idx[index.offset + i * index.strides[0]];
+        if (j < 0) j += limit;
+        const from = x.offset + j * xStrides[0];
+        out.set(src.subarray(from, from + cols), i * cols);
+      }
+      return result;
+    }
     for (let i = 0; i < n; i++) {
       let io = index.offset;
       let xo = x.offset;
@@ -919,6 +1031,23 @@ export class CpuBackend implements Backend {
   }
 
   layerNorm(x: View, weight: View | null, bias: View | null, eps: number): Storage {
+    const p = getPool();
+    const at = (v: View | null): number | null => {
+      if (!v) return 0;
+      const st = v.storage as CpuStorage;
+      const unit =
+        v.shape.length === 0 || v.shape[v.shape.length - 1] <= 1 || v.strides[v.strides.length - 1] === 1;
+      return st.ptr >= 0 && st.data instanceof Float32Array && unit ? st.ptr + v.offset * 4 : null;
+    };
+    const [xa, wa, ba] = [at(x), at(weight), at(bias)];
+    if (p && xa && wa !== null && ba !== null) {
+      // operands in the heap: gemm.wat's layer_norm (the same float64 computation, SIMD)
+      const n = x.shape.length ? x.shape[x.shape.length - 1] : 1;
+      const total = sizeOf(x.shape);
+      const out = heapStorage('float32', total, false);
+      if (total > 0) p.kernels.layer_norm(xa, out.ptr, total / n, n, wa, ba, eps);
+      return out;
+    }
     const w = weight ? (arr(weight) as Float32Array) : null;
     const b = bias ? (arr(bias) as Float32Array) : null;
     return heapOutput((alloc) => layerNormKernel(x, arr(x) as Float32Array, weight, w, bias, b, eps, alloc));
@@ -1133,6 +1262,74 @@ const MIN_SPLIT_COPIES = 1 << 16;
 const HEAP_PRODUCT_MIN_WORK = 512;
 /** Multiply-adds per thread below which a product is not split (matmul-threads.ts). */
 const MIN_SPLIT_WORK = 1 << 17;
+
+/**
+ * The packed copy of B (the view at `B` of storage `st`, [k, n]) for gemm_packed, made now when
+ * this is the second product to use the same view of the storage at the same version; undefined
+ * (and the use noted) otherwise. A pack of another view or version is released first.
+ */
+function packedWeight(
+  p: WorkerPool,
+  st: CpuStorage,
+  B: { ptr: number; s0: number; s1: number },
+  k: number,
+  n: number,
+  threads: number,
+): { ptr: number; n8: number } | undefined {
+  const key = `${B.ptr - st.ptr}:${B.s0}:${B.s1}:${k}:${n}`;
+  const e = st.pack;
+  if (e && e.key === key && e.version === st.version) {
+    if (!e.ptr) {
+      const h = heap as WasmHeap;
+      e.bytes = k * e.n8 * 4;
+      e.ptr = h.alloc(e.bytes);
+      h.attach(st, e, e.ptr, e.bytes);
+      p.run(planPackB(B.ptr, B.s0, B.s1, k, n, e.ptr, threads));
+    }
+    return { ptr: e.ptr, n8: e.n8 };
+  }
+  dropPack(st);
+  st.pack = { key, version: st.version, ptr: 0, bytes: 0, n8: Math.ceil(n / 8) * 8 };
+  return undefined;
+}
+
+let heapView: Uint8Array | null = null;
+
+/** A byte view of the whole heap when both storages are in it (refreshed after the memory grows), else null. */
+function heapBytesOf(a: CpuStorage, b: CpuStorage): Uint8Array | null {
+  if (!heap || a.ptr < 0 || b.ptr < 0) return null;
+  const buf = heap.memory.buffer;
+  if (heapView?.byteLength !== buf.byteLength) heapView = new Uint8Array(buf);
+  return heapView;
+}
+
+/** The ops of gemm.wat's binary_f32, by its op code. */
+const BINARY_F32: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div'];
+
+/**
+ * Byte address of a float32 view in the heap whose elements are its storage's, in row-major order
+ * from its offset, with the shape `shape` (no broadcast); null otherwise.
+ */
+function denseF32(v: View, shape: readonly number[]): number | null {
+  const st = v.storage as CpuStorage;
+  if (v.dtype !== 'float32' || st.ptr < 0 || !(st.data instanceof Float32Array)) return null;
+  if (v.shape.length !== shape.length) return null;
+  let stride = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (v.shape[d] !== shape[d]) return null;
+    if (shape[d] !== 1 && v.strides[d] !== stride) return null;
+    stride *= shape[d];
+  }
+  return st.ptr + v.offset * 4;
+}
+
+/** Releases a storage's packed copy, if any. */
+function dropPack(st: CpuStorage): void {
+  const e = st.pack;
+  if (!e) return;
+  st.pack = null;
+  if (e.ptr && heap) heap.detach(e, e.ptr, e.bytes);
+}
 
 /** Runs a kernel that allocates its output through `alloc`, giving it zeroed heap (or plain) storage. */
 function heapOutput(kernel: (alloc: (n: number) => Float32Array) => Float32Array): CpuStorage {

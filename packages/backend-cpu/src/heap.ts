@@ -23,10 +23,11 @@ function sizeClass(bytes: number): number {
   return Math.ceil(bytes / step) * step;
 }
 
-/** A block of the heap: byte offset and the bytes asked for. */
+/** A block of the heap: byte offset, the bytes asked for, and whether it backs a storage. */
 interface Block {
   ptr: number;
   bytes: number;
+  storage: boolean;
 }
 
 export class WasmHeap {
@@ -38,11 +39,14 @@ export class WasmHeap {
   liveBytes = 0;
   /** Bytes asked for by the blocks that back storages ({@link track}). */
   storageBytes = 0;
+  /** Bytes asked for by the blocks attached to storages beside their own ({@link attach}). */
+  attachedBytes = 0;
 
   constructor(memory: WebAssembly.Memory) {
     this.memory = memory;
     this.finalizer = new FinalizationRegistry((b) => {
-      this.storageBytes -= b.bytes;
+      if (b.storage) this.storageBytes -= b.bytes;
+      else this.attachedBytes -= b.bytes;
       this.release(b.ptr, b.bytes);
     });
   }
@@ -81,7 +85,23 @@ export class WasmHeap {
   /** Makes the block back a storage `owner`: returned when `owner` is collected, unless {@link untrack} comes first. */
   track(owner: object, ptr: number, bytes: number): void {
     this.storageBytes += bytes;
-    this.finalizer.register(owner, { ptr, bytes }, owner);
+    this.finalizer.register(owner, { ptr, bytes, storage: true }, owner);
+  }
+
+  /**
+   * Makes the block a companion of storage `owner` (a packed copy of its values): returned when
+   * `owner` is collected, unless {@link detach} with the same `token` comes first.
+   */
+  attach(owner: object, token: object, ptr: number, bytes: number): void {
+    this.attachedBytes += bytes;
+    this.finalizer.register(owner, { ptr, bytes, storage: false }, token);
+  }
+
+  /** Returns a block made by {@link attach} now. */
+  detach(token: object, ptr: number, bytes: number): void {
+    this.finalizer.unregister(token);
+    this.attachedBytes -= bytes;
+    this.release(ptr, bytes);
   }
 
   /** Returns the block of storage `owner` now (tensor-core freed it). */

@@ -33,7 +33,8 @@ import { erfc, gelu, geluTanh, sigmoid } from './math.js';
  * kernels/attention-threads.ts (which calls gemm.wat for its tile products), `conv`, conv2d's
  * im2col and direct loops (kernels/conv2d-threads.ts), `gemm_cols`, gemm over column chunks
  * claimed one at a time ({@link gemmColumns}), and `gemv_cols`, the same for the matrix-vector
- * kernels ({@link gemvColumns}).
+ * kernels ({@link gemvColumns}), and `gemm_pcols`, gemm_packed's column chunks
+ * ({@link gemmPackedColumns}).
  */
 export const KERNELS = [
   'gemm',
@@ -47,6 +48,9 @@ export const KERNELS = [
   'conv',
   'gemm_cols',
   'gemv_cols',
+  'pack_b',
+  'gemm_packed',
+  'gemm_pcols',
 ] as const;
 export type KernelName = (typeof KERNELS)[number];
 
@@ -130,7 +134,11 @@ export interface GemmExports {
   gemv_h: (...args: number[]) => void;
   widen_h: (...args: number[]) => void;
   attn_row: (...args: number[]) => void;
+  pack_b: (...args: number[]) => void;
+  gemm_packed: (...args: number[]) => void;
   gelu_tanh: (c: number, ldc: number, m: number, n: number) => void;
+  binary_f32: (op: number, a: number, b: number, out: number, n: number) => void;
+  layer_norm: (x: number, out: number, rows: number, n: number, w: number, b: number, eps: number) => void;
   gemm_ws_bytes: () => number;
 }
 
@@ -255,6 +263,38 @@ function gemvColumns(
   }
 }
 
+/**
+ * {@link gemmColumns} for `gemm_packed`: B packed beforehand (`pk`, padded width `n8`, the layout
+ * of gemm.wat's pack_b), column chunks claimed one at a time from ctl[CLAIM].
+ */
+function gemmPackedColumns(
+  ctl: Int32Array,
+  gemmPacked: (...a: number[]) => void,
+  activate: (act: number, c: number, ldc: number, m: number, n: number) => void,
+  a: number,
+  sam: number,
+  sak: number,
+  pk: number,
+  n8: number,
+  c: number,
+  ldc: number,
+  m: number,
+  k: number,
+  n: number,
+  bias: number,
+  ws: number,
+  chunk: number,
+  act: number,
+): void {
+  for (;;) {
+    const j0 = Atomics.add(ctl, 4, 1) * chunk; // 4: CLAIM
+    if (j0 >= n) return;
+    const nn = Math.min(chunk, n - j0);
+    gemmPacked(a, sam, sak, pk, n8, j0, c + j0 * 4, ldc, m, k, nn, bias ? bias + j0 * 4 : 0, ws);
+    activate(act, c + j0 * 4, ldc, m, nn);
+  }
+}
+
 /** The activation functions by code, in the same form the workers get them. */
 const ACT_FNS: ((x: number) => number)[] = [
   (x) => x,
@@ -282,6 +322,7 @@ ${sigmoid.toString()}
 ${applyActivation.toString()}
 ${gemmColumns.toString()}
 ${gemvColumns.toString()}
+${gemmPackedColumns.toString()}
 ${attentionUnits.toString()}
 ${convUnits.toString()}
 const GELU_TANH = ${GELU_TANH};
@@ -306,7 +347,9 @@ function start(msg) {
           ? (...a) => gemmColumns(ctl, ex.gemm, activate, ...a)
           : k === 'gemv_cols'
             ? (...a) => gemvColumns(ctl, ex, activate, ...a)
-            : ex[k],
+            : k === 'gemm_pcols'
+              ? (...a) => gemmPackedColumns(ctl, ex.gemm_packed, activate, ...a)
+              : ex[k],
   );
   const slot = ${SLOT} + id * ${SLOT_INTS};
   let seen = Atomics.load(ctl, ${GEN});
@@ -571,6 +614,27 @@ export class WorkerPool {
         n,
         act,
         ...args,
+      );
+    } else if (task.kernel === 'gemm_pcols') {
+      const [a, sam, sak, pk, n8, c, ldc, m, k, n, bias, ws, chunk, act] = task.args;
+      gemmPackedColumns(
+        this.ctl,
+        this.exports.gemm_packed,
+        this.activate.bind(this),
+        a,
+        sam,
+        sak,
+        pk,
+        n8,
+        c,
+        ldc,
+        m,
+        k,
+        n,
+        bias,
+        ws,
+        chunk,
+        act,
       );
     } else (this.exports[task.kernel] as (...a: number[]) => void)(...task.args);
     this.activate(task.act, task.c, task.ldc, task.m, task.n);

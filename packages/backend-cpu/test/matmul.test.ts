@@ -1,6 +1,6 @@
 // matmul on the CPU backend (WebAssembly SIMD microkernel for most shapes, JS for single rows)
 // against a float64 reference computed here from the host values, over random shapes, transposed,
-// sliced and broadcast operands, and the blocking boundaries of the kernel (KC=256, MC=128, NC=2048).
+// sliced and broadcast operands, and the blocking boundaries of the kernel (KC=256, MC=128, NC=512).
 import '@attnkit/backend-cpu';
 import { matmul, type Tensor, tensor } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';

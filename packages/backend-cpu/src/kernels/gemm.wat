@@ -9,20 +9,26 @@
 ;; gemm   C[m, n] = A[m, k] · B[k, n] (+ bias[n]) for strided A and B; GotoBLAS blocking: B is
 ;;        packed in panels of 8 columns (KC deep), A in panels of 4 rows, and a 4×8 tile of C lives
 ;;        in eight f32x4 accumulators for the whole KC loop.
+;; pack_b, gemm_packed: B packed once (a weight reused unchanged), and gemm on it, same sums.
 ;; gemv_t y[i, j] = x[i, :] · W[j, :] (+ bias[j]): few rows times a weight matrix read in place
 ;;        (`x @ W.T` for W [n, k] with row stride ldw), the decoding product.
 ;; gemv_n y[i, j] = Σ_q x[i, q] B[q, j] (+ bias[j]) for B [k, n] with row stride ldb.
 ;; gemv_h, widen_h: gemv_t, and widening to a float32 block, for float16 and bfloat16 weights.
 ;; gemv_q8, dequant_q8: the same for int8 weights with per-row, per-group float32 scales.
 ;; gelu_tanh  the linear epilogue's GPT-2 GELU (tanh approximation) in place over a rectangle of C.
+;; layer_norm  LayerNorm over contiguous rows, in float64 (norm.ts's layerNormKernel, SIMD).
+;; binary_f32  add, sub, mul, div of two contiguous float32 arrays (a residual connection).
 (module
   (import "env" "mem" (memory 1 65536 shared))
 
   ;; Cache blocking: KC rows of B per packed panel, MC rows of A per packed block, NC columns of B.
   ;; Workspace layout (ws): packed A (MC*KC floats), packed B (KC*NC floats), a 4×8 edge tile.
+  ;; NC = 512 keeps the packed B block (512 KiB) in L2 beside packed A (128 KiB) and the rows of C
+  ;; it updates: 2048 (2 MiB of packed B) ran the 128-row products of a GPT-2 prefill about 15 %
+  ;; slower. NC only splits columns, so it changes no sum.
   (global $KC i32 (i32.const 256))
   (global $MC i32 (i32.const 128))
-  (global $NC i32 (i32.const 2048))
+  (global $NC i32 (i32.const 512))
 
   ;; Bytes of workspace gemm needs: MC*KC*4 + KC*NC*4 + 128.
   (func (export "gemm_ws_bytes") (result i32)
@@ -161,36 +167,70 @@
         (br $ones))))
 
   ;; Packs mm×kk of A (from src, strides sam/sak) into panels of 4 rows: panel p holds, for each q,
-  ;; the 4 values A[4p .. 4p+3, q], zero past row mm.
+  ;; the 4 values A[4p .. 4p+3, q], zero past row mm. Full panels of an A with contiguous rows go
+  ;; four q at a time (a 4×4 block read as four vectors and transposed by shuffles); the rest one
+  ;; q at a time.
   (func $packA (param $src i32) (param $sam i32) (param $sak i32) (param $mm i32) (param $kk i32) (param $dst i32)
     (local $i i32) (local $q i32) (local $r i32) (local $rows i32) (local $panel i32) (local $d i32) (local $s i32)
+    (local $st i32) (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $lo v128) (local $hi v128) (local $lo2 v128) (local $hi2 v128)
+    (local.set $st (i32.shl (local.get $sam) (i32.const 2)))
     (block $done_i
       (loop $next_i
         (br_if $done_i (i32.ge_s (local.get $i) (local.get $mm)))
         (local.set $rows (call $min (i32.const 4) (i32.sub (local.get $mm) (local.get $i))))
         (local.set $panel (i32.add (local.get $dst) (i32.mul (i32.mul (local.get $i) (local.get $kk)) (i32.const 4))))
         (local.set $q (i32.const 0))
-        (loop $col
-          (local.set $d (i32.add (local.get $panel) (i32.shl (local.get $q) (i32.const 4))))
-          (local.set $s (i32.add (local.get $src)
-            (i32.shl (i32.add (i32.mul (local.get $i) (local.get $sam)) (i32.mul (local.get $q) (local.get $sak))) (i32.const 2))))
-          (if (i32.eq (local.get $rows) (i32.const 4))
-            (then
-              (f32.store (local.get $d) (f32.load (local.get $s)))
-              (f32.store offset=4 (local.get $d) (f32.load (i32.add (local.get $s) (i32.shl (local.get $sam) (i32.const 2)))))
-              (f32.store offset=8 (local.get $d) (f32.load (i32.add (local.get $s) (i32.shl (local.get $sam) (i32.const 3)))))
-              (f32.store offset=12 (local.get $d)
-                (f32.load (i32.add (local.get $s) (i32.mul (local.get $sam) (i32.const 12))))))
-            (else
-              (v128.store (local.get $d) (v128.const i32x4 0 0 0 0))
-              (local.set $r (i32.const 0))
-              (loop $row
-                (f32.store (i32.add (local.get $d) (i32.shl (local.get $r) (i32.const 2)))
-                  (f32.load (i32.add (local.get $s) (i32.shl (i32.mul (local.get $r) (local.get $sam)) (i32.const 2)))))
-                (local.set $r (i32.add (local.get $r) (i32.const 1)))
-                (br_if $row (i32.lt_s (local.get $r) (local.get $rows))))))
-          (local.set $q (i32.add (local.get $q) (i32.const 1)))
-          (br_if $col (i32.lt_s (local.get $q) (local.get $kk))))
+        (if (i32.and (i32.eq (local.get $rows) (i32.const 4)) (i32.eq (local.get $sak) (i32.const 1)))
+          (then
+            (block $done4
+              (loop $quads
+                (br_if $done4 (i32.gt_s (i32.add (local.get $q) (i32.const 4)) (local.get $kk)))
+                (local.set $s (i32.add (local.get $src)
+                  (i32.shl (i32.add (i32.mul (local.get $i) (local.get $sam)) (local.get $q)) (i32.const 2))))
+                (local.set $r0 (v128.load (local.get $s)))
+                (local.set $r1 (v128.load (i32.add (local.get $s) (local.get $st))))
+                (local.set $r2 (v128.load (i32.add (local.get $s) (i32.shl (local.get $st) (i32.const 1)))))
+                (local.set $r3 (v128.load (i32.add (local.get $s) (i32.mul (local.get $st) (i32.const 3)))))
+                ;; lo = r0[0] r1[0] r0[1] r1[1], hi = r0[2] r1[2] r0[3] r1[3]; lo2, hi2 the same for r2, r3
+                (local.set $lo (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+                (local.set $hi (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+                (local.set $lo2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+                (local.set $hi2 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+                (local.set $d (i32.add (local.get $panel) (i32.shl (local.get $q) (i32.const 4))))
+                (v128.store (local.get $d)
+                  (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $lo) (local.get $lo2)))
+                (v128.store offset=16 (local.get $d)
+                  (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $lo) (local.get $lo2)))
+                (v128.store offset=32 (local.get $d)
+                  (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $hi) (local.get $hi2)))
+                (v128.store offset=48 (local.get $d)
+                  (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $hi) (local.get $hi2)))
+                (local.set $q (i32.add (local.get $q) (i32.const 4)))
+                (br $quads)))))
+        (block $done_q
+          (loop $col
+            (br_if $done_q (i32.ge_s (local.get $q) (local.get $kk)))
+            (local.set $d (i32.add (local.get $panel) (i32.shl (local.get $q) (i32.const 4))))
+            (local.set $s (i32.add (local.get $src)
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $sam)) (i32.mul (local.get $q) (local.get $sak))) (i32.const 2))))
+            (if (i32.eq (local.get $rows) (i32.const 4))
+              (then
+                (f32.store (local.get $d) (f32.load (local.get $s)))
+                (f32.store offset=4 (local.get $d) (f32.load (i32.add (local.get $s) (local.get $st))))
+                (f32.store offset=8 (local.get $d) (f32.load (i32.add (local.get $s) (i32.shl (local.get $st) (i32.const 1)))))
+                (f32.store offset=12 (local.get $d)
+                  (f32.load (i32.add (local.get $s) (i32.mul (local.get $st) (i32.const 3))))))
+              (else
+                (v128.store (local.get $d) (v128.const i32x4 0 0 0 0))
+                (local.set $r (i32.const 0))
+                (loop $row
+                  (f32.store (i32.add (local.get $d) (i32.shl (local.get $r) (i32.const 2)))
+                    (f32.load (i32.add (local.get $s) (i32.mul (local.get $r) (local.get $st)))))
+                  (local.set $r (i32.add (local.get $r) (i32.const 1)))
+                  (br_if $row (i32.lt_s (local.get $r) (local.get $rows))))))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br $col)))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $next_i))))
 
@@ -230,6 +270,57 @@
     (param $c i32) (param $ldc i32)
     (param $m i32) (param $k i32) (param $n i32)
     (param $bias i32) (param $ws i32)
+    (call $gemm_blocks (local.get $a) (local.get $sam) (local.get $sak)
+      (local.get $b) (local.get $sbk) (local.get $sbn) (i32.const 0) (i32.const 0) (i32.const 0)
+      (local.get $c) (local.get $ldc) (local.get $m) (local.get $k) (local.get $n)
+      (local.get $bias) (local.get $ws)))
+
+  ;; gemm with B packed beforehand by pack_b (a weight packed once and reused): columns j0 .. j0+n
+  ;; of the packed B at pk, whose padded width is n8. The same blocks and sums as gemm, so the
+  ;; result equals gemm's on the unpacked B bit for bit.
+  (func (export "gemm_packed")
+    (param $a i32) (param $sam i32) (param $sak i32)
+    (param $pk i32) (param $n8 i32) (param $j0 i32)
+    (param $c i32) (param $ldc i32)
+    (param $m i32) (param $k i32) (param $n i32)
+    (param $bias i32) (param $ws i32)
+    (call $gemm_blocks (local.get $a) (local.get $sam) (local.get $sak)
+      (i32.const 0) (i32.const 0) (i32.const 0) (local.get $pk) (local.get $n8) (local.get $j0)
+      (local.get $c) (local.get $ldc) (local.get $m) (local.get $k) (local.get $n)
+      (local.get $bias) (local.get $ws)))
+
+  ;; Packs columns j0 .. j0+nn of B [k, n] (b: address of B[0, 0], strides sbk/sbn; j0 a multiple
+  ;; of 8) into the layout gemm_packed reads at dst: for each block of KC rows starting at row pc
+  ;; (kk rows deep), at float offset pc·n8, packB's panels of 8 columns, panel j at j·kk, zero past
+  ;; column n. n8 is n rounded up to 8; the whole packed B is k·n8 floats. Threads pack disjoint
+  ;; column ranges.
+  (func (export "pack_b")
+    (param $b i32) (param $sbk i32) (param $sbn i32) (param $k i32) (param $n8 i32)
+    (param $j0 i32) (param $nn i32) (param $dst i32)
+    (local $pc i32) (local $kk i32)
+    (block $done
+      (loop $blocks
+        (br_if $done (i32.ge_s (local.get $pc) (local.get $k)))
+        (local.set $kk (call $min (global.get $KC) (i32.sub (local.get $k) (local.get $pc))))
+        (call $packB
+          (i32.add (local.get $b)
+            (i32.shl (i32.add (i32.mul (local.get $pc) (local.get $sbk)) (i32.mul (local.get $j0) (local.get $sbn))) (i32.const 2)))
+          (local.get $sbk) (local.get $sbn) (local.get $kk) (local.get $nn)
+          (i32.add (local.get $dst)
+            (i32.shl (i32.add (i32.mul (local.get $pc) (local.get $n8)) (i32.mul (local.get $j0) (local.get $kk))) (i32.const 2))))
+        (local.set $pc (i32.add (local.get $pc) (global.get $KC)))
+        (br $blocks))))
+
+  ;; The blocked product behind gemm and gemm_packed: B packed here, block by block, into the
+  ;; workspace when pk is 0; else read from pk (pack_b's layout, padded width n8, from column j0).
+  (func $gemm_blocks
+    (param $a i32) (param $sam i32) (param $sak i32)
+    (param $b i32) (param $sbk i32) (param $sbn i32)
+    (param $pk i32) (param $n8 i32) (param $j0 i32)
+    (param $c i32) (param $ldc i32)
+    (param $m i32) (param $k i32) (param $n i32)
+    (param $bias i32) (param $ws i32)
+    (local $bp i32)
     (local $i i32) (local $jc i32) (local $pc i32) (local $ic i32)
     (local $nn i32) (local $kk i32) (local $mm i32)
     (local $pa i32) (local $pb i32) (local $tile i32)
@@ -261,10 +352,19 @@
           (loop $loop_pc
             (br_if $done_pc (i32.ge_s (local.get $pc) (local.get $k)))
             (local.set $kk (call $min (global.get $KC) (i32.sub (local.get $k) (local.get $pc))))
-            (call $packB
-              (i32.add (local.get $b)
-                (i32.shl (i32.add (i32.mul (local.get $pc) (local.get $sbk)) (i32.mul (local.get $jc) (local.get $sbn))) (i32.const 2)))
-              (local.get $sbk) (local.get $sbn) (local.get $kk) (local.get $nn) (local.get $pb))
+            (if (local.get $pk)
+              (then
+                (local.set $bp (i32.add (local.get $pk)
+                  (i32.shl
+                    (i32.add (i32.mul (local.get $pc) (local.get $n8))
+                             (i32.mul (i32.add (local.get $j0) (local.get $jc)) (local.get $kk)))
+                    (i32.const 2)))))
+              (else
+                (call $packB
+                  (i32.add (local.get $b)
+                    (i32.shl (i32.add (i32.mul (local.get $pc) (local.get $sbk)) (i32.mul (local.get $jc) (local.get $sbn))) (i32.const 2)))
+                  (local.get $sbk) (local.get $sbn) (local.get $kk) (local.get $nn) (local.get $pb))
+                (local.set $bp (local.get $pb))))
             (local.set $ic (i32.const 0))
             (block $done_ic
               (loop $loop_ic
@@ -284,7 +384,7 @@
                       (loop $loop_ir
                         (br_if $done_ir (i32.ge_s (local.get $ir) (local.get $mm)))
                         (local.set $p (i32.add (local.get $pa) (i32.shl (i32.mul (local.get $ir) (local.get $kk)) (i32.const 2))))
-                        (local.set $q (i32.add (local.get $pb) (i32.shl (i32.mul (local.get $jr) (local.get $kk)) (i32.const 2))))
+                        (local.set $q (i32.add (local.get $bp) (i32.shl (i32.mul (local.get $jr) (local.get $kk)) (i32.const 2))))
                         (local.set $cnt (local.get $kk))
                         (local.set $c00 (v128.const i32x4 0 0 0 0))
                         (local.set $c01 (v128.const i32x4 0 0 0 0))
@@ -1255,4 +1355,130 @@
             (br $ones)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rows))))
+
+  ;; ---- layer norm ----
+  ;; out[r, :] = (x[r, :] - mean) · rstd (· w) (+ b) for rows r < rows of n contiguous floats (x,
+  ;; out byte addresses, rows n floats apart), in float64 like norm.ts's layerNormKernel: the mean,
+  ;; then the mean of squared deviations, rstd = 1 / sqrt(var + eps), each element computed in
+  ;; float64 and rounded once. w, b: contiguous [n] (byte addresses), or 0 when absent. Pairs of
+  ;; floats go through f64x2 lanes (the sums in two lanes, added at the end), the odd last one alone.
+  (func (export "layer_norm")
+    (param $x i32) (param $out i32) (param $rows i32) (param $n i32)
+    (param $w i32) (param $b i32) (param $eps f64)
+    (local $r i32) (local $row i32) (local $p i32) (local $q i32) (local $end i32) (local $end2 i32)
+    (local $acc v128) (local $d v128) (local $mv v128) (local $rv v128) (local $y v128)
+    (local $s f64) (local $mean f64) (local $rstd f64) (local $e f64) (local $j i32)
+    (block $done
+      (loop $rows_loop
+        (br_if $done (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $row (i32.add (local.get $x) (i32.shl (i32.mul (local.get $r) (local.get $n)) (i32.const 2))))
+        (local.set $end (i32.add (local.get $row) (i32.shl (local.get $n) (i32.const 2))))
+        (local.set $end2 (i32.add (local.get $row) (i32.shl (i32.and (local.get $n) (i32.const -2)) (i32.const 2))))
+        ;; mean
+        (local.set $acc (v128.const i64x2 0 0))
+        (local.set $p (local.get $row))
+        (block $s1
+          (loop $l1
+            (br_if $s1 (i32.ge_u (local.get $p) (local.get $end2)))
+            (local.set $acc (f64x2.add (local.get $acc) (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p)))))
+            (local.set $p (i32.add (local.get $p) (i32.const 8)))
+            (br $l1)))
+        (local.set $s (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
+        (if (i32.lt_u (local.get $p) (local.get $end))
+          (then (local.set $s (f64.add (local.get $s) (f64.promote_f32 (f32.load (local.get $p)))))))
+        (local.set $mean (f64.div (local.get $s) (f64.convert_i32_u (local.get $n))))
+        (local.set $mv (f64x2.splat (local.get $mean)))
+        ;; variance
+        (local.set $acc (v128.const i64x2 0 0))
+        (local.set $p (local.get $row))
+        (block $s2
+          (loop $l2
+            (br_if $s2 (i32.ge_u (local.get $p) (local.get $end2)))
+            (local.set $d (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p))) (local.get $mv)))
+            (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $d) (local.get $d))))
+            (local.set $p (i32.add (local.get $p) (i32.const 8)))
+            (br $l2)))
+        (local.set $s (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
+        (if (i32.lt_u (local.get $p) (local.get $end))
+          (then
+            (local.set $e (f64.sub (f64.promote_f32 (f32.load (local.get $p))) (local.get $mean)))
+            (local.set $s (f64.add (local.get $s) (f64.mul (local.get $e) (local.get $e))))))
+        (local.set $rstd (f64.div (f64.const 1)
+          (f64.sqrt (f64.add (f64.div (local.get $s) (f64.convert_i32_u (local.get $n))) (local.get $eps)))))
+        (local.set $rv (f64x2.splat (local.get $rstd)))
+        ;; out = (x - mean) · rstd (· w) (+ b)
+        (local.set $p (local.get $row))
+        (local.set $q (i32.add (local.get $out) (i32.shl (i32.mul (local.get $r) (local.get $n)) (i32.const 2))))
+        (local.set $j (i32.const 0))
+        (block $s3
+          (loop $l3
+            (br_if $s3 (i32.ge_u (local.get $p) (local.get $end2)))
+            (local.set $y (f64x2.mul
+              (f64x2.sub (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $p))) (local.get $mv))
+              (local.get $rv)))
+            (if (local.get $w)
+              (then (local.set $y (f64x2.mul (local.get $y)
+                (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $w) (local.get $j))))))))
+            (if (local.get $b)
+              (then (local.set $y (f64x2.add (local.get $y)
+                (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $b) (local.get $j))))))))
+            (i64.store (local.get $q) (i64x2.extract_lane 0 (f32x4.demote_f64x2_zero (local.get $y))))
+            (local.set $p (i32.add (local.get $p) (i32.const 8)))
+            (local.set $q (i32.add (local.get $q) (i32.const 8)))
+            (local.set $j (i32.add (local.get $j) (i32.const 8)))
+            (br $l3)))
+        (if (i32.lt_u (local.get $p) (local.get $end))
+          (then
+            (local.set $e (f64.mul (f64.sub (f64.promote_f32 (f32.load (local.get $p))) (local.get $mean)) (local.get $rstd)))
+            (if (local.get $w)
+              (then (local.set $e (f64.mul (local.get $e) (f64.promote_f32 (f32.load (i32.add (local.get $w) (local.get $j))))))))
+            (if (local.get $b)
+              (then (local.set $e (f64.add (local.get $e) (f64.promote_f32 (f32.load (i32.add (local.get $b) (local.get $j))))))))
+            (f32.store (local.get $q) (f32.demote_f64 (local.get $e)))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rows_loop))))
+
+  ;; ---- elementwise ----
+  ;; out[i] = a[i] op b[i] for i < n (byte addresses of contiguous float32; op 0 add, 1 sub, 2 mul,
+  ;; 3 div): four lanes at a time, then one at a time. Each is one correctly rounded float32
+  ;; operation, as JavaScript's float64 operation rounded to float32 is for these four.
+  (func (export "binary_f32") (param $op i32) (param $a i32) (param $b i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $end4 i32) (local $o i32) (local $x v128) (local $y v128)
+    (local.set $end4 (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (block $done4
+      (loop $quads
+        (br_if $done4 (i32.ge_u (local.get $i) (local.get $end4)))
+        (local.set $x (v128.load (i32.add (local.get $a) (local.get $i))))
+        (local.set $y (v128.load (i32.add (local.get $b) (local.get $i))))
+        (local.set $o (i32.add (local.get $out) (local.get $i)))
+        (block $store
+          (block $div
+            (block $mul
+              (block $sub
+                (block $add
+                  (br_table $add $sub $mul $div (local.get $op)))
+                (v128.store (local.get $o) (f32x4.add (local.get $x) (local.get $y)))
+                (br $store))
+              (v128.store (local.get $o) (f32x4.sub (local.get $x) (local.get $y)))
+              (br $store))
+            (v128.store (local.get $o) (f32x4.mul (local.get $x) (local.get $y)))
+            (br $store))
+          (v128.store (local.get $o) (f32x4.div (local.get $x) (local.get $y))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $quads)))
+    (block $done1
+      (loop $ones
+        (br_if $done1 (i32.ge_u (local.get $i) (i32.shl (local.get $n) (i32.const 2))))
+        (local.set $x (f32x4.splat (f32.load (i32.add (local.get $a) (local.get $i)))))
+        (local.set $y (f32x4.splat (f32.load (i32.add (local.get $b) (local.get $i)))))
+        (local.set $x
+          (select (f32x4.add (local.get $x) (local.get $y))
+            (select (f32x4.sub (local.get $x) (local.get $y))
+              (select (f32x4.mul (local.get $x) (local.get $y)) (f32x4.div (local.get $x) (local.get $y))
+                (i32.eq (local.get $op) (i32.const 2)))
+              (i32.eq (local.get $op) (i32.const 1)))
+            (i32.eqz (local.get $op))))
+        (f32.store (i32.add (local.get $out) (local.get $i)) (f32x4.extract_lane 0 (local.get $x)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $ones))))
 )

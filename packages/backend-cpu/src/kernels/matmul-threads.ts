@@ -12,8 +12,11 @@
  *   {@link CHUNKS_PER_THREAD} each) one at a time (`gemm_cols`), so that a worker that wakes late
  *   or runs slower takes fewer; else they take fixed row ranges (multiples of 4).
  *
+ * - A B packed beforehand (a weight reused unchanged, {@link HeapProduct.packed}) runs the same
+ *   plans on `gemm_packed` (`gemm_pcols` for claimed column chunks), which skips packing B.
+ *
  * Every rectangle is computed by the same code in the same summation order as the whole product,
- * so the split changes no bit of the result.
+ * so the split changes no bit of the result, and neither does packing B beforehand.
  */
 import { GEMV_KINDS, type Task } from '../pool.js';
 
@@ -44,6 +47,11 @@ export interface HeapProduct {
   bias: number;
   /** Activation code (pool.ts ACTIVATIONS), 0 for none. */
   act: number;
+  /**
+   * B packed by gemm.wat's pack_b (at `ptr`, padded width `n8`), used in place of `b` when the
+   * product runs on gemm; absent: gemm packs B itself.
+   */
+  packed?: { ptr: number; n8: number };
 }
 
 /** The kernel a product runs on: matrix-vector when it has few rows and a unit stride allows it. */
@@ -135,6 +143,7 @@ export function planProduct(p: HeapProduct, threads: number, ws: (t: number) => 
       n: nn,
     }));
   }
+  if (p.packed) return planPacked(p, p.packed, parts, ws);
   if (p.n >= p.m && parts > 1) {
     const chunk = roundUp(Math.ceil(p.n / (parts * CHUNKS_PER_THREAD)), 8);
     return Array.from({ length: parts }, (_, t) => ({
@@ -194,5 +203,87 @@ export function planProduct(p: HeapProduct, threads: number, ws: (t: number) => 
     ldc: p.n,
     m: mm,
     n: p.n,
+  }));
+}
+
+/** {@link planProduct}'s gemm plans for a B packed beforehand: the same rectangles on gemm_packed. */
+function planPacked(
+  p: HeapProduct,
+  pk: { ptr: number; n8: number },
+  parts: number,
+  ws: (t: number) => number,
+): Task[] {
+  const biasAt = (j0: number) => (p.bias ? p.bias + j0 * 4 : 0);
+  if (p.n >= p.m && parts > 1) {
+    const chunk = roundUp(Math.ceil(p.n / (parts * CHUNKS_PER_THREAD)), 8);
+    return Array.from({ length: parts }, (_, t) => ({
+      kernel: 'gemm_pcols' as const,
+      args: [p.a, p.sam, p.sak, pk.ptr, pk.n8, p.c, p.n, p.m, p.k, p.n, p.bias, ws(t), chunk, p.act],
+      act: 0, // applied by gemm_pcols to each chunk it computes
+      c: p.c,
+      ldc: p.n,
+      m: p.m,
+      n: p.n,
+    }));
+  }
+  if (p.n >= p.m) {
+    return ranges(p.n, parts, 8).map(([j0, nn], t) => ({
+      kernel: 'gemm_packed' as const,
+      args: [p.a, p.sam, p.sak, pk.ptr, pk.n8, j0, p.c + j0 * 4, p.n, p.m, p.k, nn, biasAt(j0), ws(t)],
+      act: p.act,
+      c: p.c + j0 * 4,
+      ldc: p.n,
+      m: p.m,
+      n: nn,
+    }));
+  }
+  return ranges(p.m, parts, 4).map(([i0, mm], t) => ({
+    kernel: 'gemm_packed' as const,
+    args: [
+      p.a + i0 * p.sam * 4,
+      p.sam,
+      p.sak,
+      pk.ptr,
+      pk.n8,
+      0,
+      p.c + i0 * p.n * 4,
+      p.n,
+      mm,
+      p.k,
+      p.n,
+      p.bias,
+      ws(t),
+    ],
+    act: p.act,
+    c: p.c + i0 * p.n * 4,
+    ldc: p.n,
+    m: mm,
+    n: p.n,
+  }));
+}
+
+/**
+ * Tasks that pack B [k, n] (at `b`, strides sbk/sbn) for gemm_packed into `dst` (k · n8 floats,
+ * n8 = n rounded up to 8), split by column ranges (multiples of 8) across up to `threads` threads.
+ */
+export function planPackB(
+  b: number,
+  sbk: number,
+  sbn: number,
+  k: number,
+  n: number,
+  dst: number,
+  threads: number,
+): Task[] {
+  const n8 = roundUp(n, 8);
+  const parts = Math.max(1, Math.min(threads, Math.floor((k * n) / MIN_WORK_PER_THREAD)));
+  return ranges(n, parts, 8).map(([j0, nn]) => ({
+    kernel: 'pack_b' as const,
+    args: [b, sbk, sbn, k, n8, j0, nn, dst],
+    act: 0,
+    c: 0,
+    ldc: 0,
+    m: 0,
+    n: 0,
   }));
 }
