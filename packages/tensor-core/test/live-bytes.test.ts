@@ -6,6 +6,7 @@ import './reference-backend.js';
 import {
   add,
   getBackend,
+  matmul,
   registerBackend,
   setBackend,
   softmax,
@@ -70,5 +71,24 @@ describe('countLiveBytes', () => {
     } finally {
       setBackend('reference-live');
     }
+  });
+
+  it('matmul outside any scope keeps no view of its operands: disposing them frees everything', () => {
+    const start = c.live;
+    const x = tensor(
+      Float32Array.from({ length: 24 }, (_, i) => i / 8),
+      [2, 3, 4],
+    );
+    const w = tensor(
+      Float32Array.from({ length: 20 }, (_, i) => 1 - i / 10),
+      [4, 5],
+    ); // broadcast over the batch
+    const v = tensor([1, 2, 3, 4], [4], 'int32'); // cast to float32, and promoted to a matrix
+    const y = matmul(x, w);
+    const z = matmul(x, v);
+    expect(y.shape).toEqual([2, 3, 5]);
+    expect(z.shape).toEqual([2, 3]);
+    for (const t of [x, w, v, y, z]) t.dispose();
+    expect(c.live).toBe(start);
   });
 });

@@ -30,28 +30,36 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   }
   const be = backendOf('matmul', a, b);
   const mark = traceMark();
-  const a2 = a.rank === 1 ? a.unsqueeze(0) : a;
-  const b2 = b.rank === 1 ? b.unsqueeze(1) : b;
-  const m = a2.shape[a2.rank - 2];
-  const k = a2.shape[a2.rank - 1];
-  const k2 = b2.shape[b2.rank - 2];
-  const n = b2.shape[b2.rank - 1];
+  // 1-D operands promoted to matrices: [k] → [1, k] on the left, [k] → [k, 1] on the right
+  const promote = (): [Tensor, Tensor] => [
+    a.rank === 1 ? a.unsqueeze(0) : a,
+    b.rank === 1 ? b.unsqueeze(1) : b,
+  ];
+  const m = a.rank === 1 ? 1 : a.shape[a.rank - 2];
+  const k = a.shape[a.rank - 1];
+  const k2 = b.rank === 1 ? b.shape[0] : b.shape[b.rank - 2];
+  const n = b.rank === 1 ? 1 : b.shape[b.rank - 1];
   if (k !== k2)
     throw new Error(`matmul: inner dimensions differ: ${fmt(a.shape)} @ ${fmt(b.shape)} (${k} != ${k2})`);
-  const batch = broadcastShapes('matmul', a2.shape.slice(0, -2), b2.shape.slice(0, -2));
-  const fa = a2.dtype === 'float32' ? a2 : a2.cast('float32');
-  const fb = b2.dtype === 'float32' ? b2 : b2.cast('float32');
-  const va = broadcastTo(fa, [...batch, m, k]);
-  const vb = broadcastTo(fb, [...batch, k, n]);
-  let y = wrap(be, be.matmul(va, vb, batch, m, k, n), [...batch, m, n], 'float32');
-  if (a.rank === 1 || b.rank === 1) {
-    const shape = [...batch];
-    if (a.rank !== 1) shape.push(m);
-    if (b.rank !== 1) shape.push(n);
-    y = y.reshape(shape);
-  }
+  const batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const shape = [...batch];
+  if (a.rank !== 1) shape.push(m);
+  if (b.rank !== 1) shape.push(n);
+  // promotions, casts and broadcast views of the operands are intermediates of the scope: left
+  // alive, a view would hold its operand's storage (and a packed copy of it) after the operand
+  // is disposed
+  const y = opScope(() => {
+    const [a2, b2] = promote();
+    const fa = a2.dtype === 'float32' ? a2 : a2.cast('float32');
+    const fb = b2.dtype === 'float32' ? b2 : b2.cast('float32');
+    const va = broadcastTo(fa, [...batch, m, k]);
+    const vb = broadcastTo(fb, [...batch, k, n]);
+    const out = wrap(be, be.matmul(va, vb, batch, m, k, n), [...batch, m, n], 'float32');
+    return a.rank === 1 || b.rank === 1 ? out.reshape(shape) : out;
+  });
   if (mark >= 0) traceOp(mark, 'matmul', [a, b], y);
   return record(y, 'matmul', [a, b], (g) => {
+    const [a2, b2] = promote();
     let g2 = g;
     if (a.rank === 1 || b.rank === 1) g2 = g.reshape([...batch, m, n]);
     const ga = a.requiresGrad
