@@ -18,6 +18,7 @@ import {
 import { Linear16 } from '@attnkit/tensor-core/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { availableCores, type GemmExports, gemmModule } from '../src/pool.js';
+import { rng, values } from './random.js';
 
 const fx = JSON.parse(readFileSync(new URL('./fixtures/half-floats.json', import.meta.url), 'utf8')) as {
   f32: number[];
@@ -146,18 +147,6 @@ describe('16-bit float conversions', () => {
     }
   });
 });
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const values = (n: number, r: () => number) => Float32Array.from({ length: n }, () => r() * 2 - 1);
 
 const multi = new CpuBackend({ threads: Math.min(3, availableCores()) });
 const single = new CpuBackend({ threads: 1 });

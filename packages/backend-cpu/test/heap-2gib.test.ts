@@ -19,18 +19,7 @@ import {
 } from '@attnkit/tensor-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { availableCores } from '../src/pool.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const values = (n: number, r: () => number) => Float32Array.from({ length: n }, () => r() * 2 - 1);
+import { rng, values } from './random.js';
 
 const THREADS = Math.min(2, availableCores());
 const multi = new CpuBackend({ threads: THREADS });

@@ -20,17 +20,7 @@ import {
 } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
 import { layerNormKernel } from '../src/kernels/norm.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './random.js';
 
 /** LayerNorm of rows of n in float64 from the host values. */
 function reference(

@@ -4,18 +4,9 @@
 import '@attnkit/backend-cpu';
 import { matmul, type Tensor, tensor } from '@attnkit/tensor-core';
 import { describe, expect, it } from 'vitest';
+import { rng } from './random.js';
 
 /** mulberry32: a seeded PRNG independent of the code under test. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A float32 host array of `n` values in [-1, 1). */
 function hostValues(n: number, r: () => number): Float32Array {
