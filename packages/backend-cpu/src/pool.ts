@@ -33,8 +33,8 @@ import { erfc, gelu, geluTanh, sigmoid } from './math.js';
  * kernels/attention-threads.ts (which calls gemm.wat for its tile products), `conv`, conv2d's
  * im2col and direct loops (kernels/conv2d-threads.ts), `gemm_cols`, gemm over column chunks
  * claimed one at a time ({@link gemmColumns}), and `gemv_cols`, the same for the matrix-vector
- * kernels ({@link gemvColumns}), and `gemm_pcols`, gemm_packed's column chunks
- * ({@link gemmPackedColumns}).
+ * kernels ({@link gemvColumns}), and `gemm_pcols`, gemm_packed's column chunks (also
+ * {@link gemmColumns}).
  */
 export const KERNELS = [
   'gemm',
@@ -176,10 +176,14 @@ function applyActivation(
  * product but the workspace; chunk i covers columns i·chunk .. (i+1)·chunk (a multiple of 8), and
  * `activate(act, c, ldc, m, n)` then runs the epilogue's activation on its rectangle. Each column
  * is summed in the same order whoever computes it, so the result does not depend on the claims.
+ * With `packed` (`gemm_pcols`) the kernel is gemm_packed and B's three arguments are the packed
+ * copy, its padded width and 0: a chunk passes its first column in the third instead of moving
+ * B's address.
  */
 function gemmColumns(
   ctl: Int32Array,
   gemm: (...a: number[]) => void,
+  packed: boolean,
   activate: (act: number, c: number, ldc: number, m: number, n: number) => void,
   a: number,
   sam: number,
@@ -201,7 +205,9 @@ function gemmColumns(
     const j0 = Atomics.add(ctl, 4, 1) * chunk; // 4: CLAIM
     if (j0 >= n) return;
     const nn = Math.min(chunk, n - j0);
-    gemm(a, sam, sak, b + j0 * sbn * 4, sbk, sbn, c + j0 * 4, ldc, m, k, nn, bias ? bias + j0 * 4 : 0, ws);
+    const bias0 = bias ? bias + j0 * 4 : 0;
+    if (packed) gemm(a, sam, sak, b, sbk, j0, c + j0 * 4, ldc, m, k, nn, bias0, ws);
+    else gemm(a, sam, sak, b + j0 * sbn * 4, sbk, sbn, c + j0 * 4, ldc, m, k, nn, bias0, ws);
     activate(act, c + j0 * 4, ldc, m, nn);
   }
 }
@@ -263,38 +269,6 @@ function gemvColumns(
   }
 }
 
-/**
- * {@link gemmColumns} for `gemm_packed`: B packed beforehand (`pk`, padded width `n8`, the layout
- * of gemm.wat's pack_b), column chunks claimed one at a time from ctl[CLAIM].
- */
-function gemmPackedColumns(
-  ctl: Int32Array,
-  gemmPacked: (...a: number[]) => void,
-  activate: (act: number, c: number, ldc: number, m: number, n: number) => void,
-  a: number,
-  sam: number,
-  sak: number,
-  pk: number,
-  n8: number,
-  c: number,
-  ldc: number,
-  m: number,
-  k: number,
-  n: number,
-  bias: number,
-  ws: number,
-  chunk: number,
-  act: number,
-): void {
-  for (;;) {
-    const j0 = Atomics.add(ctl, 4, 1) * chunk; // 4: CLAIM
-    if (j0 >= n) return;
-    const nn = Math.min(chunk, n - j0);
-    gemmPacked(a, sam, sak, pk, n8, j0, c + j0 * 4, ldc, m, k, nn, bias ? bias + j0 * 4 : 0, ws);
-    activate(act, c + j0 * 4, ldc, m, nn);
-  }
-}
-
 /** The activation functions by code, in the same form the workers get them. */
 const ACT_FNS: ((x: number) => number)[] = [
   (x) => x,
@@ -322,7 +296,6 @@ ${sigmoid.toString()}
 ${applyActivation.toString()}
 ${gemmColumns.toString()}
 ${gemvColumns.toString()}
-${gemmPackedColumns.toString()}
 ${attentionUnits.toString()}
 ${convUnits.toString()}
 const GELU_TANH = ${GELU_TANH};
@@ -344,11 +317,11 @@ function start(msg) {
       : k === 'conv'
         ? (...a) => convUnits(memory, ...a)
         : k === 'gemm_cols'
-          ? (...a) => gemmColumns(ctl, ex.gemm, activate, ...a)
+          ? (...a) => gemmColumns(ctl, ex.gemm, false, activate, ...a)
           : k === 'gemv_cols'
             ? (...a) => gemvColumns(ctl, ex, activate, ...a)
             : k === 'gemm_pcols'
-              ? (...a) => gemmPackedColumns(ctl, ex.gemm_packed, activate, ...a)
+              ? (...a) => gemmColumns(ctl, ex.gemm_packed, true, activate, ...a)
               : ex[k],
   );
   const slot = ${SLOT} + id * ${SLOT_INTS};
@@ -579,13 +552,14 @@ export class WorkerPool {
     } else if (task.kernel === 'conv') {
       const [params, start, step] = task.args;
       convUnits(this.memory, params, start, step);
-    } else if (task.kernel === 'gemm_cols') {
+    } else if (task.kernel === 'gemm_cols' || task.kernel === 'gemm_pcols') {
       const [a, sam, sak, b, sbk, sbn, c, ldc, m, k, n, bias, ws, chunk, act] = task.args;
-      const activate = this.activate.bind(this);
+      const packed = task.kernel === 'gemm_pcols';
       gemmColumns(
         this.ctl,
-        this.exports.gemm,
-        activate,
+        packed ? this.exports.gemm_packed : this.exports.gemm,
+        packed,
+        this.activate.bind(this),
         a,
         sam,
         sak,
@@ -614,27 +588,6 @@ export class WorkerPool {
         n,
         act,
         ...args,
-      );
-    } else if (task.kernel === 'gemm_pcols') {
-      const [a, sam, sak, pk, n8, c, ldc, m, k, n, bias, ws, chunk, act] = task.args;
-      gemmPackedColumns(
-        this.ctl,
-        this.exports.gemm_packed,
-        this.activate.bind(this),
-        a,
-        sam,
-        sak,
-        pk,
-        n8,
-        c,
-        ldc,
-        m,
-        k,
-        n,
-        bias,
-        ws,
-        chunk,
-        act,
       );
     } else (this.exports[task.kernel] as (...a: number[]) => void)(...task.args);
     this.activate(task.act, task.c, task.ldc, task.m, task.n);

@@ -143,13 +143,17 @@ export function planProduct(p: HeapProduct, threads: number, ws: (t: number) => 
       n: nn,
     }));
   }
-  if (p.packed) return planPacked(p, p.packed, parts, ws);
+  // B's three arguments at output column j0: gemm takes B's address and strides (moved to the
+  // column), gemm_packed the packed copy, its padded width and the column itself
+  const pk = p.packed;
+  const bAt = (j0: number): number[] => (pk ? [pk.ptr, pk.n8, j0] : [p.b + j0 * p.sbn * 4, p.sbk, p.sbn]);
+  const gemm = pk ? ('gemm_packed' as const) : ('gemm' as const);
   if (p.n >= p.m && parts > 1) {
     const chunk = roundUp(Math.ceil(p.n / (parts * CHUNKS_PER_THREAD)), 8);
     return Array.from({ length: parts }, (_, t) => ({
-      kernel: 'gemm_cols' as const,
-      args: [p.a, p.sam, p.sak, p.b, p.sbk, p.sbn, p.c, p.n, p.m, p.k, p.n, p.bias, ws(t), chunk, p.act],
-      act: 0, // applied by gemm_cols to each chunk it computes
+      kernel: pk ? ('gemm_pcols' as const) : ('gemm_cols' as const),
+      args: [p.a, p.sam, p.sak, ...bAt(0), p.c, p.n, p.m, p.k, p.n, p.bias, ws(t), chunk, p.act],
+      act: 0, // applied by gemm_cols / gemm_pcols to each chunk it computes
       c: p.c,
       ldc: p.n,
       m: p.m,
@@ -158,22 +162,8 @@ export function planProduct(p: HeapProduct, threads: number, ws: (t: number) => 
   }
   if (p.n >= p.m) {
     return ranges(p.n, parts, 8).map(([j0, nn], t) => ({
-      kernel,
-      args: [
-        p.a,
-        p.sam,
-        p.sak,
-        p.b + j0 * p.sbn * 4,
-        p.sbk,
-        p.sbn,
-        p.c + j0 * 4,
-        p.n,
-        p.m,
-        p.k,
-        nn,
-        biasAt(j0),
-        ws(t),
-      ],
+      kernel: gemm,
+      args: [p.a, p.sam, p.sak, ...bAt(j0), p.c + j0 * 4, p.n, p.m, p.k, nn, biasAt(j0), ws(t)],
       act: p.act,
       c: p.c + j0 * 4,
       ldc: p.n,
@@ -182,70 +172,12 @@ export function planProduct(p: HeapProduct, threads: number, ws: (t: number) => 
     }));
   }
   return ranges(p.m, parts, 4).map(([i0, mm], t) => ({
-    kernel,
+    kernel: gemm,
     args: [
       p.a + i0 * p.sam * 4,
       p.sam,
       p.sak,
-      p.b,
-      p.sbk,
-      p.sbn,
-      p.c + i0 * p.n * 4,
-      p.n,
-      mm,
-      p.k,
-      p.n,
-      p.bias,
-      ws(t),
-    ],
-    act: p.act,
-    c: p.c + i0 * p.n * 4,
-    ldc: p.n,
-    m: mm,
-    n: p.n,
-  }));
-}
-
-/** {@link planProduct}'s gemm plans for a B packed beforehand: the same rectangles on gemm_packed. */
-function planPacked(
-  p: HeapProduct,
-  pk: { ptr: number; n8: number },
-  parts: number,
-  ws: (t: number) => number,
-): Task[] {
-  const biasAt = (j0: number) => (p.bias ? p.bias + j0 * 4 : 0);
-  if (p.n >= p.m && parts > 1) {
-    const chunk = roundUp(Math.ceil(p.n / (parts * CHUNKS_PER_THREAD)), 8);
-    return Array.from({ length: parts }, (_, t) => ({
-      kernel: 'gemm_pcols' as const,
-      args: [p.a, p.sam, p.sak, pk.ptr, pk.n8, p.c, p.n, p.m, p.k, p.n, p.bias, ws(t), chunk, p.act],
-      act: 0, // applied by gemm_pcols to each chunk it computes
-      c: p.c,
-      ldc: p.n,
-      m: p.m,
-      n: p.n,
-    }));
-  }
-  if (p.n >= p.m) {
-    return ranges(p.n, parts, 8).map(([j0, nn], t) => ({
-      kernel: 'gemm_packed' as const,
-      args: [p.a, p.sam, p.sak, pk.ptr, pk.n8, j0, p.c + j0 * 4, p.n, p.m, p.k, nn, biasAt(j0), ws(t)],
-      act: p.act,
-      c: p.c + j0 * 4,
-      ldc: p.n,
-      m: p.m,
-      n: nn,
-    }));
-  }
-  return ranges(p.m, parts, 4).map(([i0, mm], t) => ({
-    kernel: 'gemm_packed' as const,
-    args: [
-      p.a + i0 * p.sam * 4,
-      p.sam,
-      p.sak,
-      pk.ptr,
-      pk.n8,
-      0,
+      ...bAt(0),
       p.c + i0 * p.n * 4,
       p.n,
       mm,
